@@ -1,0 +1,1 @@
+"""Plain domain objects, enums, errors and event names: no I/O, no Qt."""

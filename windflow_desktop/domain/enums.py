@@ -1,0 +1,66 @@
+"""Enumerations of the domain; values are what the database and events carry."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    VIEWER = "viewer"
+    OPERATOR = "operator"
+    ADMIN = "admin"
+    OWNER = "owner"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+
+class TargetKind(StrEnum):
+    LOCAL = "local"
+    SSH = "ssh"
+    DOCKER_TCP = "docker_tcp"
+
+
+class TargetAuth(StrEnum):
+    NONE = "none"
+    AGENT = "agent"
+    KEY = "key"
+    PASSWORD = "password"
+
+
+class TargetStatus(StrEnum):
+    UNKNOWN = "unknown"
+    ONLINE = "online"
+    OFFLINE = "offline"
+    ERROR = "error"
+
+
+class DeploymentStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled_back"
+    CANCELLED = "cancelled"
+    STOPPED = "stopped"
+    REMOVED = "removed"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self not in (DeploymentStatus.PENDING, DeploymentStatus.RUNNING)
+
+
+class DeploymentStage(StrEnum):
+    PREFLIGHT = "preflight"
+    VALIDATE = "validate"
+    PULL = "pull"
+    UP = "up"
+    HEALTH = "health"
+    DONE = "done"
+
+
+class LogStream(StrEnum):
+    STDOUT = "stdout"
+    STDERR = "stderr"
+    SYSTEM = "system"

@@ -1,0 +1,69 @@
+"""The one error tree of WindFlow Desktop; every error has a stable ``code``."""
+
+from __future__ import annotations
+
+
+class WindFlowError(Exception):
+    """Base of every expected error; ``message`` is for people, ``code`` for programs."""
+
+    code = "WINDFLOW_ERROR"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigurationError(WindFlowError):
+    """A setting, the settings file or the data folder is unusable."""
+
+    code = "CONFIGURATION_ERROR"
+
+
+class StorageError(WindFlowError):
+    """The workspace database cannot be opened, migrated or reached."""
+
+    code = "STORAGE_ERROR"
+
+
+class ValidationError(WindFlowError):
+    """Input that breaks a rule; ``field`` names the offending field when there is one."""
+
+    code = "VALIDATION_ERROR"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotFoundError(WindFlowError):
+    code = "NOT_FOUND"
+
+    def __init__(self, resource: str, resource_id: object) -> None:
+        super().__init__(f"{resource} {resource_id} was not found")
+        self.resource = resource
+        self.resource_id = resource_id
+
+
+class PermissionDeniedError(WindFlowError):
+    code = "PERMISSION_DENIED"
+
+
+class AuthenticationError(WindFlowError):
+    code = "AUTHENTICATION_FAILED"
+
+
+class ConflictError(WindFlowError):
+    code = "CONFLICT"
+
+
+class TargetUnreachableError(WindFlowError):
+    code = "TARGET_UNREACHABLE"
+
+
+class DeploymentError(WindFlowError):
+    code = "DEPLOYMENT_FAILED"

@@ -1,0 +1,155 @@
+"""Domain entities as plain dataclasses.
+
+The SQL backend maps these classes onto tables (imperative mapping in
+``repositories/sql/tables.py``), so the domain itself imports nothing of the database.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .enums import (
+    DeploymentStage,
+    DeploymentStatus,
+    LogStream,
+    Role,
+    TargetAuth,
+    TargetKind,
+    TargetStatus,
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+@dataclass(eq=False)
+class Organization:
+    name: str
+    slug: str
+    id: uuid.UUID = field(default_factory=new_id)
+    created_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(eq=False)
+class User:
+    username: str
+    email: str
+    password_hash: str = ""
+    full_name: str = ""
+    is_active: bool = True
+    is_superuser: bool = False
+    last_login: datetime | None = None
+    id: uuid.UUID = field(default_factory=new_id)
+    created_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(eq=False)
+class Membership:
+    user_id: uuid.UUID
+    organization_id: uuid.UUID
+    role: Role = Role.VIEWER
+    created_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(eq=False)
+class Target:
+    organization_id: uuid.UUID
+    name: str
+    kind: TargetKind = TargetKind.LOCAL
+    host: str = ""
+    port: int | None = None
+    username: str = ""
+    auth: TargetAuth = TargetAuth.NONE
+    secret_ref: str | None = None
+    docker_socket: str | None = None
+    tls: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    status: TargetStatus = TargetStatus.UNKNOWN
+    last_seen: datetime | None = None
+    id: uuid.UUID = field(default_factory=new_id)
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(eq=False)
+class TargetCapability:
+    target_id: uuid.UUID
+    kind: str
+    available: bool
+    version: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+    scanned_at: datetime = field(default_factory=utcnow)
+    id: uuid.UUID = field(default_factory=new_id)
+
+
+@dataclass(eq=False)
+class Stack:
+    organization_id: uuid.UUID
+    name: str
+    slug: str
+    description: str = ""
+    tags: list[str] = field(default_factory=list)
+    archived_at: datetime | None = None
+    current_revision: int = 0
+    id: uuid.UUID = field(default_factory=new_id)
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(eq=False)
+class StackRevision:
+    stack_id: uuid.UUID
+    number: int
+    compose_yaml: str
+    variables: list[dict[str, Any]] = field(default_factory=list)
+    author_id: uuid.UUID | None = None
+    message: str = ""
+    id: uuid.UUID = field(default_factory=new_id)
+    created_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(eq=False)
+class Deployment:
+    organization_id: uuid.UUID
+    stack_id: uuid.UUID
+    revision_id: uuid.UUID
+    target_id: uuid.UUID
+    project_name: str
+    variables: dict[str, Any] = field(default_factory=dict)
+    status: DeploymentStatus = DeploymentStatus.PENDING
+    stage: DeploymentStage | None = None
+    error: str | None = None
+    actor_id: uuid.UUID | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    id: uuid.UUID = field(default_factory=new_id)
+    created_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(eq=False)
+class DeploymentLog:
+    deployment_id: uuid.UUID
+    seq: int
+    line: str
+    stream: LogStream = LogStream.STDOUT
+    ts: datetime = field(default_factory=utcnow)
+
+
+@dataclass(eq=False)
+class AuditEvent:
+    type: str
+    aggregate_type: str
+    aggregate_id: str
+    organization_id: uuid.UUID | None = None
+    actor_id: uuid.UUID | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    id: uuid.UUID = field(default_factory=new_id)
+    ts: datetime = field(default_factory=utcnow)

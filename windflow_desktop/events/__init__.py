@@ -1,0 +1,1 @@
+"""Event buses (``LocalBus`` in-process, ``RedisStreamBus`` on Redis Streams) and caching."""

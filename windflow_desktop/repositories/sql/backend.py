@@ -1,0 +1,77 @@
+"""``SqlBackend``: the workspace in a SQL database, one session per unit of work."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from .database import create_engine, describe_url, migrate, session_factory
+from .repositories import (
+    SqlAuditRepository,
+    SqlDeploymentRepository,
+    SqlMembershipRepository,
+    SqlOrganizationRepository,
+    SqlStackRepository,
+    SqlTargetRepository,
+    SqlUserRepository,
+)
+
+
+class SqlUnitOfWork:
+    """Repositories sharing one transaction; leaving without ``commit()`` rolls back."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._session: AsyncSession | None = None
+
+    async def __aenter__(self) -> Self:
+        session = self._session = self._sessions()
+        self.organizations = SqlOrganizationRepository(session)
+        self.users = SqlUserRepository(session)
+        self.memberships = SqlMembershipRepository(session)
+        self.targets = SqlTargetRepository(session)
+        self.stacks = SqlStackRepository(session)
+        self.deployments = SqlDeploymentRepository(session)
+        self.audit = SqlAuditRepository(session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._session is not None
+        try:
+            await self._session.rollback()
+        finally:
+            await self._session.close()
+            self._session = None
+
+    async def commit(self) -> None:
+        assert self._session is not None, "use the unit of work in 'async with'"
+        await self._session.commit()
+
+    async def rollback(self) -> None:
+        assert self._session is not None, "use the unit of work in 'async with'"
+        await self._session.rollback()
+
+
+class SqlBackend:
+    """The workspace in SQLite (default) or PostgreSQL; ``open()`` migrates to head."""
+
+    def __init__(self, url: str, *, engine: AsyncEngine | None = None) -> None:
+        self.engine = engine or create_engine(url)
+        self.description = describe_url(self.engine)
+        self._sessions: async_sessionmaker[Any] = session_factory(self.engine)
+
+    async def open(self) -> None:
+        await migrate(self.engine)
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._sessions)
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,107 @@
+"""Opening the workspace database: engine, SQLite pragmas, and Alembic migrations at start."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from ...domain.errors import StorageError
+
+log = logging.getLogger("windflow.database")
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+CONNECT_TIMEOUT_S = 5.0
+
+
+def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    """An async engine; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+    connect_args: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        connect_args["timeout"] = 30
+    elif url.startswith("postgresql"):
+        connect_args["timeout"] = CONNECT_TIMEOUT_S
+    engine = create_async_engine(url, echo=echo, connect_args=connect_args, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(connection: Connection | None = None) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(connection), revision)
+
+
+def _current(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+async def migrate(engine: AsyncEngine, revision: str = "head") -> str | None:
+    """Bring the schema to ``revision`` (a new workspace is created, an old one upgraded)."""
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT_S * 4):
+            async with engine.begin() as conn:
+                before = await conn.run_sync(_current)
+                await conn.run_sync(_upgrade, revision)
+                after = await conn.run_sync(_current)
+    except TimeoutError as exc:
+        raise StorageError(
+            f"the database at {describe_url(engine)} did not answer within "
+            f"{CONNECT_TIMEOUT_S * 4:.0f} s; check that it is running and reachable"
+        ) from exc
+    except (OSError, DBAPIError, SQLAlchemyError) as exc:
+        raise StorageError(
+            f"cannot open the database at {describe_url(engine)}: {_reason(exc)}; "
+            "check WINDFLOW_DATABASE_URL and that the server is running"
+        ) from exc
+    if before != after:
+        log.info("workspace schema migrated from %s to %s", before or "empty", after)
+    return after
+
+
+def describe_url(engine: AsyncEngine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+def _reason(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc.__cause__ or exc
+    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return text

@@ -1,0 +1,316 @@
+"""SQL repositories over the imperatively mapped domain classes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ...domain.enums import DeploymentStatus, TargetKind, TargetStatus
+from ...domain.errors import NotFoundError
+from ...domain.models import (
+    AuditEvent,
+    Deployment,
+    DeploymentLog,
+    Membership,
+    Organization,
+    Stack,
+    StackRevision,
+    Target,
+    TargetCapability,
+    User,
+)
+from ...domain.paging import Page, PageRequest
+from .paging import keyset_page, search_filter
+from .tables import map_domain
+
+map_domain()
+
+E = TypeVar("E")
+
+
+def _col(cls: type[Any], name: str) -> Any:
+    """The mapped column attribute ``cls.name`` (dataclass fields are shadowed by the mapper)."""
+    return getattr(cls, name)
+
+
+class _Repository(Generic[E]):
+    entity: type[E]
+    label: str
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, obj: E) -> E:
+        self.session.add(obj)
+        await self.session.flush()
+        return obj
+
+    async def save(self, obj: E) -> E:
+        merged = await self.session.merge(obj)
+        await self.session.flush()
+        return merged
+
+    async def get(self, obj_id: uuid.UUID) -> E:
+        obj = await self.session.get(self.entity, obj_id)
+        if obj is None:
+            raise NotFoundError(self.label, obj_id)
+        return obj
+
+    async def delete(self, obj_id: uuid.UUID) -> None:
+        await self.session.delete(await self.get(obj_id))
+        await self.session.flush()
+
+    async def count(self) -> int:
+        return int(await self.session.scalar(select(func.count()).select_from(self.entity)) or 0)
+
+
+class SqlOrganizationRepository(_Repository[Organization]):
+    entity, label = Organization, "organization"
+
+    async def get_by_slug(self, slug: str) -> Organization | None:
+        stmt = select(Organization).where(_col(Organization, "slug") == slug)
+        return (await self.session.scalars(stmt)).first()
+
+    async def list(self, page: PageRequest) -> Page[Organization]:
+        name, oid = _col(Organization, "name"), _col(Organization, "id")
+        stmt = select(Organization).where(search_filter(page.search, name))
+        return await keyset_page(self.session, stmt, [(name, False), (oid, False)], page)
+
+
+class SqlUserRepository(_Repository[User]):
+    entity, label = User, "user"
+
+    async def get_by_login(self, username_or_email: str) -> User | None:
+        login = username_or_email.strip().lower()
+        stmt = select(User).where(
+            (func.lower(_col(User, "username")) == login) | (func.lower(_col(User, "email")) == login)
+        )
+        return (await self.session.scalars(stmt)).first()
+
+    async def list(
+        self, page: PageRequest, *, organization_id: uuid.UUID | None = None
+    ) -> Page[User]:
+        username, uid = _col(User, "username"), _col(User, "id")
+        stmt = select(User).where(
+            search_filter(page.search, username, _col(User, "email"), _col(User, "full_name"))
+        )
+        if organization_id is not None:
+            stmt = stmt.join(Membership, _col(Membership, "user_id") == uid).where(
+                _col(Membership, "organization_id") == organization_id
+            )
+        return await keyset_page(self.session, stmt, [(username, False), (uid, False)], page)
+
+
+class SqlMembershipRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def save(self, membership: Membership) -> Membership:
+        merged = await self.session.merge(membership)
+        await self.session.flush()
+        return merged
+
+    async def get(self, user_id: uuid.UUID, organization_id: uuid.UUID) -> Membership | None:
+        return await self.session.get(Membership, (user_id, organization_id))
+
+    async def for_user(self, user_id: uuid.UUID) -> Sequence[Membership]:
+        stmt = select(Membership).where(_col(Membership, "user_id") == user_id)
+        return tuple((await self.session.scalars(stmt)).all())
+
+    async def for_organization(
+        self, organization_id: uuid.UUID, page: PageRequest
+    ) -> Page[Membership]:
+        stmt = select(Membership).where(_col(Membership, "organization_id") == organization_id)
+        order = [(_col(Membership, "created_at"), False), (_col(Membership, "user_id"), False)]
+        return await keyset_page(self.session, stmt, order, page)
+
+    async def delete(self, user_id: uuid.UUID, organization_id: uuid.UUID) -> None:
+        await self.session.execute(
+            delete(Membership).where(
+                _col(Membership, "user_id") == user_id,
+                _col(Membership, "organization_id") == organization_id,
+            )
+        )
+
+
+class SqlTargetRepository(_Repository[Target]):
+    entity, label = Target, "target"
+
+    async def list(
+        self,
+        organization_id: uuid.UUID,
+        page: PageRequest,
+        *,
+        status: TargetStatus | None = None,
+        kind: TargetKind | None = None,
+    ) -> Page[Target]:
+        name, tid = _col(Target, "name"), _col(Target, "id")
+        stmt = select(Target).where(
+            _col(Target, "organization_id") == organization_id,
+            search_filter(page.search, name, _col(Target, "host")),
+        )
+        if status is not None:
+            stmt = stmt.where(_col(Target, "status") == status)
+        if kind is not None:
+            stmt = stmt.where(_col(Target, "kind") == kind)
+        return await keyset_page(self.session, stmt, [(name, False), (tid, False)], page)
+
+    async def set_capabilities(
+        self, target_id: uuid.UUID, capabilities: Sequence[TargetCapability]
+    ) -> None:
+        await self.session.execute(
+            delete(TargetCapability).where(_col(TargetCapability, "target_id") == target_id)
+        )
+        self.session.add_all(capabilities)
+        await self.session.flush()
+
+    async def capabilities(self, target_id: uuid.UUID) -> Sequence[TargetCapability]:
+        stmt = (
+            select(TargetCapability)
+            .where(_col(TargetCapability, "target_id") == target_id)
+            .order_by(_col(TargetCapability, "kind"))
+        )
+        return tuple((await self.session.scalars(stmt)).all())
+
+
+class SqlStackRepository(_Repository[Stack]):
+    entity, label = Stack, "stack"
+
+    async def list(
+        self, organization_id: uuid.UUID, page: PageRequest, *, archived: bool = False
+    ) -> Page[Stack]:
+        name, sid, archived_at = _col(Stack, "name"), _col(Stack, "id"), _col(Stack, "archived_at")
+        stmt = select(Stack).where(
+            _col(Stack, "organization_id") == organization_id,
+            archived_at.is_not(None) if archived else archived_at.is_(None),
+            search_filter(page.search, name, _col(Stack, "description")),
+        )
+        return await keyset_page(self.session, stmt, [(name, False), (sid, False)], page)
+
+    async def add_revision(self, revision: StackRevision) -> StackRevision:
+        self.session.add(revision)
+        await self.session.flush()
+        return revision
+
+    async def get_revision(self, stack_id: uuid.UUID, number: int) -> StackRevision:
+        stmt = select(StackRevision).where(
+            _col(StackRevision, "stack_id") == stack_id, _col(StackRevision, "number") == number
+        )
+        revision = (await self.session.scalars(stmt)).first()
+        if revision is None:
+            raise NotFoundError("stack revision", f"{stack_id}#{number}")
+        return revision
+
+    async def get_revision_by_id(self, revision_id: uuid.UUID) -> StackRevision:
+        revision = await self.session.get(StackRevision, revision_id)
+        if revision is None:
+            raise NotFoundError("stack revision", revision_id)
+        return revision
+
+    async def revisions(self, stack_id: uuid.UUID, page: PageRequest) -> Page[StackRevision]:
+        stmt = select(StackRevision).where(_col(StackRevision, "stack_id") == stack_id)
+        return await keyset_page(
+            self.session, stmt, [(_col(StackRevision, "number"), True)], page
+        )
+
+
+class SqlDeploymentRepository(_Repository[Deployment]):
+    entity, label = Deployment, "deployment"
+
+    async def list(
+        self,
+        organization_id: uuid.UUID,
+        page: PageRequest,
+        *,
+        status: Sequence[DeploymentStatus] | None = None,
+        target_id: uuid.UUID | None = None,
+        stack_id: uuid.UUID | None = None,
+    ) -> Page[Deployment]:
+        created, did = _col(Deployment, "created_at"), _col(Deployment, "id")
+        stmt = select(Deployment).where(
+            _col(Deployment, "organization_id") == organization_id,
+            search_filter(page.search, _col(Deployment, "project_name")),
+        )
+        if status:
+            stmt = stmt.where(_col(Deployment, "status").in_(list(status)))
+        if target_id is not None:
+            stmt = stmt.where(_col(Deployment, "target_id") == target_id)
+        if stack_id is not None:
+            stmt = stmt.where(_col(Deployment, "stack_id") == stack_id)
+        return await keyset_page(self.session, stmt, [(created, True), (did, True)], page)
+
+    async def last_succeeded(self, stack_id: uuid.UUID, target_id: uuid.UUID) -> Deployment | None:
+        stmt = (
+            select(Deployment)
+            .where(
+                _col(Deployment, "stack_id") == stack_id,
+                _col(Deployment, "target_id") == target_id,
+                _col(Deployment, "status") == DeploymentStatus.SUCCEEDED,
+            )
+            .order_by(_col(Deployment, "created_at").desc())
+            .limit(1)
+        )
+        return (await self.session.scalars(stmt)).first()
+
+    async def append_logs(self, lines: Sequence[DeploymentLog]) -> None:
+        self.session.add_all(lines)
+        await self.session.flush()
+
+    async def logs(
+        self, deployment_id: uuid.UUID, *, after_seq: int = 0, limit: int = 1000
+    ) -> Sequence[DeploymentLog]:
+        seq = _col(DeploymentLog, "seq")
+        stmt = (
+            select(DeploymentLog)
+            .where(_col(DeploymentLog, "deployment_id") == deployment_id, seq > after_seq)
+            .order_by(seq)
+            .limit(limit)
+        )
+        return tuple((await self.session.scalars(stmt)).all())
+
+    async def last_log_seq(self, deployment_id: uuid.UUID) -> int:
+        stmt = select(func.max(_col(DeploymentLog, "seq"))).where(
+            _col(DeploymentLog, "deployment_id") == deployment_id
+        )
+        return int(await self.session.scalar(stmt) or 0)
+
+
+class SqlAuditRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, event: AuditEvent) -> AuditEvent:
+        self.session.add(event)
+        await self.session.flush()
+        return event
+
+    async def list(
+        self,
+        organization_id: uuid.UUID | None,
+        page: PageRequest,
+        *,
+        type_prefix: str | None = None,
+        actor_id: uuid.UUID | None = None,
+        aggregate_id: str | None = None,
+        since: datetime | None = None,
+    ) -> Page[AuditEvent]:
+        ts, eid = _col(AuditEvent, "ts"), _col(AuditEvent, "id")
+        stmt = select(AuditEvent).where(
+            search_filter(page.search, _col(AuditEvent, "type"), _col(AuditEvent, "aggregate_id"))
+        )
+        if organization_id is not None:
+            stmt = stmt.where(_col(AuditEvent, "organization_id") == organization_id)
+        if type_prefix:
+            stmt = stmt.where(_col(AuditEvent, "type").startswith(type_prefix, autoescape=True))
+        if actor_id is not None:
+            stmt = stmt.where(_col(AuditEvent, "actor_id") == actor_id)
+        if aggregate_id is not None:
+            stmt = stmt.where(_col(AuditEvent, "aggregate_id") == aggregate_id)
+        if since is not None:
+            stmt = stmt.where(ts >= since)
+        return await keyset_page(self.session, stmt, [(ts, True), (eid, True)], page)

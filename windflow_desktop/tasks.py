@@ -38,11 +38,11 @@ class TaskTracker:
     def __len__(self) -> int:
         return len(self._tasks)
 
-    async def shutdown(self, timeout: float = 5.0) -> None:
+    async def shutdown(self, grace_s: float = 5.0) -> None:
         """Cancel every task and wait for them (idempotent)."""
         self._closed = True
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         if tasks:
-            await asyncio.wait(tasks, timeout=timeout)
+            await asyncio.wait(tasks, timeout=grace_s)

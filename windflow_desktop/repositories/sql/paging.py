@@ -7,7 +7,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, false, or_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,8 +15,6 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from ...domain.errors import ValidationError
 from ...domain.paging import Page, PageRequest
-
-T = TypeVar("T")
 
 # (column, descending)
 Order = Sequence[tuple[InstrumentedAttribute[Any], bool]]
@@ -31,8 +29,8 @@ def search_filter(text: str | None, *columns: InstrumentedAttribute[Any]) -> Col
 
 
 async def keyset_page(
-    session: AsyncSession, stmt: Select[tuple[T]], order: Order, page: PageRequest
-) -> Page[T]:
+    session: AsyncSession, stmt: Select[Any], order: Order, page: PageRequest
+) -> Page[Any]:
     """Run ``stmt`` ordered by ``order`` from ``page.after`` and return one page."""
     if page.after:
         stmt = stmt.where(_after(order, _decode(page.after, len(order))))

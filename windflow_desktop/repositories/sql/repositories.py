@@ -88,7 +88,8 @@ class SqlUserRepository(_Repository[User]):
     async def get_by_login(self, username_or_email: str) -> User | None:
         login = username_or_email.strip().lower()
         stmt = select(User).where(
-            (func.lower(_col(User, "username")) == login) | (func.lower(_col(User, "email")) == login)
+            (func.lower(_col(User, "username")) == login)
+            | (func.lower(_col(User, "email")) == login)
         )
         return (await self.session.scalars(stmt)).first()
 

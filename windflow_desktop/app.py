@@ -1,0 +1,175 @@
+"""The composition root: builds settings → database → bus → repositories → services →
+stores → main window, and tears them down in reverse.
+
+The window is shown and painted before the heavy imports (SQLAlchemy, Alembic, Redis),
+so the first frame comes fast; the workspace opens right after, behind a status line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sys
+import time
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, QSettings
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from . import __version__
+from .config import Settings
+from .domain.errors import WindFlowError
+from .ui.crash import CrashHandler
+from .ui.main_window import MainWindow
+from .ui.qtlog import install_qt_message_handler
+
+log = logging.getLogger("windflow.app")
+FIRST_PAINT_TIMEOUT_S = 10.0
+
+
+class Workspace:
+    """Everything below the window, built in order and closed in reverse."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._stack = contextlib.AsyncExitStack()
+        self.backend: Any = None
+
+    async def open(self) -> None:
+        from .repositories.sql.backend import SqlBackend
+
+        try:
+            self.backend = SqlBackend(self.settings.database_url)
+            self._stack.push_async_callback(self.backend.close)
+            await self.backend.open()
+        except BaseException:
+            await self.close()
+            raise
+
+    @property
+    def description(self) -> str:
+        return self.backend.description if self.backend else ""
+
+    async def close(self) -> None:
+        await self._stack.aclose()
+
+
+class WindFlowApp:
+    """Runs the app until the user quits (or, in smoke mode, until the workspace is open)."""
+
+    def __init__(self, settings: Settings, *, smoke: bool = False, started: float) -> None:
+        self.settings = settings
+        self.smoke = smoke
+        self.started = started
+        self.quit_requested = asyncio.Event()
+        self.crash = CrashHandler(dialogs=False if smoke else None)
+        self.window: MainWindow | None = None
+        self.workspace = Workspace(settings)
+
+    async def run(self) -> int:
+        self.crash.install(asyncio.get_running_loop())
+        try:
+            return await self._run()
+        finally:
+            await self.workspace.close()
+            if self.window is not None:
+                self.window.save_state()
+                self.window.deleteLater()
+            self.crash.uninstall()
+            log.info("stopped")
+
+    async def _run(self) -> int:
+        ui_settings = QSettings(
+            str(self.settings.home / "ui.ini"), QSettings.Format.IniFormat
+        )
+        window = self.window = MainWindow(ui_settings)
+        window.sig_close_requested.connect(self.quit_requested.set)
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.quit_requested.set)
+        window.show()
+        await first_paint(window)
+        ready_ms = process_age_ms(self.started)
+        log.info("first window painted after %.0f ms", ready_ms)
+        try:
+            await self.workspace.open()
+        except WindFlowError as exc:
+            return await self._fatal(exc)
+        window.set_workspace(f"Workspace: {self.workspace.description}")
+        window.set_bus_state("local" if self.settings.redis_url is None else "reconnecting")
+        if self.smoke:
+            print(json.dumps({"ready_ms": round(ready_ms), "version": __version__}), flush=True)
+            return 0
+        await self.quit_requested.wait()
+        return 0
+
+    async def _fatal(self, exc: WindFlowError) -> int:
+        log.error("cannot start: %s", exc)
+        print(f"windflow-desktop: {exc.message}", file=sys.stderr, flush=True)
+        if not self.smoke and self.crash.dialogs and self.window is not None:
+            box = QMessageBox(QMessageBox.Icon.Critical, "WindFlow Desktop cannot start",
+                              exc.message, parent=self.window)
+            box.finished.connect(lambda _r: self.quit_requested.set())
+            box.open()
+            await self.quit_requested.wait()
+        return 2
+
+
+class _PaintWatcher(QObject):
+    def __init__(self, future: asyncio.Future[None]) -> None:
+        super().__init__()
+        self.future = future
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and not self.future.done():
+            # Resolve after this paint has been flushed to the screen.
+            asyncio.get_running_loop().call_soon(self._resolve)
+        return False
+
+    def _resolve(self) -> None:
+        if not self.future.done():
+            self.future.set_result(None)
+
+
+async def first_paint(window: MainWindow) -> None:
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    watcher = _PaintWatcher(future)
+    window.installEventFilter(watcher)
+    try:
+        await asyncio.wait_for(future, FIRST_PAINT_TIMEOUT_S)
+    except TimeoutError:
+        log.warning("no paint event within %.0f s", FIRST_PAINT_TIMEOUT_S)
+    finally:
+        window.removeEventFilter(watcher)
+
+
+def process_age_ms(started: float) -> float:
+    """Milliseconds since the process started (the kernel's clock on Linux).
+
+    Elsewhere, since ``started`` (a ``time.monotonic()`` taken first thing in ``main``).
+    """
+    try:
+        with open("/proc/self/stat", encoding="ascii") as stat:
+            start_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime", encoding="ascii") as uptime:
+            up_s = float(uptime.read().split()[0])
+        return (up_s - start_ticks / os.sysconf("SC_CLK_TCK")) * 1000
+    except (OSError, ValueError, IndexError, AttributeError):
+        return (time.monotonic() - started) * 1000
+
+
+def run_app(settings: Settings, *, smoke: bool, started: float) -> int:
+    import qasync
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("WindFlow Desktop")
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName("WindFlow")
+    app.setDesktopFileName("windflow-desktop")
+    app.setQuitOnLastWindowClosed(False)
+    install_qt_message_handler()
+    return int(qasync.run(WindFlowApp(settings, smoke=smoke, started=started).run()))

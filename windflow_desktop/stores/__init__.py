@@ -1,0 +1,1 @@
+"""View-model stores: QObject state + change signals + latest-wins async actions."""

@@ -1,0 +1,83 @@
+"""``Store``: the base of every view-model store (the desktop twin of a Pinia store).
+
+A store owns state, announces changes with signals, and runs async actions on the
+qasync loop. Each named action owns at most one task: starting it again cancels the
+previous run (latest wins). Expected errors (``WindFlowError``) become ``sig_error``;
+anything else is logged and re-raised to the crash handler by the task tracker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from PySide6.QtCore import QObject, Signal
+
+from ..domain.errors import WindFlowError
+from ..tasks import TaskTracker
+
+T = TypeVar("T")
+log = logging.getLogger("windflow.stores")
+
+
+class Store(QObject):
+    """Signals:
+    sig_changed(): the store's state changed.
+    sig_busy_changed(bool): whether any action is running.
+    sig_error(str, str): an action failed with an expected error (code, message).
+    """
+
+    sig_changed = Signal()
+    sig_busy_changed = Signal(bool)
+    sig_error = Signal(str, str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._tasks = TaskTracker(type(self).__name__)
+        self._actions: dict[str, asyncio.Task[Any]] = {}
+        self._closed = False
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._actions)
+
+    def run(
+        self, action: str, factory: Callable[[], Coroutine[Any, Any, T]]
+    ) -> asyncio.Task[T | None]:
+        """Start ``action`` (cancelling a previous run of the same action)."""
+        previous = self._actions.pop(action, None)
+        if previous is not None:
+            previous.cancel()
+        name = f"{type(self).__name__}.{action}"
+        task = self._tasks.spawn(self._guard(action, factory), name=name)
+        self._actions[action] = task
+        task.add_done_callback(functools.partial(self._finished, action))
+        if len(self._actions) == 1 and previous is None:
+            self.sig_busy_changed.emit(True)
+        return task
+
+    async def _guard(self, action: str, factory: Callable[[], Coroutine[Any, Any, T]]) -> T | None:
+        try:
+            return await factory()
+        except WindFlowError as exc:
+            log.info("%s.%s: %s", type(self).__name__, action, exc)
+            if not self._closed:
+                self.sig_error.emit(exc.code, exc.message)
+            return None
+
+    def _finished(self, action: str, task: asyncio.Task[Any]) -> None:
+        if self._actions.get(action) is task:
+            del self._actions[action]
+            if not self._actions and not self._closed:
+                self.sig_busy_changed.emit(False)
+
+    async def shutdown(self) -> None:
+        """Cancel every action; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._tasks.shutdown()
+        self._actions.clear()

@@ -1,0 +1,143 @@
+"""The main window: a sidebar of pages, the page stack, and a status bar.
+
+Signals:
+    sig_close_requested(): the user closed the window (the app decides: tray or quit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QSettings, QSize, Signal
+from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QStackedWidget,
+    QWidget,
+)
+
+from ..resources import icon_path
+from .views.placeholder import PlaceholderPage
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    key: str
+    title: str
+    blurb: str
+
+
+PAGES = (
+    PageSpec("dashboard", "Dashboard", "Targets online, running and failed deployments, "
+             "recent activity — live."),
+    PageSpec("targets", "Targets", "The machines you deploy to: this computer's engine, "
+             "hosts over SSH, and Docker engines over TCP+TLS."),
+    PageSpec("stacks", "Stacks", "Compose files with variables; every save is a revision "
+             "you can diff and restore."),
+    PageSpec("deployments", "Deployments", "Every deployment with its stages, live logs, "
+             "and rollback to the last good revision."),
+    PageSpec("containers", "Containers", "The containers on each target: start, stop, "
+             "restart, remove, and their logs."),
+    PageSpec("activity", "Activity", "Who did what, when, and to which object."),
+    PageSpec("settings", "Settings", "Users and roles, notifications, and this workspace."),
+)
+
+
+class MainWindow(QMainWindow):
+    sig_close_requested = Signal()
+
+    def __init__(self, ui_settings: QSettings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ui_settings = ui_settings
+        self.setWindowTitle("WindFlow Desktop")
+        self.setWindowIcon(QIcon(str(icon_path("windflow"))))
+        self.setMinimumSize(QSize(900, 560))
+
+        self.sidebar = QListWidget()
+        self.sidebar.setObjectName("sidebar")
+        self.sidebar.setAccessibleName("Pages")
+        self.sidebar.setIconSize(QSize(20, 20))
+        self.sidebar.setFixedWidth(190)
+        self.pages = QStackedWidget()
+        self._page_index: dict[str, int] = {}
+        for number, spec in enumerate(PAGES, start=1):
+            item = QListWidgetItem(QIcon(str(icon_path(spec.key))), spec.title)
+            item.setToolTip(f"{spec.title} (Ctrl+{number})")
+            self.sidebar.addItem(item)
+            self._page_index[spec.key] = self.pages.addWidget(
+                PlaceholderPage(spec.title, spec.blurb)
+            )
+            shortcut = QShortcut(QKeySequence(f"Ctrl+{number}"), self)
+            shortcut.activated.connect(lambda key=spec.key: self.show_page(key))
+        self.sidebar.currentRowChanged.connect(self.pages.setCurrentIndex)
+
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.sidebar)
+        layout.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+
+        self.workspace_label = QLabel("Opening workspace…")
+        self.workspace_label.setAccessibleName("Workspace")
+        self.bus_label = QLabel("")
+        self.bus_label.setAccessibleName("Live updates")
+        self.statusBar().addWidget(self.workspace_label, 1)
+        self.statusBar().addPermanentWidget(self.bus_label)
+        self.sidebar.setCurrentRow(0)
+        self._restore_geometry()
+
+    def show_page(self, key: str) -> None:
+        self.sidebar.setCurrentRow(self._page_index[key])
+
+    def current_page_key(self) -> str:
+        index = self.pages.currentIndex()
+        return next(k for k, i in self._page_index.items() if i == index)
+
+    def set_page(self, key: str, widget: QWidget) -> None:
+        """Put the real page for ``key`` in place of its placeholder."""
+        index = self._page_index[key]
+        old = self.pages.widget(index)
+        self.pages.insertWidget(index, widget)
+        if old is not None:
+            self.pages.removeWidget(old)
+            old.deleteLater()
+        self.pages.setCurrentIndex(self.sidebar.currentRow())
+
+    def page(self, key: str) -> QWidget | None:
+        return self.pages.widget(self._page_index[key])
+
+    def set_workspace(self, text: str) -> None:
+        self.workspace_label.setText(text)
+
+    def set_bus_state(self, state: str) -> None:
+        labels = {
+            "local": "● Live (this computer)",
+            "connected": "● Live (shared)",
+            "reconnecting": "◌ Reconnecting…",
+            "closed": "○ Offline",
+        }
+        self.bus_label.setText(labels.get(state, state))
+
+    def _restore_geometry(self) -> None:
+        geometry = self._ui_settings.value("main_window/geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1180, 740)
+        row = self._ui_settings.value("main_window/page", 0, type=int)
+        if isinstance(row, int) and 0 <= row < self.sidebar.count():
+            self.sidebar.setCurrentRow(row)
+
+    def save_state(self) -> None:
+        self._ui_settings.setValue("main_window/geometry", self.saveGeometry())
+        self._ui_settings.setValue("main_window/page", self.sidebar.currentRow())
+        self._ui_settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_state()
+        event.ignore()
+        self.sig_close_requested.emit()

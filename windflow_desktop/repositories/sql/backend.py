@@ -11,11 +11,14 @@ from .database import create_engine, describe_url, migrate, session_factory
 from .repositories import (
     SqlAuditRepository,
     SqlDeploymentRepository,
+    SqlLoginThrottleRepository,
     SqlMembershipRepository,
     SqlOrganizationRepository,
+    SqlRefreshTokenRepository,
     SqlStackRepository,
     SqlTargetRepository,
     SqlUserRepository,
+    SqlWorkspaceMetaRepository,
 )
 
 
@@ -35,6 +38,9 @@ class SqlUnitOfWork:
         self.stacks = SqlStackRepository(session)
         self.deployments = SqlDeploymentRepository(session)
         self.audit = SqlAuditRepository(session)
+        self.refresh_tokens = SqlRefreshTokenRepository(session)
+        self.login_throttles = SqlLoginThrottleRepository(session)
+        self.workspace_meta = SqlWorkspaceMetaRepository(session)
         return self
 
     async def __aexit__(

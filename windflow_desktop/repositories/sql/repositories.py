@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...domain.enums import DeploymentStatus, TargetKind, TargetStatus
 from ...domain.errors import NotFoundError
+from ...domain.identity import LoginThrottle, RefreshTokenRecord
 from ...domain.models import (
     AuditEvent,
     Deployment,
@@ -26,7 +27,7 @@ from ...domain.models import (
 )
 from ...domain.paging import Page, PageRequest
 from .paging import keyset_page, search_filter
-from .tables import map_domain
+from .tables import map_domain, workspace_meta
 
 map_domain()
 
@@ -315,3 +316,91 @@ class SqlAuditRepository:
         if since is not None:
             stmt = stmt.where(ts >= since)
         return await keyset_page(self.session, stmt, [(ts, True), (eid, True)], page)
+
+
+class SqlRefreshTokenRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, record: RefreshTokenRecord) -> RefreshTokenRecord:
+        self.session.add(record)
+        await self.session.flush()
+        return record
+
+    async def get(self, jti: str) -> RefreshTokenRecord | None:
+        return await self.session.get(RefreshTokenRecord, jti)
+
+    async def mark_used(self, jti: str, at: datetime) -> bool:
+        """Mark ``jti`` used if it is still unused and unrevoked; False if someone was first."""
+        result = await self.session.execute(
+            update(RefreshTokenRecord)
+            .where(
+                _col(RefreshTokenRecord, "jti") == jti,
+                _col(RefreshTokenRecord, "used_at").is_(None),
+                _col(RefreshTokenRecord, "revoked_at").is_(None),
+            )
+            .values(used_at=at)
+            .execution_options(synchronize_session="fetch")
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def _revoke(self, where: Any, at: datetime) -> int:
+        result = await self.session.execute(
+            update(RefreshTokenRecord)
+            .where(where, _col(RefreshTokenRecord, "revoked_at").is_(None))
+            .values(revoked_at=at)
+            .execution_options(synchronize_session="fetch")
+        )
+        return int(getattr(result, "rowcount", 0))
+
+    async def revoke_family(self, family_id: uuid.UUID, at: datetime) -> int:
+        return await self._revoke(_col(RefreshTokenRecord, "family_id") == family_id, at)
+
+    async def revoke_user(self, user_id: uuid.UUID, at: datetime) -> int:
+        return await self._revoke(_col(RefreshTokenRecord, "user_id") == user_id, at)
+
+    async def purge_expired(self, before: datetime) -> int:
+        result = await self.session.execute(
+            delete(RefreshTokenRecord)
+            .where(_col(RefreshTokenRecord, "expires_at") < before)
+            .execution_options(synchronize_session="fetch")
+        )
+        return int(getattr(result, "rowcount", 0))
+
+
+class SqlLoginThrottleRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, key: str) -> LoginThrottle | None:
+        return await self.session.get(LoginThrottle, key)
+
+    async def save(self, throttle: LoginThrottle) -> LoginThrottle:
+        merged = await self.session.merge(throttle)
+        await self.session.flush()
+        return merged
+
+    async def clear(self, key: str) -> None:
+        await self.session.execute(
+            delete(LoginThrottle)
+            .where(_col(LoginThrottle, "key") == key)
+            .execution_options(synchronize_session="fetch")
+        )
+
+
+class SqlWorkspaceMetaRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, key: str) -> str | None:
+        stmt = select(workspace_meta.c.value).where(workspace_meta.c.key == key)
+        value = await self.session.scalar(stmt)
+        return None if value is None else str(value)
+
+    async def set(self, key: str, value: str) -> None:
+        if await self.get(key) is None:
+            await self.session.execute(workspace_meta.insert().values(key=key, value=value))
+        else:
+            await self.session.execute(
+                workspace_meta.update().where(workspace_meta.c.key == key).values(value=value)
+            )

@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import registry
 
+from ...domain import identity as ident
 from ...domain import models as m
 from ...domain.enums import (
     DeploymentStage,
@@ -251,6 +252,39 @@ audit_events = Table(
     Index(None, "aggregate_type", "aggregate_id"),
 )
 
+# Sign-in sessions and throttling (no secret here: tokens are known by jti only).
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("family_id", Uuid, nullable=False),
+    Column("organization_id", Uuid, ForeignKey("organizations.id", ondelete="CASCADE")),
+    Column("issued_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime()),
+    Column("revoked_at", UTCDateTime()),
+    Index(None, "family_id"),
+    Index(None, "user_id"),
+    Index(None, "expires_at"),
+)
+
+login_throttles = Table(
+    "login_throttles",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("last_failure_at", UTCDateTime()),
+    Column("locked_until", UTCDateTime()),
+)
+
+workspace_meta = Table(
+    "workspace_meta",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
 mapper_registry = registry(metadata=metadata)
 _MAPPED = (
     (m.Organization, organizations),
@@ -263,6 +297,8 @@ _MAPPED = (
     (m.Deployment, deployments),
     (m.DeploymentLog, deployment_logs),
     (m.AuditEvent, audit_events),
+    (ident.RefreshTokenRecord, refresh_tokens),
+    (ident.LoginThrottle, login_throttles),
 )
 
 

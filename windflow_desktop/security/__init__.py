@@ -1,0 +1,1 @@
+"""Password hashing, tokens, the keyring secret store and the role → permission table."""

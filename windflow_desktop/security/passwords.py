@@ -1,0 +1,81 @@
+"""Argon2id password hashing with a rehash check when the cost parameters change.
+
+Hashing and verifying are deliberately slow (tens to hundreds of milliseconds) and
+blocking: async callers run them in a worker thread (``asyncio.to_thread``).
+"""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher as _Argon2Hasher
+from argon2 import Type
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from ..domain.errors import ValidationError
+
+# Measured on the development machine: about 100 ms per verify (see tests/benchmarks).
+DEFAULT_TIME_COST = 3
+DEFAULT_MEMORY_COST_KIB = 64 * 1024
+DEFAULT_PARALLELISM = 2
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024
+
+
+def check_password_policy(password: str, field: str = "password") -> None:
+    """Raise ``ValidationError`` for a password too short or too long (never echoing it)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            f"the password must have at least {MIN_PASSWORD_LENGTH} characters", field=field
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ValidationError(
+            f"the password must have at most {MAX_PASSWORD_LENGTH} characters", field=field
+        )
+    if not password.strip():
+        raise ValidationError("the password cannot be only spaces", field=field)
+
+
+class PasswordHasher:
+    """Argon2id hashes in PHC string form (``$argon2id$v=19$m=…,t=…,p=…$salt$hash``)."""
+
+    def __init__(
+        self,
+        *,
+        time_cost: int = DEFAULT_TIME_COST,
+        memory_cost: int = DEFAULT_MEMORY_COST_KIB,
+        parallelism: int = DEFAULT_PARALLELISM,
+    ) -> None:
+        self._hasher = _Argon2Hasher(
+            time_cost=time_cost,
+            memory_cost=memory_cost,
+            parallelism=parallelism,
+            hash_len=32,
+            salt_len=16,
+            type=Type.ID,
+        )
+        self._dummy_hash: str | None = None
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        """True when ``password`` matches; False on mismatch or an unreadable hash."""
+        if not password_hash:
+            return False
+        try:
+            return self._hasher.verify(password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        """True when the hash was made with other parameters (or another algorithm)."""
+        try:
+            return self._hasher.check_needs_rehash(password_hash)
+        except (InvalidHashError, ValueError):
+            return True
+
+    def burn(self, password: str) -> None:
+        """Spend the time of one verification, for unknown users (no timing oracle)."""
+        if self._dummy_hash is None:
+            self._dummy_hash = self._hasher.hash("windflow-dummy-password")
+        self.verify(self._dummy_hash, password)

@@ -1,0 +1,161 @@
+"""Every secret of the app goes through ``SecretStore``, which keeps it in the OS keyring.
+
+Secrets are the workspace signing key, the remembered refresh token, and later target
+passwords and key passphrases; the database keeps only their names. When no keyring is
+available the store raises ``SecretStoreUnavailable`` with a plain explanation, and the
+app may choose ``SecretStore.memory_only()``: secrets then live in this process only and
+are forgotten at exit. There is no fallback that writes a secret to disk in clear.
+
+keyring calls block (D-Bus, the macOS Keychain…): async code uses the ``a*`` methods,
+which run them in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+import keyring
+import keyring.backend
+import keyring.errors
+from keyring.backends import fail, null
+
+from ..domain.errors import WindFlowError
+
+log = logging.getLogger("windflow.security")
+
+SERVICE_NAME = "windflow-desktop"
+
+NO_KEYRING_MESSAGE = (
+    "No system keyring is available, so WindFlow cannot keep passwords or remember your "
+    "session safely. Unlock or install a keyring (GNOME Keyring, KWallet, macOS Keychain, "
+    "Windows Credential Manager), or continue without remembering secrets: they will be "
+    "asked for again after a restart. WindFlow never stores them in clear text."
+)
+
+
+class SecretStoreUnavailable(WindFlowError):
+    """No usable keyring: secrets cannot be kept across restarts."""
+
+    code = "SECRET_STORE_UNAVAILABLE"
+
+
+def signing_key_name(workspace_id: str) -> str:
+    return f"workspace/{workspace_id}/signing-key"
+
+
+def remembered_session_name(workspace_id: str) -> str:
+    return f"workspace/{workspace_id}/remembered-refresh-token"
+
+
+def _usable(backend: keyring.backend.KeyringBackend) -> bool:
+    if isinstance(backend, fail.Keyring | null.Keyring):
+        return False
+    backends = getattr(backend, "backends", None)  # the chainer: usable if it chains any
+    return backends is None or bool(backends)
+
+
+class SecretStore:
+    """Named secrets of one application in a keyring backend (or in memory only)."""
+
+    def __init__(
+        self,
+        backend: keyring.backend.KeyringBackend | None = None,
+        *,
+        service: str = SERVICE_NAME,
+    ) -> None:
+        self._backend = backend
+        self._service = service
+        self._memory: dict[str, str] | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def memory_only(cls, *, service: str = SERVICE_NAME) -> SecretStore:
+        """A store that keeps secrets in this process only (chosen when no keyring exists)."""
+        store = cls(service=service)
+        store._memory = {}
+        return store
+
+    def __repr__(self) -> str:
+        kind = "memory-only" if self._memory is not None else type(self._keyring_or_none()).__name__
+        return f"SecretStore({kind})"
+
+    @property
+    def persistent(self) -> bool:
+        """True when secrets survive a restart (a real keyring), False in memory-only mode."""
+        return self._memory is None
+
+    def _keyring_or_none(self) -> keyring.backend.KeyringBackend | None:
+        try:
+            return self._backend or keyring.get_keyring()
+        except Exception:  # keyring's own discovery can fail in odd environments
+            log.exception("keyring discovery failed")
+            return None
+
+    def available(self) -> bool:
+        """True when secrets can be stored (memory-only counts: it never persists them)."""
+        if self._memory is not None:
+            return True
+        backend = self._keyring_or_none()
+        return backend is not None and _usable(backend)
+
+    def _keyring(self) -> keyring.backend.KeyringBackend:
+        backend = self._keyring_or_none()
+        if backend is None or not _usable(backend):
+            raise SecretStoreUnavailable(NO_KEYRING_MESSAGE)
+        return backend
+
+    def get(self, name: str) -> str | None:
+        if self._memory is not None:
+            with self._lock:
+                return self._memory.get(name)
+        backend = self._keyring()
+        try:
+            return backend.get_password(self._service, name)
+        except keyring.errors.KeyringError as exc:
+            raise SecretStoreUnavailable(
+                f"{NO_KEYRING_MESSAGE} (the keyring refused to read: {type(exc).__name__})"
+            ) from exc
+
+    def set(self, name: str, value: str) -> None:
+        if self._memory is not None:
+            with self._lock:
+                self._memory[name] = value
+            return
+        backend = self._keyring()
+        try:
+            backend.set_password(self._service, name, value)
+        except keyring.errors.KeyringError as exc:
+            raise SecretStoreUnavailable(
+                f"{NO_KEYRING_MESSAGE} (the keyring refused to store: {type(exc).__name__})"
+            ) from exc
+        log.debug("secret %s stored in the keyring", name)
+
+    def delete(self, name: str) -> None:
+        """Forget ``name``; forgetting a secret that is not there is not an error."""
+        if self._memory is not None:
+            with self._lock:
+                self._memory.pop(name, None)
+            return
+        backend = self._keyring()
+        try:
+            backend.delete_password(self._service, name)
+        except keyring.errors.PasswordDeleteError:
+            pass
+        except keyring.errors.KeyringError as exc:
+            raise SecretStoreUnavailable(
+                f"{NO_KEYRING_MESSAGE} (the keyring refused to delete: {type(exc).__name__})"
+            ) from exc
+
+    async def aget(self, name: str) -> str | None:
+        return await asyncio.to_thread(self.get, name)
+
+    async def aset(self, name: str, value: str) -> None:
+        await asyncio.to_thread(self.set, name, value)
+
+    async def adelete(self, name: str) -> None:
+        await asyncio.to_thread(self.delete, name)
+
+    async def aavailable(self) -> bool:
+        return await asyncio.to_thread(self.available)

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.engine import Connection, ExceptionContext
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from ...domain.errors import StorageError
+from ...domain.errors import ConflictError, StorageError
 
 log = logging.getLogger("windflow.database")
 
@@ -30,7 +30,21 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     engine = create_async_engine(url, echo=echo, connect_args=connect_args, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    event.listen(engine.sync_engine, "handle_error", _integrity_as_conflict)
     return engine
+
+
+def _integrity_as_conflict(ctx: ExceptionContext) -> BaseException | None:
+    """A unique or foreign-key violation is a ``ConflictError`` for the services.
+
+    Done on the engine so every path that reaches the database maps it the same way:
+    explicit flushes, autoflush before a query, and ``commit()``.
+    """
+    if isinstance(ctx.sqlalchemy_exception, IntegrityError):
+        return ConflictError(
+            f"the change conflicts with stored data: {_reason(ctx.sqlalchemy_exception)}"
+        )
+    return None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

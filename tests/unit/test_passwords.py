@@ -1,0 +1,54 @@
+"""Argon2id hashing: verify, mismatch, rehash check when parameters change, policy."""
+
+from __future__ import annotations
+
+import pytest
+
+from windflow_desktop.domain.errors import ValidationError
+from windflow_desktop.security.passwords import PasswordHasher, check_password_policy
+
+FAST = {"time_cost": 1, "memory_cost": 8 * 1024, "parallelism": 1}
+
+
+def test_hash_is_argon2id_and_verifies() -> None:
+    hasher = PasswordHasher(**FAST)
+    hashed = hasher.hash("s3cret-password")
+    assert hashed.startswith("$argon2id$")
+    assert "s3cret-password" not in hashed
+    assert hasher.verify(hashed, "s3cret-password")
+    assert not hasher.verify(hashed, "s3cret-passwore")
+    assert hasher.hash("s3cret-password") != hashed  # salted
+
+
+def test_unreadable_or_empty_hash_never_verifies() -> None:
+    hasher = PasswordHasher(**FAST)
+    assert not hasher.verify("", "x")
+    assert not hasher.verify("not-a-hash", "x")
+    assert hasher.needs_rehash("not-a-hash")
+
+
+def test_needs_rehash_when_parameters_change() -> None:
+    old = PasswordHasher(**FAST)
+    new = PasswordHasher(time_cost=2, memory_cost=8 * 1024, parallelism=1)
+    hashed = old.hash("pw-12345678")
+    assert not old.needs_rehash(hashed)
+    assert new.needs_rehash(hashed)
+    assert new.verify(hashed, "pw-12345678")  # old hashes still verify
+
+
+def test_default_parameters_are_argon2id_with_real_cost() -> None:
+    hashed = PasswordHasher().hash("pw-12345678")
+    assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=2$")
+
+
+@pytest.mark.parametrize("bad", ["short", "", " " * 10, "x" * 1025])
+def test_policy_rejects(bad: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        check_password_policy(bad)
+    assert err.value.field == "password"
+    if bad.strip():
+        assert bad not in err.value.message
+
+
+def test_burn_spends_a_verification() -> None:
+    PasswordHasher(**FAST).burn("anything")

@@ -1,0 +1,96 @@
+"""``OrganizationService``: create, list, get, rename, members, delete."""
+
+from __future__ import annotations
+
+import uuid
+
+from ..domain.enums import Role
+from ..domain.errors import AuthenticationError, NotFoundError
+from ..domain.identity import Principal
+from ..domain.models import Membership, Organization
+from ..domain.paging import Page, PageRequest
+from ..security.permissions import ORG_DELETE, ORG_MANAGE, ORG_READ, USERS_READ
+from .common import Member, ServiceContext, clean_org_name, unique_slug
+from .users import list_members
+
+
+class OrganizationService:
+    """Public API (all async, acting principal first):
+
+    ``create(p, name) -> Organization`` (any active user; they become its owner),
+    ``list(p) -> Page[Organization]`` (the user's organizations; all for a superuser),
+    ``get(p, organization_id)``, ``rename(p, organization_id, name)``,
+    ``members(p, organization_id, page=None) -> Page[Member]``, ``delete(p, organization_id)``.
+    """
+
+    def __init__(self, context: ServiceContext) -> None:
+        self.ctx = context
+
+    async def create(self, principal: Principal, name: str) -> Organization:
+        name = clean_org_name(name)
+        async with self.ctx.transaction(principal) as scope:
+            uow = scope.uow
+            user = await uow.users.get(principal.user_id)
+            if not user.is_active:
+                raise AuthenticationError("your account is disabled", code="ACCOUNT_DISABLED")
+            now = self.ctx.clock()
+            org = await uow.organizations.add(
+                Organization(name=name, slug=await unique_slug(uow, name), created_at=now)
+            )
+            await uow.memberships.save(Membership(user.id, org.id, Role.OWNER, now))
+            scope.organization_id = org.id
+            scope.record("organization.created", "organization", org.id, {"name": name})
+            return org
+
+    async def list(
+        self, principal: Principal, page: PageRequest | None = None
+    ) -> Page[Organization]:
+        page = page or PageRequest()
+        async with self.ctx.backend.unit_of_work() as uow:
+            try:
+                user = await uow.users.get(principal.user_id)
+            except NotFoundError as exc:
+                raise AuthenticationError("your account no longer exists") from exc
+            if not user.is_active:
+                raise AuthenticationError("your account is disabled", code="ACCOUNT_DISABLED")
+            if user.is_superuser:  # *:read_all
+                return await uow.organizations.list(page)
+            orgs = [
+                await uow.organizations.get(m.organization_id)
+                for m in await uow.memberships.for_user(user.id)
+            ]
+            needle = (page.search or "").strip().lower()
+            orgs = sorted((o for o in orgs if needle in o.name.lower()), key=lambda o: o.name)
+            return Page(items=tuple(orgs[: page.limit]))
+
+    async def get(self, principal: Principal, organization_id: uuid.UUID) -> Organization:
+        async with self.ctx.authorized(principal, ORG_READ, organization_id) as scope:
+            return await scope.uow.organizations.get(organization_id)
+
+    async def rename(
+        self, principal: Principal, organization_id: uuid.UUID, name: str
+    ) -> Organization:
+        name = clean_org_name(name)
+        async with self.ctx.authorized(principal, ORG_MANAGE, organization_id) as scope:
+            org = await scope.uow.organizations.get(organization_id)
+            old, org.name = org.name, name
+            org = await scope.uow.organizations.save(org)
+            scope.record("organization.renamed", "organization", org.id,
+                         {"from": old, "to": name})
+            return org
+
+    async def members(
+        self, principal: Principal, organization_id: uuid.UUID, page: PageRequest | None = None
+    ) -> Page[Member]:
+        async with self.ctx.authorized(principal, USERS_READ, organization_id) as scope:
+            return await list_members(scope.uow, organization_id, page or PageRequest())
+
+    async def delete(self, principal: Principal, organization_id: uuid.UUID) -> None:
+        """Delete the organization and everything in it (targets, stacks, deployments)."""
+        async with self.ctx.authorized(principal, ORG_DELETE, organization_id) as scope:
+            org = await scope.uow.organizations.get(organization_id)
+            await scope.uow.organizations.delete(organization_id)
+            # The organization's own audit rows go with it; this one outlives it.
+            scope.record("organization.deleted", "organization", org.id,
+                         {"name": org.name, "slug": org.slug}, organization_id=None)
+

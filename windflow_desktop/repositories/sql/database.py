@@ -102,9 +102,13 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> str | None:
             f"{CONNECT_TIMEOUT_S * 4:.0f} s; check that it is running and reachable"
         ) from exc
     except (OSError, DBAPIError, SQLAlchemyError) as exc:
+        hint = (
+            "check that its folder exists and is writable"
+            if engine.dialect.name == "sqlite"
+            else "check WINDFLOW_DATABASE_URL and that the server is running"
+        )
         raise StorageError(
-            f"cannot open the database at {describe_url(engine)}: {_reason(exc)}; "
-            "check WINDFLOW_DATABASE_URL and that the server is running"
+            f"cannot open the database at {describe_url(engine)}: {_reason(exc)}; {hint}"
         ) from exc
     if before != after:
         log.info("workspace schema migrated from %s to %s", before or "empty", after)

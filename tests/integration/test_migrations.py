@@ -1,0 +1,161 @@
+"""Alembic migrations at start, on real SQLite and PostgreSQL, and how opening fails."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+
+from tests.env.services import free_port
+from windflow_desktop.domain.errors import StorageError
+from windflow_desktop.repositories.sql.backend import SqlBackend
+from windflow_desktop.repositories.sql.database import create_engine, head_revision, migrate
+from windflow_desktop.repositories.sql.tables import metadata
+
+FIRST = "0001"
+
+
+async def _version(engine: Any) -> str | None:
+    async with engine.connect() as conn:
+        found = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+    return None if found is None else str(found)
+
+
+async def _aiosqlite_threads_finished() -> None:
+    """Let aiosqlite's worker threads end while this test's loop is still open.
+
+    When ``sqlite3.connect`` fails, aiosqlite queues the stop of its worker thread with a
+    future nobody awaits; if the loop closes first, the thread dies with "Event loop is
+    closed" and pytest reports it in the next test. Not ours to fix; wait it out here.
+    """
+    for thread in threading.enumerate():
+        if "_connection_worker_thread" in thread.name:
+            await asyncio.to_thread(thread.join, 5)
+            assert not thread.is_alive(), "an aiosqlite worker thread did not stop"
+
+
+async def test_upgrade_from_first_revision_keeps_rows(database_url: str) -> None:
+    assert head_revision() != FIRST, "needs a second revision to prove an upgrade"
+    engine = create_engine(database_url)
+    try:
+        assert await migrate(engine, FIRST) == FIRST
+        assert await _version(engine) == FIRST
+        org_id = uuid.uuid4()
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO organizations (id, name, slug, created_at) "
+                    "VALUES (:id, :name, :slug, :created_at)"
+                ).bindparams(id=org_id, name="Old", slug="old",
+                             created_at=datetime(2026, 1, 1, tzinfo=UTC)),
+            )
+        assert await migrate(engine) == head_revision()
+        assert await _version(engine) == head_revision()
+    finally:
+        await engine.dispose()
+    backend = SqlBackend(database_url)
+    await backend.open()
+    try:
+        async with backend.unit_of_work() as uow:
+            org = await uow.organizations.get(org_id)
+            assert (org.name, org.slug) == ("Old", "old")
+            assert org.created_at == datetime(2026, 1, 1, tzinfo=UTC)
+    finally:
+        await backend.close()
+
+
+async def test_opening_a_head_workspace_again_changes_nothing(database_url: str) -> None:
+    first = SqlBackend(database_url)
+    await first.open()
+    await first.close()
+
+    second = SqlBackend(database_url)
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(second.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        await second.open()
+        assert await _version(second.engine) == head_revision()
+    finally:
+        await second.close()
+    assert statements, "the listener saw nothing: the check would prove nothing"
+    changing = [s for s in statements
+                if s.lstrip().split(None, 1)[0].upper() in {"CREATE", "ALTER", "DROP", "INSERT",
+                                                            "UPDATE", "DELETE"}]
+    assert changing == []
+
+
+def _diff(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, metadata))
+
+
+async def test_tables_match_the_migrations(database_url: str) -> None:
+    """A schema change in tables.py without a new migration makes this fail."""
+    engine = create_engine(database_url)
+    try:
+        await migrate(engine)
+        async with engine.connect() as conn:
+            diff = await conn.run_sync(_diff)
+    finally:
+        await engine.dispose()
+    assert diff == []
+
+
+async def test_the_drift_check_sees_a_missing_migration(sqlite_backend: SqlBackend) -> None:
+    # The same comparison against a schema one migration behind must report a difference.
+    async with sqlite_backend.engine.begin() as conn:
+        await conn.execute(text("DROP INDEX ix_deployments_organization_id_status_created_at"))
+    async with sqlite_backend.engine.connect() as conn:
+        diff = await conn.run_sync(_diff)
+    assert any(d[0] == "add_index" for d in diff), diff
+
+
+@pytest.mark.postgres
+async def test_unreachable_postgres_raises_storage_error_quickly() -> None:
+    port = free_port()  # nothing listens there
+    backend = SqlBackend(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/windflow")
+    started = time.monotonic()
+    try:
+        with pytest.raises(StorageError) as info:
+            await backend.open()
+    finally:
+        await backend.close()
+    assert time.monotonic() - started < 5
+    message = info.value.message
+    assert "\n" not in message and f"127.0.0.1:{port}" in message, message
+    assert info.value.code == "STORAGE_ERROR"
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["under-a-file", "proc"],
+)
+async def test_unwritable_sqlite_path_raises_storage_error(tmp_path: Path, where: str) -> None:
+    if where == "under-a-file":
+        (tmp_path / "plain-file").write_text("not a folder")
+        path = tmp_path / "plain-file" / "workspace.db"
+    else:
+        path = Path("/proc/windflow-test/workspace.db")  # not writable, even for root
+    backend = SqlBackend(f"sqlite+aiosqlite:///{path}")
+    try:
+        with pytest.raises(StorageError) as info:
+            await backend.open()
+    finally:
+        await backend.close()
+    await _aiosqlite_threads_finished()
+    assert "\n" not in info.value.message
+    assert "workspace.db" in info.value.message and "writable" in info.value.message

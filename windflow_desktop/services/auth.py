@@ -509,7 +509,9 @@ class AuthService:
 
     async def memberships(self, principal: Principal) -> Sequence[Membership]:
         async with self.ctx.backend.unit_of_work() as uow:
-            return tuple(await uow.memberships.for_user(principal.user_id))
+            memberships = tuple(await uow.memberships.for_user(principal.user_id))
+            await uow.commit()  # ends the transaction without expiring what we return
+            return memberships
 
 
 def _record(claims: TokenClaims, family: uuid.UUID) -> RefreshTokenRecord:

@@ -54,14 +54,17 @@ class OrganizationService:
             if not user.is_active:
                 raise AuthenticationError("your account is disabled", code="ACCOUNT_DISABLED")
             if user.is_superuser:  # *:read_all
-                return await uow.organizations.list(page)
-            orgs = [
-                await uow.organizations.get(m.organization_id)
-                for m in await uow.memberships.for_user(user.id)
-            ]
-            needle = (page.search or "").strip().lower()
-            orgs = sorted((o for o in orgs if needle in o.name.lower()), key=lambda o: o.name)
-            return Page(items=tuple(orgs[: page.limit]))
+                result = await uow.organizations.list(page)
+            else:
+                orgs = [
+                    await uow.organizations.get(m.organization_id)
+                    for m in await uow.memberships.for_user(user.id)
+                ]
+                needle = (page.search or "").strip().lower()
+                orgs = sorted((o for o in orgs if needle in o.name.lower()), key=lambda o: o.name)
+                result = Page(items=tuple(orgs[: page.limit]))
+            await uow.commit()  # ends the transaction without expiring what we return
+            return result
 
     async def get(self, principal: Principal, organization_id: uuid.UUID) -> Organization:
         async with self.ctx.authorized(principal, ORG_READ, organization_id) as scope:

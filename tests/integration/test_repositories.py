@@ -605,3 +605,18 @@ async def test_sqlite_file_is_wal_with_foreign_keys(sqlite_backend: SqlBackend) 
         assert (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
         assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
         assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar() == 30000
+
+
+async def test_objects_read_in_a_unit_of_work_stay_readable_after_it(backend: SqlBackend) -> None:
+    # Read-only use cases leave without commit and hand the rows to the stores.
+    s = await seed(backend)
+    async with backend.unit_of_work() as uow:
+        org = await uow.organizations.get(s.org.id)
+        page = await uow.targets.list(s.org.id, PageRequest())
+    assert org.slug == "acme"
+    assert [t.name for t in page.items] == ["local"]
+    with pytest.raises(RuntimeError):
+        async with backend.unit_of_work() as uow:
+            stack = await uow.stacks.get(s.stack.id)
+            raise RuntimeError("the use case failed after reading")
+    assert stack.slug == "web"

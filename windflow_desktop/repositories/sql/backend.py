@@ -50,10 +50,11 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         assert self._session is not None
+        # close() rolls back what was not committed and detaches the objects *without*
+        # expiring them (rollback() would), so rows read here stay readable afterwards.
         try:
-            await self._session.rollback()
-        finally:
             await self._session.close()
+        finally:
             self._session = None
 
     async def commit(self) -> None:

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 BENCH  ?=
 
-.PHONY: run test lint bench services dist screenshots clean
+.PHONY: run test lint bench services dist dist-check screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,23 @@ test: $(VENV)/.test-deps services lint
 
 bench: $(VENV)/.test-deps services
 	@QT_QPA_PLATFORM=$${QT_QPA_PLATFORM:-offscreen} $(BIN)/python -m tests.benchmarks $(BENCH)
+
+$(VENV)/.dist-deps: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dist]'
+	@touch $@
+
+# A one-folder PyInstaller bundle in dist/windflow-desktop/, plus a Linux .desktop entry.
+dist: $(VENV)/.dist-deps
+	$(BIN)/pyinstaller --noconfirm --log-level WARN windflow.spec
+	cp resources/windflow-desktop.desktop dist/
+	cp resources/icons/windflow.svg dist/windflow-desktop.svg
+
+# The bundle starts: --version, then --smoke on a fresh workspace and again on the same one.
+dist-check: dist
+	dist/windflow-desktop/windflow-desktop --version
+	home=$$(mktemp -d) && for run in 1 2; do \
+	  WINDFLOW_HOME=$$home QT_QPA_PLATFORM=offscreen dist/windflow-desktop/windflow-desktop --smoke || exit 1; \
+	done
 
 clean:
 	rm -rf build dist .mypy_cache .ruff_cache .pytest_cache

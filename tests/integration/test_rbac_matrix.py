@@ -1,4 +1,4 @@
-"""RBAC matrix: every role (and a superuser) × every service method × own vs other
+"""RBAC matrix: every role (and a superuser) x every service method x own vs other
 organization. Allowed calls succeed; denied calls raise PermissionDeniedError; an object
 of another organization is never returned (NotFoundError when reached through one's own
 organization). Runs on SQLite and PostgreSQL through the ``backend`` fixture.

@@ -72,5 +72,5 @@ def test_no_role_or_org_has_nothing() -> None:
 
 def test_denial_message_names_the_role_needed() -> None:
     checker = PermissionChecker(Principal(uuid.uuid4(), ORG, Role.OPERATOR))
-    with pytest.raises(PermissionDeniedError, match="admin role or higher.*users:manage"):
+    with pytest.raises(PermissionDeniedError, match=r"admin role or higher.*users:manage"):
         checker.require_permission(p.USERS_MANAGE)

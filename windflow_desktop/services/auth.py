@@ -499,6 +499,11 @@ class AuthService:
         await self.remember(session)
         return session
 
+    async def has_remembered(self, refresh_token: str | None = None) -> bool:
+        """Whether a session is remembered (that of ``refresh_token``, when given)."""
+        token = await self._remembered_token()
+        return token is not None and (refresh_token is None or token == refresh_token)
+
     async def forget_remembered(self, *, only_if: str | None = None) -> None:
         """Forget the remembered session (only if it is ``only_if``, when given)."""
         token = await self._remembered_token()

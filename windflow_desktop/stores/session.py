@@ -1,0 +1,158 @@
+"""``SessionStore``: who is signed in, in which organization, and the session tokens.
+
+The store calls ``AuthService``; the dialogs and the main window bind to its state and
+signals. Tokens stay inside the store (never shown, never logged); "remember me" puts
+the refresh token in the keyring through the service.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from ..domain.errors import WindFlowError
+from ..domain.identity import Principal
+from ..domain.models import Membership, Organization, User
+from ..security.secrets import SecretStoreUnavailable
+from ..services.auth import AuthService, AuthSession
+from .base import Store
+
+log = logging.getLogger("windflow.stores.session")
+
+
+class SessionStore(Store):
+    """Signals (besides those of ``Store``):
+    sig_session_changed(): signed in, signed out, organization switched or tokens rotated.
+    sig_keyring_unavailable(str): "remember me" could not be honoured; the message says why.
+    """
+
+    sig_session_changed = Signal()
+    sig_keyring_unavailable = Signal(str)
+
+    def __init__(self, auth: AuthService, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._auth = auth
+        self._session: AuthSession | None = None
+        self.needs_setup: bool | None = None
+
+    # -- state -----------------------------------------------------------------------
+
+    @property
+    def signed_in(self) -> bool:
+        return self._session is not None
+
+    @property
+    def user(self) -> User | None:
+        return self._session.user if self._session else None
+
+    @property
+    def organization(self) -> Organization | None:
+        return self._session.organization if self._session else None
+
+    @property
+    def memberships(self) -> tuple[Membership, ...]:
+        return self._session.memberships if self._session else ()
+
+    @property
+    def principal(self) -> Principal | None:
+        return self._session.principal if self._session else None
+
+    def _set(self, session: AuthSession | None) -> None:
+        self._session = session
+        self.sig_session_changed.emit()
+        self.sig_changed.emit()
+
+    # -- actions (each returns the tracked task) -------------------------------------
+
+    def check_setup(self) -> Any:
+        async def act() -> bool:
+            self.needs_setup = await self._auth.needs_setup()
+            self.sig_changed.emit()
+            return self.needs_setup
+
+        return self.run("check_setup", act)
+
+    def setup(self, *, username: str, email: str, password: str, organization_name: str,
+              full_name: str = "", remember: bool = False) -> Any:
+        async def act() -> AuthSession:
+            session = await self._auth.setup(
+                username=username, email=email, password=password,
+                organization_name=organization_name, full_name=full_name,
+            )
+            self.needs_setup = False
+            await self._maybe_remember(session, remember)
+            self._set(session)
+            return session
+
+        return self.run("setup", act)
+
+    def login(self, login: str, password: str, *, remember: bool = False) -> Any:
+        async def act() -> AuthSession:
+            session = await self._auth.login(login, password)
+            await self._maybe_remember(session, remember)
+            self._set(session)
+            return session
+
+        return self.run("login", act)
+
+    def restore_remembered(self) -> Any:
+        async def act() -> AuthSession | None:
+            session = await self._auth.restore_remembered()
+            if session is not None:
+                self._set(session)
+            return session
+
+        return self.run("restore_remembered", act)
+
+    def logout(self) -> Any:
+        async def act() -> None:
+            session, self._session = self._session, None
+            if session is not None:
+                try:
+                    await self._auth.logout(session.tokens.refresh_token)
+                finally:
+                    self._set(None)
+
+        return self.run("logout", act)
+
+    def change_password(self, current_password: str, new_password: str) -> Any:
+        async def act() -> AuthSession:
+            principal = self._require().principal
+            session = await self._auth.change_password(principal, current_password,
+                                                       new_password)
+            self._set(session)
+            return session
+
+        return self.run("change_password", act)
+
+    def switch_org(self, organization_id: uuid.UUID) -> Any:
+        async def act() -> AuthSession:
+            current = self._require()
+            session = await self._auth.switch_organization(
+                current.tokens.refresh_token, organization_id
+            )
+            if await self._auth.has_remembered(current.tokens.refresh_token):
+                await self._maybe_remember(session, True)
+            self._set(session)
+            return session
+
+        return self.run("switch_org", act)
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _require(self) -> AuthSession:
+        if self._session is None:
+            raise WindFlowError("you are not signed in", code="NOT_SIGNED_IN")
+        return self._session
+
+    async def _maybe_remember(self, session: AuthSession, remember: bool) -> None:
+        if not remember:
+            return
+        try:
+            await self._auth.remember(session)
+        except SecretStoreUnavailable as exc:
+            # Signed in all the same; the window offers to continue without remembering.
+            self.sig_keyring_unavailable.emit(exc.message)

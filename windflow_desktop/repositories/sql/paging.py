@@ -49,7 +49,10 @@ def _after(order: Order, values: list[Any]) -> ColumnElement[bool]:
         col, desc = order[i]
         beyond = col < values[i] if desc else col > values[i]
         clause = or_(beyond, and_(col == values[i], clause)) if i < len(order) - 1 else beyond
-    return clause
+    # The same rows, plus a plain range bound on the leading column: an OR alone is not an
+    # index range for PostgreSQL, which then filters every newer row of a deep page.
+    first, desc = order[0]
+    return and_(first <= values[0] if desc else first >= values[0], clause)
 
 
 def _encode(values: list[Any]) -> str:

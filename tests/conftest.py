@@ -8,4 +8,4 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["WINDFLOW_CRASH_DIALOGS"] = "0"
 
 # Fixture plugins for real services; each module starts its service on loopback.
-pytest_plugins: list[str] = ["tests.env.postgres"]
+pytest_plugins: list[str] = ["tests.env.postgres", "tests.env.redis"]

@@ -142,6 +142,8 @@ class RedisStreamBus:
         self._closed = False
         self.delivered_count = 0
         self.reconnect_count = 0
+        self.claimed_count = 0
+        self.duplicate_count = 0  # redeliveries dropped by event_id
 
     # -- public API ---------------------------------------------------------------------
 
@@ -448,6 +450,7 @@ class RedisStreamBus:
                 )
                 start, entries = result[0], result[1]
                 if entries:
+                    self.claimed_count += len(entries)
                     log.info("claimed %d pending entries of %s from another consumer",
                              len(entries), key)
                     await self._handle(key, entries)
@@ -492,6 +495,8 @@ class RedisStreamBus:
             if self._dedupe.first_time(event.event_id):
                 await self._handlers.dispatch(event)
                 self.delivered_count += 1
+            else:
+                self.duplicate_count += 1
             since_yield += 1
             if since_yield >= self._yield_every:
                 since_yield = 0

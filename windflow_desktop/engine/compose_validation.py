@@ -1,0 +1,423 @@
+"""Checks a Compose file before anything runs: safe YAML, structure, and variables.
+
+This is not a Compose interpreter. It parses with PyYAML's safe loader (a size limit and
+a node budget stop huge or alias-bomb files), reports every problem with its line and
+column, checks the shape Compose needs (services, each with an image or a build; port,
+volume, network and ``depends_on`` syntax), and finds the variables the text uses
+(``${VAR}``, ``${VAR:-default}``, ``${VAR:?message}``, ``$VAR``) to check them against the
+stack's variables spec. Compose itself interpolates: the deploy preview runs
+``compose config`` where the deployment will run.
+
+Pure and synchronous; callers on the Qt loop run it in a worker thread.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from ..domain.errors import ValidationError
+from ..domain.variables import VariableSpec
+
+MAX_COMPOSE_BYTES = 512 * 1024
+MAX_NODES = 50_000
+
+TOP_LEVEL = {"version", "name", "services", "networks", "volumes", "configs", "secrets",
+             "include"}
+_PORT = re.compile(
+    r"^(?:(?:\[[0-9a-fA-F:.]+\]|(?:\d{1,3}\.){3}\d{1,3}):)?"  # host ip
+    r"(?:(?P<host>\d+(?:-\d+)?|\$\{[^}]+\})?:)?"          # host port (range)
+    r"(?P<container>\d+(?:-\d+)?|\$\{[^}]+\})"            # container port (range)
+    r"(?:/(?:tcp|udp|sctp))?$"
+)
+_VAR = re.compile(
+    r"\$(?:(?P<escaped>\$)"
+    r"|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-?+])?(?P<arg>[^}]*)\}"
+    r"|(?P<bare>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<bad>\{[^}]*\}?))"
+)
+
+
+@dataclass(frozen=True)
+class Issue:
+    severity: str  # "error" | "warning"
+    message: str
+    line: int  # 1-based; 0 when the problem is not at a place in the text
+    column: int  # 1-based
+    path: str = ""
+
+    def __str__(self) -> str:
+        where = f"line {self.line}, column {self.column}: " if self.line else ""
+        return f"{where}{self.message}"
+
+
+@dataclass(frozen=True)
+class VariableUse:
+    name: str
+    line: int
+    column: int
+    default: str | None  # the text after ``:-``/``-``
+    required_message: str | None  # the text after ``:?``/``?`` ('' when none)
+
+
+@dataclass
+class ComposeReport:
+    issues: list[Issue] = field(default_factory=list)
+    services: list[str] = field(default_factory=list)
+    images: dict[str, str] = field(default_factory=dict)  # service -> image (may hold ${…})
+    published_ports: list[tuple[str, int, str]] = field(default_factory=list)  # ip, port, proto
+    variables: list[VariableUse] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def raise_for_errors(self) -> None:
+        if self.errors:
+            raise ComposeValidationError(self.errors)
+
+
+class ComposeValidationError(ValidationError):
+    """The Compose file or the variables break a rule; ``issues`` says where."""
+
+    code = "COMPOSE_INVALID"
+
+    def __init__(self, issues: Sequence[Issue]) -> None:
+        first = issues[0]
+        more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
+        super().__init__(f"{first}{more}", field="compose_yaml")
+        self.issues = list(issues)
+
+
+def validate_compose(text: str, specs: Sequence[VariableSpec] = ()) -> ComposeReport:
+    """Everything wrong with ``text`` (and its use of ``specs``), never raising for it."""
+    report = ComposeReport()
+    if len(text.encode("utf-8")) > MAX_COMPOSE_BYTES:
+        report.issues.append(Issue(
+            "error", f"the Compose file is larger than {MAX_COMPOSE_BYTES // 1024} KiB", 0, 0))
+        return report
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        problem = exc.problem or exc.context or "invalid YAML"
+        report.issues.append(Issue("error", f"YAML syntax: {problem}", line, col))
+        return report
+    except yaml.YAMLError as exc:
+        report.issues.append(Issue("error", f"YAML: {exc}", 0, 0))
+        return report
+    if root is None:
+        report.issues.append(Issue("error", "the Compose file is empty", 1, 1))
+        return report
+    _Checker(report).check(root)
+    if report.ok:
+        _check_variables(report, specs)
+    return report
+
+
+def variables_used(text: str) -> list[VariableUse]:
+    """The variables ``text`` uses, without the structure checks."""
+    return validate_compose(text).variables
+
+
+class _Checker:
+    def __init__(self, report: ComposeReport) -> None:
+        self.report = report
+        self.budget = MAX_NODES
+
+    def error(self, node: Node, message: str, path: str = "") -> None:
+        self.report.issues.append(Issue("error", message, node.start_mark.line + 1,
+                                        node.start_mark.column + 1, path))
+
+    def warn(self, node: Node, message: str, path: str = "") -> None:
+        self.report.issues.append(Issue("warning", message, node.start_mark.line + 1,
+                                        node.start_mark.column + 1, path))
+
+    def check(self, root: Node) -> None:
+        if not self._walk(root, "", set()):
+            return
+        if not isinstance(root, MappingNode):
+            self.error(root, "the Compose file must be a mapping with a 'services' key")
+            return
+        top = self._mapping(root, "")
+        for key, (knode, _) in top.items():
+            if key not in TOP_LEVEL and not key.startswith("x-"):
+                self.warn(knode, f"unknown top-level key {key!r}", key)
+        volumes = self._names(top.get("volumes"), "volumes")
+        networks = self._names(top.get("networks"), "networks")
+        services = top.get("services")
+        if services is None:
+            self.error(root, "no 'services': a Compose file needs at least one service")
+            return
+        snode = services[1]
+        if not isinstance(snode, MappingNode) or not snode.value:
+            self.error(snode, "'services' must be a mapping with at least one service",
+                       "services")
+            return
+        smap = self._mapping(snode, "services")
+        self.report.services = list(smap)
+        for name, (knode, vnode) in smap.items():
+            self._service(name, knode, vnode, set(smap), volumes, networks)
+
+    # -- walking -----------------------------------------------------------------------
+
+    def _walk(self, node: Node, path: str, active: set[int]) -> bool:
+        """Count nodes (alias bombs), find duplicate keys and variables in scalars."""
+        stack: list[tuple[Node, bool]] = [(node, False)]
+        while stack:
+            current, is_key = stack.pop()
+            self.budget -= 1
+            if self.budget < 0:
+                self.error(node, f"the Compose file has more than {MAX_NODES} YAML nodes "
+                                 "(after expanding aliases)")
+                return False
+            if isinstance(current, ScalarNode):
+                if not is_key:
+                    self._scan_variables(current)
+            elif isinstance(current, SequenceNode):
+                stack.extend((child, False) for child in reversed(current.value))
+            elif isinstance(current, MappingNode):
+                seen: dict[str, Node] = {}
+                for knode, vnode in current.value:
+                    if isinstance(knode, ScalarNode) and knode.value != "<<":
+                        if knode.value in seen:
+                            self.error(knode, f"the key {knode.value!r} appears twice in the "
+                                              "same mapping")
+                        seen[knode.value] = knode
+                    stack.append((vnode, False))
+                    stack.append((knode, True))
+        return True
+
+    def _scan_variables(self, node: ScalarNode) -> None:
+        value = node.value
+        if "$" not in value:
+            return
+        line, col = node.start_mark.line + 1, node.start_mark.column + 1
+        plain = node.style is None and "\n" not in value
+        quoted_offset = 1 if node.style in ("'", '"') and "\n" not in value else 0
+        for match in _VAR.finditer(value):
+            if match.group("escaped"):
+                continue
+            at = col + (match.start() + quoted_offset if plain or quoted_offset else 0)
+            if match.group("bad") is not None:
+                self.report.issues.append(Issue(
+                    "error", f"invalid interpolation {match.group(0)!r}: use ${{NAME}}, "
+                    "${NAME:-default} or ${NAME:?message} (write $$ for a literal $)",
+                    line, at))
+                continue
+            name = match.group("braced") or match.group("bare")
+            op, arg = match.group("op") or "", match.group("arg") or ""
+            if match.group("braced") and arg and not op:
+                self.report.issues.append(Issue(
+                    "error", f"invalid interpolation {match.group(0)!r}", line, at))
+                continue
+            self.report.variables.append(VariableUse(
+                name=name, line=line, column=at,
+                default=arg if op in ("-", ":-") else None,
+                required_message=arg if op in ("?", ":?") else None,
+            ))
+
+    def _mapping(self, node: MappingNode, path: str) -> dict[str, tuple[Node, Node]]:
+        out: dict[str, tuple[Node, Node]] = {}
+        for knode, vnode in node.value:
+            if not isinstance(knode, ScalarNode):
+                self.error(knode, "mapping keys must be plain text", path)
+                continue
+            if knode.value == "<<":
+                for merged_k, merged_v in _merged(vnode):
+                    out.setdefault(merged_k.value, (merged_k, merged_v))
+                continue
+            out[knode.value] = (knode, vnode)
+        return out
+
+    def _names(self, entry: tuple[Node, Node] | None, path: str) -> set[str]:
+        if entry is None:
+            return set()
+        vnode = entry[1]
+        if isinstance(vnode, ScalarNode) and vnode.value in ("", "~", "null"):
+            return set()
+        if not isinstance(vnode, MappingNode):
+            self.error(vnode, f"'{path}' must be a mapping of names", path)
+            return set()
+        return set(self._mapping(vnode, path))
+
+    # -- services ----------------------------------------------------------------------
+
+    def _service(self, name: str, knode: Node, vnode: Node, services: set[str],
+                 volumes: set[str], networks: set[str]) -> None:
+        path = f"services.{name}"
+        if not re.match(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", name):
+            self.error(knode, f"service name {name!r} may only hold letters, digits, '.', "
+                              "'_' and '-'", path)
+        if not isinstance(vnode, MappingNode):
+            self.error(vnode, f"service {name!r} must be a mapping", path)
+            return
+        svc = self._mapping(vnode, path)
+        image, build = svc.get("image"), svc.get("build")
+        if image is None and build is None:
+            self.error(knode, f"service {name!r} needs an 'image' or a 'build'", path)
+        if image is not None:
+            if not isinstance(image[1], ScalarNode) or not image[1].value.strip():
+                self.error(image[1], f"service {name!r}: 'image' must be a name", path)
+            else:
+                self.report.images[name] = image[1].value.strip()
+        if "ports" in svc:
+            self._ports(name, svc["ports"][1], path)
+        if "volumes" in svc:
+            self._volumes(name, svc["volumes"][1], path, volumes)
+        if "networks" in svc:
+            self._refs(name, svc["networks"][1], path, "network", networks | {"default"})
+        if "depends_on" in svc:
+            self._refs(name, svc["depends_on"][1], path, "service", services - {name})
+
+    def _ports(self, service: str, node: Node, path: str) -> None:
+        if not isinstance(node, SequenceNode):
+            self.error(node, f"service {service!r}: 'ports' must be a list", path)
+            return
+        for item in node.value:
+            if isinstance(item, ScalarNode):
+                text = item.value.strip().strip('"')
+                match = _PORT.match(text)
+                if not match:
+                    self.error(item, f"service {service!r}: {text!r} is not a port mapping "
+                                     "([ip:][host:]container[/tcp|udp])", path)
+                    continue
+                host = match.group("host")
+                if host and host.isdigit():
+                    ip = text.rsplit(":", 2)[0] if text.count(":") >= 2 else ""
+                    proto = text.rsplit("/", 1)[1] if "/" in text else "tcp"
+                    port = int(host)
+                    if not 0 < port < 65536:
+                        self.error(item, f"service {service!r}: port {port} is out of range",
+                                   path)
+                    else:
+                        self.report.published_ports.append((ip.strip("[]"), port, proto))
+            elif isinstance(item, MappingNode):
+                entry = self._mapping(item, path)
+                if "target" not in entry:
+                    self.error(item, f"service {service!r}: a long port entry needs 'target'",
+                               path)
+                published = entry.get("published")
+                if published and isinstance(published[1], ScalarNode) \
+                        and published[1].value.isdigit():
+                    proto_n = entry.get("protocol")
+                    ip_n = entry.get("host_ip")
+                    self.report.published_ports.append((
+                        ip_n[1].value if ip_n and isinstance(ip_n[1], ScalarNode) else "",
+                        int(published[1].value),
+                        proto_n[1].value if proto_n and isinstance(proto_n[1], ScalarNode)
+                        else "tcp",
+                    ))
+            else:
+                self.error(item, f"service {service!r}: a port must be text or a mapping", path)
+
+    def _volumes(self, service: str, node: Node, path: str, declared: set[str]) -> None:
+        if not isinstance(node, SequenceNode):
+            self.error(node, f"service {service!r}: 'volumes' must be a list", path)
+            return
+        for item in node.value:
+            if isinstance(item, ScalarNode):
+                parts = item.value.split(":")
+                if len(parts) > 3 or not all(parts[:2]):
+                    self.error(item, f"service {service!r}: {item.value!r} is not a volume "
+                                     "(source:target[:mode] or /path)", path)
+                    continue
+                if len(parts) == 3 and not set(parts[2].split(",")) <= {
+                        "ro", "rw", "z", "Z", "cached", "delegated", "consistent", "nocopy"}:
+                    self.error(item, f"service {service!r}: unknown volume mode {parts[2]!r}",
+                               path)
+                if len(parts) >= 2:
+                    source = parts[0]
+                    if not source.startswith(("/", ".", "~", "$")) and source not in declared:
+                        self.error(item, f"service {service!r} uses the volume {source!r}, "
+                                         "which is not declared under top-level 'volumes'",
+                                   path)
+                    if not parts[1].startswith(("/", "$")):
+                        self.error(item, f"service {service!r}: the volume target "
+                                         f"{parts[1]!r} must be an absolute path", path)
+            elif isinstance(item, MappingNode):
+                entry = self._mapping(item, path)
+                if "target" not in entry:
+                    self.error(item, f"service {service!r}: a long volume entry needs "
+                                     "'target'", path)
+            else:
+                self.error(item, f"service {service!r}: a volume must be text or a mapping",
+                           path)
+
+    def _refs(self, service: str, node: Node, path: str, kind: str, known: set[str]) -> None:
+        names: list[ScalarNode] = []
+        if isinstance(node, SequenceNode):
+            names = [n for n in node.value if isinstance(n, ScalarNode)]
+        elif isinstance(node, MappingNode):
+            names = [k for k, _ in node.value if isinstance(k, ScalarNode)]
+        else:
+            self.error(node, f"service {service!r}: expected a list or a mapping of {kind}s",
+                       path)
+            return
+        for ref in names:
+            if ref.value not in known and "$" not in ref.value:
+                self.error(ref, f"service {service!r} refers to the unknown {kind} "
+                                f"{ref.value!r}", path)
+
+
+def _merged(node: Node) -> Iterator[tuple[ScalarNode, Node]]:
+    sources = node.value if isinstance(node, SequenceNode) else [node]
+    for source in sources:
+        if isinstance(source, MappingNode):
+            for k, v in source.value:
+                if isinstance(k, ScalarNode):
+                    yield k, v
+
+
+def _check_variables(report: ComposeReport, specs: Sequence[VariableSpec]) -> None:
+    declared = {s.name: s for s in specs}
+    used: set[str] = set()
+    for use in report.variables:
+        used.add(use.name)
+        if use.name in declared or use.default is not None:
+            continue
+        if use.required_message is not None:
+            hint = f": {use.required_message}" if use.required_message else ""
+            report.issues.append(Issue(
+                "error", f"${{{use.name}}} is required by the file{hint}, but the variables "
+                "do not declare it", use.line, use.column))
+        else:
+            report.issues.append(Issue(
+                "error", f"the variable {use.name} is used but not declared in the "
+                "variables (declare it, or give a default with ${NAME:-default})",
+                use.line, use.column))
+    for spec in specs:
+        if spec.name not in used:
+            report.issues.append(Issue(
+                "warning", f"the variable {spec.name} is declared but not used", 0, 0))
+
+
+def check_values(report: ComposeReport, specs: Sequence[VariableSpec],
+                 values: Mapping[str, str]) -> list[Issue]:
+    """Problems with the values a deployment would run with (before anything runs)."""
+    problems: list[Issue] = []
+    declared = {s.name for s in specs}
+    for use in report.variables:
+        if use.required_message is not None and not values.get(use.name):
+            hint = use.required_message or "a value is required"
+            problems.append(Issue("error", f"{use.name}: {hint}", use.line, use.column))
+    for spec in specs:
+        if spec.required and not values.get(spec.name):
+            problems.append(Issue("error", f"the variable {spec.name} is required", 0, 0))
+    for name in values:
+        if name not in declared:
+            problems.append(Issue("error", f"no variable named {name}", 0, 0))
+    return problems

@@ -144,6 +144,24 @@ class DeploymentLog:
 
 
 @dataclass(eq=False)
+class DeploymentStageRecord:
+    """One stage of a deployment run: when it started and ended, and how it went.
+
+    ``stage`` is a ``DeploymentStage`` value or a step outside the happy path
+    (``rollback``, ``reconcile``, ``stop``, ``start``, ``remove``); ``outcome`` is
+    ``running``, ``succeeded``, ``failed``, ``skipped`` or ``cancelled``.
+    """
+
+    deployment_id: uuid.UUID
+    seq: int
+    stage: str
+    started_at: datetime = field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    outcome: str = "running"
+    detail: str = ""
+
+
+@dataclass(eq=False)
 class AuditEvent:
     type: str
     aggregate_type: str

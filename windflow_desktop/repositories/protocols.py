@@ -18,6 +18,7 @@ from ..domain.models import (
     AuditEvent,
     Deployment,
     DeploymentLog,
+    DeploymentStageRecord,
     Membership,
     Organization,
     Stack,
@@ -115,6 +116,8 @@ class DeploymentRepository(Protocol):
         self, deployment_id: uuid.UUID, *, after_seq: int = 0, limit: int = 1000
     ) -> Sequence[DeploymentLog]: ...
     async def last_log_seq(self, deployment_id: uuid.UUID) -> int: ...
+    async def save_stage(self, record: DeploymentStageRecord) -> DeploymentStageRecord: ...
+    async def stages(self, deployment_id: uuid.UUID) -> Sequence[DeploymentStageRecord]: ...
 
 
 class AuditRepository(Protocol):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...domain.enums import DeploymentStatus, TargetKind, TargetStatus
@@ -17,6 +17,7 @@ from ...domain.models import (
     AuditEvent,
     Deployment,
     DeploymentLog,
+    DeploymentStageRecord,
     Membership,
     Organization,
     Stack,
@@ -27,7 +28,7 @@ from ...domain.models import (
 )
 from ...domain.paging import Page, PageRequest
 from .paging import keyset_page, search_filter
-from .tables import map_domain, workspace_meta
+from .tables import deployment_logs, map_domain, workspace_meta
 
 map_domain()
 
@@ -260,8 +261,15 @@ class SqlDeploymentRepository(_Repository[Deployment]):
         return (await self.session.scalars(stmt)).first()
 
     async def append_logs(self, lines: Sequence[DeploymentLog]) -> None:
-        self.session.add_all(lines)
-        await self.session.flush()
+        # One executemany INSERT (Core): log bursts are large and rows are never read back
+        # through this session, so the ORM unit-of-work bookkeeping is pure overhead.
+        if not lines:
+            return
+        await self.session.execute(
+            insert(deployment_logs),
+            [{"deployment_id": x.deployment_id, "seq": x.seq, "ts": x.ts, "stream": x.stream,
+              "line": x.line} for x in lines],
+        )
 
     async def logs(
         self, deployment_id: uuid.UUID, *, after_seq: int = 0, limit: int = 1000
@@ -280,6 +288,19 @@ class SqlDeploymentRepository(_Repository[Deployment]):
             _col(DeploymentLog, "deployment_id") == deployment_id
         )
         return int(await self.session.scalar(stmt) or 0)
+
+    async def save_stage(self, record: DeploymentStageRecord) -> DeploymentStageRecord:
+        merged = await self.session.merge(record)
+        await self.session.flush()
+        return merged
+
+    async def stages(self, deployment_id: uuid.UUID) -> Sequence[DeploymentStageRecord]:
+        stmt = (
+            select(DeploymentStageRecord)
+            .where(_col(DeploymentStageRecord, "deployment_id") == deployment_id)
+            .order_by(_col(DeploymentStageRecord, "seq"))
+        )
+        return tuple((await self.session.scalars(stmt)).all())
 
 
 class SqlAuditRepository:

@@ -236,6 +236,23 @@ deployment_logs = Table(
     Column("line", Text, nullable=False),
 )
 
+deployment_stages = Table(
+    "deployment_stages",
+    metadata,
+    Column(
+        "deployment_id",
+        Uuid,
+        ForeignKey("deployments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("stage", String(32), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+    Column("outcome", String(16), nullable=False),
+    Column("detail", Text, nullable=False, default=""),
+)
+
 audit_events = Table(
     "audit_events",
     metadata,
@@ -296,6 +313,7 @@ _MAPPED = (
     (m.StackRevision, stack_revisions),
     (m.Deployment, deployments),
     (m.DeploymentLog, deployment_logs),
+    (m.DeploymentStageRecord, deployment_stages),
     (m.AuditEvent, audit_events),
     (ident.RefreshTokenRecord, refresh_tokens),
     (ident.LoginThrottle, login_throttles),

@@ -1,0 +1,140 @@
+"""A real Docker engine for tests and benchmarks: one ``dockerd`` per session on a unix
+socket in a temporary folder, with a busybox image imported as ``localhost/busybox:latest``.
+
+``start_docker()`` / ``DockerEngine.stop()`` are plain functions so the benchmarks can use
+them too; the pytest plugin wraps them in the session fixture ``docker_engine``.
+
+The folder lives outside pytest's root-only temp tree (``/tmp/wf-docker-*``, mode 0755) so
+the SSH test user (in the ``docker`` group) can reach the socket. No registry is
+reachable: the image is built from Debian's busybox-static (TESTENV.md). The engine runs
+without its default ``docker0`` bridge and iptables rules, so it cannot clash with
+another engine on this machine; containers use user-defined networks or none.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from .services import find_binary, missing, require_binary
+
+BUSYBOX_IMAGE = "localhost/busybox:latest"
+_APPLETS = ("sh", "echo", "cat", "httpd", "sleep", "wget", "ls", "env", "date", "seq")
+
+
+@dataclass
+class DockerEngine:
+    """A running dockerd; ``host`` is its ``DOCKER_HOST`` URL."""
+
+    base_dir: Path
+    proc: subprocess.Popen[bytes]
+    docker_cli: str
+
+    @property
+    def socket(self) -> Path:
+        return self.base_dir / "docker.sock"
+
+    @property
+    def host(self) -> str:
+        return f"unix://{self.socket}"
+
+    def cli(self, *args: str, check: bool = True, timeout: float = 60) -> str:
+        """Run the docker CLI against this engine and return its stdout."""
+        done = subprocess.run(
+            [self.docker_cli, "-H", self.host, *args],
+            capture_output=True, text=True, timeout=timeout,
+        )
+        if check and done.returncode != 0:
+            raise RuntimeError(f"docker {' '.join(args)} failed: {done.stderr.strip()}")
+        return done.stdout
+
+    def server_version(self) -> str:
+        return self.cli("version", "--format", "{{.Server.Version}}").strip()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        # Containers' mounts are gone with the engine; the folder can go too.
+        subprocess.run(["umount", "-R", str(self.base_dir / "data")], capture_output=True)
+        shutil.rmtree(self.base_dir, ignore_errors=True)
+
+
+def start_docker(timeout: float = 30.0) -> DockerEngine:
+    """Start dockerd and import the busybox image (about 1-2 s)."""
+    dockerd = require_binary("dockerd", package="docker.io")
+    busybox = require_binary("busybox", package="busybox-static")
+    # Debian's CLI talks to the 20.10 engine as well as the newer one.
+    cli = find_binary("docker") or "/usr/bin/docker"
+    if os.geteuid() != 0:
+        missing("dockerd needs root here (rootless Docker is not set up)")
+    base = Path(tempfile.mkdtemp(prefix="wf-docker-"))
+    base.chmod(0o755)
+    log = open(base / "dockerd.log", "wb")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen(
+        [
+            dockerd, "-H", f"unix://{base / 'docker.sock'}",
+            "--data-root", str(base / "data"), "--exec-root", str(base / "exec"),
+            "--pidfile", str(base / "dockerd.pid"),
+            "--bridge", "none", "--iptables=false", "--ip-masq=false",
+            "--group", "docker",
+        ],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    engine = DockerEngine(base, proc, cli)
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            text = (base / "dockerd.log").read_text(errors="replace")[-2000:]
+            engine.stop()
+            raise RuntimeError(f"dockerd exited: {text}")
+        if engine.socket.exists():
+            done = subprocess.run([cli, "-H", engine.host, "version"], capture_output=True)
+            if done.returncode == 0:
+                break
+        if time.monotonic() > deadline:
+            engine.stop()
+            raise RuntimeError("dockerd did not answer in time")
+        time.sleep(0.05)
+    try:
+        _import_busybox(engine, busybox)
+    except BaseException:
+        engine.stop()
+        raise
+    return engine
+
+
+def _import_busybox(engine: DockerEngine, busybox: str) -> None:
+    root = engine.base_dir / "rootfs"
+    (root / "bin").mkdir(parents=True)
+    shutil.copy2(busybox, root / "bin" / "busybox")
+    for applet in _APPLETS:
+        (root / "bin" / applet).symlink_to("busybox")
+    tar = engine.base_dir / "busybox.tar"
+    subprocess.run(["tar", "-C", str(root), "-cf", str(tar), "."], check=True)
+    engine.cli("import", "--change", 'CMD ["/bin/sh"]', str(tar), BUSYBOX_IMAGE)
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Iterator[DockerEngine]:
+    engine = start_docker()
+    try:
+        yield engine
+    finally:
+        engine.stop()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "docker: needs a Docker engine (started by a fixture)")

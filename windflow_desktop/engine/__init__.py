@@ -1,0 +1,31 @@
+"""Reaching targets: executors (local process, SSH), the Docker Engine API, the
+connection test, the capability scan and the health monitor. No Qt here."""
+
+from .docker_api import ContainerInfo, ContainerStats, DockerApi, ImageInfo
+from .errors import (
+    CommandTimeoutError,
+    ConnectionDroppedError,
+    DockerApiError,
+    DockerUnavailableError,
+    HostKeyChangedError,
+    HostKeyRejectedError,
+    TargetAuthError,
+    TlsError,
+    status_for,
+)
+from .executor import CommandResult, Executor, LocalExecutor
+from .health import HealthMonitor
+from .pool import EngineSettings, ExecutorPool
+from .probe import ConnectionReport, StepResult, check_connection
+from .scanner import ScanResult, scan_target
+from .ssh import HostKeyConfirm, HostKeyPrompt, KnownHosts, SshSettings, SshTarget
+
+__all__ = [
+    "CommandResult", "CommandTimeoutError", "ConnectionDroppedError", "ConnectionReport",
+    "ContainerInfo", "ContainerStats", "DockerApi", "DockerApiError",
+    "DockerUnavailableError", "EngineSettings", "Executor", "ExecutorPool", "HealthMonitor",
+    "HostKeyChangedError", "HostKeyConfirm", "HostKeyPrompt", "HostKeyRejectedError",
+    "ImageInfo", "KnownHosts", "LocalExecutor", "ScanResult", "SshSettings", "SshTarget",
+    "StepResult", "TargetAuthError", "TlsError", "check_connection", "scan_target",
+    "status_for",
+]

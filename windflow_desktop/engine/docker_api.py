@@ -1,0 +1,394 @@
+"""The Docker Engine API for every target kind, through aiodocker.
+
+``DockerApi(url, ssl_context=…)`` talks to one engine: ``unix://`` (the local socket, a
+Podman socket, or the local end of an SSH-forwarded remote socket), ``https://`` (TCP with
+TLS) or ``http://`` (plain TCP, only after an explicit "insecure" choice). Every request
+has a timeout (``request_timeout_s``); streams (log follow, pull) have a connect timeout
+and run until cancelled. aiodocker and aiohttp errors become ``WindFlowError``s with a
+message for people. Results are plain dataclasses or dicts, safe to hand to the UI.
+
+Why aiodocker: it is the maintained asyncio client of the Engine API (aio-libs), speaks
+unix sockets, TCP+TLS and streams, and adds no thread pool (docker-py is blocking).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import aiodocker
+import aiohttp
+
+from ..domain.errors import NotFoundError, TargetUnreachableError
+from .errors import DockerApiError, DockerUnavailableError, TlsError
+
+T = TypeVar("T")
+COMPOSE_PROJECT = "com.docker.compose.project"
+COMPOSE_SERVICE = "com.docker.compose.service"
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    id: str
+    name: str
+    image: str
+    state: str          # running, exited, created, paused, restarting, dead
+    status: str         # "Up 3 minutes", "Exited (0) 2 seconds ago"
+    created: datetime | None
+    project: str        # compose project ("" when not part of one)
+    service: str        # compose service ("" when not part of one)
+    ports: tuple[str, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+
+@dataclass(frozen=True)
+class ContainerStats:
+    cpu_percent: float
+    memory_bytes: int
+    memory_limit_bytes: int
+    network_rx_bytes: int
+    network_tx_bytes: int
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    id: str
+    tags: tuple[str, ...]
+    size_bytes: int
+    created: datetime | None
+
+
+def tls_context(
+    ca_file: str | None, cert_file: str | None = None, key_file: str | None = None
+) -> ssl.SSLContext:
+    """A client TLS context that verifies the engine against ``ca_file`` (the system
+    CAs when empty) and presents the client certificate when given."""
+    try:
+        context = ssl.create_default_context(cafile=ca_file or None)
+        if cert_file:
+            context.load_cert_chain(cert_file, key_file or None)
+    except FileNotFoundError as exc:
+        raise TlsError(f"a TLS file is missing: {exc.filename}") from exc
+    except ssl.SSLError as exc:
+        raise TlsError(f"the TLS files could not be loaded: {exc.reason or exc}") from exc
+    return context
+
+
+class DockerApi:
+    """One engine; use ``async with DockerApi(url) as api`` or call ``close()``."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        request_timeout_s: float = 15.0,
+        connect_timeout_s: float = 10.0,
+        label: str = "",
+    ) -> None:
+        self.url = url
+        self.label = label or url
+        self.request_timeout_s = request_timeout_s
+        self.connect_timeout_s = connect_timeout_s
+        timeout = aiohttp.ClientTimeout(
+            total=request_timeout_s, connect=connect_timeout_s, sock_connect=connect_timeout_s
+        )
+        self._docker = aiodocker.Docker(url=url, ssl_context=ssl_context, timeout=timeout)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._docker.close()
+
+    async def _call(self, what: str, factory: Callable[[], Awaitable[T]]) -> T:
+        try:
+            async with asyncio.timeout(self.request_timeout_s):
+                return await factory()
+        except TimeoutError:
+            raise TargetUnreachableError(
+                f"the Docker engine of {self.label} did not answer within "
+                f"{self.request_timeout_s:g} s ({what})"
+            ) from None
+        except Exception as exc:
+            raise self.translate(exc, what) from exc
+
+    def translate(self, exc: BaseException, what: str) -> Exception:
+        """An aiodocker/aiohttp error as a ``WindFlowError`` that says what to fix."""
+        if isinstance(exc, aiodocker.DockerError):
+            message = str(exc.message or exc)
+            if exc.status == 404:
+                return NotFoundError(what, message)
+            return DockerApiError(f"Docker refused to {what}: {message}", exc.status)
+        if isinstance(exc, aiohttp.ClientConnectorCertificateError | ssl.SSLCertVerificationError):
+            return TlsError(
+                f"the TLS certificate of {self.label} is not trusted: check the CA file "
+                f"(it must be the CA that signed the engine's certificate) — {exc}"
+            )
+        if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
+            return TlsError(f"the TLS handshake with {self.label} failed: {exc}")
+        if isinstance(exc, aiohttp.ClientConnectorError | FileNotFoundError |
+                      ConnectionRefusedError):
+            if self.url.startswith("unix://"):
+                return DockerUnavailableError(
+                    f"no Docker engine answers at {self.label}: is Docker installed and "
+                    "running, and may this user use its socket (docker group)?"
+                )
+            return TargetUnreachableError(
+                f"could not connect to the Docker engine at {self.label}: {exc}"
+            )
+        if isinstance(exc, aiohttp.ClientError | OSError | ValueError):
+            return DockerUnavailableError(f"the Docker engine of {self.label} failed: {exc}")
+        return DockerApiError(f"Docker could not {what}: {exc}")
+
+    # -- engine ------------------------------------------------------------------------
+
+    async def version(self) -> dict[str, Any]:
+        async def fetch() -> dict[str, Any]:
+            return dict(await self._docker.version())
+
+        return await self._call("report its version", fetch)
+
+    async def info(self) -> dict[str, Any]:
+        async def fetch() -> dict[str, Any]:
+            return dict(await self._docker.system.info())
+
+        return await self._call("report its info", fetch)
+
+    async def ping(self) -> str:
+        """The engine's version (a cheap round trip that proves it answers)."""
+        return str((await self.version()).get("Version", ""))
+
+    # -- containers ----------------------------------------------------------------------
+
+    async def containers(self, *, all: bool = True) -> list[ContainerInfo]:
+        async def fetch() -> list[ContainerInfo]:
+            raw = await self._docker.containers.list(all=all)
+            return [_container(c._container) for c in raw]
+
+        return await self._call("list containers", fetch)
+
+    async def inspect(self, container_id: str) -> dict[str, Any]:
+        async def fetch() -> dict[str, Any]:
+            container = await self._docker.containers.get(container_id)
+            return dict(container._container)
+
+        return await self._call(f"inspect container {container_id[:12]}", fetch)
+
+    async def start(self, container_id: str) -> None:
+        async def act() -> None:
+            await self._docker.containers.container(container_id).start()
+
+        await self._call(f"start container {container_id[:12]}", act)
+
+    async def stop(self, container_id: str, *, grace_s: int = 10) -> None:
+        async def act() -> None:
+            await self._docker.containers.container(container_id).stop(t=grace_s)
+
+        await self._call(f"stop container {container_id[:12]}", act)
+
+    async def restart(self, container_id: str, *, grace_s: int = 10) -> None:
+        async def act() -> None:
+            await self._docker.containers.container(container_id).restart(t=grace_s)
+
+        await self._call(f"restart container {container_id[:12]}", act)
+
+    async def remove(self, container_id: str, *, force: bool = False,
+                     volumes: bool = False) -> None:
+        async def act() -> None:
+            await self._docker.containers.container(container_id).delete(force=force, v=volumes)
+
+        await self._call(f"remove container {container_id[:12]}", act)
+
+    async def run_container(self, image: str, command: list[str], *, name: str | None = None,
+                            labels: dict[str, str] | None = None) -> str:
+        """Create and start a container (used by tests and quick actions); its id."""
+        async def act() -> str:
+            config: dict[str, Any] = {"Image": image, "Cmd": command, "Labels": labels or {},
+                                      "HostConfig": {"NetworkMode": "none"}}
+            container = await self._docker.containers.run(config=config, name=name)
+            return str(container.id)
+
+        return await self._call(f"run {image}", act)
+
+    async def logs(self, container_id: str, *, tail: int = 200) -> list[str]:
+        async def fetch() -> list[str]:
+            chunks = await self._docker.containers.container(container_id).log(
+                stdout=True, stderr=True, tail=tail, timeout=self.request_timeout_s
+            )
+            return "".join(chunks).splitlines()
+
+        return await self._call(f"read the logs of {container_id[:12]}", fetch)
+
+    async def follow_logs(self, container_id: str, *, tail: int = 100) -> AsyncIterator[str]:
+        """Lines of the container's output as they come, until cancelled or the
+        container's output ends."""
+        container = self._docker.containers.container(container_id)
+        partial = ""
+        try:
+            stream = container.log(stdout=True, stderr=True, follow=True, tail=tail)
+            async for chunk in stream:
+                partial += chunk
+                *lines, partial = partial.split("\n")
+                for line in lines:
+                    yield line.rstrip("\r")
+        except (aiodocker.DockerError, aiohttp.ClientError, OSError) as exc:
+            raise self.translate(exc, f"follow the logs of {container_id[:12]}") from exc
+        if partial:
+            yield partial
+
+    async def stats(self, container_id: str) -> ContainerStats:
+        async def fetch() -> ContainerStats:
+            samples = await self._docker.containers.container(container_id).stats(
+                stream=False, timeout=self.request_timeout_s
+            )
+            return _stats(samples[0] if samples else {})
+
+        return await self._call(f"read the stats of {container_id[:12]}", fetch)
+
+    # -- images, volumes, networks ---------------------------------------------------------
+
+    async def images(self) -> list[ImageInfo]:
+        async def fetch() -> list[ImageInfo]:
+            return [
+                ImageInfo(
+                    id=str(raw.get("Id", "")),
+                    tags=tuple(raw.get("RepoTags") or ()),
+                    size_bytes=int(raw.get("Size") or 0),
+                    created=_ts(raw.get("Created")),
+                )
+                for raw in await self._docker.images.list()
+            ]
+
+        return await self._call("list images", fetch)
+
+    async def pull(self, reference: str, *, timeout_s: float = 600.0) -> list[str]:
+        """Pull an image; the progress statuses. Has its own, longer timeout."""
+        async def act() -> list[str]:
+            out = await self._docker.images.pull(reference, timeout=timeout_s)
+            return [str(item.get("status", "")) for item in out if isinstance(item, dict)]
+
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await act()
+        except TimeoutError:
+            raise TargetUnreachableError(
+                f"pulling {reference} on {self.label} took longer than {timeout_s:g} s"
+            ) from None
+        except Exception as exc:
+            raise self.translate(exc, f"pull {reference}") from exc
+
+    async def remove_image(self, reference: str, *, force: bool = False) -> None:
+        async def act() -> None:
+            await self._docker.images.delete(reference, force=force)
+
+        await self._call(f"remove image {reference}", act)
+
+    async def volumes(self) -> list[dict[str, Any]]:
+        async def fetch() -> list[dict[str, Any]]:
+            raw = await self._docker.volumes.list()  # type: ignore[no-untyped-call]
+            return [dict(v) for v in raw.get("Volumes") or []]
+
+        return await self._call("list volumes", fetch)
+
+    async def networks(self) -> list[dict[str, Any]]:
+        async def fetch() -> list[dict[str, Any]]:
+            return [dict(n) for n in await self._docker.networks.list()]
+
+        return await self._call("list networks", fetch)
+
+
+def local_docker_candidates(environ: dict[str, str]) -> list[str]:
+    """Where this machine's engine may be, in order: ``DOCKER_HOST``, the Docker socket,
+    the user's and the system's Podman sockets."""
+    found = []
+    if environ.get("DOCKER_HOST"):
+        found.append(environ["DOCKER_HOST"])
+    runtime = environ.get("XDG_RUNTIME_DIR")
+    paths = ["/var/run/docker.sock", "/run/docker.sock"]
+    if runtime:
+        paths.append(f"{runtime}/podman/podman.sock")
+        paths.append(f"{runtime}/docker.sock")
+    paths.append("/run/podman/podman.sock")
+    for path in paths:
+        if Path(path).is_socket():
+            found.append(f"unix://{path}")
+    return found
+
+
+def as_url(socket_or_url: str) -> str:
+    if "://" in socket_or_url:
+        return socket_or_url
+    return f"unix://{socket_or_url}"
+
+
+def _container(raw: dict[str, Any]) -> ContainerInfo:
+    labels = dict(raw.get("Labels") or {})
+    names = raw.get("Names") or [raw.get("Id", "")[:12]]
+    ports = []
+    for port in raw.get("Ports") or []:
+        if port.get("PublicPort"):
+            ports.append(f"{port.get('IP', '')}:{port['PublicPort']}->{port.get('PrivatePort')}"
+                         f"/{port.get('Type', 'tcp')}")
+        elif port.get("PrivatePort"):
+            ports.append(f"{port['PrivatePort']}/{port.get('Type', 'tcp')}")
+    return ContainerInfo(
+        id=str(raw.get("Id", "")),
+        name=str(names[0]).lstrip("/"),
+        image=str(raw.get("Image", "")),
+        state=str(raw.get("State", "")),
+        status=str(raw.get("Status", "")),
+        created=_ts(raw.get("Created")),
+        project=labels.get(COMPOSE_PROJECT, ""),
+        service=labels.get(COMPOSE_SERVICE, ""),
+        ports=tuple(ports),
+        labels=labels,
+    )
+
+
+def _ts(value: Any) -> datetime | None:
+    from datetime import UTC
+
+    if isinstance(value, int | float) and value > 0:
+        return datetime.fromtimestamp(value, UTC)
+    return None
+
+
+def _stats(raw: dict[str, Any]) -> ContainerStats:
+    cpu, pre = raw.get("cpu_stats") or {}, raw.get("precpu_stats") or {}
+    delta = (cpu.get("cpu_usage", {}).get("total_usage", 0)
+             - pre.get("cpu_usage", {}).get("total_usage", 0))
+    system = cpu.get("system_cpu_usage", 0) - pre.get("system_cpu_usage", 0)
+    cpus = cpu.get("online_cpus") or len(cpu.get("cpu_usage", {}).get("percpu_usage") or []) or 1
+    percent = (delta / system) * cpus * 100.0 if system > 0 and delta > 0 else 0.0
+    memory = raw.get("memory_stats") or {}
+    rx = tx = 0
+    for net in (raw.get("networks") or {}).values():
+        rx += int(net.get("rx_bytes", 0))
+        tx += int(net.get("tx_bytes", 0))
+    return ContainerStats(
+        cpu_percent=round(percent, 2),
+        memory_bytes=int(memory.get("usage", 0)),
+        memory_limit_bytes=int(memory.get("limit", 0)),
+        network_rx_bytes=rx,
+        network_tx_bytes=tx,
+    )

@@ -1,0 +1,215 @@
+"""The one interface for running commands on a target, and its local implementation.
+
+``Executor.run`` runs a shell command with an environment, optional stdin, a timeout and
+cancellation; it streams stdout/stderr lines to ``on_line`` as they come and returns the
+exit code with the collected output. ``put_file`` writes a file on the target. The SSH
+implementation is in ``engine/ssh.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shlex
+import signal
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from .errors import CommandTimeoutError
+
+LineCallback = Callable[[str, str], None]
+"""Called with (stream, line): stream is ``"stdout"`` or ``"stderr"``; no newline."""
+
+DEFAULT_COMMAND_TIMEOUT_S = 120.0
+MAX_KEPT_LINES = 20_000  # per stream; streaming callers see every line anyway
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+    duration_s: float
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+class Executor(Protocol):
+    """Runs commands on one target."""
+
+    label: str
+
+    async def run(
+        self,
+        command: str | Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        stdin: bytes | str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109
+        on_line: LineCallback | None = None,
+    ) -> CommandResult: ...
+
+    async def put_file(
+        self, path: str, data: bytes, *, mode: int = 0o644, timeout: float | None = None  # noqa: ASYNC109
+    ) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def as_shell(command: str | Sequence[str]) -> str:
+    """A shell command line: strings are taken as is, sequences are quoted."""
+    return command if isinstance(command, str) else shlex.join(command)
+
+
+def env_prefix(env: Mapping[str, str] | None) -> str:
+    """``export A='1' B='2'; `` — sshd accepts few client variables, so the remote shell
+    sets them itself."""
+    if not env:
+        return ""
+    parts = []
+    for key, value in env.items():
+        if not key.replace("_", "").isalnum() or key[:1].isdigit():
+            raise ValueError(f"not an environment variable name: {key!r}")
+        parts.append(f"{key}={shlex.quote(value)}")
+    return "export " + " ".join(parts) + "; "
+
+
+class LineCollector:
+    """Splits a byte stream into lines, keeps them (bounded) and passes each on."""
+
+    def __init__(self, stream: str, on_line: LineCallback | None) -> None:
+        self.stream = stream
+        self.on_line = on_line
+        self.lines: list[str] = []
+        self._partial = b""
+
+    def feed(self, chunk: bytes) -> None:
+        data = self._partial + chunk
+        *complete, self._partial = data.split(b"\n")
+        for raw in complete:
+            self._emit(raw)
+
+    def finish(self) -> None:
+        if self._partial:
+            self._emit(self._partial)
+            self._partial = b""
+
+    def _emit(self, raw: bytes) -> None:
+        line = raw.decode("utf-8", "replace").rstrip("\r")
+        self.lines.append(line)
+        if len(self.lines) > MAX_KEPT_LINES:
+            del self.lines[: len(self.lines) - MAX_KEPT_LINES]
+        if self.on_line is not None:
+            self.on_line(self.stream, line)
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+class LocalExecutor:
+    """Runs commands on this machine with ``/bin/sh -c`` in their own process group, so a
+    timeout or a cancellation stops the whole command, children included."""
+
+    def __init__(self, label: str = "this computer", env: Mapping[str, str] | None = None) -> None:
+        self.label = label
+        self._env = dict(env or {})
+
+    async def run(
+        self,
+        command: str | Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        stdin: bytes | str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109
+        on_line: LineCallback | None = None,
+    ) -> CommandResult:
+        started = time.perf_counter()
+        limit = DEFAULT_COMMAND_TIMEOUT_S if timeout is None else timeout
+        full_env = {**os.environ, **self._env, **(env or {})}
+        proc = await asyncio.create_subprocess_shell(
+            as_shell(command),
+            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=full_env,
+            start_new_session=True,
+        )
+        out, err = LineCollector("stdout", on_line), LineCollector("stderr", on_line)
+        try:
+            async with asyncio.timeout(limit):
+                await asyncio.gather(
+                    _feed_stdin(proc.stdin, stdin),
+                    _pump(proc.stdout, out),
+                    _pump(proc.stderr, err),
+                )
+                code = await proc.wait()
+        except TimeoutError:
+            await _stop(proc)
+            raise CommandTimeoutError(
+                f"the command did not finish within {limit:g} s on {self.label} and was stopped"
+            ) from None
+        except BaseException:
+            await _stop(proc)
+            raise
+        out.finish()
+        err.finish()
+        return CommandResult(code, out.text(), err.text(), time.perf_counter() - started)
+
+    async def put_file(
+        self, path: str, data: bytes, *, mode: int = 0o644, timeout: float | None = None  # noqa: ASYNC109
+    ) -> None:
+        await asyncio.to_thread(_write_atomic, path, data, mode)
+
+    async def close(self) -> None:
+        return None
+
+
+async def _feed_stdin(writer: asyncio.StreamWriter | None, data: bytes | str | None) -> None:
+    if writer is None or data is None:
+        return
+    raw = data.encode() if isinstance(data, str) else data
+    try:
+        writer.write(raw)
+        await writer.drain()
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    finally:
+        writer.close()
+
+
+async def _pump(reader: asyncio.StreamReader | None, sink: LineCollector) -> None:
+    if reader is None:
+        return
+    while chunk := await reader.read(65536):
+        sink.feed(chunk)
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(asyncio.shield(proc.wait()), 5)
+
+
+def _write_atomic(name: str, data: bytes, mode: int) -> None:
+    path = Path(name).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise

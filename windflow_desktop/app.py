@@ -14,6 +14,8 @@ import logging
 import os
 import sys
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QSettings
@@ -31,23 +33,55 @@ FIRST_PAINT_TIMEOUT_S = 10.0
 
 
 class Workspace:
-    """Everything below the window, built in order and closed in reverse."""
+    """Everything below the stores — database, bus, secrets, services — built in order
+    and closed in reverse. No Qt here: a CLI or a test builds the same graph."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, secrets: Any = None) -> None:
         self.settings = settings
         self._stack = contextlib.AsyncExitStack()
+        self._secrets = secrets
         self.backend: Any = None
+        self.bus: Any = None
+        self.secrets: Any = None
+        self.services: Any = None
 
     async def open(self) -> None:
+        from .events.factory import create_bus
         from .repositories.sql.backend import SqlBackend
+        from .security.secrets import SecretStore
+        from .services.auth import AuthService
+        from .services.common import ServiceContext
+        from .services.organizations import OrganizationService
+        from .services.users import UserService
 
         try:
             self.backend = SqlBackend(self.settings.database_url)
             self._stack.push_async_callback(self.backend.close)
             await self.backend.open()
+            self.bus = create_bus(self.settings.redis_url, client_id(self.settings.home))
+            self._stack.push_async_callback(self.bus.close)
+            await self.bus.start()
+            self.secrets = self._secrets or SecretStore()
+            context = ServiceContext(self.backend, self.bus)
+            self.services = Services(
+                context=context,
+                auth=AuthService(context, self.secrets),
+                users=UserService(context),
+                organizations=OrganizationService(context),
+            )
         except BaseException:
             await self.close()
             raise
+
+    async def keyring_available(self) -> bool:
+        return bool(await self.secrets.aavailable())
+
+    def forget_secrets_on_exit(self) -> None:
+        """No keyring: keep secrets in this process only (the user chose to continue)."""
+        from .security.secrets import SecretStore
+
+        self.secrets = SecretStore.memory_only()
+        self.services.auth.secrets = self.secrets
 
     @property
     def description(self) -> str:
@@ -55,6 +89,31 @@ class Workspace:
 
     async def close(self) -> None:
         await self._stack.aclose()
+
+
+@dataclass
+class Services:
+    context: Any
+    auth: Any
+    users: Any
+    organizations: Any
+
+
+def client_id(home: Path) -> str:
+    """This installation's id (names its Redis consumer group; stable across restarts)."""
+    path = home / "client-id"
+    try:
+        return path.read_text(encoding="ascii").strip() or _new_client_id(path)
+    except (OSError, UnicodeDecodeError):
+        return _new_client_id(path)
+
+
+def _new_client_id(path: Path) -> str:
+    import uuid
+
+    value = f"desktop-{uuid.uuid4().hex[:12]}"
+    path.write_text(value, encoding="ascii")
+    return value
 
 
 class WindFlowApp:
@@ -99,7 +158,10 @@ class WindFlowApp:
         except WindFlowError as exc:
             return await self._fatal(exc)
         window.set_workspace(f"Workspace: {self.workspace.description}")
-        window.set_bus_state("local" if self.settings.redis_url is None else "reconnecting")
+        window.set_bus_state(str(self.workspace.bus.state))
+        if not await self.workspace.keyring_available():
+            log.warning("no keyring backend: secrets are kept in memory for this session")
+            self.workspace.forget_secrets_on_exit()
         if self.smoke:
             print(json.dumps({"ready_ms": round(ready_ms), "version": __version__}), flush=True)
             return 0

@@ -1,0 +1,132 @@
+"""Shared pieces of the deployment tests: the 3-service busybox stack, a Compose v2
+plugin folder, executors per target, and a service graph over a real engine."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import urllib.request
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import compose
+
+from tests.env.keyring_backend import MemoryKeyring
+from windflow_desktop.domain.enums import Role, TargetAuth, TargetKind
+from windflow_desktop.domain.identity import Principal
+from windflow_desktop.domain.models import Target
+from windflow_desktop.engine.executor import Executor
+from windflow_desktop.engine.pipeline import DeploymentPipeline, PipelineSettings
+from windflow_desktop.repositories.sql.backend import SqlBackend
+from windflow_desktop.security.secrets import SecretStore
+from windflow_desktop.services.common import ServiceContext
+from windflow_desktop.services.deployments import DeploymentService
+from windflow_desktop.services.stacks import StackService
+
+from .auth_support import RecordingBus, add_member, add_org
+
+STACK = """\
+services:
+  web:
+    image: localhost/busybox
+    command: ["sh", "-c", "mkdir -p /www && echo \\"$$GREETING\\" > /www/index.html && exec httpd -f -p 8080 -h /www"]
+    environment:
+      GREETING: "${GREETING}"
+      ADMIN_PASSWORD: "${ADMIN_PASSWORD}"
+    ports: ["127.0.0.1:${WEB_PORT}:8080"]
+    volumes: ["data:/data"]
+    networks: [back]
+    stop_signal: SIGKILL
+  worker:
+    image: localhost/busybox
+    command: ["sh", "-c", "while true; do date >> /data/beat; sleep 1; done"]
+    volumes: ["data:/data"]
+    networks: [back]
+    stop_signal: SIGKILL
+    depends_on: [web]
+  cache:
+    image: localhost/busybox
+    command: ["sleep", "1000000"]
+    networks: [back]
+    stop_signal: SIGKILL
+volumes:
+  data: {}
+networks:
+  back: {}
+"""
+BROKEN = STACK.replace(
+    'command: ["sh", "-c", "while true; do date >> /data/beat; sleep 1; done"]',
+    'command: ["sh", "-c", "echo worker cannot start >&2; exit 3"]')
+VARIABLES = [
+    {"name": "GREETING", "required": True},
+    {"name": "WEB_PORT", "required": True},
+    {"name": "ADMIN_PASSWORD", "secret": True, "generator": "password"},
+]
+
+
+def compose_v2_config(base: Path) -> Path:
+    """A ``DOCKER_CONFIG`` folder whose cli-plugins hold the Compose v2 binary."""
+    plugins = base / "docker-config" / "cli-plugins"
+    plugins.mkdir(parents=True, exist_ok=True)
+    binary = Path(os.path.dirname(compose.__file__)) / "docker-compose"
+    target = plugins / "docker-compose"
+    if not target.exists():
+        shutil.copy2(binary, target)
+        target.chmod(0o755)
+    return plugins.parent
+
+
+def http_get(port: int, timeout: float = 5) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=timeout) as resp:
+        return resp.read().decode().strip()
+
+
+class Executors:
+    def __init__(self) -> None:
+        self.by_target: dict[uuid.UUID, Executor] = {}
+
+    async def executor_for(self, target: Target) -> Executor:
+        return self.by_target[target.id]
+
+
+@dataclass
+class DeployGraph:
+    backend: SqlBackend
+    bus: RecordingBus
+    keyring: MemoryKeyring
+    secrets: SecretStore
+    executors: Executors
+    pipeline: DeploymentPipeline
+    stacks: StackService
+    deployments: DeploymentService
+    admin: Principal
+    org_id: uuid.UUID
+
+    async def add_target(self, name: str, executor: Executor,
+                         kind: TargetKind = TargetKind.LOCAL, host: str = "") -> Target:
+        async with self.backend.unit_of_work() as uow:
+            target = await uow.targets.add(Target(
+                organization_id=self.org_id, name=name, kind=kind, host=host,
+                auth=TargetAuth.NONE))
+            await uow.commit()
+        self.executors.by_target[target.id] = executor
+        return target
+
+
+async def build_graph(backend: SqlBackend, projects_root: Path,
+                      settings: Mapping[str, object] | None = None) -> DeployGraph:
+    bus, ring = RecordingBus(), MemoryKeyring()
+    secrets = SecretStore(ring)
+    ctx = ServiceContext(backend, bus)
+    executors = Executors()
+    pipeline = DeploymentPipeline(
+        backend, bus, executors, secrets,
+        settings=PipelineSettings(projects_root=lambda t: str(projects_root),
+                                  **dict(settings or {})),  # type: ignore[arg-type]
+    )
+    org = await add_org(backend, f"Org{uuid.uuid4().hex[:6]}")
+    admin = await add_member(backend, org.id, f"ada{uuid.uuid4().hex[:6]}", Role.ADMIN)
+    return DeployGraph(backend, bus, ring, secrets, executors, pipeline, StackService(ctx),
+                       DeploymentService(ctx, pipeline, secrets), admin, org.id)

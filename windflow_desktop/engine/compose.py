@@ -1,0 +1,381 @@
+"""Runs Docker Compose (v2 ``docker compose`` or v1 ``docker-compose``) on a target
+through its ``Executor``: probe, stage files, ``config``, pull missing images with
+progress, ``up -d --remove-orphans``, container states, ``stop``/``start``/``down``.
+
+Files live in a per-project folder on the target (``<root>/<project>``, mode 0700):
+``compose.yaml`` and ``.env`` (mode 0600, the variables — Compose interpolates them).
+A new revision is first written as ``compose.next.yaml``/``.env.next`` and checked with
+``compose config``; only ``promote()`` puts it in place, right before ``up``, so a
+revision that fails validation changes nothing on the target.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from ..domain.errors import DeploymentError, ValidationError
+from .executor import CommandResult, Executor, LineCallback
+
+ProgressCallback = Callable[[int, int, str], None]
+"""(done, total, image) while pulling."""
+
+COMPOSE_FILE = "compose.yaml"
+ENV_FILE = ".env"
+NEXT_SUFFIX = ".next"
+
+
+@dataclass(frozen=True)
+class TargetFacts:
+    """What preflight needs to know about a target (from one probe command)."""
+
+    compose: str | None  # "v2" | "v1" | None
+    compose_version: str
+    home: str
+    disk_free_mb: int | None
+    memory_available_mb: int | None
+    listening: frozenset[tuple[str, int]]  # (proto, port) listening on any address
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    name: str
+    service: str
+    status: str  # running | exited | restarting | created | paused | dead
+    exit_code: int
+    health: str | None  # None (no healthcheck) | starting | healthy | unhealthy
+    restart_count: int
+    ports: frozenset[tuple[str, int]] = field(default_factory=frozenset)  # (proto, host port)
+
+
+_PROBE = r"""
+echo "##home"; printf '%s\n' "$HOME"
+echo "##compose"
+if v=$(docker compose version --short 2>/dev/null); then echo "v2 $v";
+elif v=$(docker-compose version --short 2>/dev/null); then echo "v1 $v"; fi
+echo "##df"; df -Pk "$HOME" 2>/dev/null | tail -n 1
+echo "##mem"; grep MemAvailable /proc/meminfo 2>/dev/null
+echo "##tcp"; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
+echo "##udp"; cat /proc/net/udp /proc/net/udp6 2>/dev/null
+"""
+
+
+async def probe(executor: Executor, *, limit_s: float = 30) -> TargetFacts:
+    """Compose flavour, disk, memory and listening ports of the target, in one command."""
+    result = await executor.run(_PROBE, timeout=limit_s)
+    sections: dict[str, list[str]] = {}
+    current = ""
+    for line in result.stdout.splitlines():
+        if line.startswith("##"):
+            current = line[2:]
+            sections[current] = []
+        elif current:
+            sections[current].append(line)
+    compose, version = None, ""
+    for line in sections.get("compose", []):
+        flavour, _, version = line.partition(" ")
+        compose = flavour if flavour in ("v2", "v1") else None
+    disk = None
+    for line in sections.get("df", []):
+        parts = line.split()
+        if len(parts) >= 4 and parts[3].isdigit():
+            disk = int(parts[3]) // 1024
+    memory = None
+    for line in sections.get("mem", []):
+        parts = line.split()
+        if len(parts) >= 2 and parts[1].isdigit():
+            memory = int(parts[1]) // 1024
+    listening = {("tcp", p) for p in _proc_net_ports(sections.get("tcp", []), "0A")}
+    listening |= {("udp", p) for p in _proc_net_ports(sections.get("udp", []), "07")}
+    home = (sections.get("home") or [""])[0].strip()
+    return TargetFacts(compose, version.strip(), home, disk, memory, frozenset(listening))
+
+
+def _proc_net_ports(lines: Sequence[str], state: str) -> set[int]:
+    ports: set[int] = set()
+    for line in lines:
+        parts = line.split()
+        if len(parts) > 3 and ":" in parts[1] and parts[3] == state:
+            try:
+                ports.add(int(parts[1].rsplit(":", 1)[1], 16))
+            except ValueError:
+                continue
+    return ports
+
+
+def env_file_text(values: Mapping[str, str]) -> str:
+    """The ``.env`` text; values are single-quoted (literal for Compose v2 and v1)."""
+    lines = []
+    for name, value in sorted(values.items()):
+        if "'" in value or "\n" in value or "\r" in value or "\\" in value:
+            raise ValidationError(
+                f"the value of {name} contains a quote, a backslash or a line break, which "
+                "Compose's .env files cannot carry the same way in v1 and v2", field=name)
+        lines.append(f"{name}='{value}'")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+class ComposeProject:
+    """One Compose project on one target."""
+
+    def __init__(
+        self,
+        executor: Executor,
+        project: str,
+        directory: str,
+        *,
+        flavour: str = "v2",
+        command_timeout: float = 600,
+    ) -> None:
+        if flavour not in ("v2", "v1"):
+            raise ValueError(f"unknown Compose flavour {flavour!r}")
+        self.executor = executor
+        self.project = project
+        self.directory = directory.rstrip("/")
+        self.flavour = flavour
+        self.timeout = command_timeout
+
+    # -- files ----------------------------------------------------------------------------
+
+    def path(self, name: str) -> str:
+        return f"{self.directory}/{name}"
+
+    def _base(self, *, staged: bool = False) -> list[str]:
+        suffix = NEXT_SUFFIX if staged else ""
+        base = ["docker", "compose"] if self.flavour == "v2" else ["docker-compose"]
+        return [*base, "-p", self.project, "--project-directory", self.directory,
+                "-f", self.path(COMPOSE_FILE + suffix), "--env-file", self.path(ENV_FILE + suffix)]
+
+    async def _run(self, argv: Sequence[str], on_line: LineCallback | None = None,
+                   limit_s: float | None = None) -> CommandResult:
+        return await self.executor.run(list(argv), on_line=on_line,
+                                       timeout=limit_s or self.timeout)
+
+    async def stage(self, compose_yaml: str, values: Mapping[str, str]) -> None:
+        """Write the revision as the ``.next`` files (nothing running changes)."""
+        env_text = env_file_text(values)
+        done = await self._run(["mkdir", "-p", "-m", "700", self.directory], limit_s=30)
+        if not done.ok:
+            raise DeploymentError(f"could not create {self.directory} on "
+                                  f"{self.executor.label}: {done.stderr.strip()}")
+        await self.executor.put_file(self.path(COMPOSE_FILE + NEXT_SUFFIX),
+                                     compose_yaml.encode(), mode=0o600)
+        await self.executor.put_file(self.path(ENV_FILE + NEXT_SUFFIX), env_text.encode(),
+                                     mode=0o600)
+
+    async def promote(self) -> None:
+        """Put the staged files in place (the step right before ``up``)."""
+        cmd = (f"mv -f {q(self.path(COMPOSE_FILE + NEXT_SUFFIX))} {q(self.path(COMPOSE_FILE))}"
+               f" && mv -f {q(self.path(ENV_FILE + NEXT_SUFFIX))} {q(self.path(ENV_FILE))}")
+        done = await self.executor.run(cmd, timeout=30)
+        if not done.ok:
+            raise DeploymentError(f"could not put the files in place: {done.stderr.strip()}")
+
+    async def discard_staged(self) -> None:
+        await self.executor.run(
+            f"rm -f {q(self.path(COMPOSE_FILE + NEXT_SUFFIX))} "
+            f"{q(self.path(ENV_FILE + NEXT_SUFFIX))}", timeout=30)
+
+    async def has_files(self) -> bool:
+        done = await self.executor.run(f"test -f {q(self.path(COMPOSE_FILE))}", timeout=30)
+        return done.ok
+
+    async def remove_files(self) -> None:
+        await self.executor.run(["rm", "-rf", self.directory], timeout=60)
+
+    # -- compose --------------------------------------------------------------------------
+
+    async def config(self, *, staged: bool = False,
+                     on_line: LineCallback | None = None) -> dict[str, Any]:
+        """``compose config`` where the deployment runs: the fully interpolated model."""
+        done = await self._run([*self._base(staged=staged), "config"], None, 60)
+        if on_line is not None:
+            for line in done.stderr.splitlines():
+                on_line("stderr", line)
+        if not done.ok:
+            raise DeploymentError(
+                f"compose config failed on {self.executor.label}: "
+                f"{_tail(done.stderr or done.stdout)}")
+        model = yaml.safe_load(done.stdout) or {}
+        if not isinstance(model, dict):
+            raise DeploymentError("compose config printed something that is not a model")
+        return model
+
+    async def config_text(self, *, staged: bool = False) -> str:
+        done = await self._run([*self._base(staged=staged), "config"], None, 60)
+        if not done.ok:
+            raise DeploymentError(f"compose config failed: {_tail(done.stderr or done.stdout)}")
+        return done.stdout
+
+    async def present_images(self) -> set[str]:
+        done = await self._run(
+            ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], None, 60)
+        if not done.ok:
+            raise DeploymentError(f"the Docker engine on {self.executor.label} does not "
+                                  f"answer: {_tail(done.stderr)}")
+        return {line.strip() for line in done.stdout.splitlines() if line.strip()}
+
+    async def pull(
+        self,
+        images: Sequence[str],
+        *,
+        on_line: LineCallback | None = None,
+        on_progress: ProgressCallback | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> list[str]:
+        """Pull the images not present on the target, one by one; returns those pulled."""
+        present = await self.present_images()
+        missing = [i for i in dict.fromkeys(images) if normalize_image(i) not in present]
+        total = len(images)
+        done_count = total - len(missing)
+        for image in images:
+            if image not in missing and on_line is not None:
+                on_line("stdout", f"{image}: present, not pulled")
+        if on_progress is not None:
+            on_progress(done_count, total, "")
+        pulled: list[str] = []
+        for image in missing:
+            if should_stop is not None and should_stop():
+                break
+            result = await self._run(["docker", "pull", image], on_line)
+            if not result.ok:
+                raise DeploymentError(f"pulling {image} failed: {_tail(result.stderr)}")
+            pulled.append(image)
+            done_count += 1
+            if on_progress is not None:
+                on_progress(done_count, total, image)
+        return pulled
+
+    async def up(self, on_line: LineCallback | None = None) -> None:
+        done = await self._run([*self._base(), "up", "-d", "--remove-orphans"], on_line)
+        if not done.ok:
+            raise DeploymentError(f"compose up failed: {_tail(done.stderr or done.stdout)}")
+
+    async def stop(self, on_line: LineCallback | None = None) -> None:
+        await self._checked([*self._base(), "stop"], on_line, "stop")
+
+    async def start(self, on_line: LineCallback | None = None) -> None:
+        await self._checked([*self._base(), "start"], on_line, "start")
+
+    async def down(self, *, volumes: bool = False, on_line: LineCallback | None = None) -> None:
+        argv = [*self._base(), "down", "--remove-orphans"]
+        if volumes:
+            argv.append("--volumes")
+        if await self.has_files():
+            await self._checked(argv, on_line, "down")
+        else:  # the folder is gone: remove by label (what compose down would find)
+            await self._down_by_label(volumes, on_line)
+
+    async def _down_by_label(self, volumes: bool, on_line: LineCallback | None) -> None:
+        label = shlex.quote(f"label=com.docker.compose.project={self.project}")
+        script = (f"ids=$(docker ps -aq --filter {label}); "
+                  f"[ -z \"$ids\" ] || docker rm -f $ids; "
+                  f"nets=$(docker network ls -q --filter {label}); "
+                  f"[ -z \"$nets\" ] || docker network rm $nets")
+        if volumes:
+            script += (f"; vols=$(docker volume ls -q --filter {label}); "
+                       f"[ -z \"$vols\" ] || docker volume rm $vols")
+        await self.executor.run(script, on_line=on_line, timeout=self.timeout)
+
+    async def _checked(self, argv: Sequence[str], on_line: LineCallback | None,
+                       what: str) -> None:
+        done = await self._run(argv, on_line)
+        if not done.ok:
+            raise DeploymentError(f"compose {what} failed: {_tail(done.stderr or done.stdout)}")
+
+    async def ps(self) -> list[ContainerState]:
+        """Every container of the project (running or not), from ``docker inspect``."""
+        label = shlex.quote(f"label=com.docker.compose.project={self.project}")
+        script = (f"ids=$(docker ps -aq --filter {label}) || exit 3; "
+                  f"[ -z \"$ids\" ] && echo '[]' || docker inspect $ids")
+        done = await self.executor.run(script, timeout=60)
+        if not done.ok:
+            raise DeploymentError(f"could not list the containers of {self.project}: "
+                                  f"{_tail(done.stderr)}")
+        return [_container(raw) for raw in json.loads(done.stdout or "[]")]
+
+    async def logs_tail(self, container: str, lines: int = 20) -> list[str]:
+        done = await self.executor.run(["docker", "logs", "--tail", str(lines), container],
+                                       timeout=30)
+        return (done.stdout + "\n" + done.stderr).strip().splitlines()
+
+
+def _container(raw: Mapping[str, Any]) -> ContainerState:
+    state = raw.get("State") or {}
+    labels = (raw.get("Config") or {}).get("Labels") or {}
+    health = state.get("Health")
+    ports: set[tuple[str, int]] = set()
+    bindings = ((raw.get("HostConfig") or {}).get("PortBindings")) or {}
+    for key, binds in bindings.items():
+        proto = key.split("/")[1] if "/" in key else "tcp"
+        for bind in binds or ():
+            host_port = str((bind or {}).get("HostPort") or "")
+            if host_port.isdigit():
+                ports.add((proto, int(host_port)))
+    return ContainerState(
+        name=str(raw.get("Name", "")).lstrip("/"),
+        service=str(labels.get("com.docker.compose.service", "")),
+        status=str(state.get("Status", "unknown")),
+        exit_code=int(state.get("ExitCode") or 0),
+        health=str(health.get("Status")) if isinstance(health, dict) else None,
+        restart_count=int(raw.get("RestartCount") or 0),
+        ports=frozenset(ports),
+    )
+
+
+def normalize_image(image: str) -> str:
+    """``busybox`` → ``busybox:latest`` (how ``docker images`` lists it)."""
+    if "@" in image:
+        return image
+    last = image.rsplit("/", 1)[-1]
+    return image if ":" in last else f"{image}:latest"
+
+
+def model_images(model: Mapping[str, Any]) -> list[str]:
+    images = []
+    for service in (model.get("services") or {}).values():
+        if isinstance(service, dict) and service.get("image") and not service.get("build"):
+            images.append(str(service["image"]))
+    return list(dict.fromkeys(images))
+
+
+def model_services(model: Mapping[str, Any]) -> list[str]:
+    out = []
+    for name, service in (model.get("services") or {}).items():
+        replicas = ((service or {}).get("deploy") or {}).get("replicas")
+        if replicas is None or int(replicas) > 0:
+            out.append(str(name))
+    return out
+
+
+def model_ports(model: Mapping[str, Any]) -> set[tuple[str, int]]:
+    """Published host ports of the interpolated model (v2 long form and v1 short form)."""
+    ports: set[tuple[str, int]] = set()
+    for service in (model.get("services") or {}).values():
+        for entry in (service or {}).get("ports") or ():
+            if isinstance(entry, dict):
+                published = str(entry.get("published") or "")
+                proto = str(entry.get("protocol") or "tcp")
+                if published.isdigit():
+                    ports.add((proto, int(published)))
+            else:
+                text = str(entry)
+                proto = text.rsplit("/", 1)[1] if "/" in text else "tcp"
+                parts = text.split("/")[0].split(":")
+                if len(parts) >= 2 and parts[-2].isdigit():
+                    ports.add((proto, int(parts[-2])))
+    return ports
+
+
+def q(path: str) -> str:
+    return shlex.quote(path)
+
+
+def _tail(text: str, lines: int = 6) -> str:
+    kept = [line for line in text.strip().splitlines() if line.strip()]
+    return "\n".join(kept[-lines:]) or "no output"

@@ -1,0 +1,737 @@
+"""``DeploymentPipeline``: one deployment on one target, stage by stage, recorded.
+
+Stages: ``preflight`` (probe: Compose present, disk, memory, listening ports) →
+``validate`` (static checks, values, files staged as ``.next`` and ``compose config`` run
+on the target, published ports free) → ``pull`` (missing images only, progress per
+image) → ``up`` (files put in place, ``up -d --remove-orphans``) → ``health`` (every
+service running, healthy where it has a healthcheck, no restart loop, stable for
+``settle_s``) → ``done``. Each stage gets a ``DeploymentStageRecord`` (start, end,
+outcome) and a ``deployment.stage_changed`` event. Every output line is stored with its
+seq and published in batches as ``deployment.log`` events.
+
+Failure before ``up`` changes nothing on the target (the staged files are removed).
+Failure in ``up``/``health`` re-applies the last succeeded deployment of the same stack
+on the same target (``rolled_back``), or takes the project down (``failed``). A cancel
+stops at the next safe point: before ``up`` it leaves the target as it was; once ``up``
+has started it lets ``up`` finish and then rolls back (``cancelled``).
+
+``reconcile`` settles a deployment a dead process left ``pending``/``running``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from ..domain.enums import DeploymentStage, DeploymentStatus, LogStream
+from ..domain.errors import DeploymentError, NotFoundError, WindFlowError
+from ..domain.events import Event
+from ..domain.models import (
+    AuditEvent,
+    Deployment,
+    DeploymentLog,
+    DeploymentStageRecord,
+    StackRevision,
+    Target,
+    utcnow,
+)
+from ..domain.variables import parse_spec
+from ..repositories.protocols import Backend
+from .compose import (
+    ComposeProject,
+    ContainerState,
+    TargetFacts,
+    model_images,
+    model_ports,
+    model_services,
+    probe,
+)
+from .compose_validation import check_values, validate_compose
+from .executor import Executor
+
+log = logging.getLogger("windflow.engine.pipeline")
+
+SECRET_REF = "secret_ref"
+ACTIVE = (DeploymentStatus.PENDING, DeploymentStatus.RUNNING)
+
+
+class EventPublisher(Protocol):
+    async def publish(self, event: Event) -> None: ...
+
+
+class ExecutorProvider(Protocol):
+    """Gives the (pooled) executor of a target; issue-5's connection pool in the app."""
+
+    async def executor_for(self, target: Target) -> Executor: ...
+
+
+class SecretReader(Protocol):
+    async def aget(self, name: str) -> str | None: ...
+
+
+@dataclass
+class PipelineSettings:
+    health_timeout_s: float = 120.0
+    settle_s: float = 0.5  # every service running this long before health passes
+    poll_s: float = 0.15
+    restart_loop_after: int = 2  # restarts seen during health that mean a loop
+    min_disk_mb: int = 200
+    min_memory_mb: int = 32
+    log_flush_s: float = 0.05
+    log_batch: int = 2000
+    projects_root: Callable[[Target], str | None] = field(default=lambda target: None)
+
+
+def project_name(stack_slug: str, stack_id: uuid.UUID, target_id: uuid.UUID) -> str:
+    """Stable per (stack, target): a redeploy updates the same Compose project in place."""
+    digest = hashlib.sha1(f"{stack_id}/{target_id}".encode()).hexdigest()[:8]
+    slug = re.sub(r"[^a-z0-9]+", "-", stack_slug.lower()).strip("-")[:30] or "stack"
+    return f"wf-{slug}-{digest}"
+
+
+class CancelToken:
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class LogWriter:
+    """Numbers lines, redacts secret values, stores them in batches and publishes each
+    stored batch as one ``deployment.log`` event (data: ``{"lines": [[seq, ts, stream,
+    line], …]}``). ``add`` is synchronous (executor callbacks); ``flush`` drains."""
+
+    def __init__(self, pipeline: DeploymentPipeline, deployment: Deployment, first_seq: int,
+                 redact: list[str]) -> None:
+        self._p = pipeline
+        self._dep = deployment
+        self._seq = first_seq
+        self._redact = [s for s in redact if len(s) >= 4]
+        self._buffer: list[DeploymentLog] = []
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self.count = 0
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(
+            self._loop(), name=f"deployment-log-{self._dep.id}")
+
+    def add(self, stream: str, line: str) -> None:
+        for secret in self._redact:
+            if secret in line:
+                line = line.replace(secret, "********")
+        self._seq += 1
+        self._buffer.append(DeploymentLog(self._dep.id, self._seq, line, LogStream(stream),
+                                          self._p.clock()))
+        if len(self._buffer) >= self._p.settings.log_batch:
+            self._wake.set()
+
+    def system(self, line: str) -> None:
+        self.add(LogStream.SYSTEM.value, line)
+
+    async def _loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._p.settings.log_flush_s)
+            self._wake.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        async with self._lock:
+            while self._buffer:
+                batch, self._buffer = self._buffer, []
+                async with self._p.backend.unit_of_work() as uow:
+                    await uow.deployments.append_logs(batch)
+                    await uow.commit()
+                self.count += len(batch)
+                await self._p.publish(Event(
+                    event_type="deployment.log", aggregate_type="deployment",
+                    aggregate_id=str(self._dep.id),
+                    organization_id=str(self._dep.organization_id),
+                    data={"lines": [[x.seq, x.ts.isoformat(), x.stream.value, x.line]
+                                    for x in batch]},
+                ))
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        await self.flush()
+
+
+@dataclass
+class _Run:
+    """The state of one pipeline run."""
+
+    deployment: Deployment
+    target: Target
+    revision: StackRevision
+    executor: Executor
+    logs: LogWriter
+    cancel: CancelToken
+    values: dict[str, str] = field(default_factory=dict)
+    facts: TargetFacts | None = None
+    project: ComposeProject | None = None
+    stage_seq: int = 0
+    changed_target: bool = False
+
+
+class DeploymentPipeline:
+    """Runs, rolls back, stops, starts, removes and reconciles deployments."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        bus: EventPublisher,
+        executors: ExecutorProvider,
+        secrets: SecretReader,
+        *,
+        settings: PipelineSettings | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.backend = backend
+        self.bus = bus
+        self.executors = executors
+        self.secrets = secrets
+        self.settings = settings or PipelineSettings()
+        self.clock = clock
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def publish(self, event: Event) -> None:
+        try:
+            await self.bus.publish(event)
+        except Exception:  # stored already; a lost event must not stop the deployment
+            log.warning("event %s could not be published", event.event_type, exc_info=True)
+
+    def _lock(self, project: str) -> asyncio.Lock:
+        return self._locks.setdefault(project, asyncio.Lock())
+
+    # -- the run ------------------------------------------------------------------------
+
+    async def run(self, deployment_id: uuid.UUID, cancel: CancelToken | None = None
+                  ) -> Deployment:
+        """Run a pending deployment to its end; returns it in its final state."""
+        cancel = cancel or CancelToken()
+        dep, target, revision = await self._load(deployment_id)
+        async with self._lock(dep.project_name):
+            try:
+                run = await self._open_run(dep, target, revision, cancel)
+            except WindFlowError as exc:  # no secret, no connection: nothing ran
+                await self.fail_unstarted(dep, exc.message)
+                return await self.get(deployment_id)
+            try:
+                await self._walk(run)
+            finally:
+                await run.logs.close()
+        return await self.get(deployment_id)
+
+    async def fail_unstarted(self, dep: Deployment, error: str,
+                             status: DeploymentStatus = DeploymentStatus.FAILED) -> None:
+        """End a deployment that never reached the target (one event, no stages)."""
+        now = self.clock()
+        async with self.backend.unit_of_work() as uow:
+            row = await uow.deployments.get(dep.id)
+            row.status, row.error, row.finished_at = status, error, now
+            await uow.deployments.save(row)
+            await uow.commit()
+        await self.publish(_event(dep, "deployment.finished",
+                                  {"status": status.value, "error": error,
+                                   "stack_id": str(dep.stack_id),
+                                   "target_id": str(dep.target_id)}))
+
+    async def _open_run(self, dep: Deployment, target: Target, revision: StackRevision,
+                        cancel: CancelToken) -> _Run:
+        async with self.backend.unit_of_work() as uow:
+            first_seq = await uow.deployments.last_log_seq(dep.id)
+            stage_seq = len(await uow.deployments.stages(dep.id))
+        values = await self.resolve_values(dep)
+        secrets = [v for k, v in values.items() if isinstance(dep.variables.get(k), dict)]
+        logs = LogWriter(self, dep, first_seq, secrets)
+        logs.start()
+        executor = await self.executors.executor_for(target)
+        return _Run(dep, target, revision, executor, logs, cancel, values,
+                    stage_seq=stage_seq)
+
+    async def _walk(self, run: _Run) -> None:
+        dep = run.deployment
+        await self._set(dep, status=DeploymentStatus.RUNNING, started_at=self.clock())
+        run.logs.system(f"Deploying revision {run.revision.number} to {run.target.name} "
+                        f"as project {dep.project_name}")
+        try:
+            await self._stage(run, DeploymentStage.PREFLIGHT, self._preflight)
+            model = await self._stage(run, DeploymentStage.VALIDATE, self._validate)
+            await self._stage(run, DeploymentStage.PULL, lambda r: self._pull(r, model))
+        except _Cancelled:
+            await self._discard(run)
+            await self._finish(run, DeploymentStatus.CANCELLED,
+                               "cancelled before anything changed on the target")
+            return
+        except Exception as exc:
+            await self._discard(run)
+            await self._finish(run, DeploymentStatus.FAILED, _message(exc))
+            if not isinstance(exc, WindFlowError):
+                raise
+            return
+        failure: str | None = None
+        try:
+            await self._stage(run, DeploymentStage.UP, self._up, cancellable=False)
+            await self._stage(run, DeploymentStage.HEALTH, lambda r: self._health(r, model))
+        except _Cancelled:
+            failure = "cancelled"
+        except Exception as exc:
+            failure = _message(exc)
+            if not isinstance(exc, WindFlowError):
+                log.exception("deployment %s: unexpected error", dep.id)
+        if failure is None:
+            await self._record_stage(run, DeploymentStage.DONE.value, "succeeded", "")
+            await self._finish(run, DeploymentStatus.SUCCEEDED, None)
+            return
+        await self._recover(run, failure)
+
+    async def _stage(self, run: _Run, stage: DeploymentStage,
+                     body: Callable[[_Run], Any], *, cancellable: bool = True) -> Any:
+        if cancellable and run.cancel.cancelled:
+            raise _Cancelled()
+        record = await self._record_stage(run, stage.value, "running", "")
+        await self._set(run.deployment, stage=stage)
+        started = time.perf_counter()
+        try:
+            result = await body(run)
+        except _Cancelled:
+            await self._end_stage(run, record, "cancelled", "cancelled by the user")
+            raise
+        except BaseException as exc:
+            await self._end_stage(run, record, "failed", _message(exc))
+            run.logs.add("stderr", f"{stage.value} failed: {_message(exc)}")
+            raise
+        await self._end_stage(run, record, "succeeded",
+                              f"{time.perf_counter() - started:.2f} s")
+        return result
+
+    # -- stages ------------------------------------------------------------------------
+
+    async def _preflight(self, run: _Run) -> None:
+        facts = await probe(run.executor)
+        run.facts = facts
+        if facts.compose is None:
+            raise DeploymentError(
+                f"{run.target.name} has neither Docker Compose v2 (docker compose) nor v1 "
+                "(docker-compose): install one of them on the target")
+        run.logs.system(f"Compose {facts.compose} {facts.compose_version}; "
+                        f"disk free {facts.disk_free_mb} MB; memory available "
+                        f"{facts.memory_available_mb} MB")
+        s = self.settings
+        if facts.disk_free_mb is not None and facts.disk_free_mb < s.min_disk_mb:
+            raise DeploymentError(f"{run.target.name} has only {facts.disk_free_mb} MB of disk "
+                                  f"free (at least {s.min_disk_mb} MB needed)")
+        if facts.memory_available_mb is not None and facts.memory_available_mb < s.min_memory_mb:
+            raise DeploymentError(f"{run.target.name} has only {facts.memory_available_mb} MB "
+                                  f"of memory available (at least {s.min_memory_mb} MB)")
+        root = s.projects_root(run.target) or f"{facts.home}/.windflow/projects"
+        run.project = ComposeProject(run.executor, run.deployment.project_name,
+                                     f"{root}/{run.deployment.project_name}",
+                                     flavour=facts.compose)
+
+    async def _validate(self, run: _Run) -> dict[str, Any]:
+        specs = parse_spec(run.revision.variables)
+        report = validate_compose(run.revision.compose_yaml, specs)
+        problems = report.errors + check_values(report, specs, run.values)
+        if problems:
+            raise DeploymentError("; ".join(str(p) for p in problems[:5]))
+        project = _project(run)
+        await project.stage(run.revision.compose_yaml, run.values)
+        model = await project.config(staged=True, on_line=run.logs.add)
+        assert run.facts is not None
+        own: set[tuple[str, int]] = set()
+        for container in await project.ps():
+            own |= container.ports
+        taken = sorted((model_ports(model) & run.facts.listening) - own)
+        if taken:
+            ports = ", ".join(f"{port}/{proto}" for proto, port in taken)
+            raise DeploymentError(f"port {ports} is already in use on {run.target.name}")
+        run.logs.system(f"compose config: {len(model_services(model))} services "
+                        f"({', '.join(model_services(model))})")
+        return model
+
+    async def _pull(self, run: _Run, model: Mapping[str, Any]) -> None:
+        images = model_images(model)
+
+        def progress(done: int, total: int, image: str) -> None:
+            run.logs.system(f"images {done}/{total}" + (f": pulled {image}" if image else ""))
+
+        await _project(run).pull(images, on_line=run.logs.add, on_progress=progress,
+                                 should_stop=lambda: run.cancel.cancelled)
+        if run.cancel.cancelled:
+            raise _Cancelled()
+
+    async def _up(self, run: _Run) -> None:
+        project = _project(run)
+        run.changed_target = True
+        await project.promote()
+        await project.up(on_line=run.logs.add)
+
+    async def _health(self, run: _Run, model: Mapping[str, Any]) -> None:
+        await self.wait_healthy(_project(run), model_services(model), run.logs, run.cancel)
+
+    async def wait_healthy(self, project: ComposeProject, services: list[str],
+                           logs: LogWriter, cancel: CancelToken | None = None) -> None:
+        s = self.settings
+        deadline = time.monotonic() + s.health_timeout_s
+        stable_since: float | None = None
+        first_restarts: dict[str, int] = {}
+        waiting = ""
+        while True:
+            if cancel is not None and cancel.cancelled:
+                raise _Cancelled()
+            states = await project.ps()
+            by_service: dict[str, list[ContainerState]] = {}
+            for c in states:
+                by_service.setdefault(c.service, []).append(c)
+            waiting = ""
+            for name in services:
+                containers = by_service.get(name, [])
+                if not containers:
+                    waiting = f"{name} has no container"
+                for c in containers:
+                    first = first_restarts.setdefault(c.name, c.restart_count)
+                    if c.status in ("exited", "dead"):
+                        tail = await project.logs_tail(c.name)
+                        for line in tail:
+                            logs.add("stderr", f"{name} | {line}")
+                        raise DeploymentError(
+                            f"service {name} exited with code {c.exit_code}")
+                    if c.restart_count - first >= s.restart_loop_after:
+                        raise DeploymentError(
+                            f"service {name} is in a restart loop "
+                            f"({c.restart_count} restarts)")
+                    if c.health == "unhealthy":
+                        raise DeploymentError(f"service {name} is unhealthy")
+                    if c.status != "running":
+                        waiting = f"{name} is {c.status}"
+                    elif c.health == "starting":
+                        waiting = f"{name} is starting (healthcheck)"
+            now = time.monotonic()
+            if not waiting:
+                if stable_since is None:
+                    stable_since = now
+                    logs.system(f"all {len(services)} services running"
+                                + (f"; watching for {s.settle_s:g} s" if s.settle_s else ""))
+                if now - stable_since >= s.settle_s:
+                    return
+            else:
+                stable_since = None
+            if now >= deadline:
+                raise DeploymentError(f"not healthy within {s.health_timeout_s:g} s: {waiting}")
+            await asyncio.sleep(s.poll_s)
+
+    # -- recovery -----------------------------------------------------------------------
+
+    async def _recover(self, run: _Run, failure: str) -> None:
+        dep = run.deployment
+        cancelled = failure == "cancelled"
+        final_error = "cancelled by the user" if cancelled else failure
+        async with self.backend.unit_of_work() as uow:
+            previous = await _last_good(uow, dep)
+        record = await self._record_stage(run, "rollback", "running", "")
+        project = _project(run)
+        if previous is None:
+            run.logs.system("No earlier succeeded deployment here: taking the project down")
+            try:
+                await project.down(on_line=run.logs.add)
+            except WindFlowError as exc:
+                await self._end_stage(run, record, "failed", _message(exc))
+                await self._finish(run, DeploymentStatus.FAILED,
+                                   f"{final_error}; taking the project down failed too: "
+                                   f"{_message(exc)}")
+                return
+            await self._end_stage(run, record, "succeeded", "project taken down")
+            await self._finish(run, DeploymentStatus.CANCELLED if cancelled
+                               else DeploymentStatus.FAILED, final_error)
+            return
+        prev_rev = await self._revision(previous.revision_id)
+        run.logs.system(f"Rolling back to revision {prev_rev.number} "
+                        f"(deployment {previous.id})")
+        try:
+            values = await self.resolve_values(previous)
+            await project.stage(prev_rev.compose_yaml, values)
+            model = await project.config(staged=True, on_line=run.logs.add)
+            await project.promote()
+            await project.up(on_line=run.logs.add)
+            await self.wait_healthy(project, model_services(model), run.logs)
+        except WindFlowError as exc:
+            await self._end_stage(run, record, "failed", _message(exc))
+            await self._finish(run, DeploymentStatus.FAILED,
+                               f"{final_error}; the rollback to revision {prev_rev.number} "
+                               f"failed too: {_message(exc)}")
+            return
+        await self._end_stage(run, record, "succeeded", f"revision {prev_rev.number} is back")
+        await self._finish(
+            run, DeploymentStatus.CANCELLED if cancelled else DeploymentStatus.ROLLED_BACK,
+            f"{final_error}; rolled back to revision {prev_rev.number}")
+
+    async def _discard(self, run: _Run) -> None:
+        if run.project is not None:
+            try:
+                await run.project.discard_staged()
+            except WindFlowError:
+                log.info("could not remove staged files of %s", run.deployment.project_name)
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def lifecycle(self, deployment_id: uuid.UUID, action: str, *,
+                        volumes: bool = False) -> Deployment:
+        """``stop``, ``start`` or ``remove`` the project of a finished deployment."""
+        dep, target, revision = await self._load(deployment_id)
+        async with self._lock(dep.project_name):
+            run = await self._open_run(dep, target, revision, CancelToken())
+            try:
+                record = await self._record_stage(run, action, "running", "")
+                try:
+                    facts = await probe(run.executor)
+                    if facts.compose is None:
+                        raise DeploymentError(f"{target.name} has no Docker Compose")
+                    root = self.settings.projects_root(target) or \
+                        f"{facts.home}/.windflow/projects"
+                    project = ComposeProject(run.executor, dep.project_name,
+                                             f"{root}/{dep.project_name}",
+                                             flavour=facts.compose)
+                    if action == "stop":
+                        await project.stop(on_line=run.logs.add)
+                        status = DeploymentStatus.STOPPED
+                    elif action == "start":
+                        await project.start(on_line=run.logs.add)
+                        model = await project.config(on_line=run.logs.add)
+                        await self.wait_healthy(project, model_services(model), run.logs)
+                        status = DeploymentStatus.SUCCEEDED
+                    elif action == "remove":
+                        await project.down(volumes=volumes, on_line=run.logs.add)
+                        await project.remove_files()
+                        status = DeploymentStatus.REMOVED
+                    else:
+                        raise ValueError(action)
+                except WindFlowError as exc:
+                    await self._end_stage(run, record, "failed", _message(exc))
+                    raise
+                await self._end_stage(run, record, "succeeded",
+                                      "volumes removed" if volumes else "")
+                await self._set(dep, status=status)
+                await self.publish(_event(dep, "deployment.status_changed",
+                                          {"status": status.value, "action": action}))
+            finally:
+                await run.logs.close()
+        return await self.get(deployment_id)
+
+    async def preview(self, target: Target, revision: StackRevision,
+                      values: Mapping[str, str]) -> str:
+        """``compose config`` of ``revision`` with ``values``, run on ``target`` in a
+        scratch folder (the real project's files are not touched)."""
+        executor = await self.executors.executor_for(target)
+        facts = await probe(executor)
+        if facts.compose is None:
+            raise DeploymentError(f"{target.name} has no Docker Compose")
+        root = self.settings.projects_root(target) or f"{facts.home}/.windflow/projects"
+        scratch = ComposeProject(executor, f"preview-{uuid.uuid4().hex[:8]}",
+                                 f"{root}/.preview-{uuid.uuid4().hex[:12]}",
+                                 flavour=facts.compose)
+        try:
+            await scratch.stage(revision.compose_yaml, values)
+            return await scratch.config_text(staged=True)
+        finally:
+            await scratch.remove_files()
+
+    # -- crash reconciliation ------------------------------------------------------------
+
+    async def reconcile(self, deployment_id: uuid.UUID) -> Deployment:
+        """Settle a deployment a dead process left unfinished, from the target's state."""
+        dep, target, revision = await self._load(deployment_id)
+        if dep.status not in ACTIVE:
+            return dep
+        async with self.backend.unit_of_work() as uow:
+            stages = [s.stage for s in await uow.deployments.stages(dep.id)]
+        run = await self._open_run(dep, target, revision, CancelToken())
+        try:
+            record = await self._record_stage(run, "reconcile", "running", "")
+            reached_up = DeploymentStage.UP.value in stages
+            if dep.status is DeploymentStatus.PENDING or not reached_up:
+                where = dep.stage.value if dep.stage else "start"
+                text = (f"the app stopped during {where}, before anything changed on the "
+                        "target; the earlier state is untouched")
+                try:
+                    facts = await probe(run.executor)
+                    root = self.settings.projects_root(target) or \
+                        f"{facts.home}/.windflow/projects"
+                    await ComposeProject(run.executor, dep.project_name,
+                                         f"{root}/{dep.project_name}").discard_staged()
+                except WindFlowError:
+                    pass
+                await self._end_stage(run, record, "succeeded", text)
+                await self._finish(run, DeploymentStatus.FAILED, text)
+                return await self.get(dep.id)
+            try:
+                facts = await probe(run.executor)
+                if facts.compose is None:
+                    raise DeploymentError(f"{target.name} has no Docker Compose")
+                root = self.settings.projects_root(target) or f"{facts.home}/.windflow/projects"
+                project = ComposeProject(run.executor, dep.project_name,
+                                         f"{root}/{dep.project_name}", flavour=facts.compose)
+                model = await project.config()
+                states = await project.ps()
+            except WindFlowError as exc:
+                text = (f"the app stopped during {dep.stage}; the target could not be checked "
+                        f"({_message(exc)}): its state is unknown")
+                await self._end_stage(run, record, "failed", text)
+                await self._finish(run, DeploymentStatus.FAILED, text)
+                return await self.get(dep.id)
+            expected = model_services(model)
+            running = {c.service for c in states if c.status == "running"
+                       and c.health in (None, "healthy")}
+            found = ", ".join(sorted(f"{c.service}: {c.status}" for c in states)) or "nothing"
+            run.logs.system(f"Reconciling after a restart: found {found}")
+            if expected and set(expected) <= running:
+                text = f"reconciled after a restart: all {len(expected)} services running"
+                await self._end_stage(run, record, "succeeded", text)
+                await self._finish(run, DeploymentStatus.SUCCEEDED, None, note=text)
+            else:
+                missing = sorted(set(expected) - running)
+                text = (f"the app stopped during {dep.stage}; after the restart "
+                        f"{', '.join(missing)} not running (found {found})")
+                await self._end_stage(run, record, "succeeded", text)
+                await self._finish(run, DeploymentStatus.FAILED, text)
+        finally:
+            await run.logs.close()
+        return await self.get(dep.id)
+
+    # -- storage helpers -------------------------------------------------------------------
+
+    async def get(self, deployment_id: uuid.UUID) -> Deployment:
+        async with self.backend.unit_of_work() as uow:
+            return await uow.deployments.get(deployment_id)
+
+    async def _revision(self, revision_id: uuid.UUID) -> StackRevision:
+        async with self.backend.unit_of_work() as uow:
+            return await uow.stacks.get_revision_by_id(revision_id)
+
+    async def _load(self, deployment_id: uuid.UUID
+                    ) -> tuple[Deployment, Target, StackRevision]:
+        async with self.backend.unit_of_work() as uow:
+            dep = await uow.deployments.get(deployment_id)
+            target = await uow.targets.get(dep.target_id)
+            revision = await uow.stacks.get_revision_by_id(dep.revision_id)
+        return dep, target, revision
+
+    async def resolve_values(self, dep: Deployment) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for name, value in dep.variables.items():
+            if isinstance(value, dict) and SECRET_REF in value:
+                secret = await self.secrets.aget(str(value[SECRET_REF]))
+                if secret is None:
+                    raise DeploymentError(
+                        f"the secret value of {name} is missing from the keyring "
+                        f"({value[SECRET_REF]}); deploy again and give it")
+                values[name] = secret
+            elif value is not None:
+                values[name] = str(value)
+        return values
+
+    async def _set(self, dep: Deployment, **fields: Any) -> None:
+        async with self.backend.unit_of_work() as uow:
+            row = await uow.deployments.get(dep.id)
+            for key, value in fields.items():
+                setattr(row, key, value)
+                setattr(dep, key, value)
+            await uow.deployments.save(row)
+            await uow.commit()
+        if "stage" in fields or "status" in fields:
+            await self.publish(_event(dep, "deployment.stage_changed", {
+                "status": dep.status.value, "stage": dep.stage.value if dep.stage else None}))
+
+    async def _record_stage(self, run: _Run, stage: str, outcome: str, detail: str
+                            ) -> DeploymentStageRecord:
+        run.stage_seq += 1
+        now = self.clock()
+        record = DeploymentStageRecord(run.deployment.id, run.stage_seq, stage, now,
+                                       now if outcome != "running" else None, outcome, detail)
+        async with self.backend.unit_of_work() as uow:
+            await uow.deployments.save_stage(record)
+            await uow.commit()
+        return record
+
+    async def _end_stage(self, run: _Run, record: DeploymentStageRecord, outcome: str,
+                         detail: str) -> None:
+        record.finished_at = self.clock()
+        record.outcome = outcome
+        record.detail = detail[:2000]
+        async with self.backend.unit_of_work() as uow:
+            await uow.deployments.save_stage(record)
+            await uow.commit()
+
+    async def _finish(self, run: _Run, status: DeploymentStatus, error: str | None,
+                      *, note: str | None = None) -> None:
+        dep = run.deployment
+        if error:
+            run.logs.add("stderr", f"Deployment {status.value}: {error}")
+        else:
+            run.logs.system(f"Deployment {status.value}" + (f": {note}" if note else ""))
+        await run.logs.flush()
+        now = self.clock()
+        async with self.backend.unit_of_work() as uow:
+            row = await uow.deployments.get(dep.id)
+            row.status, row.error, row.finished_at = status, error, now
+            dep.status, dep.error, dep.finished_at = status, error, now
+            await uow.deployments.save(row)
+            data = {"status": status.value, "error": error,
+                    "stack_id": str(dep.stack_id), "target_id": str(dep.target_id)}
+            await uow.audit.add(AuditEvent(
+                type="deployment.finished", aggregate_type="deployment",
+                aggregate_id=str(dep.id), organization_id=dep.organization_id,
+                actor_id=dep.actor_id, data=data, ts=now))
+            await uow.commit()
+        await self.publish(_event(dep, "deployment.finished", data))
+
+
+async def _last_good(uow: Any, dep: Deployment) -> Deployment | None:
+    previous: Deployment | None = await uow.deployments.last_succeeded(dep.stack_id,
+                                                                       dep.target_id)
+    if previous is None or previous.id == dep.id:
+        return None
+    return previous
+
+
+def _project(run: _Run) -> ComposeProject:
+    if run.project is None:
+        raise DeploymentError("preflight did not run")
+    return run.project
+
+
+def _event(dep: Deployment, event_type: str, data: dict[str, Any]) -> Event:
+    return Event(event_type=event_type, aggregate_type="deployment",
+                 aggregate_id=str(dep.id), organization_id=str(dep.organization_id),
+                 actor_id=str(dep.actor_id) if dep.actor_id else None, data=data)
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, WindFlowError):
+        return exc.message
+    if isinstance(exc, NotFoundError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

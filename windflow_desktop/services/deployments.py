@@ -1,0 +1,382 @@
+"""``DeploymentService``: deploy a stack revision to one or many targets, and the
+lifecycle after it (stop, start, redeploy, cancel, remove, rollback), on top of
+``engine.DeploymentPipeline``.
+
+A deployment snapshots the revision and its variables: plain values in the row, secret
+values in the keyring (``deployment/<id>/<NAME>``) with only the reference in the row.
+Pipelines run as tracked background tasks; ``Rollout.wait()`` awaits them. Many targets
+run in parallel with a bound, or in waves that stop at the first failure (staged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ..domain.enums import DeploymentStatus
+from ..domain.errors import ConflictError, NotFoundError, ValidationError
+from ..domain.identity import Principal
+from ..domain.models import Deployment, DeploymentLog, DeploymentStageRecord, Stack, Target
+from ..domain.paging import Page, PageRequest
+from ..domain.variables import parse_spec, resolve_values
+from ..engine.compose import env_file_text
+from ..engine.pipeline import ACTIVE, SECRET_REF, CancelToken, DeploymentPipeline, project_name
+from ..repositories.protocols import UnitOfWork
+from ..security.permissions import DEPLOYMENTS_CREATE, DEPLOYMENTS_MANAGE, DEPLOYMENTS_READ
+from ..security.secrets import SecretStore
+from ..tasks import TaskTracker
+from .common import Scope, ServiceContext
+
+MAX_PARALLEL = 16
+
+
+@dataclass
+class Rollout:
+    """The deployments one request created, and the task that runs them."""
+
+    deployments: list[Deployment]
+    task: asyncio.Task[list[Deployment]] | None = field(default=None, repr=False)
+
+    async def wait(self) -> list[Deployment]:
+        """Their final states, in the order of the request."""
+        if self.task is None:
+            return self.deployments
+        return await asyncio.shield(self.task)
+
+
+class DeploymentService:
+    """Public API (async; the acting principal first):
+
+    ``deploy(p, stack_id, target_ids, variables=None, overrides=None, revision=None,
+    parallel=4, stop_on_failure=False) -> Rollout``, ``redeploy(p, id, variables=None,
+    revision=None) -> Rollout``, ``rollback(p, id) -> Rollout`` (re-apply an earlier
+    succeeded deployment), ``cancel(p, id)``, ``stop(p, id)``, ``start(p, id)``,
+    ``remove(p, id, volumes=False)``, ``list_deployments(p, page, status=, target_id=,
+    stack_id=)``, ``get(p, id)``, ``logs(p, id, after_seq=0, limit=1000)``,
+    ``stages(p, id)``, ``preview(p, stack_id, target_id, variables, revision=None)``;
+    ``reconcile_unfinished()`` once at start-up; ``shutdown()``.
+    """
+
+    def __init__(self, context: ServiceContext, pipeline: DeploymentPipeline,
+                 secrets: SecretStore) -> None:
+        self.ctx = context
+        self.pipeline = pipeline
+        self.secrets = secrets
+        self._tasks = TaskTracker("deployments")
+        self._cancel: dict[uuid.UUID, CancelToken] = {}
+
+    # -- reading --------------------------------------------------------------------------
+
+    async def list_deployments(
+        self, principal: Principal, page: PageRequest | None = None, *,
+        status: Sequence[DeploymentStatus] | None = None,
+        target_id: uuid.UUID | None = None, stack_id: uuid.UUID | None = None,
+    ) -> Page[Deployment]:
+        async with self.ctx.authorized(principal, DEPLOYMENTS_READ) as scope:
+            return await scope.uow.deployments.list(
+                _org(scope), page or PageRequest(), status=status, target_id=target_id,
+                stack_id=stack_id)
+
+    async def get(self, principal: Principal, deployment_id: uuid.UUID) -> Deployment:
+        async with self.ctx.authorized(principal, DEPLOYMENTS_READ) as scope:
+            return await _deployment(scope, deployment_id)
+
+    async def logs(self, principal: Principal, deployment_id: uuid.UUID, *,
+                   after_seq: int = 0, limit: int = 1000) -> Sequence[DeploymentLog]:
+        async with self.ctx.authorized(principal, DEPLOYMENTS_READ) as scope:
+            await _deployment(scope, deployment_id)
+            return await scope.uow.deployments.logs(deployment_id, after_seq=after_seq,
+                                                    limit=min(limit, 10_000))
+
+    async def stages(self, principal: Principal, deployment_id: uuid.UUID
+                     ) -> Sequence[DeploymentStageRecord]:
+        async with self.ctx.authorized(principal, DEPLOYMENTS_READ) as scope:
+            await _deployment(scope, deployment_id)
+            return await scope.uow.deployments.stages(deployment_id)
+
+    async def preview(self, principal: Principal, stack_id: uuid.UUID, target_id: uuid.UUID,
+                      variables: Mapping[str, str | None] | None = None,
+                      revision: int | None = None) -> str:
+        """``compose config`` of the revision with these values, run on the target."""
+        async with self.ctx.authorized(principal, DEPLOYMENTS_CREATE) as scope:
+            stack = await _stack(scope, stack_id)
+            target = await _target(scope, target_id)
+            rev = await scope.uow.stacks.get_revision(stack.id,
+                                                      revision or stack.current_revision)
+        values = resolve_values(parse_spec(rev.variables), variables or {}, generate=False)
+        env_file_text(values)  # refuse values Compose cannot carry before reaching out
+        return await self.pipeline.preview(target, rev, values)
+
+    # -- deploying ------------------------------------------------------------------------
+
+    async def deploy(
+        self,
+        principal: Principal,
+        stack_id: uuid.UUID,
+        target_ids: Sequence[uuid.UUID],
+        *,
+        variables: Mapping[str, str | None] | None = None,
+        overrides: Mapping[uuid.UUID, Mapping[str, str | None]] | None = None,
+        revision: int | None = None,
+        parallel: int = 4,
+        stop_on_failure: bool = False,
+    ) -> Rollout:
+        """Deploy revision ``revision`` (the current one by default) to every target.
+
+        Every value is checked (required variables, unknown names, values Compose cannot
+        carry) for every target before any deployment is created."""
+        if not target_ids:
+            raise ValidationError("choose at least one target", field="target_ids")
+        if len(set(target_ids)) != len(target_ids):
+            raise ValidationError("a target is chosen twice", field="target_ids")
+        if not 1 <= parallel <= MAX_PARALLEL:
+            raise ValidationError(f"parallel must be 1..{MAX_PARALLEL}", field="parallel")
+        overrides = overrides or {}
+        created: list[Deployment] = []
+        refs: list[str] = []
+        try:
+            async with self.ctx.authorized(principal, DEPLOYMENTS_CREATE) as scope:
+                stack = await _stack(scope, stack_id)
+                if stack.archived_at is not None:
+                    raise ConflictError(f"the stack {stack.name} is archived")
+                rev = await scope.uow.stacks.get_revision(stack.id,
+                                                          revision or stack.current_revision)
+                specs = parse_spec(rev.variables)
+                plans: list[tuple[Target, dict[str, str]]] = []
+                for target_id in target_ids:
+                    target = await _target(scope, target_id)
+                    given = {**(variables or {}), **(overrides.get(target_id) or {})}
+                    values = resolve_values(specs, given)
+                    env_file_text(values)
+                    await _no_active(scope.uow, stack, target)
+                    plans.append((target, values))
+                secret_names = {s.name for s in specs if s.secret}
+                for target, values in plans:
+                    dep = await self._new_deployment(scope, stack, rev.id, target, values,
+                                                     secret_names, refs)
+                    created.append(dep)
+        except BaseException:
+            for ref in refs:
+                await self.secrets.adelete(ref)
+            raise
+        return self._start(created, parallel, stop_on_failure)
+
+    async def redeploy(self, principal: Principal, deployment_id: uuid.UUID, *,
+                       variables: Mapping[str, str | None] | None = None,
+                       revision: int | None = None) -> Rollout:
+        """Deploy again to the same target with the same values, changed by ``variables``;
+        ``revision`` picks another revision (the stack's current one with ``0``)."""
+        async with self.ctx.authorized(principal, DEPLOYMENTS_CREATE) as scope:
+            old = await _deployment(scope, deployment_id)
+            old_rev = await scope.uow.stacks.get_revision_by_id(old.revision_id)
+            stack = await _stack(scope, old.stack_id)
+        number = old_rev.number if revision is None else (revision or stack.current_revision)
+        values: dict[str, str | None] = dict(await self.pipeline.resolve_values(old))
+        values.update(variables or {})
+        async with self.ctx.authorized(principal, DEPLOYMENTS_CREATE) as scope:
+            rev = await scope.uow.stacks.get_revision(stack.id, number)
+        known = {s.name for s in parse_spec(rev.variables)}
+        values = {k: v for k, v in values.items() if k in known}
+        return await self.deploy(principal, stack.id, [old.target_id], variables=values,
+                                 revision=number)
+
+    async def rollback(self, principal: Principal, deployment_id: uuid.UUID) -> Rollout:
+        """Re-apply an earlier succeeded deployment (its revision and its values)."""
+        async with self.ctx.authorized(principal, DEPLOYMENTS_MANAGE) as scope:
+            old = await _deployment(scope, deployment_id)
+            if old.status not in (DeploymentStatus.SUCCEEDED, DeploymentStatus.STOPPED) and \
+                    not await _was_good(scope.uow, old):
+                raise ConflictError("only a deployment that succeeded can be rolled back to")
+        return await self.redeploy(principal, deployment_id)
+
+    async def cancel(self, principal: Principal, deployment_id: uuid.UUID) -> Deployment:
+        """Ask a running deployment to stop at its next safe point."""
+        async with self.ctx.authorized(principal, DEPLOYMENTS_MANAGE) as scope:
+            dep = await _deployment(scope, deployment_id)
+            if dep.status not in ACTIVE:
+                raise ConflictError(f"the deployment is {dep.status.value}, not running")
+            scope.record("deployment.cancel_requested", "deployment", dep.id, {})
+        token = self._cancel.get(deployment_id)
+        if token is None:  # not run by this process (another window, or a dead one)
+            raise ConflictError("this deployment is not running in this window; it is "
+                                "settled when the app that runs it ends or restarts")
+        token.cancel()
+        return dep
+
+    async def stop(self, principal: Principal, deployment_id: uuid.UUID) -> Deployment:
+        return await self._lifecycle(principal, deployment_id, "stop",
+                                     (DeploymentStatus.SUCCEEDED,))
+
+    async def start(self, principal: Principal, deployment_id: uuid.UUID) -> Deployment:
+        return await self._lifecycle(principal, deployment_id, "start",
+                                     (DeploymentStatus.STOPPED,))
+
+    async def remove(self, principal: Principal, deployment_id: uuid.UUID, *,
+                     volumes: bool = False) -> Deployment:
+        """``compose down`` (with the named volumes only when ``volumes``; the UI asks)."""
+        return await self._lifecycle(
+            principal, deployment_id, "remove",
+            (DeploymentStatus.SUCCEEDED, DeploymentStatus.STOPPED, DeploymentStatus.FAILED,
+             DeploymentStatus.ROLLED_BACK, DeploymentStatus.CANCELLED), volumes=volumes)
+
+    async def _lifecycle(self, principal: Principal, deployment_id: uuid.UUID, action: str,
+                         allowed: Sequence[DeploymentStatus], *, volumes: bool = False
+                         ) -> Deployment:
+        async with self.ctx.authorized(principal, DEPLOYMENTS_MANAGE) as scope:
+            dep = await _deployment(scope, deployment_id)
+            if dep.status not in allowed:
+                raise ConflictError(f"cannot {action} a deployment that is {dep.status.value}")
+            newer = await scope.uow.deployments.list(
+                _org(scope), PageRequest(limit=1), stack_id=dep.stack_id,
+                target_id=dep.target_id)
+            if action != "remove" and newer.items and newer.items[0].id != dep.id:
+                raise ConflictError(f"a newer deployment of this stack runs on this target; "
+                                    f"{action} that one")
+            scope.record(f"deployment.{action}_requested", "deployment", dep.id,
+                         {"volumes": volumes} if action == "remove" else {})
+        return await self.pipeline.lifecycle(deployment_id, action, volumes=volumes)
+
+    # -- running ---------------------------------------------------------------------------
+
+    def _start(self, deployments: list[Deployment], parallel: int,
+               stop_on_failure: bool) -> Rollout:
+        for dep in deployments:
+            self._cancel[dep.id] = CancelToken()
+        task = self._tasks.spawn(self._run_all(deployments, parallel, stop_on_failure),
+                                 name=f"rollout-{deployments[0].id}")
+        return Rollout(deployments, task)
+
+    async def _run_all(self, deployments: list[Deployment], parallel: int,
+                       stop_on_failure: bool) -> list[Deployment]:
+        results: dict[uuid.UUID, Deployment] = {}
+        try:
+            if stop_on_failure:
+                for start in range(0, len(deployments), parallel):
+                    wave = deployments[start:start + parallel]
+                    done = await asyncio.gather(*(self._run_one(d) for d in wave))
+                    results.update((d.id, d) for d in done)
+                    failed = [d for d in done if d.status is not DeploymentStatus.SUCCEEDED]
+                    if failed:
+                        for rest in deployments[start + parallel:]:
+                            await self.pipeline.fail_unstarted(
+                                rest, f"not started: the deployment to an earlier target "
+                                f"ended {failed[0].status.value}", DeploymentStatus.CANCELLED)
+                            results[rest.id] = await self.pipeline.get(rest.id)
+                        break
+            else:
+                bound = asyncio.Semaphore(parallel)
+
+                async def one(dep: Deployment) -> Deployment:
+                    async with bound:
+                        return await self._run_one(dep)
+
+                done = await asyncio.gather(*(one(d) for d in deployments))
+                results.update((d.id, d) for d in done)
+        finally:
+            for dep in deployments:
+                self._cancel.pop(dep.id, None)
+        return [results.get(d.id, d) for d in deployments]
+
+    async def _run_one(self, dep: Deployment) -> Deployment:
+        token = self._cancel.get(dep.id) or CancelToken()
+        return await self.pipeline.run(dep.id, token)
+
+    async def _new_deployment(self, scope: Scope, stack: Stack, revision_id: uuid.UUID,
+                              target: Target, values: Mapping[str, str],
+                              secret_names: set[str], refs: list[str]) -> Deployment:
+        dep_id = uuid.uuid4()
+        stored: dict[str, object] = {}
+        for name, value in values.items():
+            if name in secret_names:
+                ref = f"deployment/{dep_id}/var/{name}"
+                await self.secrets.aset(ref, value)
+                refs.append(ref)
+                stored[name] = {SECRET_REF: ref}
+            else:
+                stored[name] = value
+        assert scope.principal is not None
+        dep = await scope.uow.deployments.add(Deployment(
+            organization_id=_org(scope), stack_id=stack.id, revision_id=revision_id,
+            target_id=target.id, project_name=project_name(stack.slug, stack.id, target.id),
+            variables=stored, status=DeploymentStatus.PENDING,
+            actor_id=scope.principal.user_id, id=dep_id, created_at=self.ctx.clock(),
+        ))
+        scope.record("deployment.created", "deployment", dep.id, {
+            "stack_id": str(stack.id), "target_id": str(target.id),
+            "project": dep.project_name, "status": dep.status.value})
+        return dep
+
+    # -- start-up and shutdown -----------------------------------------------------------
+
+    async def reconcile_unfinished(self) -> list[Deployment]:
+        """Settle every deployment a previous run of the app left pending or running
+        (call once at start-up, before any deploy). Returns them in their new state."""
+        ids: list[uuid.UUID] = []
+        async with self.ctx.transaction() as scope:
+            after: str | None = None
+            while True:
+                orgs = await scope.uow.organizations.list(PageRequest(500, after))
+                for org in orgs.items:
+                    cursor: str | None = None
+                    while True:
+                        page = await scope.uow.deployments.list(
+                            org.id, PageRequest(500, cursor), status=list(ACTIVE))
+                        ids.extend(d.id for d in page.items if d.id not in self._cancel)
+                        if page.next_cursor is None:
+                            break
+                        cursor = page.next_cursor
+                if orgs.next_cursor is None:
+                    break
+                after = orgs.next_cursor
+        settled = []
+        for dep_id in ids:
+            settled.append(await self.pipeline.reconcile(dep_id))
+        return settled
+
+    async def shutdown(self) -> None:
+        """Stop running pipelines (they are reconciled at the next start); idempotent."""
+        for token in self._cancel.values():
+            token.cancel()
+        await self._tasks.shutdown(grace_s=10)
+
+
+def _org(scope: Scope) -> uuid.UUID:
+    assert scope.organization_id is not None
+    return scope.organization_id
+
+
+async def _deployment(scope: Scope, deployment_id: uuid.UUID) -> Deployment:
+    dep = await scope.uow.deployments.get(deployment_id)
+    if dep.organization_id != scope.organization_id:
+        raise NotFoundError("deployment", deployment_id)
+    return dep
+
+
+async def _stack(scope: Scope, stack_id: uuid.UUID) -> Stack:
+    stack = await scope.uow.stacks.get(stack_id)
+    if stack.organization_id != scope.organization_id:
+        raise NotFoundError("stack", stack_id)
+    return stack
+
+
+async def _target(scope: Scope, target_id: uuid.UUID) -> Target:
+    target = await scope.uow.targets.get(target_id)
+    if target.organization_id != scope.organization_id:
+        raise NotFoundError("target", target_id)
+    return target
+
+
+async def _no_active(uow: UnitOfWork, stack: Stack, target: Target) -> None:
+    page = await uow.deployments.list(stack.organization_id, PageRequest(limit=1),
+                                      status=list(ACTIVE), stack_id=stack.id,
+                                      target_id=target.id)
+    if page.items:
+        raise ConflictError(f"{stack.name} is already being deployed to {target.name}; wait "
+                            "for it or cancel it")
+
+
+async def _was_good(uow: UnitOfWork, dep: Deployment) -> bool:
+    stages = await uow.deployments.stages(dep.id)
+    return any(s.stage == "done" and s.outcome == "succeeded" for s in stages)

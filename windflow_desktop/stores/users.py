@@ -29,6 +29,8 @@ from ..services.users import UserService
 from .base import Store
 from .session import SessionStore
 
+__all__ = ["Member", "UsersStore"]  # the UI reads ``Member`` rows from here, not services
+
 log = logging.getLogger("windflow.stores.users")
 
 PAGE_SIZE = 200

@@ -1,0 +1,48 @@
+"""``SettingsPage``: the Settings page — a heading and one tab per section.
+
+Users & roles is the first section; notifications, the workspace and the rest come later
+through ``add_section``.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+
+
+class SettingsPage(QWidget):
+    """Sections are tabs, in the order they were added."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Settings page")
+        heading = QLabel("Settings")
+        heading.setObjectName("pageTitle")
+        heading.setStyleSheet("font-size: 20px; font-weight: 600;")
+        self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Settings sections")
+        self.tabs.setDocumentMode(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 18, 24, 12)
+        layout.setSpacing(10)
+        layout.addWidget(heading)
+        layout.addWidget(self.tabs, 1)
+
+    def add_section(self, title: str, widget: QWidget) -> int:
+        """Append a section; returns its index."""
+        if not widget.accessibleName():
+            widget.setAccessibleName(title)
+        return self.tabs.addTab(widget, title)
+
+    def sections(self) -> list[str]:
+        return [self.tabs.tabText(i) for i in range(self.tabs.count())]
+
+    def section(self, title: str) -> QWidget | None:
+        index = self.sections().index(title) if title in self.sections() else -1
+        return self.tabs.widget(index) if index >= 0 else None
+
+    def show_section(self, title: str) -> None:
+        if title in self.sections():
+            self.tabs.setCurrentIndex(self.sections().index(title))
+
+    def current_section(self) -> str:
+        return self.tabs.tabText(self.tabs.currentIndex())

@@ -1,0 +1,404 @@
+"""Settings → Users & roles: the members of the current organization with role badges;
+invite, change role, disable/enable and remove for those who hold ``users:manage``.
+
+Everyone who may read members sees the list; the actions are hidden for the others and
+disabled for members who outrank the viewer (the services enforce the same rules).
+Destructive actions ask first, with a non-blocking message box (``open()``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import (
+    QModelIndex,
+    QPersistentModelIndex,
+    QRectF,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QAction, QActionGroup, QBrush, QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...domain.enums import Role
+from ...stores.users import Member, UsersStore
+from ..dialogs.invite_user import InviteUserDialog
+from ..models.base import ROW_ROLE, SORT_ROLE, Column, RowTableModel
+from ..widgets.message_bar import MessageBar
+
+Index = QModelIndex | QPersistentModelIndex
+
+# Badge colours per role: (background, text).
+ROLE_COLORS = {
+    Role.OWNER: ("#ede3f7", "#5b2a86"),
+    Role.ADMIN: ("#dde9fb", "#1a4f9c"),
+    Role.OPERATOR: ("#dcf2e6", "#17643a"),
+    Role.VIEWER: ("#ececec", "#4a4a4a"),
+}
+ROLE_COLUMN = 3
+STATUS_COLUMN = 4
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "Never"
+
+
+def _name(m: Member) -> str:
+    return m.user.full_name or m.user.username
+
+
+COLUMNS: list[Column[Member]] = [
+    Column("Name", _name, lambda m: _name(m).lower()),
+    Column("Username", lambda m: m.user.username, lambda m: m.user.username.lower()),
+    Column("Email", lambda m: m.user.email),
+    Column("Role", lambda m: m.role.value.capitalize(), lambda m: m.role.rank),
+    Column("Status", lambda m: "Active" if m.user.is_active else "Disabled",
+           lambda m: int(m.user.is_active)),
+    Column("Last sign-in", lambda m: _when(m.user.last_login),
+           lambda m: m.user.last_login.timestamp() if m.user.last_login else 0.0),
+    Column("Member since", lambda m: m.joined_at.astimezone().strftime("%Y-%m-%d"),
+           lambda m: m.joined_at.timestamp()),
+]
+
+
+class UsersModel(RowTableModel[Member]):
+    """Members keyed by user id; disabled accounts read grey."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(COLUMNS, key=lambda m: m.user.id, parent=parent)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if index.isValid() and index.row() < self.rowCount():
+            member = self.row(index.row())
+            if role == Qt.ItemDataRole.ForegroundRole and not member.user.is_active:
+                return QBrush(QColor("#8a8a8a"))
+            if role == Qt.ItemDataRole.ToolTipRole and index.column() == STATUS_COLUMN:
+                return ("Can sign in" if member.user.is_active
+                        else "Cannot sign in until an admin enables the account")
+        return super().data(index, role)
+
+
+class RoleBadgeDelegate(QStyledItemDelegate):
+    """Paints the role as a rounded, coloured badge."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        member = index.data(ROW_ROLE)
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        text = opt.text
+        opt.text = ""
+        style = opt.widget.style() if opt.widget is not None else None
+        if style is not None:
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        if not isinstance(member, Member):
+            return
+        background, color = ROLE_COLORS[member.role]
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        font = QFont(opt.font)
+        font.setPointSizeF(max(font.pointSizeF() - 1, 7))
+        font.setWeight(QFont.Weight.DemiBold)
+        painter.setFont(font)
+        metrics = painter.fontMetrics()
+        width = metrics.horizontalAdvance(text) + 16
+        height = metrics.height() + 4
+        rect = QRectF(opt.rect.left() + 6, opt.rect.center().y() - height / 2 + 1,
+                      width, height)
+        path = QPainterPath()
+        path.addRoundedRect(rect, height / 2, height / 2)
+        painter.fillPath(path, QColor(background))
+        if not member.user.is_active:
+            painter.setOpacity(0.6)
+        painter.setPen(QPen(QColor(color)))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        size = super().sizeHint(option, index)
+        return QSize(size.width() + 20, max(size.height(), option.fontMetrics.height() + 10))
+
+
+class UsersPage(QWidget):
+    """The Users & roles section. Build it once; it follows the session by itself."""
+
+    def __init__(self, users: UsersStore, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.users = users
+        self.setAccessibleName("Users and roles")
+        self.confirm_box: QMessageBox | None = None
+        self.invite_dialog: InviteUserDialog | None = None
+
+        self.intro = QLabel()
+        self.intro.setWordWrap(True)
+        self.read_only_note = QLabel(
+            "You can see who is in this organization. Only admins and owners can invite "
+            "people or change their roles."
+        )
+        self.read_only_note.setObjectName("readOnlyNote")
+        self.read_only_note.setWordWrap(True)
+        self.message_bar = MessageBar()
+        self.message_bar.bind(users)
+
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Filter by name, username, email or role")
+        self.search.setAccessibleName("Filter members")
+        self.search.setClearButtonEnabled(True)
+        self.search.setMaximumWidth(320)
+
+        self.invite_button = QPushButton("Invite…")
+        self.invite_button.setAccessibleName("Invite member")
+        self.invite_button.setToolTip("Add a new or existing account to this organization")
+        self.role_button = QToolButton()
+        self.role_button.setText("Change role")
+        self.role_button.setAccessibleName("Change role")
+        self.role_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.role_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.role_menu = QMenu(self.role_button)
+        self.role_menu.setAccessibleName("Roles")
+        self.role_group = QActionGroup(self)
+        self.role_group.setExclusive(True)
+        self.role_actions: dict[Role, QAction] = {}
+        for role in Role:
+            action = QAction(role.value.capitalize(), self)
+            action.setCheckable(True)
+            action.setData(role)
+            action.triggered.connect(lambda _c=False, r=role: self.change_role(r))
+            self.role_group.addAction(action)
+            self.role_menu.addAction(action)
+            self.role_actions[role] = action
+        self.role_button.setMenu(self.role_menu)
+        self.active_button = QPushButton("Disable…")
+        self.active_button.setAccessibleName("Disable account")
+        self.remove_button = QPushButton("Remove…")
+        self.remove_button.setAccessibleName("Remove from organization")
+        self._action_widgets: tuple[QWidget, ...] = (
+            self.invite_button, self.role_button, self.active_button, self.remove_button
+        )
+
+        self.model = UsersModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.proxy.setFilterKeyColumn(-1)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.table = QTableView()
+        self.table.setAccessibleName("Members")
+        self.table.setModel(self.proxy)
+        self.table.setItemDelegateForColumn(ROLE_COLUMN, RoleBadgeDelegate(self.table))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(30)
+        header = self.table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for column, width in enumerate((170, 120, 210, 100, 80, 130)):
+            header.resizeSection(column, width)
+        self.empty_label = QLabel("No members to show.")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.hide()
+
+        tools = QHBoxLayout()
+        tools.addWidget(self.search)
+        tools.addStretch(1)
+        for widget in self._action_widgets:
+            tools.addWidget(widget)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 14, 16, 14)
+        layout.setSpacing(10)
+        layout.addWidget(self.intro)
+        layout.addWidget(self.read_only_note)
+        layout.addWidget(self.message_bar)
+        layout.addLayout(tools)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.empty_label)
+
+        self.search.textChanged.connect(self.proxy.setFilterFixedString)
+        self.invite_button.clicked.connect(self.open_invite)
+        self.active_button.clicked.connect(self.toggle_active)
+        self.remove_button.clicked.connect(self.confirm_remove)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
+        users.sig_members_reset.connect(self._on_reset)
+        users.sig_members_applied.connect(self._on_applied)
+        users.sig_organizations_changed.connect(self._update_intro)
+        users.sig_busy_changed.connect(self._on_busy)
+        self._on_reset()
+
+    # -- state → widgets -------------------------------------------------------------
+
+    def selected(self) -> Member | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        member = rows[0].data(ROW_ROLE)
+        return member if isinstance(member, Member) else None
+
+    def select_user(self, user_id: uuid.UUID) -> None:
+        position = self.model.position(user_id)
+        if position is None:
+            return
+        index = self.proxy.mapFromSource(self.model.index(position, 0))
+        self.table.selectRow(index.row())
+
+    def _on_reset(self) -> None:
+        selected = self.selected()
+        self.model.reset(self.users.members)
+        if selected is not None:
+            self.select_user(selected.user.id)
+        self._update_intro()
+        self._update_actions()
+
+    def _on_applied(self, upserts: tuple[Member, ...], removals: tuple[uuid.UUID, ...]) -> None:
+        self.model.apply(upserts, removals)
+        self._update_actions()
+        self.empty_label.setVisible(self.model.rowCount() == 0)
+
+    def _on_busy(self, busy: bool) -> None:
+        if busy:
+            self.setCursor(Qt.CursorShape.BusyCursor)
+        else:
+            self.unsetCursor()
+
+    def _update_intro(self) -> None:
+        p = self.users.principal
+        org = next((o for o in self.users.organizations
+                    if p is not None and o.id == p.organization_id), None)
+        where = f"<b>{org.name}</b>" if org else "this organization"
+        count = self.model.rowCount()
+        people = f"{count} member{'s' if count != 1 else ''}" if self.users.loaded else "Members"
+        self.intro.setText(f"{people} of {where} and what each may do.")
+        manage = self.users.can_manage
+        self.read_only_note.setVisible(not manage and p is not None)
+        for widget in self._action_widgets:
+            widget.setVisible(manage)
+        self.empty_label.setVisible(self.users.loaded and count == 0)
+
+    def _update_actions(self) -> None:
+        member = self.selected()
+        changeable = member is not None and self.users.can_change(member)
+        self.invite_button.setEnabled(self.users.can_manage)
+        self.role_button.setEnabled(changeable)
+        grantable = set(self.users.grantable_roles())
+        for role, action in self.role_actions.items():
+            action.setEnabled(role in grantable)
+            action.setChecked(member is not None and member.role is role)
+        is_self = member is not None and self.users.is_self(member)
+        self.active_button.setEnabled(changeable and not is_self)
+        active = member is None or member.user.is_active
+        self.active_button.setText("Disable…" if active else "Enable")
+        self.active_button.setAccessibleName("Disable account" if active else "Enable account")
+        self.remove_button.setEnabled(changeable)
+        tip = ""
+        if member is not None and not changeable and self.users.can_manage:
+            tip = f"{member.user.username} is {member.role.value}: above your role"
+        elif is_self:
+            tip = "You cannot disable your own account"
+        self.active_button.setToolTip(tip)
+
+    # -- actions ---------------------------------------------------------------------
+
+    def open_invite(self) -> None:
+        self.invite_dialog = InviteUserDialog(self.users, self)
+        self.invite_dialog.accepted.connect(self._invited)
+        self.invite_dialog.open()
+
+    def _invited(self) -> None:
+        dialog = self.invite_dialog
+        if dialog is None:
+            return
+        name = (dialog.username.text() if dialog.new_account.isChecked()
+                else dialog.login.text()).strip()
+        self.message_bar.show_success(f"{name} is now a member")
+        for member in self.users.members:
+            if name in (member.user.username, member.user.email):
+                self.select_user(member.user.id)
+
+    def change_role(self, role: Role) -> None:
+        member = self.selected()
+        if member is None or member.role is role:
+            self._update_actions()
+            return
+        self.message_bar.clear()
+        self.users.change_role(member.user.id, role)
+
+    def toggle_active(self) -> None:
+        member = self.selected()
+        if member is None:
+            return
+        self.message_bar.clear()
+        if not member.user.is_active:
+            self.users.enable_user(member.user.id)
+            return
+        self._confirm(
+            title="Disable account",
+            text=f"Disable {member.user.username}?",
+            detail=(f"{member.user.username} will not be able to sign in, and their open "
+                    "sessions end now. You can enable the account again later."),
+            button="Disable",
+            then=lambda: self.users.disable_user(member.user.id),
+        )
+
+    def confirm_remove(self) -> None:
+        member = self.selected()
+        if member is None:
+            return
+        p = self.users.principal
+        org = next((o.name for o in self.users.organizations
+                    if p is not None and o.id == p.organization_id), "this organization")
+        self.message_bar.clear()
+        self._confirm(
+            title="Remove member",
+            text=f"Remove {member.user.username} from {org}?",
+            detail=("They lose access to this organization's targets, stacks and "
+                    "deployments. Their account stays and can be added again."),
+            button="Remove",
+            then=lambda: self.users.remove_member(member.user.id),
+        )
+
+    def _confirm(self, *, title: str, text: str, detail: str, button: str,
+                 then: Any) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=self)
+        box.setInformativeText(detail)
+        box.setAccessibleName(title)
+        confirm = box.addButton(button, QMessageBox.ButtonRole.DestructiveRole)
+        confirm.setAccessibleName(button)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        cancel.setAccessibleName("Cancel")
+        box.setDefaultButton(cancel)
+        box.setEscapeButton(cancel)
+
+        def finished(_result: int) -> None:
+            if box.clickedButton() is confirm:
+                then()
+            self.confirm_box = None
+            box.deleteLater()
+
+        box.finished.connect(finished)
+        self.confirm_box = box
+        box.open()

@@ -31,7 +31,10 @@ STACK = """\
 services:
   web:
     image: localhost/busybox
-    command: ["sh", "-c", "mkdir -p /www && echo \\"$$GREETING\\" > /www/index.html && exec httpd -f -p 8080 -h /www"]
+    command:
+      - sh
+      - -c
+      - mkdir -p /www && echo "$$GREETING" > /www/index.html && exec httpd -f -p 8080 -h /www
     environment:
       GREETING: "${GREETING}"
       ADMIN_PASSWORD: "${ADMIN_PASSWORD}"

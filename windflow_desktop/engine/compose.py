@@ -157,16 +157,21 @@ class ComposeProject:
                                        timeout=limit_s or self.timeout)
 
     async def stage(self, compose_yaml: str, values: Mapping[str, str]) -> None:
-        """Write the revision as the ``.next`` files (nothing running changes)."""
+        """Write the revision as the ``.next`` files (nothing running changes).
+
+        Files go through the command's stdin with ``umask 077`` (owner-only from the
+        first byte), which needs no SFTP subsystem on the target."""
         env_text = env_file_text(values)
-        done = await self._run(["mkdir", "-p", "-m", "700", self.directory], limit_s=30)
-        if not done.ok:
-            raise DeploymentError(f"could not create {self.directory} on "
-                                  f"{self.executor.label}: {done.stderr.strip()}")
-        await self.executor.put_file(self.path(COMPOSE_FILE + NEXT_SUFFIX),
-                                     compose_yaml.encode(), mode=0o600)
-        await self.executor.put_file(self.path(ENV_FILE + NEXT_SUFFIX), env_text.encode(),
-                                     mode=0o600)
+        for name, text, first in ((COMPOSE_FILE, compose_yaml, True),
+                                  (ENV_FILE, env_text, False)):
+            path = self.path(name + NEXT_SUFFIX)
+            mkdir = f"mkdir -p {q(self.directory)} && chmod 700 {q(self.directory)} && " \
+                if first else ""
+            done = await self.executor.run(f"umask 077 && {mkdir}cat > {q(path)}",
+                                           stdin=text.encode(), timeout=60)
+            if not done.ok:
+                raise DeploymentError(f"could not write {path} on {self.executor.label}: "
+                                      f"{_tail(done.stderr)}")
 
     async def promote(self) -> None:
         """Put the staged files in place (the step right before ``up``)."""

@@ -28,7 +28,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -89,6 +89,7 @@ class PipelineSettings:
     log_flush_s: float = 0.05
     log_batch: int = 2000
     projects_root: Callable[[Target], str | None] = field(default=lambda target: None)
+    compose_flavour: str | None = None  # force "v1"/"v2"; None: v2 when present
 
 
 def project_name(stack_slug: str, stack_id: uuid.UUID, target_id: uuid.UUID) -> str:
@@ -330,8 +331,15 @@ class DeploymentPipeline:
 
     # -- stages ------------------------------------------------------------------------
 
+    async def _probe(self, executor: Executor) -> TargetFacts:
+        facts = await probe(executor)
+        forced = self.settings.compose_flavour
+        if forced and facts.compose and forced != facts.compose:
+            return replace(facts, compose=forced, compose_version="(forced by settings)")
+        return facts
+
     async def _preflight(self, run: _Run) -> None:
-        facts = await probe(run.executor)
+        facts = await self._probe(run.executor)
         run.facts = facts
         if facts.compose is None:
             raise DeploymentError(
@@ -507,7 +515,7 @@ class DeploymentPipeline:
             try:
                 record = await self._record_stage(run, action, "running", "")
                 try:
-                    facts = await probe(run.executor)
+                    facts = await self._probe(run.executor)
                     if facts.compose is None:
                         raise DeploymentError(f"{target.name} has no Docker Compose")
                     root = self.settings.projects_root(target) or \
@@ -546,7 +554,7 @@ class DeploymentPipeline:
         """``compose config`` of ``revision`` with ``values``, run on ``target`` in a
         scratch folder (the real project's files are not touched)."""
         executor = await self.executors.executor_for(target)
-        facts = await probe(executor)
+        facts = await self._probe(executor)
         if facts.compose is None:
             raise DeploymentError(f"{target.name} has no Docker Compose")
         root = self.settings.projects_root(target) or f"{facts.home}/.windflow/projects"
@@ -577,7 +585,7 @@ class DeploymentPipeline:
                 text = (f"the app stopped during {where}, before anything changed on the "
                         "target; the earlier state is untouched")
                 try:
-                    facts = await probe(run.executor)
+                    facts = await self._probe(run.executor)
                     root = self.settings.projects_root(target) or \
                         f"{facts.home}/.windflow/projects"
                     await ComposeProject(run.executor, dep.project_name,
@@ -588,7 +596,7 @@ class DeploymentPipeline:
                 await self._finish(run, DeploymentStatus.FAILED, text)
                 return await self.get(dep.id)
             try:
-                facts = await probe(run.executor)
+                facts = await self._probe(run.executor)
                 if facts.compose is None:
                     raise DeploymentError(f"{target.name} has no Docker Compose")
                 root = self.settings.projects_root(target) or f"{facts.home}/.windflow/projects"

@@ -8,4 +8,5 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["WINDFLOW_CRASH_DIALOGS"] = "0"
 
 # Fixture plugins for real services; each module starts its service on loopback.
-pytest_plugins: list[str] = ["tests.env.postgres", "tests.env.redis"]
+pytest_plugins: list[str] = ["tests.env.postgres", "tests.env.redis", "tests.env.docker",
+                             "tests.env.sshd", "tests.integration.target_support"]

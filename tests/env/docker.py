@@ -24,19 +24,35 @@ from pathlib import Path
 
 import pytest
 
-from .services import find_binary, missing, require_binary
+from .services import find_binary, free_port, missing, require_binary
 
 BUSYBOX_IMAGE = "localhost/busybox:latest"
 _APPLETS = ("sh", "echo", "cat", "httpd", "sleep", "wget", "ls", "env", "date", "seq")
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """A CA, the engine's certificate (for 127.0.0.1 and localhost), a client
+    certificate, and a second CA that signed nothing of these (the "wrong CA")."""
+
+    ca: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+    wrong_ca: Path
+
+
 @dataclass
 class DockerEngine:
-    """A running dockerd; ``host`` is its ``DOCKER_HOST`` URL."""
+    """A running dockerd; ``host`` is its ``DOCKER_HOST`` URL; it also listens with TLS
+    (client certificates required) on ``127.0.0.1:tls_port``."""
 
     base_dir: Path
     proc: subprocess.Popen[bytes]
     docker_cli: str
+    tls: TlsFiles
+    tls_port: int
 
     @property
     def socket(self) -> Path:
@@ -82,18 +98,22 @@ def start_docker(timeout: float = 30.0) -> DockerEngine:
         missing("dockerd needs root here (rootless Docker is not set up)")
     base = Path(tempfile.mkdtemp(prefix="wf-docker-"))
     base.chmod(0o755)
-    log = open(base / "dockerd.log", "wb")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen(
-        [
-            dockerd, "-H", f"unix://{base / 'docker.sock'}",
-            "--data-root", str(base / "data"), "--exec-root", str(base / "exec"),
-            "--pidfile", str(base / "dockerd.pid"),
-            "--bridge", "none", "--iptables=false", "--ip-masq=false",
-            "--group", "docker",
-        ],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    engine = DockerEngine(base, proc, cli)
+    tls = make_tls(base / "tls")
+    tls_port = free_port()
+    with open(base / "dockerd.log", "wb") as log:  # the child keeps its own handle
+        proc = subprocess.Popen(
+            [
+                dockerd, "-H", f"unix://{base / 'docker.sock'}",
+                "--data-root", str(base / "data"), "--exec-root", str(base / "exec"),
+                "--pidfile", str(base / "dockerd.pid"),
+                "--bridge", "none", "--iptables=false", "--ip-masq=false",
+                "--group", "docker",
+                "-H", f"tcp://127.0.0.1:{tls_port}", "--tlsverify", "--tlscacert", str(tls.ca),
+                "--tlscert", str(tls.server_cert), "--tlskey", str(tls.server_key),
+            ],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    engine = DockerEngine(base, proc, cli, tls, tls_port)
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
@@ -114,6 +134,30 @@ def start_docker(timeout: float = 30.0) -> DockerEngine:
         engine.stop()
         raise
     return engine
+
+
+def make_tls(folder: Path) -> TlsFiles:
+    """Certificates made with openssl (EC P-256, one day)."""
+    folder.mkdir(parents=True)
+
+    def ssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
+
+    for ca in ("ca", "wrong-ca"):
+        ssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", f"{ca}-key.pem", "-out", f"{ca}.pem", "-days", "1",
+            "-subj", f"/CN=WindFlow test {ca}")
+    (folder / "server.ext").write_text(
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+    (folder / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
+    for name in ("server", "client"):
+        ssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", f"{name}-key.pem", "-out", f"{name}.csr", "-subj", f"/CN={name}")
+        ssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem",
+            "-CAcreateserial", "-out", f"{name}.pem", "-days", "1",
+            "-extfile", f"{name}.ext")
+    return TlsFiles(folder / "ca.pem", folder / "server.pem", folder / "server-key.pem",
+                    folder / "client.pem", folder / "client-key.pem", folder / "wrong-ca.pem")
 
 
 def _import_busybox(engine: DockerEngine, busybox: str) -> None:

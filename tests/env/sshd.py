@@ -193,6 +193,7 @@ LoginGraceTime 20
 ClientAliveInterval 0
 AllowTcpForwarding yes
 AllowStreamLocalForwarding yes
+Subsystem sftp internal-sftp
 LogLevel ERROR
 SetEnv DOCKER_HOST={engine.host}
 Match User {NODOCKER_USER}

@@ -134,6 +134,11 @@ class DockerApi:
 
     def translate(self, exc: BaseException, what: str) -> Exception:
         """An aiodocker/aiohttp error as a ``WindFlowError`` that says what to fix."""
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(exc, aiodocker.DockerError) and isinstance(
+            cause, aiohttp.ClientError | OSError | ssl.SSLError
+        ):
+            return self.translate(cause, what)  # a transport failure wrapped by aiodocker
         if isinstance(exc, aiodocker.DockerError):
             message = str(exc.message or exc)
             if exc.status == 404:

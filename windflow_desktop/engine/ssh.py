@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shlex
 import shutil
 import socket
 import tempfile
@@ -449,8 +450,23 @@ class SshTarget:
             raise TargetUnreachableError(
                 f"could not write {path} on {self.label}: {exc.reason}"
             ) from exc
-        except (asyncssh.DisconnectError, asyncssh.ChannelOpenError, OSError) as exc:
+        except asyncssh.ChannelOpenError:
+            # No SFTP subsystem on this server: write through the shell instead.
+            await self._put_via_shell(path, data, mode, limit)
+        except (asyncssh.DisconnectError, OSError) as exc:
             raise self._dropped(f"uploading {path}", exc) from exc
+
+    async def _put_via_shell(self, path: str, data: bytes, mode: int, limit: float) -> None:
+        quoted = shlex.quote(path)
+        tmp = shlex.quote(f"{path}.windflow-upload")
+        result = await self.run(
+            f"umask 077; cat > {tmp} && chmod {mode:o} {tmp} && mv -f {tmp} {quoted}",
+            stdin=data, timeout=limit,
+        )
+        if not result.ok:
+            raise TargetUnreachableError(
+                f"could not write {path} on {self.label}: {result.stderr.strip()}"
+            )
 
     # -- Docker socket ----------------------------------------------------------------
 

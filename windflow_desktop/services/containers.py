@@ -1,0 +1,135 @@
+"""``ContainerService``: the containers, images, volumes and networks of a target,
+through its Docker Engine API (local socket, TCP+TLS, or the SSH-forwarded socket).
+
+Reading needs ``targets:read``; acting on containers and images needs
+``containers:manage`` and is audited (``container.started`` …). The permission check
+and the target lookup happen in a unit of work; the Docker call runs after it (no
+transaction is held while the engine works), and the audit row is written once the
+action succeeded.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+from ..domain.identity import Principal
+from ..domain.models import Target
+from ..engine.docker_api import ContainerInfo, ContainerStats, DockerApi, ImageInfo
+from ..engine.pool import ExecutorPool
+from ..security.permissions import CONTAINERS_MANAGE, TARGETS_READ
+from .common import ServiceContext
+from .targets import load_target
+
+T = TypeVar("T")
+
+
+class ContainerService:
+    """Public API (all async, principal and target id first):
+
+    ``list_containers(p, t) -> list[ContainerInfo]``, ``inspect(p, t, c) -> dict``,
+    ``start/stop/restart(p, t, c)``, ``remove(p, t, c, force=False)``,
+    ``logs(p, t, c, tail=200) -> list[str]``,
+    ``follow_logs(p, t, c, tail=100) -> AsyncIterator[str]`` (until cancelled),
+    ``stats(p, t, c) -> ContainerStats``, ``images(p, t) -> list[ImageInfo]``,
+    ``pull_image(p, t, ref)``, ``remove_image(p, t, ref)``,
+    ``volumes(p, t)``, ``networks(p, t)``.
+    """
+
+    def __init__(self, context: ServiceContext, pool: ExecutorPool) -> None:
+        self.ctx = context
+        self.pool = pool
+
+    async def _target(self, principal: Principal, permission: str,
+                      target_id: uuid.UUID) -> Target:
+        async with self.ctx.authorized(principal, permission) as scope:
+            return await load_target(scope, target_id)
+
+    async def _read(self, principal: Principal, target_id: uuid.UUID,
+                    call: Callable[[DockerApi], Awaitable[T]]) -> T:
+        target = await self._target(principal, TARGETS_READ, target_id)
+        async with self.pool.docker(target) as api:
+            return await call(api)
+
+    async def _act(self, principal: Principal, target_id: uuid.UUID, event: str,
+                   subject: str, call: Callable[[DockerApi], Awaitable[T]],
+                   aggregate: str = "container") -> T:
+        target = await self._target(principal, CONTAINERS_MANAGE, target_id)
+        async with self.pool.docker(target) as api:
+            result = await call(api)
+        async with self.ctx.authorized(principal, CONTAINERS_MANAGE) as scope:
+            scope.record(event, aggregate, subject,
+                         {"target_id": str(target.id), "target": target.name})
+        return result
+
+    # -- containers ------------------------------------------------------------------------
+
+    async def list_containers(self, principal: Principal,
+                              target_id: uuid.UUID) -> list[ContainerInfo]:
+        return await self._read(principal, target_id, lambda api: api.containers(all=True))
+
+    async def inspect(self, principal: Principal, target_id: uuid.UUID,
+                      container_id: str) -> dict[str, Any]:
+        return await self._read(principal, target_id, lambda api: api.inspect(container_id))
+
+    async def start(self, principal: Principal, target_id: uuid.UUID, container_id: str) -> None:
+        await self._act(principal, target_id, "container.started", container_id,
+                        lambda api: api.start(container_id))
+
+    async def stop(self, principal: Principal, target_id: uuid.UUID, container_id: str,
+                   *, grace_s: int = 10) -> None:
+        await self._act(principal, target_id, "container.stopped", container_id,
+                        lambda api: api.stop(container_id, grace_s=grace_s))
+
+    async def restart(self, principal: Principal, target_id: uuid.UUID, container_id: str,
+                      *, grace_s: int = 10) -> None:
+        await self._act(principal, target_id, "container.restarted", container_id,
+                        lambda api: api.restart(container_id, grace_s=grace_s))
+
+    async def remove(self, principal: Principal, target_id: uuid.UUID, container_id: str,
+                     *, force: bool = False) -> None:
+        await self._act(principal, target_id, "container.removed", container_id,
+                        lambda api: api.remove(container_id, force=force))
+
+    async def logs(self, principal: Principal, target_id: uuid.UUID, container_id: str,
+                   *, tail: int = 200) -> list[str]:
+        return await self._read(principal, target_id,
+                                lambda api: api.logs(container_id, tail=tail))
+
+    async def follow_logs(self, principal: Principal, target_id: uuid.UUID,
+                          container_id: str, *, tail: int = 100) -> AsyncIterator[str]:
+        """The container's log lines as they come, until the caller stops iterating
+        (cancel the consuming task) or the container's output ends."""
+        target = await self._target(principal, TARGETS_READ, target_id)
+        async with self.pool.docker(target) as api:
+            async for line in api.follow_logs(container_id, tail=tail):
+                yield line
+
+    async def stats(self, principal: Principal, target_id: uuid.UUID,
+                    container_id: str) -> ContainerStats:
+        return await self._read(principal, target_id, lambda api: api.stats(container_id))
+
+    # -- images, volumes, networks ---------------------------------------------------------
+
+    async def images(self, principal: Principal, target_id: uuid.UUID) -> list[ImageInfo]:
+        return await self._read(principal, target_id, lambda api: api.images())
+
+    async def pull_image(self, principal: Principal, target_id: uuid.UUID,
+                         reference: str) -> list[str]:
+        return await self._act(principal, target_id, "image.pulled", reference,
+                               lambda api: api.pull(reference), aggregate="image")
+
+    async def remove_image(self, principal: Principal, target_id: uuid.UUID,
+                           reference: str, *, force: bool = False) -> None:
+        await self._act(principal, target_id, "image.removed", reference,
+                        lambda api: api.remove_image(reference, force=force),
+                        aggregate="image")
+
+    async def volumes(self, principal: Principal,
+                      target_id: uuid.UUID) -> list[dict[str, Any]]:
+        return await self._read(principal, target_id, lambda api: api.volumes())
+
+    async def networks(self, principal: Principal,
+                       target_id: uuid.UUID) -> list[dict[str, Any]]:
+        return await self._read(principal, target_id, lambda api: api.networks())

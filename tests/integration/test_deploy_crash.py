@@ -43,7 +43,7 @@ async def test_sigkill_during_up_then_reconcile(docker_engine: DockerEngine,  # 
         stack, _ = await g.stacks.create_stack(g.admin, name="Crash", compose_yaml=CRASH_STACK,
                                                variables=CRASH_VARS)
         port = str(free_port())
-        child = subprocess.Popen(
+        child = subprocess.Popen(  # noqa: ASYNC220 - a real separate app process
             [sys.executable, "-m", "tests.integration.deploy_child", url, str(stack.id),
              str(target.id), docker_engine.host, str(config), str(root), port,
              str(g.admin.user_id), str(g.org_id)],

@@ -32,7 +32,7 @@ class ChangePasswordDialog(FormDialog):
         self.confirm = line_edit("Confirm new password", password=True)
         self.current_field = self.add_field("&Current password:", self.current)
         self.new_field = self.add_field("&New password:", self.new,
-                                        hint="At least 8 characters.")
+                                        hint="At least 8 characters")
         self.confirm_field = self.add_field("C&onfirm new password:", self.confirm)
         self.current.setFocus()
 

@@ -46,7 +46,7 @@ class FirstRunDialog(FormDialog):
         self.email_field = self.add_field("&Email:", self.email)
         self.add_field("&Full name:", self.full_name)
         self.password_field = self.add_field("&Password:", self.password,
-                                             hint="At least 8 characters.")
+                                             hint="At least 8 characters")
         self.confirm_field = self.add_field("C&onfirm password:", self.confirm)
         self.add_section("Organization")
         self.organization = line_edit("Organization name", placeholder="e.g. Acme Ops")

@@ -69,7 +69,7 @@ class InviteUserDialog(FormDialog):
         self.full_name_field = self.add_field("&Full name:", self.full_name)
         self.password_field = self.add_field(
             "First &password:", self.password,
-            hint="Give it to them in person; they can change it after signing in.",
+            hint="At least 8 characters; they can change it after signing in.",
         )
         self.role = QComboBox()
         self.role.setAccessibleName("Role")

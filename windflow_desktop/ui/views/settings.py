@@ -31,10 +31,10 @@ class SettingsPage(QWidget):
         """Append a section; returns its index."""
         if not widget.accessibleName():
             widget.setAccessibleName(title)
-        return self.tabs.addTab(widget, title)
+        return self.tabs.addTab(widget, title.replace("&", "&&"))  # "&" is not a mnemonic
 
     def sections(self) -> list[str]:
-        return [self.tabs.tabText(i) for i in range(self.tabs.count())]
+        return [self.tabs.tabText(i).replace("&&", "&") for i in range(self.tabs.count())]
 
     def section(self, title: str) -> QWidget | None:
         index = self.sections().index(title) if title in self.sections() else -1
@@ -45,4 +45,4 @@ class SettingsPage(QWidget):
             self.tabs.setCurrentIndex(self.sections().index(title))
 
     def current_section(self) -> str:
-        return self.tabs.tabText(self.tabs.currentIndex())
+        return self.tabs.tabText(self.tabs.currentIndex()).replace("&&", "&")

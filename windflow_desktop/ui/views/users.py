@@ -54,6 +54,7 @@ ROLE_COLORS = {
     Role.OPERATOR: ("#dcf2e6", "#17643a"),
     Role.VIEWER: ("#ececec", "#4a4a4a"),
 }
+EMAIL_COLUMN = 2
 ROLE_COLUMN = 3
 STATUS_COLUMN = 4
 
@@ -162,7 +163,8 @@ class UsersPage(QWidget):
         self.search.setPlaceholderText("Filter by name, username, email or role")
         self.search.setAccessibleName("Filter members")
         self.search.setClearButtonEnabled(True)
-        self.search.setMaximumWidth(320)
+        self.search.setMinimumWidth(280)
+        self.search.setMaximumWidth(360)
 
         self.invite_button = QPushButton("Invite…")
         self.invite_button.setAccessibleName("Invite member")
@@ -216,10 +218,12 @@ class UsersPage(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(30)
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
-        header.setStretchLastSection(True)
+        header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((170, 120, 210, 100, 80, 130)):
-            header.resizeSection(column, width)
+        header.setSectionResizeMode(EMAIL_COLUMN, QHeaderView.ResizeMode.Stretch)
+        for column, width in enumerate((170, 110, 220, 100, 80, 130, 100)):
+            if column != EMAIL_COLUMN:
+                header.resizeSection(column, width)
         self.empty_label = QLabel("No members to show.")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.hide()
@@ -267,6 +271,7 @@ class UsersPage(QWidget):
         self.table.selectRow(index.row())
 
     def _on_reset(self) -> None:
+        self.message_bar.clear()  # another session or organization: old news
         selected = self.selected()
         self.model.reset(self.users.members)
         if selected is not None:
@@ -385,6 +390,7 @@ class UsersPage(QWidget):
                  then: Any) -> None:
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=self)
         box.setInformativeText(detail)
+        box.setStyleSheet("QLabel#qt_msgbox_informativelabel { min-width: 340px; }")
         box.setAccessibleName(title)
         confirm = box.addButton(button, QMessageBox.ButtonRole.DestructiveRole)
         confirm.setAccessibleName(button)

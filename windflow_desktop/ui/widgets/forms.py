@@ -103,7 +103,7 @@ class FormDialog(QDialog):
 
     STYLE = """
         QLabel#dialogHeading { font-size: 17px; font-weight: 600; }
-        QLabel#dialogBlurb { color: palette(mid); }
+        QLabel#dialogBlurb { color: #5f6368; }
         QLabel#fieldError { color: #b3261e; font-size: 11px; }
         QLabel#formSection { font-weight: 600; padding-top: 6px; }
         QLineEdit[invalid="true"] { border: 1px solid #d93025; border-radius: 3px;
@@ -178,7 +178,7 @@ class FormDialog(QDialog):
     def add_field(self, label: str, widget: QWidget, hint: str = "") -> Field:
         error = QLabel()
         error.setObjectName("fieldError")
-        error.setWordWrap(True)
+        # No word wrap: QFormLayout sizes wrapped labels wrongly and they would overlap.
         error.hide()
         box = QWidget()
         column = QVBoxLayout(box)
@@ -186,10 +186,11 @@ class FormDialog(QDialog):
         column.setSpacing(2)
         column.addWidget(widget)
         if hint:
-            note = QLabel(hint)
-            note.setObjectName("dialogBlurb")
-            note.setWordWrap(True)
-            column.addWidget(note)
+            # A third line in the row confuses QFormLayout's sizing (the edit gets
+            # squashed once the error shows): the hint lives in the field itself.
+            if isinstance(widget, QLineEdit) and not widget.placeholderText():
+                widget.setPlaceholderText(hint)
+            widget.setToolTip(hint)
         column.addWidget(error)
         caption = QLabel(label)
         caption.setBuddy(widget)
@@ -199,8 +200,8 @@ class FormDialog(QDialog):
         self._fields.append(field)
         if isinstance(widget, QLineEdit):
             # Check a field once the user leaves it; once flagged, re-check as they type.
-            widget.editingFinished.connect(lambda: self.validate_field(field))
-            widget.textEdited.connect(lambda _t: field.has_error and self.validate_field(field))
+            widget.editingFinished.connect(lambda: self._check(field))
+            widget.textEdited.connect(lambda _t: field.has_error and self._check(field))
         return field
 
     def add_checkbox(self, text: str, accessible_name: str) -> QCheckBox:
@@ -241,6 +242,7 @@ class FormDialog(QDialog):
         if not self.validate():
             self.message_bar.clear()
             self._focus_first_error()
+            self.fit()
             return
         self.message_bar.clear()
         self.set_busy(True)
@@ -259,6 +261,19 @@ class FormDialog(QDialog):
     def _failed(self, code: str, message: str) -> None:
         self.set_busy(False)
         self.failed(code, message)
+        self.fit()
+
+    def _check(self, field: Field) -> None:
+        self.validate_field(field)
+        self.fit()
+
+    def fit(self) -> None:
+        """Grow to the size hint when error lines appear. The layout's minimum undercounts
+        the rows of a ``QFormLayout`` whose fields gained a line, so the edits would be
+        squashed; never shrink what the user sized."""
+        hint = self.sizeHint()
+        if hint.height() > self.height() or hint.width() > self.width():
+            self.resize(max(hint.width(), self.width()), max(hint.height(), self.height()))
 
     def _focus_first_error(self) -> None:
         for field in self._fields:
@@ -292,7 +307,7 @@ def email_problem(text: str) -> str | None:
     if not text:
         return "enter an email address"
     if not local or "." not in domain or " " in text:
-        return "enter a valid email address, like name@example.com"
+        return "enter an address like name@example.com"
     return None
 
 

@@ -201,7 +201,7 @@ class FormDialog(QDialog):
         if isinstance(widget, QLineEdit):
             # Check a field once the user leaves it; once flagged, re-check as they type.
             widget.editingFinished.connect(lambda: self._check(field))
-            widget.textEdited.connect(lambda _t: field.has_error and self._check(field))
+            widget.textEdited.connect(lambda _t: self._recheck(field))
         return field
 
     def add_checkbox(self, text: str, accessible_name: str) -> QCheckBox:
@@ -266,6 +266,10 @@ class FormDialog(QDialog):
     def _check(self, field: Field) -> None:
         self.validate_field(field)
         self.fit()
+
+    def _recheck(self, field: Field) -> None:
+        if field.has_error:
+            self._check(field)
 
     def fit(self) -> None:
         """Grow to the size hint when error lines appear. The layout's minimum undercounts

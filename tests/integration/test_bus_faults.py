@@ -242,12 +242,14 @@ async def test_publish_queue_is_bounded_drops_oldest_and_says_so(
     await wait_for(lambda: publisher.state is BusState.RECONNECTING)
     sent = events(150)
     await publisher.publish_many(sent)
-    assert publisher.dropped_count == 50 and drops[-1] == 50 and len(drops) == 50
+    extra = events(1, start=150)[0]
+    await publisher.publish(extra)
+    assert publisher.dropped_count == 51 and drops == [50, 51]
     assert publisher.queued_count == 100
     assert "publish queue full" in caplog.text
     await asyncio.to_thread(redis_server.start)
     await wait_for(lambda: len(got) >= 100)
-    assert_exactly_once_in_order(got, sent[50:])
+    assert_exactly_once_in_order(got, [*sent[51:], extra])
 
 
 async def test_start_with_redis_down_returns_and_connects_later(

@@ -76,7 +76,7 @@ def test_a_burst_of_20000_events_arrives_in_a_few_batches(
     bridge_loop(bus.publish_many(burst(20_000)))
     qtbot.waitUntil(lambda: sum(map(len, batches)) == 20_000, timeout=10_000)
     assert [e.data["n"] for batch in batches for e in batch] == list(range(20_000))
-    assert len(batches) <= 15, f"{len(batches)} batches"
+    assert len(batches) <= 40, f"{len(batches)} batches"  # ~5 on an idle machine
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert all(gap >= 0.015 for gap in gaps), gaps  # at most one batch per ~16 ms frame
     bridge.close()

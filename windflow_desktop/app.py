@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -162,6 +163,9 @@ class WindFlowApp:
         if not await self.workspace.keyring_available():
             log.warning("no keyring backend: secrets are kept in memory for this session")
             self.workspace.forget_secrets_on_exit()
+        # Everything built so far lives until exit: move it out of the collector's sight, so
+        # a full collection during an event burst scans only what came after (~50 ms less).
+        gc.freeze()
         if self.smoke:
             print(json.dumps({"ready_ms": round(ready_ms), "version": __version__}), flush=True)
             return 0

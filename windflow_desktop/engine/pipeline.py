@@ -38,7 +38,6 @@ from ..domain.events import Event
 from ..domain.models import (
     AuditEvent,
     Deployment,
-    DeploymentLog,
     DeploymentStageRecord,
     StackRevision,
     Target,
@@ -62,6 +61,7 @@ log = logging.getLogger("windflow.engine.pipeline")
 
 SECRET_REF = "secret_ref"
 ACTIVE = (DeploymentStatus.PENDING, DeploymentStatus.RUNNING)
+_STREAMS = {s.value: s for s in LogStream}
 
 
 class EventPublisher(Protocol):
@@ -126,10 +126,11 @@ class LogWriter:
         self._dep = deployment
         self._seq = first_seq
         self._redact = [s for s in redact if len(s) >= 4]
-        self._buffer: list[DeploymentLog] = []
+        self._buffer: list[tuple[int, datetime, LogStream, str]] = []
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
         self.count = 0
 
     def start(self) -> None:
@@ -141,8 +142,7 @@ class LogWriter:
             if secret in line:
                 line = line.replace(secret, "********")
         self._seq += 1
-        self._buffer.append(DeploymentLog(self._dep.id, self._seq, line, LogStream(stream),
-                                          self._p.clock()))
+        self._buffer.append((self._seq, self._p.clock(), _STREAMS[stream], line))
         if len(self._buffer) >= self._p.settings.log_batch:
             self._wake.set()
 
@@ -150,7 +150,7 @@ class LogWriter:
         self.add(LogStream.SYSTEM.value, line)
 
     async def _loop(self) -> None:
-        while True:
+        while not self._closing:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._p.settings.log_flush_s)
             self._wake.clear()
@@ -161,22 +161,25 @@ class LogWriter:
             while self._buffer:
                 batch, self._buffer = self._buffer, []
                 async with self._p.backend.unit_of_work() as uow:
-                    await uow.deployments.append_logs(batch)
+                    await uow.deployments.append_log_rows(self._dep.id, batch)
                     await uow.commit()
                 self.count += len(batch)
                 await self._p.publish(Event(
                     event_type="deployment.log", aggregate_type="deployment",
                     aggregate_id=str(self._dep.id),
                     organization_id=str(self._dep.organization_id),
-                    data={"lines": [[x.seq, x.ts.isoformat(), x.stream.value, x.line]
-                                    for x in batch]},
+                    data={"lines": [[seq, ts.isoformat(), stream.value, line]
+                                    for seq, ts, stream, line in batch]},
                 ))
 
     async def close(self) -> None:
+        """Store and publish what is left; the loop is never cancelled mid-write (that
+        would leave SQLite's write lock with a half-closed transaction)."""
+        self._closing = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+            task, self._task = self._task, None
+            await asyncio.gather(task, return_exceptions=True)
         await self.flush()
 
 

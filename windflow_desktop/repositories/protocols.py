@@ -12,7 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-from ..domain.enums import DeploymentStatus, TargetKind, TargetStatus
+from ..domain.enums import DeploymentStatus, LogStream, TargetKind, TargetStatus
 from ..domain.identity import LoginThrottle, RefreshTokenRecord
 from ..domain.models import (
     AuditEvent,
@@ -112,6 +112,11 @@ class DeploymentRepository(Protocol):
         self, stack_id: uuid.UUID, target_id: uuid.UUID
     ) -> Deployment | None: ...
     async def append_logs(self, lines: Sequence[DeploymentLog]) -> None: ...
+    async def append_log_rows(
+        self, deployment_id: uuid.UUID, rows: Sequence[tuple[int, datetime, LogStream, str]]
+    ) -> None:
+        """Like ``append_logs`` from plain (seq, ts, stream, line) tuples (log bursts)."""
+        ...
     async def logs(
         self, deployment_id: uuid.UUID, *, after_seq: int = 0, limit: int = 1000
     ) -> Sequence[DeploymentLog]: ...

@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ...domain.enums import DeploymentStatus, TargetKind, TargetStatus
+from ...domain.enums import DeploymentStatus, LogStream, TargetKind, TargetStatus
 from ...domain.errors import NotFoundError
 from ...domain.identity import LoginThrottle, RefreshTokenRecord
 from ...domain.models import (
@@ -269,6 +269,17 @@ class SqlDeploymentRepository(_Repository[Deployment]):
             insert(deployment_logs),
             [{"deployment_id": x.deployment_id, "seq": x.seq, "ts": x.ts, "stream": x.stream,
               "line": x.line} for x in lines],
+        )
+
+    async def append_log_rows(
+        self, deployment_id: uuid.UUID, rows: Sequence[tuple[int, datetime, LogStream, str]]
+    ) -> None:
+        if not rows:
+            return
+        await self.session.execute(
+            insert(deployment_logs),
+            [{"deployment_id": deployment_id, "seq": seq, "ts": ts, "stream": stream,
+              "line": line} for seq, ts, stream, line in rows],
         )
 
     async def logs(

@@ -61,7 +61,6 @@ class Workspace:
             await self.backend.open()
             self.bus = create_bus(self.settings.redis_url, client_id(self.settings.home))
             self._stack.push_async_callback(self.bus.close)
-            await self.bus.start()
             self.secrets = self._secrets or SecretStore()
             context = ServiceContext(self.backend, self.bus)
             self.services = Services(
@@ -73,6 +72,10 @@ class Workspace:
         except BaseException:
             await self.close()
             raise
+
+    async def start_bus(self) -> None:
+        """Connect the bus (after its listeners subscribed, so none misses the first state)."""
+        await self.bus.start()
 
     async def keyring_available(self) -> bool:
         return bool(await self.secrets.aavailable())
@@ -128,12 +131,15 @@ class WindFlowApp:
         self.crash = CrashHandler(dialogs=False if smoke else None)
         self.window: MainWindow | None = None
         self.workspace = Workspace(settings)
+        self.bridge: Any = None
 
     async def run(self) -> int:
         self.crash.install(asyncio.get_running_loop())
         try:
             return await self._run()
         finally:
+            if self.bridge is not None:
+                self.bridge.close()
             await self.workspace.close()
             if self.window is not None:
                 self.window.save_state()
@@ -159,7 +165,8 @@ class WindFlowApp:
         except WindFlowError as exc:
             return await self._fatal(exc)
         window.set_workspace(f"Workspace: {self.workspace.description}")
-        window.set_bus_state(str(self.workspace.bus.state))
+        self._bind(window)
+        await self.workspace.start_bus()
         if not await self.workspace.keyring_available():
             log.warning("no keyring backend: secrets are kept in memory for this session")
             self.workspace.forget_secrets_on_exit()
@@ -171,6 +178,14 @@ class WindFlowApp:
             return 0
         await self.quit_requested.wait()
         return 0
+
+    def _bind(self, window: MainWindow) -> None:
+        """Build the stores over the services and bind the window to them."""
+        from .stores.event_bridge import EventBridge
+
+        bridge = self.bridge = EventBridge(self.workspace.bus, parent=window)
+        bridge.sig_bus_state_changed.connect(window.set_bus_state)
+        window.set_bus_state(str(bridge.state))
 
     async def _fatal(self, exc: WindFlowError) -> int:
         log.error("cannot start: %s", exc)

@@ -1,0 +1,62 @@
+"""``BadgeDelegate``: paints a cell's text as a rounded, coloured status badge.
+
+The tone ("success", "error", "warning", "running", "info", "neutral") comes from the
+row (``ROW_ROLE``) through a pure function; the colours come from the theme that
+matches the view's palette, so badges read well in light and dark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+from ..models.base import ROW_ROLE
+from ..theme import theme_for
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class BadgeDelegate(QStyledItemDelegate):
+    def __init__(self, tone: Callable[[Any], str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._tone = tone
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        text = opt.text
+        opt.text = ""
+        style = opt.widget.style() if opt.widget is not None else None
+        if style is not None:
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        row = index.data(ROW_ROLE)
+        if row is None or not text:
+            return
+        background, color = theme_for(opt.palette).badge(self._tone(row))
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        font = QFont(opt.font)
+        font.setPointSizeF(max(font.pointSizeF() - 1, 7))
+        font.setWeight(QFont.Weight.DemiBold)
+        painter.setFont(font)
+        metrics = painter.fontMetrics()
+        room = opt.rect.width() - 12
+        shown = metrics.elidedText(text, Qt.TextElideMode.ElideRight, max(room - 16, 10))
+        width = min(metrics.horizontalAdvance(shown) + 16, room)
+        height = metrics.height() + 4
+        rect = QRectF(opt.rect.left() + 6, opt.rect.center().y() - height / 2 + 1,
+                      max(width, 0), height)
+        path = QPainterPath()
+        path.addRoundedRect(rect, height / 2, height / 2)
+        painter.fillPath(path, QColor(background))
+        painter.setPen(QPen(QColor(color)))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, shown)
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        size = super().sizeHint(option, index)
+        return QSize(size.width() + 20, max(size.height(), option.fontMetrics.height() + 10))

@@ -282,3 +282,50 @@ def test_account_menu_switches_organization_and_logs_out(
     qtbot.waitUntil(lambda: not workspace.session.busy, timeout=WAIT_MS)
     assert not workspace.session.signed_in
     assert button.isHidden() and page.model.rowCount() == 0 and not bar.shown
+
+
+def test_every_actionable_widget_has_an_accessible_name(
+    qtbot: QtBot, workspace: Workspace, people: dict[str, uuid.UUID]
+) -> None:
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QComboBox,
+        QLineEdit,
+        QTableView,
+        QWidget,
+    )
+
+    from windflow_desktop.ui.dialogs.change_password import ChangePasswordDialog
+    from windflow_desktop.ui.dialogs.first_run import FirstRunDialog
+    from windflow_desktop.ui.dialogs.login import LoginDialog
+
+    page = sign_in_and_open(qtbot, workspace, "alice")
+    page.open_invite()
+    select(qtbot, page, people["bob"])
+    page.confirm_remove()
+    bar = MessageBar()
+    bar.show_warning("note", actions=(("Retry", lambda: None),))
+    roots: list[QWidget] = [
+        page, bar, AccountButton(workspace.session, workspace.users),
+        FirstRunDialog(workspace.session), LoginDialog(workspace.session),
+        ChangePasswordDialog(workspace.session),
+    ]
+    assert page.invite_dialog is not None and page.confirm_box is not None
+    roots += [page.invite_dialog, page.confirm_box]
+    unnamed, checked = [], 0
+    for root in roots:
+        qtbot.addWidget(root)
+        for widget in [root, *root.findChildren(QWidget)]:
+            if not isinstance(widget, QAbstractButton | QLineEdit | QComboBox | QTableView):
+                continue
+            parent = widget.parentWidget()
+            if widget.objectName().startswith("qt_") or isinstance(
+                parent, QLineEdit | QTableView | QComboBox
+            ):
+                continue  # parts Qt builds inside its own widgets
+            checked += 1
+            if not widget.accessibleName():
+                unnamed.append(f"{type(root).__name__}: {type(widget).__name__} "
+                               f"{getattr(widget, 'text', lambda: '')()!r}")
+    assert unnamed == [] and checked > 30
+    page.confirm_box.reject()

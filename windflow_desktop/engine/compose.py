@@ -11,6 +11,7 @@ revision that fails validation changes nothing on the target.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shlex
 from collections.abc import Callable, Mapping, Sequence
@@ -162,16 +163,17 @@ class ComposeProject:
         Files go through the command's stdin with ``umask 077`` (owner-only from the
         first byte), which needs no SFTP subsystem on the target."""
         env_text = env_file_text(values)
-        for name, text, first in ((COMPOSE_FILE, compose_yaml, True),
-                                  (ENV_FILE, env_text, False)):
+        mkdir = f"mkdir -p {q(self.directory)} && chmod 700 {q(self.directory)}"
+
+        async def write(name: str, text: str) -> None:
             path = self.path(name + NEXT_SUFFIX)
-            mkdir = f"mkdir -p {q(self.directory)} && chmod 700 {q(self.directory)} && " \
-                if first else ""
-            done = await self.executor.run(f"umask 077 && {mkdir}cat > {q(path)}",
+            done = await self.executor.run(f"umask 077 && {mkdir} && cat > {q(path)}",
                                            stdin=text.encode(), timeout=60)
             if not done.ok:
                 raise DeploymentError(f"could not write {path} on {self.executor.label}: "
                                       f"{_tail(done.stderr)}")
+
+        await asyncio.gather(write(COMPOSE_FILE, compose_yaml), write(ENV_FILE, env_text))
 
     async def promote(self) -> None:
         """Put the staged files in place (the step right before ``up``)."""
@@ -232,9 +234,11 @@ class ComposeProject:
         on_line: LineCallback | None = None,
         on_progress: ProgressCallback | None = None,
         should_stop: Callable[[], bool] | None = None,
+        present: set[str] | None = None,
     ) -> list[str]:
         """Pull the images not present on the target, one by one; returns those pulled."""
-        present = await self.present_images()
+        if present is None:
+            present = await self.present_images()
         missing = [i for i in dict.fromkeys(images) if normalize_image(i) not in present]
         total = len(images)
         done_count = total - len(missing)

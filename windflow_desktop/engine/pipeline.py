@@ -198,6 +198,7 @@ class _Run:
     project: ComposeProject | None = None
     stage_seq: int = 0
     changed_target: bool = False
+    present_images: set[str] | None = None
 
 
 class DeploymentPipeline:
@@ -371,10 +372,13 @@ class DeploymentPipeline:
             raise DeploymentError("; ".join(str(p) for p in problems[:5]))
         project = _project(run)
         await project.stage(run.revision.compose_yaml, run.values)
-        model = await project.config(staged=True, on_line=run.logs.add)
+        # Independent reads on the target, at once: the model, our containers, the images.
+        model, containers, run.present_images = await asyncio.gather(
+            project.config(staged=True, on_line=run.logs.add), project.ps(),
+            project.present_images())
         assert run.facts is not None
         own: set[tuple[str, int]] = set()
-        for container in await project.ps():
+        for container in containers:
             own |= container.ports
         taken = sorted((model_ports(model) & run.facts.listening) - own)
         if taken:
@@ -382,7 +386,7 @@ class DeploymentPipeline:
             raise DeploymentError(f"port {ports} is already in use on {run.target.name}")
         run.logs.system(f"compose config: {len(model_services(model))} services "
                         f"({', '.join(model_services(model))})")
-        return model
+        return dict(model)
 
     async def _pull(self, run: _Run, model: Mapping[str, Any]) -> None:
         images = model_images(model)
@@ -391,7 +395,8 @@ class DeploymentPipeline:
             run.logs.system(f"images {done}/{total}" + (f": pulled {image}" if image else ""))
 
         await _project(run).pull(images, on_line=run.logs.add, on_progress=progress,
-                                 should_stop=lambda: run.cancel.cancelled)
+                                 should_stop=lambda: run.cancel.cancelled,
+                                 present=run.present_images)
         if run.cancel.cancelled:
             raise _Cancelled()
 

@@ -123,21 +123,28 @@ def _new_client_id(path: Path) -> str:
 class WindFlowApp:
     """Runs the app until the user quits (or, in smoke mode, until the workspace is open)."""
 
-    def __init__(self, settings: Settings, *, smoke: bool = False, started: float) -> None:
+    def __init__(
+        self, settings: Settings, *, smoke: bool = False, started: float, secrets: Any = None
+    ) -> None:
         self.settings = settings
         self.smoke = smoke
         self.started = started
         self.quit_requested = asyncio.Event()
         self.crash = CrashHandler(dialogs=False if smoke else None)
         self.window: MainWindow | None = None
-        self.workspace = Workspace(settings)
+        self.workspace = Workspace(settings, secrets=secrets)
         self.bridge: Any = None
+        self.session: Any = None
+        self.message_bar: Any = None
+        self.stores: list[Any] = []
 
     async def run(self) -> int:
         self.crash.install(asyncio.get_running_loop())
         try:
             return await self._run()
         finally:
+            for store in reversed(self.stores):
+                await store.shutdown()
             if self.bridge is not None:
                 self.bridge.close()
             await self.workspace.close()
@@ -170,22 +177,112 @@ class WindFlowApp:
         if not await self.workspace.keyring_available():
             log.warning("no keyring backend: secrets are kept in memory for this session")
             self.workspace.forget_secrets_on_exit()
+            self._notice_no_keyring()
         # Everything built so far lives until exit: move it out of the collector's sight, so
         # a full collection during an event burst scans only what came after (~50 ms less).
         gc.freeze()
         if self.smoke:
             print(json.dumps({"ready_ms": round(ready_ms), "version": __version__}), flush=True)
             return 0
-        await self.quit_requested.wait()
+        while await self._sign_in():
+            if await self._until_signed_out_or_quit():
+                break
         return 0
+
+    async def _sign_in(self) -> bool:
+        """Restore the remembered session, or ask (first run or login); False: user quit."""
+        from PySide6.QtWidgets import QDialog
+
+        from .ui.dialogs.first_run import FirstRunDialog
+        from .ui.dialogs.login import LoginDialog
+
+        session, window = self.session, self.window
+        needs_setup = await session.check_setup()
+        if needs_setup is None:  # the check failed; the message bar says why
+            return await self._wait_quit_returning(False)
+        if not needs_setup and await session.restore_remembered() is not None:
+            return True
+        dialog = (
+            FirstRunDialog(session, parent=window)
+            if needs_setup
+            else LoginDialog(session, workspace=self.workspace.description, parent=window)
+        )
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def finished(result: int) -> None:
+            if not done.done():
+                done.set_result(result)
+
+        dialog.finished.connect(finished)
+        dialog.open()
+        quit_wait: asyncio.Future[Any] = asyncio.ensure_future(self.quit_requested.wait())
+        await asyncio.wait([done, quit_wait], return_when=asyncio.FIRST_COMPLETED)
+        quit_wait.cancel()
+        if not done.done():
+            dialog.reject()
+            return False
+        return done.result() == QDialog.DialogCode.Accepted and session.signed_in
+
+    async def _until_signed_out_or_quit(self) -> bool:
+        """Wait while signed in; True when the user quits, False when they signed out."""
+        signed_out = asyncio.Event()
+
+        def changed() -> None:
+            if not self.session.signed_in:
+                signed_out.set()
+
+        self.session.sig_session_changed.connect(changed)
+        try:
+            waits = {
+                asyncio.ensure_future(self.quit_requested.wait()),
+                asyncio.ensure_future(signed_out.wait()),
+            }
+            _done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+        finally:
+            self.session.sig_session_changed.disconnect(changed)
+        return self.quit_requested.is_set()
+
+    async def _wait_quit_returning(self, value: bool) -> bool:
+        await self.quit_requested.wait()
+        return value
 
     def _bind(self, window: MainWindow) -> None:
         """Build the stores over the services and bind the window to them."""
         from .stores.event_bridge import EventBridge
+        from .stores.session import SessionStore
+        from .stores.users import UsersStore
+        from .ui.views.settings import SettingsPage
+        from .ui.views.users import UsersPage
+        from .ui.widgets.account_menu import AccountButton
+        from .ui.widgets.message_bar import MessageBar, keyring_notice
 
+        services = self.workspace.services
         bridge = self.bridge = EventBridge(self.workspace.bus, parent=window)
         bridge.sig_bus_state_changed.connect(window.set_bus_state)
         window.set_bus_state(str(bridge.state))
+
+        session = self.session = SessionStore(services.auth, parent=window)
+        users = UsersStore(session, services.users, services.organizations)
+        self.stores = [session, users]
+
+        bar = self.message_bar = MessageBar()
+        window.setMenuWidget(bar)
+        session.sig_keyring_unavailable.connect(lambda message: keyring_notice(bar, message))
+        bar.bind(session)
+        window.statusBar().addPermanentWidget(
+            AccountButton(session, users, message_bar=bar)
+        )
+        settings_page = SettingsPage()
+        settings_page.add_section("Users & roles", UsersPage(users))
+        window.set_page("settings", settings_page)
+
+    def _notice_no_keyring(self) -> None:
+        from .security.secrets import NO_KEYRING_MESSAGE
+        from .ui.widgets.message_bar import keyring_notice
+
+        keyring_notice(self.message_bar, NO_KEYRING_MESSAGE)
 
     async def _fatal(self, exc: WindFlowError) -> int:
         log.error("cannot start: %s", exc)

@@ -89,7 +89,13 @@ class Workspace:
 
     @property
     def description(self) -> str:
-        return self.backend.description if self.backend else ""
+        """Where the workspace lives, for people: a file path or a database URL."""
+        if self.backend is None:
+            return ""
+        url = str(self.backend.description)
+        return url.split(":///", 1)[1] if url.startswith("sqlite") else url.replace(
+            "+asyncpg", ""
+        )
 
     async def close(self) -> None:
         await self._stack.aclose()
@@ -280,9 +286,11 @@ class WindFlowApp:
 
     def _notice_no_keyring(self) -> None:
         from .security.secrets import NO_KEYRING_MESSAGE
-        from .ui.widgets.message_bar import keyring_notice
 
-        keyring_notice(self.message_bar, NO_KEYRING_MESSAGE)
+        self.message_bar.show_warning(
+            NO_KEYRING_MESSAGE,
+            actions=(("Continue without remembering", lambda: None),),
+        )
 
     async def _fatal(self, exc: WindFlowError) -> int:
         log.error("cannot start: %s", exc)

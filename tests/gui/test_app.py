@@ -52,7 +52,7 @@ def test_first_run_then_remembered_session_then_logout(
     click(qtbot, first_run.submit_button)
     qtbot.waitUntil(lambda: app.session.signed_in, timeout=WAIT_MS)
     assert app.window is not None and app.window.isVisible()
-    assert "Workspace: sqlite" in app.window.workspace_label.text()
+    assert app.window.workspace_label.text() == f"Workspace: {tmp_path / 'workspace.db'}"
     assert app.window.bus_label.text() == "● Live (this computer)"
     assert isinstance(app.window.page("settings"), SettingsPage)
     stop(qtbot, app, task)

@@ -272,6 +272,7 @@ class WindFlowApp:
         session = self.session = SessionStore(services.auth, parent=window)
         users = UsersStore(session, services.users, services.organizations)
         self.stores = [session, users]
+        bridge.sig_events_received.connect(users.apply_events)
 
         bar = self.message_bar = MessageBar()
         window.setMenuWidget(bar)

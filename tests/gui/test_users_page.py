@@ -329,3 +329,23 @@ def test_every_actionable_widget_has_an_accessible_name(
                                f"{getattr(widget, 'text', lambda: '')()!r}")
     assert unnamed == [] and checked > 30
     page.confirm_box.reject()
+
+
+def test_a_change_from_another_window_reaches_the_users_store(
+    qtbot: QtBot, workspace: Workspace, people: dict[str, uuid.UUID]
+) -> None:
+    """Events from the bus (another window's change) make the store reload once."""
+    from windflow_desktop.domain.events import Event
+
+    users = workspace.users
+    sign_in_and_open(qtbot, workspace, "dave")
+    before = len(users.members)
+    owner = workspace.run(workspace.services.auth.login("alice", PASSWORD)).principal
+    workspace.run(workspace.services.users.create_user(
+        owner, username="zoe", email="zoe@example.test", password=PASSWORD, role=Role.VIEWER))
+    assert len(users.members) == before  # nothing told this window yet
+    org = str(owner.organization_id)
+    users.apply_events([Event("user.logged_in", "user", "x", organization_id=org)])
+    assert not users.busy  # a login is not a change of people
+    users.apply_events([Event("user.created", "user", "x", organization_id=org)])
+    qtbot.waitUntil(lambda: len(users.members) == before + 1, timeout=WAIT_MS)

@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from ..domain.enums import Role
 from ..domain.errors import WindFlowError
+from ..domain.events import Event
 from ..domain.identity import Principal
 from ..domain.models import Organization
 from ..domain.paging import PageRequest
@@ -34,6 +35,10 @@ __all__ = ["Member", "UsersStore"]  # the UI reads ``Member`` rows from here, no
 log = logging.getLogger("windflow.stores.users")
 
 PAGE_SIZE = 200
+
+
+_PEOPLE_AGGREGATES = frozenset({"user", "membership", "organization"})
+_NOT_A_CHANGE = frozenset({"user.logged_in", "user.login_failed", "user.login_refused"})
 
 
 class UsersStore(Store):
@@ -106,6 +111,22 @@ class UsersStore(Store):
     def is_self(self, member: Member) -> bool:
         p = self.principal
         return p is not None and member.user.id == p.user_id
+
+    # -- live updates --------------------------------------------------------------
+
+    def apply_events(self, events: Sequence[Event]) -> None:
+        """Reload once for a batch that changed people in this organization (any window)."""
+        principal = self.principal
+        if principal is None or not self.loaded:
+            return
+        org = str(principal.organization_id) if principal.organization_id else None
+        if any(
+            e.event_type.split(".", 1)[0] in _PEOPLE_AGGREGATES
+            and e.event_type not in _NOT_A_CHANGE
+            and (e.organization_id in (None, org))
+            for e in events
+        ):
+            self.load()
 
     # -- actions (each returns the tracked task; the result is None on an expected error)
 

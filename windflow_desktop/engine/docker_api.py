@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -120,6 +120,10 @@ class DockerApi:
     async def close(self) -> None:
         await self._docker.close()
 
+    def _timeout(self) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(total=self.request_timeout_s,
+                                     sock_connect=self.connect_timeout_s)
+
     async def _call(self, what: str, factory: Callable[[], Awaitable[T]]) -> T:
         try:
             async with asyncio.timeout(self.request_timeout_s):
@@ -152,7 +156,8 @@ class DockerApi:
         if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
             return TlsError(f"the TLS handshake with {self.label} failed: {exc}")
         if isinstance(exc, aiohttp.ClientConnectorError | FileNotFoundError |
-                      ConnectionRefusedError):
+                      ConnectionRefusedError | aiohttp.ServerDisconnectedError):
+            # Over an SSH-forwarded socket a missing remote engine shows as a hang-up.
             if self.url.startswith("unix://"):
                 return DockerUnavailableError(
                     f"no Docker engine answers at {self.label}: is Docker installed and "
@@ -238,24 +243,42 @@ class DockerApi:
     async def logs(self, container_id: str, *, tail: int = 200) -> list[str]:
         async def fetch() -> list[str]:
             chunks = await self._docker.containers.container(container_id).log(
-                stdout=True, stderr=True, tail=tail, timeout=self.request_timeout_s
+                stdout=True, stderr=True, tail=tail, timeout=self._timeout()
             )
             return "".join(chunks).splitlines()
 
         return await self._call(f"read the logs of {container_id[:12]}", fetch)
 
-    async def follow_logs(self, container_id: str, *, tail: int = 100) -> AsyncIterator[str]:
+    async def follow_logs(self, container_id: str, *, tail: int = 100) -> AsyncGenerator[str, None]:
         """Lines of the container's output as they come, until cancelled or the
-        container's output ends."""
-        container = self._docker.containers.container(container_id)
+        container's output ends. (aiodocker's own follow leaves the HTTP response open
+        when cancelled, so the response is closed here.)"""
+        from aiodocker.multiplexed import multiplexed_result_stream
+
+        info = await self.inspect(container_id)
+        is_tty = bool((info.get("Config") or {}).get("Tty"))
+        stream_timeout = aiohttp.ClientTimeout(
+            total=None, sock_read=None, connect=self.connect_timeout_s,
+            sock_connect=self.connect_timeout_s,
+        )
         partial = ""
         try:
-            stream = container.log(stdout=True, stderr=True, follow=True, tail=tail)
-            async for chunk in stream:
-                partial += chunk
-                *lines, partial = partial.split("\n")
-                for line in lines:
-                    yield line.rstrip("\r")
+            query = self._docker._query(
+                f"containers/{container_id}/logs", method="GET",
+                params={"stdout": True, "stderr": True, "follow": True, "tail": tail},
+                timeout=stream_timeout,
+            )
+            async with query as response:
+                try:
+                    async for chunk in multiplexed_result_stream(  # type: ignore[no-untyped-call]
+                        response, is_tty=is_tty
+                    ):
+                        partial += chunk
+                        *lines, partial = partial.split("\n")
+                        for line in lines:
+                            yield line.rstrip("\r")
+                finally:
+                    response.close()
         except (aiodocker.DockerError, aiohttp.ClientError, OSError) as exc:
             raise self.translate(exc, f"follow the logs of {container_id[:12]}") from exc
         if partial:
@@ -264,7 +287,7 @@ class DockerApi:
     async def stats(self, container_id: str) -> ContainerStats:
         async def fetch() -> ContainerStats:
             samples = await self._docker.containers.container(container_id).stats(
-                stream=False, timeout=self.request_timeout_s
+                stream=False, timeout=self._timeout()
             )
             return _stats(samples[0] if samples else {})
 
@@ -289,7 +312,8 @@ class DockerApi:
     async def pull(self, reference: str, *, timeout_s: float = 600.0) -> list[str]:
         """Pull an image; the progress statuses. Has its own, longer timeout."""
         async def act() -> list[str]:
-            out = await self._docker.images.pull(reference, timeout=timeout_s)
+            # The request itself has no deadline; the asyncio.timeout below bounds it.
+            out = await self._docker.images.pull(reference, timeout=None)
             return [str(item.get("status", "")) for item in out if isinstance(item, dict)]
 
         try:

@@ -179,7 +179,8 @@ class ExecutorPool:
         if target.kind is TargetKind.SSH:
             conn = ssh or await self.ssh(target)
             url = await conn.docker_url(target.docker_socket)
-            label = f"{target.name} (over SSH)"
+            remote = await conn.remote_docker_socket(target.docker_socket)
+            label = f"{target.name} ({remote} over SSH)"
         elif target.kind is TargetKind.DOCKER_TCP:
             url = docker_tcp_url(target)
             if not target.tls.get("insecure"):

@@ -113,10 +113,15 @@ class KnownHosts:
         self.path = path
         self._entries: dict[str, list[str]] | None = None
         self._lock = asyncio.Lock()
+        self._host_locks: dict[str, asyncio.Lock] = {}
 
     @staticmethod
     def host_id(host: str, port: int | None) -> str:
         return host if not port or port == 22 else f"[{host}]:{port}"
+
+    def host_lock(self, host: str, port: int | None) -> asyncio.Lock:
+        """Serializes trust-on-first-use questions for one host."""
+        return self._host_locks.setdefault(self.host_id(host, port), asyncio.Lock())
 
     async def load(self) -> None:
         async with self._lock:
@@ -265,16 +270,22 @@ class SshTarget:
                 ) from exc
             if offered is None:
                 raise HostKeyRejectedError(f"{ep.label} offered no usable host key") from exc
-            prompt = HostKeyPrompt(ep.host, ep.port or 22, offered.get_algorithm(),
-                                   fingerprint(offered))
-            accepted = self.confirm is not None and await self.confirm(prompt)
-            if not accepted:
-                raise HostKeyRejectedError(
-                    f"the host key of {ep.label} ({prompt.fingerprint}) was not accepted, so "
-                    "WindFlow did not connect. Compare the fingerprint with the server's "
-                    "(ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub) and accept it to go on."
-                ) from exc
-            await self.known_hosts.add(ep.host, ep.port, offered)
+            # One question per host, even when many connections to it start at once.
+            async with self.known_hosts.host_lock(ep.host, ep.port):
+                now_trusted = await self.known_hosts.keys_for(ep.host, ep.port)
+                if now_trusted:  # another connection asked meanwhile and the user said yes
+                    return await self._connect(now_trusted)
+                prompt = HostKeyPrompt(ep.host, ep.port or 22, offered.get_algorithm(),
+                                       fingerprint(offered))
+                accepted = self.confirm is not None and await self.confirm(prompt)
+                if not accepted:
+                    raise HostKeyRejectedError(
+                        f"the host key of {ep.label} ({prompt.fingerprint}) was not "
+                        "accepted, so WindFlow did not connect. Compare the fingerprint with "
+                        "the server's (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub) and accept "
+                        "it to go on."
+                    ) from exc
+                await self.known_hosts.add(ep.host, ep.port, offered)
             log.info("trusted the host key of %s: %s", ep.label, prompt.fingerprint)
             return await self._connect([offered])
 

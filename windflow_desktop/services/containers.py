@@ -10,6 +10,7 @@ action succeeded.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -103,8 +104,10 @@ class ContainerService:
         (cancel the consuming task) or the container's output ends."""
         target = await self._target(principal, TARGETS_READ, target_id)
         async with self.pool.docker(target) as api:
-            async for line in api.follow_logs(container_id, tail=tail):
-                yield line
+            lines = api.follow_logs(container_id, tail=tail)
+            async with contextlib.aclosing(lines):
+                async for line in lines:
+                    yield line
 
     async def stats(self, principal: Principal, target_id: uuid.UUID,
                     container_id: str) -> ContainerStats:

@@ -153,6 +153,10 @@ async def test_errors_come_before_anything_changes(docker_engine: DockerEngine, 
             busy.bind(("127.0.0.1", 0))
             busy.listen()
             port = busy.getsockname()[1]
+            preview = await g.deployments.preview(g.admin, stack.id, target.id,
+                                                  {"GREETING": "hi there", "WEB_PORT": str(port)})
+            assert "✔ Compose v2" in preview and f"✖ port {port}/tcp in use" in preview
+            assert "GREETING: hi there" in preview  # compose config ran on the target
             [dep] = await (await g.deployments.deploy(
                 g.admin, stack.id, [target.id],
                 variables={"GREETING": "x", "WEB_PORT": str(port)})).wait()

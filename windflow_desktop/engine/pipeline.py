@@ -558,22 +558,52 @@ class DeploymentPipeline:
         return await self.get(deployment_id)
 
     async def preview(self, target: Target, revision: StackRevision,
-                      values: Mapping[str, str]) -> str:
-        """``compose config`` of ``revision`` with ``values``, run on ``target`` in a
-        scratch folder (the real project's files are not touched)."""
+                      values: Mapping[str, str], project: str | None = None) -> str:
+        """Preflight checks, then ``compose config`` of ``revision`` with ``values``, run
+        on ``target`` in a scratch folder (the real project's files are not touched)."""
         executor = await self.executors.executor_for(target)
         facts = await self._probe(executor)
-        if facts.compose is None:
-            raise DeploymentError(f"{target.name} has no Docker Compose")
-        root = self.settings.projects_root(target) or f"{facts.home}/.windflow/projects"
-        scratch = ComposeProject(executor, f"preview-{uuid.uuid4().hex[:8]}",
-                                 f"{root}/.preview-{uuid.uuid4().hex[:12]}",
-                                 flavour=facts.compose)
-        try:
-            await scratch.stage(revision.compose_yaml, values)
-            return await scratch.config_text(staged=True)
-        finally:
-            await scratch.remove_files()
+        s = self.settings
+        checks: list[str] = []
+
+        def check(ok: bool, text: str) -> None:
+            checks.append(("✔ " if ok else "✖ ") + text)
+
+        check(facts.compose is not None,
+              f"Compose {facts.compose} {facts.compose_version}" if facts.compose
+              else "no Docker Compose (neither v2 nor v1)")
+        if facts.disk_free_mb is not None:
+            check(facts.disk_free_mb >= s.min_disk_mb, f"{facts.disk_free_mb} MB disk free")
+        if facts.memory_available_mb is not None:
+            check(facts.memory_available_mb >= s.min_memory_mb,
+                  f"{facts.memory_available_mb} MB memory available")
+        specs = parse_spec(revision.variables)
+        report = validate_compose(revision.compose_yaml, specs)
+        problems = report.errors + check_values(report, specs, values)
+        check(not problems, "variables and file valid" if not problems
+              else "; ".join(str(p) for p in problems[:5]))
+        config = ""
+        if facts.compose is not None:
+            root = s.projects_root(target) or f"{facts.home}/.windflow/projects"
+            scratch = ComposeProject(executor, f"preview-{uuid.uuid4().hex[:8]}",
+                                     f"{root}/.preview-{uuid.uuid4().hex[:12]}",
+                                     flavour=facts.compose)
+            try:
+                await scratch.stage(revision.compose_yaml, values)
+                config = await scratch.config_text(staged=True)
+                model = await scratch.config(staged=True)
+                own: set[tuple[str, int]] = set()
+                if project:
+                    for c in await ComposeProject(executor, project, root).ps():
+                        own |= c.ports
+                for proto, port in sorted(model_ports(model)):
+                    free = (proto, port) not in facts.listening or (proto, port) in own
+                    check(free, f"port {port}/{proto} " + ("free" if free else "in use"))
+            except WindFlowError as exc:
+                check(False, _message(exc))
+            finally:
+                await scratch.remove_files()
+        return "\n".join(checks) + ("\n\n" + config if config else "")
 
     # -- crash reconciliation ------------------------------------------------------------
 

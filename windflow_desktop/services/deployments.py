@@ -107,7 +107,8 @@ class DeploymentService:
                                                       revision or stack.current_revision)
         values = resolve_values(parse_spec(rev.variables), variables or {}, generate=False)
         env_file_text(values)  # refuse values Compose cannot carry before reaching out
-        return await self.pipeline.preview(target, rev, values)
+        return await self.pipeline.preview(target, rev, values,
+                                           project_name(stack.slug, stack.id, target.id))
 
     # -- deploying ------------------------------------------------------------------------
 

@@ -1,0 +1,371 @@
+"""``DeploymentsStore``: deployments newest first in keyset pages (the table fetches more
+as it scrolls), a status/stack/target filter, the selected deployment's stages and log,
+the deploy/lifecycle actions, and live updates from ``EventBridge`` batches.
+
+Live rows change without I/O: ``deployment.stage_changed``/``finished``/``status_changed``
+carry the new status and stage. Log lines arrive in ``deployment.log`` events with their
+seq; a gap (lines published while this window was busy or before it opened) is filled
+from storage, so the log never misses a line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from ..domain.enums import DeploymentStage, DeploymentStatus, LogStream
+from ..domain.errors import WindFlowError
+from ..domain.events import Event
+from ..domain.identity import Principal
+from ..domain.models import Deployment, DeploymentStageRecord, Target
+from ..domain.paging import PageRequest
+from ..services.deployments import DeploymentService
+from .base import Store
+from .session import SessionStore
+
+PAGE_SIZE = 200
+LOG_PAGE = 5000
+KEEP: Any = object()
+
+TargetLister = Callable[[Principal], Awaitable[Sequence[Target]]]
+
+
+class DeploymentsStore(Store):
+    """Signals (besides those of ``Store``):
+    sig_rows_reset(): ``rows`` replaced (new query).
+    sig_rows_appended(object): an older page (tuple of ``Deployment``), goes last.
+    sig_rows_changed(object): live upserts (tuple of ``Deployment``); new ones go first.
+    sig_detail_changed(): ``detail``/``stages`` of the selected deployment changed.
+    sig_log_reset(): the selected deployment's log starts over (another selection).
+    sig_log_appended(object): new lines of the selected deployment (list of
+        ``DeploymentLog``), in seq order.
+    sig_targets_changed(): ``targets`` reloaded.
+    sig_preview_ready(str): the ``compose config`` text of a preview.
+    """
+
+    sig_rows_reset = Signal()
+    sig_rows_appended = Signal(object)
+    sig_rows_changed = Signal(object)
+    sig_detail_changed = Signal()
+    sig_log_reset = Signal()
+    sig_log_appended = Signal(object)
+    sig_targets_changed = Signal()
+    sig_preview_ready = Signal(str)
+
+    def __init__(self, session: SessionStore, service: DeploymentService,
+                 list_targets: TargetLister, *, page_size: int = PAGE_SIZE,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._session = session
+        self._service = service
+        self._list_targets = list_targets
+        self._page_size = page_size
+        self.rows: list[Deployment] = []
+        self._cursor: str | None = None
+        self._loaded = False
+        self.status_filter: tuple[DeploymentStatus, ...] = ()
+        self.stack_filter: uuid.UUID | None = None
+        self.target_filter: uuid.UUID | None = None
+        self.search = ""
+        self.detail: Deployment | None = None
+        self.stages: list[DeploymentStageRecord] = []
+        self.log_seq = 0
+        self.targets: list[Target] = []
+        session.sig_session_changed.connect(self._on_session)
+
+    def _p(self) -> Principal:
+        p = self._session.principal
+        if p is None:
+            raise WindFlowError("you are not signed in", code="NOT_SIGNED_IN")
+        return p
+
+    def _on_session(self) -> None:
+        self.rows, self._cursor, self._loaded = [], None, False
+        self.detail, self.stages, self.log_seq = None, [], 0
+        self.sig_rows_reset.emit()
+        self.sig_detail_changed.emit()
+        if self._session.principal is not None:
+            self.load()
+
+    # -- list ------------------------------------------------------------------------
+
+    @property
+    def has_more(self) -> bool:
+        return self._loaded and self._cursor is not None
+
+    def set_filter(self, *, status: Sequence[DeploymentStatus] | None = None,
+                   stack_id: Any = KEEP, target_id: Any = KEEP,
+                   search: str | None = None) -> Any:
+        """Change some filters (``KEEP`` leaves one as it is) and reload."""
+        if status is not None:
+            self.status_filter = tuple(status)
+        if stack_id is not KEEP:
+            self.stack_filter = stack_id
+        if target_id is not KEEP:
+            self.target_filter = target_id
+        if search is not None:
+            self.search = search.strip()
+        return self.load()
+
+    def load(self) -> Any:
+        pending = self._actions.get("fetch_more")
+        if pending is not None:
+            pending.cancel()
+
+        async def act() -> int:
+            page = await self._page(None)
+            self.rows = list(page.items)
+            self._cursor = page.next_cursor
+            self._loaded = True
+            self.sig_rows_reset.emit()
+            self.sig_changed.emit()
+            return len(self.rows)
+
+        return self.run("load", act)
+
+    def fetch_more(self) -> Any:
+        if not self.has_more or "fetch_more" in self._actions or "load" in self._actions:
+            return None
+        cursor = self._cursor
+
+        async def act() -> int:
+            page = await self._page(cursor)
+            if cursor != self._cursor:
+                return 0
+            known = {d.id for d in self.rows}
+            fresh = tuple(d for d in page.items if d.id not in known)
+            self._cursor = page.next_cursor
+            self.rows.extend(fresh)
+            self.sig_rows_appended.emit(fresh)
+            return len(fresh)
+
+        return self.run("fetch_more", act)
+
+    async def _page(self, after: str | None) -> Any:
+        return await self._service.list_deployments(
+            self._p(), PageRequest(self._page_size, after, search=self.search or None),
+            status=list(self.status_filter) or None, stack_id=self.stack_filter,
+            target_id=self.target_filter)
+
+    def load_targets(self) -> Any:
+        async def act() -> int:
+            self.targets = list(await self._list_targets(self._p()))
+            self.sig_targets_changed.emit()
+            return len(self.targets)
+
+        return self.run("load_targets", act)
+
+    # -- detail ----------------------------------------------------------------------
+
+    def select(self, deployment_id: uuid.UUID | None) -> Any:
+        self.detail, self.stages, self.log_seq = None, [], 0
+        self.sig_log_reset.emit()
+        self.sig_detail_changed.emit()
+        if deployment_id is None:
+            return None
+
+        async def act() -> int:
+            p = self._p()
+            self.detail = await self._service.get(p, deployment_id)
+            self.stages = list(await self._service.stages(p, deployment_id))
+            self.sig_detail_changed.emit()
+            return await self._catch_up(deployment_id)
+
+        return self.run("select", act)
+
+    async def _catch_up(self, deployment_id: uuid.UUID) -> int:
+        """Read the stored lines after ``log_seq`` (the whole log on selection)."""
+        total = 0
+        while True:
+            lines = await self._service.logs(self._p(), deployment_id,
+                                             after_seq=self.log_seq, limit=LOG_PAGE)
+            if self.detail is None or self.detail.id != deployment_id:
+                return total
+            lines = [x for x in lines if x.seq > self.log_seq]
+            if not lines:
+                return total
+            self.log_seq = lines[-1].seq
+            total += len(lines)
+            self.sig_log_appended.emit(lines)
+            if len(lines) < LOG_PAGE:
+                return total
+
+    # -- actions ---------------------------------------------------------------------
+
+    def deploy(self, stack_id: uuid.UUID, target_ids: Sequence[uuid.UUID], *,
+               variables: Mapping[str, str | None] | None = None,
+               overrides: Mapping[uuid.UUID, Mapping[str, str | None]] | None = None,
+               revision: int | None = None, parallel: int = 4,
+               stop_on_failure: bool = False) -> Any:
+        async def act() -> list[Deployment]:
+            rollout = await self._service.deploy(
+                self._p(), stack_id, target_ids, variables=variables, overrides=overrides,
+                revision=revision, parallel=parallel, stop_on_failure=stop_on_failure)
+            self._upsert(rollout.deployments)
+            return rollout.deployments
+
+        return self.run("deploy", act)
+
+    def preview(self, stack_id: uuid.UUID, target_id: uuid.UUID,
+                variables: Mapping[str, str | None], revision: int | None = None) -> Any:
+        async def act() -> str:
+            text = await self._service.preview(self._p(), stack_id, target_id, variables,
+                                               revision)
+            self.sig_preview_ready.emit(text)
+            return text
+
+        return self.run("preview", act)
+
+    def act_on(self, action: str, deployment_id: uuid.UUID, *, volumes: bool = False) -> Any:
+        """``redeploy``, ``rollback``, ``cancel``, ``stop``, ``start`` or ``remove``."""
+        async def act() -> Any:
+            p, s = self._p(), self._service
+            if action in ("redeploy", "rollback"):
+                rollout = await (s.redeploy(p, deployment_id) if action == "redeploy"
+                                 else s.rollback(p, deployment_id))
+                self._upsert(rollout.deployments)
+                return rollout.deployments
+            if action == "cancel":
+                return await s.cancel(p, deployment_id)
+            if action == "stop":
+                dep = await s.stop(p, deployment_id)
+            elif action == "start":
+                dep = await s.start(p, deployment_id)
+            elif action == "remove":
+                dep = await s.remove(p, deployment_id, volumes=volumes)
+            else:
+                raise ValueError(action)
+            self._upsert([dep])
+            return dep
+
+        return self.run(f"{action}-{deployment_id}", act)
+
+    # -- live ------------------------------------------------------------------------
+
+    def apply_events(self, batch: Sequence[Event]) -> None:
+        if self._closed or self._session.principal is None:
+            return
+        org = str(self._session.principal.organization_id)
+        changed: dict[uuid.UUID, Deployment] = {}
+        created: list[uuid.UUID] = []
+        log_lines: list[Any] = []  # DeploymentLog-shaped rows
+        selected = self.detail.id if self.detail is not None else None
+        index = {d.id: d for d in self.rows}
+        for event in batch:
+            if event.aggregate_type != "deployment" or event.organization_id != org:
+                continue
+            dep_id = uuid.UUID(event.aggregate_id)
+            if event.event_type == "deployment.log":
+                if dep_id == selected:
+                    log_lines.extend(_log_line(dep_id, raw) for raw in event.data["lines"])
+                continue
+            if event.event_type == "deployment.created":
+                if dep_id not in index:
+                    created.append(dep_id)
+                continue
+            row = changed.get(dep_id) or index.get(dep_id)
+            if row is None and dep_id != selected:
+                continue
+            base = row or self.detail
+            assert base is not None
+            updated = _apply(base, event)
+            changed[dep_id] = updated
+            if dep_id == selected:
+                self.detail = updated
+        if changed:
+            self._upsert([d for d in changed.values() if d.id in index])
+            if selected in changed:
+                self.run("stages", self._reload_stages)
+        if created:
+            self.run(f"created-{created[0]}", lambda: self._fetch_created(created))
+        if log_lines and selected is not None:
+            self._append_live(selected, log_lines)
+
+    def _append_live(self, dep_id: uuid.UUID, lines: list[Any]) -> None:
+        lines.sort(key=lambda x: x.seq)
+        fresh = [x for x in lines if x.seq > self.log_seq]
+        if not fresh:
+            return
+        if fresh[0].seq != self.log_seq + 1:
+            # A gap: read from storage (it holds every line) instead of guessing.
+            self.run("catch_up", lambda: self._catch_up(dep_id))
+            return
+        self.log_seq = fresh[-1].seq
+        self.sig_log_appended.emit(fresh)
+
+    async def _reload_stages(self) -> None:
+        if self.detail is None:
+            return
+        self.stages = list(await self._service.stages(self._p(), self.detail.id))
+        self.sig_detail_changed.emit()
+
+    async def _fetch_created(self, ids: list[uuid.UUID]) -> None:
+        fresh = []
+        for dep_id in ids:
+            try:
+                fresh.append(await self._service.get(self._p(), dep_id))
+            except WindFlowError:
+                continue
+        self._upsert(fresh)
+
+    def _upsert(self, deps: Sequence[Deployment]) -> None:
+        if not deps:
+            return
+        index = {d.id: i for i, d in enumerate(self.rows)}
+        new = []
+        for dep in deps:
+            if dep.id in index:
+                self.rows[index[dep.id]] = dep
+            elif self._matches(dep):
+                new.append(dep)
+        self.rows[:0] = new
+        self.sig_rows_changed.emit(tuple(deps))
+        if self.detail is not None:
+            for dep in deps:
+                if dep.id == self.detail.id:
+                    self.detail = dep
+                    self.sig_detail_changed.emit()
+
+    def _matches(self, dep: Deployment) -> bool:
+        if self.status_filter and dep.status not in self.status_filter:
+            return False
+        if self.stack_filter and dep.stack_id != self.stack_filter:
+            return False
+        return not (self.target_filter and dep.target_id != self.target_filter)
+
+
+def _apply(dep: Deployment, event: Event) -> Deployment:
+    data = event.data
+    changes: dict[str, Any] = {}
+    if "status" in data:
+        changes["status"] = DeploymentStatus(data["status"])
+    if data.get("stage"):
+        changes["stage"] = DeploymentStage(data["stage"])
+    if event.event_type == "deployment.finished":
+        changes["error"] = data.get("error")
+        changes["finished_at"] = event.timestamp
+    return dataclasses.replace(dep, **changes)
+
+
+def _log_line(dep_id: uuid.UUID, raw: Sequence[Any]) -> _LogRow:
+    seq, ts, stream, line = raw
+    return _LogRow(dep_id, int(seq), str(line), LogStream(stream),
+                   datetime.fromisoformat(str(ts)))
+
+
+@dataclasses.dataclass(frozen=True)
+class _LogRow:
+    """A log line from an event (plain: no database instrumentation on the hot path)."""
+
+    deployment_id: uuid.UUID
+    seq: int
+    line: str
+    stream: LogStream
+    ts: datetime
+
+

@@ -1,0 +1,348 @@
+"""The Deployments page: a filterable table that loads older pages as it scrolls
+(``canFetchMore``/``fetchMore`` → keyset pages), and for the selected deployment a stage
+stepper, its actions, and a log that follows live (batched appends; 100,000 lines stay
+smooth). Everything goes through ``DeploymentsStore``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...domain.enums import DeploymentStatus
+from ...domain.models import Deployment, DeploymentStageRecord
+from ...stores.deployments import DeploymentsStore
+from ..models.base import Column, RowTableModel
+from ..widgets.badge import BadgeDelegate
+from ..widgets.message_bar import Level, MessageBar
+
+Index = QModelIndex | QPersistentModelIndex
+STEPS = ("preflight", "validate", "pull", "up", "health", "done")
+MAX_LOG_LINES = 200_000
+
+TONES = {
+    DeploymentStatus.SUCCEEDED: "success", DeploymentStatus.FAILED: "error",
+    DeploymentStatus.ROLLED_BACK: "warning", DeploymentStatus.RUNNING: "running",
+    DeploymentStatus.PENDING: "info", DeploymentStatus.CANCELLED: "neutral",
+    DeploymentStatus.STOPPED: "neutral", DeploymentStatus.REMOVED: "neutral",
+}
+
+
+def tone(dep: Deployment) -> str:
+    return TONES.get(dep.status, "neutral")
+
+
+def _when(dep: Deployment) -> str:
+    return dep.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _duration(dep: Deployment) -> str:
+    if dep.started_at is None:
+        return ""
+    if dep.finished_at is None:
+        return "…"
+    return f"{(dep.finished_at - dep.started_at).total_seconds():.1f} s"
+
+
+class DeploymentsModel(RowTableModel[Deployment]):
+    """Rows from the store; asks the store for the next keyset page when scrolled down."""
+
+    def __init__(self, store: DeploymentsStore, names: Callable[[str, uuid.UUID], str],
+                 parent: Any = None) -> None:
+        super().__init__([
+            Column("Status", lambda d: d.status.value.replace("_", " ")),
+            Column("Stack", lambda d: names("stack", d.stack_id)),
+            Column("Target", lambda d: names("target", d.target_id)),
+            Column("Stage", lambda d: d.stage.value if d.stage else ""),
+            Column("Started", _when, sort_value=lambda d: d.created_at),
+            Column("Duration", _duration),
+            Column("Project", lambda d: d.project_name),
+        ], key=lambda d: d.id, parent=parent)
+        self._store = store
+
+    def canFetchMore(self, parent: Index) -> bool:
+        return not parent.isValid() and self._store.has_more
+
+    def fetchMore(self, parent: Index) -> None:
+        if not parent.isValid():
+            self._store.fetch_more()
+
+
+class StageStepper(QFrame):
+    """preflight → validate → pull → up → health → done, each coloured by its outcome."""
+
+    COLORS = {"succeeded": "#1a7f37", "failed": "#cf222e", "running": "#0969da",
+              "cancelled": "#6e7781", "skipped": "#6e7781", "": "#8c959f"}
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Stages")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 4)
+        self.labels: dict[str, QLabel] = {}
+        for i, step in enumerate(STEPS):
+            label = QLabel(step)
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setMinimumWidth(80)
+            self.labels[step] = label
+            layout.addWidget(label)
+            if i < len(STEPS) - 1:
+                arrow = QLabel("→")
+                arrow.setStyleSheet("color: #8c959f;")
+                layout.addWidget(arrow)
+        self.extra = QLabel("")
+        layout.addWidget(self.extra)
+        layout.addStretch(1)
+        self.set_stages([])
+
+    def set_stages(self, stages: Sequence[DeploymentStageRecord]) -> None:
+        latest = {s.stage: s for s in stages}
+        for step, label in self.labels.items():
+            record = latest.get(step)
+            outcome = record.outcome if record else ""
+            color = self.COLORS.get(outcome, "#8c959f")
+            mark = {"succeeded": "✔ ", "failed": "✖ ", "running": "● ",
+                    "cancelled": "■ "}.get(outcome, "")
+            label.setText(f"{mark}{step}")
+            label.setToolTip(record.detail if record else "not reached")
+            weight = 600 if record else 400
+            label.setStyleSheet(
+                f"color: {color}; font-weight: {weight}; border: 1px solid {color};"
+                " border-radius: 10px; padding: 2px 8px;")
+        others = [s for s in stages if s.stage not in self.labels]
+        self.extra.setText("  ".join(f"{s.stage}: {s.outcome}" for s in others))
+
+
+class LogPanel(QPlainTextEdit):
+    """Read-only log; ``append_lines`` adds a whole batch with one edit, and keeps the
+    view at the bottom only while ``follow`` is on (scrolling up pauses it)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setReadOnly(True)
+        self.setAccessibleName("Deployment log")
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.setMaximumBlockCount(MAX_LOG_LINES)
+        self.setUndoRedoEnabled(False)
+        font = self.font()
+        font.setFamily("monospace")
+        self.setFont(font)
+        self.follow = True
+        self.line_count = 0
+
+    def append_lines(self, rows: Sequence[Any]) -> None:
+        if not rows:
+            return
+        bar = self.verticalScrollBar()
+        at_bottom = bar.value() >= bar.maximum() - 2
+        text = "\n".join(
+            (f"[{r.stream.value}] " if r.stream.value == "system" else "") + r.line
+            for r in rows)
+        cursor = QTextCursor(self.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.beginEditBlock()
+        if self.line_count:
+            cursor.insertText("\n")
+        cursor.insertText(text)
+        cursor.endEditBlock()
+        self.line_count += len(rows)
+        if self.follow and at_bottom:
+            bar.setValue(bar.maximum())
+
+    def reset(self) -> None:
+        self.clear()
+        self.line_count = 0
+
+
+class DeploymentsPage(QWidget):
+    def __init__(self, store: DeploymentsStore,
+                 names: Callable[[str, uuid.UUID], str] | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self._names = names or self._default_names
+        self.message = MessageBar()
+        self.status = QComboBox()
+        self.status.setAccessibleName("Status filter")
+        self.status.addItem("All statuses", None)
+        for st in DeploymentStatus:
+            self.status.addItem(st.value.replace("_", " "), st)
+        self.status.currentIndexChanged.connect(self._filter)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search project")
+        self.search.setAccessibleName("Search deployments")
+        self.search.setClearButtonEnabled(True)
+        self.search.returnPressed.connect(self._filter)
+        refresh = QPushButton("Refresh")
+        refresh.setAccessibleName("Refresh deployments")
+        refresh.clicked.connect(store.load)
+
+        self.model = DeploymentsModel(store, self._names, self)
+        self.table = QTableView()
+        self.table.setAccessibleName("Deployments")
+        self.table.setModel(self.model)
+        self.table.setItemDelegateForColumn(0, BadgeDelegate(tone, self.table))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current)
+
+        self.title = QLabel("Choose a deployment")
+        self.title.setStyleSheet("font-size: 15px; font-weight: 600;")
+        self.error = QLabel("")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #cf222e;")
+        self.stepper = StageStepper()
+        self.buttons: dict[str, QPushButton] = {}
+        actions = QHBoxLayout()
+        for action, label in (("redeploy", "Redeploy"), ("rollback", "Roll back to this"),
+                              ("cancel", "Cancel"), ("stop", "Stop"), ("start", "Start"),
+                              ("remove", "Remove…")):
+            button = QPushButton(label)
+            button.setAccessibleName(label.rstrip("…"))
+            button.clicked.connect(lambda _=False, a=action: self._act(a))
+            self.buttons[action] = button
+            actions.addWidget(button)
+        actions.addStretch(1)
+        self.follow = QCheckBox("Follow")
+        self.follow.setAccessibleName("Follow the log")
+        self.follow.setChecked(True)
+        actions.addWidget(self.follow)
+        self.log = LogPanel()
+        self.follow.toggled.connect(lambda on: setattr(self.log, "follow", on))
+        detail = QWidget()
+        dv = QVBoxLayout(detail)
+        dv.setContentsMargins(0, 0, 0, 0)
+        dv.addWidget(self.title)
+        dv.addWidget(self.stepper)
+        dv.addWidget(self.error)
+        dv.addLayout(actions)
+        dv.addWidget(self.log, 1)
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.status)
+        bar.addWidget(self.search, 1)
+        bar.addWidget(refresh)
+        top = QWidget()
+        tv = QVBoxLayout(top)
+        tv.setContentsMargins(0, 0, 0, 0)
+        tv.addLayout(bar)
+        tv.addWidget(self.table, 1)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(top)
+        split.addWidget(detail)
+        split.setSizes([300, 420])
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.message)
+        layout.addWidget(split, 1)
+
+        store.sig_rows_reset.connect(lambda: self.model.reset(store.rows))
+        store.sig_rows_appended.connect(self.model.append)
+        store.sig_rows_changed.connect(self._on_changed)
+        store.sig_detail_changed.connect(self._show_detail)
+        store.sig_log_reset.connect(self.log.reset)
+        store.sig_log_appended.connect(self.log.append_lines)
+        store.sig_targets_changed.connect(self._refresh_names)
+        store.sig_error.connect(lambda code, msg: self.message.show_message(
+            msg, Level.ERROR, code=code))
+        self.model.reset(store.rows)
+        self._show_detail()
+
+    def _default_names(self, kind: str, obj_id: uuid.UUID) -> str:
+        if kind == "target":
+            for t in self.store.targets:
+                if t.id == obj_id:
+                    return t.name
+        return str(obj_id)[:8]
+
+    def _refresh_names(self) -> None:
+        if self.model.rowCount():
+            self.model.dataChanged.emit(self.model.index(0, 1),
+                                        self.model.index(self.model.rowCount() - 1, 2))
+
+    def _filter(self) -> None:
+        status = self.status.currentData()
+        self.store.set_filter(status=[status] if status else [], search=self.search.text())
+
+    def _on_changed(self, deps: tuple[Deployment, ...]) -> None:
+        in_store = {d.id for d in self.store.rows}
+        known = [d for d in deps if self.model.position(d.id) is not None]
+        fresh = [d for d in deps if self.model.position(d.id) is None and d.id in in_store]
+        self.model.apply(known)
+        if fresh:
+            self.model.apply(fresh, prepend=True)
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self.store.select(self.model.row(current.row()).id)
+
+    def _show_detail(self) -> None:
+        dep = self.store.detail
+        for button in self.buttons.values():
+            button.setEnabled(False)
+        if dep is None:
+            self.title.setText("Choose a deployment")
+            self.error.setText("")
+            self.stepper.set_stages([])
+            return
+        self.title.setText(
+            f"{self._names('stack', dep.stack_id)} → {self._names('target', dep.target_id)}"
+            f" · {dep.status.value.replace('_', ' ')} · project {dep.project_name}")
+        self.error.setText(dep.error or "")
+        self.stepper.set_stages(self.store.stages)
+        active = dep.status in (DeploymentStatus.PENDING, DeploymentStatus.RUNNING)
+        self.buttons["cancel"].setEnabled(active)
+        self.buttons["redeploy"].setEnabled(not active and
+                                            dep.status is not DeploymentStatus.REMOVED)
+        self.buttons["rollback"].setEnabled(dep.status in (DeploymentStatus.SUCCEEDED,
+                                                           DeploymentStatus.STOPPED))
+        self.buttons["stop"].setEnabled(dep.status is DeploymentStatus.SUCCEEDED)
+        self.buttons["start"].setEnabled(dep.status is DeploymentStatus.STOPPED)
+        self.buttons["remove"].setEnabled(not active and
+                                          dep.status is not DeploymentStatus.REMOVED)
+
+    def _act(self, action: str) -> None:
+        dep = self.store.detail
+        if dep is None:
+            return
+        if action == "remove":
+            volumes = self.confirm_remove(dep)
+            if volumes is None:
+                return
+            self.store.act_on("remove", dep.id, volumes=volumes)
+            return
+        self.store.act_on(action, dep.id)
+
+    def confirm_remove(self, dep: Deployment) -> bool | None:
+        """None: cancelled; else whether the named volumes go too (asked separately)."""
+        box = QMessageBox(QMessageBox.Icon.Warning, "Remove deployment",
+                          f"Take the project {dep.project_name} down on its target?",
+                          QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel,
+                          self)
+        check = QCheckBox("Also delete its named volumes (their data is lost)")
+        box.setCheckBox(check)
+        if box.exec() != QMessageBox.StandardButton.Ok:
+            return None
+        return check.isChecked()

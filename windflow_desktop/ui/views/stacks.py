@@ -1,0 +1,461 @@
+"""The Stacks page: the list (search, archived), and for the selected stack an editor
+with YAML highlighting and validation marks, the variables table, and the revisions with
+diff and restore. Deploy opens the deploy dialog. Everything goes through
+``StacksStore``; nothing here does I/O.
+
+Signals:
+    sig_deploy_requested(object): the selected ``Stack`` should be deployed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...domain.models import Stack, StackRevision
+from ...domain.variables import GENERATORS
+from ...engine.compose_validation import ComposeReport
+from ...services.stacks import RevisionDiff
+from ...stores.stacks import StacksStore
+from ..models.base import Column, RowTableModel
+from ..widgets.message_bar import Level, MessageBar
+from ..widgets.yaml_editor import YamlEditor
+
+NEW_STACK = """services:
+  web:
+    image: nginx:alpine
+    ports:
+      - "${WEB_PORT:-8080}:80"
+"""
+VAR_COLUMNS = ("Name", "Description", "Default", "Required", "Secret", "Generator")
+
+
+class StacksModel(RowTableModel[Stack]):
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__([
+            Column("Name", lambda s: s.name),
+            Column("Revision", lambda s: s.current_revision,
+                   align=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+            Column("Tags", lambda s: ", ".join(s.tags)),
+        ], key=lambda s: s.id, parent=parent)
+
+
+class RevisionsModel(RowTableModel[StackRevision]):
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__([
+            Column("#", lambda r: r.number),
+            Column("Saved", lambda r: r.created_at.astimezone().strftime("%Y-%m-%d %H:%M")),
+            Column("Message", lambda r: r.message),
+        ], key=lambda r: r.id, parent=parent)
+
+
+class VariablesTable(QTableWidget):
+    """The variables spec as an editable table (one row per variable)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(0, len(VAR_COLUMNS), parent)
+        self.setAccessibleName("Variables")
+        self.setHorizontalHeaderLabels(list(VAR_COLUMNS))
+        self.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.verticalHeader().hide()
+
+    def set_spec(self, spec: list[dict[str, Any]]) -> None:
+        self.setRowCount(0)
+        for item in spec:
+            self.add_variable(item)
+
+    def add_variable(self, item: dict[str, Any] | None = None) -> None:
+        item = item or {}
+        row = self.rowCount()
+        self.insertRow(row)
+        self.setItem(row, 0, QTableWidgetItem(str(item.get("name", ""))))
+        self.setItem(row, 1, QTableWidgetItem(str(item.get("description", ""))))
+        self.setItem(row, 2, QTableWidgetItem(str(item.get("default") or "")))
+        for col, key in ((3, "required"), (4, "secret")):
+            check = QTableWidgetItem()
+            check.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
+            check.setCheckState(Qt.CheckState.Checked if item.get(key)
+                                else Qt.CheckState.Unchecked)
+            self.setItem(row, col, check)
+        combo = QComboBox()
+        combo.setAccessibleName("Generator")
+        combo.addItems(["", *GENERATORS])
+        combo.setCurrentText(str(item.get("generator") or ""))
+        self.setCellWidget(row, 5, combo)
+
+    def spec(self) -> list[dict[str, Any]]:
+        out = []
+        for row in range(self.rowCount()):
+            name = (self.item(row, 0) or QTableWidgetItem()).text().strip()
+            if not name:
+                continue
+            entry: dict[str, Any] = {"name": name}
+            description = (self.item(row, 1) or QTableWidgetItem()).text().strip()
+            default = (self.item(row, 2) or QTableWidgetItem()).text()
+            if description:
+                entry["description"] = description
+            if default:
+                entry["default"] = default
+            for col, key in ((3, "required"), (4, "secret")):
+                item = self.item(row, col)
+                if item is not None and item.checkState() == Qt.CheckState.Checked:
+                    entry[key] = True
+            combo = self.cellWidget(row, 5)
+            if isinstance(combo, QComboBox) and combo.currentText():
+                entry["generator"] = combo.currentText()
+            out.append(entry)
+        return out
+
+
+class StacksPage(QWidget):
+    sig_deploy_requested = Signal(object)
+
+    def __init__(self, store: StacksStore, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.message = MessageBar()
+
+        # list side
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search stacks")
+        self.search.setAccessibleName("Search stacks")
+        self.search.setClearButtonEnabled(True)
+        self.search.returnPressed.connect(lambda: store.load(search=self.search.text()))
+        self.archived = QCheckBox("Archived")
+        self.archived.setAccessibleName("Show archived stacks")
+        self.archived.toggled.connect(lambda on: store.load(archived=on))
+        self.model = StacksModel(self)
+        self.table = QTableView()
+        self.table.setAccessibleName("Stacks")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current)
+        self.new_button = QPushButton("New stack")
+        self.new_button.setAccessibleName("New stack")
+        self.new_button.clicked.connect(self.new_stack)
+        self.import_button = QPushButton("Import…")
+        self.import_button.setAccessibleName("Import stack")
+        self.import_button.clicked.connect(self._import)
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(0, 0, 0, 0)
+        top = QHBoxLayout()
+        top.addWidget(self.search, 1)
+        top.addWidget(self.archived)
+        lv.addLayout(top)
+        lv.addWidget(self.table, 1)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.new_button)
+        buttons.addWidget(self.import_button)
+        buttons.addStretch(1)
+        lv.addLayout(buttons)
+
+        # detail side
+        self.title = QLabel("Choose a stack, or create one")
+        self.title.setObjectName("pageTitle")
+        self.title.setStyleSheet("font-size: 16px; font-weight: 600;")
+        self.message_edit = QLineEdit()
+        self.message_edit.setPlaceholderText("What changed? (revision message)")
+        self.message_edit.setAccessibleName("Revision message")
+        self.save_button = QPushButton("Save revision")
+        self.save_button.setAccessibleName("Save revision")
+        self.save_button.clicked.connect(self.save)
+        self.deploy_button = QPushButton("Deploy…")
+        self.deploy_button.setAccessibleName("Deploy stack")
+        self.deploy_button.clicked.connect(self._deploy)
+        self.duplicate_button = QPushButton("Duplicate")
+        self.duplicate_button.setAccessibleName("Duplicate stack")
+        self.duplicate_button.clicked.connect(self._duplicate)
+        self.archive_button = QPushButton("Archive")
+        self.archive_button.setAccessibleName("Archive stack")
+        self.archive_button.clicked.connect(
+            lambda: store.set_archived(not self.archived.isChecked()))
+        self.export_button = QPushButton("Export…")
+        self.export_button.setAccessibleName("Export stack")
+        self.export_button.clicked.connect(self._export)
+
+        self.editor = YamlEditor()
+        self.editor.sig_text_settled.connect(self._validate)
+        self.issues = QListWidget()
+        self.issues.setAccessibleName("Validation issues")
+        self.issues.setMaximumHeight(110)
+        self.issues.itemActivated.connect(self._go_to_issue)
+        self.issues.itemClicked.connect(self._go_to_issue)
+        self.validation_label = QLabel("")
+        compose_tab = QWidget()
+        cv = QVBoxLayout(compose_tab)
+        cv.addWidget(self.editor, 1)
+        cv.addWidget(self.validation_label)
+        cv.addWidget(self.issues)
+
+        self.variables = VariablesTable()
+        self.variables.itemChanged.connect(lambda _: self.editor.sig_text_settled.emit())
+        add_var = QPushButton("Add variable")
+        add_var.setAccessibleName("Add variable")
+        add_var.clicked.connect(lambda: self.variables.add_variable())
+        remove_var = QPushButton("Remove variable")
+        remove_var.setAccessibleName("Remove variable")
+        remove_var.clicked.connect(lambda: self.variables.removeRow(self.variables.currentRow()))
+        vars_tab = QWidget()
+        vv = QVBoxLayout(vars_tab)
+        vv.addWidget(self.variables, 1)
+        vb = QHBoxLayout()
+        vb.addWidget(add_var)
+        vb.addWidget(remove_var)
+        vb.addStretch(1)
+        vv.addLayout(vb)
+
+        self.revisions_model = RevisionsModel(self)
+        self.revisions = QTableView()
+        self.revisions.setAccessibleName("Revisions")
+        self.revisions.setModel(self.revisions_model)
+        self.revisions.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.revisions.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.revisions.verticalHeader().hide()
+        self.revisions.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.diff_button = QPushButton("Diff")
+        self.diff_button.setAccessibleName("Diff revisions")
+        self.diff_button.setToolTip("Select one revision (against the current one) or two")
+        self.diff_button.clicked.connect(self._diff)
+        self.restore_button = QPushButton("Restore")
+        self.restore_button.setAccessibleName("Restore revision")
+        self.restore_button.clicked.connect(self._restore)
+        self.diff_view = QPlainTextEdit()
+        self.diff_view.setReadOnly(True)
+        self.diff_view.setAccessibleName("Diff")
+        self.diff_view.setFont(self.editor.font())
+        rev_tab = QWidget()
+        rv = QVBoxLayout(rev_tab)
+        rsplit = QSplitter(Qt.Orientation.Vertical)
+        rsplit.addWidget(self.revisions)
+        rsplit.addWidget(self.diff_view)
+        rv.addWidget(rsplit, 1)
+        rb = QHBoxLayout()
+        rb.addWidget(self.diff_button)
+        rb.addWidget(self.restore_button)
+        rb.addStretch(1)
+        rv.addLayout(rb)
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(compose_tab, "Compose")
+        self.tabs.addTab(vars_tab, "Variables")
+        self.tabs.addTab(rev_tab, "Revisions")
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        head = QHBoxLayout()
+        head.addWidget(self.title, 1)
+        for b in (self.deploy_button, self.duplicate_button, self.archive_button,
+                  self.export_button):
+            head.addWidget(b)
+        rl.addLayout(head)
+        rl.addWidget(self.tabs, 1)
+        save_row = QHBoxLayout()
+        save_row.addWidget(self.message_edit, 1)
+        save_row.addWidget(self.save_button)
+        rl.addLayout(save_row)
+
+        split = QSplitter()
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(1, 3)
+        split.setSizes([300, 900])
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.message)
+        layout.addWidget(split, 1)
+
+        self._creating = False
+        store.sig_rows_reset.connect(lambda: self.model.reset(store.rows))
+        store.sig_row_changed.connect(lambda s: self.model.apply([s]))
+        store.sig_row_removed.connect(lambda sid: self.model.apply(removals=[sid]))
+        store.sig_selected_changed.connect(self._show_selected)
+        store.sig_validated.connect(self._show_report)
+        store.sig_diff_ready.connect(self._show_diff)
+        store.sig_exported.connect(self._exported)
+        store.sig_error.connect(lambda code, msg: self.message.show_message(
+            msg, Level.ERROR, code=code))
+        self.model.reset(store.rows)
+        self._show_selected()
+
+    # -- actions -----------------------------------------------------------------------
+
+    def new_stack(self) -> None:
+        self._creating = True
+        self.table.clearSelection()
+        self.title.setText("New stack")
+        self.editor.setPlainText(NEW_STACK)
+        self.variables.set_spec([{"name": "WEB_PORT", "default": "8080"}])
+        self.message_edit.setText("Created")
+        self.tabs.setCurrentIndex(0)
+        self._enable(True, creating=True)
+
+    def save(self) -> None:
+        text, spec = self.editor.toPlainText(), self.variables.spec()
+        message = self.message_edit.text().strip()
+        if self._creating:
+            name, ok = QInputDialog.getText(self, "New stack", "Name of the stack:")
+            if not ok or not name.strip():
+                return
+            self.store.create(name=name, compose_yaml=text, variables=spec, message=message)
+            self._creating = False
+        else:
+            self.store.save(compose_yaml=text, variables=spec, message=message)
+        self.message_edit.clear()
+
+    def _deploy(self) -> None:
+        if self.store.selected is not None:
+            self.sig_deploy_requested.emit(self.store.selected)
+
+    def _duplicate(self) -> None:
+        if self.store.selected is None:
+            return
+        name, ok = QInputDialog.getText(self, "Duplicate stack", "Name of the copy:",
+                                        text=f"{self.store.selected.name} copy")
+        if ok and name.strip():
+            self.store.duplicate(name)
+
+    def _import(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import a stack", "",
+                                              "WindFlow stack (*.json *.yaml *.yml)")
+        if path:
+            self.store.import_file(path)
+
+    def _export(self) -> None:
+        stack = self.store.selected
+        if stack is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export the stack", f"{stack.slug}.windflow.yaml",
+            "YAML (*.yaml);;JSON (*.json)")
+        if path:
+            self.store.export_file(path, "json" if path.endswith(".json") else "yaml")
+
+    def _exported(self, fmt: str, path: str) -> None:
+        self.message.show_message(f"Exported to {path} ({fmt}, no secret values)",
+                                  Level.SUCCESS, timeout_ms=4000)
+
+    def _selected_numbers(self) -> list[int]:
+        rows = sorted({i.row() for i in self.revisions.selectionModel().selectedRows()})
+        return [self.revisions_model.row(r).number for r in rows]
+
+    def _diff(self) -> None:
+        numbers = self._selected_numbers()
+        current = self.store.revision.number if self.store.revision else 0
+        if len(numbers) == 1 and numbers[0] != current:
+            self.store.diff(numbers[0], current)
+        elif len(numbers) == 2:
+            self.store.diff(min(numbers), max(numbers))
+
+    def _restore(self) -> None:
+        numbers = self._selected_numbers()
+        if len(numbers) == 1:
+            self.store.restore(numbers[0])
+
+    def _validate(self) -> None:
+        self.store.validate(self.editor.toPlainText(), self.variables.spec())
+
+    # -- showing -----------------------------------------------------------------------
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self._creating = False
+            self.store.select(self.model.row(current.row()).id)
+
+    def _show_selected(self) -> None:
+        stack, rev = self.store.selected, self.store.revision
+        self._enable(stack is not None)
+        if stack is None:
+            if not self._creating:
+                self.title.setText("Choose a stack, or create one")
+                self.editor.clear()
+                self.variables.set_spec([])
+                self.revisions_model.reset([])
+            return
+        archived = " (archived)" if stack.archived_at else ""
+        self.title.setText(f"{stack.name} — revision {stack.current_revision}{archived}")
+        self.archive_button.setText("Unarchive" if stack.archived_at else "Archive")
+        if rev is not None:
+            self.editor.blockSignals(True)
+            self.editor.setPlainText(rev.compose_yaml)
+            self.editor.blockSignals(False)
+            self.variables.blockSignals(True)
+            self.variables.set_spec(list(rev.variables))
+            self.variables.blockSignals(False)
+            self._validate()
+        self.revisions_model.reset(self.store.revisions)
+        self.diff_view.clear()
+        pos = self.model.position(stack.id)
+        if pos is not None and self.table.currentIndex().row() != pos:
+            self.table.selectionModel().setCurrentIndex(
+                self.model.index(pos, 0),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows)
+
+    def _enable(self, on: bool, *, creating: bool = False) -> None:
+        for b in (self.deploy_button, self.duplicate_button, self.archive_button,
+                  self.export_button, self.diff_button, self.restore_button):
+            b.setEnabled(on and not creating)
+        self.save_button.setEnabled(on or creating)
+        self.editor.setReadOnly(not (on or creating))
+
+    def _show_report(self, report: ComposeReport) -> None:
+        self.editor.set_issues(report.issues)
+        self.issues.clear()
+        for issue in report.issues:
+            item = QListWidgetItem(("✖ " if issue.severity == "error" else "⚠ ") + str(issue))
+            item.setData(Qt.ItemDataRole.UserRole, (issue.line, issue.column))
+            self.issues.addItem(item)
+        errors, warnings = len(report.errors), len(report.warnings)
+        if not errors and not warnings:
+            self.validation_label.setText(
+                f"✔ Valid: {len(report.services)} services "
+                f"({', '.join(report.services)}), "
+                f"{len({v.name for v in report.variables})} variables used")
+        else:
+            self.validation_label.setText(f"{errors} error(s), {warnings} warning(s)")
+        self.save_button.setEnabled(not errors and (self.store.selected is not None
+                                                    or self._creating))
+
+    def _go_to_issue(self, item: QListWidgetItem) -> None:
+        line, column = item.data(Qt.ItemDataRole.UserRole)
+        if line:
+            self.tabs.setCurrentIndex(0)
+            self.editor.go_to(line, column)
+
+    def _show_diff(self, diff: RevisionDiff) -> None:
+        if diff.unchanged:
+            self.diff_view.setPlainText(f"Revisions {diff.old} and {diff.new} are the same.")
+        else:
+            self.diff_view.setPlainText(diff.compose + ("\n" + diff.variables
+                                                        if diff.variables else ""))
+
+    def select_stack(self, stack_id: uuid.UUID) -> None:
+        self.store.select(stack_id)
+

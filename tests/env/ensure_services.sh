@@ -8,6 +8,11 @@ set -u
 NEEDS=(
   "pg_ctl:/usr/lib/postgresql/*/bin/pg_ctl postgresql"
   "redis-server redis-server"
+  "dockerd docker.io"
+  "docker-compose docker-compose"
+  "sshd:/usr/sbin/sshd openssh-server"
+  "busybox busybox-static"
+  "openssl openssl"
   "Xvfb xvfb"
   "xauth xauth"
   "lib:libxcb-icccm.so.4 libxcb-icccm4"

@@ -311,9 +311,10 @@ class Toast(QFrame):
         self.notification = n
         theme = theme_for(self.palette())
         _background, accent = theme.badge(_tone(n))
-        self.setStyleSheet(
-            f"QFrame#toast {{ background: {theme.base}; border: 1px solid {theme.border};"
-            f" border-left: 5px solid {accent}; border-radius: 6px; }}")
+        sheet = (f"QFrame#toast {{ background: {theme.base}; border: 1px solid {theme.border};"
+                 f" border-left: 5px solid {accent}; border-radius: 6px; }}")
+        if sheet != self.styleSheet():  # re-polishing costs; a storm repeats the same one
+            self.setStyleSheet(sheet)
         self.title.setText(n.title)
         self.message.setText(n.message)
         self.adjustSize()

@@ -1,0 +1,164 @@
+"""UI figures (issue 7).
+
+- ``ui_event_storm_max_stall_ms``: the longest gap between ticks of a 1 ms ``QTimer``
+  while 20,000 events travel ``LocalBus`` → ``EventBridge`` → ``ActivityStore`` (live
+  prepend into the shown Activity table, sorted, over 1,000 loaded rows) and
+  ``NotificationsStore`` (notification centre, toast, no tray) on the qasync loop
+  (goal ≤ 50 ms). Two mixes: ``_mixed`` (40 % log lines, 20 % stage changes — not
+  audited — and the rest finished deployments and target status changes) and
+  ``_audited`` (every event is an audited one: 20,000 new rows). The figure is the worse.
+- ``idle_rss_mb``: not measured yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from windflow_desktop.domain.events import Event
+
+from . import benchmark
+
+STORM_EVENTS = 20_000
+
+
+def _storm(org: str, actor: str, count: int, audited_only: bool) -> list[Event]:
+    events = []
+    for n in range(count):
+        slot = 99 if audited_only else n % 20
+        dep = f"dep-{n // 8:05d}"
+        if slot < 8:
+            events.append(Event("deployment.log", "deployment", dep, {"seq": n, "line": "x"},
+                                organization_id=org, actor_id=actor))
+        elif slot < 12:
+            events.append(Event("deployment.stage_changed", "deployment", dep,
+                                {"status": "running", "stage": "up"},
+                                organization_id=org, actor_id=actor))
+        elif n % 5 == 0:
+            to = "offline" if n % 10 == 0 else "online"
+            events.append(Event("target.status_changed", "target", f"t{n % 50}",
+                                {"name": f"edge-{n % 50:02d}", "to": to,
+                                 "from": "online" if to == "offline" else "offline"},
+                                organization_id=org))
+        else:
+            status = ("succeeded", "failed", "rolled_back", "succeeded")[n % 4]
+            events.append(Event("deployment.finished", "deployment", f"{dep}-{n}",
+                                {"status": status, "stack_id": f"s{n % 30}",
+                                 "target_id": f"t{n % 50}"},
+                                organization_id=org, actor_id=actor))
+    return events
+
+
+@benchmark("ui_event_storm")
+def bench_event_storm() -> dict[str, float]:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    results: dict[str, float] = {}
+    for name, audited_only in (("mixed", False), ("audited", True)):
+        loop = qasync.QEventLoop(app)
+        asyncio.set_event_loop(loop)
+        try:
+            with loop, tempfile.TemporaryDirectory() as home:
+                stall = loop.run_until_complete(_run_storm(Path(home), audited_only))
+        finally:
+            asyncio.set_event_loop(None)
+        results[f"ui_event_storm_{name}_max_stall_ms"] = round(stall, 1)
+    results["ui_event_storm_max_stall_ms"] = max(results.values())
+    return results
+
+
+async def _run_storm(home: Path, audited_only: bool) -> float:
+    from PySide6.QtCore import QSettings, Qt, QTimer
+    from PySide6.QtWidgets import QMainWindow
+
+    from tests.gui.activity_support import audit_rows, seed_audit
+    from tests.integration.auth_support import PASSWORD, build_services
+    from windflow_desktop.events import LocalBus
+    from windflow_desktop.repositories.sql.backend import SqlBackend
+    from windflow_desktop.services.activity import ActivityService
+    from windflow_desktop.stores.activity import NOT_AUDITED, ActivityStore
+    from windflow_desktop.stores.event_bridge import EventBridge
+    from windflow_desktop.stores.notifications import NotificationsStore
+    from windflow_desktop.stores.session import SessionStore
+    from windflow_desktop.ui.tray import TrayController
+    from windflow_desktop.ui.views.activity import ActivityPage
+    from windflow_desktop.ui.views.notifications import NotificationCentre
+
+    backend = SqlBackend(f"sqlite+aiosqlite:///{home / 'workspace.db'}")
+    await backend.open()
+    services = build_services(backend)
+    session = SessionStore(services.auth)
+    await session.setup(username="ada", email="ada@example.test", password=PASSWORD,
+                        organization_name="Acme")
+    principal = session.principal
+    assert principal is not None and principal.organization_id is not None
+    await seed_audit(backend, audit_rows(principal.organization_id, [principal.user_id], 1000))
+    settings = QSettings(str(home / "ui.ini"), QSettings.Format.IniFormat)
+    activity = ActivityStore(session, ActivityService(services.users.ctx))
+    window = QMainWindow()
+    page = ActivityPage(activity, settings)
+    window.setCentralWidget(page)
+    window.resize(1180, 740)
+    window.show()
+    await activity.load()
+    while activity.has_more and activity.row_count < 1000:
+        task = activity.fetch_more()
+        if task is not None:
+            await task
+    notifications = NotificationsStore(settings, organization_id=str(principal.organization_id))
+    centre = NotificationCentre(notifications)
+    centre.resize(400, 440)
+    centre.show()
+    tray = TrayController(window, notifications, centre, settings, tray_available=False)
+
+    bus = LocalBus()
+    bridge = EventBridge(bus)
+    bridge.sig_events_received.connect(activity.apply_events)
+    bridge.sig_events_received.connect(notifications.apply_events)
+    await bus.start()
+    events = _storm(str(principal.organization_id), str(principal.user_id), STORM_EVENTS,
+                    audited_only)
+    expected = page.model.rowCount() + sum(e.event_type not in NOT_AUDITED for e in events)
+
+    all_in = asyncio.Event()
+    page.model.rowsInserted.connect(
+        lambda *_: all_in.set() if page.model.rowCount() >= expected else None)
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.setInterval(1)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
+    await asyncio.sleep(0.05)
+    started = time.perf_counter()
+    ticks.append(started)
+    await bus.publish_many(events)
+    if page.model.rowCount() < expected:
+        await all_in.wait()
+    await asyncio.sleep(0.05)  # the last paint
+    finished = time.perf_counter()
+    timer.stop()
+    window_ticks = [t for t in ticks if t >= started] + [finished]
+    stall_ms = max(b - a for a, b in itertools.pairwise(window_ticks)) * 1000
+    print(f"# storm ({'audited' if audited_only else 'mixed'}): {STORM_EVENTS} events, "
+          f"{page.model.rowCount()} rows, {len(notifications.recent)} recent notifications, "
+          f"{bridge.batch_count} batches in {(finished - started) * 1000:.0f} ms, "
+          f"longest stall {stall_ms:.1f} ms", flush=True)
+
+    bridge.close()
+    tray.close()
+    await bus.close()
+    await activity.shutdown()
+    await session.shutdown()
+    await backend.close()
+    for widget in (centre, window):
+        widget.close()
+        widget.deleteLater()
+    return stall_ms

@@ -122,8 +122,7 @@ def validate_compose(text: str, specs: Sequence[VariableSpec] = ()) -> ComposeRe
     if root is None:
         report.issues.append(Issue("error", "the Compose file is empty", 1, 1))
         return report
-    _Checker(report).check(root)
-    if report.ok:
+    if _Checker(report).check(root):
         _check_variables(report, specs)
     return report
 
@@ -146,9 +145,14 @@ class _Checker:
         self.report.issues.append(Issue("warning", message, node.start_mark.line + 1,
                                         node.start_mark.column + 1, path))
 
-    def check(self, root: Node) -> None:
+    def check(self, root: Node) -> bool:
+        """False when the file is too big to look at further (variables unchecked)."""
         if not self._walk(root, "", set()):
-            return
+            return False
+        self._structure(root)
+        return True
+
+    def _structure(self, root: Node) -> None:
         if not isinstance(root, MappingNode):
             self.error(root, "the Compose file must be a mapping with a 'services' key")
             return

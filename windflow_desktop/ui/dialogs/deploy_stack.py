@@ -65,7 +65,7 @@ class DeployDialog(QDialog):
             label = spec.name + (" *" if spec.required and not spec.default
                                  and not spec.generator else "")
             if spec.secret:
-                label += " 🔒"
+                label += " (secret)"
             form.addRow(label, edit)
             self.fields[spec.name] = edit
         variables = QGroupBox("Variables")

@@ -385,8 +385,11 @@ class StacksPage(QWidget):
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
+            stack_id = self.model.row(current.row()).id
+            if self.store.selected is not None and self.store.selected.id == stack_id:
+                return  # already shown (the page itself moved the current row)
             self._creating = False
-            self.store.select(self.model.row(current.row()).id)
+            self.store.select(stack_id)
 
     def _show_selected(self) -> None:
         stack, rev = self.store.selected, self.store.revision

@@ -12,7 +12,8 @@ import logging
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication, QWidget
 
 log = logging.getLogger("windflow.ui.theme")
 
@@ -76,6 +77,17 @@ def theme_for(palette: QPalette) -> Theme:
     return DARK if palette.color(QPalette.ColorRole.Window).lightness() < 128 else LIGHT
 
 
+def set_font(widget: QWidget, *, pixel_size: int | None = None, bold: bool = False) -> None:
+    """Size/weight through a font, not a style sheet: a style sheet freezes the palette a
+    widget had when it was polished, so it would not follow a light/dark switch."""
+    font = QFont(widget.font())
+    if pixel_size is not None:
+        font.setPixelSize(pixel_size)
+    if bold:
+        font.setWeight(QFont.Weight.DemiBold)
+    widget.setFont(font)
+
+
 def build_palette(theme: Theme) -> QPalette:
     p = QPalette()
     role, group = QPalette.ColorRole, QPalette.ColorGroup
@@ -134,5 +146,19 @@ class ThemeController(QObject):
             return
         self._theme = theme
         self._app.setPalette(build_palette(theme))
+        _repolish_styled_widgets()
         log.info("theme: %s", theme.name)
         self.sig_theme_changed.emit(theme.name)
+
+
+def _repolish_styled_widgets() -> None:
+    """Widgets with their own style sheet keep the palette they were polished with; set
+    the sheet again so they take the new one (pages of other areas use sheets)."""
+    if not isinstance(QApplication.instance(), QApplication):
+        return
+    for top in QApplication.topLevelWidgets():
+        for widget in [top, *top.findChildren(QWidget)]:
+            sheet = widget.styleSheet()
+            if sheet:
+                widget.setStyleSheet("")
+                widget.setStyleSheet(sheet)

@@ -48,6 +48,7 @@ from ...stores.activity import (
     object_label,
 )
 from ..models.base import ROW_ROLE, SORT_ROLE, Column, RowTableModel
+from ..theme import set_font
 from ..widgets.badge import BadgeDelegate
 from ..widgets.message_bar import MessageBar
 
@@ -223,7 +224,7 @@ class ActivityPage(QWidget):
 
         heading = QLabel("Activity")
         heading.setObjectName("pageTitle")
-        heading.setStyleSheet("font-size: 20px; font-weight: 600;")
+        set_font(heading, pixel_size=20, bold=True)
         self.subtitle = QLabel("Who did what, when, and to which object.")
         self.subtitle.setObjectName("pageSubtitle")
         self.message_bar = MessageBar()

@@ -18,12 +18,22 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QPoint,
     QRect,
+    QRectF,
     QSize,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QIcon, QMouseEvent, QPainter, QPalette
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QIcon,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPalette,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -44,7 +54,7 @@ from ...domain.models import utcnow
 from ...resources import icon_path
 from ...stores.notifications import Notification, NotificationKind, NotificationsStore
 from ..models.base import ROW_ROLE, Column, RowTableModel
-from ..theme import theme_for
+from ..theme import set_font, theme_for
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -175,7 +185,7 @@ class NotificationCentre(QFrame):
         self.setAccessibleName("Notification centre")
         self.setMinimumSize(360, 300)
         self.heading = QLabel("Notifications")
-        self.heading.setStyleSheet("font-size: 15px; font-weight: 600;")
+        set_font(self.heading, pixel_size=15, bold=True)
         self.mark_read_button = QPushButton("Mark all read")
         self.mark_read_button.setAccessibleName("Mark all notifications read")
         self.clear_button = QPushButton("Clear")
@@ -280,11 +290,10 @@ class Toast(QFrame):
         super().__init__(host)
         self.setObjectName("toast")
         self.setAccessibleName("Notification")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setAutoFillBackground(True)
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, False)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.title = QLabel()
-        self.title.setStyleSheet("font-weight: 600;")
+        set_font(self.title, bold=True)
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.close_button = QToolButton()
@@ -309,12 +318,6 @@ class Toast(QFrame):
 
     def show_notification(self, n: Notification) -> None:
         self.notification = n
-        theme = theme_for(self.palette())
-        _background, accent = theme.badge(_tone(n))
-        sheet = (f"QFrame#toast {{ background: {theme.base}; border: 1px solid {theme.border};"
-                 f" border-left: 5px solid {accent}; border-radius: 6px; }}")
-        if sheet != self.styleSheet():  # re-polishing costs; a storm repeats the same one
-            self.setStyleSheet(sheet)
         self.title.setText(n.title)
         self.message.setText(n.message)
         self.adjustSize()
@@ -324,6 +327,23 @@ class Toast(QFrame):
         self.raise_()
         self.show()
         self._timer.start()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """A card in the palette's base colour with the severity as a left stripe."""
+        theme = theme_for(self.palette())
+        accent = theme.badge(_tone(self.notification))[1] if self.notification else \
+            theme.border
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        card = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
+        path = QPainterPath()
+        path.addRoundedRect(card, 6, 6)
+        painter.fillPath(path, QColor(theme.base))
+        painter.setPen(QColor(theme.border))
+        painter.drawPath(path)
+        painter.setClipPath(path)
+        painter.fillRect(QRectF(0, 0, 5, self.height()), QColor(accent))
+        painter.end()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton and self.notification is not None:
@@ -341,7 +361,7 @@ class NotificationSettings(QWidget):
         self.store = store
         self.setAccessibleName("Notification settings")
         intro = QLabel("Tell me when…")
-        intro.setStyleSheet("font-weight: 600;")
+        set_font(intro, bold=True)
         where = ("Notifications appear from the system tray icon." if tray_available else
                  "This desktop has no system tray: notifications appear inside the window "
                  "and in the notification centre (the bell in the status bar).")

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication, QMainWindow, QSystemTrayIcon
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QSystemTrayIcon
 
 from tests.gui.test_activity_page import actionable_widgets
 from windflow_desktop.domain.events import Event
@@ -247,8 +248,13 @@ def test_theme_follows_the_scheme(qapp: QApplication, qtbot: Any) -> None:
     try:
         theme.start()  # offscreen: the scheme is unknown → light
         assert theme_for(qapp.palette()) is LIGHT
+        styled = QLabel("Heading")
+        styled.setStyleSheet("font-weight: 600;")  # as other pages do
+        qtbot.addWidget(styled)
+        styled.show()
         theme.apply_scheme(Qt.ColorScheme.Dark)
         assert theme_for(qapp.palette()) is DARK and theme.theme.dark
+        assert styled.palette().color(QPalette.ColorRole.WindowText).lightness() > 128
         theme.apply_scheme(Qt.ColorScheme.Light)
         assert changes[-2:] == ["dark", "light"]
     finally:

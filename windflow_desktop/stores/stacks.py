@@ -101,11 +101,8 @@ class StacksStore(Store):
             if stack_id is None:
                 self.selected, self.revision, self.revisions = None, None, []
             else:
-                p = self._p()
-                self.selected = await self._service.get_stack(p, stack_id)
-                self.revision = await self._service.get_revision(p, stack_id)
-                self.revisions = list((await self._service.revisions(
-                    p, stack_id, PageRequest(200))).items)
+                await self._reselect(stack_id)
+                return
             self.sig_selected_changed.emit()
 
         return self.run("select", act)
@@ -266,11 +263,12 @@ class StacksStore(Store):
 
     async def _reselect(self, stack_id: uuid.UUID) -> None:
         p = self._p()
-        self.selected = await self._service.get_stack(p, stack_id)
-        self.revision = await self._service.get_revision(p, stack_id)
-        self.revisions = list((await self._service.revisions(p, stack_id,
-                                                              PageRequest(200))).items)
-        self._upsert(self.selected)
+        stack = await self._service.get_stack(p, stack_id)
+        revision = await self._service.get_revision(p, stack_id)
+        revisions = list((await self._service.revisions(p, stack_id, PageRequest(200))).items)
+        # One consistent change: readers never see a new revision with the old history.
+        self.selected, self.revision, self.revisions = stack, revision, revisions
+        self._upsert(stack)
         self.sig_selected_changed.emit()
 
     def _upsert(self, stack: Stack) -> None:

@@ -1,0 +1,228 @@
+"""The Containers page: pick a target, see its containers grouped by compose project,
+start/stop/restart/remove them, and follow a container's logs live in the log viewer.
+
+It binds to ``ContainersStore`` (and reads the target list from ``TargetsStore``).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...domain.models import Target
+from ...stores.containers import ContainerInfo, ContainersStore
+from ...stores.targets import TargetsStore
+from ..widgets.log_view import LogView
+from ..widgets.message_bar import MessageBar
+
+CONTAINER_ROLE = Qt.ItemDataRole.UserRole + 10
+HEADERS = ["Name", "Image", "State", "Status", "Ports"]
+STATE_MARK = {"running": "●", "exited": "○", "created": "○", "paused": "◐",
+              "restarting": "◌", "dead": "✖"}
+
+
+class ContainersPage(QWidget):
+    def __init__(self, store: ContainersStore, targets: TargetsStore,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.targets = targets
+        self.setAccessibleName("Containers page")
+        title = QLabel("Containers")
+        title.setObjectName("pageTitle")
+        self.messages = MessageBar()
+        self.target_combo = QComboBox()
+        self.target_combo.setAccessibleName("Target")
+        self.target_combo.setMinimumWidth(220)
+        self.refresh_button = QPushButton("Refresh")
+        self.buttons = {action: QPushButton(action.capitalize())
+                        for action in ("start", "stop", "restart", "remove")}
+        self.logs_button = QPushButton("Follow logs")
+        self.stop_logs_button = QPushButton("Stop logs")
+        self.summary = QLabel("")
+        self.summary.setAccessibleName("Summary")
+
+        self.model = QStandardItemModel(0, len(HEADERS), self)
+        self.model.setHorizontalHeaderLabels(HEADERS)
+        self.tree = QTreeView()
+        self.tree.setAccessibleName("Containers")
+        self.tree.setModel(self.model)
+        self.tree.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        for column, width in ((0, 230), (1, 200), (2, 90), (3, 170)):
+            self.tree.setColumnWidth(column, width)
+        self.log_view = LogView("Logs")
+
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Target"))
+        bar.addWidget(self.target_combo)
+        bar.addWidget(self.refresh_button)
+        bar.addSpacing(16)
+        for button in self.buttons.values():
+            bar.addWidget(button)
+        bar.addWidget(self.logs_button)
+        bar.addWidget(self.stop_logs_button)
+        bar.addStretch(1)
+        bar.addWidget(self.summary)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.tree)
+        splitter.addWidget(self.log_view)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 16, 24, 16)
+        layout.addWidget(title)
+        layout.addWidget(self.messages)
+        layout.addLayout(bar)
+        layout.addWidget(splitter, 1)
+
+        self.target_combo.currentIndexChanged.connect(self._on_target)
+        self.refresh_button.clicked.connect(store.refresh)
+        for action, button in self.buttons.items():
+            button.clicked.connect(lambda _c=False, a=action: self._act(a))
+        self.logs_button.clicked.connect(self._follow)
+        self.stop_logs_button.clicked.connect(store.stop_logs)
+        self.tree.selectionModel().selectionChanged.connect(self._update_actions)
+        self.tree.doubleClicked.connect(lambda _i: self._follow())
+        store.sig_containers_changed.connect(self._rebuild)
+        store.sig_log_started.connect(self._log_started)
+        store.sig_log_lines.connect(self.log_view.append_lines)
+        store.sig_log_ended.connect(self._log_ended)
+        store.sig_error.connect(self.messages.show_error)
+        targets.sig_targets_reset.connect(self._fill_targets)
+        targets.sig_targets_applied.connect(lambda _u, _r: self._fill_targets())
+        self._fill_targets()
+        self._rebuild()
+
+    # -- targets ---------------------------------------------------------------------------
+
+    def _fill_targets(self) -> None:
+        current = self.target_combo.currentData()
+        wanted = [(t.name, t.id) for t in sorted(self.targets.targets,
+                                                 key=lambda t: t.name.lower())]
+        present = [(self.target_combo.itemText(i), self.target_combo.itemData(i))
+                   for i in range(self.target_combo.count())]
+        if wanted == present:
+            return
+        self.target_combo.blockSignals(True)
+        self.target_combo.clear()
+        for name, target_id in wanted:
+            self.target_combo.addItem(name, target_id)
+        index = self.target_combo.findData(current) if current is not None else -1
+        self.target_combo.setCurrentIndex(index if index >= 0 else -1)
+        self.target_combo.blockSignals(False)
+        if index < 0 and self.target_combo.count() and current is None:
+            self.target_combo.setCurrentIndex(0)
+
+    def select_target(self, target_id: uuid.UUID) -> None:
+        index = self.target_combo.findData(target_id)
+        if index >= 0:
+            self.target_combo.setCurrentIndex(index)
+
+    def _on_target(self, index: int) -> None:
+        target_id = self.target_combo.itemData(index) if index >= 0 else None
+        self.log_view.clear()
+        self.store.select_target(target_id)
+
+    # -- containers ------------------------------------------------------------------------
+
+    def _rebuild(self) -> None:
+        selected = self.selected()
+        self.model.removeRows(0, self.model.rowCount())
+        groups = self.store.by_project()
+        running = sum(1 for c in self.store.containers if c.running)
+        for project, containers in groups.items():
+            label = project or "Not in a compose project"
+            up = sum(1 for c in containers if c.running)
+            head = QStandardItem(f"{label}  ({up}/{len(containers)} running)")
+            head.setSelectable(False)
+            font = head.font()
+            font.setBold(True)
+            head.setFont(font)
+            fillers = [QStandardItem("") for _ in HEADERS[1:]]
+            for item in fillers:
+                item.setSelectable(False)
+            for c in containers:
+                cells = [
+                    QStandardItem(f"{STATE_MARK.get(c.state, '?')} {c.service or c.name}"),
+                    QStandardItem(c.image), QStandardItem(c.state), QStandardItem(c.status),
+                    QStandardItem(", ".join(c.ports)),
+                ]
+                cells[0].setToolTip(f"{c.name} ({c.short_id})")
+                for cell in cells:
+                    cell.setData(c, CONTAINER_ROLE)
+                head.appendRow(cells)
+            self.model.appendRow([head, *fillers])
+        self.tree.expandAll()
+        target = self._target()
+        self.summary.setText(
+            f"{len(self.store.containers)} containers, {running} running" if target else
+            "Choose a target")
+        if selected is not None:
+            self._reselect(selected.id)
+        self._update_actions()
+
+    def _target(self) -> Target | None:
+        tid = self.store.target_id
+        return self.targets.target(tid) if tid is not None else None
+
+    def _reselect(self, container_id: str) -> None:
+        for row in range(self.model.rowCount()):
+            head = self.model.item(row, 0)
+            for child in range(head.rowCount()):
+                c = head.child(child, 0).data(CONTAINER_ROLE)
+                if c is not None and c.id == container_id:
+                    index = self.model.indexFromItem(head.child(child, 0))
+                    self.tree.setCurrentIndex(index)
+                    return
+
+    def selected(self) -> ContainerInfo | None:
+        index = self.tree.currentIndex()
+        if not index.isValid():
+            return None
+        value = index.siblingAtColumn(0).data(CONTAINER_ROLE)
+        return value if isinstance(value, ContainerInfo) else None
+
+    def _update_actions(self) -> None:
+        c = self.selected()
+        self.buttons["start"].setEnabled(c is not None and not c.running)
+        self.buttons["stop"].setEnabled(c is not None and c.running)
+        self.buttons["restart"].setEnabled(c is not None)
+        self.buttons["remove"].setEnabled(c is not None)
+        self.logs_button.setEnabled(c is not None)
+        self.stop_logs_button.setEnabled(self.store.following is not None)
+
+    def _act(self, action: str) -> None:
+        c = self.selected()
+        if c is not None:
+            self.store.act(c.id, action)
+
+    def _follow(self) -> None:
+        c = self.selected()
+        if c is not None:
+            self.log_view.clear()
+            self.log_view.title.setText(f"Logs — {c.name}")
+            self.store.follow_logs(c.id)
+
+    def _log_started(self, container_id: str) -> None:
+        self.log_view.set_state("following live")
+        self._update_actions()
+
+    def _log_ended(self, container_id: str) -> None:
+        self.log_view.set_state("stopped")
+        self._update_actions()

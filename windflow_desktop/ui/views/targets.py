@@ -1,0 +1,356 @@
+"""The Targets page: the table of targets (name, kind, host, status badge, engine
+version, last seen) with a filter; add/edit (the wizard), delete, test and scan actions;
+the capability panel and the step-by-step test results of the selected target.
+
+It binds to ``TargetsStore`` only. Long actions show progress in the status line and can
+be cancelled; errors appear in the message bar, never as a modal box.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...domain.enums import TargetKind, TargetStatus
+from ...domain.models import Target
+from ...engine.ssh import HostKeyPrompt
+from ...stores.targets import ConnectionReport, StepResult, TargetsStore
+from ..dialogs.target_hostkey import ask_host_key
+from ..dialogs.target_wizard import StepsView, TargetWizard
+from ..models.base import ROW_ROLE, SORT_ROLE, Column, RowTableModel
+from ..widgets.badge import BadgeDelegate
+from ..widgets.message_bar import MessageBar
+
+KIND_LABEL = {TargetKind.LOCAL: "Local", TargetKind.SSH: "SSH", TargetKind.DOCKER_TCP: "TCP+TLS"}
+STATUS_TONE = {TargetStatus.ONLINE: "success", TargetStatus.OFFLINE: "warning",
+               TargetStatus.ERROR: "error", TargetStatus.UNKNOWN: "neutral"}
+CAPABILITY_LABEL = {
+    "os": "Operating system", "arch": "Architecture", "cpus": "CPUs", "memory": "Memory",
+    "disk": "Disk free", "docker": "Docker engine", "compose_v2": "Compose v2",
+    "compose_v1": "Compose v1", "podman": "Podman",
+}
+
+
+def ago(moment: datetime | None, now: datetime | None = None) -> str:
+    if moment is None:
+        return "never"
+    now = now or datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    seconds = int((now - moment).total_seconds())
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def host_text(target: Target) -> str:
+    if target.kind is TargetKind.LOCAL:
+        return target.docker_socket or "this computer"
+    user = f"{target.username}@" if target.username else ""
+    port = f":{target.port}" if target.port else ""
+    return f"{user}{target.host}{port}"
+
+
+class TargetsPage(QWidget):
+    def __init__(self, store: TargetsStore, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.setAccessibleName("Targets page")
+        self._wizard: TargetWizard | None = None
+        self._boxes: list[QMessageBox] = []
+
+        title = QLabel("Targets")
+        title.setObjectName("pageTitle")
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter by name, host, status…")
+        self.filter.setAccessibleName("Filter targets")
+        self.filter.setClearButtonEnabled(True)
+        self.add_button = QPushButton("Add target…")
+        self.edit_button = QPushButton("Edit…")
+        self.delete_button = QPushButton("Delete")
+        self.test_button = QPushButton("Test")
+        self.scan_button = QPushButton("Scan")
+        self.scan_all_button = QPushButton("Scan all")
+        self.cancel_button = QPushButton("Cancel")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(160)
+        self.progress.setTextVisible(True)
+        self.progress.setAccessibleName("Progress")
+        self.progress.hide()
+        self.cancel_button.hide()
+        self.messages = MessageBar()
+
+        self.model: RowTableModel[Target] = RowTableModel(
+            [
+                Column("Name", lambda t: t.name, lambda t: t.name.lower()),
+                Column("Kind", lambda t: KIND_LABEL[t.kind]),
+                Column("Host", host_text),
+                Column("Status", lambda t: t.status.value),
+                Column("Engine", lambda t: store.engine_version(t.id) or "—"),
+                Column("Last seen", lambda t: ago(t.last_seen),
+                       lambda t: t.last_seen.timestamp() if t.last_seen else 0.0),
+            ],
+            key=lambda t: t.id,
+        )
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.proxy.setFilterKeyColumn(-1)
+        self.table = QTableView()
+        self.table.setAccessibleName("Targets")
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.setAlternatingRowColors(True)
+        self.table.setItemDelegateForColumn(
+            3, BadgeDelegate(lambda t: STATUS_TONE[t.status], self.table))
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        for column, width in ((0, 170), (1, 80), (3, 100), (4, 130), (5, 110)):
+            self.table.setColumnWidth(column, width)
+
+        self.detail_title = QLabel("Select a target")
+        self.detail_title.setObjectName("sectionTitle")
+        self.capabilities = QTreeWidget()
+        self.capabilities.setAccessibleName("Capabilities")
+        self.capabilities.setHeaderLabels(["Capability", "Version", "Details"])
+        self.capabilities.setRootIsDecorated(False)
+        self.capabilities.setColumnWidth(0, 130)
+        self.capabilities.setColumnWidth(1, 150)
+        self.steps = StepsView()
+        self.test_summary = QLabel("")
+        self.test_summary.setWordWrap(True)
+        self.test_summary.setAccessibleName("Last test")
+
+        toolbar = QHBoxLayout()
+        for widget in (self.add_button, self.edit_button, self.delete_button,
+                       self.test_button, self.scan_button, self.scan_all_button):
+            toolbar.addWidget(widget)
+        toolbar.addStretch(1)
+        toolbar.addWidget(self.progress)
+        toolbar.addWidget(self.cancel_button)
+        toolbar.addWidget(self.filter, 1)
+
+        detail = QWidget()
+        detail_layout = QVBoxLayout(detail)
+        detail_layout.setContentsMargins(0, 0, 0, 0)
+        detail_layout.addWidget(self.detail_title)
+        detail_layout.addWidget(self.capabilities, 3)
+        detail_layout.addWidget(QLabel("Connection test"))
+        detail_layout.addWidget(self.steps, 2)
+        detail_layout.addWidget(self.test_summary)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.table)
+        splitter.addWidget(detail)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 16, 24, 16)
+        layout.addWidget(title)
+        layout.addWidget(self.messages)
+        layout.addLayout(toolbar)
+        layout.addWidget(splitter, 1)
+
+        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.add_button.clicked.connect(lambda: self.open_wizard(None))
+        self.edit_button.clicked.connect(self._edit)
+        self.delete_button.clicked.connect(self._delete)
+        self.test_button.clicked.connect(self._test)
+        self.scan_button.clicked.connect(self._scan)
+        self.scan_all_button.clicked.connect(self._scan_all)
+        self.cancel_button.clicked.connect(self._cancel)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection)
+        self.table.doubleClicked.connect(lambda _i: self._edit())
+        store.sig_targets_reset.connect(self._reset)
+        store.sig_targets_applied.connect(self._applied)
+        store.sig_capabilities_loaded.connect(self._capabilities_loaded)
+        store.sig_test_step.connect(self._on_step)
+        store.sig_test_finished.connect(self._on_report)
+        store.sig_scan_progress.connect(self._on_progress)
+        store.sig_busy_changed.connect(self._on_busy)
+        store.sig_error.connect(self.messages.show_error)
+        store.sig_host_key_asked.connect(self._ask_host_key)
+        self._reset()
+
+    # -- store → view ----------------------------------------------------------------------
+
+    def _reset(self) -> None:
+        self.model.reset(self.store.targets)
+        self._update_actions()
+
+    def _applied(self, upserts: tuple[Target, ...], removed: tuple[uuid.UUID, ...]) -> None:
+        self.model.apply(upserts, removed)
+        self._update_actions()
+        selected = self.selected()
+        if selected is not None and any(t.id == selected.id for t in upserts):
+            self._show_detail(selected)
+
+    def _capabilities_loaded(self, target_id: uuid.UUID) -> None:
+        selected = self.selected()
+        if selected is not None and selected.id == target_id:
+            self._show_detail(selected)
+        target = self.store.target(target_id)
+        if target is not None:
+            self.model.apply([target])
+
+    def _on_step(self, step: StepResult) -> None:
+        if self._wizard is None or not self._wizard.isVisible():
+            self.steps.add_step(step)
+
+    def _on_report(self, report: ConnectionReport) -> None:
+        if self._wizard is not None and self._wizard.isVisible():
+            return
+        self.test_summary.setText(
+            f"Connected — Docker {report.engine_version}" if report.ok
+            else f"Not connected: {report.error}")
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.setMaximum(max(total, 1))
+        self.progress.setValue(done)
+        self.progress.setFormat(f"Scanned {done}/{total}")
+
+    def _on_busy(self, _busy: bool = False) -> None:
+        running = self.store.is_running("test") or self.store.is_running("scan")
+        self.progress.setVisible(running)
+        self.cancel_button.setVisible(running)
+        if self.store.is_running("test"):
+            self.progress.setMaximum(0)  # indeterminate while testing
+
+    def _track(self, task: asyncio.Task[Any]) -> None:
+        """Show progress and the cancel button while ``task`` runs."""
+        self._on_busy()
+        task.add_done_callback(lambda _t: self._on_busy())
+
+    def _ask_host_key(self, prompt: HostKeyPrompt, future: asyncio.Future[bool]) -> None:
+        box = ask_host_key(self, prompt, future)
+        self._boxes.append(box)
+        box.finished.connect(lambda _r, b=box: self._boxes.remove(b)
+                             if b in self._boxes else None)
+
+    # -- view → store ----------------------------------------------------------------------
+
+    def selected(self) -> Target | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        row = self.proxy.data(rows[0], ROW_ROLE)
+        return row if isinstance(row, Target) else None
+
+    def select(self, target_id: uuid.UUID) -> None:
+        position = self.model.position(target_id)
+        if position is None:
+            return
+        index = self.proxy.mapFromSource(self.model.index(position, 0))
+        self.table.selectRow(index.row())
+
+    def _on_selection(self) -> None:
+        target = self.selected()
+        self.steps.clear()
+        self.test_summary.clear()
+        if target is not None:
+            self._show_detail(target)
+            if not self.store.capabilities(target.id):
+                self.store.load_capabilities(target.id)
+        else:
+            self.detail_title.setText("Select a target")
+            self.capabilities.clear()
+        self._update_actions()
+
+    def _show_detail(self, target: Target) -> None:
+        self.detail_title.setText(f"{target.name} — {target.status.value}, "
+                                  f"last seen {ago(target.last_seen)}")
+        self.capabilities.clear()
+        for cap in self.store.capabilities(target.id):
+            version = (cap.version or "yes") if cap.available else "not available"
+            details = {k: v for k, v in cap.details.items()
+                       if v not in ("", None) and not k.endswith("_bytes")}
+            item = QTreeWidgetItem([CAPABILITY_LABEL.get(cap.kind, cap.kind), version,
+                                    ", ".join(f"{k} {v}" for k, v in details.items())])
+            item.setToolTip(2, item.text(2))
+            self.capabilities.addTopLevelItem(item)
+
+    def _update_actions(self) -> None:
+        has = self.selected() is not None
+        self.add_button.setEnabled(self.store.can_write)
+        self.edit_button.setEnabled(has and self.store.can_write)
+        self.delete_button.setEnabled(has and self.store.can_write)
+        self.test_button.setEnabled(has and self.store.can_scan)
+        self.scan_button.setEnabled(has and self.store.can_scan)
+        self.scan_all_button.setEnabled(bool(self.store.targets) and self.store.can_scan)
+
+    def open_wizard(self, target: Target | None) -> TargetWizard:
+        wizard = TargetWizard(self.store, target, self)
+        self._wizard = wizard
+        wizard.finished.connect(lambda _r: wizard.deleteLater())
+        wizard.open()
+        return wizard
+
+    def _edit(self) -> None:
+        target = self.selected()
+        if target is not None and self.store.can_write:
+            self.open_wizard(target)
+
+    def _delete(self) -> None:
+        target = self.selected()
+        if target is None:
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, "Delete target",
+                          f"Delete {target.name}? Its deployments history stays; its stored "
+                          "password or passphrase is removed from the keyring.",
+                          QMessageBox.StandardButton.Cancel, self)
+        delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+        box.finished.connect(lambda _r: self.store.delete(target.id)
+                             if box.clickedButton() is delete else None)
+        self._boxes.append(box)
+        box.open()
+
+    def _test(self) -> None:
+        target = self.selected()
+        if target is not None:
+            self.steps.clear()
+            self.test_summary.setText("Testing…")
+            self._track(self.store.test(target.id))
+
+    def _scan(self) -> None:
+        target = self.selected()
+        if target is not None:
+            self._track(self.store.scan(target.id))
+
+    def _scan_all(self) -> None:
+        self._track(self.store.scan_all())
+
+    def _cancel(self) -> None:
+        self.store.cancel("test")
+        self.store.cancel("scan")
+
+    def current_index(self) -> QModelIndex:
+        return self.table.currentIndex()

@@ -53,7 +53,8 @@ def test_edit_validate_save_diff_restore(qtbot: QtBot, workspace: Workspace,
 
     # a broken edit: the line is marked, the issue listed, saving disabled
     page.editor.setPlainText("services:\n  web:\n    image: [oops\n")
-    qtbot.waitUntil(lambda: page.issues.count() > 0, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: page.issues.count() > 0
+                    and "YAML syntax" in page.issues.item(0).text(), timeout=WAIT_MS)
     assert page.editor.issues_on_line(4) or page.editor.issues_on_line(3)
     assert not page.save_button.isEnabled()
     assert "error" in page.validation_label.text()

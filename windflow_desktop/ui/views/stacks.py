@@ -379,6 +379,8 @@ class StacksPage(QWidget):
             self.store.restore(numbers[0])
 
     def _validate(self) -> None:
+        if self.store.selected is None and not self._creating:
+            return  # an empty editor with nothing chosen has nothing to say
         self.store.validate(self.editor.toPlainText(), self.variables.spec())
 
     # -- showing -----------------------------------------------------------------------

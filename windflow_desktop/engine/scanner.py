@@ -176,7 +176,12 @@ def _parse_tool(target_id: uuid.UUID, kind: str, lines: list[str],
     if rc == 0 and body:
         version = body[-1].removeprefix(strip).removeprefix("v")
         return _cap(target_id, kind, True, version)
-    reason = "not installed" if rc == 127 or not body else body[-1][:300]
+    text = " ".join(body).lower()
+    if rc == 127 or not body or "unknown command" in text or "not a docker command" in text \
+            or "docker --help" in text:
+        reason = "not installed"
+    else:
+        reason = body[-1][:300]
     return _cap(target_id, kind, False, "", {"reason": reason})
 
 

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -213,9 +214,10 @@ class TestPage(QWizardPage):
         layout = QVBoxLayout(self)
         layout.addWidget(self.steps, 1)
         layout.addWidget(self.summary)
-        buttons = QVBoxLayout()
+        buttons = QHBoxLayout()
         buttons.addWidget(self.again)
         buttons.addWidget(self.cancel)
+        buttons.addStretch(1)
         layout.addLayout(buttons)
         self.report: ConnectionReport | None = None
         wizard.store.sig_test_step.connect(self._on_step)

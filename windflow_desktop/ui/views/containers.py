@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -113,8 +113,9 @@ class ContainersPage(QWidget):
 
     def _fill_targets(self) -> None:
         current = self.target_combo.currentData()
-        wanted = [(t.name, t.id) for t in sorted(self.targets.targets,
-                                                 key=lambda t: t.name.lower())]
+        # Item data as str: a uuid.UUID round-trips through Qt but findData misses it.
+        wanted = [(t.name, str(t.id)) for t in sorted(self.targets.targets,
+                                                      key=lambda t: t.name.lower())]
         present = [(self.target_combo.itemText(i), self.target_combo.itemData(i))
                    for i in range(self.target_combo.count())]
         if wanted == present:
@@ -130,12 +131,13 @@ class ContainersPage(QWidget):
             self.target_combo.setCurrentIndex(0)
 
     def select_target(self, target_id: uuid.UUID) -> None:
-        index = self.target_combo.findData(target_id)
+        index = self.target_combo.findData(str(target_id))
         if index >= 0:
             self.target_combo.setCurrentIndex(index)
 
     def _on_target(self, index: int) -> None:
-        target_id = self.target_combo.itemData(index) if index >= 0 else None
+        data = self.target_combo.itemData(index) if index >= 0 else None
+        target_id = uuid.UUID(data) if data else None
         self.log_view.clear()
         self.store.select_target(target_id)
 
@@ -168,6 +170,7 @@ class ContainersPage(QWidget):
                     cell.setData(c, CONTAINER_ROLE)
                 head.appendRow(cells)
             self.model.appendRow([head, *fillers])
+            self.tree.setFirstColumnSpanned(self.model.rowCount() - 1, QModelIndex(), True)
         self.tree.expandAll()
         target = self._target()
         self.summary.setText(

@@ -86,6 +86,7 @@ class ActivityStore(Store):
         self._search = ""
         self._actors: tuple[Actor, ...] = ()
         self._actor_names: dict[uuid.UUID, str] = {}
+        self._actor_ids: dict[str, uuid.UUID] = {}  # parsing a UUID per live event adds up
         self._loaded_for: tuple[uuid.UUID, uuid.UUID | None] | None = None
         session.sig_session_changed.connect(self._on_session_changed)
         if session.principal is not None:
@@ -276,10 +277,10 @@ class ActivityStore(Store):
         self.sig_changed.emit()
 
     def _entry(self, event: Event) -> ActivityEntry:
-        actor: uuid.UUID | None = None
-        if event.actor_id:
+        actor = self._actor_ids.get(event.actor_id) if event.actor_id else None
+        if event.actor_id and actor is None:
             try:
-                actor = uuid.UUID(event.actor_id)
+                actor = self._actor_ids[event.actor_id] = uuid.UUID(event.actor_id)
             except ValueError:
                 actor = None
         return ActivityEntry(

@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,14 +46,22 @@ class Workspace:
         self.bus: Any = None
         self.secrets: Any = None
         self.services: Any = None
+        self.pool: Any = None
+        self.keyring_missing = False
 
     async def open(self) -> None:
+        from .engine import ExecutorPool, KnownHosts
+        from .engine.pipeline import DeploymentPipeline
         from .events.factory import create_bus
         from .repositories.sql.backend import SqlBackend
         from .security.secrets import SecretStore
         from .services.auth import AuthService
         from .services.common import ServiceContext
+        from .services.containers import ContainerService
+        from .services.deployments import DeploymentService
         from .services.organizations import OrganizationService
+        from .services.stacks import StackService
+        from .services.targets import TargetService
         from .services.users import UserService
 
         try:
@@ -62,13 +71,33 @@ class Workspace:
             self.bus = create_bus(self.settings.redis_url, client_id(self.settings.home))
             self._stack.push_async_callback(self.bus.close)
             self.secrets = self._secrets or SecretStore()
+            if not await self.secrets.aavailable():
+                # Never secrets in clear: without a keyring they live in this process only.
+                log.warning("no keyring backend: secrets are kept in memory for this session")
+                self.keyring_missing = True
+                self.secrets = SecretStore.memory_only()
+            self.pool = ExecutorPool(
+                KnownHosts(self.settings.home / "known_hosts"), self.secrets.aget
+            )
+            self._stack.push_async_callback(self.pool.close)
             context = ServiceContext(self.backend, self.bus)
             self.services = Services(
                 context=context,
                 auth=AuthService(context, self.secrets),
                 users=UserService(context),
                 organizations=OrganizationService(context),
+                targets=TargetService(context, self.secrets, self.pool),
+                containers=ContainerService(context, self.pool),
+                stacks=StackService(context),
+                deployments=DeploymentService(
+                    context,
+                    DeploymentPipeline(self.backend, self.bus, self.pool, self.secrets),
+                    self.secrets,
+                ),
             )
+            self._stack.push_async_callback(self.services.deployments.shutdown)
+            # A deployment the app was running when it died is settled against the target.
+            await self.services.deployments.reconcile_unfinished()
         except BaseException:
             await self.close()
             raise
@@ -76,16 +105,6 @@ class Workspace:
     async def start_bus(self) -> None:
         """Connect the bus (after its listeners subscribed, so none misses the first state)."""
         await self.bus.start()
-
-    async def keyring_available(self) -> bool:
-        return bool(await self.secrets.aavailable())
-
-    def forget_secrets_on_exit(self) -> None:
-        """No keyring: keep secrets in this process only (the user chose to continue)."""
-        from .security.secrets import SecretStore
-
-        self.secrets = SecretStore.memory_only()
-        self.services.auth.secrets = self.secrets
 
     @property
     def description(self) -> str:
@@ -107,6 +126,10 @@ class Services:
     auth: Any
     users: Any
     organizations: Any
+    targets: Any
+    containers: Any
+    stacks: Any
+    deployments: Any
 
 
 def client_id(home: Path) -> str:
@@ -143,12 +166,15 @@ class WindFlowApp:
         self.session: Any = None
         self.message_bar: Any = None
         self.stores: list[Any] = []
+        self.health: Any = None
 
     async def run(self) -> int:
         self.crash.install(asyncio.get_running_loop())
         try:
             return await self._run()
         finally:
+            if self.health is not None:
+                await self.health.stop()
             for store in reversed(self.stores):
                 await store.shutdown()
             if self.bridge is not None:
@@ -180,9 +206,7 @@ class WindFlowApp:
         window.set_workspace(f"Workspace: {self.workspace.description}")
         self._bind(window)
         await self.workspace.start_bus()
-        if not await self.workspace.keyring_available():
-            log.warning("no keyring backend: secrets are kept in memory for this session")
-            self.workspace.forget_secrets_on_exit()
+        if self.workspace.keyring_missing:
             self._notice_no_keyring()
         # Everything built so far lives until exit: move it out of the collector's sight, so
         # a full collection during an event burst scans only what came after (~50 ms less).
@@ -190,6 +214,7 @@ class WindFlowApp:
         if self.smoke:
             print(json.dumps({"ready_ms": round(ready_ms), "version": __version__}), flush=True)
             return 0
+        self.health.start()
         while await self._sign_in():
             if await self._until_signed_out_or_quit():
                 break
@@ -256,23 +281,62 @@ class WindFlowApp:
 
     def _bind(self, window: MainWindow) -> None:
         """Build the stores over the services and bind the window to them."""
+        from .engine import HealthMonitor
+        from .stores.containers import ContainersStore
+        from .stores.deployments import DeploymentsStore
         from .stores.event_bridge import EventBridge
         from .stores.session import SessionStore
+        from .stores.stacks import StacksStore
+        from .stores.targets import TargetsStore
         from .stores.users import UsersStore
+        from .ui.dialogs.deploy_stack import DeployDialog
+        from .ui.views.containers import ContainersPage
+        from .ui.views.deployments import DeploymentsPage
         from .ui.views.settings import SettingsPage
+        from .ui.views.stacks import StacksPage
+        from .ui.views.targets import TargetsPage
         from .ui.views.users import UsersPage
         from .ui.widgets.account_menu import AccountButton
         from .ui.widgets.message_bar import MessageBar, keyring_notice
 
         services = self.workspace.services
+        list_targets = self._list_targets
         bridge = self.bridge = EventBridge(self.workspace.bus, parent=window)
         bridge.sig_bus_state_changed.connect(window.set_bus_state)
         window.set_bus_state(str(bridge.state))
 
         session = self.session = SessionStore(services.auth, parent=window)
         users = UsersStore(session, services.users, services.organizations)
-        self.stores = [session, users]
-        bridge.sig_events_received.connect(users.apply_events)
+        targets = TargetsStore(services.targets, session)
+        containers = ContainersStore(services.containers, session)
+        self.workspace.pool.confirm_host_key = targets.confirm_host_key
+        stacks = StacksStore(session, services.stacks)
+        deployments = DeploymentsStore(session, services.deployments, list_targets)
+        self.stores = [session, users, targets, containers, stacks, deployments]
+        for store in (users, targets, stacks, deployments):
+            bridge.sig_events_received.connect(store.apply_events)
+        self.health = HealthMonitor(
+            targets.health_round, interval_s=self.settings.health_interval_s
+        )
+        window.set_page("targets", TargetsPage(targets))
+        window.set_page("containers", ContainersPage(containers, targets))
+        stacks_page = StacksPage(stacks)
+
+        def deploy(stack: Any) -> None:
+            if stacks.revision is not None:
+                DeployDialog(deployments, stack, stacks.revision, window).open()
+
+        stacks_page.sig_deploy_requested.connect(deploy)
+        window.set_page("stacks", stacks_page)
+
+        def name_of(kind: str, object_id: uuid.UUID) -> str:
+            found: Any = (
+                targets.target(object_id) if kind == "target"
+                else next((s for s in stacks.rows if s.id == object_id), None)
+            )
+            return str(found.name) if found is not None else str(object_id)[:8]
+
+        window.set_page("deployments", DeploymentsPage(deployments, names=name_of))
 
         bar = self.message_bar = MessageBar()
         window.setMenuWidget(bar)
@@ -284,6 +348,10 @@ class WindFlowApp:
         settings_page = SettingsPage()
         settings_page.add_section("Users & roles", UsersPage(users))
         window.set_page("settings", settings_page)
+
+    async def _list_targets(self, principal: Any) -> Any:
+        page = await self.workspace.services.targets.list_targets(principal)
+        return page.items
 
     def _notice_no_keyring(self) -> None:
         from .security.secrets import NO_KEYRING_MESSAGE

@@ -31,7 +31,7 @@ ROWS = 450
 
 
 class _NoExecutors:
-    async def executor_for(self, target: Target) -> object:
+    async def executor(self, target: Target) -> object:
         raise AssertionError("no deployment runs in this test")
 
 

@@ -90,7 +90,7 @@ class Executors:
     def __init__(self) -> None:
         self.by_target: dict[uuid.UUID, Executor] = {}
 
-    async def executor_for(self, target: Target) -> Executor:
+    async def executor(self, target: Target) -> Executor:
         return self.by_target[target.id]
 
 

@@ -69,9 +69,9 @@ class EventPublisher(Protocol):
 
 
 class ExecutorProvider(Protocol):
-    """Gives the (pooled) executor of a target; issue-5's connection pool in the app."""
+    """Gives the (pooled) executor of a target: the app passes its ``ExecutorPool``."""
 
-    async def executor_for(self, target: Target) -> Executor: ...
+    async def executor(self, target: Target) -> Executor: ...
 
 
 class SecretReader(Protocol):
@@ -273,7 +273,7 @@ class DeploymentPipeline:
         secrets = [v for k, v in values.items() if isinstance(dep.variables.get(k), dict)]
         logs = LogWriter(self, dep, first_seq, secrets)
         logs.start()
-        executor = await self.executors.executor_for(target)
+        executor = await self.executors.executor(target)
         return _Run(dep, target, revision, executor, logs, cancel, values,
                     stage_seq=stage_seq)
 
@@ -561,7 +561,7 @@ class DeploymentPipeline:
                       values: Mapping[str, str], project: str | None = None) -> str:
         """Preflight checks, then ``compose config`` of ``revision`` with ``values``, run
         on ``target`` in a scratch folder (the real project's files are not touched)."""
-        executor = await self.executors.executor_for(target)
+        executor = await self.executors.executor(target)
         facts = await self._probe(executor)
         s = self.settings
         checks: list[str] = []

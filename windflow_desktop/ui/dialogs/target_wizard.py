@@ -193,8 +193,8 @@ class StepsView(QTreeWidget):
         self.addTopLevelItem(item)
 
     def states(self) -> list[str]:
-        return [str(self.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole))
-                for i in range(self.topLevelItemCount())]
+        items = (self.topLevelItem(i) for i in range(self.topLevelItemCount()))
+        return [str(item.data(0, Qt.ItemDataRole.UserRole)) for item in items if item]
 
 
 class TestPage(QWizardPage):

@@ -153,9 +153,16 @@ class WindFlowApp:
     """Runs the app until the user quits (or, in smoke mode, until the workspace is open)."""
 
     def __init__(
-        self, settings: Settings, *, smoke: bool = False, started: float, secrets: Any = None
+        self,
+        settings: Settings,
+        *,
+        smoke: bool = False,
+        started: float,
+        secrets: Any = None,
+        watch_health: bool = True,
     ) -> None:
         self.settings = settings
+        self.watch_health = watch_health
         self.smoke = smoke
         self.started = started
         self.quit_requested = asyncio.Event()
@@ -214,7 +221,8 @@ class WindFlowApp:
         if self.smoke:
             print(json.dumps({"ready_ms": round(ready_ms), "version": __version__}), flush=True)
             return 0
-        self.health.start()
+        if self.watch_health:
+            self.health.start()
         while await self._sign_in():
             if await self._until_signed_out_or_quit():
                 break
@@ -318,6 +326,13 @@ class WindFlowApp:
         self.health = HealthMonitor(
             targets.health_round, interval_s=self.settings.health_interval_s
         )
+
+        def fleet_loaded() -> None:
+            # Check the fleet as soon as it is known (after sign-in), then every interval.
+            if targets.loaded and self.watch_health:
+                self.health.run_now()
+
+        targets.sig_targets_reset.connect(fleet_loaded)
         window.set_page("targets", TargetsPage(targets))
         window.set_page("containers", ContainersPage(containers, targets))
         stacks_page = StacksPage(stacks)

@@ -51,5 +51,9 @@ dist-check: dist
 	  WINDFLOW_HOME=$$home QT_QPA_PLATFORM=offscreen dist/windflow-desktop/windflow-desktop --smoke || exit 1; \
 	done
 
+# Every page of the real app with realistic data, as PNG files for the README.
+screenshots: $(VENV)/.test-deps services
+	xvfb-run -a -s '-screen 0 1280x800x24' $(BIN)/python -m tests.screenshots resources/screenshots
+
 clean:
 	rm -rf build dist .mypy_cache .ruff_cache .pytest_cache

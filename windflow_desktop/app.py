@@ -16,6 +16,7 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from . import __version__
 from .config import Settings
 from .domain.errors import WindFlowError
 from .ui.crash import CrashHandler
-from .ui.main_window import MainWindow
+from .ui.main_window import PAGES, MainWindow
 from .ui.qtlog import install_qt_message_handler
 
 log = logging.getLogger("windflow.app")
@@ -55,6 +56,7 @@ class Workspace:
         from .events.factory import create_bus
         from .repositories.sql.backend import SqlBackend
         from .security.secrets import SecretStore
+        from .services.activity import ActivityService
         from .services.auth import AuthService
         from .services.common import ServiceContext
         from .services.containers import ContainerService
@@ -89,6 +91,7 @@ class Workspace:
                 targets=TargetService(context, self.secrets, self.pool),
                 containers=ContainerService(context, self.pool),
                 stacks=StackService(context),
+                activity=ActivityService(context),
                 deployments=DeploymentService(
                     context,
                     DeploymentPipeline(self.backend, self.bus, self.pool, self.secrets),
@@ -96,8 +99,6 @@ class Workspace:
                 ),
             )
             self._stack.push_async_callback(self.services.deployments.shutdown)
-            # A deployment the app was running when it died is settled against the target.
-            await self.services.deployments.reconcile_unfinished()
         except BaseException:
             await self.close()
             raise
@@ -130,6 +131,7 @@ class Services:
     containers: Any
     stacks: Any
     deployments: Any
+    activity: Any
 
 
 def client_id(home: Path) -> str:
@@ -174,12 +176,23 @@ class WindFlowApp:
         self.message_bar: Any = None
         self.stores: list[Any] = []
         self.health: Any = None
+        self.tray: Any = None
+        self.reconcile: asyncio.Future[Any] | None = None
+        self.theme: Any = None
+        self.ui_settings: Any = None
 
     async def run(self) -> int:
         self.crash.install(asyncio.get_running_loop())
         try:
             return await self._run()
         finally:
+            if self.reconcile is not None:
+                self.reconcile.cancel()
+                await asyncio.gather(self.reconcile, return_exceptions=True)
+            if self.tray is not None:
+                self.tray.close()
+            if self.theme is not None:
+                self.theme.stop()
             if self.health is not None:
                 await self.health.stop()
             for store in reversed(self.stores):
@@ -197,8 +210,9 @@ class WindFlowApp:
         ui_settings = QSettings(
             str(self.settings.home / "ui.ini"), QSettings.Format.IniFormat
         )
+        self.ui_settings = ui_settings
         window = self.window = MainWindow(ui_settings)
-        window.sig_close_requested.connect(self.quit_requested.set)
+        window.sig_close_requested.connect(self._close_requested)
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.quit_requested.set)
@@ -215,6 +229,11 @@ class WindFlowApp:
         await self.workspace.start_bus()
         if self.workspace.keyring_missing:
             self._notice_no_keyring()
+        # Deployments a dead process left running are settled against their targets, in
+        # the background: an unreachable target must not hold the window up.
+        self.reconcile = asyncio.ensure_future(
+            self.workspace.services.deployments.reconcile_unfinished()
+        )
         # Everything built so far lives until exit: move it out of the collector's sight, so
         # a full collection during an event burst scans only what came after (~50 ms less).
         gc.collect()
@@ -288,19 +307,36 @@ class WindFlowApp:
         await self.quit_requested.wait()
         return value
 
+    def _close_requested(self) -> None:
+        """The window's close button: the tray keeps the app running where there is one."""
+        if self.tray is not None:
+            self.tray.handle_close_request()
+        else:
+            self.quit_requested.set()
+
     def _bind(self, window: MainWindow) -> None:
         """Build the stores over the services and bind the window to them."""
         from .engine import HealthMonitor
+        from .stores.activity import ActivityStore
         from .stores.containers import ContainersStore
         from .stores.deployments import DeploymentsStore
         from .stores.event_bridge import EventBridge
+        from .stores.notifications import NotificationsStore
         from .stores.session import SessionStore
         from .stores.stacks import StacksStore
         from .stores.targets import TargetsStore
         from .stores.users import UsersStore
         from .ui.dialogs.deploy_stack import DeployDialog
+        from .ui.theme import ThemeController
+        from .ui.tray import TrayController
+        from .ui.views.activity import ActivityPage
         from .ui.views.containers import ContainersPage
         from .ui.views.deployments import DeploymentsPage
+        from .ui.views.notifications import (
+            NotificationBell,
+            NotificationCentre,
+            NotificationSettings,
+        )
         from .ui.views.settings import SettingsPage
         from .ui.views.stacks import StacksPage
         from .ui.views.targets import TargetsPage
@@ -321,9 +357,22 @@ class WindFlowApp:
         self.workspace.pool.confirm_host_key = targets.confirm_host_key
         stacks = StacksStore(session, services.stacks)
         deployments = DeploymentsStore(session, services.deployments, list_targets)
-        self.stores = [session, users, targets, containers, stacks, deployments]
-        for store in (users, targets, stacks, deployments):
+        activity = ActivityStore(session, services.activity)
+        notifications = NotificationsStore(self.ui_settings)
+        self.stores = [session, users, targets, containers, stacks, deployments, activity]
+        for store in (users, targets, stacks, deployments, activity, notifications):
             bridge.sig_events_received.connect(store.apply_events)
+
+        def organization_changed() -> None:
+            principal = session.principal
+            org = principal.organization_id if principal is not None else None
+            notifications.set_organization(str(org) if org else None)
+
+        session.sig_session_changed.connect(organization_changed)
+        qapp = QApplication.instance()
+        assert isinstance(qapp, QApplication)
+        self.theme = ThemeController(qapp)
+        self.theme.start()
         self.health = HealthMonitor(
             targets.health_round, interval_s=self.settings.health_interval_s
         )
@@ -334,7 +383,8 @@ class WindFlowApp:
                 self.health.run_now()
 
         targets.sig_targets_reset.connect(fleet_loaded)
-        window.set_page("targets", TargetsPage(targets))
+        targets_page = TargetsPage(targets)
+        window.set_page("targets", targets_page)
         window.set_page("containers", ContainersPage(containers, targets))
         stacks_page = StacksPage(stacks)
 
@@ -364,6 +414,41 @@ class WindFlowApp:
         settings_page = SettingsPage()
         settings_page.add_section("Users & roles", UsersPage(users))
         window.set_page("settings", settings_page)
+
+        activity_page = ActivityPage(activity, self.ui_settings)
+        window.set_page("activity", activity_page)
+        centre = NotificationCentre(notifications)
+        bell = NotificationBell(notifications, centre)
+        window.statusBar().addPermanentWidget(bell)
+        tray = self.tray = TrayController(window, notifications, centre, self.ui_settings)
+        tray.sig_quit_requested.connect(self.quit_requested.set)
+        tray.sig_centre_requested.connect(bell.toggle_centre)
+        settings_page.add_section(
+            "Notifications",
+            NotificationSettings(notifications, tray_available=tray.tray_available),
+        )
+        selectors: dict[str, Callable[[uuid.UUID], object]] = {
+            "target": targets_page.select,
+            "stack": stacks_page.select_stack,
+            "deployment": deployments.select,
+        }
+
+        def open_object(aggregate_type: str, aggregate_id: str) -> None:
+            """Show the page of an object (a notification or activity row was opened)."""
+            key = {"user": "settings", "membership": "settings"}.get(
+                aggregate_type, f"{aggregate_type}s"
+            )
+            if key in {spec.key for spec in PAGES}:
+                window.show_page(key)
+                window.show_and_raise()
+            if key == "settings":
+                settings_page.show_section("Users & roles")
+            if aggregate_id and aggregate_type in selectors:
+                with contextlib.suppress(ValueError):
+                    selectors[aggregate_type](uuid.UUID(aggregate_id))
+
+        tray.sig_open_object.connect(open_object)
+        activity_page.sig_open_object.connect(open_object)
 
     async def _list_targets(self, principal: Any) -> Any:
         page = await self.workspace.services.targets.list_targets(principal)

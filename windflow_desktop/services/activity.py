@@ -122,7 +122,7 @@ async def _actor_names(uow: UnitOfWork, rows: Any) -> dict[uuid.UUID, str]:
             user = await uow.users.get(actor_id)
         except NotFoundError:
             continue
-        names[actor_id] = user.username
+        names[actor_id] = user.full_name or user.username
     return names
 
 

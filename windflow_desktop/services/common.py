@@ -109,8 +109,11 @@ class Scope:
         if actor_id is _UNSET:
             actor_id = self.principal.user_id if self.principal else None
         now = self.clock()
+        # One id for the audit row and its event, so a window that sees both shows one.
+        event_id = uuid.uuid4()
         self.audit.append(
             AuditEvent(
+                id=event_id,
                 type=event_type,
                 aggregate_type=aggregate_type,
                 aggregate_id=str(aggregate_id),
@@ -122,6 +125,7 @@ class Scope:
         )
         self.events.append(
             Event(
+                event_id=str(event_id),
                 event_type=event_type,
                 aggregate_type=aggregate_type,
                 aggregate_id=str(aggregate_id),

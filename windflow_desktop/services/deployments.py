@@ -11,12 +11,13 @@ run in parallel with a bound, or in waves that stop at the first failure (staged
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..domain.enums import DeploymentStatus
-from ..domain.errors import ConflictError, NotFoundError, ValidationError
+from ..domain.errors import ConflictError, NotFoundError, ValidationError, WindFlowError
 from ..domain.identity import Principal
 from ..domain.models import Deployment, DeploymentLog, DeploymentStageRecord, Stack, Target
 from ..domain.paging import Page, PageRequest
@@ -30,6 +31,8 @@ from ..tasks import TaskTracker
 from .common import Scope, ServiceContext
 
 MAX_PARALLEL = 16
+RECONCILE_CONCURRENCY = 8
+log = logging.getLogger("windflow.deployments")
 
 
 @dataclass
@@ -331,10 +334,19 @@ class DeploymentService:
                 if orgs.next_cursor is None:
                     break
                 after = orgs.next_cursor
-        settled = []
-        for dep_id in ids:
-            settled.append(await self.pipeline.reconcile(dep_id))
-        return settled
+        bound = asyncio.Semaphore(RECONCILE_CONCURRENCY)
+
+        async def settle(dep_id: uuid.UUID) -> Deployment | None:
+            async with bound:  # unreachable targets wait out their timeouts side by side
+                try:
+                    return await self.pipeline.reconcile(dep_id)
+                except WindFlowError:
+                    log.warning("deployment %s could not be reconciled", dep_id,
+                                exc_info=True)
+                    return None
+
+        settled = await asyncio.gather(*(settle(dep_id) for dep_id in ids))
+        return [dep for dep in settled if dep is not None]
 
     async def shutdown(self) -> None:
         """Stop running pipelines (they are reconciled at the next start); idempotent."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QSettings, QSize, Signal
+from PySide6.QtCore import QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -94,6 +94,13 @@ class MainWindow(QMainWindow):
 
     def show_page(self, key: str) -> None:
         self.sidebar.setCurrentRow(self._page_index[key])
+
+    def show_and_raise(self) -> None:
+        """Bring the window to the front (from the tray or a notification)."""
+        self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
+        self.show()
+        self.raise_()
+        self.activateWindow()
 
     def current_page_key(self) -> str:
         index = self.pages.currentIndex()

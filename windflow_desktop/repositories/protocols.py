@@ -7,7 +7,7 @@ service commits once; events are published only after that commit.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -79,6 +79,9 @@ class TargetRepository(Protocol):
         self, target_id: uuid.UUID, capabilities: Sequence[TargetCapability]
     ) -> None: ...
     async def capabilities(self, target_id: uuid.UUID) -> Sequence[TargetCapability]: ...
+    async def count_by_status(self, organization_id: uuid.UUID) -> Mapping[TargetStatus, int]:
+        """How many targets of the organization have each status (absent: none)."""
+        ...
 
 
 class StackRepository(Protocol):
@@ -93,6 +96,7 @@ class StackRepository(Protocol):
     async def get_revision(self, stack_id: uuid.UUID, number: int) -> StackRevision: ...
     async def get_revision_by_id(self, revision_id: uuid.UUID) -> StackRevision: ...
     async def revisions(self, stack_id: uuid.UUID, page: PageRequest) -> Page[StackRevision]: ...
+    async def count_in(self, organization_id: uuid.UUID, *, archived: bool = False) -> int: ...
 
 
 class DeploymentRepository(Protocol):
@@ -123,6 +127,16 @@ class DeploymentRepository(Protocol):
     async def last_log_seq(self, deployment_id: uuid.UUID) -> int: ...
     async def save_stage(self, record: DeploymentStageRecord) -> DeploymentStageRecord: ...
     async def stages(self, deployment_id: uuid.UUID) -> Sequence[DeploymentStageRecord]: ...
+    async def count_by_status(
+        self,
+        organization_id: uuid.UUID,
+        statuses: Sequence[DeploymentStatus],
+        *,
+        created_since: datetime | None = None,
+    ) -> Mapping[DeploymentStatus, int]:
+        """How many deployments of the organization have each of ``statuses`` (created at
+        or after ``created_since`` when given; absent: none)."""
+        ...
 
 
 class AuditRepository(Protocol):

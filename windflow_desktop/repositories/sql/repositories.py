@@ -180,6 +180,15 @@ class SqlTargetRepository(_Repository[Target]):
         )
         return tuple((await self.session.scalars(stmt)).all())
 
+    async def count_by_status(self, organization_id: uuid.UUID) -> dict[TargetStatus, int]:
+        status = _col(Target, "status")
+        stmt = (
+            select(status, func.count())
+            .where(_col(Target, "organization_id") == organization_id)
+            .group_by(status)
+        )
+        return {TargetStatus(s): int(n) for s, n in (await self.session.execute(stmt)).all()}
+
 
 class SqlStackRepository(_Repository[Stack]):
     entity, label = Stack, "stack"
@@ -220,6 +229,14 @@ class SqlStackRepository(_Repository[Stack]):
         return await keyset_page(
             self.session, stmt, [(_col(StackRevision, "number"), True)], page
         )
+
+    async def count_in(self, organization_id: uuid.UUID, *, archived: bool = False) -> int:
+        archived_at = _col(Stack, "archived_at")
+        stmt = select(func.count()).select_from(Stack).where(
+            _col(Stack, "organization_id") == organization_id,
+            archived_at.is_not(None) if archived else archived_at.is_(None),
+        )
+        return int(await self.session.scalar(stmt) or 0)
 
 
 class SqlDeploymentRepository(_Repository[Deployment]):
@@ -312,6 +329,26 @@ class SqlDeploymentRepository(_Repository[Deployment]):
             .order_by(_col(DeploymentStageRecord, "seq"))
         )
         return tuple((await self.session.scalars(stmt)).all())
+
+    async def count_by_status(
+        self,
+        organization_id: uuid.UUID,
+        statuses: Sequence[DeploymentStatus],
+        *,
+        created_since: datetime | None = None,
+    ) -> dict[DeploymentStatus, int]:
+        # Served by the (organization_id, status, created_at) index: no table rows read.
+        if not statuses:
+            return {}
+        status = _col(Deployment, "status")
+        stmt = select(status, func.count()).where(
+            _col(Deployment, "organization_id") == organization_id,
+            status.in_(list(statuses)),
+        )
+        if created_since is not None:
+            stmt = stmt.where(_col(Deployment, "created_at") >= created_since)
+        stmt = stmt.group_by(status)
+        return {DeploymentStatus(s): int(n) for s, n in (await self.session.execute(stmt)).all()}
 
 
 class SqlAuditRepository:

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import yaml
@@ -52,13 +54,19 @@ class ContainerState:
     health: str | None  # None (no healthcheck) | starting | healthy | unhealthy
     restart_count: int
     ports: frozenset[tuple[str, int]] = field(default_factory=frozenset)  # (proto, host port)
+    started_at: str = ""  # State.StartedAt as Docker gives it; changes on every restart
+    # Seconds since State.StartedAt by the target's clock, read in the same command before
+    # the inspect (so never more than the truth); None when either time was unreadable.
+    uptime_s: float | None = None
 
 
-_PROBE = r"""
-echo "##home"; printf '%s\n' "$HOME"
+_PROBE_COMPOSE = r"""
 echo "##compose"
 if v=$(docker compose version --short 2>/dev/null); then echo "v2 $v";
 elif v=$(docker-compose version --short 2>/dev/null); then echo "v1 $v"; fi
+"""
+_PROBE_HOST = r"""
+echo "##home"; printf '%s\n' "$HOME"
 echo "##df"; df -Pk "$HOME" 2>/dev/null | tail -n 1
 echo "##mem"; grep MemAvailable /proc/meminfo 2>/dev/null
 echo "##tcp"; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
@@ -66,9 +74,15 @@ echo "##udp"; cat /proc/net/udp /proc/net/udp6 2>/dev/null
 """
 
 
-async def probe(executor: Executor, *, limit_s: float = 30) -> TargetFacts:
-    """Compose flavour, disk, memory and listening ports of the target, in one command."""
-    result = await executor.run(_PROBE, timeout=limit_s)
+async def probe(executor: Executor, *, limit_s: float = 30,
+                known_compose: tuple[str | None, str] | None = None) -> TargetFacts:
+    """Compose flavour, disk, memory and listening ports of the target, in one command.
+
+    ``known_compose`` gives the flavour and version already known (a fresh scan); the Compose
+    check, which starts the Compose binary and is most of the probe's time, is then
+    skipped. Home, disk, memory and ports are always read live."""
+    script = _PROBE_HOST if known_compose is not None else _PROBE_HOST + _PROBE_COMPOSE
+    result = await executor.run(script, timeout=limit_s)
     sections: dict[str, list[str]] = {}
     current = ""
     for line in result.stdout.splitlines():
@@ -77,7 +91,7 @@ async def probe(executor: Executor, *, limit_s: float = 30) -> TargetFacts:
             sections[current] = []
         elif current:
             sections[current].append(line)
-    compose, version = None, ""
+    compose, version = known_compose if known_compose is not None else (None, "")
     for line in sections.get("compose", []):
         flavour, _, version = line.partition(" ")
         compose = flavour if flavour in ("v2", "v1") else None
@@ -175,11 +189,13 @@ class ComposeProject:
 
         await asyncio.gather(write(COMPOSE_FILE, compose_yaml), write(ENV_FILE, env_text))
 
+    def _promote_command(self) -> str:
+        return (f"mv -f {q(self.path(COMPOSE_FILE + NEXT_SUFFIX))} {q(self.path(COMPOSE_FILE))}"
+                f" && mv -f {q(self.path(ENV_FILE + NEXT_SUFFIX))} {q(self.path(ENV_FILE))}")
+
     async def promote(self) -> None:
         """Put the staged files in place (the step right before ``up``)."""
-        cmd = (f"mv -f {q(self.path(COMPOSE_FILE + NEXT_SUFFIX))} {q(self.path(COMPOSE_FILE))}"
-               f" && mv -f {q(self.path(ENV_FILE + NEXT_SUFFIX))} {q(self.path(ENV_FILE))}")
-        done = await self.executor.run(cmd, timeout=30)
+        done = await self.executor.run(self._promote_command(), timeout=30)
         if not done.ok:
             raise DeploymentError(f"could not put the files in place: {done.stderr.strip()}")
 
@@ -260,8 +276,13 @@ class ComposeProject:
                 on_progress(done_count, total, image)
         return pulled
 
-    async def up(self, on_line: LineCallback | None = None) -> None:
-        done = await self._run([*self._base(), "up", "-d", "--remove-orphans"], on_line)
+    async def up(self, on_line: LineCallback | None = None, *, promote: bool = False) -> None:
+        """``up -d --remove-orphans``; with ``promote``, the staged files are put in place
+        first in the same command (one round trip less; ``up`` runs only if both moved)."""
+        command = shlex.join([*self._base(), "up", "-d", "--remove-orphans"])
+        if promote:
+            command = f"{self._promote_command()} && {command}"
+        done = await self.executor.run(command, on_line=on_line, timeout=self.timeout)
         if not done.ok:
             raise DeploymentError(f"compose up failed: {_tail(done.stderr or done.stdout)}")
 
@@ -298,15 +319,19 @@ class ComposeProject:
             raise DeploymentError(f"compose {what} failed: {_tail(done.stderr or done.stdout)}")
 
     async def ps(self) -> list[ContainerState]:
-        """Every container of the project (running or not), from ``docker inspect``."""
+        """Every container of the project (running or not), from ``docker inspect``, each
+        with its uptime by the target's clock (read first, in the same command)."""
         label = shlex.quote(f"label=com.docker.compose.project={self.project}")
-        script = (f"ids=$(docker ps -aq --filter {label}) || exit 3; "
+        script = (f"date +%s.%N 2>/dev/null || echo; "
+                  f"ids=$(docker ps -aq --filter {label}) || exit 3; "
                   f"[ -z \"$ids\" ] && echo '[]' || docker inspect $ids")
         done = await self.executor.run(script, timeout=60)
         if not done.ok:
             raise DeploymentError(f"could not list the containers of {self.project}: "
                                   f"{_tail(done.stderr)}")
-        return [_container(raw) for raw in json.loads(done.stdout or "[]")]
+        clock, _, rest = done.stdout.partition("\n")
+        now = _epoch_seconds(clock)
+        return [_container(raw, now) for raw in json.loads(rest or "[]")]
 
     async def logs_tail(self, container: str, lines: int = 20) -> list[str]:
         done = await self.executor.run(["docker", "logs", "--tail", str(lines), container],
@@ -314,7 +339,39 @@ class ComposeProject:
         return (done.stdout + "\n" + done.stderr).strip().splitlines()
 
 
-def _container(raw: Mapping[str, Any]) -> ContainerState:
+_CLOCK = re.compile(r"^\s*(\d+)(\.\d+)?")
+_STARTED = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?$")
+
+
+def _epoch_seconds(text: str) -> float | None:
+    """``date +%s.%N`` output; a ``date`` without ``%N`` gives whole seconds (floored: an
+    uptime computed from it is never more than the truth)."""
+    match = _CLOCK.match(text)
+    if match is None:
+        return None
+    return float(match.group(1) + (match.group(2) or ""))
+
+
+def started_epoch(text: str) -> float | None:
+    """Docker's ``State.StartedAt`` (RFC 3339, nanoseconds) as epoch seconds; None for
+    the zero time of a container that never started, or anything unreadable."""
+    match = _STARTED.match(text.strip())
+    if match is None or text.startswith("0001-"):
+        return None
+    zone = match.group(3) or "Z"
+    if zone == "Z":
+        zone = "+00:00"
+    elif ":" not in zone:
+        zone = f"{zone[:3]}:{zone[3:]}"
+    try:
+        base = datetime.fromisoformat(match.group(1) + zone)
+    except ValueError:
+        return None
+    fraction = float(match.group(2)) if match.group(2) else 0.0
+    return base.astimezone(UTC).timestamp() + fraction
+
+
+def _container(raw: Mapping[str, Any], now: float | None = None) -> ContainerState:
     state = raw.get("State") or {}
     labels = (raw.get("Config") or {}).get("Labels") or {}
     health = state.get("Health")
@@ -334,7 +391,16 @@ def _container(raw: Mapping[str, Any]) -> ContainerState:
         health=str(health.get("Status")) if isinstance(health, dict) else None,
         restart_count=int(raw.get("RestartCount") or 0),
         ports=frozenset(ports),
+        started_at=str(state.get("StartedAt") or ""),
+        uptime_s=_uptime(now, str(state.get("StartedAt") or "")),
     )
+
+
+def _uptime(now: float | None, started_at: str) -> float | None:
+    started = started_epoch(started_at)
+    if now is None or started is None:
+        return None
+    return now - started  # may be negative if the clocks disagree: the caller decides
 
 
 def normalize_image(image: str) -> str:

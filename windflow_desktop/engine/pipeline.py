@@ -81,7 +81,9 @@ class SecretReader(Protocol):
 @dataclass
 class PipelineSettings:
     health_timeout_s: float = 120.0
-    settle_s: float = 0.5  # every service running this long before health passes
+    # Every container must have been running this long, counted from its own
+    # State.StartedAt by the target's clock, before health passes (a restart resets it).
+    settle_s: float = 0.5
     poll_s: float = 0.15
     restart_loop_after: int = 2  # restarts seen during health that mean a loop
     min_disk_mb: int = 200
@@ -90,6 +92,9 @@ class PipelineSettings:
     log_batch: int = 2000
     projects_root: Callable[[Target], str | None] = field(default=lambda target: None)
     compose_flavour: str | None = None  # force "v1"/"v2"; None: v2 when present
+    # A stored scan younger than this tells preflight which Compose the target has (the
+    # live probe still reads home, disk, memory and ports); older or none: probe it all.
+    scan_fresh_s: float = 900.0
 
 
 def project_name(stack_slug: str, stack_id: uuid.UUID, target_id: uuid.UUID) -> str:
@@ -317,8 +322,7 @@ class DeploymentPipeline:
                      body: Callable[[_Run], Any], *, cancellable: bool = True) -> Any:
         if cancellable and run.cancel.cancelled:
             raise _Cancelled()
-        record = await self._record_stage(run, stage.value, "running", "")
-        await self._set(run.deployment, stage=stage)
+        record = await self._record_stage(run, stage.value, "running", "", current=stage)
         started = time.perf_counter()
         try:
             result = await body(run)
@@ -335,15 +339,30 @@ class DeploymentPipeline:
 
     # -- stages ------------------------------------------------------------------------
 
-    async def _probe(self, executor: Executor) -> TargetFacts:
-        facts = await probe(executor)
+    async def _probe(self, executor: Executor, target: Target | None = None) -> TargetFacts:
+        known = await self._scanned_compose(target) if target is not None else None
+        facts = await probe(executor, known_compose=known)
         forced = self.settings.compose_flavour
         if forced and facts.compose and forced != facts.compose:
             return replace(facts, compose=forced, compose_version="(forced by settings)")
         return facts
 
+    async def _scanned_compose(self, target: Target) -> tuple[str | None, str] | None:
+        """(flavour, version) from the stored scan when it is fresh and found a Compose;
+        None sends preflight to ask the target (a scan that found none is re-checked)."""
+        async with self.backend.unit_of_work() as uow:
+            caps = {c.kind: c for c in await uow.targets.capabilities(target.id)}
+        now = self.clock()
+        for kind, flavour in (("compose_v2", "v2"), ("compose_v1", "v1")):
+            cap = caps.get(kind)
+            if cap is None or (now - cap.scanned_at).total_seconds() > self.settings.scan_fresh_s:
+                return None
+            if cap.available:
+                return flavour, f"{cap.version} (scan)".strip()
+        return None
+
     async def _preflight(self, run: _Run) -> None:
-        facts = await self._probe(run.executor)
+        facts = await self._probe(run.executor, run.target)
         run.facts = facts
         if facts.compose is None:
             raise DeploymentError(
@@ -403,27 +422,38 @@ class DeploymentPipeline:
     async def _up(self, run: _Run) -> None:
         project = _project(run)
         run.changed_target = True
-        await project.promote()
-        await project.up(on_line=run.logs.add)
+        await project.up(on_line=run.logs.add, promote=True)
 
     async def _health(self, run: _Run, model: Mapping[str, Any]) -> None:
         await self.wait_healthy(_project(run), model_services(model), run.logs, run.cancel)
 
     async def wait_healthy(self, project: ComposeProject, services: list[str],
                            logs: LogWriter, cancel: CancelToken | None = None) -> None:
+        """Every service running (healthy where it has a healthcheck), no restart loop, and
+        every container running for ``settle_s`` since its own ``State.StartedAt``.
+
+        Uptime is counted by the target's clock, read in the same command as the inspect,
+        so the part of the window that passed during ``up`` counts; a restart changes
+        StartedAt and starts the window again. If the clocks disagree (a negative uptime)
+        or a time is unreadable, the window counts from when this loop first saw the
+        container running with that StartedAt. Exits, restart loops and unhealthy states
+        seen at any check fail the stage."""
         s = self.settings
         deadline = time.monotonic() + s.health_timeout_s
-        stable_since: float | None = None
         first_restarts: dict[str, int] = {}
+        first_seen: dict[tuple[str, str], float] = {}  # (container, StartedAt) → monotonic
+        announced = False
         waiting = ""
         while True:
             if cancel is not None and cancel.cancelled:
                 raise _Cancelled()
             states = await project.ps()
+            now = time.monotonic()
             by_service: dict[str, list[ContainerState]] = {}
             for c in states:
                 by_service.setdefault(c.service, []).append(c)
             waiting = ""
+            settle_left = 0.0
             for name in services:
                 containers = by_service.get(name, [])
                 if not containers:
@@ -444,21 +474,27 @@ class DeploymentPipeline:
                         raise DeploymentError(f"service {name} is unhealthy")
                     if c.status != "running":
                         waiting = f"{name} is {c.status}"
-                    elif c.health == "starting":
+                        continue
+                    if c.health == "starting":
                         waiting = f"{name} is starting (healthcheck)"
-            now = time.monotonic()
-            if not waiting:
-                if stable_since is None:
-                    stable_since = now
-                    logs.system(f"all {len(services)} services running"
-                                + (f"; watching for {s.settle_s:g} s" if s.settle_s else ""))
-                if now - stable_since >= s.settle_s:
+                    seen = first_seen.setdefault((c.name, c.started_at), now)
+                    uptime = max(c.uptime_s or 0.0, now - seen)
+                    settle_left = max(settle_left, s.settle_s - uptime)
+            settling = not waiting  # all up; only the window is left
+            if settling:
+                if settle_left <= 0:
                     return
-            else:
-                stable_since = None
+                if not announced:
+                    announced = True
+                    logs.system(f"all {len(services)} services running; each is watched "
+                                f"until it has run {s.settle_s:g} s")
+                waiting = f"services have run less than {s.settle_s:g} s"
             if now >= deadline:
                 raise DeploymentError(f"not healthy within {s.health_timeout_s:g} s: {waiting}")
-            await asyncio.sleep(s.poll_s)
+            # While only the window is left, the next check is at its end (at most 1 s
+            # away): that check sees an exit or a restart (a new StartedAt) in between.
+            pause = min(settle_left + 0.005, 1.0) if settling else s.poll_s
+            await asyncio.sleep(pause)
 
     # -- recovery -----------------------------------------------------------------------
 
@@ -491,8 +527,7 @@ class DeploymentPipeline:
             values = await self.resolve_values(previous)
             await project.stage(prev_rev.compose_yaml, values)
             model = await project.config(staged=True, on_line=run.logs.add)
-            await project.promote()
-            await project.up(on_line=run.logs.add)
+            await project.up(on_line=run.logs.add, promote=True)
             await self.wait_healthy(project, model_services(model), run.logs)
         except WindFlowError as exc:
             await self._end_stage(run, record, "failed", _message(exc))
@@ -523,7 +558,7 @@ class DeploymentPipeline:
             try:
                 record = await self._record_stage(run, action, "running", "")
                 try:
-                    facts = await self._probe(run.executor)
+                    facts = await self._probe(run.executor, target)
                     if facts.compose is None:
                         raise DeploymentError(f"{target.name} has no Docker Compose")
                     root = self.settings.projects_root(target) or \
@@ -562,7 +597,7 @@ class DeploymentPipeline:
         """Preflight checks, then ``compose config`` of ``revision`` with ``values``, run
         on ``target`` in a scratch folder (the real project's files are not touched)."""
         executor = await self.executors.executor(target)
-        facts = await self._probe(executor)
+        facts = await self._probe(executor, target)
         s = self.settings
         checks: list[str] = []
 
@@ -623,7 +658,7 @@ class DeploymentPipeline:
                 text = (f"the app stopped during {where}, before anything changed on the "
                         "target; the earlier state is untouched")
                 try:
-                    facts = await self._probe(run.executor)
+                    facts = await self._probe(run.executor, target)
                     root = self.settings.projects_root(target) or \
                         f"{facts.home}/.windflow/projects"
                     await ComposeProject(run.executor, dep.project_name,
@@ -634,7 +669,7 @@ class DeploymentPipeline:
                 await self._finish(run, DeploymentStatus.FAILED, text)
                 return await self.get(dep.id)
             try:
-                facts = await self._probe(run.executor)
+                facts = await self._probe(run.executor, target)
                 if facts.compose is None:
                     raise DeploymentError(f"{target.name} has no Docker Compose")
                 root = self.settings.projects_root(target) or f"{facts.home}/.windflow/projects"
@@ -711,15 +746,25 @@ class DeploymentPipeline:
             await self.publish(_event(dep, "deployment.stage_changed", {
                 "status": dep.status.value, "stage": dep.stage.value if dep.stage else None}))
 
-    async def _record_stage(self, run: _Run, stage: str, outcome: str, detail: str
-                            ) -> DeploymentStageRecord:
+    async def _record_stage(self, run: _Run, stage: str, outcome: str, detail: str, *,
+                            current: DeploymentStage | None = None) -> DeploymentStageRecord:
+        """Store a stage record; with ``current``, the deployment's current stage changes
+        in the same transaction (and ``deployment.stage_changed`` is published)."""
         run.stage_seq += 1
         now = self.clock()
         record = DeploymentStageRecord(run.deployment.id, run.stage_seq, stage, now,
                                        now if outcome != "running" else None, outcome, detail)
         async with self.backend.unit_of_work() as uow:
             await uow.deployments.save_stage(record)
+            if current is not None:
+                row = await uow.deployments.get(run.deployment.id)
+                row.stage = run.deployment.stage = current
+                await uow.deployments.save(row)
             await uow.commit()
+        if current is not None:
+            dep = run.deployment
+            await self.publish(_event(dep, "deployment.stage_changed", {
+                "status": dep.status.value, "stage": current.value}))
         return record
 
     async def _end_stage(self, run: _Run, record: DeploymentStageRecord, outcome: str,

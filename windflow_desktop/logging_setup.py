@@ -31,6 +31,18 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
+class ConsoleFormatter(RedactingFormatter):
+    """One line per record on the terminal; tracebacks go to the log file only."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text
+        record.exc_info, record.exc_text = None, None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_info, record.exc_text = saved
+
+
 def configure_logging(log_dir: Path, level: int, *, console: bool = True) -> Path:
     """Send ``windflow.*`` records to ``log_dir/windflow.log`` (rotated) and to stderr."""
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -46,7 +58,7 @@ def configure_logging(log_dir: Path, level: int, *, console: bool = True) -> Pat
     root.addHandler(file_handler)
     if console:
         stream = logging.StreamHandler(sys.stderr)
-        stream.setFormatter(RedactingFormatter(_FORMAT))
+        stream.setFormatter(ConsoleFormatter(_FORMAT))
         stream.setLevel(max(level, logging.WARNING))
         root.addHandler(stream)
     root.setLevel(level)

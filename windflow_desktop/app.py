@@ -528,4 +528,13 @@ def run_app(settings: Settings, *, smoke: bool, started: float) -> int:
     app.setDesktopFileName("windflow-desktop")
     app.setQuitOnLastWindowClosed(False)
     install_qt_message_handler()
-    return int(qasync.run(WindFlowApp(settings, smoke=smoke, started=started).run()))
+    try:
+        return int(qasync.run(WindFlowApp(settings, smoke=smoke, started=started).run()))
+    except Exception as exc:  # a bug: full details to the log, one line to the user
+        log.critical("unexpected error, the app stops", exc_info=True)
+        print(
+            f"windflow-desktop: unexpected error ({type(exc).__name__}: {exc}); "
+            f"the details are in {settings.log_dir / 'windflow.log'}",
+            file=sys.stderr,
+        )
+        return 1

@@ -28,6 +28,7 @@ class CrashHandler:
         self.dialogs = dialogs
         self.seen: set[tuple[str, str]] = set()
         self.count = 0
+        self._boxes: set[QMessageBox] = set()
         self._previous_hook = sys.excepthook
 
     def install(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
@@ -68,4 +69,7 @@ class CrashHandler:
                                "if the problem repeats, restart the app.")
         box.setDetailedText(text)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        # No parent owns the box: keep it alive until it is closed.
+        self._boxes.add(box)
+        box.finished.connect(lambda _result: self._boxes.discard(box))
         box.open()

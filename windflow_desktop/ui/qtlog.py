@@ -21,5 +21,6 @@ def _handler(kind: QtMsgType, context: QMessageLogContext, message: str) -> None
     log.log(_LEVELS.get(kind, logging.WARNING), "%s%s", message, where)
 
 
-def install_qt_message_handler() -> None:
-    qInstallMessageHandler(_handler)
+def install_qt_message_handler() -> object:
+    """Install the handler; returns the previous one (to restore it)."""
+    return qInstallMessageHandler(_handler)

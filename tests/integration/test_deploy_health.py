@@ -92,9 +92,26 @@ async def test_preflight_uses_a_fresh_scan(docker_engine: DockerEngine,  # noqa:
         text = await deploy_log()
         assert "Compose v2 2.99.0 (scan)" in text
         assert "each is watched until it has run 0.5 s" in text  # fresh containers
-        await scanned(timedelta(hours=2))  # stale: the target is asked again
+        await scanned(timedelta(days=2))  # stale: the target is asked again
         text = await deploy_log()
         assert "Compose v2 " in text and "2.99.0" not in text
+
+        # a fresh scan that is wrong (Compose gone since): validate fails, nothing changes
+        empty_bin = tmp_path / "nobin"
+        empty_bin.mkdir()
+        for tool in ("sh", "cat", "df", "grep", "tail", "printf", "mkdir", "rm", "chmod",
+                     "date", "test"):
+            (empty_bin / tool).symlink_to("/bin/busybox")
+        target = await g.add_target("bare", LocalExecutor(env={
+            "DOCKER_HOST": docker_engine.host, "PATH": str(empty_bin)}))
+        await scanned(timedelta(minutes=5))  # (for the new target)
+        [dep] = await (await g.deployments.deploy(g.admin, stack.id, [target.id])).wait()
+        assert dep.status is DeploymentStatus.FAILED
+        assert "scan it again" in (dep.error or "")  # whichever docker read failed first
+        stages = [(s.stage, s.outcome) for s in await g.deployments.stages(g.admin, dep.id)]
+        assert stages[-1] == ("validate", "failed")
+        assert not (tmp_path / "projects" / dep.project_name / "compose.yaml").exists()
+        assert not (tmp_path / "projects" / dep.project_name / "compose.yaml.next").exists()
     finally:
         await g.deployments.shutdown()
         await backend.close()

@@ -92,9 +92,12 @@ class PipelineSettings:
     log_batch: int = 2000
     projects_root: Callable[[Target], str | None] = field(default=lambda target: None)
     compose_flavour: str | None = None  # force "v1"/"v2"; None: v2 when present
-    # A stored scan younger than this tells preflight which Compose the target has (the
-    # live probe still reads home, disk, memory and ports); older or none: probe it all.
-    scan_fresh_s: float = 900.0
+    # A stored scan younger than this that found a Compose tells preflight which one the
+    # target has (the live probe still reads home, disk, memory and ports); older, none, or
+    # a scan without Compose: probe it. Scans run on demand (wizard, Scan button) and a
+    # Compose install rarely changes; one that vanished still fails in validate (compose
+    # config) before anything changes on the target.
+    scan_fresh_s: float = 24 * 3600.0
 
 
 def project_name(stack_slug: str, stack_id: uuid.UUID, target_id: uuid.UUID) -> str:
@@ -392,9 +395,17 @@ class DeploymentPipeline:
         project = _project(run)
         await project.stage(run.revision.compose_yaml, run.values)
         # Independent reads on the target, at once: the model, our containers, the images.
-        model, containers, run.present_images = await asyncio.gather(
-            project.config(staged=True, on_line=run.logs.add), project.ps(),
-            project.present_images())
+        try:
+            model, containers, run.present_images = await asyncio.gather(
+                project.config(staged=True, on_line=run.logs.add), project.ps(),
+                project.present_images())
+        except DeploymentError as exc:
+            assert run.facts is not None
+            if run.facts.compose_version.endswith("(scan)"):
+                raise DeploymentError(
+                    f"{exc.message} (Compose {run.facts.compose} was taken from the last "
+                    f"scan of {run.target.name}; scan it again if that changed)") from exc
+            raise
         assert run.facts is not None
         own: set[tuple[str, int]] = set()
         for container in containers:

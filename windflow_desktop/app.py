@@ -383,10 +383,10 @@ class WindFlowApp:
                 self.health.run_now()
 
         targets.sig_targets_reset.connect(fleet_loaded)
-        targets_page = TargetsPage(targets)
+        targets_page = TargetsPage(targets, self.ui_settings)
         window.set_page("targets", targets_page)
-        window.set_page("containers", ContainersPage(containers, targets))
-        stacks_page = StacksPage(stacks)
+        window.set_page("containers", ContainersPage(containers, targets, self.ui_settings))
+        stacks_page = StacksPage(stacks, self.ui_settings)
 
         def deploy(stack: Any) -> None:
             if stacks.revision is not None:
@@ -402,7 +402,9 @@ class WindFlowApp:
             )
             return str(found.name) if found is not None else str(object_id)[:8]
 
-        window.set_page("deployments", DeploymentsPage(deployments, names=name_of))
+        window.set_page("deployments", DeploymentsPage(
+            deployments, names=name_of, ui_settings=self.ui_settings
+        ))
 
         bar = self.message_bar = MessageBar()
         window.setMenuWidget(bar)
@@ -412,7 +414,7 @@ class WindFlowApp:
             AccountButton(session, users, message_bar=bar)
         )
         settings_page = SettingsPage()
-        settings_page.add_section("Users & roles", UsersPage(users))
+        settings_page.add_section("Users & roles", UsersPage(users, self.ui_settings))
         window.set_page("settings", settings_page)
 
         activity_page = ActivityPage(activity, self.ui_settings)

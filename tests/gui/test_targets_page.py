@@ -215,7 +215,7 @@ def test_containers_page_groups_acts_and_follows_logs(qtbot: QtBot, ops: Ops) ->
         group = page.model.item(head_row, 0)
         web = next(group.child(i, 0) for i in range(group.rowCount())
                    if group.child(i, 0).data(CONTAINER_ROLE).service == "web")
-        page.tree.setCurrentIndex(page.model.indexFromItem(web))
+        page.tree.setCurrentIndex(page.proxy.mapFromSource(page.model.indexFromItem(web)))
         assert page.buttons["stop"].isEnabled() and not page.buttons["start"].isEnabled()
 
         page.logs_button.click()

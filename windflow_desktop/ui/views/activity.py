@@ -19,12 +19,11 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QPoint,
     QSettings,
-    QSortFilterProxyModel,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -50,6 +49,13 @@ from ...stores.activity import (
 from ..models.base import ROW_ROLE, SORT_ROLE, Column, RowTableModel
 from ..theme import set_font
 from ..widgets.badge import BadgeDelegate
+from ..widgets.list_tools import (
+    NaturalOrderProxy,
+    add_action,
+    focus_filter,
+    install_page_shortcuts,
+    remember_header,
+)
 from ..widgets.message_bar import MessageBar
 
 Index = QModelIndex | QPersistentModelIndex
@@ -196,15 +202,12 @@ class ActivityModel(RowTableModel[ActivityEntry]):
         return super().data(index, role)
 
 
-class ActivityProxy(QSortFilterProxyModel):
+class ActivityProxy(NaturalOrderProxy):
     """Sorts the loaded rows; "newest first" is the store's own order, so that sort is
     free (no comparisons when thousands of live rows arrive)."""
 
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        if column == 0 and order == Qt.SortOrder.DescendingOrder:
-            super().sort(-1, Qt.SortOrder.AscendingOrder)  # -1 descending = source reversed
-        else:
-            super().sort(column, order)
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__((0, Qt.SortOrder.DescendingOrder), parent)
 
 
 class ActivityPage(QWidget):
@@ -283,7 +286,7 @@ class ActivityPage(QWidget):
             header.resizeSection(column, width)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
-        self._restore_header()
+        self.header_memory = remember_header(self.table, ui_settings, SETTINGS_HEADER)
 
         self.empty_label = QLabel("No activity matches these filters.")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -314,15 +317,8 @@ class ActivityPage(QWidget):
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(250)
         self._search_timer.timeout.connect(self._apply_search)
-        self._save_timer = QTimer(self)
-        self._save_timer.setSingleShot(True)
-        self._save_timer.setInterval(400)
-        self._save_timer.timeout.connect(self.save_state)
-
-        self.filter_shortcut = QShortcut(QKeySequence.StandardKey.Find, self)
-        self.filter_shortcut.activated.connect(self.focus_filter)
-        self.refresh_shortcut = QShortcut(QKeySequence.StandardKey.Refresh, self)
-        self.refresh_shortcut.activated.connect(self.refresh)
+        self.shortcuts = install_page_shortcuts(self, filter_edit=self.filter_edit,
+                                                refresh=self.refresh)
 
         self.filter_edit.textChanged.connect(lambda _t: self._search_timer.start())
         self.filter_edit.returnPressed.connect(self._apply_search)
@@ -337,8 +333,6 @@ class ActivityPage(QWidget):
         self.refresh_button.clicked.connect(self.refresh)
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.table.activated.connect(self._open_index)
-        header.sectionResized.connect(lambda *_: self._save_timer.start())
-        header.sortIndicatorChanged.connect(lambda *_: self._save_timer.start())
 
         store.sig_rows_reset.connect(self._on_reset)
         store.sig_rows_appended.connect(self._on_appended)
@@ -352,8 +346,7 @@ class ActivityPage(QWidget):
     # -- public ------------------------------------------------------------------------
 
     def focus_filter(self) -> None:
-        self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        self.filter_edit.selectAll()
+        focus_filter(self.filter_edit)
 
     def refresh(self) -> None:
         self.message_bar.clear()
@@ -378,7 +371,7 @@ class ActivityPage(QWidget):
         return entry if isinstance(entry, ActivityEntry) else None
 
     def save_state(self) -> None:
-        self._settings.setValue(SETTINGS_HEADER, self.table.horizontalHeader().saveState())
+        self.header_memory.save()
 
     # -- store → widgets -----------------------------------------------------------------
 
@@ -477,9 +470,7 @@ class ActivityPage(QWidget):
 
     @staticmethod
     def _action(menu: QMenu, text: str, slot: Any) -> QAction:
-        action = menu.addAction(text)
-        action.triggered.connect(lambda _c=False: slot())
-        return action
+        return add_action(menu, text, slot)
 
     def _open_index(self, index: QModelIndex) -> None:
         entry = index.data(ROW_ROLE)
@@ -488,19 +479,6 @@ class ActivityPage(QWidget):
 
     def _open(self, entry: ActivityEntry) -> None:
         self.sig_open_object.emit(entry.aggregate_type, entry.aggregate_id)
-
-    # -- settings ----------------------------------------------------------------------
-
-    def _restore_header(self) -> None:
-        state = self._settings.value(SETTINGS_HEADER)
-        if state is not None:
-            self.table.horizontalHeader().restoreState(state)
-
-    def hideEvent(self, event: Any) -> None:
-        if self._save_timer.isActive():
-            self._save_timer.stop()
-            self.save_state()
-        super().hideEvent(event)
 
 
 def _copy(text: str) -> None:

@@ -1,20 +1,27 @@
 """The Containers page: pick a target, see its containers grouped by compose project,
 start/stop/restart/remove them, and follow a container's logs live in the log viewer.
 
-It binds to ``ContainersStore`` (and reads the target list from ``TargetsStore``).
+It binds to ``ContainersStore`` (and reads the target list from ``TargetsStore``). The
+tree filters as you type (a project stays when one of its containers matches), sorts,
+shows the state as a badge, has a context menu and remembers its columns; Ctrl+F focuses
+the filter, F5 refreshes, Delete (in the tree) asks before removing the container.
 """
 
 from __future__ import annotations
 
 import uuid
+from functools import partial
 
-from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtCore import QModelIndex, QPoint, QSettings, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QGuiApplication, QKeySequence, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
     QPushButton,
     QSplitter,
     QTreeView,
@@ -25,6 +32,9 @@ from PySide6.QtWidgets import (
 from ...domain.models import Target
 from ...stores.containers import ContainerInfo, ContainersStore
 from ...stores.targets import TargetsStore
+from ..models.base import ROW_ROLE, SORT_ROLE
+from ..widgets.badge import BadgeDelegate
+from ..widgets.list_tools import add_action, confirm, install_page_shortcuts, remember_header
 from ..widgets.log_view import LogView
 from ..widgets.message_bar import MessageBar
 
@@ -32,15 +42,28 @@ CONTAINER_ROLE = Qt.ItemDataRole.UserRole + 10
 HEADERS = ["Name", "Image", "State", "Status", "Ports"]
 STATE_MARK = {"running": "●", "exited": "○", "created": "○", "paused": "◐",
               "restarting": "◌", "dead": "✖"}
+STATE_COLUMN = 2
+SETTINGS_HEADER = "containers/header"
+ACTION_NAMES = {"start": "Start container", "stop": "Stop container",
+                "restart": "Restart container", "remove": "Remove container"}
+
+
+def tone(c: ContainerInfo) -> str:
+    """The badge tone of a container's state (pure)."""
+    if c.state == "exited":
+        return "neutral" if "(0)" in c.status else "error"
+    return {"running": "success", "paused": "warning", "restarting": "running",
+            "dead": "error", "created": "info"}.get(c.state, "neutral")
 
 
 class ContainersPage(QWidget):
     def __init__(self, store: ContainersStore, targets: TargetsStore,
-                 parent: QWidget | None = None) -> None:
+                 ui_settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
         self.targets = targets
         self.setAccessibleName("Containers page")
+        self.confirm_box: QMessageBox | None = None
         title = QLabel("Containers")
         title.setObjectName("pageTitle")
         self.messages = MessageBar()
@@ -48,24 +71,47 @@ class ContainersPage(QWidget):
         self.target_combo.setAccessibleName("Target")
         self.target_combo.setMinimumWidth(220)
         self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setAccessibleName("Refresh containers")
+        self.refresh_button.setToolTip("List the target's containers again (F5)")
         self.buttons = {action: QPushButton(action.capitalize())
                         for action in ("start", "stop", "restart", "remove")}
+        self.buttons["remove"].setText("Remove…")
+        for action, button in self.buttons.items():
+            button.setAccessibleName(ACTION_NAMES[action])
         self.logs_button = QPushButton("Follow logs")
+        self.logs_button.setAccessibleName("Follow container logs")
         self.stop_logs_button = QPushButton("Stop logs")
+        self.stop_logs_button.setAccessibleName("Stop following logs")
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter containers  (Ctrl+F)")
+        self.filter.setAccessibleName("Filter containers")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.setMinimumWidth(200)
         self.summary = QLabel("")
         self.summary.setAccessibleName("Summary")
 
         self.model = QStandardItemModel(0, len(HEADERS), self)
         self.model.setHorizontalHeaderLabels(HEADERS)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.proxy.setFilterKeyColumn(-1)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.proxy.setRecursiveFilteringEnabled(True)
         self.tree = QTreeView()
         self.tree.setAccessibleName("Containers")
-        self.tree.setModel(self.model)
+        self.tree.setModel(self.proxy)
         self.tree.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.tree.setAlternatingRowColors(True)
         self.tree.setUniformRowHeights(True)
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        for column, width in ((0, 230), (1, 200), (2, 90), (3, 170)):
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.setItemDelegateForColumn(STATE_COLUMN, BadgeDelegate(tone, self.tree))
+        for column, width in ((0, 230), (1, 200), (2, 100), (3, 170)):
             self.tree.setColumnWidth(column, width)
+        self.tree.setSortingEnabled(True)
+        self.tree.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.header_memory = remember_header(self.tree, ui_settings, SETTINGS_HEADER)
         self.log_view = LogView("Logs")
 
         bar = QHBoxLayout()
@@ -78,6 +124,7 @@ class ContainersPage(QWidget):
         bar.addWidget(self.logs_button)
         bar.addWidget(self.stop_logs_button)
         bar.addStretch(1)
+        bar.addWidget(self.filter)
         bar.addWidget(self.summary)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.tree)
@@ -99,6 +146,16 @@ class ContainersPage(QWidget):
         self.stop_logs_button.clicked.connect(store.stop_logs)
         self.tree.selectionModel().selectionChanged.connect(self._update_actions)
         self.tree.doubleClicked.connect(lambda _i: self._follow())
+        self.tree.customContextMenuRequested.connect(self._context_menu)
+        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        # Every top-level row is a project heading spanning the tree, wherever sorting or
+        # filtering puts it.
+        self.proxy.layoutChanged.connect(self._span_heads)
+        self.proxy.rowsInserted.connect(self._span_heads)
+        self.proxy.modelReset.connect(self._span_heads)
+        self.shortcuts = install_page_shortcuts(
+            self, filter_edit=self.filter, refresh=self.refresh, delete=self.confirm_remove,
+            list_view=self.tree)
         store.sig_containers_changed.connect(self._rebuild)
         store.sig_log_started.connect(self._log_started)
         store.sig_log_lines.connect(self.log_view.append_lines)
@@ -152,6 +209,7 @@ class ContainersPage(QWidget):
             label = project or "Not in a compose project"
             up = sum(1 for c in containers if c.running)
             head = QStandardItem(f"{label}  ({up}/{len(containers)} running)")
+            head.setData(label.lower(), SORT_ROLE)
             head.setSelectable(False)
             font = head.font()
             font.setBold(True)
@@ -166,11 +224,15 @@ class ContainersPage(QWidget):
                     QStandardItem(", ".join(c.ports)),
                 ]
                 cells[0].setToolTip(f"{c.name} ({c.short_id})")
-                for cell in cells:
+                sort_keys = ((c.service or c.name).lower(), c.image, c.state, c.status,
+                             cells[4].text())
+                for cell, key in zip(cells, sort_keys, strict=True):
                     cell.setData(c, CONTAINER_ROLE)
+                    cell.setData(c, ROW_ROLE)
+                    cell.setData(key, SORT_ROLE)
                 head.appendRow(cells)
             self.model.appendRow([head, *fillers])
-            self.tree.setFirstColumnSpanned(self.model.rowCount() - 1, QModelIndex(), True)
+        self._span_heads()
         self.tree.expandAll()
         target = self._target()
         self.summary.setText(
@@ -190,8 +252,9 @@ class ContainersPage(QWidget):
             for child in range(head.rowCount()):
                 c = head.child(child, 0).data(CONTAINER_ROLE)
                 if c is not None and c.id == container_id:
-                    index = self.model.indexFromItem(head.child(child, 0))
-                    self.tree.setCurrentIndex(index)
+                    index = self.proxy.mapFromSource(self.model.indexFromItem(head.child(child, 0)))
+                    if index.isValid():
+                        self.tree.setCurrentIndex(index)
                     return
 
     def selected(self) -> ContainerInfo | None:
@@ -210,10 +273,58 @@ class ContainersPage(QWidget):
         self.logs_button.setEnabled(c is not None)
         self.stop_logs_button.setEnabled(self.store.following is not None)
 
+    def _span_heads(self, *_args: object) -> None:
+        for row in range(self.proxy.rowCount()):
+            self.tree.setFirstColumnSpanned(row, QModelIndex(), True)
+
+    def refresh(self) -> None:
+        self.messages.clear()
+        self.store.refresh()
+
     def _act(self, action: str) -> None:
         c = self.selected()
-        if c is not None:
+        if c is None:
+            return
+        if action == "remove":
+            self.confirm_remove()
+        else:
             self.store.act(c.id, action)
+
+    def confirm_remove(self) -> None:
+        c = self.selected()
+        if c is None:
+            return
+        self.confirm_box = confirm(
+            self, title="Remove container", text=f"Remove the container {c.name}?",
+            detail="It is stopped first if it runs. Its image and named volumes stay; a "
+                   "deployment that owns it recreates it on its next start.",
+            button="Remove", then=lambda: self.store.act(c.id, "remove"))
+
+    def _context_menu(self, pos: QPoint) -> None:
+        index = self.tree.indexAt(pos)
+        if index.isValid():
+            self.tree.setCurrentIndex(index)
+        self.build_context_menu().popup(self.tree.viewport().mapToGlobal(pos))
+
+    def build_context_menu(self) -> QMenu:
+        menu = QMenu(self)
+        menu.setAccessibleName("Container actions")
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        c = self.selected()
+        if c is not None:
+            for action, button in self.buttons.items():
+                entry = add_action(menu, button.text(), partial(self._act, action),
+                                   enabled=button.isEnabled())
+                if action == "remove":
+                    entry.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
+            add_action(menu, "Follow logs", self._follow)
+            menu.addSeparator()
+            container_id, name = c.id, c.name
+            add_action(menu, "Copy name", lambda: _copy(name))
+            add_action(menu, "Copy id", lambda: _copy(container_id))
+            menu.addSeparator()
+        add_action(menu, "Refresh", self.refresh, shortcut=QKeySequence(Qt.Key.Key_F5))
+        return menu
 
     def _follow(self) -> None:
         c = self.selected()
@@ -229,3 +340,9 @@ class ContainersPage(QWidget):
     def _log_ended(self, container_id: str) -> None:
         self.log_view.set_state("stopped")
         self._update_actions()
+
+
+def _copy(text: str) -> None:
+    clipboard = QGuiApplication.clipboard()
+    if clipboard is not None:
+        clipboard.setText(text)

@@ -1,7 +1,10 @@
 """The Deployments page: a filterable table that loads older pages as it scrolls
 (``canFetchMore``/``fetchMore`` → keyset pages), and for the selected deployment a stage
 stepper, its actions, and a log that follows live (batched appends; 100,000 lines stay
-smooth). Everything goes through ``DeploymentsStore``.
+smooth). Everything goes through ``DeploymentsStore``. The table sorts the loaded rows
+(newest first is the store's own order and costs nothing), has a context menu with the
+actions, and remembers its columns; Ctrl+F focuses the search, F5 reloads, Delete (in the
+table) asks before removing the deployment.
 """
 
 from __future__ import annotations
@@ -10,8 +13,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QTextCursor
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QSettings, Qt, QTimer
+from PySide6.QtGui import QGuiApplication, QKeySequence, QTextCursor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -21,6 +24,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
@@ -33,13 +37,21 @@ from PySide6.QtWidgets import (
 from ...domain.enums import DeploymentStatus
 from ...domain.models import Deployment, DeploymentStageRecord
 from ...stores.deployments import DeploymentsStore
-from ..models.base import Column, RowTableModel
+from ..models.base import ROW_ROLE, SORT_ROLE, Column, RowTableModel
 from ..widgets.badge import BadgeDelegate
+from ..widgets.list_tools import (
+    NaturalOrderProxy,
+    add_action,
+    install_page_shortcuts,
+    remember_header,
+)
 from ..widgets.message_bar import Level, MessageBar
 
 Index = QModelIndex | QPersistentModelIndex
 STEPS = ("preflight", "validate", "pull", "up", "health", "done")
 MAX_LOG_LINES = 200_000
+STARTED_COLUMN = 4
+SETTINGS_HEADER = "deployments/header"
 
 TONES = {
     DeploymentStatus.SUCCEEDED: "success", DeploymentStatus.FAILED: "error",
@@ -63,6 +75,20 @@ def _duration(dep: Deployment) -> str:
     if dep.finished_at is None:
         return "…"
     return f"{(dep.finished_at - dep.started_at).total_seconds():.1f} s"
+
+
+def allowed_actions(dep: Deployment) -> set[str]:
+    """The lifecycle actions that make sense for ``dep``'s status."""
+    active = dep.status in (DeploymentStatus.PENDING, DeploymentStatus.RUNNING)
+    removed = dep.status is DeploymentStatus.REMOVED
+    allowed = {"cancel"} if active else set() if removed else {"redeploy", "remove"}
+    if dep.status in (DeploymentStatus.SUCCEEDED, DeploymentStatus.STOPPED):
+        allowed.add("rollback")
+    if dep.status is DeploymentStatus.SUCCEEDED:
+        allowed.add("stop")
+    if dep.status is DeploymentStatus.STOPPED:
+        allowed.add("start")
+    return allowed
 
 
 class DeploymentsModel(RowTableModel[Deployment]):
@@ -178,9 +204,11 @@ class LogPanel(QPlainTextEdit):
 class DeploymentsPage(QWidget):
     def __init__(self, store: DeploymentsStore,
                  names: Callable[[str, uuid.UUID], str] | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *,
+                 ui_settings: QSettings | None = None) -> None:
         super().__init__(parent)
         self.store = store
+        self.setAccessibleName("Deployments page")
         self._names = names or self._default_names
         self.message = MessageBar()
         self.status = QComboBox()
@@ -190,26 +218,44 @@ class DeploymentsPage(QWidget):
             self.status.addItem(st.value.replace("_", " "), st)
         self.status.currentIndexChanged.connect(self._filter)
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Search project")
+        self.search.setPlaceholderText("Search project  (Ctrl+F)")
         self.search.setAccessibleName("Search deployments")
         self.search.setClearButtonEnabled(True)
         self.search.returnPressed.connect(self._filter)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(300)
+        self._search_timer.timeout.connect(self._filter)
+        self.search.textEdited.connect(lambda _t: self._search_timer.start())
         refresh = QPushButton("Refresh")
         refresh.setAccessibleName("Refresh deployments")
-        refresh.clicked.connect(store.load)
+        refresh.setToolTip("Reload the deployments (F5)")
+        refresh.clicked.connect(self.refresh)
 
         self.model = DeploymentsModel(store, self._names, self)
+        self.proxy = NaturalOrderProxy((STARTED_COLUMN, Qt.SortOrder.DescendingOrder), self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
         self.table = QTableView()
         self.table.setAccessibleName("Deployments")
-        self.table.setModel(self.model)
+        self.table.setModel(self.proxy)
         self.table.setItemDelegateForColumn(0, BadgeDelegate(tone, self.table))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for column, width in enumerate((110, 130, 130, 80, 150, 80)):
+            header.resizeSection(column, width)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(STARTED_COLUMN, Qt.SortOrder.DescendingOrder)
+        self.header_memory = remember_header(self.table, ui_settings, SETTINGS_HEADER)
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
+        self.table.customContextMenuRequested.connect(self._context_menu)
 
         self.title = QLabel("Choose a deployment")
         self.title.setStyleSheet("font-size: 15px; font-weight: 600;")
@@ -260,6 +306,10 @@ class DeploymentsPage(QWidget):
         layout.addWidget(self.message)
         layout.addWidget(split, 1)
 
+        self.shortcuts = install_page_shortcuts(
+            self, filter_edit=self.search, refresh=self.refresh,
+            delete=self._delete_selected,
+            list_view=self.table)
         store.sig_rows_reset.connect(lambda: self.model.reset(store.rows))
         store.sig_rows_appended.connect(self.model.append)
         store.sig_rows_changed.connect(self._on_changed)
@@ -284,7 +334,45 @@ class DeploymentsPage(QWidget):
             self.model.dataChanged.emit(self.model.index(0, 1),
                                         self.model.index(self.model.rowCount() - 1, 2))
 
+    def refresh(self) -> None:
+        self.message.clear()
+        self.store.load()
+
+    def _context_menu(self, pos: QPoint) -> None:
+        index = self.table.indexAt(pos)
+        if index.isValid():
+            self.table.selectRow(index.row())
+        self.build_context_menu(index.data(ROW_ROLE) if index.isValid() else None).popup(
+            self.table.viewport().mapToGlobal(pos))
+
+    def build_context_menu(self, dep: Deployment | None) -> QMenu:
+        """The selected deployment's actions (as enabled as their buttons), copy, refresh."""
+        menu = QMenu(self)
+        menu.setAccessibleName("Deployment actions")
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        if isinstance(dep, Deployment):
+            allowed = allowed_actions(dep)
+            for action, button in self.buttons.items():
+                entry = add_action(menu, button.text(),
+                                   lambda a=action, d=dep: self._act(a, d),  # type: ignore[misc]
+                                   enabled=action in allowed)
+                if action == "remove":
+                    entry.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
+            menu.addSeparator()
+            project = dep.project_name
+            add_action(menu, "Copy project name", lambda: _copy(project))
+            menu.addSeparator()
+        add_action(menu, "Refresh", self.refresh, shortcut=QKeySequence(Qt.Key.Key_F5))
+        return menu
+
+    def _delete_selected(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        dep = rows[0].data(ROW_ROLE) if rows else None
+        if isinstance(dep, Deployment) and "remove" in allowed_actions(dep):
+            self._act("remove", dep)
+
     def _filter(self) -> None:
+        self._search_timer.stop()
         status = self.status.currentData()
         self.store.set_filter(status=[status] if status else [], search=self.search.text())
 
@@ -298,7 +386,7 @@ class DeploymentsPage(QWidget):
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
-            self.store.select(self.model.row(current.row()).id)
+            self.store.select(self.model.row(self.proxy.mapToSource(current).row()).id)
 
     def _show_detail(self) -> None:
         dep = self.store.detail
@@ -314,19 +402,12 @@ class DeploymentsPage(QWidget):
             f" · {dep.status.value.replace('_', ' ')} · project {dep.project_name}")
         self.error.setText(dep.error or "")
         self.stepper.set_stages(self.store.stages)
-        active = dep.status in (DeploymentStatus.PENDING, DeploymentStatus.RUNNING)
-        self.buttons["cancel"].setEnabled(active)
-        self.buttons["redeploy"].setEnabled(not active and
-                                            dep.status is not DeploymentStatus.REMOVED)
-        self.buttons["rollback"].setEnabled(dep.status in (DeploymentStatus.SUCCEEDED,
-                                                           DeploymentStatus.STOPPED))
-        self.buttons["stop"].setEnabled(dep.status is DeploymentStatus.SUCCEEDED)
-        self.buttons["start"].setEnabled(dep.status is DeploymentStatus.STOPPED)
-        self.buttons["remove"].setEnabled(not active and
-                                          dep.status is not DeploymentStatus.REMOVED)
+        allowed = allowed_actions(dep)
+        for action, button in self.buttons.items():
+            button.setEnabled(action in allowed)
 
-    def _act(self, action: str) -> None:
-        dep = self.store.detail
+    def _act(self, action: str, dep: Deployment | None = None) -> None:
+        dep = dep or self.store.detail
         if dep is None:
             return
         if action == "remove":
@@ -348,3 +429,9 @@ class DeploymentsPage(QWidget):
         if box.exec() != QMessageBox.StandardButton.Ok:
             return None
         return check.isChecked()
+
+
+def _copy(text: str) -> None:
+    clipboard = QGuiApplication.clipboard()
+    if clipboard is not None:
+        clipboard.setText(text)

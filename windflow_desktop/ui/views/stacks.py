@@ -1,7 +1,9 @@
 """The Stacks page: the list (search, archived), and for the selected stack an editor
 with YAML highlighting and validation marks, the variables table, and the revisions with
 diff and restore. Deploy opens the deploy dialog. Everything goes through
-``StacksStore``; nothing here does I/O.
+``StacksStore``; nothing here does I/O. The list filters as you type (Return searches the
+workspace), sorts by any column, has a context menu, and remembers its columns; Ctrl+F
+focuses the filter, F5 reloads, Delete (in the list) asks before archiving the stack.
 
 Signals:
     sig_deploy_requested(object): the selected ``Stack`` should be deployed.
@@ -12,7 +14,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QItemSelectionModel,
+    QModelIndex,
+    QPoint,
+    QSettings,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -25,6 +36,8 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMenu,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -41,7 +54,8 @@ from ...domain.variables import GENERATORS
 from ...engine.compose_validation import ComposeReport
 from ...services.stacks import RevisionDiff
 from ...stores.stacks import StacksStore
-from ..models.base import Column, RowTableModel
+from ..models.base import SORT_ROLE, Column, RowTableModel
+from ..widgets.list_tools import add_action, confirm, install_page_shortcuts, remember_header
 from ..widgets.message_bar import Level, MessageBar
 from ..widgets.yaml_editor import YamlEditor
 
@@ -52,15 +66,16 @@ NEW_STACK = """services:
       - "${WEB_PORT:-8080}:80"
 """
 VAR_COLUMNS = ("Name", "Description", "Default", "Required", "Secret", "Generator")
+SETTINGS_HEADER = "stacks/header"
 
 
 class StacksModel(RowTableModel[Stack]):
     def __init__(self, parent: Any = None) -> None:
         super().__init__([
-            Column("Name", lambda s: s.name),
+            Column("Name", lambda s: s.name, lambda s: s.name.lower()),
             Column("Revision", lambda s: s.current_revision,
                    align=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
-            Column("Tags", lambda s: ", ".join(s.tags)),
+            Column("Tags", lambda s: ", ".join(s.tags), lambda s: ", ".join(s.tags).lower()),
         ], key=lambda s: s.id, parent=parent)
 
 
@@ -134,29 +149,46 @@ class VariablesTable(QTableWidget):
 class StacksPage(QWidget):
     sig_deploy_requested = Signal(object)
 
-    def __init__(self, store: StacksStore, parent: QWidget | None = None) -> None:
+    def __init__(self, store: StacksStore, ui_settings: QSettings | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
+        self.setAccessibleName("Stacks page")
+        self.confirm_box: QMessageBox | None = None
         self.message = MessageBar()
 
         # list side
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Search stacks")
+        self.search.setPlaceholderText("Filter stacks  (Ctrl+F)")
         self.search.setAccessibleName("Search stacks")
+        self.search.setToolTip("Filters the list as you type; Return searches the workspace")
         self.search.setClearButtonEnabled(True)
         self.search.returnPressed.connect(lambda: store.load(search=self.search.text()))
         self.archived = QCheckBox("Archived")
         self.archived.setAccessibleName("Show archived stacks")
         self.archived.toggled.connect(lambda on: store.load(archived=on))
         self.model = StacksModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.proxy.setFilterKeyColumn(-1)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.search.textChanged.connect(self._filter_changed)
         self.table = QTableView()
         self.table.setAccessibleName("Stacks")
-        self.table.setModel(self.model)
+        self.table.setModel(self.proxy)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.header_memory = remember_header(self.table, ui_settings, SETTINGS_HEADER)
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
+        self.table.customContextMenuRequested.connect(self._context_menu)
         self.new_button = QPushButton("New stack")
         self.new_button.setAccessibleName("New stack")
         self.new_button.clicked.connect(self.new_stack)
@@ -292,6 +324,9 @@ class StacksPage(QWidget):
         layout.addWidget(split, 1)
 
         self._creating = False
+        self.shortcuts = install_page_shortcuts(
+            self, filter_edit=self.search, refresh=self.refresh, delete=self.confirm_archive,
+            list_view=self.table)
         store.sig_rows_reset.connect(lambda: self.model.reset(store.rows))
         store.sig_row_changed.connect(lambda s: self.model.apply([s]))
         store.sig_row_removed.connect(lambda sid: self.model.apply(removals=[sid]))
@@ -305,6 +340,56 @@ class StacksPage(QWidget):
         self._show_selected()
 
     # -- actions -----------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        self.message.clear()
+        self.store.load()
+
+    def _filter_changed(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text)
+        if not text and self.store.search:  # cleared after a workspace search: all again
+            self.store.load(search="")
+
+    def confirm_archive(self) -> None:
+        """Delete in the list: archive the selected stack (stacks are archived, never
+        deleted — their revisions stay for the deployments that used them)."""
+        stack = self.store.selected
+        if stack is None or stack.archived_at is not None or not self.archive_button.isEnabled():
+            return
+        self.confirm_box = confirm(
+            self, title="Archive stack", text=f"Archive {stack.name}?",
+            detail="It leaves the list of stacks; its revisions and deployments stay, and "
+                   "you can unarchive it from the archived stacks.",
+            button="Archive", then=lambda: self.store.set_archived(True))
+
+    def _context_menu(self, pos: QPoint) -> None:
+        index = self.table.indexAt(pos)
+        if index.isValid():
+            self.table.selectRow(index.row())
+        self.build_context_menu().popup(self.table.viewport().mapToGlobal(pos))
+
+    def build_context_menu(self) -> QMenu:
+        menu = QMenu(self)
+        menu.setAccessibleName("Stack actions")
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        stack = self.store.selected
+        if stack is not None:
+            on = self.deploy_button.isEnabled()
+            add_action(menu, "Deploy…", self._deploy, enabled=on)
+            add_action(menu, "Duplicate…", self._duplicate, enabled=on)
+            add_action(menu, "Export…", self._export, enabled=on)
+            menu.addSeparator()
+            if stack.archived_at is None:
+                add_action(menu, "Archive…", self.confirm_archive, enabled=on,
+                           shortcut=QKeySequence.StandardKey.Delete)
+            else:
+                add_action(menu, "Unarchive", lambda: self.store.set_archived(False),
+                           enabled=on)
+            menu.addSeparator()
+        add_action(menu, "New stack", self.new_stack)
+        add_action(menu, "Import…", self._import)
+        add_action(menu, "Refresh", self.refresh, shortcut=QKeySequence(Qt.Key.Key_F5))
+        return menu
 
     def new_stack(self) -> None:
         self._creating = True
@@ -387,7 +472,7 @@ class StacksPage(QWidget):
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
-            stack_id = self.model.row(current.row()).id
+            stack_id = self.model.row(self.proxy.mapToSource(current).row()).id
             if self.store.selected is not None and self.store.selected.id == stack_id:
                 return  # already shown (the page itself moved the current row)
             self._creating = False
@@ -417,9 +502,11 @@ class StacksPage(QWidget):
         self.revisions_model.reset(self.store.revisions)
         self.diff_view.clear()
         pos = self.model.position(stack.id)
-        if pos is not None and self.table.currentIndex().row() != pos:
+        shown = (self.proxy.mapFromSource(self.model.index(pos, 0)) if pos is not None
+                 else QModelIndex())
+        if shown.isValid() and self.table.currentIndex().row() != shown.row():
             self.table.selectionModel().setCurrentIndex(
-                self.model.index(pos, 0),
+                shown,
                 QItemSelectionModel.SelectionFlag.ClearAndSelect
                 | QItemSelectionModel.SelectionFlag.Rows)
 

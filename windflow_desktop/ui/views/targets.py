@@ -3,7 +3,9 @@ version, last seen) with a filter; add/edit (the wizard), delete, test and scan 
 the capability panel and the step-by-step test results of the selected target.
 
 It binds to ``TargetsStore`` only. Long actions show progress in the status line and can
-be cancelled; errors appear in the message bar, never as a modal box.
+be cancelled; errors appear in the message bar, never as a modal box. Ctrl+F focuses the
+filter, F5 reloads, Delete (in the table) asks before deleting the selected target; the
+table has a context menu, and its column widths and sort order are remembered.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QModelIndex, QPoint, QSettings, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -39,11 +43,13 @@ from ..dialogs.target_hostkey import ask_host_key
 from ..dialogs.target_wizard import StepsView, TargetWizard
 from ..models.base import ROW_ROLE, SORT_ROLE, Column, RowTableModel
 from ..widgets.badge import BadgeDelegate
+from ..widgets.list_tools import add_action, confirm, install_page_shortcuts, remember_header
 from ..widgets.message_bar import MessageBar
 
 KIND_LABEL = {TargetKind.LOCAL: "Local", TargetKind.SSH: "SSH", TargetKind.DOCKER_TCP: "TCP+TLS"}
 STATUS_TONE = {TargetStatus.ONLINE: "success", TargetStatus.OFFLINE: "warning",
                TargetStatus.ERROR: "error", TargetStatus.UNKNOWN: "neutral"}
+SETTINGS_HEADER = "targets/header"
 CAPABILITY_LABEL = {
     "os": "Operating system", "arch": "Architecture", "cpus": "CPUs", "memory": "Memory",
     "disk": "Disk free", "docker": "Docker engine", "compose_v2": "Compose v2",
@@ -76,7 +82,8 @@ def host_text(target: Target) -> str:
 
 
 class TargetsPage(QWidget):
-    def __init__(self, store: TargetsStore, parent: QWidget | None = None) -> None:
+    def __init__(self, store: TargetsStore, ui_settings: QSettings | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
         self.setAccessibleName("Targets page")
@@ -86,7 +93,7 @@ class TargetsPage(QWidget):
         title = QLabel("Targets")
         title.setObjectName("pageTitle")
         self.filter = QLineEdit()
-        self.filter.setPlaceholderText("Filter by name, host, status…")
+        self.filter.setPlaceholderText("Filter by name, host, status…  (Ctrl+F)")
         self.filter.setAccessibleName("Filter targets")
         self.filter.setClearButtonEnabled(True)
         self.add_button = QPushButton("Add target…")
@@ -96,6 +103,14 @@ class TargetsPage(QWidget):
         self.scan_button = QPushButton("Scan")
         self.scan_all_button = QPushButton("Scan all")
         self.cancel_button = QPushButton("Cancel")
+        for button, name in ((self.add_button, "Add target"), (self.edit_button, "Edit target"),
+                             (self.delete_button, "Delete target"),
+                             (self.test_button, "Test connection"),
+                             (self.scan_button, "Scan target"),
+                             (self.scan_all_button, "Scan all targets"),
+                             (self.cancel_button, "Cancel test or scan")):
+            button.setAccessibleName(name)
+        self.delete_button.setToolTip("Delete the selected target (Delete)")
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(160)
         self.progress.setTextVisible(True)
@@ -130,12 +145,22 @@ class TargetsPage(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
         self.table.setAlternatingRowColors(True)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # hosts differ at both ends
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.setItemDelegateForColumn(
             3, BadgeDelegate(lambda t: STATUS_TONE[t.status], self.table))
+        # Every column keeps a readable width (the table scrolls sideways if it must);
+        # the last one takes what is left. The host was squeezed to "d…" by a stretch
+        # column between fixed ones.
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((0, 170), (1, 80), (3, 100), (4, 130), (5, 110)):
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        header.setMinimumSectionSize(60)
+        for column, width in ((0, 140), (1, 70), (2, 200), (3, 90), (4, 80), (5, 100)):
             self.table.setColumnWidth(column, width)
+        self.header_memory = remember_header(self.table, ui_settings, SETTINGS_HEADER)
 
         self.detail_title = QLabel("Select a target")
         self.detail_title.setObjectName("sectionTitle")
@@ -172,6 +197,7 @@ class TargetsPage(QWidget):
         splitter.addWidget(detail)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        splitter.setSizes([700, 360])
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 16, 24, 16)
@@ -190,6 +216,10 @@ class TargetsPage(QWidget):
         self.cancel_button.clicked.connect(self._cancel)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.table.doubleClicked.connect(lambda _i: self._edit())
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.shortcuts = install_page_shortcuts(
+            self, filter_edit=self.filter, refresh=self.refresh, delete=self._delete,
+            list_view=self.table)
         store.sig_targets_reset.connect(self._reset)
         store.sig_targets_applied.connect(self._applied)
         store.sig_capabilities_loaded.connect(self._capabilities_loaded)
@@ -319,19 +349,47 @@ class TargetsPage(QWidget):
         if target is not None and self.store.can_write:
             self.open_wizard(target)
 
+    def refresh(self) -> None:
+        self.messages.clear()
+        self.store.load()
+
     def _delete(self) -> None:
         target = self.selected()
-        if target is None:
+        if target is None or not self.store.can_write:
             return
-        box = QMessageBox(QMessageBox.Icon.Warning, "Delete target",
-                          f"Delete {target.name}? Its deployments history stays; its stored "
-                          "password or passphrase is removed from the keyring.",
-                          QMessageBox.StandardButton.Cancel, self)
-        delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
-        box.finished.connect(lambda _r: self.store.delete(target.id)
-                             if box.clickedButton() is delete else None)
+        box = confirm(self, title="Delete target", text=f"Delete {target.name}?",
+                      detail="Its deployments history stays; its stored password or "
+                             "passphrase is removed from the keyring.",
+                      button="Delete", then=lambda: self.store.delete(target.id))
         self._boxes.append(box)
-        box.open()
+        box.finished.connect(lambda _r: self._boxes.remove(box) if box in self._boxes else None)
+
+    def _context_menu(self, pos: QPoint) -> None:
+        index = self.table.indexAt(pos)
+        if index.isValid():
+            self.table.selectRow(index.row())
+        self.build_context_menu().popup(self.table.viewport().mapToGlobal(pos))
+
+    def build_context_menu(self) -> QMenu:
+        """The actions on the selected target (or the page's, on empty space)."""
+        menu = QMenu(self)
+        menu.setAccessibleName("Target actions")
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        target = self.selected()
+        write, scan = self.store.can_write, self.store.can_scan
+        if target is not None:
+            add_action(menu, "Edit…", self._edit, enabled=write)
+            add_action(menu, "Test connection", self._test, enabled=scan)
+            add_action(menu, "Scan", self._scan, enabled=scan)
+            menu.addSeparator()
+            add_action(menu, "Copy host", lambda: _copy(host_text(target)))
+            menu.addSeparator()
+            add_action(menu, "Delete…", self._delete, enabled=write,
+                       shortcut=QKeySequence.StandardKey.Delete)
+            menu.addSeparator()
+        add_action(menu, "Add target…", lambda: self.open_wizard(None), enabled=write)
+        add_action(menu, "Refresh", self.refresh, shortcut=QKeySequence(Qt.Key.Key_F5))
+        return menu
 
     def _test(self) -> None:
         target = self.selected()
@@ -354,3 +412,9 @@ class TargetsPage(QWidget):
 
     def current_index(self) -> QModelIndex:
         return self.table.currentIndex()
+
+
+def _copy(text: str) -> None:
+    clipboard = QGuiApplication.clipboard()
+    if clipboard is not None:
+        clipboard.setText(text)

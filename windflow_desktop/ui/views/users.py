@@ -3,7 +3,9 @@ invite, change role, disable/enable and remove for those who hold ``users:manage
 
 Everyone who may read members sees the list; the actions are hidden for the others and
 disabled for members who outrank the viewer (the services enforce the same rules).
-Destructive actions ask first, with a non-blocking message box (``open()``).
+Destructive actions ask first, with a non-blocking message box (``open()``). Ctrl+F
+focuses the filter, F5 reloads, Delete (in the table) asks before removing the member;
+the table has a context menu and remembers its columns and sort order.
 """
 
 from __future__ import annotations
@@ -15,12 +17,25 @@ from typing import Any
 from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
+    QPoint,
     QRectF,
+    QSettings,
     QSize,
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QAction, QActionGroup, QBrush, QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QBrush,
+    QColor,
+    QFont,
+    QGuiApplication,
+    QKeySequence,
+    QPainter,
+    QPainterPath,
+    QPen,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -43,6 +58,8 @@ from ...domain.enums import Role
 from ...stores.users import Member, UsersStore
 from ..dialogs.invite_user import InviteUserDialog
 from ..models.base import ROW_ROLE, SORT_ROLE, Column, RowTableModel
+from ..widgets.badge import BadgeDelegate
+from ..widgets.list_tools import add_action, confirm, install_page_shortcuts, remember_header
 from ..widgets.message_bar import MessageBar
 
 Index = QModelIndex | QPersistentModelIndex
@@ -57,6 +74,7 @@ ROLE_COLORS = {
 EMAIL_COLUMN = 2
 ROLE_COLUMN = 3
 STATUS_COLUMN = 4
+SETTINGS_HEADER = "users/header"
 
 
 def _when(value: datetime | None) -> str:
@@ -141,7 +159,8 @@ class RoleBadgeDelegate(QStyledItemDelegate):
 class UsersPage(QWidget):
     """The Users & roles section. Build it once; it follows the session by itself."""
 
-    def __init__(self, users: UsersStore, parent: QWidget | None = None) -> None:
+    def __init__(self, users: UsersStore, ui_settings: QSettings | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.users = users
         self.setAccessibleName("Users and roles")
@@ -160,7 +179,7 @@ class UsersPage(QWidget):
         self.message_bar.bind(users)
 
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Filter by name, username, email or role")
+        self.search.setPlaceholderText("Filter by name, username, email or role  (Ctrl+F)")
         self.search.setAccessibleName("Filter members")
         self.search.setClearButtonEnabled(True)
         self.search.setMinimumWidth(280)
@@ -206,6 +225,9 @@ class UsersPage(QWidget):
         self.table.setAccessibleName("Members")
         self.table.setModel(self.proxy)
         self.table.setItemDelegateForColumn(ROLE_COLUMN, RoleBadgeDelegate(self.table))
+        self.table.setItemDelegateForColumn(STATUS_COLUMN, BadgeDelegate(
+            lambda m: "success" if m.user.is_active else "neutral", self.table))
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -224,6 +246,7 @@ class UsersPage(QWidget):
         for column, width in enumerate((170, 110, 220, 100, 80, 130, 100)):
             if column != EMAIL_COLUMN:
                 header.resizeSection(column, width)
+        self.header_memory = remember_header(self.table, ui_settings, SETTINGS_HEADER)
         self.empty_label = QLabel("No members to show.")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.hide()
@@ -247,6 +270,10 @@ class UsersPage(QWidget):
         self.invite_button.clicked.connect(self.open_invite)
         self.active_button.clicked.connect(self.toggle_active)
         self.remove_button.clicked.connect(self.confirm_remove)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.shortcuts = install_page_shortcuts(
+            self, filter_edit=self.search, refresh=self.refresh, delete=self._delete_selected,
+            list_view=self.table)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
         users.sig_members_reset.connect(self._on_reset)
         users.sig_members_applied.connect(self._on_applied)
@@ -388,23 +415,54 @@ class UsersPage(QWidget):
 
     def _confirm(self, *, title: str, text: str, detail: str, button: str,
                  then: Any) -> None:
-        box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=self)
-        box.setInformativeText(detail)
-        box.setStyleSheet("QLabel#qt_msgbox_informativelabel { min-width: 340px; }")
-        box.setAccessibleName(title)
-        confirm = box.addButton(button, QMessageBox.ButtonRole.DestructiveRole)
-        confirm.setAccessibleName(button)
-        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
-        cancel.setAccessibleName("Cancel")
-        box.setDefaultButton(cancel)
-        box.setEscapeButton(cancel)
-
-        def finished(_result: int) -> None:
-            if box.clickedButton() is confirm:
-                then()
-            self.confirm_box = None
-            box.deleteLater()
-
-        box.finished.connect(finished)
+        box = confirm(self, title=title, text=text, detail=detail, button=button, then=then)
+        box.finished.connect(lambda _r: setattr(self, "confirm_box", None)
+                             if self.confirm_box is box else None)
         self.confirm_box = box
-        box.open()
+
+    def refresh(self) -> None:
+        self.message_bar.clear()
+        self.users.load()
+
+    def _delete_selected(self) -> None:
+        if self.remove_button.isVisible() and self.remove_button.isEnabled():
+            self.confirm_remove()
+
+    def _context_menu(self, pos: QPoint) -> None:
+        index = self.table.indexAt(pos)
+        if index.isValid():
+            self.table.selectRow(index.row())
+        self.build_context_menu().popup(self.table.viewport().mapToGlobal(pos))
+
+    def build_context_menu(self) -> QMenu:
+        """The selected member's actions (those this viewer may take), copy, refresh."""
+        menu = QMenu(self)
+        menu.setAccessibleName("Member actions")
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        member = self.selected()
+        if member is not None:
+            if self.users.can_manage:
+                roles = menu.addMenu("Change role")
+                roles.setEnabled(self.role_button.isEnabled())
+                for action in self.role_actions.values():
+                    roles.addAction(action)
+                add_action(menu, self.active_button.text(), self.toggle_active,
+                           enabled=self.active_button.isEnabled())
+                add_action(menu, "Remove from organization…", self.confirm_remove,
+                           enabled=self.remove_button.isEnabled(),
+                           shortcut=QKeySequence.StandardKey.Delete)
+                menu.addSeparator()
+            email, username = member.user.email, member.user.username
+            add_action(menu, "Copy email", lambda: _copy(email))
+            add_action(menu, "Copy username", lambda: _copy(username))
+            menu.addSeparator()
+        if self.users.can_manage:
+            add_action(menu, "Invite…", self.open_invite)
+        add_action(menu, "Refresh", self.refresh, shortcut=QKeySequence(Qt.Key.Key_F5))
+        return menu
+
+
+def _copy(text: str) -> None:
+    clipboard = QGuiApplication.clipboard()
+    if clipboard is not None:
+        clipboard.setText(text)

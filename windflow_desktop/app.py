@@ -60,6 +60,7 @@ class Workspace:
         from .services.auth import AuthService
         from .services.common import ServiceContext
         from .services.containers import ContainerService
+        from .services.dashboard import DashboardService
         from .services.deployments import DeploymentService
         from .services.organizations import OrganizationService
         from .services.stacks import StackService
@@ -92,6 +93,7 @@ class Workspace:
                 containers=ContainerService(context, self.pool),
                 stacks=StackService(context),
                 activity=ActivityService(context),
+                dashboard=DashboardService(context),
                 deployments=DeploymentService(
                     context,
                     DeploymentPipeline(self.backend, self.bus, self.pool, self.secrets),
@@ -132,6 +134,7 @@ class Services:
     stacks: Any
     deployments: Any
     activity: Any
+    dashboard: Any = None
 
 
 def client_id(home: Path) -> str:
@@ -319,6 +322,7 @@ class WindFlowApp:
         from .engine import HealthMonitor
         from .stores.activity import ActivityStore
         from .stores.containers import ContainersStore
+        from .stores.dashboard import DashboardStore
         from .stores.deployments import DeploymentsStore
         from .stores.event_bridge import EventBridge
         from .stores.notifications import NotificationsStore
@@ -331,6 +335,7 @@ class WindFlowApp:
         from .ui.tray import TrayController
         from .ui.views.activity import ActivityPage
         from .ui.views.containers import ContainersPage
+        from .ui.views.dashboard import DashboardPage
         from .ui.views.deployments import DeploymentsPage
         from .ui.views.notifications import (
             NotificationBell,
@@ -359,8 +364,10 @@ class WindFlowApp:
         deployments = DeploymentsStore(session, services.deployments, list_targets)
         activity = ActivityStore(session, services.activity)
         notifications = NotificationsStore(self.ui_settings)
-        self.stores = [session, users, targets, containers, stacks, deployments, activity]
-        for store in (users, targets, stacks, deployments, activity, notifications):
+        dashboard = DashboardStore(session, services.dashboard)
+        self.stores = [session, users, targets, containers, stacks, deployments, activity,
+                       dashboard]
+        for store in (users, targets, stacks, deployments, activity, notifications, dashboard):
             bridge.sig_events_received.connect(store.apply_events)
 
         def organization_changed() -> None:
@@ -451,6 +458,9 @@ class WindFlowApp:
 
         tray.sig_open_object.connect(open_object)
         activity_page.sig_open_object.connect(open_object)
+        dashboard_page = DashboardPage(dashboard)
+        window.set_page("dashboard", dashboard_page)
+        dashboard_page.sig_open_object.connect(open_object)
 
     async def _list_targets(self, principal: Any) -> Any:
         page = await self.workspace.services.targets.list_targets(principal)

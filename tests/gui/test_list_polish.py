@@ -420,3 +420,39 @@ def test_context_menu_delete_entry_asks_too(qtbot: Any, env: Env) -> None:
     qtbot.waitUntil(lambda: answer.answered, timeout=5000)
     assert env.targets.targets and len(env.targets.targets) == 2
     assert uuid.UUID(int=0) not in {t.id for t in env.targets.targets}
+
+
+def test_toast_wraps_and_elides_long_text_within_its_card(qtbot: Any) -> None:
+    from windflow_desktop.stores.notifications import Notification, NotificationKind
+    from windflow_desktop.ui.views.notifications import TOAST_WIDTH, Toast
+
+    host = QWidget()
+    qtbot.addWidget(host)
+    host.resize(1000, 700)
+    host.show()
+    toast = Toast(host)
+    long_message = ("Deployment 1955c586 failed: the app stopped during pull; this computer "
+                    "could not be reached to check it (no Docker or Podman engine was found "
+                    "on this computer (no DOCKER_HOST, no /var/run/docker.sock, no Podman "
+                    "socket): install and start Docker, or set DOCKER_HOST) "
+                    + "/very/long/path/without/spaces" * 8)
+    n = Notification(kind=next(iter(NotificationKind)), title="Deployment failed " + "x" * 80,
+                     message=long_message, aggregate_type="deployment", aggregate_id="d1")
+    toast.show_notification(n)
+    qtbot.waitUntil(toast.isVisible, timeout=2000)
+    lines = toast.message.text().split("\n")
+    assert len(lines) == 4 and lines[-1].endswith("…")
+    metrics = toast.message.fontMetrics()
+    assert all(metrics.horizontalAdvance(line) <= TOAST_WIDTH - 20 for line in lines)
+    assert toast.title.text().endswith("…")
+    assert toast.message.sizeHint().height() <= toast.message.height() + 1  # nothing clipped
+    assert toast.height() <= 4 * metrics.lineSpacing() + 80 and toast.width() == TOAST_WIDTH
+    assert long_message in toast.toolTip()
+    assert toast.geometry().bottom() < host.height() and toast.geometry().right() < host.width()
+
+    short = Notification(kind=next(iter(NotificationKind)), title="db-01 is offline",
+                         message="Last seen 2 min ago", aggregate_type="target",
+                         aggregate_id="t1")
+    toast.show_notification(short)
+    assert toast.title.text() == "db-01 is offline"
+    assert toast.message.text() == "Last seen 2 min ago" and not toast.toolTip()

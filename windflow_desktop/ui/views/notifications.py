@@ -27,12 +27,15 @@ from PySide6.QtCore import (
 from PySide6.QtGui import (
     QColor,
     QFont,
+    QFontMetrics,
     QIcon,
     QMouseEvent,
     QPainter,
     QPainterPath,
     QPaintEvent,
     QPalette,
+    QTextLayout,
+    QTextOption,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -59,6 +62,36 @@ from ..theme import set_font, theme_for
 Index = QModelIndex | QPersistentModelIndex
 
 _TONE = {"info": "success", "warning": "warning", "error": "error"}
+TOAST_WIDTH = 340
+TOAST_MESSAGE_LINES = 4
+
+
+def wrap_lines(text: str, font: QFont, width: int, max_lines: int) -> tuple[str, bool]:
+    """``text`` broken into lines of at most ``width`` pixels (at word boundaries, or
+    anywhere inside a long path or id), at most ``max_lines`` of them, the last one
+    elided. Returns the text with explicit line breaks and whether anything was cut."""
+    lines: list[str] = []
+    option = QTextOption()
+    option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+    for paragraph in text.splitlines() or [""]:
+        layout = QTextLayout(paragraph, font)
+        layout.setTextOption(option)
+        layout.beginLayout()
+        while len(lines) <= max_lines:  # one line past the bound is enough to know
+            line = layout.createLine()
+            if not line.isValid():
+                break
+            line.setLineWidth(width)
+            start = line.textStart()
+            lines.append(paragraph[start:start + line.textLength()].rstrip())
+        layout.endLayout()
+        if len(lines) > max_lines:
+            break
+    if len(lines) <= max_lines:
+        return "\n".join(lines), False
+    rest = " ".join(lines[max_lines - 1:]) + " …"
+    last = QFontMetrics(font).elidedText(rest, Qt.TextElideMode.ElideRight, width)
+    return "\n".join([*lines[:max_lines - 1], last]), True
 
 
 def when(ts: datetime, now: datetime | None = None) -> str:
@@ -294,8 +327,8 @@ class Toast(QFrame):
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.title = QLabel()
         set_font(self.title, bold=True)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
+        self.message = QLabel()  # broken into bounded lines by ``wrap_lines``
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.close_button = QToolButton()
         self.close_button.setText("✕")
         self.close_button.setAutoRaise(True)
@@ -307,7 +340,7 @@ class Toast(QFrame):
         layout.setContentsMargins(12, 8, 8, 10)
         layout.addLayout(head)
         layout.addWidget(self.message)
-        self.setFixedWidth(340)
+        self.setFixedWidth(TOAST_WIDTH)
         self.notification: Notification | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -317,9 +350,22 @@ class Toast(QFrame):
         self.hide()
 
     def show_notification(self, n: Notification) -> None:
+        """Show ``n``: the title on one line, the message on at most four, both elided
+        (the whole text is the tooltip), so the card never clips or grows unbounded."""
         self.notification = n
-        self.title.setText(n.title)
-        self.message.setText(n.message)
+        layout = self.layout()
+        assert layout is not None
+        margins = layout.contentsMargins()
+        room = TOAST_WIDTH - margins.left() - margins.right()
+        title_room = room - self.close_button.sizeHint().width() - 8
+        title = self.title.fontMetrics().elidedText(n.title, Qt.TextElideMode.ElideRight,
+                                                    title_room)
+        message, cut = wrap_lines(n.message, self.message.font(), room - 2,
+                                  TOAST_MESSAGE_LINES)
+        self.title.setText(title)
+        self.message.setText(message)
+        self.message.setVisible(bool(message))
+        self.setToolTip(f"{n.title}\n{n.message}" if cut or title != n.title else "")
         self.adjustSize()
         host = self.parentWidget()
         if host is not None:

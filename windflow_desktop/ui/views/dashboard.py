@@ -234,6 +234,7 @@ def _table(name: str, model: RowTableModel[Any], widths: Sequence[int],
     table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     table.setTextElideMode(Qt.TextElideMode.ElideRight)
     table.setAlternatingRowColors(True)
+    table.setCornerButtonEnabled(False)
     table.setShowGrid(False)
     table.setWordWrap(False)
     table.verticalHeader().hide()

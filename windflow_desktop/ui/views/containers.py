@@ -86,7 +86,8 @@ class ContainersPage(QWidget):
         self.filter.setPlaceholderText("Filter containers  (Ctrl+F)")
         self.filter.setAccessibleName("Filter containers")
         self.filter.setClearButtonEnabled(True)
-        self.filter.setMinimumWidth(200)
+        self.filter.setMinimumWidth(280)
+        self.filter.setMaximumWidth(360)
         self.summary = QLabel("")
         self.summary.setAccessibleName("Summary")
 
@@ -124,8 +125,10 @@ class ContainersPage(QWidget):
         bar.addWidget(self.logs_button)
         bar.addWidget(self.stop_logs_button)
         bar.addStretch(1)
-        bar.addWidget(self.filter)
-        bar.addWidget(self.summary)
+        find = QHBoxLayout()  # a row of its own: the action row is full at 1280 px
+        find.addWidget(self.filter)
+        find.addStretch(1)
+        find.addWidget(self.summary)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.tree)
         splitter.addWidget(self.log_view)
@@ -136,6 +139,7 @@ class ContainersPage(QWidget):
         layout.addWidget(title)
         layout.addWidget(self.messages)
         layout.addLayout(bar)
+        layout.addLayout(find)
         layout.addWidget(splitter, 1)
 
         self.target_combo.currentIndexChanged.connect(self._on_target)

@@ -179,7 +179,7 @@ class UsersPage(QWidget):
         self.message_bar.bind(users)
 
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Filter by name, username, email or role  (Ctrl+F)")
+        self.search.setPlaceholderText("Filter by name, email or role  (Ctrl+F)")
         self.search.setAccessibleName("Filter members")
         self.search.setClearButtonEnabled(True)
         self.search.setMinimumWidth(280)

@@ -15,6 +15,7 @@ import compose
 
 from tests.env.keyring_backend import MemoryKeyring
 from windflow_desktop.domain.enums import Role, TargetAuth, TargetKind
+from windflow_desktop.domain.errors import TargetUnreachableError
 from windflow_desktop.domain.identity import Principal
 from windflow_desktop.domain.models import Target
 from windflow_desktop.engine.executor import Executor
@@ -91,6 +92,8 @@ class Executors:
         self.by_target: dict[uuid.UUID, Executor] = {}
 
     async def executor(self, target: Target) -> Executor:
+        if target.id not in self.by_target:  # like a pool that cannot reach the target
+            raise TargetUnreachableError(f"{target.name} cannot be reached")
         return self.by_target[target.id]
 
 

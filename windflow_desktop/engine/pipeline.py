@@ -660,7 +660,11 @@ class DeploymentPipeline:
             return dep
         async with self.backend.unit_of_work() as uow:
             stages = [s.stage for s in await uow.deployments.stages(dep.id)]
-        run = await self._open_run(dep, target, revision, CancelToken())
+        try:
+            run = await self._open_run(dep, target, revision, CancelToken())
+        except WindFlowError as exc:
+            # The target cannot even be reached: say so instead of showing it running.
+            return await self._settle_unreachable(dep, target, exc)
         try:
             record = await self._record_stage(run, "reconcile", "running", "")
             reached_up = DeploymentStage.UP.value in stages
@@ -787,14 +791,31 @@ class DeploymentPipeline:
             await uow.deployments.save_stage(record)
             await uow.commit()
 
+    async def _settle_unreachable(
+        self, dep: Deployment, target: Target, exc: WindFlowError
+    ) -> Deployment:
+        text = (f"the app stopped during {dep.stage or 'start'}; {target.name} could not be "
+                f"reached to check it ({_message(exc)}): its state is unknown")
+        logs = LogWriter(self, dep, await self._last_seq(dep), [])  # flushed by finish
+        await self._finish_deployment(dep, logs, DeploymentStatus.FAILED, text)
+        return await self.get(dep.id)
+
+    async def _last_seq(self, dep: Deployment) -> int:
+        async with self.backend.unit_of_work() as uow:
+            return int(await uow.deployments.last_log_seq(dep.id))
+
     async def _finish(self, run: _Run, status: DeploymentStatus, error: str | None,
                       *, note: str | None = None) -> None:
-        dep = run.deployment
+        await self._finish_deployment(run.deployment, run.logs, status, error, note=note)
+
+    async def _finish_deployment(self, dep: Deployment, logs: LogWriter,
+                                 status: DeploymentStatus, error: str | None,
+                                 *, note: str | None = None) -> None:
         if error:
-            run.logs.add("stderr", f"Deployment {status.value}: {error}")
+            logs.add("stderr", f"Deployment {status.value}: {error}")
         else:
-            run.logs.system(f"Deployment {status.value}" + (f": {note}" if note else ""))
-        await run.logs.flush()
+            logs.system(f"Deployment {status.value}" + (f": {note}" if note else ""))
+        await logs.flush()
         now = self.clock()
         async with self.backend.unit_of_work() as uow:
             row = await uow.deployments.get(dep.id)
@@ -803,12 +824,13 @@ class DeploymentPipeline:
             await uow.deployments.save(row)
             data = {"status": status.value, "error": error,
                     "stack_id": str(dep.stack_id), "target_id": str(dep.target_id)}
+            event = _event(dep, "deployment.finished", data)
             await uow.audit.add(AuditEvent(
-                type="deployment.finished", aggregate_type="deployment",
-                aggregate_id=str(dep.id), organization_id=dep.organization_id,
-                actor_id=dep.actor_id, data=data, ts=now))
+                id=uuid.UUID(event.event_id), type="deployment.finished",
+                aggregate_type="deployment", aggregate_id=str(dep.id),
+                organization_id=dep.organization_id, actor_id=dep.actor_id, data=data, ts=now))
             await uow.commit()
-        await self.publish(_event(dep, "deployment.finished", data))
+        await self.publish(event)
 
 
 async def _last_good(uow: Any, dep: Deployment) -> Deployment | None:

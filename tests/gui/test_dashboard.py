@@ -5,6 +5,7 @@ accessible names; every table model passes ``qtmodeltester``."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -231,3 +232,44 @@ async def _set_target(ws: Workspace, target_id: uuid.UUID, status: TargetStatus)
         target.status = status
         await uow.targets.save(target)
         await uow.commit()
+
+
+class GatedDashboardService(DashboardService):
+    """The real service, with a gate after the read: a test can change the data while a
+    reload is in flight (the read it returns is then stale)."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        super().__init__(ctx)
+        self.gate = asyncio.Event()
+        self.reads = 0
+
+    async def summary(self, principal: Principal, **kw: Any) -> Any:
+        result = await super().summary(principal, **kw)
+        self.reads += 1
+        await self.gate.wait()
+        return result
+
+
+def test_a_batch_during_a_reload_gets_one_more_reload(board: Board, qtbot: Any) -> None:
+    ws = board.ws
+    service = GatedDashboardService(ServiceContext(ws.services.backend, board.bus))
+    service.gate.set()
+    store = DashboardStore(ws.session, service)
+    try:
+        qtbot.waitUntil(lambda: store.loaded and not store.busy, timeout=10_000)
+        assert store.summary is not None and store.summary.stacks == 0
+        service.gate.clear()
+        reads = service.reads
+        event = Event("stack.created", "stack", str(uuid.uuid4()), {"name": "x"},
+                      organization_id=str(board.org))
+        store.apply_events([event])
+        qtbot.waitUntil(lambda: service.reads == reads + 1, timeout=5_000)  # read, held
+        ws.run(board.stacks.create_stack(board.principal, name="Late", compose_yaml=COMPOSE))
+        store.apply_events([event])  # arrives while the stale read is in flight
+        assert store.loading
+        service.gate.set()
+        qtbot.waitUntil(lambda: not store.busy, timeout=5_000)
+        assert service.reads == reads + 2  # exactly one more, not one per batch
+        assert store.summary.stacks == 1, "the last state was read"
+    finally:
+        ws.run(store.shutdown())

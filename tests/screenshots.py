@@ -20,7 +20,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from tests.env.keyring_backend import MemoryKeyring
-from windflow_desktop.app import Workspace, WindFlowApp
+from windflow_desktop.app import WindFlowApp, Workspace
 from windflow_desktop.config import load_settings
 from windflow_desktop.domain.enums import (
     DeploymentStage,

@@ -8,6 +8,7 @@ import json
 import pytest
 import yaml
 
+from windflow_desktop.domain.compose import ComposeValidationError
 from windflow_desktop.domain.enums import Role
 from windflow_desktop.domain.errors import (
     ConflictError,
@@ -16,7 +17,6 @@ from windflow_desktop.domain.errors import (
     ValidationError,
 )
 from windflow_desktop.domain.identity import Principal
-from windflow_desktop.engine.compose_validation import ComposeValidationError
 from windflow_desktop.repositories.sql.backend import SqlBackend
 from windflow_desktop.services.common import ServiceContext
 from windflow_desktop.services.stacks import StackService

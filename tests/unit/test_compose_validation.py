@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from windflow_desktop.domain.compose import ComposeValidationError
 from windflow_desktop.domain.errors import ValidationError
 from windflow_desktop.domain.variables import VariableSpec, parse_spec, resolve_values
 from windflow_desktop.engine.compose_validation import (
     MAX_COMPOSE_BYTES,
-    ComposeValidationError,
     check_values,
     validate_compose,
 )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .enums import Role
+from .models import User
 
 
 @dataclass(frozen=True)
@@ -47,3 +48,13 @@ class LoginThrottle:
     failures: int = 0
     last_failure_at: datetime | None = None
     locked_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Member:
+    """A user as seen inside one organization (``user.password_hash`` is always blank)."""
+
+    user: User
+    organization_id: uuid.UUID
+    role: Role
+    joined_at: datetime

@@ -171,3 +171,25 @@ class AuditEvent:
     data: dict[str, Any] = field(default_factory=dict)
     id: uuid.UUID = field(default_factory=new_id)
     ts: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class RevisionDiff:
+    old: int
+    new: int
+    compose: str  # unified diff of the Compose text
+    variables: str  # unified diff of the variables spec (as YAML)
+
+    @property
+    def unchanged(self) -> bool:
+        return not self.compose and not self.variables
+
+
+@dataclass(frozen=True)
+class HostKeyPrompt:
+    """What the user is asked about a new host."""
+
+    host: str
+    port: int
+    key_type: str
+    fingerprint: str  # "SHA256:…"

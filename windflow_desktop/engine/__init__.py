@@ -1,6 +1,7 @@
 """Reaching targets: executors (local process, SSH), the Docker Engine API, the
 connection test, the capability scan and the health monitor. No Qt here."""
 
+from ..domain.models import HostKeyPrompt
 from .docker_api import ContainerInfo, ContainerStats, DockerApi, ImageInfo
 from .errors import (
     CommandTimeoutError,
@@ -18,7 +19,7 @@ from .health import HealthMonitor
 from .pool import EngineSettings, ExecutorPool
 from .probe import ConnectionReport, StepResult, check_connection
 from .scanner import ScanResult, scan_target
-from .ssh import HostKeyConfirm, HostKeyPrompt, KnownHosts, SshSettings, SshTarget
+from .ssh import HostKeyConfirm, KnownHosts, SshSettings, SshTarget
 
 __all__ = [
     "CommandResult", "CommandTimeoutError", "ConnectionDroppedError", "ConnectionReport",

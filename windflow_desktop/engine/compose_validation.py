@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from ..domain.errors import ValidationError
+from ..domain.compose import ComposeReport, Issue, VariableUse
 from ..domain.variables import VariableSpec
 
 MAX_COMPOSE_BYTES = 512 * 1024
@@ -40,65 +39,6 @@ _VAR = re.compile(
     r"|(?P<bare>[A-Za-z_][A-Za-z0-9_]*)"
     r"|(?P<bad>\{[^}]*\}?))"
 )
-
-
-@dataclass(frozen=True)
-class Issue:
-    severity: str  # "error" | "warning"
-    message: str
-    line: int  # 1-based; 0 when the problem is not at a place in the text
-    column: int  # 1-based
-    path: str = ""
-
-    def __str__(self) -> str:
-        where = f"line {self.line}, column {self.column}: " if self.line else ""
-        return f"{where}{self.message}"
-
-
-@dataclass(frozen=True)
-class VariableUse:
-    name: str
-    line: int
-    column: int
-    default: str | None  # the text after ``:-``/``-``
-    required_message: str | None  # the text after ``:?``/``?`` ('' when none)
-
-
-@dataclass
-class ComposeReport:
-    issues: list[Issue] = field(default_factory=list)
-    services: list[str] = field(default_factory=list)
-    images: dict[str, str] = field(default_factory=dict)  # service -> image (may hold ${…})
-    published_ports: list[tuple[str, int, str]] = field(default_factory=list)  # ip, port, proto
-    variables: list[VariableUse] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[Issue]:
-        return [i for i in self.issues if i.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Issue]:
-        return [i for i in self.issues if i.severity == "warning"]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def raise_for_errors(self) -> None:
-        if self.errors:
-            raise ComposeValidationError(self.errors)
-
-
-class ComposeValidationError(ValidationError):
-    """The Compose file or the variables break a rule; ``issues`` says where."""
-
-    code = "COMPOSE_INVALID"
-
-    def __init__(self, issues: Sequence[Issue]) -> None:
-        first = issues[0]
-        more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
-        super().__init__(f"{first}{more}", field="compose_yaml")
-        self.issues = list(issues)
 
 
 def validate_compose(text: str, specs: Sequence[VariableSpec] = ()) -> ComposeReport:

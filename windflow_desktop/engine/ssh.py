@@ -34,6 +34,7 @@ import asyncssh
 
 from ..domain.enums import TargetAuth
 from ..domain.errors import TargetUnreachableError
+from ..domain.models import HostKeyPrompt
 from .errors import (
     CommandTimeoutError,
     ConnectionDroppedError,
@@ -63,16 +64,6 @@ def kex_preference() -> list[str]:
     defaults = [alg.decode("ascii") for alg in get_default_kex_algs()]
     first = [alg for alg in _PREFERRED_KEX if alg in defaults]
     return first + [alg for alg in defaults if alg not in first]
-
-
-@dataclass(frozen=True)
-class HostKeyPrompt:
-    """What the user is asked about a new host."""
-
-    host: str
-    port: int
-    key_type: str
-    fingerprint: str  # "SHA256:…"
 
 
 HostKeyConfirm = Callable[[HostKeyPrompt], Awaitable[bool]]

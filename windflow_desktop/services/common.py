@@ -48,16 +48,6 @@ class Publisher(Protocol):
     async def publish(self, event: Event) -> None: ...
 
 
-@dataclass(frozen=True)
-class Member:
-    """A user as seen inside one organization (``user.password_hash`` is always blank)."""
-
-    user: User
-    organization_id: uuid.UUID
-    role: Role
-    joined_at: datetime
-
-
 def public_user(user: User) -> User:
     """A detached copy of ``user`` without its password hash, safe to hand to the UI."""
     return User(

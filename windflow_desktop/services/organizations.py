@@ -6,11 +6,11 @@ import uuid
 
 from ..domain.enums import Role
 from ..domain.errors import AuthenticationError, NotFoundError
-from ..domain.identity import Principal
+from ..domain.identity import Member, Principal
 from ..domain.models import Membership, Organization
 from ..domain.paging import Page, PageRequest
 from ..security.permissions import ORG_DELETE, ORG_MANAGE, ORG_READ, USERS_READ
-from .common import Member, ServiceContext, clean_org_name, unique_slug
+from .common import ServiceContext, clean_org_name, unique_slug
 from .users import list_members
 
 

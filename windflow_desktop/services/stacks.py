@@ -13,18 +13,18 @@ import difflib
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import yaml
 
+from ..domain.compose import ComposeReport
 from ..domain.errors import ConflictError, NotFoundError, ValidationError
 from ..domain.identity import Principal
-from ..domain.models import Stack, StackRevision
+from ..domain.models import RevisionDiff, Stack, StackRevision
 from ..domain.paging import Page, PageRequest
 from ..domain.variables import VariableSpec, parse_spec, spec_dicts
-from ..engine.compose_validation import ComposeReport, validate_compose
+from ..engine.compose_validation import validate_compose
 from ..repositories.protocols import UnitOfWork
 from ..security.permissions import STACKS_READ, STACKS_WRITE
 from .common import Scope, ServiceContext, slugify
@@ -33,18 +33,6 @@ EXPORT_FORMAT = "windflow.stack"
 EXPORT_VERSION = 1
 MAX_IMPORT_BYTES = 8 * 1024 * 1024
 MAX_TAGS = 20
-
-
-@dataclass(frozen=True)
-class RevisionDiff:
-    old: int
-    new: int
-    compose: str  # unified diff of the Compose text
-    variables: str  # unified diff of the variables spec (as YAML)
-
-    @property
-    def unchanged(self) -> bool:
-        return not self.compose and not self.variables
 
 
 class StackService:

@@ -13,13 +13,13 @@ import uuid
 
 from ..domain.enums import Role
 from ..domain.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
-from ..domain.identity import Principal
+from ..domain.identity import Member, Principal
 from ..domain.models import Membership, User
 from ..domain.paging import Page, PageRequest
 from ..repositories.protocols import UnitOfWork
 from ..security.passwords import PasswordHasher, check_password_policy
 from ..security.permissions import USERS_MANAGE, USERS_READ
-from .common import Member, Scope, ServiceContext, clean_email, clean_username, public_user
+from .common import Scope, ServiceContext, clean_email, clean_username, public_user
 
 
 class UserService:

@@ -13,13 +13,13 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from ..domain.compose import ComposeReport
 from ..domain.errors import WindFlowError
 from ..domain.events import Event
 from ..domain.identity import Principal
-from ..domain.models import Stack, StackRevision
+from ..domain.models import RevisionDiff, Stack, StackRevision
 from ..domain.paging import PageRequest
-from ..engine.compose_validation import ComposeReport
-from ..services.stacks import RevisionDiff, StackService
+from ..services.stacks import StackService
 from .base import Store
 from .session import SessionStore
 

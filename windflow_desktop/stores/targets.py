@@ -24,9 +24,8 @@ from PySide6.QtCore import QObject, Signal
 from ..domain.errors import WindFlowError
 from ..domain.events import Event
 from ..domain.identity import Principal
-from ..domain.models import Target, TargetCapability
+from ..domain.models import HostKeyPrompt, Target, TargetCapability
 from ..engine.probe import ConnectionReport, StepResult
-from ..engine.ssh import HostKeyPrompt
 from ..security.permissions import TARGETS_SCAN, TARGETS_WRITE, PermissionChecker
 from ..services.targets import HealthResult, ScanOutcome, TargetService, TargetSpec
 from .base import Store

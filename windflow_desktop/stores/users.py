@@ -20,11 +20,10 @@ from PySide6.QtCore import QObject, Signal
 from ..domain.enums import Role
 from ..domain.errors import WindFlowError
 from ..domain.events import Event
-from ..domain.identity import Principal
+from ..domain.identity import Member, Principal
 from ..domain.models import Organization
 from ..domain.paging import PageRequest
 from ..security.permissions import USERS_MANAGE, PermissionChecker
-from ..services.common import Member
 from ..services.organizations import OrganizationService
 from ..services.users import UserService
 from .base import Store

@@ -8,7 +8,7 @@ import asyncio
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from ...engine.ssh import HostKeyPrompt
+from ...domain.models import HostKeyPrompt
 
 
 def ask_host_key(parent: QWidget | None, prompt: HostKeyPrompt,

@@ -49,10 +49,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...domain.models import Stack, StackRevision
+from ...domain.compose import ComposeReport
+from ...domain.models import RevisionDiff, Stack, StackRevision
 from ...domain.variables import GENERATORS
-from ...engine.compose_validation import ComposeReport
-from ...services.stacks import RevisionDiff
 from ...stores.stacks import StacksStore
 from ..models.base import SORT_ROLE, Column, RowTableModel
 from ..widgets.list_tools import add_action, confirm, install_page_shortcuts, remember_header

@@ -36,8 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...domain.enums import TargetKind, TargetStatus
-from ...domain.models import Target
-from ...engine.ssh import HostKeyPrompt
+from ...domain.models import HostKeyPrompt, Target
 from ...stores.targets import ConnectionReport, StepResult, TargetsStore
 from ..dialogs.target_hostkey import ask_host_key
 from ..dialogs.target_wizard import StepsView, TargetWizard

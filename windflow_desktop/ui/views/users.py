@@ -55,7 +55,8 @@ from PySide6.QtWidgets import (
 )
 
 from ...domain.enums import Role
-from ...stores.users import Member, UsersStore
+from ...domain.identity import Member
+from ...stores.users import UsersStore
 from ..dialogs.invite_user import InviteUserDialog
 from ..models.base import ROW_ROLE, SORT_ROLE, Column, RowTableModel
 from ..widgets.badge import BadgeDelegate

@@ -29,7 +29,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QToolTip, QWidget
 
-from ...engine.compose_validation import Issue
+from ...domain.compose import Issue
 
 
 def _fmt(color: str, *, bold: bool = False, italic: bool = False) -> QTextCharFormat:

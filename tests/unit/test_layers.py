@@ -26,7 +26,7 @@ FORBIDDEN = {
 def imports_of(path: Path) -> list[str]:
     """Absolute module names imported by ``path`` (relative imports resolved)."""
     parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-    package = parts[:-1] if parts[-1] != "__init__" else parts[:-1]
+    package = parts[:-1]
     names = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):

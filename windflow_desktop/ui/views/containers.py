@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...domain.enums import TargetStatus
 from ...domain.models import Target
 from ...stores.containers import ContainerInfo, ContainersStore
 from ...stores.targets import TargetsStore
@@ -189,7 +190,11 @@ class ContainersPage(QWidget):
         self.target_combo.setCurrentIndex(index if index >= 0 else -1)
         self.target_combo.blockSignals(False)
         if index < 0 and self.target_combo.count() and current is None:
-            self.target_combo.setCurrentIndex(0)
+            # Start where containers can be listed: the first target that is online.
+            online = [str(t.id) for t in self.targets.targets
+                      if t.status is TargetStatus.ONLINE]
+            first = min((self.target_combo.findData(i) for i in online), default=0)
+            self.target_combo.setCurrentIndex(first)
 
     def select_target(self, target_id: uuid.UUID) -> None:
         index = self.target_combo.findData(str(target_id))

@@ -18,7 +18,7 @@ from ..domain.models import Membership, User
 from ..domain.paging import Page, PageRequest
 from ..repositories.protocols import UnitOfWork
 from ..security.passwords import PasswordHasher, check_password_policy
-from ..security.permissions import USERS_MANAGE, USERS_READ
+from ..security.permissions import USERS_MANAGE, USERS_READ, permissions_of
 from .common import Scope, ServiceContext, clean_email, clean_username, public_user
 
 
@@ -124,6 +124,7 @@ class UserService:
             raise ValidationError("you cannot disable your own account", field="user_id")
         async with self.ctx.authorized(principal, USERS_MANAGE) as scope:
             user, membership = await self._managed(scope, user_id, await _actor_role(scope))
+            await _check_whole_account(scope, principal, user)
             if membership.role is Role.OWNER:
                 await _keep_an_owner(scope.uow, _org(scope), user_id)
             user.is_active = False
@@ -135,6 +136,7 @@ class UserService:
     async def enable_user(self, principal: Principal, user_id: uuid.UUID) -> Member:
         async with self.ctx.authorized(principal, USERS_MANAGE) as scope:
             user, membership = await self._managed(scope, user_id, await _actor_role(scope))
+            await _check_whole_account(scope, principal, user)
             user.is_active = True
             user = await scope.uow.users.save(user)
             scope.record("user.enabled", "user", user.id, {"username": user.username})
@@ -165,6 +167,27 @@ class UserService:
                 "can change them"
             )
         return user, membership
+
+
+async def _check_whole_account(scope: Scope, principal: Principal, user: User) -> None:
+    """Disabling or enabling acts on the account in every organization it belongs to: the
+    principal must be able to manage the user in each of them, not only in their own."""
+    if principal.is_superuser:
+        return
+    for other in await scope.uow.memberships.for_user(user.id):
+        if other.organization_id == _org(scope):
+            continue
+        mine = await scope.uow.memberships.get(principal.user_id, other.organization_id)
+        if (
+            mine is None
+            or USERS_MANAGE not in permissions_of(mine.role)
+            or other.role.rank > mine.role.rank
+        ):
+            org = await scope.uow.organizations.get(other.organization_id)
+            raise PermissionDeniedError(
+                f"{user.username} also belongs to {org.name}, where you cannot manage them: "
+                "remove them from this organization instead"
+            )
 
 
 def _org(scope: Scope) -> uuid.UUID:

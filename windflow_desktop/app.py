@@ -109,6 +109,11 @@ class Workspace:
         """Connect the bus (after its listeners subscribed, so none misses the first state)."""
         await self.bus.start()
 
+    async def housekeeping(self) -> None:
+        """Work left by earlier runs: unfinished deployments, expired session records."""
+        await self.services.deployments.reconcile_unfinished()
+        await self.services.auth.purge_expired_sessions()
+
     @property
     def description(self) -> str:
         """Where the workspace lives, for people: a file path or a database URL."""
@@ -234,9 +239,7 @@ class WindFlowApp:
             self._notice_no_keyring()
         # Deployments a dead process left running are settled against their targets, in
         # the background: an unreachable target must not hold the window up.
-        self.reconcile = asyncio.ensure_future(
-            self.workspace.services.deployments.reconcile_unfinished()
-        )
+        self.reconcile = asyncio.ensure_future(self.workspace.housekeeping())
         # Everything built so far lives until exit: move it out of the collector's sight, so
         # a full collection during an event burst scans only what came after (~50 ms less).
         gc.collect()

@@ -337,3 +337,15 @@ async def test_keyring_secret_store_roundtrip() -> None:
     await store.adelete("a")
     assert await store.aget("a") is None
     assert "secret-value" not in repr(store)
+
+
+async def test_expired_session_records_are_purged_and_live_ones_kept(svc: Services) -> None:
+    old = await _setup(svc)
+    svc.clock.advance(days=8)  # past the 7-day refresh lifetime of the first session
+    fresh = await svc.auth.login("alice", PASSWORD)
+    assert await svc.auth.purge_expired_sessions() == 1
+    assert await svc.auth.purge_expired_sessions() == 0
+    refreshed = await svc.auth.refresh(fresh.tokens.refresh_token)  # the live one works
+    assert refreshed.user.id == old.user.id
+    with pytest.raises(AuthenticationError):
+        await svc.auth.refresh(old.tokens.refresh_token)

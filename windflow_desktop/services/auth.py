@@ -504,6 +504,16 @@ class AuthService:
         token = await self._remembered_token()
         return token is not None and (refresh_token is None or token == refresh_token)
 
+    async def purge_expired_sessions(self) -> int:
+        """Drop the records of refresh tokens past their expiry (they verify as expired
+        anyway, so reuse detection loses nothing); returns how many went."""
+        async with self.ctx.backend.unit_of_work() as uow:
+            purged = await uow.refresh_tokens.purge_expired(self.ctx.clock())
+            await uow.commit()
+        if purged:
+            log.info("purged %d expired session records", purged)
+        return purged
+
     async def forget_remembered(self, *, only_if: str | None = None) -> None:
         """Forget the remembered session (only if it is ``only_if``, when given)."""
         token = await self._remembered_token()

@@ -254,3 +254,39 @@ def test_log_view_batches_and_bounds(qtbot: QtBot) -> None:
     assert bar.value() == 0  # not yanked to the end while the user reads
 
 
+
+
+def test_forget_host_key_from_the_context_menu(qtbot: QtBot, ops: Ops) -> None:
+    page = open_page(qtbot, ops)
+    ssh = ops.ws.run(ops.targets.save(ops.ssh_spec("web-9")))
+    task = ops.targets.test(ssh.id)  # first connection: accept its key
+    answer_host_key(qtbot, page)
+    qtbot.waitUntil(task.done, timeout=WAIT_MS)
+    known = Path(ops.pool.known_hosts.path)
+    assert f"[127.0.0.1]:{ops.sshd.port}" in known.read_text()
+
+    page.select(ssh.id)
+    menu = page.build_context_menu()
+    actions = {a.text(): a for a in menu.actions()}
+    assert "Forget host key…" in actions
+    actions["Forget host key…"].trigger()
+    box = page._boxes[-1]
+    assert "Forget the trusted host key of web-9?" in box.text()
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    assert f"[127.0.0.1]:{ops.sshd.port}" in known.read_text()  # Cancel keeps it
+
+    page.build_context_menu()  # a fresh menu, as the user would open it again
+    page._forget_host_key()
+    box = page._boxes[-1]
+    forget = next(b for b in box.buttons() if b.text() == "Forget")
+    forget.click()
+    qtbot.waitUntil(lambda: f"[127.0.0.1]:{ops.sshd.port}" not in known.read_text(),
+                    timeout=WAIT_MS)
+    task = ops.targets.test(ssh.id)  # the next connection asks again
+    answer_host_key(qtbot, page)
+    qtbot.waitUntil(task.done, timeout=WAIT_MS)
+
+    local = ops.ws.run(ops.targets.save(TargetSpec(name="laptop", kind=TargetKind.LOCAL,
+                                                   docker_socket=ops.docker.host)))
+    page.select(local.id)
+    assert "Forget host key…" not in {a.text() for a in page.build_context_menu().actions()}

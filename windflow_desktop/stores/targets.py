@@ -193,6 +193,15 @@ class TargetsStore(Store):
 
         return self.run(f"delete:{target_id}", act)
 
+    def forget_host_key(self, target_id: uuid.UUID) -> Any:
+        """Drop the trusted host key (after a legitimate key change); the next connection
+        asks about the new key. The task's result says whether a key was stored."""
+
+        async def act() -> bool:
+            return await self._service.forget_host_key(self._require(), target_id)
+
+        return self.run(f"forget_host_key:{target_id}", act)
+
     def test(self, target_id: uuid.UUID) -> Any:
         async def act() -> ConnectionReport:
             report = await self._service.test_connection(

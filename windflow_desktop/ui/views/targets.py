@@ -363,6 +363,19 @@ class TargetsPage(QWidget):
         self._boxes.append(box)
         box.finished.connect(lambda _r: self._boxes.remove(box) if box in self._boxes else None)
 
+    def _forget_host_key(self) -> None:
+        target = self.selected()
+        if target is None or not self.store.can_write:
+            return
+        box = confirm(self, title="Forget host key",
+                      text=f"Forget the trusted host key of {target.name}?",
+                      detail="Do this only when you know the host's key changed for a good "
+                             "reason (a reinstall). The next connection shows the new key's "
+                             "fingerprint for you to check and accept.",
+                      button="Forget", then=lambda: self.store.forget_host_key(target.id))
+        self._boxes.append(box)
+        box.finished.connect(lambda _r: self._boxes.remove(box) if box in self._boxes else None)
+
     def _context_menu(self, pos: QPoint) -> None:
         index = self.table.indexAt(pos)
         if index.isValid():
@@ -382,6 +395,8 @@ class TargetsPage(QWidget):
             add_action(menu, "Scan", self._scan, enabled=scan)
             menu.addSeparator()
             add_action(menu, "Copy host", lambda: _copy(host_text(target)))
+            if target.kind is TargetKind.SSH:
+                add_action(menu, "Forget host key…", self._forget_host_key, enabled=write)
             menu.addSeparator()
             add_action(menu, "Delete…", self._delete, enabled=write,
                        shortcut=QKeySequence.StandardKey.Delete)

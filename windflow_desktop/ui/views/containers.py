@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from functools import partial
 
-from PySide6.QtCore import QModelIndex, QPoint, QSettings, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QModelIndex, QSettings, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -35,7 +35,13 @@ from ...stores.containers import ContainerInfo, ContainersStore
 from ...stores.targets import TargetsStore
 from ..models.base import ROW_ROLE, SORT_ROLE
 from ..widgets.badge import BadgeDelegate
-from ..widgets.list_tools import add_action, confirm, install_page_shortcuts, remember_header
+from ..widgets.list_tools import (
+    add_action,
+    confirm,
+    install_context_menu,
+    install_page_shortcuts,
+    remember_header,
+)
 from ..widgets.log_view import LogView
 from ..widgets.message_bar import MessageBar
 
@@ -107,7 +113,6 @@ class ContainersPage(QWidget):
         self.tree.setAlternatingRowColors(True)
         self.tree.setUniformRowHeights(True)
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.setItemDelegateForColumn(STATE_COLUMN, BadgeDelegate(tone, self.tree))
         for column, width in ((0, 230), (1, 200), (2, 100), (3, 170)):
             self.tree.setColumnWidth(column, width)
@@ -151,7 +156,7 @@ class ContainersPage(QWidget):
         self.stop_logs_button.clicked.connect(store.stop_logs)
         self.tree.selectionModel().selectionChanged.connect(self._update_actions)
         self.tree.doubleClicked.connect(lambda _i: self._follow())
-        self.tree.customContextMenuRequested.connect(self._context_menu)
+        install_context_menu(self.tree, self.build_context_menu)
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
         # Every top-level row is a project heading spanning the tree, wherever sorting or
         # filtering puts it.
@@ -308,12 +313,6 @@ class ContainersPage(QWidget):
             detail="It is stopped first if it runs. Its image and named volumes stay; a "
                    "deployment that owns it recreates it on its next start.",
             button="Remove", then=lambda: self.store.act(c.id, "remove"))
-
-    def _context_menu(self, pos: QPoint) -> None:
-        index = self.tree.indexAt(pos)
-        if index.isValid():
-            self.tree.setCurrentIndex(index)
-        self.build_context_menu().popup(self.tree.viewport().mapToGlobal(pos))
 
     def build_context_menu(self) -> QMenu:
         menu = QMenu(self)

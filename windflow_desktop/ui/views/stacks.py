@@ -17,7 +17,6 @@ from typing import Any
 from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
-    QPoint,
     QSettings,
     QSortFilterProxyModel,
     Qt,
@@ -54,7 +53,13 @@ from ...domain.models import RevisionDiff, Stack, StackRevision
 from ...domain.variables import GENERATORS
 from ...stores.stacks import StacksStore
 from ..models.base import SORT_ROLE, Column, RowTableModel
-from ..widgets.list_tools import add_action, confirm, install_page_shortcuts, remember_header
+from ..widgets.list_tools import (
+    add_action,
+    confirm,
+    install_context_menu,
+    install_page_shortcuts,
+    remember_header,
+)
 from ..widgets.message_bar import Level, MessageBar
 from ..widgets.yaml_editor import YamlEditor
 
@@ -179,7 +184,6 @@ class StacksPage(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -187,7 +191,7 @@ class StacksPage(QWidget):
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.header_memory = remember_header(self.table, ui_settings, SETTINGS_HEADER)
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
-        self.table.customContextMenuRequested.connect(self._context_menu)
+        install_context_menu(self.table, self.build_context_menu)
         self.new_button = QPushButton("New stack")
         self.new_button.setAccessibleName("New stack")
         self.new_button.clicked.connect(self.new_stack)
@@ -360,12 +364,6 @@ class StacksPage(QWidget):
             detail="It leaves the list of stacks; its revisions and deployments stay, and "
                    "you can unarchive it from the archived stacks.",
             button="Archive", then=lambda: self.store.set_archived(True))
-
-    def _context_menu(self, pos: QPoint) -> None:
-        index = self.table.indexAt(pos)
-        if index.isValid():
-            self.table.selectRow(index.row())
-        self.build_context_menu().popup(self.table.viewport().mapToGlobal(pos))
 
     def build_context_menu(self) -> QMenu:
         menu = QMenu(self)

@@ -15,7 +15,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPoint, QSettings, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QModelIndex, QSettings, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -42,7 +42,13 @@ from ..dialogs.target_hostkey import ask_host_key
 from ..dialogs.target_wizard import StepsView, TargetWizard
 from ..models.base import ROW_ROLE, SORT_ROLE, Column, RowTableModel
 from ..widgets.badge import BadgeDelegate
-from ..widgets.list_tools import add_action, confirm, install_page_shortcuts, remember_header
+from ..widgets.list_tools import (
+    add_action,
+    confirm,
+    install_context_menu,
+    install_page_shortcuts,
+    remember_header,
+)
 from ..widgets.message_bar import MessageBar
 
 KIND_LABEL = {TargetKind.LOCAL: "Local", TargetKind.SSH: "SSH", TargetKind.DOCKER_TCP: "TCP+TLS"}
@@ -147,7 +153,6 @@ class TargetsPage(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # hosts differ at both ends
-        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.setItemDelegateForColumn(
             3, BadgeDelegate(lambda t: STATUS_TONE[t.status], self.table))
         # Every column keeps a readable width (the table scrolls sideways if it must);
@@ -215,7 +220,7 @@ class TargetsPage(QWidget):
         self.cancel_button.clicked.connect(self._cancel)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.table.doubleClicked.connect(lambda _i: self._edit())
-        self.table.customContextMenuRequested.connect(self._context_menu)
+        install_context_menu(self.table, self.build_context_menu)
         self.shortcuts = install_page_shortcuts(
             self, filter_edit=self.filter, refresh=self.refresh, delete=self._delete,
             list_view=self.table)
@@ -375,12 +380,6 @@ class TargetsPage(QWidget):
                       button="Forget", then=lambda: self.store.forget_host_key(target.id))
         self._boxes.append(box)
         box.finished.connect(lambda _r: self._boxes.remove(box) if box in self._boxes else None)
-
-    def _context_menu(self, pos: QPoint) -> None:
-        index = self.table.indexAt(pos)
-        if index.isValid():
-            self.table.selectRow(index.row())
-        self.build_context_menu().popup(self.table.viewport().mapToGlobal(pos))
 
     def build_context_menu(self) -> QMenu:
         """The actions on the selected target (or the page's, on empty space)."""

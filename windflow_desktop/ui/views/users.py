@@ -17,7 +17,6 @@ from typing import Any
 from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
-    QPoint,
     QRectF,
     QSettings,
     QSize,
@@ -60,7 +59,13 @@ from ...stores.users import UsersStore
 from ..dialogs.invite_user import InviteUserDialog
 from ..models.base import ROW_ROLE, SORT_ROLE, Column, RowTableModel
 from ..widgets.badge import BadgeDelegate
-from ..widgets.list_tools import add_action, confirm, install_page_shortcuts, remember_header
+from ..widgets.list_tools import (
+    add_action,
+    confirm,
+    install_context_menu,
+    install_page_shortcuts,
+    remember_header,
+)
 from ..widgets.message_bar import MessageBar
 
 Index = QModelIndex | QPersistentModelIndex
@@ -228,7 +233,6 @@ class UsersPage(QWidget):
         self.table.setItemDelegateForColumn(ROLE_COLUMN, RoleBadgeDelegate(self.table))
         self.table.setItemDelegateForColumn(STATUS_COLUMN, BadgeDelegate(
             lambda m: "success" if m.user.is_active else "neutral", self.table))
-        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -271,7 +275,7 @@ class UsersPage(QWidget):
         self.invite_button.clicked.connect(self.open_invite)
         self.active_button.clicked.connect(self.toggle_active)
         self.remove_button.clicked.connect(self.confirm_remove)
-        self.table.customContextMenuRequested.connect(self._context_menu)
+        install_context_menu(self.table, self.build_context_menu)
         self.shortcuts = install_page_shortcuts(
             self, filter_edit=self.search, refresh=self.refresh, delete=self._delete_selected,
             list_view=self.table)
@@ -428,12 +432,6 @@ class UsersPage(QWidget):
     def _delete_selected(self) -> None:
         if self.remove_button.isVisible() and self.remove_button.isEnabled():
             self.confirm_remove()
-
-    def _context_menu(self, pos: QPoint) -> None:
-        index = self.table.indexAt(pos)
-        if index.isValid():
-            self.table.selectRow(index.row())
-        self.build_context_menu().popup(self.table.viewport().mapToGlobal(pos))
 
     def build_context_menu(self) -> QMenu:
         """The selected member's actions (those this viewer may take), copy, refresh."""

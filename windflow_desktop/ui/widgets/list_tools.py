@@ -14,7 +14,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QSettings, QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelectionModel,
+    QObject,
+    QPoint,
+    QSettings,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+)
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHeaderView,
@@ -153,6 +162,27 @@ def confirm(parent: QWidget, *, title: str, text: str, detail: str = "", button:
     box.finished.connect(finished)
     box.open()
     return box
+
+
+def install_context_menu(
+    view: QTableView | QTreeView, build: Callable[[], QMenu]
+) -> None:
+    """Right-click on ``view``: select the row under the pointer (if any), then pop up
+    the menu ``build()`` makes for the selection."""
+    view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+
+    def show(pos: QPoint) -> None:
+        index = view.indexAt(pos)
+        selection = view.selectionModel()
+        if index.isValid() and selection is not None:
+            selection.setCurrentIndex(
+                index,
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
+        build().popup(view.viewport().mapToGlobal(pos))
+
+    view.customContextMenuRequested.connect(show)
 
 
 def add_action(menu: QMenu, text: str, slot: Callable[[], Any], *, enabled: bool = True,

@@ -11,7 +11,8 @@ NEEDS=(
   "dockerd docker.io"
   "docker-compose docker-compose"
   "sshd:/usr/sbin/sshd openssh-server"
-  "busybox busybox-static"
+  # the test image needs a statically linked busybox (Debian's "busybox" is dynamic)
+  "static:busybox busybox-static"
   "openssl openssl"
   "Xvfb xvfb"
   "xauth xauth"
@@ -28,6 +29,8 @@ present() {
   local what=$1
   case "$what" in
     lib:*) ldconfig -p 2>/dev/null | grep -q "${what#lib:}" ;;
+    static:*) command -v "${what#static:}" >/dev/null 2>&1 &&
+              ! ldd "$(command -v "${what#static:}")" >/dev/null 2>&1 ;;
     *:*) command -v "${what%%:*}" >/dev/null 2>&1 || compgen -G "${what#*:}" >/dev/null ;;
     *) command -v "$what" >/dev/null 2>&1 ;;
   esac

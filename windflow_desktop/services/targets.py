@@ -93,6 +93,11 @@ def secret_name(target_id: uuid.UUID) -> str:
     return f"target/{target_id}/secret"
 
 
+def fresh_secret_name(target_id: uuid.UUID) -> str:
+    """A new keyring name for a changed secret (the old one stays until the commit)."""
+    return f"target/{target_id}/secret/{uuid.uuid4().hex[:12]}"
+
+
 class TargetService:
     """Public API (all async, the acting principal first):
 
@@ -181,27 +186,53 @@ class TargetService:
         spec: TargetSpec,
         secret: Any = _UNCHANGED,
     ) -> Target:
-        """Change the target; ``secret`` is kept unless given (``None`` or ``""`` drops it)."""
-        async with self.ctx.authorized(principal, TARGETS_WRITE) as scope:
-            target = await load_target(scope, target_id)
-            has_secret = bool(secret) if secret is not _UNCHANGED else bool(target.secret_ref)
-            spec = clean_spec(spec, secret_given=has_secret)
-            if spec.name != target.name:
-                await _unique_name(scope, spec.name)
-            _apply(target, spec)
-            if secret is not _UNCHANGED:
-                if secret:
-                    await self.secrets.aset(secret_name(target_id), str(secret))
-                    target.secret_ref = secret_name(target_id)
-                else:
-                    await self.secrets.adelete(secret_name(target_id))
-                    target.secret_ref = None
-            target.updated_at = self.ctx.clock()
-            target.status = TargetStatus.UNKNOWN
-            target = await scope.uow.targets.save(target)
-            scope.record("target.updated", "target", target.id, _summary(target))
+        """Change the target; ``secret`` is kept unless given (``None`` or ``""`` drops it).
+
+        A stored secret is kept only while the host, port, username and sign-in method
+        stay the same: otherwise it must be entered again (``ValidationError`` on
+        ``secret``), so a saved password is never sent to another server. A new secret is
+        written under a new keyring name and the old one removed only after the commit."""
+        new_ref: str | None = None
+        try:
+            async with self.ctx.authorized(principal, TARGETS_WRITE) as scope:
+                target = await load_target(scope, target_id)
+                old_ref = target.secret_ref
+                if secret is _UNCHANGED and old_ref:
+                    draft = clean_spec(spec, secret_given=True)
+                    if not _same_endpoint(target, draft):
+                        if _needs_secret_again(target, draft):
+                            raise _secret_again(target, draft)
+                        secret = None  # the new sign-in method does not use it: drop it
+                has_secret = bool(secret) if secret is not _UNCHANGED else bool(old_ref)
+                spec = clean_spec(spec, secret_given=has_secret)
+                if spec.name != target.name:
+                    await _unique_name(scope, spec.name)
+                _apply(target, spec)
+                if secret is not _UNCHANGED:
+                    if secret:
+                        new_ref = fresh_secret_name(target_id)
+                        await self.secrets.aset(new_ref, str(secret))
+                        target.secret_ref = new_ref
+                    else:
+                        target.secret_ref = None
+                target.updated_at = self.ctx.clock()
+                target.status = TargetStatus.UNKNOWN
+                target = await scope.uow.targets.save(target)
+                scope.record("target.updated", "target", target.id, _summary(target))
+        except BaseException:
+            if new_ref is not None:
+                await self._drop_secret(new_ref, target_id)
+            raise
+        if old_ref and old_ref != target.secret_ref:
+            await self._drop_secret(old_ref, target_id)
         await self.pool.forget(target_id)
         return target
+
+    async def _drop_secret(self, ref: str, target_id: uuid.UUID) -> None:
+        try:
+            await self.secrets.adelete(ref)
+        except WindFlowError:
+            log.warning("an unused secret of target %s could not be removed", target_id)
 
     async def delete_target(self, principal: Principal, target_id: uuid.UUID) -> None:
         async with self.ctx.authorized(principal, TARGETS_WRITE) as scope:
@@ -247,13 +278,18 @@ class TargetService:
     ) -> ConnectionReport:
         """Test a target before it is saved (the add/edit wizard); nothing is stored,
         except a host key the user accepts. ``target_id`` reuses a saved target's secret."""
-        saved_ref: str | None = None
+        saved: Target | None = None
         async with self.ctx.authorized(principal, TARGETS_WRITE) as scope:
             if target_id is not None:
-                saved_ref = (await load_target(scope, target_id)).secret_ref
+                saved = await load_target(scope, target_id)
             org = _org(scope)
-        if secret is None and saved_ref:
-            secret = await self.secrets.aget(saved_ref)
+        if not secret and saved is not None and saved.secret_ref:
+            # The saved secret only goes to the server it was entered for.
+            wanted = clean_spec(spec, secret_given=True)
+            if _same_endpoint(saved, wanted):
+                secret = await self.secrets.aget(saved.secret_ref)
+            elif _needs_secret_again(saved, wanted):
+                raise _secret_again(saved, wanted)
         spec = clean_spec(spec, secret_given=bool(secret))
         draft = _apply(Target(organization_id=org, name=spec.name), spec)
         if draft.kind is not TargetKind.SSH:
@@ -467,6 +503,34 @@ def clean_spec(spec: TargetSpec, *, secret_given: bool) -> TargetSpec:
         changes.update(ca_file=spec.ca_file.strip(), cert_file=spec.cert_file.strip(),
                        client_key_file=spec.client_key_file.strip())
     return dataclasses.replace(spec, **changes)
+
+
+def _same_endpoint(target: Target, spec: TargetSpec) -> bool:
+    """Whether a cleaned spec reaches the same account, the same way, as the saved target."""
+    return (target.kind, target.host, target.port, target.username, target.auth) == (
+        spec.kind, spec.host, spec.port, spec.username, spec.auth)
+
+
+def _needs_secret_again(target: Target, spec: TargetSpec) -> bool:
+    """Whether the spec's sign-in method would use a secret (a password, or the saved key
+    passphrase for key auth)."""
+    return spec.kind is TargetKind.SSH and (
+        spec.auth is TargetAuth.PASSWORD
+        or (spec.auth is TargetAuth.KEY and target.auth is TargetAuth.KEY)
+    )
+
+
+def _secret_again(target: Target, spec: TargetSpec) -> ValidationError:
+    what = "key passphrase" if spec.auth is TargetAuth.KEY else "password"
+    if target.kind is not spec.kind or target.auth is not spec.auth:
+        why = "the sign-in method changed"
+    elif target.host != spec.host:
+        why = "the host changed"
+    elif target.port != spec.port:
+        why = "the port changed"
+    else:
+        why = "the username changed"
+    return ValidationError(f"enter the {what} again: {why}", field="secret")
 
 
 def _summary(target: Target) -> dict[str, Any]:

@@ -90,8 +90,12 @@ def http_get(port: int, timeout: float = 5) -> str:
 class Executors:
     def __init__(self) -> None:
         self.by_target: dict[uuid.UUID, Executor] = {}
+        # target → what asking for its executor raises (a bug, a broken pool, …)
+        self.raises: dict[uuid.UUID, BaseException] = {}
 
     async def executor(self, target: Target) -> Executor:
+        if target.id in self.raises:
+            raise self.raises[target.id]
         if target.id not in self.by_target:  # like a pool that cannot reach the target
             raise TargetUnreachableError(f"{target.name} cannot be reached")
         return self.by_target[target.id]

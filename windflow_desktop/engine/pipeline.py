@@ -145,10 +145,12 @@ class LogWriter:
         self._task = asyncio.get_running_loop().create_task(
             self._loop(), name=f"deployment-log-{self._dep.id}")
 
+    def redact(self, text: str) -> str:
+        """``text`` with every secret value of the run masked (lines, errors, details)."""
+        return _mask(text, self._redact)
+
     def add(self, stream: str, line: str) -> None:
-        for secret in self._redact:
-            if secret in line:
-                line = line.replace(secret, "********")
+        line = self.redact(line)
         self._seq += 1
         self._buffer.append((self._seq, self._p.clock(), _STREAMS[stream], line))
         if len(self._buffer) >= self._p.settings.log_batch:
@@ -158,19 +160,32 @@ class LogWriter:
         self.add(LogStream.SYSTEM.value, line)
 
     async def _loop(self) -> None:
+        failures = 0
         while not self._closing:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._p.settings.log_flush_s)
             self._wake.clear()
-            await self.flush()
+            try:
+                await self.flush()
+            except Exception:  # the lines are kept; a failed write is tried again
+                failures += 1
+                log.warning("deployment %s: storing %d log lines failed (attempt %d)",
+                            self._dep.id, len(self._buffer), failures, exc_info=True)
+                await asyncio.sleep(min(0.1 * 2 ** min(failures, 4), 1.0))
+            else:
+                failures = 0
 
     async def flush(self) -> None:
         async with self._lock:
             while self._buffer:
                 batch, self._buffer = self._buffer, []
-                async with self._p.backend.unit_of_work() as uow:
-                    await uow.deployments.append_log_rows(self._dep.id, batch)
-                    await uow.commit()
+                try:
+                    async with self._p.backend.unit_of_work() as uow:
+                        await uow.deployments.append_log_rows(self._dep.id, batch)
+                        await uow.commit()
+                except BaseException:
+                    self._buffer[:0] = batch  # back in front, in order: the next flush retries
+                    raise
                 self.count += len(batch)
                 await self._p.publish(Event(
                     event_type="deployment.log", aggregate_type="deployment",
@@ -261,6 +276,7 @@ class DeploymentPipeline:
     async def fail_unstarted(self, dep: Deployment, error: str,
                              status: DeploymentStatus = DeploymentStatus.FAILED) -> None:
         """End a deployment that never reached the target (one event, no stages)."""
+        error = _mask(error, await self._secret_values(dep))
         now = self.clock()
         async with self.backend.unit_of_work() as uow:
             row = await uow.deployments.get(dep.id)
@@ -279,9 +295,10 @@ class DeploymentPipeline:
             stage_seq = len(await uow.deployments.stages(dep.id))
         values = await self.resolve_values(dep)
         secrets = [v for k, v in values.items() if isinstance(dep.variables.get(k), dict)]
+        # The executor first: when the target cannot be had, no log writer task is left.
+        executor = await self.executors.executor(target)
         logs = LogWriter(self, dep, first_seq, secrets)
         logs.start()
-        executor = await self.executors.executor(target)
         return _Run(dep, target, revision, executor, logs, cancel, values,
                     stage_seq=stage_seq)
 
@@ -786,7 +803,7 @@ class DeploymentPipeline:
                          detail: str) -> None:
         record.finished_at = self.clock()
         record.outcome = outcome
-        record.detail = detail[:2000]
+        record.detail = run.logs.redact(detail)[:2000]
         async with self.backend.unit_of_work() as uow:
             await uow.deployments.save_stage(record)
             await uow.commit()
@@ -796,9 +813,25 @@ class DeploymentPipeline:
     ) -> Deployment:
         text = (f"the app stopped during {dep.stage or 'start'}; {target.name} could not be "
                 f"reached to check it ({_message(exc)}): its state is unknown")
-        logs = LogWriter(self, dep, await self._last_seq(dep), [])  # flushed by finish
+        logs = LogWriter(self, dep, await self._last_seq(dep),  # flushed by finish
+                         await self._secret_values(dep))
         await self._finish_deployment(dep, logs, DeploymentStatus.FAILED, text)
         return await self.get(dep.id)
+
+    async def _secret_values(self, dep: Deployment) -> list[str]:
+        """The secret values of ``dep`` still in the keyring (to mask them in texts)."""
+        out: list[str] = []
+        for value in dep.variables.values():
+            if isinstance(value, dict) and SECRET_REF in value:
+                try:
+                    secret = await self.secrets.aget(str(value[SECRET_REF]))
+                except Exception:
+                    log.warning("could not read a secret of %s to mask it", dep.id,
+                                exc_info=True)
+                    continue
+                if secret:
+                    out.append(secret)
+        return out
 
     async def _last_seq(self, dep: Deployment) -> int:
         async with self.backend.unit_of_work() as uow:
@@ -811,6 +844,8 @@ class DeploymentPipeline:
     async def _finish_deployment(self, dep: Deployment, logs: LogWriter,
                                  status: DeploymentStatus, error: str | None,
                                  *, note: str | None = None) -> None:
+        error = logs.redact(error) if error else error
+        note = logs.redact(note) if note else note
         if error:
             logs.add("stderr", f"Deployment {status.value}: {error}")
         else:
@@ -851,6 +886,13 @@ def _event(dep: Deployment, event_type: str, data: dict[str, Any]) -> Event:
     return Event(event_type=event_type, aggregate_type="deployment",
                  aggregate_id=str(dep.id), organization_id=str(dep.organization_id),
                  actor_id=str(dep.actor_id) if dep.actor_id else None, data=data)
+
+
+def _mask(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if len(secret) >= 4 and secret in text:
+            text = text.replace(secret, "********")
+    return text
 
 
 def _message(exc: BaseException) -> str:

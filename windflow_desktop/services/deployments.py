@@ -138,34 +138,76 @@ class DeploymentService:
         if not 1 <= parallel <= MAX_PARALLEL:
             raise ValidationError(f"parallel must be 1..{MAX_PARALLEL}", field="parallel")
         overrides = overrides or {}
-        created: list[Deployment] = []
+        async with self.ctx.authorized(principal, DEPLOYMENTS_CREATE) as scope:
+            stack, rev_id, plans, secret_names = await self._plan(
+                scope, stack_id, target_ids, variables, overrides, revision)
+        # The keyring first, outside any unit of work: it may prompt, and the INSERTs
+        # below hold SQLite's write lock until the commit.
         refs: list[str] = []
+        stored: list[tuple[uuid.UUID, Target, dict[str, object]]] = []
+        try:
+            for target, values in plans:
+                dep_id = uuid.uuid4()
+                stored.append((dep_id, target,
+                               await self._store_values(dep_id, values, secret_names, refs)))
+        except BaseException:
+            await self._delete_refs(refs)
+            raise
+        # From here the commit and the start of the pipelines run to their end even when
+        # the caller is cancelled: a committed deployment always gets its pipeline (and
+        # keeps its secrets); the refs go only when nothing was committed.
+        inner = asyncio.ensure_future(self._commit_and_start(
+            principal, stack.id, rev_id, stored, refs, parallel, stop_on_failure))
+        inner.add_done_callback(_retrieve)
+        return await asyncio.shield(inner)
+
+    async def _plan(
+        self, scope: Scope, stack_id: uuid.UUID, target_ids: Sequence[uuid.UUID],
+        variables: Mapping[str, str | None] | None,
+        overrides: Mapping[uuid.UUID, Mapping[str, str | None]], revision: int | None,
+    ) -> tuple[Stack, uuid.UUID, list[tuple[Target, dict[str, str]]], set[str]]:
+        stack = await _stack(scope, stack_id)
+        if stack.archived_at is not None:
+            raise ConflictError(f"the stack {stack.name} is archived")
+        rev = await scope.uow.stacks.get_revision(stack.id, revision or stack.current_revision)
+        specs = parse_spec(rev.variables)
+        plans: list[tuple[Target, dict[str, str]]] = []
+        for target_id in target_ids:
+            target = await _target(scope, target_id)
+            given = {**(variables or {}), **(overrides.get(target_id) or {})}
+            values = resolve_values(specs, given)
+            env_file_text(values)
+            await _no_active(scope.uow, stack, target)
+            plans.append((target, values))
+        return stack, rev.id, plans, {s.name for s in specs if s.secret}
+
+    async def _commit_and_start(
+        self, principal: Principal, stack_id: uuid.UUID, revision_id: uuid.UUID,
+        stored: list[tuple[uuid.UUID, Target, dict[str, object]]], refs: list[str],
+        parallel: int, stop_on_failure: bool,
+    ) -> Rollout:
+        created: list[Deployment] = []
         try:
             async with self.ctx.authorized(principal, DEPLOYMENTS_CREATE) as scope:
-                stack = await _stack(scope, stack_id)
+                stack = await _stack(scope, stack_id)  # still there, not archived, idle
                 if stack.archived_at is not None:
                     raise ConflictError(f"the stack {stack.name} is archived")
-                rev = await scope.uow.stacks.get_revision(stack.id,
-                                                          revision or stack.current_revision)
-                specs = parse_spec(rev.variables)
-                plans: list[tuple[Target, dict[str, str]]] = []
-                for target_id in target_ids:
-                    target = await _target(scope, target_id)
-                    given = {**(variables or {}), **(overrides.get(target_id) or {})}
-                    values = resolve_values(specs, given)
-                    env_file_text(values)
+                for dep_id, target, values in stored:
+                    target = await _target(scope, target.id)
                     await _no_active(scope.uow, stack, target)
-                    plans.append((target, values))
-                secret_names = {s.name for s in specs if s.secret}
-                for target, values in plans:
-                    dep = await self._new_deployment(scope, stack, rev.id, target, values,
-                                                     secret_names, refs)
-                    created.append(dep)
+                    created.append(await self._new_deployment(
+                        scope, stack, revision_id, target, dep_id, values))
         except BaseException:
-            for ref in refs:
-                await self.secrets.adelete(ref)
+            await self._delete_refs(refs)
             raise
         return self._start(created, parallel, stop_on_failure)
+
+    async def _delete_refs(self, refs: list[str]) -> None:
+        for ref in refs:
+            try:
+                await self.secrets.adelete(ref)
+            except Exception:
+                log.warning("could not delete the secret %s", ref, exc_info=True)
 
     async def redeploy(self, principal: Principal, deployment_id: uuid.UUID, *,
                        variables: Mapping[str, str | None] | None = None,
@@ -201,11 +243,11 @@ class DeploymentService:
             dep = await _deployment(scope, deployment_id)
             if dep.status not in ACTIVE:
                 raise ConflictError(f"the deployment is {dep.status.value}, not running")
+            token = self._cancel.get(deployment_id)
+            if token is None:  # not run by this process (another window, or a dead one)
+                raise ConflictError("this deployment is not running in this window; it is "
+                                    "settled when the app that runs it ends or restarts")
             scope.record("deployment.cancel_requested", "deployment", dep.id, {})
-        token = self._cancel.get(deployment_id)
-        if token is None:  # not run by this process (another window, or a dead one)
-            raise ConflictError("this deployment is not running in this window; it is "
-                                "settled when the app that runs it ends or restarts")
         token.cancel()
         return dep
 
@@ -254,52 +296,86 @@ class DeploymentService:
 
     async def _run_all(self, deployments: list[Deployment], parallel: int,
                        stop_on_failure: bool) -> list[Deployment]:
+        """Every deployment ends settled: one that raised unexpectedly is failed with
+        its error, and the ones a staged rollout (or a cancelled rollout) never started
+        are ended as not started."""
         results: dict[uuid.UUID, Deployment] = {}
+        started: set[uuid.UUID] = set()
+        stop_reason: str | None = None
         try:
             if stop_on_failure:
                 for start in range(0, len(deployments), parallel):
                     wave = deployments[start:start + parallel]
-                    done = await asyncio.gather(*(self._run_one(d) for d in wave))
-                    results.update((d.id, d) for d in done)
-                    failed = [d for d in done if d.status is not DeploymentStatus.SUCCEEDED]
+                    done = await asyncio.gather(*(self._run_one(d, started) for d in wave),
+                                                return_exceptions=True)
+                    ended = [d for d in done if isinstance(d, Deployment)]
+                    results.update((d.id, d) for d in ended)
+                    failed = [d for d in ended if d.status is not DeploymentStatus.SUCCEEDED]
                     if failed:
-                        for rest in deployments[start + parallel:]:
-                            await self.pipeline.fail_unstarted(
-                                rest, f"not started: the deployment to an earlier target "
-                                f"ended {failed[0].status.value}", DeploymentStatus.CANCELLED)
-                            results[rest.id] = await self.pipeline.get(rest.id)
+                        stop_reason = (f"not started: the deployment to an earlier target "
+                                       f"ended {failed[0].status.value}")
                         break
             else:
                 bound = asyncio.Semaphore(parallel)
 
                 async def one(dep: Deployment) -> Deployment:
                     async with bound:
-                        return await self._run_one(dep)
+                        return await self._run_one(dep, started)
 
-                done = await asyncio.gather(*(one(d) for d in deployments))
-                results.update((d.id, d) for d in done)
+                done = await asyncio.gather(*(one(d) for d in deployments),
+                                            return_exceptions=True)
+                results.update((d.id, d) for d in done if isinstance(d, Deployment))
         finally:
+            for dep in deployments:
+                if dep.id in results or dep.id in started:
+                    continue  # ended, or (a cancelled rollout) reconciled at the next start
+                results[dep.id] = await self._settle(
+                    dep, stop_reason or "not started: the rollout was stopped",
+                    DeploymentStatus.CANCELLED)
             for dep in deployments:
                 self._cancel.pop(dep.id, None)
         return [results.get(d.id, d) for d in deployments]
 
-    async def _run_one(self, dep: Deployment) -> Deployment:
+    async def _run_one(self, dep: Deployment, started: set[uuid.UUID]) -> Deployment:
+        started.add(dep.id)
         token = self._cancel.get(dep.id) or CancelToken()
-        return await self.pipeline.run(dep.id, token)
+        try:
+            return await self.pipeline.run(dep.id, token)
+        except Exception as exc:  # a bug or a broken database: end it, keep the others going
+            log.exception("deployment %s: unexpected error", dep.id)
+            return await self._settle(dep, f"unexpected error: {type(exc).__name__}: {exc}",
+                                      DeploymentStatus.FAILED)
 
-    async def _new_deployment(self, scope: Scope, stack: Stack, revision_id: uuid.UUID,
-                              target: Target, values: Mapping[str, str],
-                              secret_names: set[str], refs: list[str]) -> Deployment:
-        dep_id = uuid.uuid4()
+    async def _settle(self, dep: Deployment, error: str,
+                      status: DeploymentStatus) -> Deployment:
+        """End ``dep`` with ``error`` unless it already ended; never raises."""
+        try:
+            current = await self.pipeline.get(dep.id)
+            if current.status not in ACTIVE:
+                return current
+            await self.pipeline.fail_unstarted(current, error, status)
+            return await self.pipeline.get(dep.id)
+        except Exception:
+            log.exception("deployment %s could not be ended as %s", dep.id, status.value)
+            return dep
+
+    async def _store_values(self, dep_id: uuid.UUID, values: Mapping[str, str],
+                            secret_names: set[str], refs: list[str]) -> dict[str, object]:
+        """The row's variables: secret values go to the keyring, their refs to ``refs``."""
         stored: dict[str, object] = {}
         for name, value in values.items():
             if name in secret_names:
                 ref = f"deployment/{dep_id}/var/{name}"
+                refs.append(ref)  # before the write: a write cut short is undone too
                 await self.secrets.aset(ref, value)
-                refs.append(ref)
                 stored[name] = {SECRET_REF: ref}
             else:
                 stored[name] = value
+        return stored
+
+    async def _new_deployment(self, scope: Scope, stack: Stack, revision_id: uuid.UUID,
+                              target: Target, dep_id: uuid.UUID,
+                              stored: dict[str, object]) -> Deployment:
         assert scope.principal is not None
         dep = await scope.uow.deployments.add(Deployment(
             organization_id=_org(scope), stack_id=stack.id, revision_id=revision_id,
@@ -353,6 +429,14 @@ class DeploymentService:
         for token in self._cancel.values():
             token.cancel()
         await self._tasks.shutdown(grace_s=10)
+
+
+def _retrieve(task: asyncio.Future[Rollout]) -> None:
+    """The commit-and-start task of a caller that was cancelled: log what went wrong."""
+    if not task.cancelled() and task.exception() is not None:
+        exc = task.exception()
+        if not isinstance(exc, WindFlowError):
+            log.error("deploy: committing or starting failed", exc_info=exc)
 
 
 def _org(scope: Scope) -> uuid.UUID:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import weakref
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -38,6 +39,10 @@ class Store(QObject):
         super().__init__(parent)
         self._tasks = TaskTracker(type(self).__name__)
         self._actions: dict[str, asyncio.Task[Any]] = {}
+        # The expected error each finished task ended with (see ``error_of``).
+        self._task_errors: weakref.WeakKeyDictionary[asyncio.Task[Any], tuple[str, str]] = (
+            weakref.WeakKeyDictionary()
+        )
         self._closed = False
 
     @property
@@ -64,9 +69,26 @@ class Store(QObject):
             return await factory()
         except WindFlowError as exc:
             log.info("%s.%s: %s", type(self).__name__, action, exc)
+            task = asyncio.current_task()
+            if task is not None:
+                self._task_errors[task] = (exc.code, exc.message)
             if not self._closed:
                 self.sig_error.emit(exc.code, exc.message)
             return None
+
+    def error_of(self, task: asyncio.Task[Any]) -> tuple[str, str] | None:
+        """``(code, message)`` of the expected error ``task`` (an action of this store)
+        ended with, or None (it succeeded, is still running, or is not ours)."""
+        return self._task_errors.get(task)
+
+    def cancel_all(self) -> None:
+        """Cancel every running action (signed out: their results must not land);
+        idempotent, and the store stays usable."""
+        running, self._actions = list(self._actions.values()), {}
+        for task in running:
+            task.cancel()
+        if running and not self._closed:
+            self.sig_busy_changed.emit(False)
 
     def _finished(self, action: str, task: asyncio.Task[Any]) -> None:
         if self._actions.get(action) is task:

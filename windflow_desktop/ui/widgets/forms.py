@@ -30,6 +30,9 @@ from ...security.passwords import MIN_PASSWORD_LENGTH
 from ...stores.base import Store
 from .message_bar import MessageBar, as_sentence
 
+INTERRUPTED_CODE = "INTERRUPTED"
+INTERRUPTED_MESSAGE = "the request was interrupted or failed unexpectedly: try again"
+
 
 def follow(
     store: Store,
@@ -37,23 +40,23 @@ def follow(
     *,
     ok: Callable[[Any], None],
     failed: Callable[[str, str], None],
+    interrupted: Callable[[str, str], None] | None = None,
 ) -> None:
     """Call ``ok(result)`` or ``failed(code, message)`` when ``task`` (an action of
-    ``store``) ends; an expected error reaches us through ``store.sig_error`` while the
-    task runs. A cancelled task (a newer request won) calls neither."""
-    errors: list[tuple[str, str]] = []
-
-    def on_error(code: str, message: str) -> None:
-        errors.append((code, message))
-
-    store.sig_error.connect(on_error)
+    ``store``) ends; only the expected error of this very task counts (``store.error_of``),
+    not errors of other actions of the store. A cancelled task, or one that raised an
+    unexpected error (that one also reaches the crash handler through the task tracker),
+    calls ``interrupted(code, message)`` with a generic message when given, else
+    nothing."""
 
     def done(t: asyncio.Task[Any]) -> None:
-        store.sig_error.disconnect(on_error)
         if t.cancelled() or t.exception() is not None:
-            return  # unexpected errors go to the crash handler through the task tracker
-        if errors:
-            failed(*errors[-1])
+            if interrupted is not None:
+                interrupted(INTERRUPTED_CODE, INTERRUPTED_MESSAGE)
+            return
+        error = store.error_of(t)
+        if error is not None:
+            failed(*error)
         else:
             ok(t.result())
 
@@ -246,7 +249,13 @@ class FormDialog(QDialog):
             return
         self.message_bar.clear()
         self.set_busy(True)
-        follow(self._store, self.start(), ok=self._ok, failed=self._failed)
+        try:
+            task = self.start()
+        except BaseException:
+            self.set_busy(False)
+            raise
+        # Every ending clears the busy state: a dialog must never stay stuck.
+        follow(self._store, task, ok=self._ok, failed=self._failed, interrupted=self._failed)
 
     def succeeded(self, result: Any) -> None:
         self.accept()

@@ -13,6 +13,7 @@ import gc
 import json
 import logging
 import os
+import signal
 import sys
 import time
 import uuid
@@ -33,6 +34,7 @@ from .ui.qtlog import install_qt_message_handler
 
 log = logging.getLogger("windflow.app")
 FIRST_PAINT_TIMEOUT_S = 10.0
+HOUSEKEEPING_GRACE_S = 3.0
 
 
 class Workspace:
@@ -176,7 +178,9 @@ class WindFlowApp:
         self.smoke = smoke
         self.started = started
         self.quit_requested = asyncio.Event()
-        self.crash = CrashHandler(dialogs=False if smoke else None)
+        self.crash = CrashHandler(
+            dialogs=False if smoke else None, on_interrupt=self.quit_requested.set
+        )
         self.window: MainWindow | None = None
         self.workspace = Workspace(settings, secrets=secrets)
         self.bridge: Any = None
@@ -190,11 +194,18 @@ class WindFlowApp:
         self.ui_settings: Any = None
 
     async def run(self) -> int:
-        self.crash.install(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        self.crash.install(loop)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            # Ctrl+C or a polite kill: leave through the same teardown as the Quit menu.
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, self.quit_requested.set)
         try:
             return await self._run()
         finally:
             if self.reconcile is not None:
+                # Let housekeeping finish its database work; cancel only what lingers.
+                await asyncio.wait({self.reconcile}, timeout=HOUSEKEEPING_GRACE_S)
                 self.reconcile.cancel()
                 await asyncio.gather(self.reconcile, return_exceptions=True)
             if self.tray is not None:
@@ -240,6 +251,7 @@ class WindFlowApp:
         # Deployments a dead process left running are settled against their targets, in
         # the background: an unreachable target must not hold the window up.
         self.reconcile = asyncio.ensure_future(self.workspace.housekeeping())
+        self.reconcile.add_done_callback(_report_housekeeping)
         # Everything built so far lives until exit: move it out of the collector's sight, so
         # a full collection during an event burst scans only what came after (~50 ms less).
         gc.collect()
@@ -487,6 +499,11 @@ class WindFlowApp:
             box.open()
             await self.quit_requested.wait()
         return 2
+
+
+def _report_housekeeping(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("start-up housekeeping failed", exc_info=task.exception())
 
 
 class _PaintWatcher(QObject):

@@ -44,23 +44,29 @@ class ConsoleFormatter(RedactingFormatter):
 
 
 def configure_logging(log_dir: Path, level: int, *, console: bool = True) -> Path:
-    """Send ``windflow.*`` records to ``log_dir/windflow.log`` (rotated) and to stderr."""
+    """Send ``windflow.*`` records at ``level`` and libraries' warnings (SQLAlchemy,
+    asyncssh, redis, …) to ``log_dir/windflow.log`` (rotated), and warnings to stderr
+    as one line each. Calling it again replaces what an earlier call installed."""
     log_dir.mkdir(parents=True, exist_ok=True)
     path = log_dir / "windflow.log"
-    root = logging.getLogger(ROOT_LOGGER)
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-        handler.close()
+    python_root = logging.getLogger()
+    for handler in list(python_root.handlers):
+        if getattr(handler, "windflow", False):
+            python_root.removeHandler(handler)
+            handler.close()
     file_handler = logging.handlers.RotatingFileHandler(
         path, maxBytes=2_000_000, backupCount=5, encoding="utf-8", delay=True
     )
     file_handler.setFormatter(RedactingFormatter(_FORMAT))
-    root.addHandler(file_handler)
+    handlers: list[logging.Handler] = [file_handler]
     if console:
         stream = logging.StreamHandler(sys.stderr)
         stream.setFormatter(ConsoleFormatter(_FORMAT))
         stream.setLevel(max(level, logging.WARNING))
-        root.addHandler(stream)
-    root.setLevel(level)
-    root.propagate = False
+        handlers.append(stream)
+    for handler in handlers:
+        handler.windflow = True  # type: ignore[attr-defined]
+        python_root.addHandler(handler)
+    python_root.setLevel(logging.WARNING)  # libraries: warnings and worse
+    logging.getLogger(ROOT_LOGGER).setLevel(level)  # ours: as configured
     return path

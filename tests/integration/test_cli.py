@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -73,3 +75,25 @@ def test_unwritable_data_folder(tmp_path: Path) -> None:
 def test_database_file_in_unwritable_place(tmp_path: Path, url: str) -> None:
     result = run_app(tmp_path, "--smoke", WINDFLOW_DATABASE_URL=url)
     assert_clean_failure(result, "cannot open the database")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_or_terminate_runs_the_teardown(tmp_path: Path, signum: int) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("WINDFLOW_")}
+    environ.update({"WINDFLOW_HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "windflow_desktop"], env=environ,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    log = tmp_path / "logs" / "windflow.log"
+    deadline = time.monotonic() + 60
+    while not (log.exists() and "first window painted" in log.read_text()):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the window never came up"
+        time.sleep(0.05)
+    time.sleep(0.5)  # the workspace opens and the first-run dialog waits for the user
+    proc.send_signal(signum)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err, err
+    assert log.read_text().rstrip().endswith("windflow.app: stopped")

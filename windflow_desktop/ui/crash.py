@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -22,12 +23,20 @@ log = logging.getLogger("windflow.crash")
 
 
 class CrashHandler:
-    def __init__(self, *, dialogs: bool | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        dialogs: bool | None = None,
+        on_interrupt: Callable[[], None] | None = None,
+    ) -> None:
         if dialogs is None:
             dialogs = os.environ.get("WINDFLOW_CRASH_DIALOGS", "1") != "0"
         self.dialogs = dialogs
         self.seen: set[tuple[str, str]] = set()
         self.count = 0
+        # Ctrl+C asks the app to quit through its own path (teardown runs); quitting the
+        # QApplication under a running qasync loop would skip it.
+        self.on_interrupt = on_interrupt or QApplication.quit
         self._boxes: set[QMessageBox] = set()
         self._previous_hook = sys.excepthook
 
@@ -43,7 +52,7 @@ class CrashHandler:
         self, kind: type[BaseException], exc: BaseException, tb: TracebackType | None
     ) -> None:
         if issubclass(kind, KeyboardInterrupt):
-            QApplication.quit()
+            self.on_interrupt()
             return
         self.report(exc, tb)
 

@@ -338,3 +338,38 @@ async def test_refused_cancel_is_not_audited(graph: DeployGraph) -> None:
                                      type_prefix="deployment.cancel_requested")
     assert not audit.items
     assert "deployment.cancel_requested" not in g.bus.types()
+
+
+async def test_deploy_writes_keyring_secrets_outside_any_unit_of_work(
+        graph: DeployGraph, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The keyring may prompt: no transaction (and no SQLite write lock) is open then."""
+    from windflow_desktop.repositories.sql.backend import SqlUnitOfWork
+
+    g = graph
+    stack, _ = await _stack(g)
+    [target] = await _targets(g, "t")
+    open_units = [0]
+    seen: list[int] = []
+    enter, leave = SqlUnitOfWork.__aenter__, SqlUnitOfWork.__aexit__
+
+    async def counting_enter(self: SqlUnitOfWork) -> Any:
+        open_units[0] += 1
+        return await enter(self)
+
+    async def counting_exit(self: SqlUnitOfWork, *exc: Any) -> Any:
+        open_units[0] -= 1
+        return await leave(self, *exc)
+
+    real_set = g.secrets.aset
+
+    async def record(name: str, value: str) -> None:
+        seen.append(open_units[0])
+        await real_set(name, value)
+
+    monkeypatch.setattr(SqlUnitOfWork, "__aenter__", counting_enter)
+    monkeypatch.setattr(SqlUnitOfWork, "__aexit__", counting_exit)
+    monkeypatch.setattr(g.secrets, "aset", record)
+    rollout = await g.deployments.deploy(g.admin, stack.id, [target],
+                                         variables={"GREETING": "hi", "WEB_PORT": "8080"})
+    await asyncio.wait_for(rollout.wait(), 20)
+    assert seen == [0]

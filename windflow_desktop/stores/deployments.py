@@ -209,7 +209,9 @@ class DeploymentsStore(Store):
             self._upsert(rollout.deployments)
             return rollout.deployments
 
-        return self.run("deploy", act)
+        # One action per deploy: a second deploy must never cancel the first (a cancel
+        # landing in its commit), so they are not "latest wins".
+        return self.run(f"deploy:{uuid.uuid4()}", act)
 
     def preview(self, stack_id: uuid.UUID, target_id: uuid.UUID,
                 variables: Mapping[str, str | None], revision: int | None = None) -> Any:

@@ -2,7 +2,10 @@
 built from the revision's spec (secret fields hidden, required ones marked, defaults as
 placeholders, generated ones may stay empty), per-target overrides, parallel or staged
 rollout, and a preview (preflight checks + ``compose config`` run on the first chosen
-target). Deploy calls ``DeploymentsStore.deploy`` and closes when it is accepted.
+target). Deploy calls ``DeploymentsStore.deploy`` and closes when it is accepted; the
+Deploy button stays disabled while a deploy is on its way (no double deploy). The dialog
+deletes itself when closed and drops its connections to the store then (it holds the
+values typed, secrets included).
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from PySide6.QtCore import Qt
+import shiboken6
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -40,7 +44,10 @@ class DeployDialog(QDialog):
     def __init__(self, store: DeploymentsStore, stack: Stack, revision: StackRevision,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.store, self.stack, self.revision = store, stack, revision
+        self._deploying = False
+        self._connections: list[Any] = []
         self.setWindowTitle(f"Deploy {stack.name} (revision {revision.number})")
         self.resize(900, 600)
         self.message = MessageBar()
@@ -48,7 +55,7 @@ class DeployDialog(QDialog):
         self.targets = QListWidget()
         self.targets.setAccessibleName("Targets")
         self._fill_targets()
-        store.sig_targets_changed.connect(self._fill_targets)
+        self._connections.append(store.sig_targets_changed.connect(self._fill_targets))
         if not store.targets:
             store.load_targets()
 
@@ -94,9 +101,11 @@ class DeployDialog(QDialog):
         self.preview_text.setAccessibleName("Preview output")
         self.preview_text.setPlaceholderText(
             "Preflight checks and `compose config` run on the first chosen target.")
-        store.sig_preview_ready.connect(self.preview_text.setPlainText)
-        store.sig_error.connect(lambda code, msg: self.message.show_message(msg, Level.ERROR,
-                                                                            code=code))
+        self._connections.append(
+            store.sig_preview_ready.connect(self.preview_text.setPlainText))
+        self._connections.append(store.sig_error.connect(
+            lambda code, msg: self.message.show_message(msg, Level.ERROR, code=code)))
+        self.finished.connect(self._disconnect)
 
         left = QWidget()
         lv = QVBoxLayout(left)
@@ -127,6 +136,12 @@ class DeployDialog(QDialog):
         layout.addWidget(self.message)
         layout.addWidget(split, 1)
         layout.addWidget(self.buttons)
+
+    def _disconnect(self) -> None:
+        """Closed: the store's signals no longer reach this dialog."""
+        for connection in self._connections:
+            QObject.disconnect(connection)
+        self._connections.clear()
 
     def _fill_targets(self) -> None:
         chosen = set(self.chosen_targets())
@@ -175,6 +190,8 @@ class DeployDialog(QDialog):
         self.store.preview(self.stack.id, targets[0], values, self.revision.number)
 
     def deploy(self) -> None:
+        if self._deploying:  # a second click while the first deploy is on its way
+            return
         targets = self.chosen_targets()
         if not targets:
             self.message.show_message("Choose at least one target", Level.WARNING)
@@ -183,9 +200,17 @@ class DeployDialog(QDialog):
             self.stack.id, targets, variables=self.values(), overrides=self.parsed_overrides(),
             revision=self.revision.number, parallel=self.parallel.value(),
             stop_on_failure=self.staged.isChecked())
+        self._deploying = True
+        self.deploy_button.setEnabled(False)
 
         def done(t: Any) -> None:
+            if not shiboken6.isValid(self):  # closed (and deleted) meanwhile
+                return
+            self._deploying = False
             if not t.cancelled() and t.exception() is None and t.result():
                 self.accept()
+            else:
+                self.deploy_button.setEnabled(True)
 
         task.add_done_callback(done)
+

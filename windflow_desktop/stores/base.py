@@ -43,6 +43,7 @@ class Store(QObject):
         self._task_errors: weakref.WeakKeyDictionary[asyncio.Task[Any], tuple[str, str]] = (
             weakref.WeakKeyDictionary()
         )
+        self._identity: tuple[Any, ...] | None = None  # see ``_identity_changed``
         self._closed = False
 
     @property
@@ -89,6 +90,15 @@ class Store(QObject):
             task.cancel()
         if running and not self._closed:
             self.sig_busy_changed.emit(False)
+
+    def _identity_changed(self, principal: Any) -> bool:
+        """Remember who is signed in (user and organization); True when that changed since
+        the last call (signed out, another user or organization), False when the session
+        only rotated its tokens. Stores call it from their session-change handler to
+        ``cancel_all()`` so a result of the previous session never lands."""
+        key = (principal.user_id, principal.organization_id) if principal is not None else None
+        changed, self._identity = key != self._identity, key
+        return changed
 
     def _finished(self, action: str, task: asyncio.Task[Any]) -> None:
         if self._actions.get(action) is task:

@@ -48,6 +48,7 @@ class ContainersStore(Store):
         self._pending: list[str] = []
         self._flush: asyncio.TimerHandle | None = None
         self.following: str | None = None
+        self._identity_changed(session.principal)
         session.sig_session_changed.connect(self._on_session_changed)
 
     @property
@@ -62,6 +63,8 @@ class ContainersStore(Store):
         return groups
 
     def _on_session_changed(self) -> None:
+        if self._identity_changed(self._session.principal):
+            self.cancel_all()  # a result of the previous session must not land
         if self._session.principal is None:
             self.stop_logs()
             self.target_id = None

@@ -55,6 +55,7 @@ class StacksStore(Store):
         self.revision: StackRevision | None = None
         self.revisions: list[StackRevision] = []
         self.report: ComposeReport | None = None
+        self._identity_changed(session.principal)
         session.sig_session_changed.connect(self._on_session)
 
     def _p(self) -> Principal:
@@ -64,6 +65,8 @@ class StacksStore(Store):
         return p
 
     def _on_session(self) -> None:
+        if self._identity_changed(self._session.principal):
+            self.cancel_all()  # a result of the previous session must not land
         self.rows, self.selected, self.revision, self.revisions = [], None, None, []
         self.sig_rows_reset.emit()
         self.sig_selected_changed.emit()

@@ -67,6 +67,7 @@ class TargetsStore(Store):
         self._capabilities: dict[uuid.UUID, tuple[TargetCapability, ...]] = {}
         self.last_report: ConnectionReport | None = None
         self.loaded = False
+        self._identity_changed(session.principal)
         session.sig_session_changed.connect(self._on_session_changed)
 
     # -- state ---------------------------------------------------------------------------
@@ -116,6 +117,8 @@ class TargetsStore(Store):
             self.load()
 
     def _on_session_changed(self) -> None:
+        if self._identity_changed(self._session.principal):
+            self.cancel_all()  # a load/scan of the previous session must not land
         if self._session.principal is None:
             self._targets.clear()
             self._capabilities.clear()

@@ -67,6 +67,7 @@ class UsersStore(Store):
         self._organizations: tuple[Organization, ...] = ()
         self._loaded_for: tuple[uuid.UUID, uuid.UUID | None, Role | None] | None = None
         self.loaded = False
+        self._identity_changed(session.principal)
         session.sig_session_changed.connect(self._on_session_changed)
 
     # -- state -----------------------------------------------------------------------
@@ -235,6 +236,8 @@ class UsersStore(Store):
 
     def _on_session_changed(self) -> None:
         p = self._session.principal
+        if self._identity_changed(p) and not self._closed:
+            self.cancel_all()  # a result of the previous session must not land
         key = (p.user_id, p.organization_id, p.role) if p is not None else None
         if key == self._loaded_for or self._closed:
             return  # tokens rotated: same people, same rights

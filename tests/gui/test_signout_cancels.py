@@ -1,0 +1,140 @@
+"""Signing out cancels the stores' actions in flight: a slow load started before sign-out
+does not put the previous session's rows back afterwards. ``Store.cancel_all`` is
+idempotent and leaves the store usable."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from tests.integration.auth_support import PASSWORD
+from windflow_desktop.domain.models import Stack, Target
+from windflow_desktop.domain.paging import Page
+from windflow_desktop.stores.base import Store
+from windflow_desktop.stores.stacks import StacksStore
+from windflow_desktop.stores.targets import TargetsStore
+
+from .conftest import Runner, Workspace
+from .test_auth_dialogs import set_up
+
+
+class GatedTargets:
+    """A ``TargetService`` stand-in whose ``list_targets`` waits for ``gate``."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.started = asyncio.Event()
+
+    async def list_targets(self, principal: Any, *_a: Any, **_k: Any) -> Page[Target]:
+        self.started.set()
+        await self.gate.wait()
+        return Page((Target(organization_id=principal.organization_id, name="old org's",
+                            id=uuid.uuid4()),))
+
+
+def sign_in(workspace: Workspace) -> None:
+    set_up(workspace)
+    workspace.run(workspace.session.login("alice", PASSWORD))
+
+
+def test_slow_target_load_does_not_land_after_sign_out(
+    qtbot: QtBot, workspace: Workspace
+) -> None:
+    sign_in(workspace)
+    service = GatedTargets()
+    store = TargetsStore(service, workspace.session)  # type: ignore[arg-type]
+    try:
+        task = store.load()
+        qtbot.waitUntil(service.started.is_set, timeout=5000)
+        workspace.run(workspace.session.logout())
+        assert not workspace.session.signed_in
+        service.gate.set()
+        qtbot.waitUntil(task.done, timeout=5000)
+        assert task.cancelled()
+        assert store.targets == () and not store.loaded and not store.busy
+    finally:
+        workspace.run(store.shutdown())
+
+
+class GatedStacks:
+    """A ``StackService`` stand-in whose ``list_stacks`` waits for ``gate``."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.started = asyncio.Event()
+
+    async def list_stacks(self, principal: Any, *_a: Any, **_k: Any) -> Page[Stack]:
+        self.started.set()
+        await self.gate.wait()
+        return Page((Stack(organization_id=principal.organization_id, name="old org's",
+                            slug="old"),))
+
+
+def test_slow_stack_load_does_not_land_after_sign_out(
+    qtbot: QtBot, workspace: Workspace
+) -> None:
+    sign_in(workspace)
+    service = GatedStacks()
+    store = StacksStore(workspace.session, service)  # type: ignore[arg-type]
+    try:
+        task = store.load()
+        qtbot.waitUntil(service.started.is_set, timeout=5000)
+        workspace.run(workspace.session.logout())
+        service.gate.set()
+        qtbot.waitUntil(task.done, timeout=5000)
+        assert store.rows == [] and not store.busy
+    finally:
+        workspace.run(store.shutdown())
+
+
+def test_slow_member_load_does_not_land_after_sign_out(
+    qtbot: QtBot, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sign_in(workspace)
+    users = workspace.users
+    qtbot.waitUntil(lambda: not users.busy, timeout=5000)
+    assert users.members
+    real_members = workspace.services.orgs.members
+    gate, started = asyncio.Event(), asyncio.Event()
+
+    async def gated(*a: Any, **k: Any) -> Any:
+        started.set()
+        await gate.wait()
+        return await real_members(*a, **k)
+
+    monkeypatch.setattr(workspace.services.orgs, "members", gated)
+    task = users.load()
+    qtbot.waitUntil(started.is_set, timeout=5000)
+    workspace.run(workspace.session.logout())
+    gate.set()
+    qtbot.waitUntil(task.done, timeout=5000)
+    assert users.members == () and not users.busy
+
+
+def test_cancel_all_is_idempotent_and_keeps_the_store_usable(arun: Runner[Any]) -> None:
+    store = Store()
+    busy: list[bool] = []
+    store.sig_busy_changed.connect(busy.append)
+
+    async def forever() -> None:
+        await asyncio.Event().wait()
+
+    async def answer() -> int:
+        return 42
+
+    async def scenario() -> None:
+        a, b = store.run("a", forever), store.run("b", forever)
+        await asyncio.sleep(0)
+        store.cancel_all()
+        store.cancel_all()
+        await asyncio.wait([a, b])
+        assert a.cancelled() and b.cancelled() and not store.busy
+        assert await store.run("c", answer) == 42
+        await store.shutdown()
+
+    arun(scenario())
+    assert busy == [True, False, True, False]

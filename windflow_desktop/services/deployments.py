@@ -416,7 +416,7 @@ class DeploymentService:
             async with bound:  # unreachable targets wait out their timeouts side by side
                 try:
                     return await self.pipeline.reconcile(dep_id)
-                except WindFlowError:
+                except Exception:  # one deployment's trouble must not stop the others
                     log.warning("deployment %s could not be reconciled", dep_id,
                                 exc_info=True)
                     return None

@@ -70,7 +70,8 @@ class ExecutorPool:
         self.settings = settings or EngineSettings()
         self.confirm_host_key = confirm_host_key
         self._ssh: dict[uuid.UUID, tuple[tuple[object, ...], SshTarget]] = {}
-        self._lock = asyncio.Lock()
+        self._lock = asyncio.Lock()  # the table of connections (held only briefly)
+        self._target_locks: dict[uuid.UUID, asyncio.Lock] = {}  # opening one target's
         self._closed = False
 
     @classmethod
@@ -95,18 +96,32 @@ class ExecutorPool:
         if target.kind is not TargetKind.SSH:
             raise ValidationError(f"{target.name} is not an SSH target", field="kind")
         signature = _ssh_signature(target)
-        async with self._lock:
+        entry = self._ssh.get(target.id)
+        if entry is not None and entry[0] == signature:
+            return entry[1]
+        # The keyring lookup and the close of a replaced connection can be slow: they
+        # happen under this target's own lock, never the pool's, so other targets wait
+        # for nothing.
+        async with self._target_lock(target.id):
             entry = self._ssh.get(target.id)
             if entry is not None and entry[0] == signature:
                 return entry[1]
-            if entry is not None:
-                await entry[1].close()
             ssh = SshTarget(
                 await self.endpoint(target), self.known_hosts,
                 settings=self.settings.ssh, confirm=self._confirm,
             )
-            self._ssh[target.id] = (signature, ssh)
+            async with self._lock:
+                previous = self._ssh.get(target.id)
+                self._ssh[target.id] = (signature, ssh)
+            if previous is not None:
+                await previous[1].close()
             return ssh
+
+    def _target_lock(self, target_id: uuid.UUID) -> asyncio.Lock:
+        lock = self._target_locks.get(target_id)
+        if lock is None:
+            lock = self._target_locks[target_id] = asyncio.Lock()
+        return lock
 
     async def ephemeral_ssh(self, target: Target, secret: str | None = _UNSET) -> SshTarget:
         """A connection outside the pool (testing a draft before it is saved); the
@@ -130,7 +145,7 @@ class ExecutorPool:
 
     async def forget(self, target_id: uuid.UUID) -> None:
         """Close a target's connection (it was edited or deleted)."""
-        async with self._lock:
+        async with self._target_lock(target_id), self._lock:
             entry = self._ssh.pop(target_id, None)
         if entry is not None:
             await entry[1].close()

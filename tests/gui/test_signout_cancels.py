@@ -138,3 +138,48 @@ def test_cancel_all_is_idempotent_and_keeps_the_store_usable(arun: Runner[Any]) 
 
     arun(scenario())
     assert busy == [True, False, True, False]
+
+
+class GatedDeployments:
+    """A ``DeploymentService`` stand-in whose ``list_deployments`` waits for ``gate``."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.started = asyncio.Event()
+        self.calls = 0
+
+    async def list_deployments(self, principal: Any, *_a: Any, **_k: Any) -> Page[Any]:
+        self.calls += 1
+        self.started.set()
+        await self.gate.wait()
+        return Page(("old org's deployment",))
+
+
+def test_slow_deployment_load_does_not_land_after_sign_out_and_tokens_do_not_reload(
+    qtbot: QtBot, workspace: Workspace
+) -> None:
+    from windflow_desktop.stores.deployments import DeploymentsStore
+
+    async def no_targets(_principal: Any) -> list[Any]:
+        return []
+
+    sign_in(workspace)
+    service = GatedDeployments()
+    store = DeploymentsStore(workspace.session, service, no_targets)  # type: ignore[arg-type]
+    try:
+        service.gate.set()
+        workspace.run(store.load())
+        calls = service.calls
+        workspace.session.sig_session_changed.emit()  # a token rotation: same user and org
+        assert service.calls == calls and store.rows  # no reload, rows kept
+
+        service.gate.clear()
+        task = store.load()
+        qtbot.waitUntil(lambda: service.calls == calls + 1, timeout=5000)
+        workspace.run(workspace.session.logout())
+        service.gate.set()
+        qtbot.waitUntil(task.done, timeout=5000)
+        assert task.cancelled()
+        assert store.rows == []
+    finally:
+        workspace.run(store.shutdown())

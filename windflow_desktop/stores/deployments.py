@@ -76,6 +76,7 @@ class DeploymentsStore(Store):
         self.stages: list[DeploymentStageRecord] = []
         self.log_seq = 0
         self.targets: list[Target] = []
+        self._identity_changed(session.principal)
         session.sig_session_changed.connect(self._on_session)
 
     def _p(self) -> Principal:
@@ -85,6 +86,9 @@ class DeploymentsStore(Store):
         return p
 
     def _on_session(self) -> None:
+        if not self._identity_changed(self._session.principal):
+            return  # only the tokens rotated: the rows still belong to this session
+        self.cancel_all()  # a load of the previous session must not land
         self.rows, self._cursor, self._loaded = [], None, False
         self.detail, self.stages, self.log_seq = None, [], 0
         self.sig_rows_reset.emit()

@@ -14,7 +14,8 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication
 
 from tests.gui.conftest import Runner, arun, qloop  # noqa: F401 - fixtures
-from windflow_desktop.domain.enums import DeploymentStatus, TargetAuth, TargetKind
+from windflow_desktop.domain.enums import DeploymentStatus, Role, TargetAuth, TargetKind
+from windflow_desktop.domain.identity import Principal
 from windflow_desktop.domain.models import Deployment, Stack, StackRevision, Target
 from windflow_desktop.services.deployments import Rollout
 from windflow_desktop.stores.deployments import DeploymentsStore
@@ -25,7 +26,7 @@ ORG = uuid.uuid4()
 
 class FakeSession(QObject):
     sig_session_changed = Signal()
-    principal: Any = object()
+    principal: Any = Principal(uuid.uuid4(), uuid.uuid4(), Role.OPERATOR, False)
 
 
 class GatedService:

@@ -305,18 +305,16 @@ class NotificationsStore(QObject):
         if kind is None:  # cancelled, stopped, removed: no news
             return None, changed
         error = str(d.get("error") or "")
-        message = {
-            NotificationKind.DEPLOYMENT_SUCCEEDED: f"{title} is up and healthy.",
-            NotificationKind.DEPLOYMENT_FAILED: f"{title} failed" + (f": {error}" if error
-                                                                    else "."),
-            NotificationKind.DEPLOYMENT_ROLLED_BACK: f"{title} failed and was rolled back"
-            + (f": {error}" if error else " to the last good revision."),
-        }[kind]
-        heading = {
-            NotificationKind.DEPLOYMENT_SUCCEEDED: "Deployment succeeded",
-            NotificationKind.DEPLOYMENT_FAILED: "Deployment failed",
-            NotificationKind.DEPLOYMENT_ROLLED_BACK: "Deployment rolled back",
-        }[kind]
+        # Only the words of this kind (building all three per event cost ~5 µs each).
+        if kind is NotificationKind.DEPLOYMENT_SUCCEEDED:
+            heading, message = "Deployment succeeded", f"{title} is up and healthy."
+        elif kind is NotificationKind.DEPLOYMENT_FAILED:
+            heading = "Deployment failed"
+            message = f"{title} failed" + (f": {error}" if error else ".")
+        else:
+            heading = "Deployment rolled back"
+            message = f"{title} failed and was rolled back" + (
+                f": {error}" if error else " to the last good revision.")
         return Notification(kind, heading, message, "deployment", dep_id,
                             ts=event.timestamp), changed
 

@@ -27,6 +27,8 @@ class Column(Generic[R]):
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_ROLES = frozenset({_DISPLAY, SORT_ROLE, ROW_ROLE, Qt.ItemDataRole.TextAlignmentRole})
 
 
 class RowTableModel(QAbstractTableModel, Generic[R]):
@@ -50,10 +52,15 @@ class RowTableModel(QAbstractTableModel, Generic[R]):
         return 0 if parent.isValid() else len(self._columns)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
+        # A view asks for ~7 roles per painted cell and most have no answer here: decide
+        # on the role first, before looking the row up (a paint's worth of calls adds up).
+        if role not in _ROLES or not index.isValid():
             return None
-        row, column = self._rows[index.row()], self._columns[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
+        position = index.row()
+        if position >= len(self._rows):
+            return None
+        row, column = self._rows[position], self._columns[index.column()]
+        if role == _DISPLAY:
             value = column.value(row)
             return "" if value is None else str(value)
         if role == SORT_ROLE:
@@ -61,9 +68,7 @@ class RowTableModel(QAbstractTableModel, Generic[R]):
             return getter(row)
         if role == ROW_ROLE:
             return row
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return int(column.align.value)
-        return None
+        return int(column.align.value)  # TextAlignmentRole
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole

@@ -28,6 +28,9 @@ class FakeSession(QObject):
     sig_session_changed = Signal()
     principal: Any = Principal(uuid.uuid4(), uuid.uuid4(), Role.OPERATOR, False)
 
+    def require_principal(self) -> Any:
+        return self.principal
+
 
 class GatedService:
     """``deploy`` waits until released; counts calls and cancellations."""

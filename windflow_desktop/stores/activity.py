@@ -21,7 +21,6 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from ..domain.errors import WindFlowError
 from ..domain.events import Event
 from ..domain.identity import Principal
 from ..domain.paging import PageRequest
@@ -306,10 +305,7 @@ class ActivityStore(Store):
                 self._actor_names[entry.actor_id] = entry.actor_name
 
     def _require(self) -> Principal:
-        p = self._session.principal
-        if p is None:
-            raise WindFlowError("you are not signed in", code="NOT_SIGNED_IN")
-        return p
+        return self._session.require_principal()
 
     def _on_session_changed(self) -> None:
         p = self._session.principal

@@ -12,7 +12,6 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from ..domain.errors import WindFlowError
 from ..domain.identity import Principal
 from ..engine.docker_api import ContainerInfo
 from ..services.containers import ContainerService
@@ -158,7 +157,4 @@ class ContainersStore(Store):
             self.sig_log_lines.emit(batch)
 
     def _require(self) -> Principal:
-        principal = self._session.principal
-        if principal is None:
-            raise WindFlowError("you are not signed in", code="NOT_SIGNED_IN")
-        return principal
+        return self._session.require_principal()

@@ -21,7 +21,6 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from ..domain.enums import DeploymentStage, DeploymentStatus, TargetStatus
-from ..domain.errors import WindFlowError
 from ..domain.events import Event
 from ..domain.identity import Principal
 from ..services.activity import ActivityEntry
@@ -178,10 +177,7 @@ class DashboardStore(Store):
     # -- helpers ---------------------------------------------------------------------
 
     def _require(self) -> Principal:
-        p = self._session.principal
-        if p is None:
-            raise WindFlowError("you are not signed in", code="NOT_SIGNED_IN")
-        return p
+        return self._session.require_principal()
 
     def _on_session_changed(self) -> None:
         p = self._session.principal

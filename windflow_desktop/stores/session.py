@@ -143,6 +143,10 @@ class SessionStore(Store):
 
     # -- helpers ---------------------------------------------------------------------
 
+    def require_principal(self) -> Principal:
+        """The signed-in principal, or the plain "not signed in" error every store uses."""
+        return self._require().principal
+
     def _require(self) -> AuthSession:
         if self._session is None:
             raise WindFlowError("you are not signed in", code="NOT_SIGNED_IN")

@@ -59,10 +59,7 @@ class StacksStore(Store):
         session.sig_session_changed.connect(self._on_session)
 
     def _p(self) -> Principal:
-        p = self._session.principal
-        if p is None:
-            raise WindFlowError("you are not signed in", code="NOT_SIGNED_IN")
-        return p
+        return self._session.require_principal()
 
     def _on_session(self) -> None:
         if self._identity_changed(self._session.principal):

@@ -302,10 +302,7 @@ class TargetsStore(Store):
     # -- helpers ---------------------------------------------------------------------------
 
     def _require(self) -> Principal:
-        principal = self._session.principal
-        if principal is None:
-            raise WindFlowError("you are not signed in", code="NOT_SIGNED_IN")
-        return principal
+        return self._session.require_principal()
 
     async def _refresh(self, target_id: uuid.UUID) -> None:
         try:

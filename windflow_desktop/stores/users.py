@@ -18,7 +18,6 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from ..domain.enums import Role
-from ..domain.errors import WindFlowError
 from ..domain.events import Event
 from ..domain.identity import Member, Principal
 from ..domain.models import Organization
@@ -215,10 +214,7 @@ class UsersStore(Store):
     # -- helpers ---------------------------------------------------------------------
 
     def _require(self) -> Principal:
-        p = self._session.principal
-        if p is None:
-            raise WindFlowError("you are not signed in", code="NOT_SIGNED_IN")
-        return p
+        return self._session.require_principal()
 
     def _reset(self, members: Sequence[Member]) -> None:
         self._members = {m.user.id: m for m in members}

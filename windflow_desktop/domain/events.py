@@ -10,7 +10,7 @@ from typing import Any
 from .models import utcnow
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     event_type: str
     aggregate_type: str

@@ -17,9 +17,7 @@ from typing import Any
 from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
-    QRectF,
     QSettings,
-    QSize,
     QSortFilterProxyModel,
     Qt,
 )
@@ -28,12 +26,9 @@ from PySide6.QtGui import (
     QActionGroup,
     QBrush,
     QColor,
-    QFont,
     QGuiApplication,
     QKeySequence,
-    QPainter,
-    QPainterPath,
-    QPen,
+    QPalette,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -44,9 +39,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QPushButton,
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -122,44 +114,20 @@ class UsersModel(RowTableModel[Member]):
         return super().data(index, role)
 
 
-class RoleBadgeDelegate(QStyledItemDelegate):
-    """Paints the role as a rounded, coloured badge."""
+class RoleBadgeDelegate(BadgeDelegate):
+    """Paints the role as a rounded badge in the role's own colours (faded when the
+    account is disabled)."""
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        member = index.data(ROW_ROLE)
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        text = opt.text
-        opt.text = ""
-        style = opt.widget.style() if opt.widget is not None else None
-        if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
-        if not isinstance(member, Member):
-            return
-        background, color = ROLE_COLORS[member.role]
-        painter.save()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        font = QFont(opt.font)
-        font.setPointSizeF(max(font.pointSizeF() - 1, 7))
-        font.setWeight(QFont.Weight.DemiBold)
-        painter.setFont(font)
-        metrics = painter.fontMetrics()
-        width = metrics.horizontalAdvance(text) + 16
-        height = metrics.height() + 4
-        rect = QRectF(opt.rect.left() + 6, opt.rect.center().y() - height / 2 + 1,
-                      width, height)
-        path = QPainterPath()
-        path.addRoundedRect(rect, height / 2, height / 2)
-        painter.fillPath(path, QColor(background))
-        if not member.user.is_active:
-            painter.setOpacity(0.6)
-        painter.setPen(QPen(QColor(color)))
-        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
-        painter.restore()
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(lambda _member: "neutral", parent)
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
-        size = super().sizeHint(option, index)
-        return QSize(size.width() + 20, max(size.height(), option.fontMetrics.height() + 10))
+    def colors(self, row: Any, palette: QPalette) -> tuple[str, str]:
+        if isinstance(row, Member):
+            return ROLE_COLORS[row.role]
+        return super().colors(row, palette)
+
+    def faded(self, row: Any) -> bool:
+        return isinstance(row, Member) and not row.user.is_active
 
 
 class UsersPage(QWidget):

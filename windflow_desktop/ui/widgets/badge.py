@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPalette, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from ..models.base import ROW_ROLE
@@ -36,7 +36,7 @@ class BadgeDelegate(QStyledItemDelegate):
         row = index.data(ROW_ROLE)
         if row is None or not text:
             return
-        background, color = theme_for(opt.palette).badge(self._tone(row))
+        background, color = self.colors(row, opt.palette)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         font = QFont(opt.font)
@@ -53,9 +53,19 @@ class BadgeDelegate(QStyledItemDelegate):
         path = QPainterPath()
         path.addRoundedRect(rect, height / 2, height / 2)
         painter.fillPath(path, QColor(background))
+        if self.faded(row):
+            painter.setOpacity(0.6)
         painter.setPen(QPen(QColor(color)))
         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, shown)
         painter.restore()
+
+    def colors(self, row: Any, palette: QPalette) -> tuple[str, str]:
+        """Background and text colour of ``row``'s badge: its tone in the view's theme."""
+        return theme_for(palette).badge(self._tone(row))
+
+    def faded(self, row: Any) -> bool:
+        """Whether the badge's text is drawn faded (an inactive row)."""
+        return False
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         size = super().sizeHint(option, index)

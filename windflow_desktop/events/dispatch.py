@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Generic, TypeVar
 
 from ..domain.events import Event
-from .protocol import EventHandler
+from .protocol import BusState, DroppedCallback, EventHandler, StateCallback
 
 log = logging.getLogger("windflow.bus")
 
@@ -132,3 +132,24 @@ class Deduper:
         if len(seen) > self.size:
             seen.popitem(last=False)
         return True
+
+
+class Listeners:
+    """What both buses keep for their listeners: event handlers, bus-state callbacks and
+    dropped-publish callbacks, with the three ``EventBus`` methods that register them."""
+
+    def __init__(self) -> None:
+        self._handlers = HandlerRegistry()
+        self._state_callbacks: CallbackList[BusState] = CallbackList()
+        self._dropped_callbacks: CallbackList[int] = CallbackList()
+
+    def subscribe(
+        self, handler: EventHandler, types: Iterable[str] | None = None
+    ) -> CallbackSubscription:
+        return self._handlers.add(handler, types)
+
+    def on_state_changed(self, callback: StateCallback) -> CallbackSubscription:
+        return self._state_callbacks.add(callback)
+
+    def on_dropped(self, callback: DroppedCallback) -> CallbackSubscription:
+        return self._dropped_callbacks.add(callback)

@@ -8,13 +8,13 @@ from collections import deque
 from collections.abc import Iterable
 
 from ..domain.events import Event
-from .dispatch import CallbackList, CallbackSubscription, Deduper, HandlerRegistry
-from .protocol import BusState, DroppedCallback, EventHandler, StateCallback
+from .dispatch import Deduper, Listeners
+from .protocol import BusState
 
 log = logging.getLogger("windflow.bus")
 
 
-class LocalBus:
+class LocalBus(Listeners):
     """Delivers events to this process's handlers, in publish order, on the asyncio loop.
 
     ``publish`` only queues; one dispatcher task runs the handlers (sync or async) one
@@ -27,9 +27,7 @@ class LocalBus:
         self, *, dedupe_size: int = 50_000, yield_every: int = 200,
         close_drain_s: float = 2.0,
     ) -> None:
-        self._handlers = HandlerRegistry()
-        self._state_callbacks: CallbackList[BusState] = CallbackList()
-        self._dropped_callbacks: CallbackList[int] = CallbackList()
+        super().__init__()
         self._dedupe = Deduper(dedupe_size)
         self._queue: deque[Event] = deque()
         self._wake = asyncio.Event()
@@ -72,17 +70,6 @@ class LocalBus:
         self._queue.append(event)
         self._idle.clear()
         self._wake.set()
-
-    def subscribe(
-        self, handler: EventHandler, types: Iterable[str] | None = None
-    ) -> CallbackSubscription:
-        return self._handlers.add(handler, types)
-
-    def on_state_changed(self, callback: StateCallback) -> CallbackSubscription:
-        return self._state_callbacks.add(callback)
-
-    def on_dropped(self, callback: DroppedCallback) -> CallbackSubscription:
-        return self._dropped_callbacks.add(callback)
 
     async def wait_idle(self) -> None:
         """Wait until every event published so far went through the handlers."""

@@ -33,8 +33,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError, ResponseError
 
 from ..domain.events import Event
-from .dispatch import CallbackList, CallbackSubscription, Deduper, HandlerRegistry
-from .protocol import BusState, DroppedCallback, EventHandler, StateCallback
+from .dispatch import Deduper, Listeners
+from .protocol import BusState
 
 log = logging.getLogger("windflow.bus")
 
@@ -82,7 +82,7 @@ class _ReconnectNeeded(Exception):
     """The writer lost the connection; the reader must set everything up again."""
 
 
-class RedisStreamBus:
+class RedisStreamBus(Listeners):
     """Event bus on Redis Streams with one consumer group per client instance.
 
     ``client_id`` must be stable for one installation (the app persists it in its data
@@ -142,9 +142,7 @@ class RedisStreamBus:
         self._yield_every = max(1, yield_every)
         self._close_flush_s = close_flush_s
 
-        self._handlers = HandlerRegistry()
-        self._state_callbacks: CallbackList[BusState] = CallbackList()
-        self._dropped_callbacks: CallbackList[int] = CallbackList()
+        super().__init__()
         self._dedupe = Deduper(dedupe_size)
         self._state = BusState.RECONNECTING
         self._joined: str | None = None
@@ -225,17 +223,6 @@ class RedisStreamBus:
 
     async def publish_many(self, events: Iterable[Event]) -> None:
         self._enqueue(events)
-
-    def subscribe(
-        self, handler: EventHandler, types: Iterable[str] | None = None
-    ) -> CallbackSubscription:
-        return self._handlers.add(handler, types)
-
-    def on_state_changed(self, callback: StateCallback) -> CallbackSubscription:
-        return self._state_callbacks.add(callback)
-
-    def on_dropped(self, callback: DroppedCallback) -> CallbackSubscription:
-        return self._dropped_callbacks.add(callback)
 
     async def flush(self) -> None:
         """Wait until Redis took every event published so far (wrap in a timeout)."""

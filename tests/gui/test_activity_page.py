@@ -9,14 +9,8 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import (
-    QAbstractButton,
-    QAbstractItemView,
-    QComboBox,
-    QLineEdit,
-    QWidget,
-)
 
+from tests.gui.a11y import actionable_widgets
 from tests.gui.activity_support import audit_rows, live_events, seed_audit
 from tests.gui.conftest import Workspace
 from tests.integration.auth_support import PASSWORD
@@ -194,22 +188,6 @@ def test_columns_and_sort_remembered(page: ActivityPage, qtbot: Any, tmp_path: P
     assert again.table.horizontalHeader().sectionSize(2) == 260
     assert again.table.horizontalHeader().sortIndicatorSection() == 1
     assert again.table.horizontalHeader().sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
-
-
-def actionable_widgets(root: QWidget) -> list[QWidget]:
-    """Buttons, inputs and views we placed (not the parts Qt builds inside them)."""
-    kinds = (QAbstractButton, QLineEdit, QComboBox, QAbstractItemView)
-    found = []
-    for widget in root.findChildren(QWidget):
-        if not isinstance(widget, kinds):
-            continue
-        parent, inner = widget.parentWidget(), False
-        while parent is not None and parent is not root:
-            inner |= isinstance(parent, kinds)
-            parent = parent.parentWidget()
-        if not inner:
-            found.append(widget)
-    return found
 
 
 def test_every_actionable_widget_has_an_accessible_name(page: ActivityPage) -> None:

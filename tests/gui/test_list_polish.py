@@ -16,10 +16,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import (
-    QAbstractButton,
-    QAbstractItemView,
     QApplication,
-    QComboBox,
     QLineEdit,
     QMenu,
     QMessageBox,
@@ -58,6 +55,7 @@ from windflow_desktop.ui.views.stacks import StacksPage
 from windflow_desktop.ui.views.targets import TargetsPage
 from windflow_desktop.ui.views.users import UsersPage
 
+from . import a11y
 from .conftest import Workspace
 
 pytestmark = pytest.mark.gui
@@ -244,18 +242,7 @@ def test_header_state_survives_a_new_page(qtbot: Any, env: Env, key: str) -> Non
 
 def actionable_widgets(root: QWidget) -> list[QWidget]:
     """Buttons, inputs, views and text areas we placed (not Qt's parts inside them)."""
-    kinds = (QAbstractButton, QLineEdit, QComboBox, QAbstractItemView, QPlainTextEdit)
-    found = []
-    for widget in root.findChildren(QWidget):
-        if not isinstance(widget, kinds):
-            continue
-        parent, inner = widget.parentWidget(), False
-        while parent is not None and parent is not root:
-            inner |= isinstance(parent, kinds)
-            parent = parent.parentWidget()
-        if not inner:
-            found.append(widget)
-    return found
+    return a11y.actionable_widgets(root, (*a11y.ACTIONABLE, QPlainTextEdit))
 
 
 @pytest.mark.parametrize("key", PAGES)

@@ -12,7 +12,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QSystemTrayIcon
 
-from tests.gui.test_activity_page import actionable_widgets
+from tests.gui.a11y import actionable_widgets
 from windflow_desktop.domain.events import Event
 from windflow_desktop.events import LocalBus
 from windflow_desktop.stores.event_bridge import EventBridge

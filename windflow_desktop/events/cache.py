@@ -70,7 +70,32 @@ class _SingleFlight:
             self._inflight.pop(key, None)
 
 
-class CacheManager:
+class _CacheBase:
+    """``get_or_set`` on top of a cache's own ``get`` and ``set``: a miss runs the getter
+    once per key however many callers wait, and stores what it returns."""
+
+    def __init__(self) -> None:
+        self._flights = _SingleFlight()
+
+    async def get(self, key: str, default: Any = None) -> Any:
+        raise NotImplementedError
+
+    async def set(self, key: str, value: Any, ttl: float = 300) -> None:
+        raise NotImplementedError
+
+    async def get_or_set(self, key: str, getter: Getter[T], ttl: float = 300) -> T:
+        cached = await self.get(key, _MISSING)
+        if cached is not _MISSING:
+            result: T = cached
+            return result
+
+        async def store(value: T) -> None:
+            await self.set(key, value, ttl)
+
+        return await self._flights.run(key, getter, store)
+
+
+class CacheManager(_CacheBase):
     """JSON values in Redis with a TTL (seconds); ``invalidate_pattern`` uses SCAN."""
 
     def __init__(
@@ -92,7 +117,7 @@ class CacheManager:
             self._owns_client = False
         self.prefix = prefix
         self._scan_count = scan_count
-        self._flights = _SingleFlight()
+        super().__init__()
 
     async def get(self, key: str, default: Any = None) -> Any:
         try:
@@ -108,17 +133,6 @@ class CacheManager:
             await self._redis.set(self.prefix + key, payload, px=max(1, int(ttl * 1000)))
         except _REDIS_ERRORS as exc:
             log.warning("cache set %s failed: %s", key, exc)
-
-    async def get_or_set(self, key: str, getter: Getter[T], ttl: float = 300) -> T:
-        cached = await self.get(key, _MISSING)
-        if cached is not _MISSING:
-            result: T = cached
-            return result
-
-        async def store(value: T) -> None:
-            await self.set(key, value, ttl)
-
-        return await self._flights.run(key, getter, store)
 
     async def delete(self, key: str) -> None:
         try:
@@ -149,7 +163,7 @@ class CacheManager:
                 await self._redis.aclose()
 
 
-class MemoryCacheManager:
+class MemoryCacheManager(_CacheBase):
     """The in-process twin of ``CacheManager`` (local mode); values are JSON-copied."""
 
     def __init__(
@@ -158,7 +172,7 @@ class MemoryCacheManager:
         self._entries: OrderedDict[str, tuple[float, str]] = OrderedDict()
         self._max_entries = max_entries
         self._clock = clock
-        self._flights = _SingleFlight()
+        super().__init__()
 
     async def get(self, key: str, default: Any = None) -> Any:
         entry = self._entries.get(key)
@@ -178,17 +192,6 @@ class MemoryCacheManager:
         self._entries.move_to_end(key)
         while len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)
-
-    async def get_or_set(self, key: str, getter: Getter[T], ttl: float = 300) -> T:
-        cached = await self.get(key, _MISSING)
-        if cached is not _MISSING:
-            result: T = cached
-            return result
-
-        async def store(value: T) -> None:
-            await self.set(key, value, ttl)
-
-        return await self._flights.run(key, getter, store)
 
     async def delete(self, key: str) -> None:
         self._entries.pop(key, None)

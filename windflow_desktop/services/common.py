@@ -82,6 +82,12 @@ class Scope:
     events: list[Event] = field(default_factory=list)
     audit: list[AuditEvent] = field(default_factory=list)
 
+    @property
+    def org(self) -> uuid.UUID:
+        """The organization this scope acts in (every authorized scope has one)."""
+        assert self.organization_id is not None, "a scope without an organization"
+        return self.organization_id
+
     def record(
         self,
         event_type: str,

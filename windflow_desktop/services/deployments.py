@@ -79,7 +79,7 @@ class DeploymentService:
     ) -> Page[Deployment]:
         async with self.ctx.authorized(principal, DEPLOYMENTS_READ) as scope:
             return await scope.uow.deployments.list(
-                _org(scope), page or PageRequest(), status=status, target_id=target_id,
+                scope.org, page or PageRequest(), status=status, target_id=target_id,
                 stack_id=stack_id)
 
     async def get(self, principal: Principal, deployment_id: uuid.UUID) -> Deployment:
@@ -275,7 +275,7 @@ class DeploymentService:
             if dep.status not in allowed:
                 raise ConflictError(f"cannot {action} a deployment that is {dep.status.value}")
             newer = await scope.uow.deployments.list(
-                _org(scope), PageRequest(limit=1), stack_id=dep.stack_id,
+                scope.org, PageRequest(limit=1), stack_id=dep.stack_id,
                 target_id=dep.target_id)
             if action != "remove" and newer.items and newer.items[0].id != dep.id:
                 raise ConflictError(f"a newer deployment of this stack runs on this target; "
@@ -378,7 +378,7 @@ class DeploymentService:
                               stored: dict[str, object]) -> Deployment:
         assert scope.principal is not None
         dep = await scope.uow.deployments.add(Deployment(
-            organization_id=_org(scope), stack_id=stack.id, revision_id=revision_id,
+            organization_id=scope.org, stack_id=stack.id, revision_id=revision_id,
             target_id=target.id, project_name=project_name(stack.slug, stack.id, target.id),
             variables=stored, status=DeploymentStatus.PENDING,
             actor_id=scope.principal.user_id, id=dep_id, created_at=self.ctx.clock(),
@@ -438,10 +438,6 @@ def _retrieve(task: asyncio.Future[Rollout]) -> None:
         if not isinstance(exc, WindFlowError):
             log.error("deploy: committing or starting failed", exc_info=exc)
 
-
-def _org(scope: Scope) -> uuid.UUID:
-    assert scope.organization_id is not None
-    return scope.organization_id
 
 
 async def _deployment(scope: Scope, deployment_id: uuid.UUID) -> Deployment:

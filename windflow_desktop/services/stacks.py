@@ -59,7 +59,7 @@ class StackService:
         self, principal: Principal, page: PageRequest | None = None, *, archived: bool = False
     ) -> Page[Stack]:
         async with self.ctx.authorized(principal, STACKS_READ) as scope:
-            return await scope.uow.stacks.list(_org(scope), page or PageRequest(),
+            return await scope.uow.stacks.list(scope.org, page or PageRequest(),
                                                archived=archived)
 
     async def get_stack(self, principal: Principal, stack_id: uuid.UUID) -> Stack:
@@ -115,8 +115,8 @@ class StackService:
         async with self.ctx.authorized(principal, STACKS_WRITE) as scope:
             now = self.ctx.clock()
             stack = await scope.uow.stacks.add(Stack(
-                organization_id=_org(scope), name=name,
-                slug=await _unique_slug(scope.uow, _org(scope), name),
+                organization_id=scope.org, name=name,
+                slug=await _unique_slug(scope.uow, scope.org, name),
                 description=description.strip(), tags=tags, created_at=now, updated_at=now,
             ))
             revision = await self._new_revision(scope, stack, compose_yaml, specs,
@@ -196,8 +196,8 @@ class StackService:
             current = await scope.uow.stacks.get_revision(stack_id, source.current_revision)
             now = self.ctx.clock()
             stack = await scope.uow.stacks.add(Stack(
-                organization_id=_org(scope), name=name,
-                slug=await _unique_slug(scope.uow, _org(scope), name),
+                organization_id=scope.org, name=name,
+                slug=await _unique_slug(scope.uow, scope.org, name),
                 description=source.description, tags=list(source.tags),
                 created_at=now, updated_at=now,
             ))
@@ -276,8 +276,8 @@ class StackService:
         async with self.ctx.authorized(principal, STACKS_WRITE) as scope:
             now = self.ctx.clock()
             stack = await scope.uow.stacks.add(Stack(
-                organization_id=_org(scope), name=stack_name,
-                slug=await _unique_slug(scope.uow, _org(scope), stack_name),
+                organization_id=scope.org, name=stack_name,
+                slug=await _unique_slug(scope.uow, scope.org, stack_name),
                 description=str(meta.get("description") or ""),
                 tags=_clean_tags(meta.get("tags") or ()), created_at=now, updated_at=now,
             ))
@@ -323,10 +323,6 @@ def diff_revisions(a: StackRevision, b: StackRevision) -> RevisionDiff:
         f"revision {a.number}/variables", f"revision {b.number}/variables"))
     return RevisionDiff(a.number, b.number, compose, variables)
 
-
-def _org(scope: Scope) -> uuid.UUID:
-    assert scope.organization_id is not None
-    return scope.organization_id
 
 
 async def _stack(scope: Scope, stack_id: uuid.UUID) -> Stack:

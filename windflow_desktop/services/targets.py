@@ -140,7 +140,7 @@ class TargetService:
     ) -> Page[Target]:
         async with self.ctx.authorized(principal, TARGETS_READ) as scope:
             return await scope.uow.targets.list(
-                _org(scope), page or PageRequest(limit=1000), status=status, kind=kind
+                scope.org, page or PageRequest(limit=1000), status=status, kind=kind
             )
 
     async def get_target(self, principal: Principal, target_id: uuid.UUID) -> Target:
@@ -163,7 +163,7 @@ class TargetService:
         target_id = uuid.uuid4()
         async with self.ctx.authorized(principal, TARGETS_WRITE) as scope:
             await _unique_name(scope, spec.name)
-            target = _apply(Target(organization_id=_org(scope), name=spec.name, id=target_id),
+            target = _apply(Target(organization_id=scope.org, name=spec.name, id=target_id),
                             spec)
             if secret:
                 # Before the row commits: a failing keyring leaves no target without it.
@@ -282,7 +282,7 @@ class TargetService:
         async with self.ctx.authorized(principal, TARGETS_WRITE) as scope:
             if target_id is not None:
                 saved = await load_target(scope, target_id)
-            org = _org(scope)
+            org = scope.org
         if not secret and saved is not None and saved.secret_ref:
             # The saved secret only goes to the server it was entered for.
             wanted = clean_spec(spec, secret_given=True)
@@ -410,10 +410,6 @@ class TargetService:
 # -- module helpers ----------------------------------------------------------------------
 
 
-def _org(scope: Scope) -> uuid.UUID:
-    assert scope.organization_id is not None
-    return scope.organization_id
-
 
 async def load_target(scope: Scope, target_id: uuid.UUID) -> Target:
     """The target if it belongs to the scope's organization (others are not found)."""
@@ -429,7 +425,7 @@ async def _targets(scope: Scope, ids: Iterable[uuid.UUID] | None) -> list[Target
     found: list[Target] = []
     after: str | None = None
     while True:
-        page = await scope.uow.targets.list(_org(scope), PageRequest(limit=1000, after=after))
+        page = await scope.uow.targets.list(scope.org, PageRequest(limit=1000, after=after))
         found.extend(page.items)
         if page.next_cursor is None:
             return found
@@ -437,7 +433,7 @@ async def _targets(scope: Scope, ids: Iterable[uuid.UUID] | None) -> list[Target
 
 
 async def _unique_name(scope: Scope, name: str) -> None:
-    page = await scope.uow.targets.list(_org(scope), PageRequest(limit=1000, search=name))
+    page = await scope.uow.targets.list(scope.org, PageRequest(limit=1000, search=name))
     if any(t.name.lower() == name.lower() for t in page.items):
         raise ConflictError(f"a target named {name!r} already exists")
 

@@ -70,7 +70,7 @@ class UserService:
         _check_grant(principal, role)
         async with self.ctx.authorized(principal, USERS_MANAGE) as scope:
             _check_grant(principal, role, await _actor_role(scope))
-            uow, org_id = scope.uow, _org(scope)
+            uow, org_id = scope.uow, scope.org
             for login in (username, email):
                 if await uow.users.get_by_login(login) is not None:
                     raise ConflictError(f"a user with the login {login!r} already exists")
@@ -90,7 +90,7 @@ class UserService:
         _check_grant(principal, role)
         async with self.ctx.authorized(principal, USERS_MANAGE) as scope:
             _check_grant(principal, role, await _actor_role(scope))
-            uow, org_id = scope.uow, _org(scope)
+            uow, org_id = scope.uow, scope.org
             user = await uow.users.get_by_login(login)
             if user is None:
                 raise NotFoundError("user", login.strip())
@@ -111,7 +111,7 @@ class UserService:
             user, membership = await self._managed(scope, user_id, actor_role)
             old = membership.role
             if old is Role.OWNER and role is not Role.OWNER:
-                await _keep_an_owner(scope.uow, _org(scope), user_id)
+                await _keep_an_owner(scope.uow, scope.org, user_id)
             membership.role = role
             membership = await scope.uow.memberships.save(membership)
             scope.record("membership.role_changed", "user", user.id,
@@ -126,7 +126,7 @@ class UserService:
             user, membership = await self._managed(scope, user_id, await _actor_role(scope))
             await _check_whole_account(scope, principal, user)
             if membership.role is Role.OWNER:
-                await _keep_an_owner(scope.uow, _org(scope), user_id)
+                await _keep_an_owner(scope.uow, scope.org, user_id)
             user.is_active = False
             user = await scope.uow.users.save(user)
             await scope.uow.refresh_tokens.revoke_user(user.id, self.ctx.clock())
@@ -147,20 +147,20 @@ class UserService:
         async with self.ctx.authorized(principal, USERS_MANAGE) as scope:
             user, membership = await self._managed(scope, user_id, await _actor_role(scope))
             if membership.role is Role.OWNER:
-                await _keep_an_owner(scope.uow, _org(scope), user_id)
-            await scope.uow.memberships.delete(user_id, _org(scope))
+                await _keep_an_owner(scope.uow, scope.org, user_id)
+            await scope.uow.memberships.delete(user_id, scope.org)
             scope.record("membership.removed", "user", user.id, {"username": user.username})
 
     # -- helpers ---------------------------------------------------------------------
 
     async def _member(self, scope: Scope, user_id: uuid.UUID) -> Member:
-        user, membership = await _load(scope.uow, _org(scope), user_id)
+        user, membership = await _load(scope.uow, scope.org, user_id)
         return _as_member(user, membership)
 
     async def _managed(
         self, scope: Scope, user_id: uuid.UUID, actor_role: Role | None
     ) -> tuple[User, Membership]:
-        user, membership = await _load(scope.uow, _org(scope), user_id)
+        user, membership = await _load(scope.uow, scope.org, user_id)
         if actor_role is None or membership.role.rank > actor_role.rank:
             raise PermissionDeniedError(
                 f"{user.username} is {membership.role.value}: only an equal or higher role "
@@ -175,7 +175,7 @@ async def _check_whole_account(scope: Scope, principal: Principal, user: User) -
     if principal.is_superuser:
         return
     for other in await scope.uow.memberships.for_user(user.id):
-        if other.organization_id == _org(scope):
+        if other.organization_id == scope.org:
             continue
         mine = await scope.uow.memberships.get(principal.user_id, other.organization_id)
         if (
@@ -190,14 +190,10 @@ async def _check_whole_account(scope: Scope, principal: Principal, user: User) -
             )
 
 
-def _org(scope: Scope) -> uuid.UUID:
-    assert scope.organization_id is not None
-    return scope.organization_id
-
 
 async def _actor_role(scope: Scope) -> Role | None:
     assert scope.principal is not None
-    membership = await scope.uow.memberships.get(scope.principal.user_id, _org(scope))
+    membership = await scope.uow.memberships.get(scope.principal.user_id, scope.org)
     return membership.role if membership else None
 
 

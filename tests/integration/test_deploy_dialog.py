@@ -16,7 +16,13 @@ from PySide6.QtWidgets import QApplication
 from tests.gui.conftest import Runner, arun, qloop  # noqa: F401 - fixtures
 from windflow_desktop.domain.enums import DeploymentStatus, Role, TargetAuth, TargetKind
 from windflow_desktop.domain.identity import Principal
-from windflow_desktop.domain.models import Deployment, Stack, StackRevision, Target
+from windflow_desktop.domain.models import (
+    Deployment,
+    DeployPreview,
+    Stack,
+    StackRevision,
+    Target,
+)
 from windflow_desktop.services.deployments import Rollout
 from windflow_desktop.stores.deployments import DeploymentsStore
 from windflow_desktop.ui.dialogs.deploy_stack import DeployDialog
@@ -115,11 +121,11 @@ def test_dialog_guards_double_click_and_is_deleted_when_closed(
         assert not shiboken6.isValid(dialog)
         assert service.cancelled == 0
         # the store's signals no longer reach the (deleted) dialog
-        store.sig_preview_ready.emit("preview with a secret")
+        store.sig_preview_ready.emit(DeployPreview("t", (), "preview with a secret"))
         store.sig_error.emit("X", "error after close")
         store.sig_targets_changed.emit()
         assert store.receivers("2sig_error(QString,QString)") == 0
-        assert store.receivers("2sig_preview_ready(QString)") == 0
+        assert store.receivers("2sig_preview_ready(PyObject)") == 0
         assert store.receivers("2sig_targets_changed()") == 0
     finally:
         arun(store.shutdown())

@@ -186,6 +186,34 @@ class RevisionDiff:
 
 
 @dataclass(frozen=True)
+class PreflightCheck:
+    """One check of a deploy preview: what was checked, whether it passed, and the figure
+    or reason (``"Compose v2 2.29.1"``, ``"port 8080/tcp in use"``)."""
+
+    name: str  # compose | disk | memory | files | port
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class DeployPreview:
+    """Preflight checks of a revision on one target and its ``compose config`` output
+    (empty when Compose could not run there)."""
+
+    target_name: str
+    checks: tuple[PreflightCheck, ...]
+    config: str
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def as_text(self) -> str:
+        lines = [("✔ " if c.ok else "✖ ") + c.detail for c in self.checks]
+        return "\n".join(lines) + ("\n\n" + self.config if self.config else "")
+
+
+@dataclass(frozen=True)
 class HostKeyPrompt:
     """What the user is asked about a new host."""
 

@@ -39,6 +39,8 @@ from ..domain.models import (
     AuditEvent,
     Deployment,
     DeploymentStageRecord,
+    DeployPreview,
+    PreflightCheck,
     StackRevision,
     Target,
     utcnow,
@@ -621,29 +623,31 @@ class DeploymentPipeline:
         return await self.get(deployment_id)
 
     async def preview(self, target: Target, revision: StackRevision,
-                      values: Mapping[str, str], project: str | None = None) -> str:
+                      values: Mapping[str, str], project: str | None = None) -> DeployPreview:
         """Preflight checks, then ``compose config`` of ``revision`` with ``values``, run
         on ``target`` in a scratch folder (the real project's files are not touched)."""
         executor = await self.executors.executor(target)
         facts = await self._probe(executor, target)
         s = self.settings
-        checks: list[str] = []
+        checks: list[PreflightCheck] = []
 
-        def check(ok: bool, text: str) -> None:
-            checks.append(("✔ " if ok else "✖ ") + text)
+        def check(name: str, ok: bool, text: str) -> None:
+            checks.append(PreflightCheck(name, ok, text))
 
-        check(facts.compose is not None,
+        check("compose", facts.compose is not None,
               f"Compose {facts.compose} {facts.compose_version}" if facts.compose
               else "no Docker Compose (neither v2 nor v1)")
         if facts.disk_free_mb is not None:
-            check(facts.disk_free_mb >= s.min_disk_mb, f"{facts.disk_free_mb} MB disk free")
+            check("disk", facts.disk_free_mb >= s.min_disk_mb,
+                  f"{facts.disk_free_mb} MB disk free (at least {s.min_disk_mb} MB needed)")
         if facts.memory_available_mb is not None:
-            check(facts.memory_available_mb >= s.min_memory_mb,
-                  f"{facts.memory_available_mb} MB memory available")
+            check("memory", facts.memory_available_mb >= s.min_memory_mb,
+                  f"{facts.memory_available_mb} MB memory available "
+                  f"(at least {s.min_memory_mb} MB needed)")
         specs = parse_spec(revision.variables)
         report = validate_compose(revision.compose_yaml, specs)
         problems = report.errors + check_values(report, specs, values)
-        check(not problems, "variables and file valid" if not problems
+        check("files", not problems, "variables and file valid" if not problems
               else "; ".join(str(p) for p in problems[:5]))
         config = ""
         if facts.compose is not None:
@@ -661,12 +665,12 @@ class DeploymentPipeline:
                         own |= c.ports
                 for proto, port in sorted(model_ports(model)):
                     free = (proto, port) not in facts.listening or (proto, port) in own
-                    check(free, f"port {port}/{proto} " + ("free" if free else "in use"))
+                    check("port", free, f"port {port}/{proto} " + ("free" if free else "in use"))
             except WindFlowError as exc:
-                check(False, _message(exc))
+                check("compose config", False, _message(exc))
             finally:
                 await scratch.remove_files()
-        return "\n".join(checks) + ("\n\n" + config if config else "")
+        return DeployPreview(target.name, tuple(checks), config)
 
     # -- crash reconciliation ------------------------------------------------------------
 

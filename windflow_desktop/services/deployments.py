@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 from ..domain.enums import DeploymentStatus
 from ..domain.errors import ConflictError, NotFoundError, ValidationError, WindFlowError
 from ..domain.identity import Principal
-from ..domain.models import Deployment, DeploymentLog, DeploymentStageRecord, Stack, Target
+from ..domain.models import (
+    Deployment,
+    DeploymentLog,
+    DeploymentStageRecord,
+    DeployPreview,
+    Stack,
+    Target,
+)
 from ..domain.paging import Page, PageRequest
 from ..domain.variables import parse_spec, resolve_values
 from ..engine.compose import env_file_text
@@ -101,8 +108,9 @@ class DeploymentService:
 
     async def preview(self, principal: Principal, stack_id: uuid.UUID, target_id: uuid.UUID,
                       variables: Mapping[str, str | None] | None = None,
-                      revision: int | None = None) -> str:
-        """``compose config`` of the revision with these values, run on the target."""
+                      revision: int | None = None) -> DeployPreview:
+        """Preflight checks and ``compose config`` of the revision with these values, run
+        on the target."""
         async with self.ctx.authorized(principal, DEPLOYMENTS_CREATE) as scope:
             stack = await _stack(scope, stack_id)
             target = await _target(scope, target_id)

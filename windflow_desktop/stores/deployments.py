@@ -22,7 +22,7 @@ from ..domain.enums import DeploymentStage, DeploymentStatus, LogStream
 from ..domain.errors import WindFlowError
 from ..domain.events import Event
 from ..domain.identity import Principal
-from ..domain.models import Deployment, DeploymentStageRecord, Target
+from ..domain.models import Deployment, DeploymentStageRecord, DeployPreview, Target
 from ..domain.paging import PageRequest
 from ..services.deployments import DeploymentService
 from .base import Store
@@ -45,7 +45,7 @@ class DeploymentsStore(Store):
     sig_log_appended(object): new lines of the selected deployment (list of
         ``DeploymentLog``), in seq order.
     sig_targets_changed(): ``targets`` reloaded.
-    sig_preview_ready(str): the ``compose config`` text of a preview.
+    sig_preview_ready(object): a ``DeployPreview`` (checks + ``compose config`` text).
     """
 
     sig_rows_reset = Signal()
@@ -55,7 +55,7 @@ class DeploymentsStore(Store):
     sig_log_reset = Signal()
     sig_log_appended = Signal(object)
     sig_targets_changed = Signal()
-    sig_preview_ready = Signal(str)
+    sig_preview_ready = Signal(object)
 
     def __init__(self, session: SessionStore, service: DeploymentService,
                  list_targets: TargetLister, *, page_size: int = PAGE_SIZE,
@@ -216,11 +216,11 @@ class DeploymentsStore(Store):
 
     def preview(self, stack_id: uuid.UUID, target_id: uuid.UUID,
                 variables: Mapping[str, str | None], revision: int | None = None) -> Any:
-        async def act() -> str:
-            text = await self._service.preview(self._p(), stack_id, target_id, variables,
-                                               revision)
-            self.sig_preview_ready.emit(text)
-            return text
+        async def act() -> DeployPreview:
+            preview = await self._service.preview(self._p(), stack_id, target_id, variables,
+                                                  revision)
+            self.sig_preview_ready.emit(preview)
+            return preview
 
         return self.run("preview", act)
 

@@ -102,7 +102,8 @@ class DeployDialog(QDialog):
         self.preview_text.setPlaceholderText(
             "Preflight checks and `compose config` run on the first chosen target.")
         self._connections.append(
-            store.sig_preview_ready.connect(self.preview_text.setPlainText))
+            store.sig_preview_ready.connect(
+                lambda preview: self.preview_text.setPlainText(preview.as_text())))
         self._connections.append(store.sig_error.connect(
             lambda code, msg: self.message.show_message(msg, Level.ERROR, code=code)))
         self.finished.connect(self._disconnect)

@@ -1,10 +1,12 @@
-"""The health stage on a real engine: the settle window is counted from each container's
-own StartedAt, so a service that dies after ``up`` has returned but inside the window, and
-a restart loop, still fail health; preflight takes the Compose flavour from a fresh scan
-and probes the target when the scan is stale."""
+"""The health stage and the watch after it on a real engine: a service that dies soon after
+``up`` has returned, and a restart loop, end the deployment failed (caught by health's
+settle window or by the watch); a service that dies seconds after success is rolled back
+to the previous revision by the watch; a newer deployment stops a watch; preflight takes
+the Compose flavour from a fresh scan and probes the target when the scan is stale."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -36,6 +38,8 @@ services:
 LATE_EXIT = BASE + '    command: ["sh", "-c", "sleep 0.25; echo gave up >&2; exit 4"]\n'
 LOOP = BASE + '    command: ["sh", "-c", "exit 1"]\n    restart: always\n'
 GOOD = BASE + '    command: ["sleep", "1000000"]\n'
+LATER_EXIT = BASE + '    command: ["sh", "-c", "sleep 1.5; echo out of memory >&2; exit 7"]\n'
+WATCH = {"watch_s": 4.0, "watch_poll_s": 0.3}
 
 
 async def test_late_exit_and_restart_loop_fail_health(docker_engine: DockerEngine,  # noqa: F811
@@ -43,7 +47,7 @@ async def test_late_exit_and_restart_loop_fail_health(docker_engine: DockerEngin
     backend = SqlBackend(sqlite_url(tmp_path / "w.db"))
     await backend.open()
     try:
-        g = await build_graph(backend, tmp_path / "projects")
+        g = await build_graph(backend, tmp_path / "projects", WATCH)
         target = await g.add_target("here", LocalExecutor(env={
             "DOCKER_HOST": docker_engine.host,
             "DOCKER_CONFIG": str(compose_v2_config(tmp_path))}))
@@ -51,14 +55,76 @@ async def test_late_exit_and_restart_loop_fail_health(docker_engine: DockerEngin
                                   ("loop", LOOP, "service last is in a restart loop")):
             stack, _ = await g.stacks.create_stack(g.admin, name=name, compose_yaml=text)
             [dep] = await (await g.deployments.deploy(g.admin, stack.id, [target.id])).wait()
+            await g.pipeline.watching(dep.id)  # health or the watch catches it
+            dep = await g.deployments.get(g.admin, dep.id)
             assert dep.status is DeploymentStatus.FAILED, (name, dep.error)
             assert error in (dep.error or ""), (name, dep.error)
             stages = [(s.stage, s.outcome)
                       for s in await g.deployments.stages(g.admin, dep.id)]
-            assert ("health", "failed") in stages and stages[-1] == ("rollback", "succeeded")
+            assert ("health", "failed") in stages or ("watch", "failed") in stages, stages
+            assert stages[-1] == ("rollback", "succeeded")
             assert docker_engine.cli("ps", "-aq", "--filter",
                                      f"label=com.docker.compose.project={dep.project_name}"
                                      ) == ""
+    finally:
+        await g.deployments.shutdown()
+        await backend.close()
+
+
+async def test_watch_rolls_back_a_service_that_dies_after_success(
+        docker_engine: DockerEngine, tmp_path: Path) -> None:  # noqa: F811
+    backend = SqlBackend(sqlite_url(tmp_path / "w.db"))
+    await backend.open()
+    try:
+        g = await build_graph(backend, tmp_path / "projects", WATCH)
+        target = await g.add_target("here", LocalExecutor(env={
+            "DOCKER_HOST": docker_engine.host,
+            "DOCKER_CONFIG": str(compose_v2_config(tmp_path))}))
+        stack, _ = await g.stacks.create_stack(g.admin, name="app", compose_yaml=GOOD)
+
+        async def deploy() -> uuid.UUID:
+            [dep] = await (await g.deployments.deploy(g.admin, stack.id, [target.id])).wait()
+            assert dep.status is DeploymentStatus.SUCCEEDED, dep.error
+            return dep.id
+
+        async def stages(dep_id: uuid.UUID) -> list[tuple[str, str]]:
+            return [(s.stage, s.outcome) for s in await g.deployments.stages(g.admin, dep_id)]
+
+        good = await deploy()
+        await g.pipeline.watching(good)
+        assert (await stages(good))[-1] == ("watch", "succeeded")
+
+        # revision 2 starts fine and dies 1.5 s later: succeeded, then rolled back
+        await g.stacks.save_revision(g.admin, stack.id, compose_yaml=LATER_EXIT,
+                                     message="worker that runs out of memory")
+        bad = await deploy()
+        assert (await stages(bad))[-1] == ("done", "succeeded")
+        await g.pipeline.watching(bad)
+        dep = await g.deployments.get(g.admin, bad)
+        assert dep.status is DeploymentStatus.ROLLED_BACK, dep.error
+        assert "service last exited with code 7 after the deployment succeeded" in dep.error
+        assert "rolled back to revision 1" in (dep.error or "")
+        assert (await stages(bad))[-2:] == [("watch", "failed"), ("rollback", "succeeded")]
+        log_text = "\n".join(x.line for x in await g.deployments.logs(g.admin, bad))
+        assert "last | out of memory" in log_text  # the dying service's last words
+        running = docker_engine.cli("ps", "--filter", "status=running", "--format",
+                                    "{{.Names}}", "--filter",
+                                    f"label=com.docker.compose.project={dep.project_name}")
+        assert len(running.split()) == 2  # revision 1 runs again
+        assert (await g.deployments.get(g.admin, good)).status is DeploymentStatus.SUCCEEDED
+        finished = [e for e in g.bus.events if e.event_type == "deployment.finished"
+                    and e.aggregate_id == str(bad)]
+        assert [e.data["status"] for e in finished] == ["succeeded", "rolled_back"]
+
+        # a newer deployment stops the watch of the one before: nothing is rolled back
+        await g.stacks.save_revision(g.admin, stack.id, compose_yaml=GOOD, message="fixed")
+        newer_watched = await deploy()
+        newest = await deploy()
+        await g.pipeline.watching(newest)
+        assert ("watch", "stopped") in await stages(newer_watched)
+        assert (await g.deployments.get(g.admin, newer_watched)).status is \
+            DeploymentStatus.SUCCEEDED
+        assert (await stages(newest))[-1] == ("watch", "succeeded")
     finally:
         await g.deployments.shutdown()
         await backend.close()
@@ -69,7 +135,7 @@ async def test_preflight_uses_a_fresh_scan(docker_engine: DockerEngine,  # noqa:
     backend = SqlBackend(sqlite_url(tmp_path / "w.db"))
     await backend.open()
     try:
-        g = await build_graph(backend, tmp_path / "projects")
+        g = await build_graph(backend, tmp_path / "projects", {"settle_s": 0.5})
         target = await g.add_target("here", LocalExecutor(env={
             "DOCKER_HOST": docker_engine.host,
             "DOCKER_CONFIG": str(compose_v2_config(tmp_path))}))

@@ -5,7 +5,8 @@ Stages: ``preflight`` (probe: Compose present, disk, memory, listening ports) �
 on the target, published ports free) → ``pull`` (missing images only, progress per
 image) → ``up`` (files put in place, ``up -d --remove-orphans``) → ``health`` (every
 service running, healthy where it has a healthcheck, no restart loop, stable for
-``settle_s``) → ``done``. Each stage gets a ``DeploymentStageRecord`` (start, end,
+``settle_s``) → ``done``, then a ``watch`` (``watch_s``) that still rolls back a service
+that dies soon after. Each stage gets a ``DeploymentStageRecord`` (start, end,
 outcome) and a ``deployment.stage_changed`` event. Every output line is stored with its
 seq and published in batches as ``deployment.log`` events.
 
@@ -85,8 +86,13 @@ class PipelineSettings:
     health_timeout_s: float = 120.0
     # Every container must have been running this long, counted from its own
     # State.StartedAt by the target's clock, before health passes (a restart resets it).
-    settle_s: float = 0.5
+    settle_s: float = 0.1
     poll_s: float = 0.15
+    # After a deployment succeeded, its services are checked every ``watch_poll_s`` for
+    # ``watch_s`` more: an exit, a restart loop or an unhealthy state in that time rolls
+    # back exactly as a failed health stage does. A newer action on the project ends it.
+    watch_s: float = 10.0
+    watch_poll_s: float = 1.0
     restart_loop_after: int = 2  # restarts seen during health that mean a loop
     min_disk_mb: int = 200
     min_memory_mb: int = 32
@@ -224,6 +230,18 @@ class _Run:
     stage_seq: int = 0
     changed_target: bool = False
     present_images: set[str] | None = None
+    watch: tuple[list[str], dict[str, int]] | None = None  # (services, restart baseline)
+
+
+@dataclass
+class _Watch:
+    """The post-success watch of one project; ``recovering`` once it holds the project's
+    lock to roll back (it is then waited for, never cancelled, by a newer action)."""
+
+    deployment_id: uuid.UUID
+    task: asyncio.Task[None] | None = None
+    recovering: bool = False
+    stop_reason: str = ""
 
 
 class DeploymentPipeline:
@@ -246,6 +264,7 @@ class DeploymentPipeline:
         self.settings = settings or PipelineSettings()
         self.clock = clock
         self._locks: dict[str, asyncio.Lock] = {}
+        self._watches: dict[str, _Watch] = {}  # project → its post-success watch
 
     async def publish(self, event: Event) -> None:
         try:
@@ -264,6 +283,7 @@ class DeploymentPipeline:
         cancel = cancel or CancelToken()
         dep, target, revision = await self._load(deployment_id)
         async with self._lock(dep.project_name):
+            await self.stop_watch(dep.project_name, "a newer deployment of this project started")
             try:
                 run = await self._open_run(dep, target, revision, cancel)
             except WindFlowError as exc:  # no secret, no connection: nothing ran
@@ -273,6 +293,8 @@ class DeploymentPipeline:
                 await self._walk(run)
             finally:
                 await run.logs.close()
+            if run.watch is not None:  # after the close: the watch's lines number on
+                self._start_watch(run, *run.watch)
         return await self.get(deployment_id)
 
     async def fail_unstarted(self, dep: Deployment, error: str,
@@ -325,9 +347,11 @@ class DeploymentPipeline:
                 raise
             return
         failure: str | None = None
+        baseline: dict[str, int] = {}
         try:
             await self._stage(run, DeploymentStage.UP, self._up, cancellable=False)
-            await self._stage(run, DeploymentStage.HEALTH, lambda r: self._health(r, model))
+            baseline = await self._stage(run, DeploymentStage.HEALTH,
+                                         lambda r: self._health(r, model))
         except _Cancelled:
             failure = "cancelled"
         except Exception as exc:
@@ -337,6 +361,7 @@ class DeploymentPipeline:
         if failure is None:
             await self._record_stage(run, DeploymentStage.DONE.value, "succeeded", "")
             await self._finish(run, DeploymentStatus.SUCCEEDED, None)
+            run.watch = (model_services(model), baseline)
             return
         await self._recover(run, failure)
 
@@ -454,11 +479,13 @@ class DeploymentPipeline:
         run.changed_target = True
         await project.up(on_line=run.logs.add, promote=True)
 
-    async def _health(self, run: _Run, model: Mapping[str, Any]) -> None:
-        await self.wait_healthy(_project(run), model_services(model), run.logs, run.cancel)
+    async def _health(self, run: _Run, model: Mapping[str, Any]) -> dict[str, int]:
+        return await self.wait_healthy(_project(run), model_services(model), run.logs,
+                                       run.cancel)
 
     async def wait_healthy(self, project: ComposeProject, services: list[str],
-                           logs: LogWriter, cancel: CancelToken | None = None) -> None:
+                           logs: LogWriter, cancel: CancelToken | None = None
+                           ) -> dict[str, int]:
         """Every service running (healthy where it has a healthcheck), no restart loop, and
         every container running for ``settle_s`` since its own ``State.StartedAt``.
 
@@ -467,7 +494,8 @@ class DeploymentPipeline:
         StartedAt and starts the window again. If the clocks disagree (a negative uptime)
         or a time is unreadable, the window counts from when this loop first saw the
         container running with that StartedAt. Exits, restart loops and unhealthy states
-        seen at any check fail the stage."""
+        seen at any check fail the stage. Returns the restart count each container had
+        when first seen (the baseline the post-success watch goes on from)."""
         s = self.settings
         deadline = time.monotonic() + s.health_timeout_s
         first_restarts: dict[str, int] = {}
@@ -479,6 +507,7 @@ class DeploymentPipeline:
                 raise _Cancelled()
             states = await project.ps()
             now = time.monotonic()
+            await self._fail_on_trouble(project, states, services, first_restarts, logs)
             by_service: dict[str, list[ContainerState]] = {}
             for c in states:
                 by_service.setdefault(c.service, []).append(c)
@@ -489,19 +518,6 @@ class DeploymentPipeline:
                 if not containers:
                     waiting = f"{name} has no container"
                 for c in containers:
-                    first = first_restarts.setdefault(c.name, c.restart_count)
-                    if c.status in ("exited", "dead"):
-                        tail = await project.logs_tail(c.name)
-                        for line in tail:
-                            logs.add("stderr", f"{name} | {line}")
-                        raise DeploymentError(
-                            f"service {name} exited with code {c.exit_code}")
-                    if c.restart_count - first >= s.restart_loop_after:
-                        raise DeploymentError(
-                            f"service {name} is in a restart loop "
-                            f"({c.restart_count} restarts)")
-                    if c.health == "unhealthy":
-                        raise DeploymentError(f"service {name} is unhealthy")
                     if c.status != "running":
                         waiting = f"{name} is {c.status}"
                         continue
@@ -513,7 +529,7 @@ class DeploymentPipeline:
             settling = not waiting  # all up; only the window is left
             if settling:
                 if settle_left <= 0:
-                    return
+                    return first_restarts
                 if not announced:
                     announced = True
                     logs.system(f"all {len(services)} services running; each is watched "
@@ -525,6 +541,139 @@ class DeploymentPipeline:
             # away): that check sees an exit or a restart (a new StartedAt) in between.
             pause = min(settle_left + 0.005, 1.0) if settling else s.poll_s
             await asyncio.sleep(pause)
+
+    async def _fail_on_trouble(self, project: ComposeProject, states: list[ContainerState],
+                               services: list[str], first_restarts: dict[str, int],
+                               logs: LogWriter) -> None:
+        """Raise for an exited container (its last lines go to the log), a restart loop
+        (counted from ``first_restarts``, filled in here) or an unhealthy one."""
+        wanted = set(services)
+        for c in states:
+            if c.service not in wanted:
+                continue
+            first = first_restarts.setdefault(c.name, c.restart_count)
+            if c.status in ("exited", "dead"):
+                for line in await project.logs_tail(c.name):
+                    logs.add("stderr", f"{c.service} | {line}")
+                raise DeploymentError(f"service {c.service} exited with code {c.exit_code}")
+            if c.restart_count - first >= self.settings.restart_loop_after:
+                raise DeploymentError(f"service {c.service} is in a restart loop "
+                                      f"({c.restart_count} restarts)")
+            if c.health == "unhealthy":
+                raise DeploymentError(f"service {c.service} is unhealthy")
+
+    # -- the watch after success ------------------------------------------------------------
+
+    def _start_watch(self, run: _Run, services: list[str], baseline: dict[str, int]) -> None:
+        if self.settings.watch_s <= 0:
+            return
+        project = _project(run)
+        watch = _Watch(run.deployment.id)
+        self._watches[project.project] = watch
+        watch.task = asyncio.get_running_loop().create_task(
+            self._watch(watch, project, services, dict(baseline)),
+            name=f"deployment-watch-{run.deployment.id}")
+
+    async def stop_watch(self, project: str, reason: str) -> None:
+        """End the watch of ``project`` (call with the project's lock held): a watch that
+        is rolling back is waited for, one that is only watching is stopped."""
+        watch = self._watches.get(project)
+        if watch is None or watch.task is None:
+            return
+        if not watch.recovering:
+            watch.stop_reason = reason
+            watch.task.cancel()
+        await asyncio.gather(watch.task, return_exceptions=True)
+
+    async def stop_watches(self) -> None:
+        """Stop every watch (at shutdown; a watch that is rolling back is cancelled too and
+        its deployment, left running, is reconciled at the next start)."""
+        watches = [w for w in self._watches.values() if w.task is not None]
+        for watch in watches:
+            watch.stop_reason = watch.stop_reason or "the app was closed"
+            assert watch.task is not None
+            watch.task.cancel()
+        await asyncio.gather(*(w.task for w in watches if w.task), return_exceptions=True)
+
+    async def watching(self, deployment_id: uuid.UUID) -> None:
+        """Wait until the post-success watch of ``deployment_id`` (if any) has ended."""
+        for watch in list(self._watches.values()):
+            if watch.deployment_id == deployment_id and watch.task is not None:
+                await asyncio.gather(watch.task, return_exceptions=True)
+
+    async def _watch(self, watch: _Watch, project: ComposeProject, services: list[str],
+                     baseline: dict[str, int]) -> None:
+        s = self.settings
+        dep, target, revision = await self._load(watch.deployment_id)
+        try:
+            run = await self._open_run(dep, target, revision, CancelToken())
+        except WindFlowError as exc:
+            log.info("deployment %s: no watch after success: %s", dep.id, _message(exc))
+            self._forget_watch(project.project, watch)
+            return
+        run.project = project = ComposeProject(run.executor, project.project,
+                                               project.directory, flavour=project.flavour)
+        record: DeploymentStageRecord | None = None
+        try:
+            record = await self._record_stage(
+                run, "watch", "running", f"checking every {s.watch_poll_s:g} s "
+                f"for {s.watch_s:g} s")
+            run.logs.system(f"Watching the {len(services)} services for {s.watch_s:g} s: an "
+                            "exit, a restart loop or an unhealthy state rolls back")
+            failure = await self._watch_for_trouble(project, services, baseline, run.logs)
+            if failure is None:
+                await self._end_stage(run, record, "succeeded",
+                                      f"all services stayed up for {s.watch_s:g} s")
+                run.logs.system(f"All services stayed up for {s.watch_s:g} s")
+                await self._publish_stage(dep)
+                return
+            async with self._lock(project.project):  # a newer action may stop it meanwhile
+                watch.recovering = True
+                await self._end_stage(run, record, "failed", failure)
+                record = None
+                run.logs.add("stderr", f"after the deployment succeeded: {failure}")
+                await self._set(dep, status=DeploymentStatus.RUNNING, finished_at=None)
+                await self._recover(run, f"{failure} after the deployment succeeded")
+        except asyncio.CancelledError:
+            if record is not None:
+                with contextlib.suppress(Exception):
+                    await self._end_stage(run, record, "stopped", watch.stop_reason)
+                    await self._publish_stage(dep)
+            raise
+        finally:
+            with contextlib.suppress(Exception):
+                await run.logs.close()
+            self._forget_watch(project.project, watch)
+
+    async def _watch_for_trouble(self, project: ComposeProject, services: list[str],
+                                 baseline: dict[str, int], logs: LogWriter) -> str | None:
+        """The first trouble seen within ``watch_s``, or None. A target that cannot be
+        asked for a while is no verdict: the watch goes on until its end."""
+        s = self.settings
+        deadline = time.monotonic() + s.watch_s
+        while (left := deadline - time.monotonic()) > 0:
+            await asyncio.sleep(min(s.watch_poll_s, left))
+            try:
+                states = await project.ps()
+                await self._fail_on_trouble(project, states, services, baseline, logs)
+            except DeploymentError as exc:
+                if exc.message.startswith("could not list the containers"):
+                    log.info("watch of %s: %s", project.project, exc.message)
+                    continue
+                return exc.message
+            missing = set(services) - {c.service for c in states}
+            if missing:
+                return f"the container of {', '.join(sorted(missing))} is gone"
+        return None
+
+    def _forget_watch(self, project: str, watch: _Watch) -> None:
+        if self._watches.get(project) is watch:
+            del self._watches[project]
+
+    async def _publish_stage(self, dep: Deployment) -> None:
+        """Tell every window the stages of ``dep`` changed (status and stage unchanged)."""
+        await self.publish(_event(dep, "deployment.stage_changed", {
+            "status": dep.status.value, "stage": dep.stage.value if dep.stage else None}))
 
     # -- recovery -----------------------------------------------------------------------
 
@@ -584,6 +733,7 @@ class DeploymentPipeline:
         """``stop``, ``start`` or ``remove`` the project of a finished deployment."""
         dep, target, revision = await self._load(deployment_id)
         async with self._lock(dep.project_name):
+            await self.stop_watch(dep.project_name, f"the project was asked to {action}")
             run = await self._open_run(dep, target, revision, CancelToken())
             try:
                 record = await self._record_stage(run, action, "running", "")
@@ -873,10 +1023,10 @@ class DeploymentPipeline:
 
 
 async def _last_good(uow: Any, dep: Deployment) -> Deployment | None:
-    previous: Deployment | None = await uow.deployments.last_succeeded(dep.stack_id,
-                                                                       dep.target_id)
-    if previous is None or previous.id == dep.id:
-        return None
+    """The latest succeeded deployment of the stack on the target other than ``dep`` (a
+    watched deployment has succeeded itself)."""
+    previous: Deployment | None = await uow.deployments.last_succeeded(
+        dep.stack_id, dep.target_id, exclude=dep.id)
     return previous
 
 

@@ -437,6 +437,7 @@ class DeploymentService:
         for token in self._cancel.values():
             token.cancel()
         await self._tasks.shutdown(grace_s=10)
+        await self.pipeline.stop_watches()
 
 
 def _retrieve(task: asyncio.Future[Rollout]) -> None:

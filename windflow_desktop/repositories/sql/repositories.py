@@ -264,13 +264,15 @@ class SqlDeploymentRepository(_Repository[Deployment]):
             stmt = stmt.where(_col(Deployment, "stack_id") == stack_id)
         return await keyset_page(self.session, stmt, [(created, True), (did, True)], page)
 
-    async def last_succeeded(self, stack_id: uuid.UUID, target_id: uuid.UUID) -> Deployment | None:
+    async def last_succeeded(self, stack_id: uuid.UUID, target_id: uuid.UUID, *,
+                             exclude: uuid.UUID | None = None) -> Deployment | None:
         stmt = (
             select(Deployment)
             .where(
                 _col(Deployment, "stack_id") == stack_id,
                 _col(Deployment, "target_id") == target_id,
                 _col(Deployment, "status") == DeploymentStatus.SUCCEEDED,
+                *([_col(Deployment, "id") != exclude] if exclude is not None else []),
             )
             .order_by(_col(Deployment, "created_at").desc())
             .limit(1)

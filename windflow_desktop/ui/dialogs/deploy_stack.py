@@ -1,11 +1,13 @@
 """``DeployDialog``: deploy a stack revision — choose targets, fill the variables form
 built from the revision's spec (secret fields hidden, required ones marked, defaults as
-placeholders, generated ones may stay empty), per-target overrides, parallel or staged
-rollout, and a preview (preflight checks + ``compose config`` run on the first chosen
-target). Deploy calls ``DeploymentsStore.deploy`` and closes when it is accepted; the
-Deploy button stays disabled while a deploy is on its way (no double deploy). The dialog
-deletes itself when closed and drops its connections to the store then (it holds the
-values typed, secrets included).
+placeholders, generated ones may stay empty), a table of per-target overrides (one row
+per checked target), parallel or staged rollout, and a preview run on the first chosen
+target: the preflight checks as a list (pass/fail icon and text) under a one-line summary,
+then the ``compose config`` text. A failed check does not disable Deploy: the pipeline
+refuses that target with its own error. Deploy calls ``DeploymentsStore.deploy`` and
+closes when it is accepted; the Deploy button stays disabled while a deploy is on its way
+(no double deploy). The dialog deletes itself when closed and drops its connections to
+the store then (it holds the values typed, secrets included).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import uuid
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, QSize, Qt
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -30,14 +33,18 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
 
-from ...domain.models import Stack, StackRevision
+from ...domain.models import DeployPreview, Stack, StackRevision
 from ...domain.variables import parse_spec
 from ...stores.deployments import DeploymentsStore
 from ..widgets.message_bar import Level, MessageBar
+from ..widgets.overrides_table import OverridesTable
+
+CHECK_ROLE = Qt.ItemDataRole.UserRole  # a preflight row's ``PreflightCheck``
 
 
 class DeployDialog(QDialog):
@@ -52,8 +59,11 @@ class DeployDialog(QDialog):
         self.resize(900, 600)
         self.message = MessageBar()
 
+        specs = parse_spec(revision.variables)
+        self.overrides = OverridesTable(specs)
         self.targets = QListWidget()
         self.targets.setAccessibleName("Targets")
+        self.targets.itemChanged.connect(self._follow_checks)
         self._fill_targets()
         self._connections.append(store.sig_targets_changed.connect(self._fill_targets))
         if not store.targets:
@@ -61,7 +71,7 @@ class DeployDialog(QDialog):
 
         self.fields: dict[str, QLineEdit] = {}
         form = QFormLayout()
-        for spec in parse_spec(revision.variables):
+        for spec in specs:
             edit = QLineEdit()
             edit.setAccessibleName(spec.name)
             if spec.secret:
@@ -77,9 +87,6 @@ class DeployDialog(QDialog):
             self.fields[spec.name] = edit
         variables = QGroupBox("Variables")
         variables.setLayout(form)
-        self.overrides = QLineEdit()
-        self.overrides.setAccessibleName("Per-target overrides")
-        self.overrides.setPlaceholderText("target: NAME=value, …; other-target: NAME=value")
 
         self.parallel = QSpinBox()
         self.parallel.setAccessibleName("Targets at once")
@@ -96,14 +103,18 @@ class DeployDialog(QDialog):
         self.preview_button = QPushButton("Preview and preflight")
         self.preview_button.setAccessibleName("Preview")
         self.preview_button.clicked.connect(self.preview)
+        self.preflight = QLabel(
+            "Preflight checks and `compose config` run on the first chosen target.")
+        self.preflight.setWordWrap(True)
+        self.checks = QListWidget()
+        self.checks.setAccessibleName("Preflight checks")
+        self.checks.setIconSize(QSize(16, 16))
         self.preview_text = QPlainTextEdit()
         self.preview_text.setReadOnly(True)
         self.preview_text.setAccessibleName("Preview output")
-        self.preview_text.setPlaceholderText(
-            "Preflight checks and `compose config` run on the first chosen target.")
-        self._connections.append(
-            store.sig_preview_ready.connect(
-                lambda preview: self.preview_text.setPlainText(preview.as_text())))
+        self.preview_text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.preview_text.setPlaceholderText("The `compose config` output shows here.")
+        self._connections.append(store.sig_preview_ready.connect(self._show_preview))
         self._connections.append(store.sig_error.connect(
             lambda code, msg: self.message.show_message(msg, Level.ERROR, code=code)))
         self.finished.connect(self._disconnect)
@@ -115,19 +126,22 @@ class DeployDialog(QDialog):
         lv.addWidget(self.targets, 1)
         lv.addWidget(variables)
         lv.addWidget(QLabel("Per-target overrides"))
-        lv.addWidget(self.overrides)
+        lv.addWidget(self.overrides, 1)
         lv.addLayout(rollout)
         right = QWidget()
         rv = QVBoxLayout(right)
         rv.setContentsMargins(0, 0, 0, 0)
         rv.addWidget(self.preview_button, 0, Qt.AlignmentFlag.AlignLeft)
-        rv.addWidget(self.preview_text, 1)
+        rv.addWidget(self.preflight)
+        rv.addWidget(self.checks, 1)
+        rv.addWidget(self.preview_text, 2)
         split = QSplitter()
         split.addWidget(left)
         split.addWidget(right)
         split.setSizes([420, 480])
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setAccessibleName("Cancel")
         self.deploy_button = self.buttons.addButton("Deploy",
                                                     QDialogButtonBox.ButtonRole.AcceptRole)
         self.deploy_button.setAccessibleName("Deploy")
@@ -154,6 +168,12 @@ class DeployDialog(QDialog):
             item.setCheckState(Qt.CheckState.Checked if target.id in chosen
                                else Qt.CheckState.Unchecked)
             self.targets.addItem(item)
+        self._follow_checks()
+
+    def _follow_checks(self) -> None:
+        """The overrides table has a row for each checked target."""
+        names = {t.id: t.name for t in self.store.targets}
+        self.overrides.set_targets([(i, names.get(i, str(i))) for i in self.chosen_targets()])
 
     def chosen_targets(self) -> list[uuid.UUID]:
         out = []
@@ -167,19 +187,30 @@ class DeployDialog(QDialog):
         return {name: edit.text() or None for name, edit in self.fields.items()}
 
     def parsed_overrides(self) -> dict[uuid.UUID, dict[str, str | None]]:
-        by_name = {t.name: t.id for t in self.store.targets}
-        out: dict[uuid.UUID, dict[str, str | None]] = {}
-        for part in self.overrides.text().split(";"):
-            name, _, assignments = part.partition(":")
-            if not name.strip() or name.strip() not in by_name:
-                continue
-            values: dict[str, str | None] = {}
-            for assignment in assignments.split(","):
-                key, eq, value = assignment.partition("=")
-                if eq and key.strip():
-                    values[key.strip()] = value.strip()
-            out[by_name[name.strip()]] = values
-        return out
+        return self.overrides.overrides()
+
+    def _show_preview(self, preview: DeployPreview) -> None:
+        self.checks.clear()
+        for check in preview.checks:
+            icon = self.style().standardIcon(
+                QStyle.StandardPixmap.SP_DialogApplyButton if check.ok
+                else QStyle.StandardPixmap.SP_MessageBoxCritical)
+            item = QListWidgetItem(icon, check.detail if check.ok else f"Failed: {check.detail}")
+            item.setData(CHECK_ROLE, check)
+            verdict = "passed" if check.ok else "failed"
+            item.setToolTip(f"The {check.name} check {verdict}")
+            item.setData(Qt.ItemDataRole.AccessibleTextRole,
+                         f"{check.name} {verdict}: {check.detail}")
+            if not check.ok:
+                font = item.font()
+                font.setBold(True)
+                item.setFont(font)
+            self.checks.addItem(item)
+        failed = sum(not c.ok for c in preview.checks)
+        self.preflight.setText(f"Preflight on {preview.target_name}: " + (
+            f"{failed} of {len(preview.checks)} checks failed" if failed
+            else "all checks passed"))
+        self.preview_text.setPlainText(preview.config)
 
     def preview(self) -> None:
         targets = self.chosen_targets()
@@ -187,8 +218,17 @@ class DeployDialog(QDialog):
             self.message.show_message("Choose a target first", Level.WARNING)
             return
         values = {**self.values(), **self.parsed_overrides().get(targets[0], {})}
-        self.preview_text.setPlainText("Running preflight and compose config on the target…")
-        self.store.preview(self.stack.id, targets[0], values, self.revision.number)
+        self.checks.clear()
+        self.preview_text.clear()
+        self.preflight.setText("Running preflight and compose config on the target…")
+        task: Any = self.store.preview(self.stack.id, targets[0], values, self.revision.number)
+
+        def done(t: Any) -> None:  # failed: its error is in the message bar
+            if shiboken6.isValid(self) and not t.cancelled() and (
+                    t.exception() is not None or t.result() is None):
+                self.preflight.setText("No preview: see the message above.")
+
+        task.add_done_callback(done)
 
     def deploy(self) -> None:
         if self._deploying:  # a second click while the first deploy is on its way

@@ -130,6 +130,31 @@ async def test_watch_rolls_back_a_service_that_dies_after_success(
         await backend.close()
 
 
+async def test_staged_rollout_judges_a_wave_after_its_watch(
+        docker_engine: DockerEngine, tmp_path: Path) -> None:  # noqa: F811
+    backend = SqlBackend(sqlite_url(tmp_path / "w.db"))
+    await backend.open()
+    try:
+        g = await build_graph(backend, tmp_path / "projects", WATCH)
+        env = {"DOCKER_HOST": docker_engine.host,
+               "DOCKER_CONFIG": str(compose_v2_config(tmp_path))}
+        first = await g.add_target("first", LocalExecutor(env=env))
+        second = await g.add_target("second", LocalExecutor(env=env))
+        stack, _ = await g.stacks.create_stack(g.admin, name="wave", compose_yaml=LATER_EXIT)
+        rollout = await g.deployments.deploy(g.admin, stack.id, [first.id, second.id],
+                                             parallel=1, stop_on_failure=True)
+        one, two = await rollout.wait()
+        assert one.status is DeploymentStatus.FAILED, one.error
+        assert "exited with code 7 after the deployment succeeded" in (one.error or "")
+        assert two.status is DeploymentStatus.CANCELLED
+        assert "not started" in (two.error or "") and "ended failed" in (two.error or "")
+        assert docker_engine.cli("ps", "-aq", "--filter",
+                                 f"label=com.docker.compose.project={two.project_name}") == ""
+    finally:
+        await g.deployments.shutdown()
+        await backend.close()
+
+
 async def test_preflight_uses_a_fresh_scan(docker_engine: DockerEngine,  # noqa: F811
                                            tmp_path: Path) -> None:
     backend = SqlBackend(sqlite_url(tmp_path / "w.db"))

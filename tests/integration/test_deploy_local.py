@@ -170,6 +170,19 @@ async def test_errors_come_before_anything_changes(docker_engine: DockerEngine, 
         assert _ids(docker_engine, dep.project_name) == []
         assert not (tmp_path / "projects" / dep.project_name / "compose.yaml").exists()
         assert not (tmp_path / "projects" / dep.project_name / "compose.yaml.next").exists()
+        # not enough disk: preflight fails while validate (started alongside) is stopped,
+        # and its staged files are removed
+        g.pipeline.settings.min_disk_mb = 10**12
+        [dep] = await (await g.deployments.deploy(
+            g.admin, stack.id, [target.id],
+            variables={"GREETING": "x", "WEB_PORT": str(free_port())})).wait()
+        assert dep.status is DeploymentStatus.FAILED
+        assert "MB of disk free (at least 1000000000000 MB needed)" in (dep.error or "")
+        stages = {s.stage: s.outcome for s in await g.deployments.stages(g.admin, dep.id)}
+        assert stages["preflight"] == "failed" and stages.get("validate") in (None, "cancelled")
+        assert "up" not in stages and _ids(docker_engine, dep.project_name) == []
+        assert not (tmp_path / "projects" / dep.project_name / "compose.yaml.next").exists()
+        assert not (tmp_path / "projects" / dep.project_name / ".env.next").exists()
     finally:
         await g.deployments.shutdown()
         await backend.close()

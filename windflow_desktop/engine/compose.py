@@ -60,13 +60,15 @@ class ContainerState:
     uptime_s: float | None = None
 
 
+_PROBE_HOME = r"""
+echo "##home"; printf '%s\n' "$HOME"
+"""
 _PROBE_COMPOSE = r"""
 echo "##compose"
 if v=$(docker compose version --short 2>/dev/null); then echo "v2 $v";
 elif v=$(docker-compose version --short 2>/dev/null); then echo "v1 $v"; fi
 """
 _PROBE_HOST = r"""
-echo "##home"; printf '%s\n' "$HOME"
 echo "##df"; df -Pk "$HOME" 2>/dev/null | tail -n 1
 echo "##mem"; grep MemAvailable /proc/meminfo 2>/dev/null
 echo "##tcp"; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
@@ -74,27 +76,40 @@ echo "##udp"; cat /proc/net/udp /proc/net/udp6 2>/dev/null
 """
 
 
-async def probe(executor: Executor, *, limit_s: float = 30,
-                known_compose: tuple[str | None, str] | None = None) -> TargetFacts:
-    """Compose flavour, disk, memory and listening ports of the target, in one command.
+@dataclass(frozen=True)
+class TargetPlace:
+    """Where a deployment goes on a target: its Compose (flavour, version) and home."""
 
-    ``known_compose`` gives the flavour and version already known (a fresh scan); the Compose
-    check, which starts the Compose binary and is most of the probe's time, is then
-    skipped. Home, disk, memory and ports are always read live."""
-    script = _PROBE_HOST if known_compose is not None else _PROBE_HOST + _PROBE_COMPOSE
-    result = await executor.run(script, timeout=limit_s)
-    sections: dict[str, list[str]] = {}
-    current = ""
-    for line in result.stdout.splitlines():
-        if line.startswith("##"):
-            current = line[2:]
-            sections[current] = []
-        elif current:
-            sections[current].append(line)
+    compose: str | None  # "v2" | "v1" | None
+    compose_version: str
+    home: str
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    disk_free_mb: int | None
+    memory_available_mb: int | None
+    listening: frozenset[tuple[str, int]]  # (proto, port) listening on any address
+
+
+async def locate(executor: Executor, *, limit_s: float = 30,
+                 known_compose: tuple[str | None, str] | None = None) -> TargetPlace:
+    """The target's home and Compose, in one command. ``known_compose`` gives the flavour
+    and version already known (a fresh scan): the Compose check, which starts the Compose
+    binary and is most of this command's time, is then skipped."""
+    script = _PROBE_HOME + ("" if known_compose is not None else _PROBE_COMPOSE)
+    sections = _sections((await executor.run(script, timeout=limit_s)).stdout)
     compose, version = known_compose if known_compose is not None else (None, "")
     for line in sections.get("compose", []):
         flavour, _, version = line.partition(" ")
         compose = flavour if flavour in ("v2", "v1") else None
+    home = (sections.get("home") or [""])[0].strip()
+    return TargetPlace(compose, version.strip(), home)
+
+
+async def probe_host(executor: Executor, *, limit_s: float = 30) -> HostFacts:
+    """Free disk (in the home folder), available memory and listening ports, read live."""
+    sections = _sections((await executor.run(_PROBE_HOST, timeout=limit_s)).stdout)
     disk = None
     for line in sections.get("df", []):
         parts = line.split()
@@ -107,8 +122,33 @@ async def probe(executor: Executor, *, limit_s: float = 30,
             memory = int(parts[1]) // 1024
     listening = {("tcp", p) for p in _proc_net_ports(sections.get("tcp", []), "0A")}
     listening |= {("udp", p) for p in _proc_net_ports(sections.get("udp", []), "07")}
-    home = (sections.get("home") or [""])[0].strip()
-    return TargetFacts(compose, version.strip(), home, disk, memory, frozenset(listening))
+    return HostFacts(disk, memory, frozenset(listening))
+
+
+async def probe(executor: Executor, *, limit_s: float = 30,
+                known_compose: tuple[str | None, str] | None = None) -> TargetFacts:
+    """``locate`` and ``probe_host`` at once (two commands side by side)."""
+    place, host = await asyncio.gather(
+        locate(executor, limit_s=limit_s, known_compose=known_compose),
+        probe_host(executor, limit_s=limit_s))
+    return facts_of(place, host)
+
+
+def facts_of(place: TargetPlace, host: HostFacts) -> TargetFacts:
+    return TargetFacts(place.compose, place.compose_version, place.home, host.disk_free_mb,
+                       host.memory_available_mb, host.listening)
+
+
+def _sections(stdout: str) -> dict[str, list[str]]:
+    sections: dict[str, list[str]] = {}
+    current = ""
+    for line in stdout.splitlines():
+        if line.startswith("##"):
+            current = line[2:]
+            sections[current] = []
+        elif current:
+            sections[current].append(line)
+    return sections
 
 
 def _proc_net_ports(lines: Sequence[str], state: str) -> set[int]:

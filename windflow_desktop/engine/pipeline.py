@@ -52,10 +52,14 @@ from .compose import (
     ComposeProject,
     ContainerState,
     TargetFacts,
+    TargetPlace,
+    facts_of,
+    locate,
     model_images,
     model_ports,
     model_services,
     probe,
+    probe_host,
 )
 from .compose_validation import check_values, validate_compose
 from .executor import Executor
@@ -86,11 +90,13 @@ class PipelineSettings:
     health_timeout_s: float = 120.0
     # Every container must have been running this long, counted from its own
     # State.StartedAt by the target's clock, before health passes (a restart resets it).
-    settle_s: float = 0.1
+    # 0: health passes as soon as every service runs; what dies later is the watch's.
+    settle_s: float = 0.0
     poll_s: float = 0.15
-    # After a deployment succeeded, its services are checked every ``watch_poll_s`` for
-    # ``watch_s`` more: an exit, a restart loop or an unhealthy state in that time rolls
-    # back exactly as a failed health stage does. A newer action on the project ends it.
+    # After a deployment succeeded, its services are checked for ``watch_s`` more (after
+    # 0.25 s, then twice as long each time up to every ``watch_poll_s``): an exit, a restart
+    # loop or an unhealthy state in that time rolls back exactly as a failed health stage
+    # does. A newer action on the project ends the watch.
     watch_s: float = 10.0
     watch_poll_s: float = 1.0
     restart_loop_after: int = 2  # restarts seen during health that mean a loop
@@ -225,12 +231,17 @@ class _Run:
     logs: LogWriter
     cancel: CancelToken
     values: dict[str, str] = field(default_factory=dict)
+    place: TargetPlace | None = None
     facts: TargetFacts | None = None
     project: ComposeProject | None = None
     stage_seq: int = 0
     changed_target: bool = False
     present_images: set[str] | None = None
     watch: tuple[list[str], dict[str, int]] | None = None  # (services, restart baseline)
+    # Preflight and validate overlap: validate starts once preflight has located the
+    # project (Compose + home) and waits for the host checks before its port check.
+    located: asyncio.Event = field(default_factory=asyncio.Event)
+    host_checked: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
@@ -332,8 +343,7 @@ class DeploymentPipeline:
         run.logs.system(f"Deploying revision {run.revision.number} to {run.target.name} "
                         f"as project {dep.project_name}")
         try:
-            await self._stage(run, DeploymentStage.PREFLIGHT, self._preflight)
-            model = await self._stage(run, DeploymentStage.VALIDATE, self._validate)
+            model = await self._check_target(run)
             await self._stage(run, DeploymentStage.PULL, lambda r: self._pull(r, model))
         except _Cancelled:
             await self._discard(run)
@@ -376,6 +386,9 @@ class DeploymentPipeline:
         except _Cancelled:
             await self._end_stage(run, record, "cancelled", "cancelled by the user")
             raise
+        except asyncio.CancelledError:
+            await self._end_stage(run, record, "cancelled", "stopped")
+            raise
         except BaseException as exc:
             await self._end_stage(run, record, "failed", _message(exc))
             run.logs.add("stderr", f"{stage.value} failed: {_message(exc)}")
@@ -408,27 +421,57 @@ class DeploymentPipeline:
                 return flavour, f"{cap.version} (scan)".strip()
         return None
 
+    async def _check_target(self, run: _Run) -> dict[str, Any]:
+        """Preflight and validate, overlapping: validate starts as soon as preflight knows
+        where the project goes, while preflight still reads disk, memory and ports. A
+        preflight failure wins (validate is stopped); returns the ``compose config`` model."""
+        preflight = asyncio.ensure_future(
+            self._stage(run, DeploymentStage.PREFLIGHT, self._preflight))
+        located = asyncio.ensure_future(run.located.wait())
+        validate: asyncio.Future[Any] | None = None
+        try:
+            await asyncio.wait((preflight, located), return_when=asyncio.FIRST_COMPLETED)
+            if preflight.done():
+                preflight.result()  # raises its failure; else it located the project too
+            validate = asyncio.ensure_future(
+                self._stage(run, DeploymentStage.VALIDATE, self._validate))
+            await preflight
+            return dict(await validate)
+        finally:
+            pending = [f for f in (preflight, located, validate) if f is not None]
+            for future in pending:
+                future.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
     async def _preflight(self, run: _Run) -> None:
-        facts = await self._probe(run.executor, run.target)
-        run.facts = facts
-        if facts.compose is None:
+        known = await self._scanned_compose(run.target)
+        place = await locate(run.executor, known_compose=known)
+        forced = self.settings.compose_flavour
+        if forced and place.compose and forced != place.compose:
+            place = replace(place, compose=forced, compose_version="(forced by settings)")
+        if place.compose is None:
             raise DeploymentError(
                 f"{run.target.name} has neither Docker Compose v2 (docker compose) nor v1 "
                 "(docker-compose): install one of them on the target")
+        s = self.settings
+        root = s.projects_root(run.target) or f"{place.home}/.windflow/projects"
+        run.project = ComposeProject(run.executor, run.deployment.project_name,
+                                     f"{root}/{run.deployment.project_name}",
+                                     flavour=place.compose)
+        run.place = place
+        run.located.set()
+        facts = facts_of(place, await probe_host(run.executor))
+        run.facts = facts
         run.logs.system(f"Compose {facts.compose} {facts.compose_version}; "
                         f"disk free {facts.disk_free_mb} MB; memory available "
                         f"{facts.memory_available_mb} MB")
-        s = self.settings
         if facts.disk_free_mb is not None and facts.disk_free_mb < s.min_disk_mb:
             raise DeploymentError(f"{run.target.name} has only {facts.disk_free_mb} MB of disk "
                                   f"free (at least {s.min_disk_mb} MB needed)")
         if facts.memory_available_mb is not None and facts.memory_available_mb < s.min_memory_mb:
             raise DeploymentError(f"{run.target.name} has only {facts.memory_available_mb} MB "
                                   f"of memory available (at least {s.min_memory_mb} MB)")
-        root = s.projects_root(run.target) or f"{facts.home}/.windflow/projects"
-        run.project = ComposeProject(run.executor, run.deployment.project_name,
-                                     f"{root}/{run.deployment.project_name}",
-                                     flavour=facts.compose)
+        run.host_checked.set()
 
     async def _validate(self, run: _Run) -> dict[str, Any]:
         specs = parse_spec(run.revision.variables)
@@ -444,12 +487,12 @@ class DeploymentPipeline:
                 project.config(staged=True, on_line=run.logs.add), project.ps(),
                 project.present_images())
         except DeploymentError as exc:
-            assert run.facts is not None
-            if run.facts.compose_version.endswith("(scan)"):
+            if run.place is not None and run.place.compose_version.endswith("(scan)"):
                 raise DeploymentError(
-                    f"{exc.message} (Compose {run.facts.compose} was taken from the last "
+                    f"{exc.message} (Compose {run.place.compose} was taken from the last "
                     f"scan of {run.target.name}; scan it again if that changed)") from exc
             raise
+        await run.host_checked.wait()  # preflight read the listening ports
         assert run.facts is not None
         own: set[tuple[str, int]] = set()
         for container in containers:
@@ -651,8 +694,10 @@ class DeploymentPipeline:
         asked for a while is no verdict: the watch goes on until its end."""
         s = self.settings
         deadline = time.monotonic() + s.watch_s
+        pause = min(0.25, s.watch_poll_s)
         while (left := deadline - time.monotonic()) > 0:
-            await asyncio.sleep(min(s.watch_poll_s, left))
+            await asyncio.sleep(min(pause, left))
+            pause = min(pause * 2, s.watch_poll_s)
             try:
                 states = await project.ps()
                 await self._fail_on_trouble(project, states, services, baseline, logs)

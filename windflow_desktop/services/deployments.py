@@ -316,6 +316,10 @@ class DeploymentService:
                     wave = deployments[start:start + parallel]
                     done = await asyncio.gather(*(self._run_one(d, started) for d in wave),
                                                 return_exceptions=True)
+                    # A wave is judged after its watch: a service that dies seconds after
+                    # success must stop the rollout before the next wave gets the revision.
+                    done = [await self._watched(d) if isinstance(d, Deployment) else d
+                            for d in done]
                     ended = [d for d in done if isinstance(d, Deployment)]
                     results.update((d.id, d) for d in ended)
                     failed = [d for d in ended if d.status is not DeploymentStatus.SUCCEEDED]
@@ -353,6 +357,13 @@ class DeploymentService:
             log.exception("deployment %s: unexpected error", dep.id)
             return await self._settle(dep, f"unexpected error: {type(exc).__name__}: {exc}",
                                       DeploymentStatus.FAILED)
+
+    async def _watched(self, dep: Deployment) -> Deployment:
+        """``dep`` once the watch after its success has ended (its state then)."""
+        if dep.status is not DeploymentStatus.SUCCEEDED:
+            return dep
+        await self.pipeline.watching(dep.id)
+        return await self.pipeline.get(dep.id)
 
     async def _settle(self, dep: Deployment, error: str,
                       status: DeploymentStatus) -> Deployment:

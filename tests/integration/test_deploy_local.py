@@ -13,6 +13,7 @@ from tests.env.docker import DockerEngine, docker_engine  # noqa: F401 - fixture
 from tests.env.services import free_port
 from windflow_desktop.domain.enums import DeploymentStatus
 from windflow_desktop.domain.errors import ValidationError
+from windflow_desktop.domain.models import Deployment
 from windflow_desktop.engine.executor import LocalExecutor
 from windflow_desktop.repositories.sql.backend import SqlBackend
 
@@ -183,6 +184,67 @@ async def test_errors_come_before_anything_changes(docker_engine: DockerEngine, 
         assert "up" not in stages and _ids(docker_engine, dep.project_name) == []
         assert not (tmp_path / "projects" / dep.project_name / "compose.yaml.next").exists()
         assert not (tmp_path / "projects" / dep.project_name / ".env.next").exists()
+    finally:
+        await g.deployments.shutdown()
+        await backend.close()
+
+
+async def test_generated_secrets_are_kept_per_project_and_forgotten_on_remove(
+        docker_engine: DockerEngine, tmp_path: Path) -> None:  # noqa: F811
+    backend = SqlBackend(sqlite_url(tmp_path / "w.db"))
+    await backend.open()
+    try:
+        g = await build_graph(backend, tmp_path / "projects", {"watch_s": 0})
+        target = await g.add_target("here", LocalExecutor(env={
+            "DOCKER_HOST": docker_engine.host,
+            "DOCKER_CONFIG": str(compose_v2_config(tmp_path))}))
+        stack, _ = await g.stacks.create_stack(g.admin, name="Keep", compose_yaml=STACK,
+                                               variables=VARIABLES)
+        port = str(free_port())
+
+        async def deploy(**given: str) -> Deployment:
+            [dep] = await (await g.deployments.deploy(
+                g.admin, stack.id, [target.id],
+                variables={"GREETING": "x", "WEB_PORT": port, **given})).wait()
+            assert dep.status is DeploymentStatus.SUCCEEDED, dep.error
+            return dep
+
+        async def password(dep: Deployment) -> str | None:
+            return await g.secrets.aget(str(dep.variables["ADMIN_PASSWORD"]["secret_ref"]))
+
+        def running_password(dep: Deployment) -> str:
+            env = docker_engine.cli("ps", "-q", "--filter",
+                                    f"label=com.docker.compose.project={dep.project_name}",
+                                    "--filter", "label=com.docker.compose.service=web")
+            return docker_engine.cli("inspect", "-f", "{{range .Config.Env}}{{println .}}"
+                                     "{{end}}", env.strip())
+
+        first = await deploy()
+        generated = await password(first)
+        assert generated and len(generated) >= 16
+        second = await deploy()  # not given: the generated one is kept, not regenerated
+        assert await password(second) == generated
+        assert f"ADMIN_PASSWORD={generated}" in running_password(second)
+        third = await deploy(ADMIN_PASSWORD="chosen-by-hand")
+        assert await password(third) == "chosen-by-hand"
+
+        # remove, volumes kept: the older deployments' entries go, the newest one's stay
+        await g.deployments.remove(g.admin, third.id)
+        assert await password(first) is None and await password(second) is None
+        assert await password(third) == "chosen-by-hand"
+        fourth = await deploy()  # the data left behind was set up with it: kept
+        assert await password(fourth) == "chosen-by-hand"
+
+        # remove with volumes: nothing of the project is left in the keyring
+        await g.deployments.remove(g.admin, fourth.id, volumes=True)
+        assert not [n for n in g.keyring.names() if n.startswith("deployment/")]
+
+        # redeploying an old one: its generated secret is generated anew
+        [again] = await (await g.deployments.redeploy(g.admin, first.id)).wait()
+        assert again.status is DeploymentStatus.SUCCEEDED, again.error
+        fresh = await password(again)
+        assert fresh and fresh not in (generated, "chosen-by-hand")
+        await g.deployments.remove(g.admin, again.id, volumes=True)
     finally:
         await g.deployments.shutdown()
         await backend.close()

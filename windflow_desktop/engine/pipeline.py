@@ -951,11 +951,16 @@ class DeploymentPipeline:
             revision = await uow.stacks.get_revision_by_id(dep.revision_id)
         return dep, target, revision
 
-    async def resolve_values(self, dep: Deployment) -> dict[str, str]:
+    async def resolve_values(self, dep: Deployment, *, missing: set[str] | None = None
+                             ) -> dict[str, str]:
+        """The values ``dep`` runs with, secrets read from the keyring; a secret whose
+        entry is gone raises, unless its name is in ``missing`` (given again)."""
         values: dict[str, str] = {}
         for name, value in dep.variables.items():
             if isinstance(value, dict) and SECRET_REF in value:
                 secret = await self.secrets.aget(str(value[SECRET_REF]))
+                if secret is None and name in (missing or ()):
+                    continue
                 if secret is None:
                     raise DeploymentError(
                         f"the secret value of {name} is missing from the keyring "

@@ -28,7 +28,7 @@ from ..domain.models import (
     Target,
 )
 from ..domain.paging import Page, PageRequest
-from ..domain.variables import parse_spec, resolve_values
+from ..domain.variables import VariableSpec, parse_spec, resolve_values
 from ..engine.compose import env_file_text
 from ..engine.pipeline import ACTIVE, SECRET_REF, CancelToken, DeploymentPipeline, project_name
 from ..repositories.protocols import UnitOfWork
@@ -183,11 +183,40 @@ class DeploymentService:
         for target_id in target_ids:
             target = await _target(scope, target_id)
             given = {**(variables or {}), **(overrides.get(target_id) or {})}
+            for name, value in (await self._kept_generated(scope, stack, target,
+                                                           specs)).items():
+                if given.get(name) in (None, ""):
+                    given[name] = value
             values = resolve_values(specs, given)
             env_file_text(values)
             await _no_active(scope.uow, stack, target)
             plans.append((target, values))
         return stack, rev.id, plans, {s.name for s in specs if s.secret}
+
+    async def _kept_generated(self, scope: Scope, stack: Stack, target: Target,
+                              specs: Sequence[VariableSpec]) -> dict[str, str]:
+        """The generated values (a random password, …) the newest deployment of this
+        stack on this target ran with: a new deployment keeps them unless given others,
+        since a service may have stored them already (a database's password in its
+        volume). A value no longer in the keyring is generated anew."""
+        generated = {s.name for s in specs if s.generator}
+        if not generated:
+            return {}
+        newest = await scope.uow.deployments.list(scope.org, PageRequest(limit=1),
+                                                  stack_id=stack.id, target_id=target.id)
+        if not newest.items:
+            return {}
+        kept: dict[str, str] = {}
+        for name, value in newest.items[0].variables.items():
+            if name not in generated:
+                continue
+            if isinstance(value, dict) and SECRET_REF in value:
+                secret = await self.secrets.aget(str(value[SECRET_REF]))
+                if secret:
+                    kept[name] = secret
+            elif isinstance(value, str) and value:
+                kept[name] = value
+        return kept
 
     async def _commit_and_start(
         self, principal: Principal, stack_id: uuid.UUID, revision_id: uuid.UUID,
@@ -227,11 +256,16 @@ class DeploymentService:
             old_rev = await scope.uow.stacks.get_revision_by_id(old.revision_id)
             stack = await _stack(scope, old.stack_id)
         number = old_rev.number if revision is None else (revision or stack.current_revision)
-        values: dict[str, str | None] = dict(await self.pipeline.resolve_values(old))
-        values.update(variables or {})
         async with self.ctx.authorized(principal, DEPLOYMENTS_CREATE) as scope:
             rev = await scope.uow.stacks.get_revision(stack.id, number)
-        known = {s.name for s in parse_spec(rev.variables)}
+        specs = parse_spec(rev.variables)
+        # A secret whose keyring entry went (the project was removed) is fine when it is
+        # given again or generated anew; any other raises and says to give it.
+        renewable = set(variables or {}) | {s.name for s in specs if s.generator}
+        values: dict[str, str | None] = dict(
+            await self.pipeline.resolve_values(old, missing=renewable))
+        values.update(variables or {})
+        known = {s.name for s in specs}
         values = {k: v for k, v in values.items() if k in known}
         return await self.deploy(principal, stack.id, [old.target_id], variables=values,
                                  revision=number)
@@ -290,7 +324,34 @@ class DeploymentService:
                                     f"{action} that one")
             scope.record(f"deployment.{action}_requested", "deployment", dep.id,
                          {"volumes": volumes} if action == "remove" else {})
-        return await self.pipeline.lifecycle(deployment_id, action, volumes=volumes)
+        done = await self.pipeline.lifecycle(deployment_id, action, volumes=volumes)
+        if action == "remove":
+            await self._forget_secrets(principal, done, keep_newest=not volumes)
+        return done
+
+    async def _forget_secrets(self, principal: Principal, removed: Deployment, *,
+                              keep_newest: bool) -> None:
+        """Delete the keyring entries of the deployments of a removed project: all of
+        them when its volumes went too, else all but the newest one's (the data left in
+        the volumes may have been set up with its generated values, which the next
+        deployment here keeps). Redeploying one of them then asks for its secrets."""
+        refs: list[str] = []
+        async with self.ctx.authorized(principal, DEPLOYMENTS_MANAGE) as scope:
+            cursor: str | None = None
+            first = True
+            while True:
+                page = await scope.uow.deployments.list(
+                    scope.org, PageRequest(200, cursor), stack_id=removed.stack_id,
+                    target_id=removed.target_id)
+                for dep in page.items:
+                    skip = (first and keep_newest) or dep.status in ACTIVE
+                    first = False
+                    if not skip:
+                        refs.extend(_secret_refs(dep))
+                if page.next_cursor is None:
+                    break
+                cursor = page.next_cursor
+        await self._delete_refs(refs)
 
     # -- running ---------------------------------------------------------------------------
 
@@ -488,6 +549,11 @@ async def _no_active(uow: UnitOfWork, stack: Stack, target: Target) -> None:
     if page.items:
         raise ConflictError(f"{stack.name} is already being deployed to {target.name}; wait "
                             "for it or cancel it")
+
+
+def _secret_refs(dep: Deployment) -> list[str]:
+    return [str(v[SECRET_REF]) for v in dep.variables.values()
+            if isinstance(v, dict) and SECRET_REF in v]
 
 
 async def _was_good(uow: UnitOfWork, dep: Deployment) -> bool:

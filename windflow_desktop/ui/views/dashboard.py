@@ -5,7 +5,8 @@ failed in the last 24 hours), the recent deployments with status badges, the tar
 health worst first, and the recent activity. Everything comes from ``DashboardStore``;
 the tables are small row models that change row by row (insert, move, update, remove)
 when the store's summary changes, so a selection survives a live update. Opening a card
-or a row (double-click, Enter) asks the window to show that object.
+or a row (double-click, Enter) asks the window to show that object. Each table's column
+widths are remembered in the window's ``QSettings`` like a list page's header.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QEvent, QModelIndex, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QSettings, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QMouseEvent, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -36,6 +37,7 @@ from ...stores.dashboard import DashboardStore, RecentDeployment, TargetHealth
 from ..models.base import ROW_ROLE, Column, RowTableModel
 from ..theme import set_font, theme_for
 from ..widgets.badge import BadgeDelegate
+from ..widgets.list_tools import remember_header
 from ..widgets.message_bar import MessageBar
 from .activity import tone as activity_tone
 
@@ -50,6 +52,9 @@ TARGET_TONES = {TargetStatus.ONLINE: "success", TargetStatus.OFFLINE: "warning",
                 TargetStatus.ERROR: "error", TargetStatus.UNKNOWN: "neutral"}
 KIND_LABEL = {TargetKind.LOCAL: "this computer", TargetKind.SSH: "SSH",
               TargetKind.DOCKER_TCP: "TCP+TLS"}
+SETTINGS_RECENT_HEADER = "dashboard/recent"
+SETTINGS_HEALTH_HEADER = "dashboard/health"
+SETTINGS_ACTIVITY_HEADER = "dashboard/activity"
 
 
 def _status_words(value: str) -> str:
@@ -266,7 +271,8 @@ class DashboardPage(QWidget):
 
     sig_open_object = Signal(str, str)
 
-    def __init__(self, store: DashboardStore, parent: QWidget | None = None) -> None:
+    def __init__(self, store: DashboardStore, ui_settings: QSettings | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
         self.setAccessibleName("Dashboard page")
@@ -314,6 +320,11 @@ class DashboardPage(QWidget):
             1, BadgeDelegate(activity_tone, self.activity_table))
         for table in (self.deployments_table, self.health_table, self.activity_table):
             table.activated.connect(self._open_row)  # double-click or Enter
+        self.header_memories = (
+            remember_header(self.deployments_table, ui_settings, SETTINGS_RECENT_HEADER),
+            remember_header(self.health_table, ui_settings, SETTINGS_HEALTH_HEADER),
+            remember_header(self.activity_table, ui_settings, SETTINGS_ACTIVITY_HEADER),
+        )
 
         self.deployments_empty = QLabel("No deployments yet.")
         self.health_empty = QLabel("No targets yet: add one on the Targets page.")

@@ -473,7 +473,7 @@ class WindFlowApp:
 
         tray.sig_open_object.connect(open_object)
         activity_page.sig_open_object.connect(open_object)
-        dashboard_page = DashboardPage(dashboard)
+        dashboard_page = DashboardPage(dashboard, self.ui_settings)
         window.set_page("dashboard", dashboard_page)
         dashboard_page.sig_open_object.connect(open_object)
 

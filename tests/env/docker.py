@@ -77,6 +77,12 @@ class DockerEngine:
 
     def stop(self) -> None:
         if self.proc.poll() is None:
+            # Bridges outlive the engine in the kernel (its data folder goes below), and
+            # leaked ones use up the address pools of every later engine on this machine.
+            ids = self.cli("ps", "-aq", check=False, timeout=20).split()
+            if ids:
+                self.cli("rm", "-f", *ids, check=False, timeout=60)
+            self.cli("network", "prune", "-f", check=False, timeout=30)
             self.proc.terminate()
             try:
                 self.proc.wait(20)
@@ -107,6 +113,8 @@ def start_docker(timeout: float = 30.0) -> DockerEngine:
                 "--data-root", str(base / "data"), "--exec-root", str(base / "exec"),
                 "--pidfile", str(base / "dockerd.pid"),
                 "--bridge", "none", "--iptables=false", "--ip-masq=false",
+                # 256 small networks instead of the 31 large default ones
+                "--default-address-pool", "base=10.213.0.0/16,size=24",
                 "--group", "docker",
                 "-H", f"tcp://127.0.0.1:{tls_port}", "--tlsverify", "--tlscacert", str(tls.ca),
                 "--tlscert", str(tls.server_cert), "--tlskey", str(tls.server_key),

@@ -14,7 +14,7 @@ import pytest
 
 from tests.env.docker import DockerEngine, docker_engine  # noqa: F401 - fixture
 from windflow_desktop.domain.enums import DeploymentStatus
-from windflow_desktop.domain.models import TargetCapability, utcnow
+from windflow_desktop.domain.models import DeploymentStageRecord, TargetCapability, utcnow
 from windflow_desktop.engine.executor import LocalExecutor
 from windflow_desktop.repositories.sql.backend import SqlBackend
 
@@ -98,7 +98,7 @@ async def test_watch_rolls_back_a_service_that_dies_after_success(
         await g.stacks.save_revision(g.admin, stack.id, compose_yaml=LATER_EXIT,
                                      message="worker that runs out of memory")
         bad = await deploy()
-        assert (await stages(bad))[-1] == ("done", "succeeded")
+        assert ("done", "succeeded") in await stages(bad)
         await g.pipeline.watching(bad)
         dep = await g.deployments.get(g.admin, bad)
         assert dep.status is DeploymentStatus.ROLLED_BACK, dep.error
@@ -116,15 +116,35 @@ async def test_watch_rolls_back_a_service_that_dies_after_success(
                     and e.aggregate_id == str(bad)]
         assert [e.data["status"] for e in finished] == ["succeeded", "rolled_back"]
 
-        # a newer deployment stops the watch of the one before: nothing is rolled back
+        # a dying revision's watch is stopped by a newer deployment of a fixed one: the
+        # newer one is not rolled back when the old one's service dies
+        await g.stacks.save_revision(g.admin, stack.id, compose_yaml=LATER_EXIT,
+                                     message="dies again")
+        dying = await deploy()
         await g.stacks.save_revision(g.admin, stack.id, compose_yaml=GOOD, message="fixed")
-        newer_watched = await deploy()
-        newest = await deploy()
-        await g.pipeline.watching(newest)
-        assert ("watch", "stopped") in await stages(newer_watched)
-        assert (await g.deployments.get(g.admin, newer_watched)).status is \
-            DeploymentStatus.SUCCEEDED
-        assert (await stages(newest))[-1] == ("watch", "succeeded")
+        fixed = await deploy()
+        assert ("watch", "stopped") in await stages(dying)
+        assert (await g.deployments.get(g.admin, dying)).status is DeploymentStatus.SUCCEEDED
+        await g.pipeline.watching(fixed)
+        assert (await stages(fixed))[-1] == ("watch", "succeeded")
+        assert (await g.deployments.get(g.admin, fixed)).status is DeploymentStatus.SUCCEEDED
+        running = docker_engine.cli("ps", "--filter", "status=running", "-q", "--filter",
+                                    f"label=com.docker.compose.project={dep.project_name}")
+        assert len(running.split()) == 2
+
+        # the app stopped while a watch rolled back: reconciled as failed, whatever runs
+        async with backend.unit_of_work() as uow:
+            row = await uow.deployments.get(fixed)
+            row.status = DeploymentStatus.RUNNING
+            await uow.deployments.save(row)
+            await uow.deployments.save_stage(DeploymentStageRecord(
+                fixed, 99, "watch", utcnow(), utcnow(), "failed",
+                "service last exited with code 7"))
+            await uow.commit()
+        settled = await g.pipeline.reconcile(fixed)
+        assert settled.status is DeploymentStatus.FAILED
+        assert "service last exited with code 7 after the deployment succeeded; the app " \
+               "stopped while rolling back" in (settled.error or "")
     finally:
         await g.deployments.shutdown()
         await backend.close()

@@ -171,17 +171,21 @@ async def test_errors_come_before_anything_changes(docker_engine: DockerEngine, 
         assert _ids(docker_engine, dep.project_name) == []
         assert not (tmp_path / "projects" / dep.project_name / "compose.yaml").exists()
         assert not (tmp_path / "projects" / dep.project_name / "compose.yaml.next").exists()
-        # not enough disk: preflight fails while validate (started alongside) is stopped,
-        # and its staged files are removed
+        # not enough disk: preflight fails while validate runs alongside (it is let finish,
+        # never cut inside a write); the failure is preflight's, the staged files go
         g.pipeline.settings.min_disk_mb = 10**12
         [dep] = await (await g.deployments.deploy(
             g.admin, stack.id, [target.id],
             variables={"GREETING": "x", "WEB_PORT": str(free_port())})).wait()
         assert dep.status is DeploymentStatus.FAILED
         assert "MB of disk free (at least 1000000000000 MB needed)" in (dep.error or "")
-        stages = {s.stage: s.outcome for s in await g.deployments.stages(g.admin, dep.id)}
-        assert stages["preflight"] == "failed" and stages.get("validate") in (None, "cancelled")
-        assert "up" not in stages and _ids(docker_engine, dep.project_name) == []
+        records = {s.stage: s for s in await g.deployments.stages(g.admin, dep.id)}
+        assert records["preflight"].outcome == "failed"
+        assert (records["validate"].outcome, records["validate"].detail) == (
+            "cancelled", "preflight failed")  # it ended, at its port check
+        preflight_end = records["preflight"].finished_at
+        assert preflight_end is not None and records["validate"].started_at < preflight_end
+        assert "up" not in records and _ids(docker_engine, dep.project_name) == []
         assert not (tmp_path / "projects" / dep.project_name / "compose.yaml.next").exists()
         assert not (tmp_path / "projects" / dep.project_name / ".env.next").exists()
     finally:

@@ -99,6 +99,8 @@ class PipelineSettings:
     # does. A newer action on the project ends the watch.
     watch_s: float = 10.0
     watch_poll_s: float = 1.0
+    # No watch follows a rollback or a start: their health keeps a settle window.
+    recovery_settle_s: float = 0.5
     restart_loop_after: int = 2  # restarts seen during health that mean a loop
     min_disk_mb: int = 200
     min_memory_mb: int = 32
@@ -242,16 +244,20 @@ class _Run:
     # project (Compose + home) and waits for the host checks before its port check.
     located: asyncio.Event = field(default_factory=asyncio.Event)
     host_checked: asyncio.Event = field(default_factory=asyncio.Event)
+    preflight_over: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
 class _Watch:
-    """The post-success watch of one project; ``recovering`` once it holds the project's
-    lock to roll back (it is then waited for, never cancelled, by a newer action)."""
+    """The post-success watch of one project. ``stop`` asks it to end at its next check
+    (it never stops inside a database write); ``phase`` says what it is doing: watching,
+    ``waiting`` for the project's lock to roll back (safe to cancel), or ``recovering``
+    (holds the lock; waited for, not stopped)."""
 
     deployment_id: uuid.UUID
     task: asyncio.Task[None] | None = None
-    recovering: bool = False
+    phase: str = "watching"
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
     stop_reason: str = ""
 
 
@@ -276,6 +282,7 @@ class DeploymentPipeline:
         self.clock = clock
         self._locks: dict[str, asyncio.Lock] = {}
         self._watches: dict[str, _Watch] = {}  # project → its post-success watch
+        self._closing = False  # set by stop_watches: no new watch starts
 
     async def publish(self, event: Event) -> None:
         try:
@@ -383,8 +390,8 @@ class DeploymentPipeline:
         started = time.perf_counter()
         try:
             result = await body(run)
-        except _Cancelled:
-            await self._end_stage(run, record, "cancelled", "cancelled by the user")
+        except _Cancelled as exc:
+            await self._end_stage(run, record, "cancelled", str(exc) or "cancelled by the user")
             raise
         except asyncio.CancelledError:
             await self._end_stage(run, record, "cancelled", "stopped")
@@ -423,8 +430,9 @@ class DeploymentPipeline:
 
     async def _check_target(self, run: _Run) -> dict[str, Any]:
         """Preflight and validate, overlapping: validate starts as soon as preflight knows
-        where the project goes, while preflight still reads disk, memory and ports. A
-        preflight failure wins (validate is stopped); returns the ``compose config`` model."""
+        where the project goes, while preflight still reads disk, memory and ports. Both
+        run to their end (neither is stopped inside a write); a preflight failure wins.
+        Returns the ``compose config`` model."""
         preflight = asyncio.ensure_future(
             self._stage(run, DeploymentStage.PREFLIGHT, self._preflight))
         located = asyncio.ensure_future(run.located.wait())
@@ -435,15 +443,22 @@ class DeploymentPipeline:
                 preflight.result()  # raises its failure; else it located the project too
             validate = asyncio.ensure_future(
                 self._stage(run, DeploymentStage.VALIDATE, self._validate))
-            await preflight
-            return dict(await validate)
-        finally:
+            await asyncio.wait((preflight, validate))
+            preflight.result()
+            return dict(validate.result())
+        finally:  # only when we are cancelled (the app quits) are they still running
             pending = [f for f in (preflight, located, validate) if f is not None]
             for future in pending:
                 future.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
 
     async def _preflight(self, run: _Run) -> None:
+        try:
+            await self._preflight_checks(run)
+        finally:
+            run.preflight_over.set()  # validate's port check waits for this
+
+    async def _preflight_checks(self, run: _Run) -> None:
         known = await self._scanned_compose(run.target)
         place = await locate(run.executor, known_compose=known)
         forced = self.settings.compose_flavour
@@ -492,8 +507,9 @@ class DeploymentPipeline:
                     f"{exc.message} (Compose {run.place.compose} was taken from the last "
                     f"scan of {run.target.name}; scan it again if that changed)") from exc
             raise
-        await run.host_checked.wait()  # preflight read the listening ports
-        assert run.facts is not None
+        await run.preflight_over.wait()  # it read the listening ports (or failed)
+        if run.facts is None or not run.host_checked.is_set():
+            raise _Cancelled("preflight failed")
         own: set[tuple[str, int]] = set()
         for container in containers:
             own |= container.ports
@@ -527,8 +543,8 @@ class DeploymentPipeline:
                                        run.cancel)
 
     async def wait_healthy(self, project: ComposeProject, services: list[str],
-                           logs: LogWriter, cancel: CancelToken | None = None
-                           ) -> dict[str, int]:
+                           logs: LogWriter, cancel: CancelToken | None = None, *,
+                           settle_s: float | None = None) -> dict[str, int]:
         """Every service running (healthy where it has a healthcheck), no restart loop, and
         every container running for ``settle_s`` since its own ``State.StartedAt``.
 
@@ -540,6 +556,7 @@ class DeploymentPipeline:
         seen at any check fail the stage. Returns the restart count each container had
         when first seen (the baseline the post-success watch goes on from)."""
         s = self.settings
+        settle = s.settle_s if settle_s is None else settle_s
         deadline = time.monotonic() + s.health_timeout_s
         first_restarts: dict[str, int] = {}
         first_seen: dict[tuple[str, str], float] = {}  # (container, StartedAt) → monotonic
@@ -568,7 +585,7 @@ class DeploymentPipeline:
                         waiting = f"{name} is starting (healthcheck)"
                     seen = first_seen.setdefault((c.name, c.started_at), now)
                     uptime = max(c.uptime_s or 0.0, now - seen)
-                    settle_left = max(settle_left, s.settle_s - uptime)
+                    settle_left = max(settle_left, settle - uptime)
             settling = not waiting  # all up; only the window is left
             if settling:
                 if settle_left <= 0:
@@ -576,8 +593,8 @@ class DeploymentPipeline:
                 if not announced:
                     announced = True
                     logs.system(f"all {len(services)} services running; each is watched "
-                                f"until it has run {s.settle_s:g} s")
-                waiting = f"services have run less than {s.settle_s:g} s"
+                                f"until it has run {settle:g} s")
+                waiting = f"services have run less than {settle:g} s"
             if now >= deadline:
                 raise DeploymentError(f"not healthy within {s.health_timeout_s:g} s: {waiting}")
             # While only the window is left, the next check is at its end (at most 1 s
@@ -596,8 +613,9 @@ class DeploymentPipeline:
                 continue
             first = first_restarts.setdefault(c.name, c.restart_count)
             if c.status in ("exited", "dead"):
-                for line in await project.logs_tail(c.name):
-                    logs.add("stderr", f"{c.service} | {line}")
+                with contextlib.suppress(WindFlowError):  # its last words, when they come
+                    for line in await project.logs_tail(c.name):
+                        logs.add("stderr", f"{c.service} | {line}")
                 raise DeploymentError(f"service {c.service} exited with code {c.exit_code}")
             if c.restart_count - first >= self.settings.restart_loop_after:
                 raise DeploymentError(f"service {c.service} is in a restart loop "
@@ -608,7 +626,7 @@ class DeploymentPipeline:
     # -- the watch after success ------------------------------------------------------------
 
     def _start_watch(self, run: _Run, services: list[str], baseline: dict[str, int]) -> None:
-        if self.settings.watch_s <= 0:
+        if self.settings.watch_s <= 0 or self._closing:
             return
         project = _project(run)
         watch = _Watch(run.deployment.id)
@@ -618,93 +636,119 @@ class DeploymentPipeline:
             name=f"deployment-watch-{run.deployment.id}")
 
     async def stop_watch(self, project: str, reason: str) -> None:
-        """End the watch of ``project`` (call with the project's lock held): a watch that
-        is rolling back is waited for, one that is only watching is stopped."""
+        """End the watch of ``project`` (call with the project's lock held): one that is
+        watching stops at its next check, one waiting for the lock is cancelled (it holds
+        nothing), one rolling back is waited for."""
         watch = self._watches.get(project)
         if watch is None or watch.task is None:
             return
-        if not watch.recovering:
-            watch.stop_reason = reason
-            watch.task.cancel()
-        await asyncio.gather(watch.task, return_exceptions=True)
+        self._ask_to_stop(watch, reason)
+        await asyncio.wait({watch.task})  # not gather: cancelling us must not cancel it
 
-    async def stop_watches(self) -> None:
-        """Stop every watch (at shutdown; a watch that is rolling back is cancelled too and
-        its deployment, left running, is reconciled at the next start)."""
+    def _ask_to_stop(self, watch: _Watch, reason: str) -> None:
+        watch.stop_reason = watch.stop_reason or reason
+        watch.stop.set()
+        if watch.phase == "waiting" and watch.task is not None:
+            watch.task.cancel()
+
+    async def stop_watches(self, grace_s: float = 30.0) -> None:
+        """Stop every watch (at shutdown). A watch that is rolling back gets ``grace_s``
+        to finish; cut short, its deployment stays running and is reconciled at the next
+        start (as failed: its watch failed)."""
+        self._closing = True
         watches = [w for w in self._watches.values() if w.task is not None]
         for watch in watches:
-            watch.stop_reason = watch.stop_reason or "the app was closed"
-            assert watch.task is not None
-            watch.task.cancel()
-        await asyncio.gather(*(w.task for w in watches if w.task), return_exceptions=True)
+            self._ask_to_stop(watch, "the app was closed")
+        tasks = {w.task for w in watches if w.task is not None}
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=grace_s)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late)
 
     async def watching(self, deployment_id: uuid.UUID) -> None:
         """Wait until the post-success watch of ``deployment_id`` (if any) has ended."""
-        for watch in list(self._watches.values()):
-            if watch.deployment_id == deployment_id and watch.task is not None:
-                await asyncio.gather(watch.task, return_exceptions=True)
+        tasks = {w.task for w in self._watches.values()
+                 if w.deployment_id == deployment_id and w.task is not None}
+        if tasks:
+            await asyncio.wait(tasks)
 
     async def _watch(self, watch: _Watch, project: ComposeProject, services: list[str],
                      baseline: dict[str, int]) -> None:
         s = self.settings
-        dep, target, revision = await self._load(watch.deployment_id)
-        try:
-            run = await self._open_run(dep, target, revision, CancelToken())
-        except WindFlowError as exc:
-            log.info("deployment %s: no watch after success: %s", dep.id, _message(exc))
-            self._forget_watch(project.project, watch)
-            return
-        run.project = project = ComposeProject(run.executor, project.project,
-                                               project.directory, flavour=project.flavour)
+        run: _Run | None = None
         record: DeploymentStageRecord | None = None
         try:
+            dep, target, revision = await self._load(watch.deployment_id)
+            run = await self._open_run(dep, target, revision, CancelToken())
+            run.project = project = ComposeProject(run.executor, project.project,
+                                                   project.directory, flavour=project.flavour)
             record = await self._record_stage(
-                run, "watch", "running", f"checking every {s.watch_poll_s:g} s "
-                f"for {s.watch_s:g} s")
+                run, "watch", "running", f"checking for {s.watch_s:g} s")
             run.logs.system(f"Watching the {len(services)} services for {s.watch_s:g} s: an "
                             "exit, a restart loop or an unhealthy state rolls back")
-            failure = await self._watch_for_trouble(project, services, baseline, run.logs)
+            failure = await self._watch_for_trouble(watch, project, services, baseline,
+                                                    run.logs)
             if failure is None:
-                await self._end_stage(run, record, "succeeded",
-                                      f"all services stayed up for {s.watch_s:g} s")
-                run.logs.system(f"All services stayed up for {s.watch_s:g} s")
+                outcome, text = (("stopped", watch.stop_reason) if watch.stop.is_set() else
+                                 ("succeeded", f"all services stayed up for {s.watch_s:g} s"))
+                ended, record = record, None
+                await self._end_stage(run, ended, outcome, text)
+                run.logs.system(f"Watch {outcome}: {text}")
                 await self._publish_stage(dep)
                 return
-            async with self._lock(project.project):  # a newer action may stop it meanwhile
-                watch.recovering = True
-                await self._end_stage(run, record, "failed", failure)
-                record = None
+            watch.phase = "waiting"  # a newer action holding the lock cancels us here
+            async with self._lock(project.project):
+                watch.phase = "recovering"
+                ended, record = record, None
+                await self._end_stage(run, ended, "failed", failure)
                 run.logs.add("stderr", f"after the deployment succeeded: {failure}")
                 await self._set(dep, status=DeploymentStatus.RUNNING, finished_at=None)
                 await self._recover(run, f"{failure} after the deployment succeeded")
         except asyncio.CancelledError:
-            if record is not None:
+            if run is not None and record is not None:
                 with contextlib.suppress(Exception):
                     await self._end_stage(run, record, "stopped", watch.stop_reason)
-                    await self._publish_stage(dep)
+                    await self._publish_stage(run.deployment)
             raise
+        except Exception as exc:  # the target or the database: the watch ends, says why
+            log.warning("deployment %s: the watch ended: %s", watch.deployment_id,
+                        _message(exc), exc_info=not isinstance(exc, WindFlowError))
+            if run is not None and record is not None:
+                with contextlib.suppress(Exception):
+                    await self._end_stage(run, record, "failed",
+                                          f"could not watch: {_message(exc)}")
+                    await self._publish_stage(run.deployment)
         finally:
-            with contextlib.suppress(Exception):
-                await run.logs.close()
+            if run is not None:
+                with contextlib.suppress(Exception):
+                    await run.logs.close()
             self._forget_watch(project.project, watch)
 
-    async def _watch_for_trouble(self, project: ComposeProject, services: list[str],
-                                 baseline: dict[str, int], logs: LogWriter) -> str | None:
-        """The first trouble seen within ``watch_s``, or None. A target that cannot be
-        asked for a while is no verdict: the watch goes on until its end."""
+    async def _watch_for_trouble(self, watch: _Watch, project: ComposeProject,
+                                 services: list[str], baseline: dict[str, int],
+                                 logs: LogWriter) -> str | None:
+        """The first trouble seen within ``watch_s``, or None (also when asked to stop).
+        A target that cannot be asked for a while is no verdict: the watch goes on."""
         s = self.settings
         deadline = time.monotonic() + s.watch_s
         pause = min(0.25, s.watch_poll_s)
         while (left := deadline - time.monotonic()) > 0:
-            await asyncio.sleep(min(pause, left))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(watch.stop.wait(), min(pause, left))
+            if watch.stop.is_set():
+                return None
             pause = min(pause * 2, s.watch_poll_s)
             try:
                 states = await project.ps()
+            except WindFlowError as exc:
+                log.info("watch of %s: %s", project.project, exc.message)
+                continue
+            try:
                 await self._fail_on_trouble(project, states, services, baseline, logs)
             except DeploymentError as exc:
-                if exc.message.startswith("could not list the containers"):
-                    log.info("watch of %s: %s", project.project, exc.message)
-                    continue
                 return exc.message
             missing = set(services) - {c.service for c in states}
             if missing:
@@ -752,7 +796,8 @@ class DeploymentPipeline:
             await project.stage(prev_rev.compose_yaml, values)
             model = await project.config(staged=True, on_line=run.logs.add)
             await project.up(on_line=run.logs.add, promote=True)
-            await self.wait_healthy(project, model_services(model), run.logs)
+            await self.wait_healthy(project, model_services(model), run.logs,
+                                    settle_s=self.settings.recovery_settle_s)
         except WindFlowError as exc:
             await self._end_stage(run, record, "failed", _message(exc))
             await self._finish(run, DeploymentStatus.FAILED,
@@ -797,7 +842,8 @@ class DeploymentPipeline:
                     elif action == "start":
                         await project.start(on_line=run.logs.add)
                         model = await project.config(on_line=run.logs.add)
-                        await self.wait_healthy(project, model_services(model), run.logs)
+                        await self.wait_healthy(project, model_services(model), run.logs,
+                                                settle_s=self.settings.recovery_settle_s)
                         status = DeploymentStatus.SUCCEEDED
                     elif action == "remove":
                         await project.down(volumes=volumes, on_line=run.logs.add)
@@ -875,7 +921,10 @@ class DeploymentPipeline:
         if dep.status not in ACTIVE:
             return dep
         async with self.backend.unit_of_work() as uow:
-            stages = [s.stage for s in await uow.deployments.stages(dep.id)]
+            records = await uow.deployments.stages(dep.id)
+        stages = [s.stage for s in records]
+        watch_failed = next((s.detail for s in records
+                             if s.stage == "watch" and s.outcome == "failed"), None)
         try:
             run = await self._open_run(dep, target, revision, CancelToken())
         except WindFlowError as exc:
@@ -919,7 +968,12 @@ class DeploymentPipeline:
                        and c.health in (None, "healthy")}
             found = ", ".join(sorted(f"{c.service}: {c.status}" for c in states)) or "nothing"
             run.logs.system(f"Reconciling after a restart: found {found}")
-            if expected and set(expected) <= running:
+            if watch_failed is not None:  # it failed; the app stopped while rolling back
+                text = (f"{watch_failed} after the deployment succeeded; the app stopped "
+                        f"while rolling back; after the restart found {found}")
+                await self._end_stage(run, record, "succeeded", text)
+                await self._finish(run, DeploymentStatus.FAILED, text)
+            elif expected and set(expected) <= running:
                 text = f"reconciled after a restart: all {len(expected)} services running"
                 await self._end_stage(run, record, "succeeded", text)
                 await self._finish(run, DeploymentStatus.SUCCEEDED, None, note=text)

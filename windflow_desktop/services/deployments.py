@@ -50,7 +50,9 @@ class Rollout:
     task: asyncio.Task[list[Deployment]] | None = field(default=None, repr=False)
 
     async def wait(self) -> list[Deployment]:
-        """Their final states, in the order of the request."""
+        """Their states once their pipelines ended, in the order of the request. A
+        succeeded one may still be rolled back by the watch that follows its success
+        (``DeploymentPipeline.watching``); a staged rollout waits for each wave's watch."""
         if self.task is None:
             return self.deployments
         return await asyncio.shield(self.task)
@@ -508,8 +510,8 @@ class DeploymentService:
         """Stop running pipelines (they are reconciled at the next start); idempotent."""
         for token in self._cancel.values():
             token.cancel()
+        await self.pipeline.stop_watches()  # and no new one starts
         await self._tasks.shutdown(grace_s=10)
-        await self.pipeline.stop_watches()
 
 
 def _retrieve(task: asyncio.Future[Rollout]) -> None:

@@ -352,6 +352,8 @@ def _apply(dep: Deployment, event: Event) -> Deployment:
     if event.event_type == "deployment.finished":
         changes["error"] = data.get("error")
         changes["finished_at"] = event.timestamp
+    elif changes.get("status") in (DeploymentStatus.PENDING, DeploymentStatus.RUNNING):
+        changes["error"] = changes["finished_at"] = None  # running again (a watch's rollback)
     return dataclasses.replace(dep, **changes)
 
 

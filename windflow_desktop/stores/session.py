@@ -7,8 +7,10 @@ the refresh token in the keyring through the service.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
+import weakref
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -17,7 +19,7 @@ from ..domain.errors import WindFlowError
 from ..domain.identity import Principal
 from ..domain.models import Membership, Organization, User
 from ..security.secrets import SecretStoreUnavailable
-from ..services.auth import AuthService, AuthSession
+from ..services.auth import AuthService, AuthSession, LoginLockedError
 from .base import Store
 
 log = logging.getLogger("windflow.stores.session")
@@ -37,6 +39,11 @@ class SessionStore(Store):
         self._auth = auth
         self._session: AuthSession | None = None
         self.needs_setup: bool | None = None
+        # How long each refused sign-in was told to wait (see ``login_wait_of``): the
+        # base store keeps only (code, message) of an error.
+        self._login_waits: weakref.WeakKeyDictionary[asyncio.Task[Any], int] = (
+            weakref.WeakKeyDictionary()
+        )
 
     # -- state -----------------------------------------------------------------------
 
@@ -91,7 +98,13 @@ class SessionStore(Store):
 
     def login(self, login: str, password: str, *, remember: bool = False) -> Any:
         async def act() -> AuthSession:
-            session = await self._auth.login(login, password)
+            try:
+                session = await self._auth.login(login, password)
+            except LoginLockedError as exc:
+                task = asyncio.current_task()
+                if task is not None:
+                    self._login_waits[task] = exc.retry_after_s
+                raise
             await self._maybe_remember(session, remember)
             self._set(session)
             return session
@@ -140,6 +153,12 @@ class SessionStore(Store):
             return session
 
         return self.run("switch_org", act)
+
+    def login_wait_of(self, task: asyncio.Task[Any]) -> int | None:
+        """Seconds to wait before signing in again when ``task`` (a ``login`` action)
+        was refused for too many failed attempts; None otherwise (other error, success,
+        still running)."""
+        return self._login_waits.get(task)
 
     # -- helpers ---------------------------------------------------------------------
 

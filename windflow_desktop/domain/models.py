@@ -132,6 +132,10 @@ class Deployment:
     finished_at: datetime | None = None
     id: uuid.UUID = field(default_factory=new_id)
     created_at: datetime = field(default_factory=utcnow)
+    # The process running it ("host:pid") and when it last said so: start-up
+    # reconciliation leaves alone a deployment that another live window runs.
+    runner: str | None = None
+    heartbeat_at: datetime | None = None
 
 
 @dataclass(eq=False)

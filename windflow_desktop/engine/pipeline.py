@@ -25,7 +25,9 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import os
 import re
+import socket
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -101,6 +103,10 @@ class PipelineSettings:
     watch_poll_s: float = 1.0
     # No watch follows a rollback or a start: their health keeps a settle window.
     recovery_settle_s: float = 0.5
+    # A process running deployments says so every ``heartbeat_s``; one silent for
+    # ``runner_stale_s`` (or, on this machine, whose process is gone) runs nothing.
+    heartbeat_s: float = 10.0
+    runner_stale_s: float = 45.0
     restart_loop_after: int = 2  # restarts seen during health that mean a loop
     min_disk_mb: int = 200
     min_memory_mb: int = 32
@@ -273,7 +279,9 @@ class DeploymentPipeline:
         *,
         settings: PipelineSettings | None = None,
         clock: Callable[[], datetime] = utcnow,
+        runner: str | None = None,
     ) -> None:
+        self.runner = runner or f"{socket.gethostname()}:{os.getpid()}"
         self.backend = backend
         self.bus = bus
         self.executors = executors
@@ -289,6 +297,24 @@ class DeploymentPipeline:
             await self.bus.publish(event)
         except Exception:  # stored already; a lost event must not stop the deployment
             log.warning("event %s could not be published", event.event_type, exc_info=True)
+
+    def is_live(self, dep: Deployment) -> bool:
+        """Whether a process (this one included) may still be running ``dep``: its runner
+        is this process, or a process of this machine that still exists, or another
+        machine's that gave a heartbeat within ``runner_stale_s``."""
+        if dep.runner is None:
+            return False
+        if dep.runner == self.runner:
+            return True
+        host, _, pid = dep.runner.rpartition(":")
+        if host == self.runner.rpartition(":")[0] and not _process_exists(pid):
+            return False
+        return dep.heartbeat_at is not None and \
+            (self.clock() - dep.heartbeat_at).total_seconds() < self.settings.runner_stale_s
+
+    def recovering(self) -> set[uuid.UUID]:
+        """Deployments a watch of this process is rolling back (they run again)."""
+        return {w.deployment_id for w in self._watches.values() if w.phase == "recovering"}
 
     def _lock(self, project: str) -> asyncio.Lock:
         return self._locks.setdefault(project, asyncio.Lock())
@@ -346,7 +372,8 @@ class DeploymentPipeline:
 
     async def _walk(self, run: _Run) -> None:
         dep = run.deployment
-        await self._set(dep, status=DeploymentStatus.RUNNING, started_at=self.clock())
+        await self._set(dep, status=DeploymentStatus.RUNNING, started_at=self.clock(),
+                        runner=self.runner, heartbeat_at=self.clock())
         run.logs.system(f"Deploying revision {run.revision.number} to {run.target.name} "
                         f"as project {dep.project_name}")
         try:
@@ -705,7 +732,8 @@ class DeploymentPipeline:
                 ended, record = record, None
                 await self._end_stage(run, ended, "failed", failure)
                 run.logs.add("stderr", f"after the deployment succeeded: {failure}")
-                await self._set(dep, status=DeploymentStatus.RUNNING, finished_at=None)
+                await self._set(dep, status=DeploymentStatus.RUNNING, finished_at=None,
+                                runner=self.runner, heartbeat_at=self.clock())
                 await self._recover(run, f"{failure} after the deployment succeeded")
         except asyncio.CancelledError:
             if run is not None and record is not None:
@@ -1144,6 +1172,16 @@ def _event(dep: Deployment, event_type: str, data: dict[str, Any]) -> Event:
     return Event(event_type=event_type, aggregate_type="deployment",
                  aggregate_id=str(dep.id), organization_id=str(dep.organization_id),
                  actor_id=str(dep.actor_id) if dep.actor_id else None, data=data)
+
+
+def _process_exists(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (ValueError, PermissionError, OSError):
+        return True  # not ours to signal, or not a pid: assume it may live
+    return True
 
 
 def _mask(text: str, secrets: list[str]) -> str:

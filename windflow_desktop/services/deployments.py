@@ -11,6 +11,7 @@ run in parallel with a bound, or in waves that stop at the first failure (staged
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
@@ -78,6 +79,9 @@ class DeploymentService:
         self.secrets = secrets
         self._tasks = TaskTracker("deployments")
         self._cancel: dict[uuid.UUID, CancelToken] = {}
+        self._beat_stop = asyncio.Event()
+        self._beat_task: asyncio.Task[None] | None = None
+        self._sweep: asyncio.Task[list[Deployment]] | None = None
 
     # -- reading --------------------------------------------------------------------------
 
@@ -361,6 +365,7 @@ class DeploymentService:
                stop_on_failure: bool) -> Rollout:
         for dep in deployments:
             self._cancel[dep.id] = CancelToken()
+        self._keep_beating()
         task = self._tasks.spawn(self._run_all(deployments, parallel, stop_on_failure),
                                  name=f"rollout-{deployments[0].id}")
         return Rollout(deployments, task)
@@ -464,6 +469,7 @@ class DeploymentService:
             target_id=target.id, project_name=project_name(stack.slug, stack.id, target.id),
             variables=stored, status=DeploymentStatus.PENDING,
             actor_id=scope.principal.user_id, id=dep_id, created_at=self.ctx.clock(),
+            runner=self.pipeline.runner, heartbeat_at=self.ctx.clock(),
         ))
         scope.record("deployment.created", "deployment", dep.id, {
             "stack_id": str(stack.id), "target_id": str(target.id),
@@ -485,7 +491,8 @@ class DeploymentService:
                     while True:
                         page = await scope.uow.deployments.list(
                             org.id, PageRequest(500, cursor), status=list(ACTIVE))
-                        ids.extend(d.id for d in page.items if d.id not in self._cancel)
+                        ids.extend(d.id for d in page.items if d.id not in self._cancel
+                                   and not self.pipeline.is_live(d))
                         if page.next_cursor is None:
                             break
                         cursor = page.next_cursor
@@ -504,14 +511,51 @@ class DeploymentService:
                     return None
 
         settled = await asyncio.gather(*(settle(dep_id) for dep_id in ids))
+        self._keep_beating()  # from now on, also sweeps what a window that died left
         return [dep for dep in settled if dep is not None]
+
+    # -- heartbeat -------------------------------------------------------------------------
+
+    def _keep_beating(self) -> None:
+        if self._beat_task is None and not self._beat_stop.is_set():
+            self._beat_task = asyncio.get_running_loop().create_task(
+                self._beat(), name="deployments-heartbeat")
+
+    async def _beat(self) -> None:
+        """Every ``heartbeat_s``: mark the deployments this process runs as alive (one
+        UPDATE), and every sixth time settle those a dead process left (in the
+        background, one sweep at a time). Stops only between two writes."""
+        settings = self.pipeline.settings
+        beats = 0
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._beat_stop.wait(), settings.heartbeat_s)
+            if self._beat_stop.is_set():
+                return
+            beats += 1
+            ids = set(self._cancel) | self.pipeline.recovering()
+            try:
+                if ids:
+                    async with self.ctx.backend.unit_of_work() as uow:
+                        await uow.deployments.heartbeat(sorted(ids), self.pipeline.runner,
+                                                        self.ctx.clock())
+                        await uow.commit()
+            except Exception:
+                log.warning("could not write the deployments' heartbeat", exc_info=True)
+            if beats % 6 == 0 and not self._beat_stop.is_set() and \
+                    (self._sweep is None or self._sweep.done()):
+                self._sweep = self._tasks.spawn(self.reconcile_unfinished(),
+                                                name="deployments-sweep")
 
     async def shutdown(self) -> None:
         """Stop running pipelines (they are reconciled at the next start); idempotent."""
         for token in self._cancel.values():
             token.cancel()
+        self._beat_stop.set()
         await self.pipeline.stop_watches()  # and no new one starts
         await self._tasks.shutdown(grace_s=10)
+        if self._beat_task is not None:
+            await asyncio.wait({self._beat_task})
 
 
 def _retrieve(task: asyncio.Future[Rollout]) -> None:

@@ -29,6 +29,7 @@ from ...domain.models import (
 from ...domain.paging import Page, PageRequest
 from .paging import keyset_page, search_filter
 from .tables import deployment_logs, map_domain, workspace_meta
+from .tables import deployments as deployments_table
 
 map_domain()
 
@@ -263,6 +264,13 @@ class SqlDeploymentRepository(_Repository[Deployment]):
         if stack_id is not None:
             stmt = stmt.where(_col(Deployment, "stack_id") == stack_id)
         return await keyset_page(self.session, stmt, [(created, True), (did, True)], page)
+
+    async def heartbeat(self, ids: Sequence[uuid.UUID], runner: str, at: datetime) -> None:
+        """One UPDATE: these deployments are run by ``runner``, alive at ``at``."""
+        if ids:
+            await self.session.execute(
+                update(deployments_table).where(deployments_table.c.id.in_(list(ids)))
+                .values(runner=runner, heartbeat_at=at))
 
     async def last_succeeded(self, stack_id: uuid.UUID, target_id: uuid.UUID, *,
                              exclude: uuid.UUID | None = None) -> Deployment | None:

@@ -216,6 +216,8 @@ deployments = Table(
     Column("started_at", UTCDateTime()),
     Column("finished_at", UTCDateTime()),
     _created(),
+    Column("runner", String(200)),
+    Column("heartbeat_at", UTCDateTime()),
     Index(None, "organization_id", "status", "created_at"),
     Index(None, "organization_id", "created_at"),
     Index(None, "target_id", "stack_id", "created_at"),

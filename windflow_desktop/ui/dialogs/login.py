@@ -130,10 +130,6 @@ class LoginDialog(FormDialog):
             super().failed(code, message)
         self.password.clear()
         self.password.setFocus()
-        # While busy the disabled "Sign in" handed focus to "Quit", which made itself the
-        # default button: Enter would quit. Enter signs in again (or, while locked out,
-        # does nothing: the default button is disabled).
-        self.submit_button.setDefault(True)
 
     def done(self, result: int) -> None:
         self._stop_lockout()

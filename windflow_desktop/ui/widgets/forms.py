@@ -224,6 +224,8 @@ class FormDialog(QDialog):
         self._form_box.setEnabled(not busy)
         self.submit_button.setEnabled(not busy)
         self.submit_button.setText(self._busy_text if busy else self._submit_text)
+        if not busy:  # disabling it moved the default to Cancel: Enter must submit again
+            self.submit_button.setDefault(True)
         if busy:
             self.setCursor(Qt.CursorShape.BusyCursor)
         else:

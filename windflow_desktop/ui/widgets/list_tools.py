@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import (
     QEvent,
     QItemSelectionModel,
@@ -74,7 +75,8 @@ class HeaderMemory(QObject):
 
     def save(self) -> None:
         self._timer.stop()
-        if self._settings is not None:
+        # A view being destroyed is hidden after its header is gone: nothing to save then.
+        if self._settings is not None and shiboken6.isValid(self.header):
             self._settings.setValue(self.key, self.header.saveState())
 
     def flush(self) -> None:

@@ -1,5 +1,6 @@
 """Shared pieces of the deployment tests: the 3-service busybox stack, a Compose v2
-plugin folder, executors per target, and a service graph over a real engine."""
+plugin folder, executors per target, and a service graph over a real engine (with
+``local_deploy_graph``: on a SQLite workspace, with a local target on a test engine)."""
 
 from __future__ import annotations
 
@@ -7,18 +8,20 @@ import os
 import shutil
 import urllib.request
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import compose
 
+from tests.env.docker import DockerEngine
 from tests.env.keyring_backend import MemoryKeyring
 from windflow_desktop.domain.enums import Role, TargetAuth, TargetKind
 from windflow_desktop.domain.errors import TargetUnreachableError
 from windflow_desktop.domain.identity import Principal
 from windflow_desktop.domain.models import Target
-from windflow_desktop.engine.executor import Executor
+from windflow_desktop.engine.executor import Executor, LocalExecutor
 from windflow_desktop.engine.pipeline import DeploymentPipeline, PipelineSettings
 from windflow_desktop.repositories.sql.backend import SqlBackend
 from windflow_desktop.security.secrets import SecretStore
@@ -27,6 +30,7 @@ from windflow_desktop.services.deployments import DeploymentService
 from windflow_desktop.services.stacks import StackService
 
 from .auth_support import RecordingBus, add_member, add_org
+from .conftest import sqlite_url
 
 STACK = """\
 services:
@@ -140,3 +144,25 @@ async def build_graph(backend: SqlBackend, projects_root: Path,
     admin = await add_member(backend, org.id, f"ada{uuid.uuid4().hex[:6]}", Role.ADMIN)
     return DeployGraph(backend, bus, ring, secrets, executors, pipeline, StackService(ctx),
                        DeploymentService(ctx, pipeline, secrets), admin, org.id)
+
+
+@asynccontextmanager
+async def local_deploy_graph(tmp_path: Path, engine: DockerEngine,
+                             settings: Mapping[str, object] | None = None,
+                             ) -> AsyncIterator[tuple[DeployGraph, Target]]:
+    """A service graph on a new SQLite workspace (``tmp_path/w.db``, projects under
+    ``tmp_path/projects``) and a local target "here" on ``engine`` with the Compose v2
+    plugin; on the way out the deployment service is shut down, then the backend closed."""
+    backend = SqlBackend(sqlite_url(tmp_path / "w.db"))
+    await backend.open()
+    g: DeployGraph | None = None
+    try:
+        g = await build_graph(backend, tmp_path / "projects", settings)
+        target = await g.add_target("here", LocalExecutor(env={
+            "DOCKER_HOST": engine.host,
+            "DOCKER_CONFIG": str(compose_v2_config(tmp_path))}))
+        yield g, target
+    finally:
+        if g is not None:
+            await g.deployments.shutdown()
+        await backend.close()

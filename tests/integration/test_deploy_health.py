@@ -16,10 +16,8 @@ from tests.env.docker import DockerEngine, docker_engine  # noqa: F401 - fixture
 from windflow_desktop.domain.enums import DeploymentStatus
 from windflow_desktop.domain.models import DeploymentStageRecord, TargetCapability, utcnow
 from windflow_desktop.engine.executor import LocalExecutor
-from windflow_desktop.repositories.sql.backend import SqlBackend
 
-from .conftest import sqlite_url
-from .deploy_support import build_graph, compose_v2_config
+from .deploy_support import compose_v2_config, local_deploy_graph
 
 pytestmark = [pytest.mark.filterwarnings("ignore::ResourceWarning"),
               pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
@@ -44,13 +42,7 @@ WATCH = {"watch_s": 4.0, "watch_poll_s": 0.3}
 
 async def test_late_exit_and_restart_loop_fail_health(docker_engine: DockerEngine,  # noqa: F811
                                                       tmp_path: Path) -> None:
-    backend = SqlBackend(sqlite_url(tmp_path / "w.db"))
-    await backend.open()
-    try:
-        g = await build_graph(backend, tmp_path / "projects", WATCH)
-        target = await g.add_target("here", LocalExecutor(env={
-            "DOCKER_HOST": docker_engine.host,
-            "DOCKER_CONFIG": str(compose_v2_config(tmp_path))}))
+    async with local_deploy_graph(tmp_path, docker_engine, WATCH) as (g, target):
         for name, text, error in (("late", LATE_EXIT, "service last exited with code 4"),
                                   ("loop", LOOP, "service last is in a restart loop")):
             stack, _ = await g.stacks.create_stack(g.admin, name=name, compose_yaml=text)
@@ -66,20 +58,11 @@ async def test_late_exit_and_restart_loop_fail_health(docker_engine: DockerEngin
             assert docker_engine.cli("ps", "-aq", "--filter",
                                      f"label=com.docker.compose.project={dep.project_name}"
                                      ) == ""
-    finally:
-        await g.deployments.shutdown()
-        await backend.close()
 
 
 async def test_watch_rolls_back_a_service_that_dies_after_success(
         docker_engine: DockerEngine, tmp_path: Path) -> None:  # noqa: F811
-    backend = SqlBackend(sqlite_url(tmp_path / "w.db"))
-    await backend.open()
-    try:
-        g = await build_graph(backend, tmp_path / "projects", WATCH)
-        target = await g.add_target("here", LocalExecutor(env={
-            "DOCKER_HOST": docker_engine.host,
-            "DOCKER_CONFIG": str(compose_v2_config(tmp_path))}))
+    async with local_deploy_graph(tmp_path, docker_engine, WATCH) as (g, target):
         stack, _ = await g.stacks.create_stack(g.admin, name="app", compose_yaml=GOOD)
 
         async def deploy() -> uuid.UUID:
@@ -133,7 +116,7 @@ async def test_watch_rolls_back_a_service_that_dies_after_success(
         assert len(running.split()) == 2
 
         # the app stopped while a watch rolled back: reconciled as failed, whatever runs
-        async with backend.unit_of_work() as uow:
+        async with g.backend.unit_of_work() as uow:
             row = await uow.deployments.get(fixed)
             row.status = DeploymentStatus.RUNNING
             await uow.deployments.save(row)
@@ -145,21 +128,14 @@ async def test_watch_rolls_back_a_service_that_dies_after_success(
         assert settled.status is DeploymentStatus.FAILED
         assert "service last exited with code 7 after the deployment succeeded; the app " \
                "stopped while rolling back" in (settled.error or "")
-    finally:
-        await g.deployments.shutdown()
-        await backend.close()
 
 
 async def test_staged_rollout_judges_a_wave_after_its_watch(
         docker_engine: DockerEngine, tmp_path: Path) -> None:  # noqa: F811
-    backend = SqlBackend(sqlite_url(tmp_path / "w.db"))
-    await backend.open()
-    try:
-        g = await build_graph(backend, tmp_path / "projects", WATCH)
-        env = {"DOCKER_HOST": docker_engine.host,
-               "DOCKER_CONFIG": str(compose_v2_config(tmp_path))}
-        first = await g.add_target("first", LocalExecutor(env=env))
-        second = await g.add_target("second", LocalExecutor(env=env))
+    async with local_deploy_graph(tmp_path, docker_engine, WATCH) as (g, first):
+        second = await g.add_target("second", LocalExecutor(env={
+            "DOCKER_HOST": docker_engine.host,
+            "DOCKER_CONFIG": str(compose_v2_config(tmp_path))}))
         stack, _ = await g.stacks.create_stack(g.admin, name="wave", compose_yaml=LATER_EXIT)
         rollout = await g.deployments.deploy(g.admin, stack.id, [first.id, second.id],
                                              parallel=1, stop_on_failure=True)
@@ -170,25 +146,16 @@ async def test_staged_rollout_judges_a_wave_after_its_watch(
         assert "not started" in (two.error or "") and "ended failed" in (two.error or "")
         assert docker_engine.cli("ps", "-aq", "--filter",
                                  f"label=com.docker.compose.project={two.project_name}") == ""
-    finally:
-        await g.deployments.shutdown()
-        await backend.close()
 
 
 async def test_preflight_uses_a_fresh_scan(docker_engine: DockerEngine,  # noqa: F811
                                            tmp_path: Path) -> None:
-    backend = SqlBackend(sqlite_url(tmp_path / "w.db"))
-    await backend.open()
-    try:
-        g = await build_graph(backend, tmp_path / "projects", {"settle_s": 0.5})
-        target = await g.add_target("here", LocalExecutor(env={
-            "DOCKER_HOST": docker_engine.host,
-            "DOCKER_CONFIG": str(compose_v2_config(tmp_path))}))
+    async with local_deploy_graph(tmp_path, docker_engine, {"settle_s": 0.5}) as (g, target):
         stack, _ = await g.stacks.create_stack(g.admin, name="good", compose_yaml=GOOD)
 
         async def scanned(age: timedelta) -> None:
             at = utcnow() - age
-            async with backend.unit_of_work() as uow:
+            async with g.backend.unit_of_work() as uow:
                 await uow.targets.set_capabilities(target.id, [
                     TargetCapability(target.id, "compose_v2", True, "2.99.0", scanned_at=at),
                     TargetCapability(target.id, "compose_v1", False, scanned_at=at)])
@@ -223,6 +190,3 @@ async def test_preflight_uses_a_fresh_scan(docker_engine: DockerEngine,  # noqa:
         assert stages[-1] == ("validate", "failed")
         assert not (tmp_path / "projects" / dep.project_name / "compose.yaml").exists()
         assert not (tmp_path / "projects" / dep.project_name / "compose.yaml.next").exists()
-    finally:
-        await g.deployments.shutdown()
-        await backend.close()

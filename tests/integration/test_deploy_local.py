@@ -15,10 +15,15 @@ from windflow_desktop.domain.enums import DeploymentStatus
 from windflow_desktop.domain.errors import ValidationError
 from windflow_desktop.domain.models import Deployment
 from windflow_desktop.engine.executor import LocalExecutor
-from windflow_desktop.repositories.sql.backend import SqlBackend
 
-from .conftest import sqlite_url
-from .deploy_support import BROKEN, STACK, VARIABLES, build_graph, compose_v2_config, http_get
+from .deploy_support import (
+    BROKEN,
+    STACK,
+    VARIABLES,
+    compose_v2_config,
+    http_get,
+    local_deploy_graph,
+)
 
 # tests/env/docker.py (issue 5) leaves dockerd's log file object to the process.
 pytestmark = [pytest.mark.filterwarnings("ignore::ResourceWarning"),
@@ -38,13 +43,7 @@ def _ids(engine: DockerEngine, project: str, service: str | None = None) -> list
 
 async def test_deploy_redeploy_rollback_remove(docker_engine: DockerEngine,  # noqa: F811
                                                tmp_path: Path) -> None:
-    backend = SqlBackend(sqlite_url(tmp_path / "w.db"))
-    await backend.open()
-    try:
-        g = await build_graph(backend, tmp_path / "projects")
-        local = LocalExecutor(env={"DOCKER_HOST": docker_engine.host,
-                                   "DOCKER_CONFIG": str(compose_v2_config(tmp_path))})
-        target = await g.add_target("here", local)
+    async with local_deploy_graph(tmp_path, docker_engine) as (g, target):
         stack, _ = await g.stacks.create_stack(g.admin, name="Web app", compose_yaml=STACK,
                                                variables=VARIABLES)
         port = free_port()
@@ -116,25 +115,18 @@ async def test_deploy_redeploy_rollback_remove(docker_engine: DockerEngine,  # n
         assert volumes == [f"{project}_data"]
         assert not (tmp_path / "projects" / project).exists()
         docker_engine.cli("volume", "rm", f"{project}_data")
-    finally:
-        await g.deployments.shutdown()
-        await backend.close()
 
 
 async def test_errors_come_before_anything_changes(docker_engine: DockerEngine,  # noqa: F811
                                                    tmp_path: Path) -> None:
-    backend = SqlBackend(sqlite_url(tmp_path / "w.db"))
-    await backend.open()
-    try:
-        g = await build_graph(backend, tmp_path / "projects")
-        env = {"DOCKER_HOST": docker_engine.host,
-               "DOCKER_CONFIG": str(compose_v2_config(tmp_path))}
-        target = await g.add_target("here", LocalExecutor(env=env))
+    async with local_deploy_graph(tmp_path, docker_engine) as (g, target):
         empty_bin = tmp_path / "nobin"
         empty_bin.mkdir()
         for tool in ("sh", "cat", "df", "grep", "tail", "printf", "mkdir", "rm", "test"):
             (empty_bin / tool).symlink_to("/bin/busybox")
-        bare = await g.add_target("bare", LocalExecutor(env={**env, "PATH": str(empty_bin)}))
+        bare = await g.add_target("bare", LocalExecutor(env={
+            "DOCKER_HOST": docker_engine.host,
+            "DOCKER_CONFIG": str(compose_v2_config(tmp_path)), "PATH": str(empty_bin)}))
         stack, _ = await g.stacks.create_stack(g.admin, name="Web", compose_yaml=STACK,
                                                variables=VARIABLES)
         # a missing required variable: refused, nothing created
@@ -188,20 +180,11 @@ async def test_errors_come_before_anything_changes(docker_engine: DockerEngine, 
         assert "up" not in records and _ids(docker_engine, dep.project_name) == []
         assert not (tmp_path / "projects" / dep.project_name / "compose.yaml.next").exists()
         assert not (tmp_path / "projects" / dep.project_name / ".env.next").exists()
-    finally:
-        await g.deployments.shutdown()
-        await backend.close()
 
 
 async def test_generated_secrets_are_kept_per_project_and_forgotten_on_remove(
         docker_engine: DockerEngine, tmp_path: Path) -> None:  # noqa: F811
-    backend = SqlBackend(sqlite_url(tmp_path / "w.db"))
-    await backend.open()
-    try:
-        g = await build_graph(backend, tmp_path / "projects", {"watch_s": 0})
-        target = await g.add_target("here", LocalExecutor(env={
-            "DOCKER_HOST": docker_engine.host,
-            "DOCKER_CONFIG": str(compose_v2_config(tmp_path))}))
+    async with local_deploy_graph(tmp_path, docker_engine, {"watch_s": 0}) as (g, target):
         stack, _ = await g.stacks.create_stack(g.admin, name="Keep", compose_yaml=STACK,
                                                variables=VARIABLES)
         port = str(free_port())
@@ -249,6 +232,3 @@ async def test_generated_secrets_are_kept_per_project_and_forgotten_on_remove(
         fresh = await password(again)
         assert fresh and fresh not in (generated, "chosen-by-hand")
         await g.deployments.remove(g.admin, again.id, volumes=True)
-    finally:
-        await g.deployments.shutdown()
-        await backend.close()

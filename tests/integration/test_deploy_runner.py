@@ -23,7 +23,7 @@ from windflow_desktop.services.common import ServiceContext
 from windflow_desktop.services.deployments import DeploymentService
 
 from .conftest import sqlite_url
-from .deploy_support import DeployGraph, build_graph, compose_v2_config
+from .deploy_support import DeployGraph, build_graph, local_deploy_graph
 
 pytestmark = [pytest.mark.filterwarnings("ignore::ResourceWarning"),
               pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
@@ -101,36 +101,29 @@ async def test_reconcile_settles_only_what_no_live_process_runs(tmp_path: Path) 
 
 async def test_a_deployment_another_window_runs_is_left_to_it(
         docker_engine: DockerEngine, tmp_path: Path) -> None:  # noqa: F811
-    backend = SqlBackend(sqlite_url(tmp_path / "w.db"))
-    await backend.open()
     other: DeploymentService | None = None
-    try:
-        g = await build_graph(backend, tmp_path / "projects", {"watch_s": 0})
-        target = await g.add_target("here", LocalExecutor(env={
-            "DOCKER_HOST": docker_engine.host,
-            "DOCKER_CONFIG": str(compose_v2_config(tmp_path))}))
-        stack, _ = await g.stacks.create_stack(g.admin, name="slow", compose_yaml=SLOW)
-        rollout = await g.deployments.deploy(g.admin, stack.id, [target.id])
-        [dep] = rollout.deployments
-        for _ in range(200):  # until it waits in health (the service needs ~3 s)
-            current = await g.pipeline.get(dep.id)
-            if current.stage is DeploymentStage.HEALTH:
-                break
-            await asyncio.sleep(0.05)
-        assert current.runner == g.pipeline.runner and current.heartbeat_at is not None
+    async with local_deploy_graph(tmp_path, docker_engine, {"watch_s": 0}) as (g, target):
+        try:
+            stack, _ = await g.stacks.create_stack(g.admin, name="slow", compose_yaml=SLOW)
+            rollout = await g.deployments.deploy(g.admin, stack.id, [target.id])
+            [dep] = rollout.deployments
+            for _ in range(200):  # until it waits in health (the service needs ~3 s)
+                current = await g.pipeline.get(dep.id)
+                if current.stage is DeploymentStage.HEALTH:
+                    break
+                await asyncio.sleep(0.05)
+            assert current.runner == g.pipeline.runner and current.heartbeat_at is not None
 
-        # another window starts on the same workspace meanwhile: it leaves it alone
-        other = _other_window(g, "second-window:1")
-        assert await other.reconcile_unfinished() == []
-        assert (await g.pipeline.get(dep.id)).status is DeploymentStatus.RUNNING
+            # another window starts on the same workspace meanwhile: it leaves it alone
+            other = _other_window(g, "second-window:1")
+            assert await other.reconcile_unfinished() == []
+            assert (await g.pipeline.get(dep.id)).status is DeploymentStatus.RUNNING
 
-        [ended] = await rollout.wait()
-        assert ended.status is DeploymentStatus.SUCCEEDED, ended.error
-        stages = [s.stage for s in await g.deployments.stages(g.admin, dep.id)]
-        assert "reconcile" not in stages
-        await g.deployments.remove(g.admin, dep.id, volumes=True)
-    finally:
-        if other is not None:
-            await other.shutdown()
-        await g.deployments.shutdown()
-        await backend.close()
+            [ended] = await rollout.wait()
+            assert ended.status is DeploymentStatus.SUCCEEDED, ended.error
+            stages = [s.stage for s in await g.deployments.stages(g.admin, dep.id)]
+            assert "reconcile" not in stages
+            await g.deployments.remove(g.admin, dep.id, volumes=True)
+        finally:
+            if other is not None:
+                await other.shutdown()

@@ -25,7 +25,12 @@ from tests.gui.test_auth_dialogs import click, fill_first_run
 from tests.integration.deploy_support import compose_v2_config, http_get
 from windflow_desktop.app import WindFlowApp
 from windflow_desktop.config import load_settings
-from windflow_desktop.domain.enums import DeploymentStatus, TargetKind, TargetStatus
+from windflow_desktop.domain.enums import (
+    DeploymentStage,
+    DeploymentStatus,
+    TargetKind,
+    TargetStatus,
+)
 from windflow_desktop.security.secrets import SecretStore
 from windflow_desktop.services.targets import TargetSpec
 from windflow_desktop.stores.notifications import NotificationKind
@@ -136,6 +141,9 @@ def test_first_run_to_deploy_stop_remove(qtbot: QtBot, qloop: Any, tmp_path: Pat
         shown = [model.index(model.position(dep.id), c).data()
                  for c in range(model.columnCount())]
         assert any("succeeded" in str(text).lower() for text in shown), shown
+        row = model.row(model.position(dep.id))  # patched from events: stage and duration
+        assert row.stage is DeploymentStage.DONE and row.started_at is not None
+        assert row.finished_at is not None and row.finished_at >= row.started_at
         assert http_get(port) == "hello from the journey"
         qtbot.waitUntil(lambda: any(n.kind is NotificationKind.DEPLOYMENT_SUCCEEDED
                                     and n.aggregate_id == str(dep.id) for n in notified),

@@ -714,8 +714,8 @@ class DeploymentPipeline:
                                                    project.directory, flavour=project.flavour)
             record = await self._record_stage(
                 run, "watch", "running", f"checking for {s.watch_s:g} s")
-            run.logs.system(f"Watching the {len(services)} services for {s.watch_s:g} s: an "
-                            "exit, a restart loop or an unhealthy state rolls back")
+            run.logs.system(f"Watching {', '.join(services)} for {s.watch_s:g} s: an exit, "
+                            "a restart loop or an unhealthy state rolls back")
             failure = await self._watch_for_trouble(watch, project, services, baseline,
                                                     run.logs)
             if failure is None:
@@ -1061,8 +1061,11 @@ class DeploymentPipeline:
             await uow.deployments.save(row)
             await uow.commit()
         if "stage" in fields or "status" in fields:
-            await self.publish(_event(dep, "deployment.stage_changed", {
-                "status": dep.status.value, "stage": dep.stage.value if dep.stage else None}))
+            data = {"status": dep.status.value,
+                    "stage": dep.stage.value if dep.stage else None}
+            if "started_at" in fields and dep.started_at is not None:
+                data["started_at"] = dep.started_at.isoformat()
+            await self.publish(_event(dep, "deployment.stage_changed", data))
 
     async def _record_stage(self, run: _Run, stage: str, outcome: str, detail: str, *,
                             current: DeploymentStage | None = None) -> DeploymentStageRecord:
@@ -1142,9 +1145,12 @@ class DeploymentPipeline:
             row = await uow.deployments.get(dep.id)
             row.status, row.error, row.finished_at = status, error, now
             dep.status, dep.error, dep.finished_at = status, error, now
+            if status is DeploymentStatus.SUCCEEDED:
+                row.stage = dep.stage = DeploymentStage.DONE
             await uow.deployments.save(row)
             data = {"status": status.value, "error": error,
-                    "stack_id": str(dep.stack_id), "target_id": str(dep.target_id)}
+                    "stack_id": str(dep.stack_id), "target_id": str(dep.target_id),
+                    "stage": dep.stage.value if dep.stage else None}
             event = _event(dep, "deployment.finished", data)
             await uow.audit.add(AuditEvent(
                 id=uuid.UUID(event.event_id), type="deployment.finished",

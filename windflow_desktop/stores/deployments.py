@@ -349,6 +349,8 @@ def _apply(dep: Deployment, event: Event) -> Deployment:
         changes["status"] = DeploymentStatus(data["status"])
     if data.get("stage"):
         changes["stage"] = DeploymentStage(data["stage"])
+    if data.get("started_at"):
+        changes["started_at"] = datetime.fromisoformat(data["started_at"])
     if event.event_type == "deployment.finished":
         changes["error"] = data.get("error")
         changes["finished_at"] = event.timestamp

@@ -20,7 +20,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from tests.env.keyring_backend import MemoryKeyring
-from windflow_desktop.app import WindFlowApp, Workspace
+from windflow_desktop.app import WindFlowApp
 from windflow_desktop.config import load_settings
 from windflow_desktop.domain.enums import (
     DeploymentStage,
@@ -42,6 +42,7 @@ from windflow_desktop.engine.pipeline import project_name
 from windflow_desktop.security.secrets import SecretStore
 from windflow_desktop.services.targets import TargetSpec
 from windflow_desktop.ui.main_window import PAGES
+from windflow_desktop.workspace import Workspace
 
 PASSWORD = "correct horse battery"
 SHOP = """services:

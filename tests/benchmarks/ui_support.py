@@ -136,9 +136,9 @@ async def bulk_fleet(backend: SqlBackend, org_id: uuid.UUID, user_id: uuid.UUID,
 async def seed_app_home(home: Path, targets: int, deployments: int) -> None:
     """A workspace in ``home`` with an owner whose session is remembered (in the file
     keyring ``home/keyring.json``) and a fleet of that size."""
-    from windflow_desktop.app import Workspace
     from windflow_desktop.config import load_settings
     from windflow_desktop.security.secrets import SecretStore
+    from windflow_desktop.workspace import Workspace
 
     settings = load_settings({"WINDFLOW_HOME": str(home)})
     workspace = Workspace(settings, secrets=SecretStore(FileKeyring(home / "keyring.json")))

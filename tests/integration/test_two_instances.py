@@ -20,7 +20,6 @@ from PySide6.QtWidgets import QApplication
 from tests.env.keyring_backend import MemoryKeyring
 from tests.env.postgres import PostgresServer
 from tests.gui.conftest import arun, qloop  # noqa: F401 - fixtures (qasync loop on Qt)
-from windflow_desktop.app import Workspace, client_id
 from windflow_desktop.config import load_settings
 from windflow_desktop.domain.enums import TargetKind
 from windflow_desktop.security.secrets import SecretStore
@@ -32,6 +31,7 @@ from windflow_desktop.stores.stacks import StacksStore
 from windflow_desktop.stores.targets import TargetsStore
 from windflow_desktop.ui.views.stacks import StacksPage
 from windflow_desktop.ui.views.targets import TargetsPage
+from windflow_desktop.workspace import Workspace, client_id
 
 pytestmark = [pytest.mark.postgres, pytest.mark.gui]
 

@@ -1,0 +1,139 @@
+"""The workspace: database → bus → secrets → executor pool → services, built in order
+and closed in reverse. No Qt here (the app's window sits on top of it; a test or a CLI
+builds the same graph). The heavy imports happen in ``Workspace.open`` so that the app
+can paint its first frame before them."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import Settings
+
+log = logging.getLogger("windflow.app")
+
+
+class Workspace:
+    """Everything below the stores — database, bus, secrets, services — built in order
+    and closed in reverse. No Qt here: a CLI or a test builds the same graph."""
+
+    def __init__(self, settings: Settings, *, secrets: Any = None) -> None:
+        self.settings = settings
+        self._stack = contextlib.AsyncExitStack()
+        self._secrets = secrets
+        self.backend: Any = None
+        self.bus: Any = None
+        self.secrets: Any = None
+        self.services: Any = None
+        self.pool: Any = None
+        self.keyring_missing = False
+
+    async def open(self) -> None:
+        from .engine import ExecutorPool, KnownHosts
+        from .engine.pipeline import DeploymentPipeline
+        from .events.factory import create_bus
+        from .repositories.sql.backend import SqlBackend
+        from .security.secrets import SecretStore
+        from .services.activity import ActivityService
+        from .services.auth import AuthService
+        from .services.common import ServiceContext
+        from .services.containers import ContainerService
+        from .services.dashboard import DashboardService
+        from .services.deployments import DeploymentService
+        from .services.organizations import OrganizationService
+        from .services.stacks import StackService
+        from .services.targets import TargetService
+        from .services.users import UserService
+
+        try:
+            self.backend = SqlBackend(self.settings.database_url)
+            self._stack.push_async_callback(self.backend.close)
+            await self.backend.open()
+            self.bus = create_bus(self.settings.redis_url, client_id(self.settings.home))
+            self._stack.push_async_callback(self.bus.close)
+            self.secrets = self._secrets or SecretStore()
+            if not await self.secrets.aavailable():
+                # Never secrets in clear: without a keyring they live in this process only.
+                log.warning("no keyring backend: secrets are kept in memory for this session")
+                self.keyring_missing = True
+                self.secrets = SecretStore.memory_only()
+            self.pool = ExecutorPool(
+                KnownHosts(self.settings.home / "known_hosts"), self.secrets.aget
+            )
+            self._stack.push_async_callback(self.pool.close)
+            context = ServiceContext(self.backend, self.bus)
+            self.services = Services(
+                context=context,
+                auth=AuthService(context, self.secrets),
+                users=UserService(context),
+                organizations=OrganizationService(context),
+                targets=TargetService(context, self.secrets, self.pool),
+                containers=ContainerService(context, self.pool),
+                stacks=StackService(context),
+                activity=ActivityService(context),
+                dashboard=DashboardService(context),
+                deployments=DeploymentService(
+                    context,
+                    DeploymentPipeline(self.backend, self.bus, self.pool, self.secrets),
+                    self.secrets,
+                ),
+            )
+            self._stack.push_async_callback(self.services.deployments.shutdown)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def start_bus(self) -> None:
+        """Connect the bus (after its listeners subscribed, so none misses the first state)."""
+        await self.bus.start()
+
+    async def housekeeping(self) -> None:
+        """Work left by earlier runs: unfinished deployments, expired session records."""
+        await self.services.deployments.reconcile_unfinished()
+        await self.services.auth.purge_expired_sessions()
+
+    @property
+    def description(self) -> str:
+        """Where the workspace lives, for people: a file path or a database URL."""
+        if self.backend is None:
+            return ""
+        url = str(self.backend.description)
+        return url.split(":///", 1)[1] if url.startswith("sqlite") else url.replace(
+            "+asyncpg", ""
+        )
+
+    async def close(self) -> None:
+        await self._stack.aclose()
+
+
+@dataclass
+class Services:
+    context: Any
+    auth: Any
+    users: Any
+    organizations: Any
+    targets: Any
+    containers: Any
+    stacks: Any
+    deployments: Any
+    activity: Any
+    dashboard: Any = None
+
+
+def client_id(home: Path) -> str:
+    """This installation's id (names its Redis consumer group; stable across restarts)."""
+    path = home / "client-id"
+    try:
+        return path.read_text(encoding="ascii").strip() or _new_client_id(path)
+    except (OSError, UnicodeDecodeError):
+        return _new_client_id(path)
+
+
+def _new_client_id(path: Path) -> str:
+    value = f"desktop-{uuid.uuid4().hex[:12]}"
+    path.write_text(value, encoding="ascii")
+    return value

@@ -10,6 +10,8 @@ NEEDS=(
   "redis-server redis-server"
   "dockerd docker.io"
   "docker-compose docker-compose"
+  # the CNCF distribution registry: the deploy tests pull from it over plain HTTP
+  "docker-registry docker-registry"
   "sshd:/usr/sbin/sshd openssh-server"
   # the test image needs a statically linked busybox (Debian's "busybox" is dynamic)
   "static:busybox busybox-static"

@@ -9,4 +9,5 @@ os.environ["WINDFLOW_CRASH_DIALOGS"] = "0"
 
 # Fixture plugins for real services; each module starts its service on loopback.
 pytest_plugins: list[str] = ["tests.env.postgres", "tests.env.redis", "tests.env.docker",
-                             "tests.env.sshd", "tests.integration.target_support"]
+                             "tests.env.sshd", "tests.env.registry",
+                             "tests.integration.target_support"]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.env.docker import BUSYBOX_IMAGE, DockerEngine, docker_engine  # noqa: F401 - fixture
-from tests.env.registry import Registry, registry, start_registry  # noqa: F401 - fixture
+from tests.env.registry import Registry, start_registry
 from windflow_desktop.domain.enums import DeploymentStatus
 from windflow_desktop.domain.models import Deployment
 
@@ -197,5 +197,29 @@ async def test_a_registry_that_went_away_fails_pull_and_changes_nothing(
                 assert "connection refused" in (failed.error or ""), failed.error
             finally:
                 await g.deployments.remove(g.admin, first.id, volumes=True)
+    finally:
+        own.remove()
+
+
+async def test_an_image_present_under_another_spelling_is_not_pulled_again(
+        docker_engine: DockerEngine, tmp_path: Path) -> None:  # noqa: F811
+    own = start_registry()
+    try:
+        image = f"{own.host}/team/busybox:3"
+        push_only_to_registry(docker_engine, image, "three")
+        docker_engine.cli("pull", image, timeout=120)
+        digest = docker_engine.cli("inspect", "-f", "{{index .RepoDigests 0}}", image).strip()
+        docker_engine.cli("tag", BUSYBOX_IMAGE, "docker.io/library/wf-spelled:1")
+        own.stop()  # nothing can be pulled from here on
+        async with local_deploy_graph(tmp_path, docker_engine, NO_WATCH) as (g, target):
+            for name, ref in (("digest", digest), ("docker-io", "docker.io/library/wf-spelled:1"),
+                              ("short", "wf-spelled:1")):
+                stack, _ = await g.stacks.create_stack(g.admin, name=name,
+                                                       compose_yaml=one_service(ref))
+                [dep] = await (await g.deployments.deploy(g.admin, stack.id,
+                                                          [target.id])).wait()
+                assert dep.status is DeploymentStatus.SUCCEEDED, (ref, dep.error)
+                assert f"{ref}: present, not pulled" in await log_lines(g, dep)
+                await g.deployments.remove(g.admin, dep.id, volumes=True)
     finally:
         own.remove()

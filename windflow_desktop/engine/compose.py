@@ -296,6 +296,8 @@ class ComposeProject:
         if present is None:
             present = await self.present_images()
         missing = [i for i in dict.fromkeys(images) if normalize_image(i) not in present]
+        if missing:  # a digest or a docker.io/ name is not in that list as written
+            missing = await self._absent(missing)
         total = len(images)
         done_count = total - len(missing)
         for image in images:
@@ -315,6 +317,15 @@ class ComposeProject:
             if on_progress is not None:
                 on_progress(done_count, total, image)
         return pulled
+
+    async def _absent(self, images: Sequence[str]) -> list[str]:
+        """Those of ``images`` the engine does not have, asked by reference (the engine
+        resolves digests and ``docker.io/library/`` names), all at once."""
+        checks = " ".join(
+            f"(docker image inspect {q(i)} >/dev/null 2>&1 && echo {q(i)}) &" for i in images)
+        done = await self.executor.run(f"{checks} wait", timeout=60)
+        found = {line.strip() for line in done.stdout.splitlines()}
+        return [i for i in images if i not in found]
 
     async def up(self, on_line: LineCallback | None = None, *, promote: bool = False) -> None:
         """``up -d --remove-orphans``; with ``promote``, the staged files are put in place

@@ -163,6 +163,8 @@ async def test_an_image_missing_from_the_registry_fails_pull_and_changes_nothing
                 g, docker_engine, tmp_path, failed, missing, first, before, states, good)
             assert "not found" in (failed.error or "") or \
                 "manifest unknown" in (failed.error or ""), failed.error
+            assert f"{missing} was not found in its registry: check the image name and tag" \
+                in (failed.error or ""), failed.error
         finally:
             await g.deployments.remove(g.admin, first.id, volumes=True)
 
@@ -195,6 +197,8 @@ async def test_a_registry_that_went_away_fails_pull_and_changes_nothing(
                     g, docker_engine, tmp_path, failed, second_image, first, before, states,
                     first_image)
                 assert "connection refused" in (failed.error or ""), failed.error
+                assert f"the registry of {second_image} cannot be reached from " \
+                       in (failed.error or ""), failed.error
             finally:
                 await g.deployments.remove(g.admin, first.id, volumes=True)
     finally:

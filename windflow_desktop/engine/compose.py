@@ -311,7 +311,8 @@ class ComposeProject:
                 break
             result = await self._run(["docker", "pull", image], on_line)
             if not result.ok:
-                raise DeploymentError(f"pulling {image} failed: {_tail(result.stderr)}")
+                raise DeploymentError(f"pulling {image} failed: "
+                                      f"{pull_problem(image, result.stderr, self.executor.label)}")
             pulled.append(image)
             done_count += 1
             if on_progress is not None:
@@ -452,6 +453,28 @@ def _uptime(now: float | None, started_at: str) -> float | None:
     if now is None or started is None:
         return None
     return now - started  # may be negative if the clocks disagree: the caller decides
+
+
+_PULL_PROBLEMS = (
+    (("manifest unknown", "not found", "does not exist"),
+     "{image} was not found in its registry: check the image name and tag (a private "
+     "image also needs a docker login on {where})"),
+    (("unauthorized", "authentication required", "denied"),
+     "the registry refused {image}: log in to it on {where} (docker login) or check access"),
+    (("connection refused", "no such host", "i/o timeout", "tls:", "network is unreachable",
+      "server misbehaving", "dial tcp"),
+     "the registry of {image} cannot be reached from {where}"),
+)
+
+
+def pull_problem(image: str, stderr: str, where: str) -> str:
+    """What a failed ``docker pull`` means, in words, followed by what docker said."""
+    said = _tail(stderr)
+    lower = stderr.lower()
+    for needles, text in _PULL_PROBLEMS:
+        if any(n in lower for n in needles):
+            return f"{text.format(image=image, where=where)} (docker said: {said})"
+    return said
 
 
 def normalize_image(image: str) -> str:

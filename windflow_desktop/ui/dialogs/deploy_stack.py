@@ -94,6 +94,10 @@ class DeployDialog(QDialog):
         self.parallel.setValue(4)
         self.staged = QCheckBox("Staged: stop at the first failure")
         self.staged.setAccessibleName("Stop at the first failure")
+        self.staged.setToolTip(
+            "Deploy in waves of \"Targets at once\". A wave counts as good once its "
+            "services have stayed up through the watch after success (10 s); a failure "
+            "stops the waves after it.")
         rollout = QHBoxLayout()
         rollout.addWidget(QLabel("Targets at once:"))
         rollout.addWidget(self.parallel)

@@ -20,7 +20,7 @@ from tests.env.keyring_backend import MemoryKeyring
 from windflow_desktop.domain.enums import Role, TargetAuth, TargetKind
 from windflow_desktop.domain.errors import TargetUnreachableError
 from windflow_desktop.domain.identity import Principal
-from windflow_desktop.domain.models import Target
+from windflow_desktop.domain.models import Deployment, Target
 from windflow_desktop.engine.executor import Executor, LocalExecutor
 from windflow_desktop.engine.pipeline import DeploymentPipeline, PipelineSettings
 from windflow_desktop.repositories.sql.backend import SqlBackend
@@ -117,6 +117,12 @@ class DeployGraph:
     deployments: DeploymentService
     admin: Principal
     org_id: uuid.UUID
+
+    async def settled(self, dep: Deployment) -> Deployment:
+        """``dep`` once the watch after its success (if any) has ended: a service that
+        dies right after ``up`` is caught by health or, a moment later, by the watch."""
+        await self.pipeline.watching(dep.id)
+        return await self.pipeline.get(dep.id)
 
     async def add_target(self, name: str, executor: Executor,
                          kind: TargetKind = TargetKind.LOCAL, host: str = "") -> Target:

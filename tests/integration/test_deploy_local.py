@@ -96,7 +96,7 @@ async def test_deploy_redeploy_rollback_remove(docker_engine: DockerEngine,  # n
                                      variables=VARIABLES, message="broken worker")
         rollout = await g.deployments.redeploy(g.admin, second.id,
                                                variables={"GREETING": "hello v3"}, revision=0)
-        [third] = await rollout.wait()
+        third = await g.settled((await rollout.wait())[0])
         assert third.status is DeploymentStatus.ROLLED_BACK, third.error
         assert "worker exited with code 3" in (third.error or "")
         assert "rolled back to revision 1" in (third.error or "")
@@ -232,3 +232,47 @@ async def test_generated_secrets_are_kept_per_project_and_forgotten_on_remove(
         fresh = await password(again)
         assert fresh and fresh not in (generated, "chosen-by-hand")
         await g.deployments.remove(g.admin, again.id, volumes=True)
+
+
+async def test_values_come_from_what_ran_and_nothing_from_before_a_removal_comes_back(
+        docker_engine: DockerEngine, tmp_path: Path) -> None:  # noqa: F811
+    async with local_deploy_graph(tmp_path, docker_engine,
+                                  {"watch_s": 3, "watch_poll_s": 0.3}) as (g, target):
+        stack, _ = await g.stacks.create_stack(g.admin, name="Ran", compose_yaml=STACK,
+                                               variables=VARIABLES)
+        port = str(free_port())
+
+        async def deploy(**given: str) -> Deployment:
+            [dep] = await (await g.deployments.deploy(
+                g.admin, stack.id, [target.id],
+                variables={"GREETING": "x", "WEB_PORT": port, **given})).wait()
+            return await g.settled(dep)
+
+        async def password(dep: Deployment) -> str | None:
+            return await g.secrets.aget(str(dep.variables["ADMIN_PASSWORD"]["secret_ref"]))
+
+        first = await deploy()
+        generated = await password(first)
+        # a hand-set password on a revision that fails is rolled back: what runs is the
+        # first one's, so the next deployment keeps the generated password, not the other
+        await g.stacks.save_revision(g.admin, stack.id, compose_yaml=BROKEN,
+                                     variables=VARIABLES, message="broken")
+        failed = await deploy(ADMIN_PASSWORD="set-by-hand")
+        assert failed.status is DeploymentStatus.ROLLED_BACK, failed.error
+        await g.stacks.save_revision(g.admin, stack.id, compose_yaml=STACK,
+                                     variables=VARIABLES, message="fixed")
+        third = await deploy()
+        assert third.status is DeploymentStatus.SUCCEEDED, third.error
+        assert await password(third) == generated
+
+        # removed (volumes kept), then a broken revision fails: what ran before the
+        # removal does not come back (its secrets are gone); the project is taken down
+        await g.deployments.remove(g.admin, third.id)
+        await g.stacks.save_revision(g.admin, stack.id, compose_yaml=BROKEN,
+                                     variables=VARIABLES, message="broken again")
+        after = await deploy()
+        assert after.status is DeploymentStatus.FAILED, after.error
+        assert "rolled back" not in (after.error or "") and "failed too" not in (after.error or "")
+        assert _ids(docker_engine, after.project_name) == []
+        assert await password(after) == generated  # kept from the removed one that ran last
+        await g.deployments.remove(g.admin, after.id, volumes=True)

@@ -70,6 +70,9 @@ async def test_reconcile_settles_only_what_no_live_process_runs(tmp_path: Path) 
             "elsewhere, fresh heartbeat": ("far-away:42", now, True),
             "elsewhere, silent for 2 min": ("far-away:42", now - timedelta(minutes=2), False),
             "this machine, process gone": (f"{here}:{_dead_pid()}", now, False),
+            "this machine, process gone (with nonce)": (f"{here}:{_dead_pid()}:0a1b2c3d", now,
+                                                        False),
+            "this window, but no pipeline holds it": (f"{here}:1", now, False),
             "this machine, process alive": (f"{here}:{os.getpid()}", now, True),
             "no runner (older version)": (None, None, False),
         }

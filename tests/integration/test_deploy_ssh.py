@@ -52,6 +52,7 @@ async def test_ssh_target_with_compose_v1(docker_engine: DockerEngine,  # noqa: 
                                      variables=VARIABLES)
         [bad] = await (await g.deployments.redeploy(g.admin, dep.id, revision=0,
                                                     variables={"GREETING": "v2"})).wait()
+        bad = await g.settled(bad)
         assert bad.status is DeploymentStatus.ROLLED_BACK, bad.error
         assert http_get(port) == "over ssh"
         removed = await g.deployments.remove(g.admin, dep.id, volumes=True)

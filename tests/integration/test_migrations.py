@@ -159,3 +159,51 @@ async def test_unwritable_sqlite_path_raises_storage_error(tmp_path: Path, where
     await _aiosqlite_threads_finished()
     assert "\n" not in info.value.message
     assert "workspace.db" in info.value.message and "writable" in info.value.message
+
+
+async def test_downgrading_0004_keeps_the_deployments_logs_and_stages(tmp_path: Path) -> None:
+    from alembic import command
+
+    from windflow_desktop.domain.enums import LogStream, TargetAuth, TargetKind
+    from windflow_desktop.domain.models import (
+        Deployment,
+        DeploymentStageRecord,
+        Organization,
+        Stack,
+        StackRevision,
+        Target,
+    )
+    from windflow_desktop.repositories.sql.database import alembic_config
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'w.db'}"
+    backend = SqlBackend(url)
+    await backend.open()  # at head
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    try:
+        async with backend.unit_of_work() as uow:
+            org = await uow.organizations.add(Organization(name="O", slug="o"))
+            stack = await uow.stacks.add(Stack(organization_id=org.id, name="S", slug="s"))
+            rev = await uow.stacks.add_revision(StackRevision(
+                stack_id=stack.id, number=1, compose_yaml="services: {}", variables=[]))
+            target = await uow.targets.add(Target(organization_id=org.id, name="T",
+                                                  kind=TargetKind.LOCAL, auth=TargetAuth.NONE))
+            dep = await uow.deployments.add(Deployment(
+                organization_id=org.id, stack_id=stack.id, revision_id=rev.id,
+                target_id=target.id, project_name="p", runner="h:1:n", heartbeat_at=now))
+            await uow.deployments.append_log_rows(dep.id, [(1, now, LogStream.STDOUT, "kept")])
+            await uow.deployments.save_stage(DeploymentStageRecord(
+                dep.id, 1, "up", now, now, "succeeded", ""))
+            await uow.commit()
+    finally:
+        await backend.close()
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "0003"))
+        assert await _version(engine) == "0003"
+        async with engine.connect() as conn:
+            counts = [(await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar()
+                      for table in ("deployments", "deployment_logs", "deployment_stages")]
+        assert counts == [1, 1, 1]
+    finally:
+        await engine.dispose()

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from ..domain.errors import DeploymentError, ValidationError
+from ..domain.errors import DeploymentError, ValidationError, WindFlowError
 from .executor import CommandResult, Executor, LineCallback
 
 ProgressCallback = Callable[[int, int, str], None]
@@ -321,10 +321,15 @@ class ComposeProject:
 
     async def _absent(self, images: Sequence[str]) -> list[str]:
         """Those of ``images`` the engine does not have, asked by reference (the engine
-        resolves digests and ``docker.io/library/`` names), all at once."""
-        checks = " ".join(
-            f"(docker image inspect {q(i)} >/dev/null 2>&1 && echo {q(i)}) &" for i in images)
-        done = await self.executor.run(f"{checks} wait", timeout=60)
+        resolves digests and ``docker.io/library/`` names) one after the other in one
+        command. When the engine cannot be asked, all of them (pulling will tell)."""
+        names = " ".join(q(i) for i in images)
+        script = (f'for i in {names}; do docker image inspect "$i" >/dev/null 2>&1 '
+                  f'&& echo "$i"; done; true')
+        try:
+            done = await self.executor.run(script, timeout=60)
+        except WindFlowError:
+            return list(images)
         found = {line.strip() for line in done.stdout.splitlines()}
         return [i for i in images if i not in found]
 
@@ -455,13 +460,19 @@ def _uptime(now: float | None, started_at: str) -> float | None:
     return now - started  # may be negative if the clocks disagree: the caller decides
 
 
-_PULL_PROBLEMS = (
+_PULL_PROBLEMS = (  # checked in this order: the first match says it
+    (("cannot connect to the docker daemon",),
+     "the Docker engine on {where} does not answer"),
+    (("no matching manifest", "no match for platform"),
+     "{image} has no build for the platform of {where}"),
+    (("x509", "certificate"),
+     "the registry of {image} presents a certificate {where} does not trust"),
     (("manifest unknown", "not found", "does not exist"),
      "{image} was not found in its registry: check the image name and tag (a private "
      "image also needs a docker login on {where})"),
-    (("unauthorized", "authentication required", "denied"),
+    (("unauthorized", "authentication required", "access denied", "denied:"),
      "the registry refused {image}: log in to it on {where} (docker login) or check access"),
-    (("connection refused", "no such host", "i/o timeout", "tls:", "network is unreachable",
+    (("connection refused", "no such host", "i/o timeout", "network is unreachable",
       "server misbehaving", "dial tcp"),
      "the registry of {image} cannot be reached from {where}"),
 )

@@ -28,6 +28,7 @@ import logging
 import os
 import re
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -281,7 +282,9 @@ class DeploymentPipeline:
         clock: Callable[[], datetime] = utcnow,
         runner: str | None = None,
     ) -> None:
-        self.runner = runner or f"{socket.gethostname()}:{os.getpid()}"
+        # host:pid:nonce — the nonce tells two runs apart that got the same pid (in a
+        # container, the app's pid is the same at every start).
+        self.runner = runner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.backend = backend
         self.bus = bus
         self.executors = executors
@@ -299,15 +302,14 @@ class DeploymentPipeline:
             log.warning("event %s could not be published", event.event_type, exc_info=True)
 
     def is_live(self, dep: Deployment) -> bool:
-        """Whether a process (this one included) may still be running ``dep``: its runner
-        is this process, or a process of this machine that still exists, or another
-        machine's that gave a heartbeat within ``runner_stale_s``."""
-        if dep.runner is None:
-            return False
-        if dep.runner == self.runner:
-            return True
-        host, _, pid = dep.runner.rpartition(":")
-        if host == self.runner.rpartition(":")[0] and not _process_exists(pid):
+        """Whether another process may still be running ``dep`` (this process's own
+        deployments are the caller's to know: a row of ours no pipeline or watch holds
+        is stuck, not live). On this machine the process must still exist; elsewhere its
+        heartbeat must be younger than ``runner_stale_s`` (by this machine's clock)."""
+        if dep.runner is None or dep.runner == self.runner:
+            return dep.id in self.recovering()
+        host, pid = _host_and_pid(dep.runner)
+        if host == _host_and_pid(self.runner)[0] and not _process_exists(pid):
             return False
         return dep.heartbeat_at is not None and \
             (self.clock() - dep.heartbeat_at).total_seconds() < self.settings.runner_stale_s
@@ -1162,9 +1164,16 @@ class DeploymentPipeline:
 
 async def _last_good(uow: Any, dep: Deployment) -> Deployment | None:
     """The latest succeeded deployment of the stack on the target other than ``dep`` (a
-    watched deployment has succeeded itself)."""
+    watched deployment has succeeded itself), unless the project was removed since: what
+    ran before a removal is gone (and so are its secrets)."""
     previous: Deployment | None = await uow.deployments.last_succeeded(
         dep.stack_id, dep.target_id, exclude=dep.id)
+    if previous is None:
+        return None
+    removed: Deployment | None = await uow.deployments.last_with_status(
+        dep.stack_id, dep.target_id, [DeploymentStatus.REMOVED], exclude=dep.id)
+    if removed is not None and removed.created_at >= previous.created_at:
+        return None
     return previous
 
 
@@ -1180,7 +1189,17 @@ def _event(dep: Deployment, event_type: str, data: dict[str, Any]) -> Event:
                  actor_id=str(dep.actor_id) if dep.actor_id else None, data=data)
 
 
+def _host_and_pid(runner: str) -> tuple[str, str]:
+    """("host", "pid") of "host:pid:nonce" (or of an older "host:pid")."""
+    parts = runner.rsplit(":", 2)
+    if len(parts) == 3 and not parts[1].isdigit():  # "host:with:colons:pid"
+        parts = runner.rsplit(":", 1)
+    return (parts[0], parts[1]) if len(parts) >= 2 else (runner, "")
+
+
 def _process_exists(pid: str) -> bool:
+    if sys.platform == "win32":  # os.kill(pid, 0) would send Ctrl+C there
+        return True  # unknown: the heartbeat decides
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:

@@ -116,6 +116,12 @@ class DeploymentRepository(Protocol):
     async def last_succeeded(
         self, stack_id: uuid.UUID, target_id: uuid.UUID, *, exclude: uuid.UUID | None = None
     ) -> Deployment | None: ...
+    async def last_with_status(
+        self, stack_id: uuid.UUID, target_id: uuid.UUID, statuses: Sequence[DeploymentStatus],
+        *, exclude: uuid.UUID | None = None
+    ) -> Deployment | None:
+        """The newest deployment of the stack on the target in one of ``statuses``."""
+        ...
     async def append_logs(self, lines: Sequence[DeploymentLog]) -> None: ...
     async def append_log_rows(
         self, deployment_id: uuid.UUID, rows: Sequence[tuple[int, datetime, LogStream, str]]

@@ -29,7 +29,7 @@ from ..domain.models import (
     Target,
 )
 from ..domain.paging import Page, PageRequest
-from ..domain.variables import VariableSpec, parse_spec, resolve_values
+from ..domain.variables import parse_spec, resolve_values
 from ..engine.compose import env_file_text
 from ..engine.pipeline import ACTIVE, SECRET_REF, CancelToken, DeploymentPipeline, project_name
 from ..repositories.protocols import UnitOfWork
@@ -79,6 +79,7 @@ class DeploymentService:
         self.secrets = secrets
         self._tasks = TaskTracker("deployments")
         self._cancel: dict[uuid.UUID, CancelToken] = {}
+        self._closing = False
         self._beat_stop = asyncio.Event()
         self._beat_task: asyncio.Task[None] | None = None
         self._sweep: asyncio.Task[list[Deployment]] | None = None
@@ -152,9 +153,8 @@ class DeploymentService:
         if not 1 <= parallel <= MAX_PARALLEL:
             raise ValidationError(f"parallel must be 1..{MAX_PARALLEL}", field="parallel")
         overrides = overrides or {}
-        async with self.ctx.authorized(principal, DEPLOYMENTS_CREATE) as scope:
-            stack, rev_id, plans, secret_names = await self._plan(
-                scope, stack_id, target_ids, variables, overrides, revision)
+        stack, rev_id, plans, secret_names = await self._plan(
+            principal, stack_id, target_ids, variables, overrides, revision)
         # The keyring first, outside any unit of work: it may prompt, and the INSERTs
         # below hold SQLite's write lock until the commit.
         refs: list[str] = []
@@ -176,46 +176,45 @@ class DeploymentService:
         return await asyncio.shield(inner)
 
     async def _plan(
-        self, scope: Scope, stack_id: uuid.UUID, target_ids: Sequence[uuid.UUID],
+        self, principal: Principal, stack_id: uuid.UUID, target_ids: Sequence[uuid.UUID],
         variables: Mapping[str, str | None] | None,
         overrides: Mapping[uuid.UUID, Mapping[str, str | None]], revision: int | None,
     ) -> tuple[Stack, uuid.UUID, list[tuple[Target, dict[str, str]]], set[str]]:
-        stack = await _stack(scope, stack_id)
-        if stack.archived_at is not None:
-            raise ConflictError(f"the stack {stack.name} is archived")
-        rev = await scope.uow.stacks.get_revision(stack.id, revision or stack.current_revision)
-        specs = parse_spec(rev.variables)
+        async with self.ctx.authorized(principal, DEPLOYMENTS_CREATE) as scope:
+            stack = await _stack(scope, stack_id)
+            if stack.archived_at is not None:
+                raise ConflictError(f"the stack {stack.name} is archived")
+            rev = await scope.uow.stacks.get_revision(stack.id,
+                                                      revision or stack.current_revision)
+            specs = parse_spec(rev.variables)
+            generated = {s.name for s in specs if s.generator}
+            found: list[tuple[Target, dict[str, object]]] = []
+            for target_id in target_ids:
+                target = await _target(scope, target_id)
+                await _no_active(scope.uow, stack, target)
+                applied = await _last_applied(scope.uow, stack.id, target.id) \
+                    if generated else None
+                found.append((target, {k: v for k, v in (applied.variables.items()
+                                                         if applied else ()) if k in generated}))
+        # The keyring outside the unit of work (it may prompt).
         plans: list[tuple[Target, dict[str, str]]] = []
-        for target_id in target_ids:
-            target = await _target(scope, target_id)
-            given = {**(variables or {}), **(overrides.get(target_id) or {})}
-            for name, value in (await self._kept_generated(scope, stack, target,
-                                                           specs)).items():
+        for target, kept in found:
+            given = {**(variables or {}), **(overrides.get(target.id) or {})}
+            for name, value in (await self._read_kept(kept)).items():
                 if given.get(name) in (None, ""):
                     given[name] = value
             values = resolve_values(specs, given)
             env_file_text(values)
-            await _no_active(scope.uow, stack, target)
             plans.append((target, values))
         return stack, rev.id, plans, {s.name for s in specs if s.secret}
 
-    async def _kept_generated(self, scope: Scope, stack: Stack, target: Target,
-                              specs: Sequence[VariableSpec]) -> dict[str, str]:
-        """The generated values (a random password, …) the newest deployment of this
-        stack on this target ran with: a new deployment keeps them unless given others,
-        since a service may have stored them already (a database's password in its
-        volume). A value no longer in the keyring is generated anew."""
-        generated = {s.name for s in specs if s.generator}
-        if not generated:
-            return {}
-        newest = await scope.uow.deployments.list(scope.org, PageRequest(limit=1),
-                                                  stack_id=stack.id, target_id=target.id)
-        if not newest.items:
-            return {}
+    async def _read_kept(self, stored: Mapping[str, object]) -> dict[str, str]:
+        """The generated values the deployment that runs (or ran last) on this target
+        used, from its row or the keyring: a new deployment keeps them unless given
+        others, since a service may have stored them already (a database's password in
+        its volume). One no longer in the keyring is generated anew."""
         kept: dict[str, str] = {}
-        for name, value in newest.items[0].variables.items():
-            if name not in generated:
-                continue
+        for name, value in stored.items():
             if isinstance(value, dict) and SECRET_REF in value:
                 secret = await self.secrets.aget(str(value[SECRET_REF]))
                 if secret:
@@ -230,6 +229,8 @@ class DeploymentService:
         parallel: int, stop_on_failure: bool,
     ) -> Rollout:
         created: list[Deployment] = []
+        for dep_id, _, _ in stored:  # ours from the commit on: no sweep may settle them
+            self._cancel[dep_id] = CancelToken()
         try:
             async with self.ctx.authorized(principal, DEPLOYMENTS_CREATE) as scope:
                 stack = await _stack(scope, stack_id)  # still there, not archived, idle
@@ -241,6 +242,8 @@ class DeploymentService:
                     created.append(await self._new_deployment(
                         scope, stack, revision_id, target, dep_id, values))
         except BaseException:
+            for dep_id, _, _ in stored:
+                self._cancel.pop(dep_id, None)
             await self._delete_refs(refs)
             raise
         return self._start(created, parallel, stop_on_failure)
@@ -338,21 +341,20 @@ class DeploymentService:
     async def _forget_secrets(self, principal: Principal, removed: Deployment, *,
                               keep_newest: bool) -> None:
         """Delete the keyring entries of the deployments of a removed project: all of
-        them when its volumes went too, else all but the newest one's (the data left in
-        the volumes may have been set up with its generated values, which the next
-        deployment here keeps). Redeploying one of them then asks for its secrets."""
+        them when its volumes went too, else all but those of the one that ran last (the
+        data left in the volumes may have been set up with its generated values, which
+        the next deployment here keeps). Redeploying one of them then asks again."""
         refs: list[str] = []
         async with self.ctx.authorized(principal, DEPLOYMENTS_MANAGE) as scope:
+            applied = await _last_applied(scope.uow, removed.stack_id, removed.target_id)
+            kept = applied.id if keep_newest and applied is not None else None
             cursor: str | None = None
-            first = True
             while True:
                 page = await scope.uow.deployments.list(
                     scope.org, PageRequest(200, cursor), stack_id=removed.stack_id,
                     target_id=removed.target_id)
                 for dep in page.items:
-                    skip = (first and keep_newest) or dep.status in ACTIVE
-                    first = False
-                    if not skip:
+                    if dep.id != kept and dep.status not in ACTIVE:
                         refs.extend(_secret_refs(dep))
                 if page.next_cursor is None:
                     break
@@ -364,7 +366,7 @@ class DeploymentService:
     def _start(self, deployments: list[Deployment], parallel: int,
                stop_on_failure: bool) -> Rollout:
         for dep in deployments:
-            self._cancel[dep.id] = CancelToken()
+            self._cancel.setdefault(dep.id, CancelToken())
         self._keep_beating()
         task = self._tasks.spawn(self._run_all(deployments, parallel, stop_on_failure),
                                  name=f"rollout-{deployments[0].id}")
@@ -517,7 +519,7 @@ class DeploymentService:
     # -- heartbeat -------------------------------------------------------------------------
 
     def _keep_beating(self) -> None:
-        if self._beat_task is None and not self._beat_stop.is_set():
+        if self._beat_task is None and not self._closing:
             self._beat_task = asyncio.get_running_loop().create_task(
                 self._beat(), name="deployments-heartbeat")
 
@@ -542,7 +544,7 @@ class DeploymentService:
                         await uow.commit()
             except Exception:
                 log.warning("could not write the deployments' heartbeat", exc_info=True)
-            if beats % 6 == 0 and not self._beat_stop.is_set() and \
+            if beats % 6 == 0 and not self._closing and \
                     (self._sweep is None or self._sweep.done()):
                 self._sweep = self._tasks.spawn(self.reconcile_unfinished(),
                                                 name="deployments-sweep")
@@ -551,9 +553,10 @@ class DeploymentService:
         """Stop running pipelines (they are reconciled at the next start); idempotent."""
         for token in self._cancel.values():
             token.cancel()
-        self._beat_stop.set()
+        self._closing = True  # the heartbeat goes on through the grace periods, no sweeps
         await self.pipeline.stop_watches()  # and no new one starts
         await self._tasks.shutdown(grace_s=10)
+        self._beat_stop.set()
         if self._beat_task is not None:
             await asyncio.wait({self._beat_task})
 
@@ -595,6 +598,20 @@ async def _no_active(uow: UnitOfWork, stack: Stack, target: Target) -> None:
     if page.items:
         raise ConflictError(f"{stack.name} is already being deployed to {target.name}; wait "
                             "for it or cancel it")
+
+
+APPLIED = (DeploymentStatus.SUCCEEDED, DeploymentStatus.STOPPED, DeploymentStatus.REMOVED)
+
+
+async def _last_applied(uow: UnitOfWork, stack_id: uuid.UUID,
+                        target_id: uuid.UUID) -> Deployment | None:
+    """The deployment whose files and values run on the target (or ran last: stopped or
+    removed with its volumes kept); a rolled-back or failed one never was. None when
+    none ever was: then the newest, whose ``up`` may have set up the volumes."""
+    applied = await uow.deployments.last_with_status(stack_id, target_id, APPLIED)
+    if applied is not None:
+        return applied
+    return await uow.deployments.last_with_status(stack_id, target_id, list(DeploymentStatus))
 
 
 def _secret_refs(dep: Deployment) -> list[str]:

@@ -274,12 +274,18 @@ class SqlDeploymentRepository(_Repository[Deployment]):
 
     async def last_succeeded(self, stack_id: uuid.UUID, target_id: uuid.UUID, *,
                              exclude: uuid.UUID | None = None) -> Deployment | None:
+        return await self.last_with_status(stack_id, target_id, [DeploymentStatus.SUCCEEDED],
+                                           exclude=exclude)
+
+    async def last_with_status(self, stack_id: uuid.UUID, target_id: uuid.UUID,
+                               statuses: Sequence[DeploymentStatus], *,
+                               exclude: uuid.UUID | None = None) -> Deployment | None:
         stmt = (
             select(Deployment)
             .where(
                 _col(Deployment, "stack_id") == stack_id,
                 _col(Deployment, "target_id") == target_id,
-                _col(Deployment, "status") == DeploymentStatus.SUCCEEDED,
+                _col(Deployment, "status").in_(list(statuses)),
                 *([_col(Deployment, "id") != exclude] if exclude is not None else []),
             )
             .order_by(_col(Deployment, "created_at").desc())

@@ -23,6 +23,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('deployments') as batch:
+    # ALTER TABLE … DROP COLUMN, never a copy of the table: dropping the old table would
+    # cascade to the deployments' logs and stages (foreign keys are on).
+    with op.batch_alter_table('deployments', recreate='never') as batch:
         batch.drop_column('heartbeat_at')
         batch.drop_column('runner')

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import itertools
 import json
 import os
 import statistics
@@ -38,6 +37,7 @@ from windflow_desktop.domain.events import Event
 from windflow_desktop.events import EventBus, LocalBus
 
 from . import benchmark
+from .stall import max_gap_ms, ticker
 
 THROUGHPUT_EVENTS = 50_000
 LATENCY_SAMPLES = 1_000
@@ -209,7 +209,6 @@ async def _qt_burst(bus: EventBus) -> float:
         QModelIndex,
         QPersistentModelIndex,
         Qt,
-        QTimer,
     )
     from PySide6.QtWidgets import QTableView
 
@@ -248,11 +247,7 @@ async def _qt_burst(bus: EventBus) -> float:
     await bus.start()
     events = _events(BURST_EVENTS)
 
-    ticks: list[float] = []
-    timer = QTimer()
-    timer.setTimerType(Qt.TimerType.PreciseTimer)
-    timer.setInterval(1)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer, ticks = ticker()
     timer.start()
     await asyncio.sleep(0.05)  # the ticker is running
     started = time.perf_counter()
@@ -262,8 +257,7 @@ async def _qt_burst(bus: EventBus) -> float:
         await asyncio.sleep(0.005)
     finished = time.perf_counter()
     timer.stop()
-    window = [t for t in ticks if t >= started] + [finished]
-    stall_ms = max(b - a for a, b in itertools.pairwise(window)) * 1000
+    stall_ms = max_gap_ms(ticks, started, finished)
     print(f"# {type(bus).__name__}: {BURST_EVENTS} events in {(finished - started) * 1000:.0f} ms,"
           f" {bridge.batch_count} batches, longest stall {stall_ms:.1f} ms", file=sys.stderr,
           flush=True)

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import itertools
 import json
 import os
 import subprocess
@@ -52,6 +51,7 @@ from pathlib import Path
 from windflow_desktop.domain.events import Event
 
 from . import benchmark
+from .stall import max_gap_ms, ticker
 
 STORM_EVENTS = 20_000
 IDLE_TARGETS = 1_000
@@ -161,7 +161,7 @@ def _storm_figures(mix: str, heap: str) -> dict[str, float]:
 
 
 async def _run_storm(home: Path, audited_only: bool, freeze: bool) -> float:
-    from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
+    from PySide6.QtCore import QEvent, QSettings
     from PySide6.QtWidgets import QApplication, QMainWindow
 
     from tests.gui.activity_support import audit_rows, seed_audit
@@ -220,11 +220,7 @@ async def _run_storm(home: Path, audited_only: bool, freeze: bool) -> float:
     model = page.model
     model.rowsInserted.connect(
         lambda *_: all_in.set() if model.rowCount() >= expected else None)
-    ticks: list[float] = []
-    timer = QTimer()
-    timer.setTimerType(Qt.TimerType.PreciseTimer)
-    timer.setInterval(1)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer, ticks = ticker()
     timer.start()
     await asyncio.sleep(0.05)
     started = time.perf_counter()
@@ -235,8 +231,7 @@ async def _run_storm(home: Path, audited_only: bool, freeze: bool) -> float:
     await asyncio.sleep(0.05)  # the last paint
     finished = time.perf_counter()
     timer.stop()
-    window_ticks = [t for t in ticks if t >= started] + [finished]
-    stall_ms = max(b - a for a, b in itertools.pairwise(window_ticks)) * 1000
+    stall_ms = max_gap_ms(ticks, started, finished)
     print(f"# storm ({'audited' if audited_only else 'mixed'}{', frozen heap' if freeze else ''}):"
           f" {STORM_EVENTS} events, "
           f"{page.model.rowCount()} rows, {len(notifications.recent)} recent notifications, "

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import itertools
 import json
 import random
 import tempfile
@@ -20,6 +19,7 @@ from typing import Any
 
 import keyring.backend
 
+from tests.benchmarks.stall import max_gap_ms, ticker
 from windflow_desktop.domain.enums import (
     DeploymentStage,
     DeploymentStatus,
@@ -206,22 +206,6 @@ async def _signed_in(home: Path) -> tuple[Any, Any, Any, Any]:
     return backend, services, session, DeploymentService(ctx, pipeline, services.secrets)
 
 
-def _ticker() -> tuple[Any, list[float]]:
-    from PySide6.QtCore import Qt, QTimer
-
-    ticks: list[float] = []
-    timer = QTimer()
-    timer.setTimerType(Qt.TimerType.PreciseTimer)
-    timer.setInterval(1)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
-    return timer, ticks
-
-
-def _max_gap_ms(ticks: list[float], started: float, finished: float) -> float:
-    window = [started] + [x for x in ticks if started <= x <= finished] + [finished]
-    return max(b - a for a, b in itertools.pairwise(window)) * 1000
-
-
 async def _log_flood(home: Path) -> dict[str, float]:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QMainWindow
@@ -269,7 +253,7 @@ async def _log_flood(home: Path) -> dict[str, float]:
 
     org, actor = str(p.organization_id), str(p.user_id)
     rnd = random.Random(3)
-    timer, ticks = _ticker()
+    timer, ticks = ticker()
     timer.start()
     await asyncio.sleep(0.05)
     started = time.perf_counter()
@@ -294,7 +278,7 @@ async def _log_flood(home: Path) -> dict[str, float]:
     await asyncio.sleep(0.05)  # the last paint
     finished = time.perf_counter()
     timer.stop()
-    stall = _max_gap_ms(ticks, started, finished)
+    stall = max_gap_ms(ticks, started, finished)
     shown = page.log.line_count
     print(f"# log flood: {sent} lines sent in {finished - started:.2f} s, {shown} shown, "
           f"{bridge.batch_count} bridge batches, longest stall {stall:.1f} ms", flush=True)

@@ -13,13 +13,14 @@ from tests.env.docker import DockerEngine, docker_engine  # noqa: F401 - fixture
 from tests.env.services import free_port
 from windflow_desktop.domain.enums import DeploymentStatus
 from windflow_desktop.domain.errors import ValidationError
-from windflow_desktop.domain.models import Deployment
+from windflow_desktop.domain.models import Deployment, Stack, Target
 from windflow_desktop.engine.executor import LocalExecutor
 
 from .deploy_support import (
     BROKEN,
     STACK,
     VARIABLES,
+    DeployGraph,
     compose_v2_config,
     http_get,
     local_deploy_graph,
@@ -182,6 +183,20 @@ async def test_errors_come_before_anything_changes(docker_engine: DockerEngine, 
         assert not (tmp_path / "projects" / dep.project_name / ".env.next").exists()
 
 
+async def deploy_web(g: DeployGraph, stack: Stack, target: Target, port: str,
+                     **given: str) -> Deployment:
+    """Deploy the web stack with GREETING=x on ``port`` (plus ``given``); its settled state."""
+    [dep] = await (await g.deployments.deploy(
+        g.admin, stack.id, [target.id],
+        variables={"GREETING": "x", "WEB_PORT": port, **given})).wait()
+    return await g.settled(dep)
+
+
+async def admin_password(g: DeployGraph, dep: Deployment) -> str | None:
+    """The ADMIN_PASSWORD ``dep`` stored in the keyring (None once it is deleted)."""
+    return await g.secrets.aget(str(dep.variables["ADMIN_PASSWORD"]["secret_ref"]))
+
+
 async def test_generated_secrets_are_kept_per_project_and_forgotten_on_remove(
         docker_engine: DockerEngine, tmp_path: Path) -> None:  # noqa: F811
     async with local_deploy_graph(tmp_path, docker_engine, {"watch_s": 0}) as (g, target):
@@ -190,14 +205,12 @@ async def test_generated_secrets_are_kept_per_project_and_forgotten_on_remove(
         port = str(free_port())
 
         async def deploy(**given: str) -> Deployment:
-            [dep] = await (await g.deployments.deploy(
-                g.admin, stack.id, [target.id],
-                variables={"GREETING": "x", "WEB_PORT": port, **given})).wait()
+            dep = await deploy_web(g, stack, target, port, **given)
             assert dep.status is DeploymentStatus.SUCCEEDED, dep.error
             return dep
 
         async def password(dep: Deployment) -> str | None:
-            return await g.secrets.aget(str(dep.variables["ADMIN_PASSWORD"]["secret_ref"]))
+            return await admin_password(g, dep)
 
         def running_password(dep: Deployment) -> str:
             env = docker_engine.cli("ps", "-q", "--filter",
@@ -243,13 +256,10 @@ async def test_values_come_from_what_ran_and_nothing_from_before_a_removal_comes
         port = str(free_port())
 
         async def deploy(**given: str) -> Deployment:
-            [dep] = await (await g.deployments.deploy(
-                g.admin, stack.id, [target.id],
-                variables={"GREETING": "x", "WEB_PORT": port, **given})).wait()
-            return await g.settled(dep)
+            return await deploy_web(g, stack, target, port, **given)
 
         async def password(dep: Deployment) -> str | None:
-            return await g.secrets.aget(str(dep.variables["ADMIN_PASSWORD"]["secret_ref"]))
+            return await admin_password(g, dep)
 
         first = await deploy()
         generated = await password(first)

@@ -54,6 +54,19 @@ async def _targets(g: DeployGraph, *names: str) -> list[uuid.UUID]:
     return ids
 
 
+async def _running_deployment(g: DeployGraph) -> Deployment:
+    """A deployment row left running, on an unreachable target."""
+    stack, revision = await _stack(g)
+    [target] = await _targets(g, "t")
+    dep = Deployment(organization_id=g.org_id, stack_id=stack.id, revision_id=revision.id,
+                     target_id=target, project_name=project_name(stack.slug, stack.id, target),
+                     status=DeploymentStatus.RUNNING, actor_id=g.admin.user_id)
+    async with g.backend.unit_of_work() as uow:
+        await uow.deployments.add(dep)
+        await uow.commit()
+    return dep
+
+
 def _log_tasks() -> list[asyncio.Task[Any]]:
     return [t for t in asyncio.all_tasks() if t.get_name().startswith("deployment-log-")
             and not t.done()]
@@ -162,14 +175,7 @@ async def test_failing_executor_leaves_no_log_writer_task(graph: DeployGraph) ->
 async def test_log_writer_survives_a_failed_write(graph: DeployGraph,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     g = graph
-    stack, revision = await _stack(g)
-    [target] = await _targets(g, "t")
-    dep = Deployment(organization_id=g.org_id, stack_id=stack.id, revision_id=revision.id,
-                     target_id=target, project_name=project_name(stack.slug, stack.id, target),
-                     status=DeploymentStatus.RUNNING, actor_id=g.admin.user_id)
-    async with g.backend.unit_of_work() as uow:
-        await uow.deployments.add(dep)
-        await uow.commit()
+    dep = await _running_deployment(g)
     real = SqlDeploymentRepository.append_log_rows
     failures = [OperationalError("INSERT", {}, Exception("database is locked"))]
 
@@ -321,14 +327,7 @@ async def test_deploy_refused_at_commit_deletes_its_secrets(graph: DeployGraph,
 
 async def test_refused_cancel_is_not_audited(graph: DeployGraph) -> None:
     g = graph
-    stack, revision = await _stack(g)
-    [target] = await _targets(g, "t")
-    dep = Deployment(organization_id=g.org_id, stack_id=stack.id, revision_id=revision.id,
-                     target_id=target, project_name=project_name(stack.slug, stack.id, target),
-                     status=DeploymentStatus.RUNNING, actor_id=g.admin.user_id)
-    async with g.backend.unit_of_work() as uow:
-        await uow.deployments.add(dep)
-        await uow.commit()
+    dep = await _running_deployment(g)
 
     with pytest.raises(ConflictError, match="not running in this window"):
         await g.deployments.cancel(g.admin, dep.id)

@@ -212,10 +212,6 @@ class DeployPreview:
     def ok(self) -> bool:
         return all(c.ok for c in self.checks)
 
-    def as_text(self) -> str:
-        lines = [("✔ " if c.ok else "✖ ") + c.detail for c in self.checks]
-        return "\n".join(lines) + ("\n\n" + self.config if self.config else "")
-
 
 @dataclass(frozen=True)
 class HostKeyPrompt:

@@ -125,15 +125,6 @@ async def probe_host(executor: Executor, *, limit_s: float = 30) -> HostFacts:
     return HostFacts(disk, memory, frozenset(listening))
 
 
-async def probe(executor: Executor, *, limit_s: float = 30,
-                known_compose: tuple[str | None, str] | None = None) -> TargetFacts:
-    """``locate`` and ``probe_host`` at once (two commands side by side)."""
-    place, host = await asyncio.gather(
-        locate(executor, limit_s=limit_s, known_compose=known_compose),
-        probe_host(executor, limit_s=limit_s))
-    return facts_of(place, host)
-
-
 def facts_of(place: TargetPlace, host: HostFacts) -> TargetFacts:
     return TargetFacts(place.compose, place.compose_version, place.home, host.disk_free_mb,
                        host.memory_available_mb, host.listening)
@@ -264,10 +255,7 @@ class ComposeProject:
             raise DeploymentError(
                 f"compose config failed on {self.executor.label}: "
                 f"{_tail(done.stderr or done.stdout)}")
-        model = yaml.safe_load(done.stdout) or {}
-        if not isinstance(model, dict):
-            raise DeploymentError("compose config printed something that is not a model")
-        return model
+        return parse_model(done.stdout)
 
     async def config_text(self, *, staged: bool = False) -> str:
         done = await self._run([*self._base(staged=staged), "config"], None, 60)
@@ -486,6 +474,14 @@ def pull_problem(image: str, stderr: str, where: str) -> str:
         if any(n in lower for n in needles):
             return f"{text.format(image=image, where=where)} (docker said: {said})"
     return said
+
+
+def parse_model(config_text: str) -> dict[str, Any]:
+    """The model ``compose config`` printed."""
+    model = yaml.safe_load(config_text) or {}
+    if not isinstance(model, dict):
+        raise DeploymentError("compose config printed something that is not a model")
+    return model
 
 
 def normalize_image(image: str) -> str:

@@ -61,7 +61,7 @@ from .compose import (
     model_images,
     model_ports,
     model_services,
-    probe,
+    parse_model,
     probe_host,
 )
 from .compose_validation import check_values, validate_compose
@@ -435,13 +435,26 @@ class DeploymentPipeline:
 
     # -- stages ------------------------------------------------------------------------
 
-    async def _probe(self, executor: Executor, target: Target | None = None) -> TargetFacts:
-        known = await self._scanned_compose(target) if target is not None else None
-        facts = await probe(executor, known_compose=known)
+    async def _locate(self, executor: Executor, target: Target) -> TargetPlace:
+        """The target's home and Compose: from a fresh scan (else asked), unless the
+        settings force a flavour."""
+        place = await locate(executor, known_compose=await self._scanned_compose(target))
         forced = self.settings.compose_flavour
-        if forced and facts.compose and forced != facts.compose:
-            return replace(facts, compose=forced, compose_version="(forced by settings)")
-        return facts
+        if forced and place.compose and forced != place.compose:
+            place = replace(place, compose=forced, compose_version="(forced by settings)")
+        return place
+
+    async def _probe(self, executor: Executor, target: Target) -> TargetFacts:
+        """``_locate`` and the live host facts (disk, memory, ports) side by side."""
+        place, host = await asyncio.gather(self._locate(executor, target),
+                                           probe_host(executor))
+        return facts_of(place, host)
+
+    def _project_at(self, executor: Executor, target: Target, name: str,
+                    place: TargetPlace) -> ComposeProject:
+        """The Compose project ``name`` in the target's projects folder."""
+        root = self.settings.projects_root(target) or f"{place.home}/.windflow/projects"
+        return ComposeProject(executor, name, f"{root}/{name}", flavour=place.compose or "v2")
 
     async def _scanned_compose(self, target: Target) -> tuple[str | None, str] | None:
         """(flavour, version) from the stored scan when it is fresh and found a Compose;
@@ -488,20 +501,14 @@ class DeploymentPipeline:
             run.preflight_over.set()  # validate's port check waits for this
 
     async def _preflight_checks(self, run: _Run) -> None:
-        known = await self._scanned_compose(run.target)
-        place = await locate(run.executor, known_compose=known)
-        forced = self.settings.compose_flavour
-        if forced and place.compose and forced != place.compose:
-            place = replace(place, compose=forced, compose_version="(forced by settings)")
+        place = await self._locate(run.executor, run.target)
         if place.compose is None:
             raise DeploymentError(
                 f"{run.target.name} has neither Docker Compose v2 (docker compose) nor v1 "
                 "(docker-compose): install one of them on the target")
         s = self.settings
-        root = s.projects_root(run.target) or f"{place.home}/.windflow/projects"
-        run.project = ComposeProject(run.executor, run.deployment.project_name,
-                                     f"{root}/{run.deployment.project_name}",
-                                     flavour=place.compose)
+        run.project = self._project_at(run.executor, run.target, run.deployment.project_name,
+                                       place)
         run.place = place
         run.located.set()
         facts = facts_of(place, await probe_host(run.executor))
@@ -858,14 +865,10 @@ class DeploymentPipeline:
             try:
                 record = await self._record_stage(run, action, "running", "")
                 try:
-                    facts = await self._probe(run.executor, target)
-                    if facts.compose is None:
+                    place = await self._locate(run.executor, target)
+                    if place.compose is None:
                         raise DeploymentError(f"{target.name} has no Docker Compose")
-                    root = self.settings.projects_root(target) or \
-                        f"{facts.home}/.windflow/projects"
-                    project = ComposeProject(run.executor, dep.project_name,
-                                             f"{root}/{dep.project_name}",
-                                             flavour=facts.compose)
+                    project = self._project_at(run.executor, target, dep.project_name, place)
                     if action == "stop":
                         await project.stop(on_line=run.logs.add)
                         status = DeploymentStatus.STOPPED
@@ -929,7 +932,7 @@ class DeploymentPipeline:
             try:
                 await scratch.stage(revision.compose_yaml, values)
                 config = await scratch.config_text(staged=True)
-                model = await scratch.config(staged=True)
+                model = parse_model(config)
                 own: set[tuple[str, int]] = set()
                 if project:
                     for c in await ComposeProject(executor, project, root).ps():
@@ -968,23 +971,19 @@ class DeploymentPipeline:
                 text = (f"the app stopped during {where}, before anything changed on the "
                         "target; the earlier state is untouched")
                 try:
-                    facts = await self._probe(run.executor, target)
-                    root = self.settings.projects_root(target) or \
-                        f"{facts.home}/.windflow/projects"
-                    await ComposeProject(run.executor, dep.project_name,
-                                         f"{root}/{dep.project_name}").discard_staged()
+                    place = await self._locate(run.executor, target)
+                    await self._project_at(run.executor, target, dep.project_name,
+                                           place).discard_staged()
                 except WindFlowError:
                     pass
                 await self._end_stage(run, record, "succeeded", text)
                 await self._finish(run, DeploymentStatus.FAILED, text)
                 return await self.get(dep.id)
             try:
-                facts = await self._probe(run.executor, target)
-                if facts.compose is None:
+                place = await self._locate(run.executor, target)
+                if place.compose is None:
                     raise DeploymentError(f"{target.name} has no Docker Compose")
-                root = self.settings.projects_root(target) or f"{facts.home}/.windflow/projects"
-                project = ComposeProject(run.executor, dep.project_name,
-                                         f"{root}/{dep.project_name}", flavour=facts.compose)
+                project = self._project_at(run.executor, target, dep.project_name, place)
                 model = await project.config()
                 states = await project.ps()
             except WindFlowError as exc:

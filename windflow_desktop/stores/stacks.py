@@ -62,8 +62,9 @@ class StacksStore(Store):
         return self._session.require_principal()
 
     def _on_session(self) -> None:
-        if self._identity_changed(self._session.principal):
-            self.cancel_all()  # a result of the previous session must not land
+        if not self._identity_changed(self._session.principal):
+            return  # only the tokens rotated: the rows (and the selection) still hold
+        self.cancel_all()  # a result of the previous session must not land
         self.rows, self.selected, self.revision, self.revisions = [], None, None, []
         self.sig_rows_reset.emit()
         self.sig_selected_changed.emit()

@@ -117,8 +117,9 @@ class TargetsStore(Store):
             self.load()
 
     def _on_session_changed(self) -> None:
-        if self._identity_changed(self._session.principal):
-            self.cancel_all()  # a load/scan of the previous session must not land
+        if not self._identity_changed(self._session.principal):
+            return  # only the tokens rotated: the targets still belong to this session
+        self.cancel_all()  # a load/scan of the previous session must not land
         if self._session.principal is None:
             self._targets.clear()
             self._capabilities.clear()

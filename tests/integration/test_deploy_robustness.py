@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from windflow_desktop.domain.enums import DeploymentStage, DeploymentStatus
+from windflow_desktop.domain.enums import ACTIVE_DEPLOYMENT, DeploymentStage, DeploymentStatus
 from windflow_desktop.domain.errors import ConflictError, DeploymentError
 from windflow_desktop.domain.events import Event
 from windflow_desktop.domain.models import Deployment, Stack, StackRevision
 from windflow_desktop.domain.paging import PageRequest
 from windflow_desktop.engine.executor import CommandResult
-from windflow_desktop.engine.pipeline import ACTIVE, LogWriter, project_name
+from windflow_desktop.engine.pipeline import LogWriter, project_name
 from windflow_desktop.repositories.sql.backend import SqlBackend
 from windflow_desktop.repositories.sql.repositories import SqlDeploymentRepository
 
@@ -115,7 +115,7 @@ async def test_unexpected_error_in_staged_rollout_settles_every_deployment(
     assert ended[0].error is not None and "RuntimeError: pool bug" in ended[0].error
     assert ended[1].error is not None and "not started" in ended[1].error
     stored = await _statuses(g, [d.id for d in ended])
-    assert not [d for d in stored if d.status in ACTIVE]
+    assert not [d for d in stored if d.status in ACTIVE_DEPLOYMENT]
     assert g.deployments._cancel == {}
     # nothing is left "already being deployed"
     del g.executors.raises[first]
@@ -142,7 +142,8 @@ async def test_unexpected_errors_in_parallel_rollout_do_not_abort_the_others(
     assert ended[0].error is not None and "OperationalError" in ended[0].error
     assert ended[1].error is not None and "OSError" in ended[1].error
     assert ended[2].error is not None and "cannot be reached" in ended[2].error
-    assert not [d for d in await _statuses(g, [d.id for d in ended]) if d.status in ACTIVE]
+    stored = await _statuses(g, [d.id for d in ended])
+    assert not [d for d in stored if d.status in ACTIVE_DEPLOYMENT]
     finished = [e for e in g.bus.events if e.event_type == "deployment.finished"]
     assert {e.aggregate_id for e in finished} == {str(d.id) for d in ended}
     assert g.deployments._cancel == {}
@@ -289,7 +290,7 @@ async def test_deploy_cancelled_after_its_commit_still_runs(graph: DeployGraph) 
     assert await g.secrets.aget(ref["secret_ref"])  # the committed row keeps its secret
     for _ in range(200):  # and its pipeline runs (the target cannot be reached)
         [dep] = await _statuses(g, [dep.id])
-        if dep.status not in ACTIVE:
+        if dep.status not in ACTIVE_DEPLOYMENT:
             break
         await asyncio.sleep(0.05)
     assert dep.status is DeploymentStatus.FAILED

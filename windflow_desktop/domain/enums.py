@@ -48,7 +48,11 @@ class DeploymentStatus(StrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        return self not in (DeploymentStatus.PENDING, DeploymentStatus.RUNNING)
+        return self not in ACTIVE_DEPLOYMENT
+
+
+# Not ended yet: waiting for its pipeline, or in it.
+ACTIVE_DEPLOYMENT = (DeploymentStatus.PENDING, DeploymentStatus.RUNNING)
 
 
 class DeploymentStage(StrEnum):

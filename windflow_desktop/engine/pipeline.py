@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from ..domain.enums import DeploymentStage, DeploymentStatus, LogStream
+from ..domain.enums import ACTIVE_DEPLOYMENT, DeploymentStage, DeploymentStatus, LogStream
 from ..domain.errors import DeploymentError, NotFoundError, WindFlowError
 from ..domain.events import Event
 from ..domain.models import (
@@ -70,7 +70,6 @@ from .executor import Executor
 log = logging.getLogger("windflow.engine.pipeline")
 
 SECRET_REF = "secret_ref"
-ACTIVE = (DeploymentStatus.PENDING, DeploymentStatus.RUNNING)
 _STREAMS = {s.value: s for s in LogStream}
 
 
@@ -951,7 +950,7 @@ class DeploymentPipeline:
     async def reconcile(self, deployment_id: uuid.UUID) -> Deployment:
         """Settle a deployment a dead process left unfinished, from the target's state."""
         dep, target, revision = await self._load(deployment_id)
-        if dep.status not in ACTIVE:
+        if dep.status not in ACTIVE_DEPLOYMENT:
             return dep
         async with self.backend.unit_of_work() as uow:
             records = await uow.deployments.stages(dep.id)
@@ -1165,15 +1164,11 @@ async def _last_good(uow: Any, dep: Deployment) -> Deployment | None:
     """The latest succeeded deployment of the stack on the target other than ``dep`` (a
     watched deployment has succeeded itself), unless the project was removed since: what
     ran before a removal is gone (and so are its secrets)."""
-    previous: Deployment | None = await uow.deployments.last_succeeded(
-        dep.stack_id, dep.target_id, exclude=dep.id)
-    if previous is None:
-        return None
-    removed: Deployment | None = await uow.deployments.last_with_status(
-        dep.stack_id, dep.target_id, [DeploymentStatus.REMOVED], exclude=dep.id)
-    if removed is not None and removed.created_at >= previous.created_at:
-        return None
-    return previous
+    latest: Deployment | None = await uow.deployments.last_with_status(
+        dep.stack_id, dep.target_id, [DeploymentStatus.SUCCEEDED, DeploymentStatus.REMOVED],
+        exclude=dep.id)
+    return latest if latest is not None and latest.status is DeploymentStatus.SUCCEEDED \
+        else None
 
 
 def _project(run: _Run) -> ComposeProject:

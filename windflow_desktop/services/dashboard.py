@@ -17,7 +17,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ..domain.enums import DeploymentStage, DeploymentStatus, TargetKind, TargetStatus
+from ..domain.enums import (
+    ACTIVE_DEPLOYMENT,
+    DeploymentStage,
+    DeploymentStatus,
+    TargetKind,
+    TargetStatus,
+)
 from ..domain.errors import NotFoundError, ValidationError
 from ..domain.identity import Principal
 from ..domain.models import Deployment, Target
@@ -38,7 +44,6 @@ HEALTH_ROWS = 12
 RECENT_ACTIVITY = 10
 WINDOW = timedelta(hours=24)
 
-ACTIVE = (DeploymentStatus.PENDING, DeploymentStatus.RUNNING)
 FAILED = (DeploymentStatus.FAILED, DeploymentStatus.ROLLED_BACK)
 # The health list shows the targets that need attention first.
 HEALTH_ORDER = (TargetStatus.ERROR, TargetStatus.OFFLINE, TargetStatus.UNKNOWN,
@@ -128,7 +133,7 @@ class DashboardService:
             now = self.ctx.clock()
             targets = TargetCounts.of(await uow.targets.count_by_status(org))
             stacks = await uow.stacks.count_in(org)
-            running = await uow.deployments.count_by_status(org, ACTIVE)
+            running = await uow.deployments.count_by_status(org, ACTIVE_DEPLOYMENT)
             finished = await uow.deployments.count_by_status(
                 org, (*FAILED, DeploymentStatus.SUCCEEDED), created_since=now - WINDOW)
             recent = await uow.deployments.list(org, PageRequest(limit=self.recent))

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..domain.enums import DeploymentStatus
+from ..domain.enums import ACTIVE_DEPLOYMENT, DeploymentStatus
 from ..domain.errors import ConflictError, NotFoundError, ValidationError, WindFlowError
 from ..domain.identity import Principal
 from ..domain.models import (
@@ -31,7 +31,7 @@ from ..domain.models import (
 from ..domain.paging import Page, PageRequest
 from ..domain.variables import parse_spec, resolve_values
 from ..engine.compose import env_file_text
-from ..engine.pipeline import ACTIVE, SECRET_REF, CancelToken, DeploymentPipeline, project_name
+from ..engine.pipeline import SECRET_REF, CancelToken, DeploymentPipeline, project_name
 from ..repositories.protocols import UnitOfWork
 from ..security.permissions import DEPLOYMENTS_CREATE, DEPLOYMENTS_MANAGE, DEPLOYMENTS_READ
 from ..security.secrets import SecretStore
@@ -292,7 +292,7 @@ class DeploymentService:
         """Ask a running deployment to stop at its next safe point."""
         async with self.ctx.authorized(principal, DEPLOYMENTS_MANAGE) as scope:
             dep = await _deployment(scope, deployment_id)
-            if dep.status not in ACTIVE:
+            if dep.status not in ACTIVE_DEPLOYMENT:
                 raise ConflictError(f"the deployment is {dep.status.value}, not running")
             token = self._cancel.get(deployment_id)
             if token is None:  # not run by this process (another window, or a dead one)
@@ -354,7 +354,7 @@ class DeploymentService:
                     scope.org, PageRequest(200, cursor), stack_id=removed.stack_id,
                     target_id=removed.target_id)
                 for dep in page.items:
-                    if dep.id != kept and dep.status not in ACTIVE:
+                    if dep.id != kept and dep.status not in ACTIVE_DEPLOYMENT:
                         refs.extend(_secret_refs(dep))
                 if page.next_cursor is None:
                     break
@@ -440,7 +440,7 @@ class DeploymentService:
         """End ``dep`` with ``error`` unless it already ended; never raises."""
         try:
             current = await self.pipeline.get(dep.id)
-            if current.status not in ACTIVE:
+            if current.status not in ACTIVE_DEPLOYMENT:
                 return current
             await self.pipeline.fail_unstarted(current, error, status)
             return await self.pipeline.get(dep.id)
@@ -492,7 +492,7 @@ class DeploymentService:
                     cursor: str | None = None
                     while True:
                         page = await scope.uow.deployments.list(
-                            org.id, PageRequest(500, cursor), status=list(ACTIVE))
+                            org.id, PageRequest(500, cursor), status=list(ACTIVE_DEPLOYMENT))
                         ids.extend(d.id for d in page.items if d.id not in self._cancel
                                    and not self.pipeline.is_live(d))
                         if page.next_cursor is None:
@@ -593,7 +593,7 @@ async def _target(scope: Scope, target_id: uuid.UUID) -> Target:
 
 async def _no_active(uow: UnitOfWork, stack: Stack, target: Target) -> None:
     page = await uow.deployments.list(stack.organization_id, PageRequest(limit=1),
-                                      status=list(ACTIVE), stack_id=stack.id,
+                                      status=list(ACTIVE_DEPLOYMENT), stack_id=stack.id,
                                       target_id=target.id)
     if page.items:
         raise ConflictError(f"{stack.name} is already being deployed to {target.name}; wait "

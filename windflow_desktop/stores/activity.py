@@ -86,8 +86,6 @@ class ActivityStore(Store):
         self._actors: tuple[Actor, ...] = ()
         self._actor_names: dict[uuid.UUID, str] = {}
         self._actor_ids: dict[str, uuid.UUID] = {}  # parsing a UUID per live event adds up
-        self._loaded_for: tuple[uuid.UUID, uuid.UUID | None] | None = None
-        self._identity_changed(session.principal)
         session.sig_session_changed.connect(self._on_session_changed)
         if session.principal is not None:
             self._on_session_changed()
@@ -309,16 +307,9 @@ class ActivityStore(Store):
 
     def _on_session_changed(self) -> None:
         p = self._session.principal
-        if self._identity_changed(p) and not self._closed:
-            self.cancel_all()  # a result of the previous session must not land
-        key = (p.user_id, p.organization_id) if p is not None else None
-        if key == self._loaded_for or self._closed:
-            return
-        self._loaded_for = key
-        for action in ("load", "fetch_more", "load_actors"):
-            task = self._actions.get(action)
-            if task is not None:
-                task.cancel()
+        if self._closed or not self._identity_changed(p):
+            return  # tokens rotated: same user, same organization
+        self.cancel_all()  # a result of the previous session must not land
         self._rows, self._cursor, self._loaded = [], None, False
         self._actors = ()
         self.sig_rows_reset.emit()

@@ -57,10 +57,8 @@ class DashboardStore(Store):
         self._session = session
         self._service = service
         self._summary: DashboardSummary | None = None
-        self._loaded_for: tuple[uuid.UUID, uuid.UUID | None] | None = None
         self._stale = False
         self.reload_count = 0  # finished loads (tests, diagnostics)
-        self._identity_changed(session.principal)
         session.sig_session_changed.connect(self._on_session_changed)
         if session.principal is not None:
             self._on_session_changed()
@@ -181,15 +179,9 @@ class DashboardStore(Store):
 
     def _on_session_changed(self) -> None:
         p = self._session.principal
-        if self._identity_changed(p) and not self._closed:
-            self.cancel_all()  # a result of the previous session must not land
-        key = (p.user_id, p.organization_id) if p is not None else None
-        if key == self._loaded_for or self._closed:
+        if self._closed or not self._identity_changed(p):
             return  # tokens rotated: same user, same organization
-        self._loaded_for = key
-        task = self._actions.get("load")
-        if task is not None:
-            task.cancel()
+        self.cancel_all()  # a result of the previous session must not land
         self._stale = False
         self._summary = None
         self.sig_summary_changed.emit()

@@ -264,8 +264,8 @@ class DeploymentService:
             old = await _deployment(scope, deployment_id)
             old_rev = await scope.uow.stacks.get_revision_by_id(old.revision_id)
             stack = await _stack(scope, old.stack_id)
-        number = old_rev.number if revision is None else (revision or stack.current_revision)
-        async with self.ctx.authorized(principal, DEPLOYMENTS_CREATE) as scope:
+            number = old_rev.number if revision is None else \
+                (revision or stack.current_revision)
             rev = await scope.uow.stacks.get_revision(stack.id, number)
         specs = parse_spec(rev.variables)
         # A secret whose keyring entry went (the project was removed) is fine when it is

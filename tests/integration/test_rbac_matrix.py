@@ -1,7 +1,9 @@
-"""RBAC matrix: every role (and a superuser) x every service method x own vs other
-organization. Allowed calls succeed; denied calls raise PermissionDeniedError; an object
-of another organization is never returned (NotFoundError when reached through one's own
-organization). Runs on SQLite and PostgreSQL through the ``backend`` fixture.
+"""RBAC matrix of the users and organizations services: every role (and a superuser) x
+every method x own vs other organization (the other services' matrix is
+``test_rbac_matrix_resources.py``). Allowed calls succeed; denied calls raise
+PermissionDeniedError; an object of another organization is never returned (NotFoundError
+when reached through one's own organization). Runs on SQLite and PostgreSQL through the
+``backend`` fixture.
 
 Expectations are written out here by hand (lowest role per method), not derived from
 ``security/permissions.py``, so a wrong table entry fails this test.

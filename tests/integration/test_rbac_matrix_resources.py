@@ -407,17 +407,33 @@ async def run_cell(call: Awaitable[Any]) -> tuple[Outcome | str, Any]:
     return OK, result
 
 
-ACTORS = [(r.value, r, False) for r in Role] + [
-    ("superuser-viewer", Role.VIEWER, True), ("superuser-owner", Role.OWNER, True)]
+@dataclass(frozen=True)
+class Actor:
+    """Who calls: ``role`` is the membership in storage; ``claims`` a higher role that a
+    stale principal still carries (demoted since it was issued): rights follow storage."""
+
+    label: str
+    role: Role
+    superuser: bool = False
+    claims: Role | None = None
 
 
-@pytest.mark.parametrize(("label", "role", "superuser"), ACTORS, ids=[a[0] for a in ACTORS])
-async def test_rbac_resource_matrix(backend: SqlBackend, tmp_path: Path, label: str,
-                                    role: Role, superuser: bool) -> None:
+ACTORS = [Actor(r.value, r) for r in Role] + [
+    Actor("superuser-viewer", Role.VIEWER, superuser=True),
+    Actor("superuser-owner", Role.OWNER, superuser=True),
+    Actor("viewer-claiming-owner", Role.VIEWER, claims=Role.OWNER),
+]
+
+
+@pytest.mark.parametrize("who", ACTORS, ids=[a.label for a in ACTORS])
+async def test_rbac_resource_matrix(backend: SqlBackend, tmp_path: Path, who: Actor) -> None:
+    role, superuser = who.role, who.superuser
     async with rbac_world(backend, tmp_path) as w:
-        actor = await add_actor(backend, w.own.id, label, role, superuser)
-        w.own.ids.add(actor.user_id)
-        in_other = Principal(actor.user_id, w.other.id, role, superuser)
+        stored = await add_actor(backend, w.own.id, who.label, role, superuser)
+        w.own.ids.add(stored.user_id)
+        claimed = who.claims or role
+        actor = Principal(stored.user_id, w.own.id, claimed, superuser)
+        in_other = Principal(stored.user_id, w.other.id, claimed, superuser)
         before = await _snapshot(w)
         mismatches: list[str] = []
         own, other = own_calls(), other_calls()

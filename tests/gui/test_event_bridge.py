@@ -198,3 +198,32 @@ def test_redis_bus_on_the_qasync_loop_feeds_the_bridge(
     bridge_loop(bus.close())
     qtbot.waitUntil(lambda: states == ["connected", "closed"], timeout=1_000)
     bridge.close()
+
+
+def test_the_status_bar_shows_a_dead_dispatcher_until_it_is_back(
+    qtbot: Any, bridge_loop: Callable[..., Any], tmp_path: Any
+) -> None:
+    from PySide6.QtCore import QSettings
+
+    from windflow_desktop.ui.main_window import MainWindow
+
+    window = MainWindow(QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    bus = LocalBus(restart_backoff_s=0.4)
+    bridge = EventBridge(bus)
+    bridge.sig_bus_state_changed.connect(window.set_bus_state)
+    window.set_bus_state(str(bridge.state))
+    bridge_loop(bus.start())
+    live = window.bus_label.text()
+    assert live == "● Live (this computer)"
+    shown: list[str] = []
+    bridge.sig_bus_state_changed.connect(lambda _s: shown.append(window.bus_label.text()))
+    dispatcher = next(t for t in asyncio.all_tasks(asyncio.get_event_loop())
+                      if t.get_name() == "windflow.bus.local")
+    dispatcher.cancel()
+    qtbot.waitUntil(lambda: len(shown) == 2, timeout=5_000)
+    assert "stopped" in shown[0] and "restarting" in shown[0]
+    assert shown[1] == live == window.bus_label.text()
+    assert "restarting" not in window.bus_label.toolTip()
+    bridge.close()
+    bridge_loop(bus.close())

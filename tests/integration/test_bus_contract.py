@@ -121,6 +121,29 @@ async def test_handlers_run_in_order_and_a_failure_stops_none(
     assert "handler bug" in caplog.text
 
 
+async def test_a_handler_raising_cancelled_error_stops_neither_the_others_nor_the_bus(
+    make_bus: MakeBus, caplog: pytest.LogCaptureFixture
+) -> None:
+    bus = await make_bus()
+    calls: list[str] = []
+
+    async def awaits_a_cancelled_task(e: Event) -> None:
+        calls.append("cancelled")
+        doomed = asyncio.ensure_future(asyncio.sleep(3600))
+        doomed.cancel()
+        await doomed  # CancelledError: not the bus being stopped
+
+    bus.subscribe(awaits_a_cancelled_task)
+    bus.subscribe(lambda e: calls.append("after"))
+    with caplog.at_level(logging.ERROR, logger="windflow.bus"):
+        await bus.publish(event(n=1))
+        await bus.publish(event(n=2))
+        await wait_for(lambda: len(calls) == 4)
+    assert calls == ["cancelled", "after"] * 2
+    assert bus.state in (BusState.LOCAL, BusState.CONNECTED)
+    assert "awaits_a_cancelled_task" in caplog.text
+
+
 async def test_async_handlers_are_awaited_one_event_at_a_time(make_bus: MakeBus) -> None:
     bus = await make_bus()
     trace: list[str] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import sys
 import time
@@ -282,3 +283,102 @@ def test_fixture_restart_keeps_the_port_and_the_data(redis_server: RedisServer) 
         assert redis_server.port == port and client.get("k") == b"v"
     finally:
         client.close()
+
+
+# -- poison entries and a dead reader (issue #9, item 6) ------------------------------------
+
+DEEP = 100_000
+
+
+def raw_xadd(server: RedisServer, aggregate: str, payload: bytes) -> bytes:
+    """An entry written straight to the stream, as a careless or hostile producer would."""
+    client = server.client()
+    try:
+        entry_id: bytes = client.xadd(stream_key(aggregate), {"event": payload})
+        return entry_id
+    finally:
+        client.close()
+
+
+def reader_task() -> asyncio.Task[Any]:
+    return next(t for t in asyncio.all_tasks()
+                if t.get_name() == "windflow.bus.redis.reader" and not t.done())
+
+
+async def test_poison_entries_are_acked_counted_and_the_good_ones_still_arrive(
+    redis_server: RedisServer, buses: Callable[..., RedisStreamBus],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bus = buses("victim", max_entry_bytes=256 * 1024)
+    got: list[Event] = []
+    bus.subscribe(got.append)
+    states: list[BusState] = []
+    bus.on_state_changed(states.append)
+    await bus.start()
+    deep = b"[" * DEEP + b"]" * DEEP
+    huge = b'{"pad": "' + b"x" * (256 * 1024) + b'"}'
+    # Many brackets but shallow (a big log batch): not poison.
+    wide = Event("target.logged", "target", "a1", data={"lines": [[n, "x"] for n in range(5_000)]})
+    raw_xadd(redis_server, "target", deep)
+    raw_xadd(redis_server, "target", huge)
+    raw_xadd(redis_server, "target", json.dumps(wide.to_dict()).encode())
+    raw_xadd(redis_server, "target", b'{"event_type": 42')  # cut short
+    sent = events(3)
+    await bus.publish_many(sent)
+    await wait_for(lambda: len(got) == 4)
+    await wait_for(lambda: pending(redis_server, "victim") == 0)
+    assert {e.event_id for e in got} == {wide.event_id} | {e.event_id for e in sent}
+    assert bus.rejected_count == 3
+    assert reader_task() is not None and bus.state is BusState.CONNECTED
+    assert BusState.STALLED not in states
+    assert "nests deeper than" in caplog.text and "bytes, over the" in caplog.text
+    assert "x" * 100 not in caplog.text  # the log names the entry, never its payload
+
+
+async def test_a_poison_entry_left_pending_by_a_crash_does_not_kill_the_next_start(
+    redis_server: RedisServer, buses: Callable[..., RedisStreamBus],
+) -> None:
+    first = buses("crashed")
+    await first.start()
+    await first.close()
+    raw_xadd(redis_server, "stack", b"[" * DEEP + b"]" * DEEP)
+    client = redis_server.client()
+    try:  # read by the desktop's consumer, never acked: what a dying reader leaves
+        client.xreadgroup(group_name("crashed"), "desktop", {stream_key("stack"): ">"})
+    finally:
+        client.close()
+    assert pending(redis_server, "crashed") == 1
+
+    bus = buses("crashed")
+    got: list[Event] = []
+    bus.subscribe(got.append)
+    await bus.start()
+    await wait_for(lambda: pending(redis_server, "crashed") == 0)
+    sent = events(2)
+    await bus.publish_many(sent)
+    await wait_for(lambda: len(got) == 2)
+    assert bus.rejected_count == 1 and bus.state is BusState.CONNECTED
+
+
+async def test_a_killed_reader_restarts_and_the_state_says_so_meanwhile(
+    buses: Callable[..., RedisStreamBus],
+) -> None:
+    bus = buses("phoenix", backoff_base=0.3, backoff_max=0.6)
+    got: list[Event] = []
+    bus.subscribe(got.append)
+    states: list[BusState] = []
+    bus.on_state_changed(states.append)
+    await bus.start()
+    first = reader_task()
+    while not first.done():  # redis-py can lose a cancel landing in a blocking read
+        first.cancel()
+        await asyncio.sleep(0.01)
+    assert bus.state is BusState.STALLED
+    await wait_for(lambda: bus.state is BusState.CONNECTED)
+    assert reader_task() is not first and bus.restart_count == 1
+    assert states[states.index(BusState.STALLED):] == [
+        BusState.STALLED, BusState.RECONNECTING, BusState.CONNECTED]
+    sent = events(5)
+    await bus.publish_many(sent)
+    await wait_for(lambda: len(got) == 5)
+    assert_exactly_once_in_order(got, sent)

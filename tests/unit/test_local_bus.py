@@ -133,3 +133,27 @@ def test_backoff_grows_with_jitter_and_is_capped() -> None:
     first = [bus._backoff(0) for _ in range(50)]
     assert all(0.05 <= d <= 0.1 for d in first) and len(set(first)) > 1
     assert all(1.0 <= bus._backoff(10) <= 2.0 for _ in range(50))
+
+
+def dispatcher() -> asyncio.Task[None]:
+    return next(t for t in asyncio.all_tasks()
+                if t.get_name() == "windflow.bus.local" and not t.done())
+
+
+async def test_a_killed_dispatcher_restarts_and_the_state_says_so_meanwhile() -> None:
+    bus = LocalBus()
+    got: list[int] = []
+    bus.subscribe(lambda e: got.append(e.data["n"]))
+    states: list[BusState] = []
+    bus.on_state_changed(states.append)
+    await bus.start()
+    first = dispatcher()
+    first.cancel()
+    await asyncio.gather(first, return_exceptions=True)
+    await bus.publish_many([event(1), event(2)])  # queued while it is down
+    assert bus.state is BusState.STALLED and got == []
+    await asyncio.wait_for(bus.wait_idle(), 5)
+    assert got == [1, 2] and dispatcher() is not first and bus.restart_count == 1
+    assert states == [BusState.STALLED, BusState.LOCAL]
+    await bus.close()
+    assert states[-1] is BusState.CLOSED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections import OrderedDict
@@ -72,7 +73,11 @@ class HandlerRegistry:
         return CallbackSubscription(remove)
 
     async def dispatch(self, event: Event) -> None:
-        """Run every matching handler; a failing one is logged and the others still run."""
+        """Run every matching handler; a failing one is logged and the others still run.
+
+        That includes a handler raising ``CancelledError`` of its own (it awaited a task
+        someone cancelled): only the cancellation of the bus's task itself goes through.
+        """
         for entry in self._entries:
             if not entry.matches(event.event_type):
                 continue
@@ -85,6 +90,19 @@ class HandlerRegistry:
                     "event handler %r failed on %s %s",
                     entry.handler, event.event_type, event.event_id,
                 )
+            except asyncio.CancelledError:
+                if _being_cancelled():
+                    raise
+                log.exception(
+                    "event handler %r was cancelled on %s %s",
+                    entry.handler, event.event_type, event.event_id,
+                )
+
+
+def _being_cancelled() -> bool:
+    """Whether the running task itself was asked to stop (``Task.cancel()``)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 class CallbackList(Generic[T]):

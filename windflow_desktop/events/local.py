@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from ..domain.events import Event
 from .dispatch import Deduper, Listeners
 from .protocol import BusState
+from .supervisor import SupervisedTask, backoff_delay
 
 log = logging.getLogger("windflow.bus")
 
@@ -20,12 +21,15 @@ class LocalBus(Listeners):
     ``publish`` only queues; one dispatcher task runs the handlers (sync or async) one
     after the other, so handlers see events in FIFO order. The dispatcher yields to the
     loop every ``yield_every`` events so a burst never freezes the UI. Must be used from
-    the loop's thread.
+    the loop's thread. A failure on one event never stops delivery of the next; should
+    the dispatcher task die anyway, the state is ``STALLED`` until it is restarted (after
+    ``restart_backoff_s``, doubling up to ``restart_backoff_max_s``).
     """
 
     def __init__(
         self, *, dedupe_size: int = 50_000, yield_every: int = 200,
-        close_drain_s: float = 2.0,
+        close_drain_s: float = 2.0, restart_backoff_s: float = 0.1,
+        restart_backoff_max_s: float = 5.0,
     ) -> None:
         super().__init__()
         self._dedupe = Deduper(dedupe_size)
@@ -35,9 +39,22 @@ class LocalBus(Listeners):
         self._idle.set()
         self._yield_every = max(1, yield_every)
         self._close_drain_s = close_drain_s
-        self._task: asyncio.Task[None] | None = None
+        self._dispatcher = SupervisedTask(
+            "windflow.bus.local", self._dispatch_loop,
+            backoff=lambda attempt: backoff_delay(attempt, restart_backoff_s,
+                                                  restart_backoff_max_s),
+            on_down=lambda: self._set_state(BusState.STALLED),
+            on_restarted=lambda: self._set_state(BusState.LOCAL),
+        )
+        self._started = False
         self._state = BusState.LOCAL
         self.delivered_count = 0
+        self.failed_count = 0  # events whose delivery failed outside any handler
+
+    @property
+    def restart_count(self) -> int:
+        """How many times the dispatcher died and was started again."""
+        return self._dispatcher.restart_count
 
     @property
     def state(self) -> BusState:
@@ -50,10 +67,15 @@ class LocalBus(Listeners):
     async def start(self) -> None:
         if self._state is BusState.CLOSED:
             raise RuntimeError("LocalBus is closed")
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(
-                self._dispatch_loop(), name="windflow.bus.local"
-            )
+        if not self._started:
+            self._started = True
+            self._dispatcher.start()
+
+    def _set_state(self, state: BusState) -> None:
+        if state is not self._state and self._state is not BusState.CLOSED:
+            self._state = state
+            log.info("bus state: %s", state)
+            self._state_callbacks.emit(state)
 
     async def publish(self, event: Event) -> None:
         self._enqueue(event)
@@ -78,13 +100,19 @@ class LocalBus(Listeners):
     async def _dispatch_loop(self) -> None:
         queue = self._queue
         since_yield = 0
+        if queue:  # a restart after a death: what was queued meanwhile goes out now
+            self._wake.set()
         while True:
             await self._wake.wait()
             while queue:
                 event = queue.popleft()
-                if self._dedupe.first_time(event.event_id):
-                    await self._handlers.dispatch(event)
-                    self.delivered_count += 1
+                try:
+                    if self._dedupe.first_time(event.event_id):
+                        await self._handlers.dispatch(event)
+                        self.delivered_count += 1
+                except Exception:
+                    self.failed_count += 1
+                    log.exception("delivering %s %s failed", event.event_type, event.event_id)
                 since_yield += 1
                 if since_yield >= self._yield_every:
                     since_yield = 0
@@ -96,14 +124,13 @@ class LocalBus(Listeners):
         """Deliver what is queued (for at most ``close_drain_s``), then stop; idempotent."""
         if self._state is BusState.CLOSED:
             return
-        task, self._task = self._task, None
-        if task is not None and self._queue:
+        if self._started and self._queue:
             try:
                 await asyncio.wait_for(self._idle.wait(), self._close_drain_s)
             except TimeoutError:
                 log.warning("LocalBus closed with %d events undelivered", len(self._queue))
-        self._state = BusState.CLOSED
-        self._state_callbacks.emit(BusState.CLOSED)
+        task = self._dispatcher.halt()
+        self._set_state(BusState.CLOSED)
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)

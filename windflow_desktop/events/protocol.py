@@ -20,6 +20,8 @@ class BusState(StrEnum):
     LOCAL = "local"
     CONNECTED = "connected"
     RECONNECTING = "reconnecting"
+    STALLED = "stalled"
+    """A reader (or the dispatcher) died and is being restarted: no live updates now."""
     CLOSED = "closed"
 
 

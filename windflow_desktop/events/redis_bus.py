@@ -12,6 +12,11 @@ Two tasks run on the asyncio loop: the *reader* (connection supervisor: set-up, 
 recovery, ``XREADGROUP BLOCK``, handlers, ``XACK``; backoff with jitter while Redis is
 down) and the *writer* (pipelined ``XADD`` of the in-memory outbox, in order). No call
 waits on the network from the caller's point of view: ``publish`` only queues.
+
+A bad entry (anyone with access to Redis can write one) costs only itself: it is refused
+before decoding when too big or too deeply nested (``decoding``), acknowledged, counted
+(``rejected_count``) and logged without its payload. Should either task die anyway, it
+is restarted with backoff (``supervisor``) and the state reads ``STALLED`` meanwhile.
 """
 
 from __future__ import annotations
@@ -21,7 +26,6 @@ import contextlib
 import itertools
 import json
 import logging
-import random
 import time
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -33,8 +37,10 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError, ResponseError
 
 from ..domain.events import Event
+from .decoding import RejectedEntry, decode_event
 from .dispatch import Deduper, Listeners
 from .protocol import BusState
+from .supervisor import SupervisedTask, backoff_delay
 
 log = logging.getLogger("windflow.bus")
 
@@ -75,7 +81,8 @@ end
 return count
 """
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
-_DECODER = json.JSONDecoder()
+# Rejections logged one by one up to this many, then one line per thousand.
+_REJECTIONS_LOGGED = 100
 
 
 class _ReconnectNeeded(Exception):
@@ -90,7 +97,9 @@ class RedisStreamBus(Listeners):
     would share, not duplicate, the events. ``consumer_name`` names this process in the
     group; keep the default so a restart drains its own pending entries directly.
     Entries left pending by another consumer of the group for ``claim_min_idle_ms`` are
-    claimed on start and every ``claim_interval`` s.
+    claimed on start and every ``claim_interval`` s. An entry over ``max_entry_bytes``
+    or nesting deeper than ``max_entry_depth`` is acknowledged unread (a deployment log
+    batch is the biggest event: 2,000 lines, kept well under the default 8 MiB).
     """
 
     def __init__(
@@ -115,6 +124,8 @@ class RedisStreamBus(Listeners):
         discover_interval: float = 5.0,
         yield_every: int = 100,
         close_flush_s: float = 2.0,
+        max_entry_bytes: int = 8 * 1024 * 1024,
+        max_entry_depth: int = 64,
     ) -> None:
         if not client_id or ":" in client_id:
             raise ValueError("client_id must be non-empty and contain no ':'")
@@ -141,6 +152,8 @@ class RedisStreamBus(Listeners):
         self._discover_interval = discover_interval
         self._yield_every = max(1, yield_every)
         self._close_flush_s = close_flush_s
+        self._max_entry_bytes = max_entry_bytes
+        self._max_entry_depth = max_entry_depth
 
         super().__init__()
         self._dedupe = Deduper(dedupe_size)
@@ -159,12 +172,17 @@ class RedisStreamBus(Listeners):
         self._writer: Redis | None = None
         self._xadd_script: Any = None
         self._use_script = True
+        self._supervisors = [
+            self._supervised("windflow.bus.redis.reader", self._read_loop, reader=True),
+            self._supervised("windflow.bus.redis.writer", self._write_loop, reader=False),
+        ]
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
         self.delivered_count = 0
         self.reconnect_count = 0
         self.claimed_count = 0
         self.duplicate_count = 0  # redeliveries dropped by event_id
+        self.rejected_count = 0  # entries acknowledged unread: too big, too deep, not events
 
     # -- public API ---------------------------------------------------------------------
 
@@ -184,6 +202,11 @@ class RedisStreamBus(Listeners):
     @property
     def streams(self) -> Sequence[str]:
         return tuple(self._streams)
+
+    @property
+    def restart_count(self) -> int:
+        """How many times the reader or the writer died and was started again."""
+        return sum(s.restart_count for s in self._supervisors)
 
     async def start(self) -> None:
         """Connect, set up groups and return; if Redis is down, keep trying in background.
@@ -211,11 +234,7 @@ class RedisStreamBus(Listeners):
             client_name=f"windflow-{self.client_id}-writer",
         )
         self._xadd_script = self._writer.register_script(_XADD_MANY)
-        loop = asyncio.get_running_loop()
-        self._tasks = [
-            loop.create_task(self._read_loop(), name="windflow.bus.redis.reader"),
-            loop.create_task(self._write_loop(), name="windflow.bus.redis.writer"),
-        ]
+        self._tasks = [supervisor.start() for supervisor in self._supervisors]
         await self._first_attempt.wait()
 
     async def publish(self, event: Event) -> None:
@@ -237,9 +256,12 @@ class RedisStreamBus(Listeners):
         if self._closed:
             return
         self._closed = True
+        for supervisor in self._supervisors:
+            supervisor.halt()  # the loops end as they see ``_closed``: no restarts now
         if self._outbox and self._connected.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._outbox_empty.wait(), self._close_flush_s)
+        self._tasks = [task for task in self._tasks if not task.done()]
         for task in self._tasks:
             task.cancel()
         if self._tasks:
@@ -391,8 +413,22 @@ class RedisStreamBus(Listeners):
                 await asyncio.sleep(delay)
 
     def _backoff(self, attempt: int) -> float:
-        ceiling: float = min(self._backoff_max, self._backoff_base * 2.0 ** min(attempt, 30))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)  # "equal jitter"
+        return backoff_delay(attempt, self._backoff_base, self._backoff_max)
+
+    def _supervised(self, name: str, run: Any, *, reader: bool) -> SupervisedTask:
+        def down() -> None:
+            if reader:  # the writer waits for the restarted reader to set things up
+                self._connected.clear()
+            self._set_state(BusState.STALLED)
+
+        def restarted() -> None:
+            self._tasks = [s.task for s in self._supervisors if s.task is not None]
+            self._set_state(
+                BusState.CONNECTED if self._connected.is_set() else BusState.RECONNECTING
+            )
+
+        return SupervisedTask(name, run, backoff=self._backoff, on_down=down,
+                              on_restarted=restarted)
 
     def _lost_connection(self) -> None:
         self._connected.clear()
@@ -400,6 +436,8 @@ class RedisStreamBus(Listeners):
             self._set_state(BusState.RECONNECTING)
 
     def _set_state(self, state: BusState) -> None:
+        if state is not BusState.CLOSED and any(s.down for s in self._supervisors):
+            state = BusState.STALLED  # nothing else is true while a task is dead
         if state is not self._state:
             self._state = state
             log.info("bus state: %s", state)
@@ -522,7 +560,12 @@ class RedisStreamBus(Listeners):
                     await self._handle(_text(key), entries)
 
     async def _handle(self, key: str, entries: list[Any]) -> None:
-        """Run handlers for entries of one stream, in order, then ack them all."""
+        """Run handlers for entries of one stream, in order, then ack them all.
+
+        Each entry is on its own: one that cannot be read (or whose delivery fails
+        outside the handlers, which the registry already contains) is counted, logged
+        and acknowledged with the rest, so it never comes back.
+        """
         ids = []
         since_yield = 0
         for entry_id, fields in entries:
@@ -530,15 +573,18 @@ class RedisStreamBus(Listeners):
             if not fields:
                 continue  # trimmed or deleted while pending
             try:
-                event = Event.from_dict(_DECODER.decode(fields[_FIELD].decode()))
-            except (KeyError, ValueError, TypeError, AttributeError):
-                log.exception("undecodable entry %s in %s skipped", _text(entry_id), key)
-                continue
-            if self._dedupe.first_time(event.event_id):
-                await self._handlers.dispatch(event)
-                self.delivered_count += 1
-            else:
-                self.duplicate_count += 1
+                event = decode_event(fields.get(_FIELD), max_bytes=self._max_entry_bytes,
+                                     max_depth=self._max_entry_depth)
+                if self._dedupe.first_time(event.event_id):
+                    await self._handlers.dispatch(event)
+                    self.delivered_count += 1
+                else:
+                    self.duplicate_count += 1
+            except RejectedEntry as exc:
+                self._rejected(key, entry_id, exc.reason)
+            except Exception as exc:
+                self._rejected(key, entry_id, f"delivery failed: {type(exc).__name__}",
+                               error=exc)
             since_yield += 1
             if since_yield >= self._yield_every:
                 since_yield = 0
@@ -546,6 +592,14 @@ class RedisStreamBus(Listeners):
         if ids:
             assert self._reader is not None
             await self._reader.xack(key, self.group, *ids)
+
+    def _rejected(self, key: str, entry_id: bytes | str, reason: str,
+                  error: BaseException | None = None) -> None:
+        self.rejected_count += 1
+        count = self.rejected_count
+        if count <= _REJECTIONS_LOGGED or count % 1000 == 0:
+            log.warning("entry %s of %s skipped and acknowledged: %s (%d skipped in all)",
+                        _text(entry_id), key, reason, count, exc_info=error)
 
 
 def _stream_items(response: Any) -> list[tuple[Any, list[Any]]]:

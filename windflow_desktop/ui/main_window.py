@@ -46,6 +46,19 @@ PAGES = (
     PageSpec("settings", "Settings", "Users and roles, notifications, and this workspace."),
 )
 
+# Status-bar text and tooltip for each bus state (``BusState`` values).
+_BUS_STATES = {
+    "local": ("● Live (this computer)", "Changes appear as they happen."),
+    "connected": ("● Live (shared)",
+                  "Connected to the shared event stream: changes appear as they happen."),
+    "reconnecting": ("◌ Reconnecting…",
+                     "The event stream cannot be reached; trying again. Nothing is lost."),
+    "stalled": ("⚠ Live updates stopped — restarting…",
+                "The reader of live updates stopped unexpectedly and is being restarted; "
+                "the log says why. Changes made meanwhile appear once it is back."),
+    "closed": ("○ Offline", "Live updates are off."),
+}
+
 
 class MainWindow(QMainWindow):
     sig_close_requested = Signal()
@@ -123,13 +136,10 @@ class MainWindow(QMainWindow):
         self.workspace_label.setText(text)
 
     def set_bus_state(self, state: str) -> None:
-        labels = {
-            "local": "● Live (this computer)",
-            "connected": "● Live (shared)",
-            "reconnecting": "◌ Reconnecting…",
-            "closed": "○ Offline",
-        }
-        self.bus_label.setText(labels.get(state, state))
+        """Show the bus's state (a ``BusState`` value) in the status bar."""
+        label, tip = _BUS_STATES.get(state, (state, ""))
+        self.bus_label.setText(label)
+        self.bus_label.setToolTip(tip)
 
     def _restore_geometry(self) -> None:
         geometry = self._ui_settings.value("main_window/geometry")

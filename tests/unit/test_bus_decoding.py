@@ -42,7 +42,7 @@ def test_a_good_event_decodes_and_bad_ones_are_refused_with_a_reason() -> None:
             decode_event(bad, max_bytes=10_000 if bad is not raw else 100, max_depth=8)
 
 
-def test_the_depth_check_of_a_big_log_batch_costs_about_what_decoding_it_does() -> None:
+def test_the_depth_check_of_a_big_log_batch_costs_a_few_decodings_at_most() -> None:
     lines = [[n, "2026-12-04T22:00:00+00:00", "stdout",
               f"\x1b[32mweb-1\x1b[0m | GET /api [{n}] {{ok}}"] for n in range(2_000)]
     text = json.dumps(Event("deployment.log", "deployment", "d", {"lines": lines}).to_dict())
@@ -58,4 +58,5 @@ def test_the_depth_check_of_a_big_log_batch_costs_about_what_decoding_it_does() 
     assert not nests_deeper_than(text, 64)
     scan = best_of_five(lambda: nests_deeper_than(text, 64))
     decode = best_of_five(lambda: json.loads(text))
-    assert scan < 4 * decode, (scan, decode)  # ~2x measured: a few ms for 2,000 lines
+    # ~3x measured (2.7 ms here for 156 KB): linear, like the decoder; never quadratic.
+    assert scan < 8 * decode, (scan, decode)

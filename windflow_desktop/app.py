@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import json
 import logging
 import os
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from . import __version__
 from .config import Settings
 from .domain.errors import WindFlowError
+from .gc_policy import GcPolicy
 from .ui.crash import CrashHandler
 from .ui.main_window import PAGES, MainWindow
 from .ui.qtlog import install_qt_message_handler
@@ -67,6 +67,7 @@ class WindFlowApp:
         self.reconcile: asyncio.Future[Any] | None = None
         self.theme: Any = None
         self.ui_settings: Any = None
+        self.gc_policy = GcPolicy()
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -97,6 +98,7 @@ class WindFlowApp:
             if self.window is not None:
                 self.window.save_state()
                 self.window.deleteLater()
+            self.gc_policy.stop()
             self.crash.uninstall()
             log.info("stopped")
 
@@ -127,10 +129,9 @@ class WindFlowApp:
         # the background: an unreachable target must not hold the window up.
         self.reconcile = asyncio.ensure_future(self.workspace.housekeeping())
         self.reconcile.add_done_callback(_report_housekeeping)
-        # Everything built so far lives until exit: move it out of the collector's sight, so
-        # a full collection during an event burst scans only what came after (~50 ms less).
-        gc.collect()
-        gc.freeze()
+        # Everything built so far lives until exit: frozen out of the collector's sight;
+        # from now on full collections wait for quiet moments (see gc_policy).
+        self.gc_policy.start()
         if self.smoke:
             print(json.dumps({"ready_ms": round(ready_ms), "version": __version__}), flush=True)
             return 0
@@ -259,6 +260,9 @@ class WindFlowApp:
                        dashboard]
         for store in (users, targets, stacks, deployments, activity, notifications, dashboard):
             bridge.sig_events_received.connect(store.apply_events)
+        self.gc_policy.watch(bridge.sig_events_received)
+        for store in self.stores:
+            self.gc_policy.watch(store.sig_busy_changed)
 
         def organization_changed() -> None:
             principal = session.principal

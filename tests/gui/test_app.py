@@ -4,6 +4,7 @@ logging out and in again, and a quit that tears everything down."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,11 @@ def test_first_run_then_remembered_session_then_logout(
     assert app.window.workspace_label.text() == f"Workspace: {tmp_path / 'workspace.db'}"
     assert app.window.bus_label.text() == "● Live (this computer)"
     assert isinstance(app.window.page("settings"), SettingsPage)
+    # The app's GC policy runs from the open workspace on, and ends with the app.
+    assert app.gc_policy.active and gc.get_threshold()[2] > 1_000_000
+    assert gc.get_freeze_count() > 0
     stop(qtbot, app, task)
+    assert not app.gc_policy.active and gc.get_freeze_count() == 0
     assert keyring.names(), "remember me put the refresh token in the keyring"
 
     # Second start: the remembered session skips the dialogs.

@@ -46,7 +46,7 @@ from windflow_desktop.domain.events import Event
 from windflow_desktop.events import EventBus, LocalBus
 
 from . import benchmark
-from .stall import cpu_ticker, max_cpu_gap_ms, max_gap_ms
+from .stall import FullCollections, cpu_ticker, max_cpu_gap_ms, max_gap_ms
 
 THROUGHPUT_EVENTS = 50_000
 LATENCY_SAMPLES = 1_000
@@ -202,25 +202,6 @@ def _qt_burst_child(kind: str, gc_mode: str) -> dict[str, float]:
         asyncio.set_event_loop(None)
 
 
-class _GcWatch:
-    """Full (generation 2) collections and how long each held the thread."""
-
-    def __init__(self) -> None:
-        self.pauses: list[tuple[float, float]] = []  # (started, ms)
-        self._started = 0.0
-
-    def __call__(self, phase: str, info: dict[str, int]) -> None:
-        if info["generation"] != 2:
-            return
-        if phase == "start":
-            self._started = time.perf_counter()
-        else:
-            self.pauses.append((self._started, (time.perf_counter() - self._started) * 1000))
-
-    def within(self, started: float, finished: float) -> list[float]:
-        return [ms for at, ms in self.pauses if started <= at <= finished]
-
-
 @dataclass(eq=False)
 class _PageRow:
     """A loaded row as the stores keep them: fields, a dict, and a link back to its page
@@ -290,7 +271,7 @@ async def _session_then_burst(bus: EventBus, kind: str, gc_mode: str) -> dict[st
             self.rows.extend(batch)
             self.endInsertRows()
 
-    watch = _GcWatch()
+    watch = FullCollections()
     gc.callbacks.append(watch)
     model = EventsModel()
     view = QTableView()

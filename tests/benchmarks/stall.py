@@ -48,3 +48,24 @@ def max_cpu_gap_ms(ticks: list[tuple[float, float]], started: float,
     ``finished``: its stall without the time the OS gave to other processes."""
     window = [cpu for wall, cpu in ticks if started <= wall <= finished]
     return max((b - a for a, b in itertools.pairwise(window)), default=0.0) * 1000
+
+
+class FullCollections:
+    """A ``gc.callbacks`` entry noting each full (generation 2) collection: when it
+    started and how long it held the thread."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[float, float]] = []  # (started, ms)
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append((self._started, (time.perf_counter() - self._started) * 1000))
+
+    def within(self, started: float, finished: float) -> list[float]:
+        """The pauses of the collections that started from ``started`` to ``finished``."""
+        return [ms for at, ms in self.pauses if started <= at <= finished]

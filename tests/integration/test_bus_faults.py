@@ -382,3 +382,23 @@ async def test_a_killed_reader_restarts_and_the_state_says_so_meanwhile(
     await bus.publish_many(sent)
     await wait_for(lambda: len(got) == 5)
     assert_exactly_once_in_order(got, sent)
+
+
+async def test_a_killed_writer_restarts_and_what_was_queued_goes_out(
+    buses: Callable[..., RedisStreamBus],
+) -> None:
+    bus = buses("scribe", backoff_base=0.3, backoff_max=0.6)
+    got: list[Event] = []
+    bus.subscribe(got.append)
+    await bus.start()
+    writer = next(t for t in asyncio.all_tasks()
+                  if t.get_name() == "windflow.bus.redis.writer" and not t.done())
+    writer.cancel()
+    await asyncio.gather(writer, return_exceptions=True)
+    await asyncio.sleep(0)  # the supervisor's done callback
+    assert bus.state is BusState.STALLED
+    sent = events(4)
+    await bus.publish_many(sent)  # queued while the writer is down
+    await wait_for(lambda: len(got) == 4)
+    assert_exactly_once_in_order(got, sent)
+    assert bus.state is BusState.CONNECTED and bus.restart_count == 1

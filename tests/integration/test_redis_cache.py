@@ -65,3 +65,20 @@ async def test_redis_down_is_a_miss_not_an_error(redis_server: RedisServer) -> N
     assert calls == 2
     assert await cache.invalidate_pattern("*") == 0
     await cache.close()
+
+
+async def test_a_poisoned_value_is_a_miss_and_is_replaced(
+    cache: CacheManager, redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = Redis.from_url(redis_url)
+    await client.set("windflow:cache:deep", b"[" * 100_000 + b"]" * 100_000)
+    await client.set("windflow:cache:cut", b'{"targets": [1,')
+    await client.aclose()
+
+    async def load() -> str:
+        return "fresh"
+
+    assert await cache.get("cut", "missing") == "missing"
+    assert await cache.get_or_set("deep", load) == "fresh"
+    assert await cache.get("deep") == "fresh"
+    assert "unreadable" in caplog.text

@@ -125,7 +125,15 @@ class CacheManager(_CacheBase):
         except _REDIS_ERRORS as exc:
             log.warning("cache get %s failed: %s", key, exc)
             return default
-        return default if raw is None else json.loads(raw)
+        if raw is None:
+            return default
+        try:
+            return json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            # Anyone who can write to Redis can leave anything here: a miss, not a crash.
+            log.warning("cache value of %s unreadable (%s): treated as a miss", key,
+                        type(exc).__name__)
+            return default
 
     async def set(self, key: str, value: Any, ttl: float = 300) -> None:
         payload = json.dumps(value, separators=(",", ":"), default=str)

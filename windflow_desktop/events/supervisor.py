@@ -92,8 +92,10 @@ class SupervisedTask:
         delay = self._backoff(self._attempt)
         self._attempt += 1
         how = "was cancelled" if task.cancelled() else "failed" if error else "returned"
-        log.error("bus task %s %s; restarting it in %.2f s", self.name, how, delay,
-                  exc_info=error)
+        # A failure is a bug to look at; a cancel came from someone else's code.
+        log.log(logging.WARNING if task.cancelled() else logging.ERROR,
+                "bus task %s %s; restarting it in %.2f s", self.name, how, delay,
+                exc_info=error)
         self.down = True
         self._on_down()
         self._restart = task.get_loop().call_later(delay, self._come_back)

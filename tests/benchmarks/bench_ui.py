@@ -20,7 +20,7 @@
   events of ~500 lines every 50 ms (the pipeline's ``LogWriter`` cadence) travel
   ``LocalBus`` → ``EventBridge`` → ``DeploymentsStore`` → the shown Deployments page's
   ``LogPanel`` with the deployment selected and following (goal ≤ 50 ms). After set-up
-  the heap is frozen, as the app does once its workspace is open.
+  the app's own GC policy runs, as in the app once its workspace is open.
 - ``ui_deployments_100k_open_ms``: over a SQLite workspace holding 100,000 deployments,
   from ``DeploymentsPage`` construction (signed in, the store loading its first keyset
   page as the app does) to the first rows painted in the table (goal ≤ 300 ms). The worst

@@ -248,8 +248,13 @@ async def _log_flood(home: Path) -> dict[str, float]:
     bridge.sig_events_received.connect(store.apply_events)
     await bus.start()
     await asyncio.sleep(0.3)
-    gc.collect()
-    gc.freeze()  # as the app does once its workspace is open
+    from windflow_desktop.gc_policy import GcPolicy
+
+    policy = GcPolicy()  # the app's own, wired as app.py does once its workspace is open
+    policy.start()
+    policy.watch(bridge.sig_events_received)
+    for busy in (store, session):
+        policy.watch(busy.sig_busy_changed)
 
     org, actor = str(p.organization_id), str(p.user_id)
     rnd = random.Random(3)
@@ -282,7 +287,7 @@ async def _log_flood(home: Path) -> dict[str, float]:
     shown = page.log.line_count
     print(f"# log flood: {sent} lines sent in {finished - started:.2f} s, {shown} shown, "
           f"{bridge.batch_count} bridge batches, longest stall {stall:.1f} ms", flush=True)
-    gc.unfreeze()
+    policy.stop()
     bridge.close()
     await bus.close()
     await store.shutdown()

@@ -19,7 +19,7 @@ from ..domain.events import Event
 from ..domain.identity import Principal
 from ..domain.models import RevisionDiff, Stack, StackRevision
 from ..domain.paging import PageRequest
-from ..services.stacks import StackService
+from ..services.stacks import StackService, read_import_file
 from .base import Store
 from .session import SessionStore
 
@@ -200,9 +200,9 @@ class StacksStore(Store):
         return self.run("archive", act)
 
     def import_file(self, path: str) -> Any:
-        """Import from a file (read in a worker thread, never on the Qt thread)."""
+        """Import from a file (its size checked, then read, in a worker thread)."""
         async def act() -> Stack:
-            text = await asyncio.to_thread(Path(path).read_text, encoding="utf-8")
+            text = await asyncio.to_thread(read_import_file, path)
             stack = await self._service.import_stack(self._p(), text)
             self._upsert(stack)
             await self._reselect(stack.id)

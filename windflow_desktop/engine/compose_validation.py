@@ -459,10 +459,9 @@ def check_values(report: ComposeReport, specs: Sequence[VariableSpec],
     """Problems with the values a deployment would run with (before anything runs)."""
     problems: list[Issue] = []
     declared = {s.name for s in specs}
-    for use in report.variables:
-        if use.required_message is not None and not values.get(use.name):
-            hint = use.required_message or "a value is required"
-            problems.append(Issue("error", f"{use.name}: {hint}", use.line, use.column))
+    for use in missing_required(report, values):
+        hint = use.required_message or "a value is required"
+        problems.append(Issue("error", f"{use.name}: {hint}", use.line, use.column))
     for spec in specs:
         if spec.required and not values.get(spec.name):
             problems.append(Issue("error", f"the variable {spec.name} is required", 0, 0))
@@ -470,3 +469,12 @@ def check_values(report: ComposeReport, specs: Sequence[VariableSpec],
         if name not in declared:
             problems.append(Issue("error", f"no variable named {name}", 0, 0))
     return problems
+
+
+def missing_required(report: ComposeReport, values: Mapping[str, str]) -> list[VariableUse]:
+    """The first use of each variable the file requires (``${NAME:?…}``) left empty."""
+    missing: dict[str, VariableUse] = {}
+    for use in report.variables:
+        if use.required_message is not None and not values.get(use.name):
+            missing.setdefault(use.name, use)
+    return list(missing.values())

@@ -48,7 +48,7 @@ class StackService:
     ``list_stacks(p, page=None, archived=False) -> Page[Stack]``, ``get_stack(p, id)``,
     ``create_stack(p, name=, compose_yaml=, variables=(), description="", tags=(),
     message="") -> tuple[Stack, StackRevision]``, ``update_stack(p, id, name=, description=,
-    tags=) -> Stack``, ``save_revision(p, id, compose_yaml=, variables=, message="",
+    tags=, host_access=) -> Stack``, ``save_revision(p, id, compose_yaml=, variables=, message="",
     expected_revision=None) -> StackRevision``, ``revisions(p, id, page=None)``,
     ``get_revision(p, id, number=None)``, ``diff(p, id, old, new) -> RevisionDiff``,
     ``restore(p, id, number, message=None) -> StackRevision``, ``duplicate(p, id, name)``,
@@ -140,18 +140,25 @@ class StackService:
         name: str | None = None,
         description: str | None = None,
         tags: Sequence[str] | None = None,
+        host_access: bool | None = None,
     ) -> Stack:
+        """``host_access``: the explicit "this stack needs host access" flag, without
+        which a revision with host paths, privileged mode, host namespaces, devices or
+        added capabilities is not deployed."""
         async with self.ctx.authorized(principal, STACKS_WRITE) as scope:
             stack = await _stack(scope, stack_id)
+            data: dict[str, Any] = {}
             if name is not None:
                 stack.name = _clean_name(name)
             if description is not None:
                 stack.description = description.strip()
             if tags is not None:
                 stack.tags = _clean_tags(tags)
+            if host_access is not None and host_access != stack.host_access:
+                stack.host_access = data["host_access"] = bool(host_access)
             stack.updated_at = self.ctx.clock()
             stack = await scope.uow.stacks.save(stack)
-            scope.record("stack.updated", "stack", stack.id, {"name": stack.name})
+            scope.record("stack.updated", "stack", stack.id, {"name": stack.name, **data})
             return stack
 
     async def save_revision(

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ..domain.compose import ComposeReport
 from ..domain.enums import ACTIVE_DEPLOYMENT, DeploymentStatus
 from ..domain.errors import (
     ConflictError,
@@ -35,7 +36,6 @@ from ..domain.models import (
     Target,
 )
 from ..domain.paging import Page, PageRequest
-from ..domain.compose import ComposeReport
 from ..domain.variables import parse_spec, resolve_values
 from ..engine.compose import env_file_text
 from ..engine.compose_validation import missing_required, validate_compose

@@ -6,7 +6,6 @@ deployment row, no audit row, nothing staged on the target."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -44,7 +43,7 @@ async def _nothing_recorded(g: DeployGraph, projects: Path) -> None:
     async with g.backend.unit_of_work() as uow:
         audit = await uow.audit.list(g.org_id, PageRequest(100), type_prefix="deployment.")
     assert list(audit.items) == []
-    assert not os.path.exists(projects)  # nothing staged on the target
+    assert not projects.exists()  # noqa: ASYNC240 - nothing staged on the target
 
 
 async def test_a_variable_the_file_requires_is_refused_empty_before_anything_is_recorded(

@@ -7,9 +7,10 @@ then the host access the revision needs (warnings), then the ``compose config`` 
 (secret values masked). A failed check does not disable Deploy: the pipeline refuses that
 target with its own error. A variable the Compose file requires (``${NAME:?…}``) is
 marked like a required one, and Deploy with it empty is refused here, naming it. Deploy
-calls ``DeploymentsStore.deploy`` and closes when it is accepted; the Deploy button stays disabled while a deploy is on its way
-(no double deploy). The dialog deletes itself when closed and drops its connections to
-the store then (it holds the values typed, secrets included).
+calls ``DeploymentsStore.deploy`` and closes when it is accepted; the Deploy button stays
+disabled while a deploy is on its way (no double deploy). The dialog deletes itself when
+closed and drops its connections to the store then (it holds the values typed, secrets
+included).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """``StacksStore``: the stacks list, the selected stack with its current revision and its
 history, validation for the editor (parsing runs in a worker thread), and the stack
-actions (create, save a revision, restore, diff, duplicate, archive, export, import).
+actions (create, save a revision, restore, diff, duplicate, archive, export, import, the
+"needs host access" flag).
 Live ``stack.*`` events update the one row they name."""
 
 from __future__ import annotations
@@ -145,6 +146,19 @@ class StacksStore(Store):
             return rev
 
         return self.run("save", act)
+
+    def set_host_access(self, on: bool) -> Any:
+        """Set the selected stack's "needs host access" flag (``stacks:write``)."""
+        stack = self.selected
+
+        async def act() -> Stack | None:
+            if stack is None:
+                return None
+            changed = await self._service.update_stack(self._p(), stack.id, host_access=on)
+            await self._reselect(changed.id)
+            return changed
+
+        return self.run("host-access", act)
 
     def restore(self, number: int) -> Any:
         stack = self.selected

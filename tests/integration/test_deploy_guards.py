@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from windflow_desktop.domain.compose import ComposeValidationError
 from windflow_desktop.domain.enums import Role
 from windflow_desktop.domain.errors import PermissionDeniedError, ValidationError
+from windflow_desktop.domain.models import StackRevision
 from windflow_desktop.domain.paging import PageRequest
 from windflow_desktop.domain.variables import parse_spec
 from windflow_desktop.engine.executor import LocalExecutor
@@ -104,6 +106,29 @@ async def test_host_access_needs_the_stack_flag_and_stacks_write(tmp_path: Path)
         assert len(rollout.deployments) == 1  # recorded; its pipeline then runs
         [dep] = await rollout.wait()
         assert "cannot be reached" in (dep.error or "")
+    finally:
+        await backend.close()
+
+
+async def test_a_revision_saved_before_the_rules_is_refused_before_anything_is_recorded(
+        tmp_path: Path) -> None:
+    backend = SqlBackend(sqlite_url(tmp_path / "w.db"))
+    await backend.open()
+    try:
+        g = await build_graph(backend, tmp_path / "projects")
+        target = await g.add_target("here", LocalExecutor())
+        stack, _ = await g.stacks.create_stack(g.admin, name="old", compose_yaml=HOST)
+        async with backend.unit_of_work() as uow:  # as an older version let it be saved
+            await uow.stacks.add_revision(StackRevision(
+                stack_id=stack.id, number=2, compose_yaml=HOST.replace(
+                    "/var/run/docker.sock:", "../../.windflow:"), author_id=g.admin.user_id))
+            row = await uow.stacks.get(stack.id)
+            row.current_revision, row.host_access = 2, True
+            await uow.stacks.save(row)
+            await uow.commit()
+        with pytest.raises(ComposeValidationError, match="leaves the project folder"):
+            await g.deployments.deploy(g.admin, stack.id, [target.id])
+        await _nothing_recorded(g, tmp_path / "projects")
     finally:
         await backend.close()
 

@@ -213,6 +213,7 @@ class DeploymentService:
                 found.append((target, {k: v for k, v in (applied.variables.items()
                                                          if applied else ()) if k in generated}))
         report = await asyncio.to_thread(validate_compose, rev.compose_yaml, specs)
+        report.raise_for_errors()  # a revision saved before a rule was added
         _allow_host_access(principal, stack, report)
         # The keyring outside the unit of work (it may prompt).
         plans: list[tuple[Target, dict[str, str]]] = []

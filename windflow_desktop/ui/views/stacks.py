@@ -125,7 +125,15 @@ class VariablesTable(QTableWidget):
         combo.setAccessibleName("Generator")
         combo.addItems(["", *GENERATORS])
         combo.setCurrentText(str(item.get("generator") or ""))
+        combo.currentTextChanged.connect(lambda text, c=combo: self._generator_chosen(c, text))
         self.setCellWidget(row, 5, combo)
+
+    def _generator_chosen(self, combo: QComboBox, generator: str) -> None:
+        """A generated value is secret unless the user unticks Secret afterwards."""
+        for row in range(self.rowCount()):
+            secret = self.item(row, 4)
+            if self.cellWidget(row, 5) is combo and generator and secret is not None:
+                secret.setCheckState(Qt.CheckState.Checked)
 
     def spec(self) -> list[dict[str, Any]]:
         out = []
@@ -147,6 +155,7 @@ class VariablesTable(QTableWidget):
             combo = self.cellWidget(row, 5)
             if isinstance(combo, QComboBox) and combo.currentText():
                 entry["generator"] = combo.currentText()
+                entry.setdefault("secret", False)  # unticked: said so (else it is secret)
             out.append(entry)
         return out
 

@@ -1,17 +1,20 @@
 """The Stacks page over the real StackService (SQLite): a revision reaching into its host
 shows named warnings, the "needs host access" box under the editor stores the stack's
-flag, and a file nested 10,000 deep is an issue in the list, not a crash."""
+flag, a file nested 10,000 deep is an issue in the list, not a crash; and choosing a
+generator ticks Secret (unticked afterwards, the spec says ``secret: false``)."""
 
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox
 from pytestqt.qtbot import QtBot
 
 from tests.integration.auth_support import PASSWORD
 from windflow_desktop.services.common import ServiceContext
 from windflow_desktop.services.stacks import StackService
 from windflow_desktop.stores.stacks import StacksStore
-from windflow_desktop.ui.views.stacks import StacksPage
+from windflow_desktop.ui.views.stacks import StacksPage, VariablesTable
 
 from .conftest import Workspace
 
@@ -58,3 +61,17 @@ def test_host_access_warnings_and_the_flag(qtbot: QtBot, workspace: Workspace,
                     and "nest" in page.issues.item(0).text(), timeout=WAIT_MS)
     assert not page.save_button.isEnabled()
     ws.run(stacks.shutdown())
+
+
+def test_choosing_a_generator_ticks_secret(qtbot: QtBot) -> None:
+    table = VariablesTable()
+    qtbot.addWidget(table)
+    table.set_spec([{"name": "KEPT", "generator": "uuid", "secret": False}])
+    table.add_variable({"name": "PW"})
+    combo = table.cellWidget(1, 5)
+    assert isinstance(combo, QComboBox)
+    combo.setCurrentText("password")
+    assert table.spec() == [{"name": "KEPT", "secret": False, "generator": "uuid"},
+                            {"name": "PW", "secret": True, "generator": "password"}]
+    table.item(1, 4).setCheckState(Qt.CheckState.Unchecked)  # the user says: not secret
+    assert table.spec()[1] == {"name": "PW", "generator": "password", "secret": False}

@@ -123,7 +123,7 @@ def mask_values(text: str, secrets: Iterable[str]) -> str:
 
 
 _REQUIRED_BY_TEXT = re.compile(
-    r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*):?\?([^}]*)\}")
+    r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]{0,127}):?\?([^}\n$]{0,200})\}")
 
 
 def required_by_text(compose_yaml: str) -> dict[str, str]:

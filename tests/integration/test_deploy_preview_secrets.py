@@ -69,6 +69,17 @@ async def test_the_preview_masks_secret_values_and_names_host_access(
         assert preview.host_access == ("web: cap_add NET_ADMIN",)
         assert threads and threading.main_thread() not in threads
 
+        # compose config refuses the value and quotes it: the check's text is masked too
+        bad, _ = await g.stacks.create_stack(
+            g.admin, name="Bad port", compose_yaml=STACK.replace("${WEB_PORT}:8080",
+                                                                 "${DB_PASSWORD}:8080"),
+            variables=VARIABLES)
+        preview = await g.deployments.preview(g.admin, bad.id, target.id,
+                                              {**values, "DB_PASSWORD": "notaport-s3cret"})
+        failed = [c for c in preview.checks if not c.ok]
+        assert failed and any(SECRET_MASK in c.detail for c in failed), failed
+        assert not any("s3cret" in c.detail for c in preview.checks), preview.checks
+
         # A generated value nobody declared secret goes to the keyring, not the row.
         await g.stacks.update_stack(g.admin, stack.id, host_access=True)
         threads.clear()

@@ -934,7 +934,7 @@ class DeploymentPipeline:
             try:
                 await scratch.stage(revision.compose_yaml, values)
                 config = await scratch.config_text(staged=True)
-                model = parse_model(config)
+                model = await asyncio.to_thread(parse_model, config)  # off the loop
                 own: set[tuple[str, int]] = set()
                 if project:
                     for c in await ComposeProject(executor, project, root).ps():
@@ -946,7 +946,9 @@ class DeploymentPipeline:
                 check("compose config", False, _message(exc))
             finally:
                 await scratch.remove_files()
-        return DeployPreview(target.name, tuple(checks), mask_values(config, secrets),
+        # A failing `compose config` may quote the values it was given.
+        masked = tuple(replace(c, detail=mask_values(c.detail, secrets)) for c in checks)
+        return DeployPreview(target.name, masked, mask_values(config, secrets),
                              tuple(report.host_access))
 
     # -- crash reconciliation ------------------------------------------------------------

@@ -3,8 +3,8 @@ and the largest extra memory (tracemalloc peak) of one ``validate_compose`` over
 files within the size caps — the issue's 60 KB scalar of 20,000 ``$A`` aliased 40 times,
 the same grown to the 512 KiB cap, aliases just under the expansion budget, as many tiny
 nodes as allowed, as many undeclared variables as allowed, a thousand services, duplicate
-keys, 10,000 ``[``. Time is measured without tracemalloc, memory in a second run with it.
-Goal: < 1,000 ms and < 50 MB each."""
+keys, 10,000 ``[``. Time is the best of three runs without tracemalloc, memory a fourth
+run with it. Goal: < 1,000 ms and < 50 MB each."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from windflow_desktop.engine.compose_validation import (
 
 from . import benchmark
 
+RUNS = 3
 HEAD = "services:\n  web:\n    image: a\n"
 
 
@@ -53,9 +54,11 @@ def bench_compose_validation() -> dict[str, float]:
     worst_ms, worst_mb = 0.0, 0.0
     for text in _cases().values():
         assert len(text.encode()) <= MAX_COMPOSE_BYTES
-        started = time.perf_counter()
-        validate_compose(text)
-        elapsed = (time.perf_counter() - started) * 1000
+        elapsed = float("inf")
+        for _ in range(RUNS):  # the best run: the code's cost, not the machine's load
+            started = time.perf_counter()
+            validate_compose(text)
+            elapsed = min(elapsed, (time.perf_counter() - started) * 1000)
         tracemalloc.start()
         validate_compose(text)
         peak = tracemalloc.get_traced_memory()[1] / 2**20

@@ -45,6 +45,7 @@ class ComposeReport:
     # "web: host path /etc"); deploying it needs the stack's host access flag.
     host_access: list[str] = field(default_factory=list)
     _dropped: list[int] = field(default_factory=lambda: [0, 0], repr=False)  # all, errors
+    _granted: set[str] = field(default_factory=set, repr=False)
 
     def add(self, issue: Issue) -> None:
         """Record ``issue``; past ``MAX_ISSUES`` only count it (see ``close``)."""
@@ -63,7 +64,8 @@ class ComposeReport:
             self._dropped[:] = [0, 0]
 
     def grant_host_access(self, grant: str) -> None:
-        if grant not in self.host_access:
+        if grant not in self._granted:
+            self._granted.add(grant)
             self.host_access.append(grant)
 
     @property

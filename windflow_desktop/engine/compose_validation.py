@@ -128,8 +128,9 @@ class _Checker:
             return
         smap = self._mapping(snode, "services")
         self.report.services = list(smap)
+        names = set(smap)  # once: a file may hold a thousand services
         for name, (knode, vnode) in smap.items():
-            self._service(name, knode, vnode, set(smap), volumes, networks)
+            self._service(name, knode, vnode, names, volumes, networks)
 
     # -- walking -----------------------------------------------------------------------
 
@@ -248,7 +249,7 @@ class _Checker:
         if "networks" in svc:
             self._refs(name, svc["networks"][1], path, "network", networks | {"default"})
         if "depends_on" in svc:
-            self._refs(name, svc["depends_on"][1], path, "service", services - {name})
+            self._refs(name, svc["depends_on"][1], path, "service", services, name)
         if "env_file" in svc:
             self._env_files(name, svc["env_file"][1], path)
         self._host_grants(name, svc, path)
@@ -389,7 +390,8 @@ class _Checker:
                 self.error(item, f"service {service!r}: a volume must be text or a mapping",
                            path)
 
-    def _refs(self, service: str, node: Node, path: str, kind: str, known: set[str]) -> None:
+    def _refs(self, service: str, node: Node, path: str, kind: str, known: set[str],
+              itself: str = "") -> None:
         names: list[ScalarNode] = []
         if isinstance(node, SequenceNode):
             names = [n for n in node.value if isinstance(n, ScalarNode)]
@@ -400,7 +402,7 @@ class _Checker:
                        path)
             return
         for ref in names:
-            if ref.value not in known and "$" not in ref.value:
+            if (ref.value not in known or ref.value == itself) and "$" not in ref.value:
                 self.error(ref, f"service {service!r} refers to the unknown {kind} "
                                 f"{ref.value!r}", path)
 

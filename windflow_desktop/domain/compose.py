@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from .errors import ValidationError
 
+MAX_ISSUES = 200  # a report lists at most this many issues, then says how many more
+
 
 @dataclass(frozen=True)
 class Issue:
@@ -39,6 +41,32 @@ class ComposeReport:
     images: dict[str, str] = field(default_factory=dict)  # service -> image (may hold ${…})
     published_ports: list[tuple[str, int, str]] = field(default_factory=list)  # ip, port, proto
     variables: list[VariableUse] = field(default_factory=list)
+    # What the stack reaches on its host, one name per grant ("web: privileged",
+    # "web: host path /etc"); deploying it needs the stack's host access flag.
+    host_access: list[str] = field(default_factory=list)
+    _dropped: list[int] = field(default_factory=lambda: [0, 0], repr=False)  # all, errors
+    _granted: set[str] = field(default_factory=set, repr=False)
+
+    def add(self, issue: Issue) -> None:
+        """Record ``issue``; past ``MAX_ISSUES`` only count it (see ``close``)."""
+        if len(self.issues) < MAX_ISSUES:
+            self.issues.append(issue)
+            return
+        self._dropped[0] += 1
+        self._dropped[1] += issue.severity == "error"
+
+    def close(self) -> None:
+        """Append one issue saying how many were not listed (an error if any was)."""
+        dropped, errors = self._dropped
+        if dropped:
+            self.issues.append(Issue("error" if errors else "warning",
+                                     f"… and {dropped} more issues not shown", 0, 0))
+            self._dropped[:] = [0, 0]
+
+    def grant_host_access(self, grant: str) -> None:
+        if grant not in self._granted:
+            self._granted.add(grant)
+            self.host_access.append(grant)
 
     @property
     def errors(self) -> list[Issue]:

@@ -102,6 +102,10 @@ class Stack:
     id: uuid.UUID = field(default_factory=new_id)
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
+    # Someone with stacks:write said "this stack needs host access": only then may a
+    # revision with host paths, privileged mode, host namespaces, devices or added
+    # capabilities be deployed (see ``ComposeReport.host_access``).
+    host_access: bool = False
 
 
 @dataclass(eq=False)
@@ -206,7 +210,8 @@ class DeployPreview:
 
     target_name: str
     checks: tuple[PreflightCheck, ...]
-    config: str
+    config: str  # secret values masked
+    host_access: tuple[str, ...] = ()  # the grants the revision needs ("web: privileged")
 
     @property
     def ok(self) -> bool:

@@ -3,7 +3,8 @@
 A spec is a list of ``VariableSpec``: name, description, default, required, secret and an
 optional generator (a random password, a hex token or a UUID made when no value is
 given). A secret variable never carries a default: its value exists only in the keyring,
-so a revision, an export or an audit row can never contain it.
+so a revision, an export or an audit row can never contain it. A generated value is
+secret unless the spec says ``secret: false`` (or gives a default, which is not secret).
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ class VariableSpec:
             out["default"] = self.default
         if self.required:
             out["required"] = True
-        if self.secret:
-            out["secret"] = True
+        if self.secret or self.generator:  # explicit: a generated value is secret by default
+            out["secret"] = self.secret
         if self.generator:
             out["generator"] = self.generator
         return out
@@ -71,8 +72,12 @@ def parse_spec(raw: Iterable[Mapping[str, Any]] | None) -> list[VariableSpec]:
         if name in seen:
             raise ValidationError(f"variable {name} is declared twice", field="variables")
         seen.add(name)
-        secret = bool(item.get("secret", False))
         default = item.get("default")
+        generator = item.get("generator") or None
+        # Generated values are secret unless the spec says otherwise (a default is shown
+        # in the revision anyway, so a generator with one keeps to plain text).
+        secret = bool(item["secret"]) if "secret" in item else (
+            generator is not None and default in (None, ""))
         if default is not None and not isinstance(default, str | int | float | bool):
             raise ValidationError(f"variable {name}: the default must be text", field="variables")
         if secret and default not in (None, ""):
@@ -80,7 +85,6 @@ def parse_spec(raw: Iterable[Mapping[str, Any]] | None) -> list[VariableSpec]:
                 f"variable {name} is secret and cannot have a default: secret values live "
                 "only in the keyring (use a generator or give the value when deploying)",
                 field="variables")
-        generator = item.get("generator") or None
         if generator is not None and generator not in GENERATORS:
             raise ValidationError(
                 f"variable {name}: unknown generator {generator!r} "
@@ -98,6 +102,36 @@ def parse_spec(raw: Iterable[Mapping[str, Any]] | None) -> list[VariableSpec]:
 
 def spec_dicts(specs: Sequence[VariableSpec]) -> list[dict[str, Any]]:
     return [s.to_dict() for s in specs]
+
+
+SECRET_MASK = "••••••"
+
+
+def mask_values(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret value replaced by ``SECRET_MASK``, also where it appears
+    escaped as Compose and YAML write it (``$`` as ``$$``, quotes and backslashes)."""
+    forms: set[str] = set()
+    for value in secrets:
+        if not value:
+            continue
+        for form in (value, value.replace("$", "$$")):
+            forms.update((form, form.replace("\\", "\\\\").replace('"', '\\"'),
+                          form.replace("'", "''")))
+    for form in sorted(forms, key=len, reverse=True):  # longest first: no partial leftovers
+        text = text.replace(form, SECRET_MASK)
+    return text
+
+
+_REQUIRED_BY_TEXT = re.compile(
+    r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]{0,127}):?\?([^}\n$]{0,200})\}")
+
+
+def required_by_text(compose_yaml: str) -> dict[str, str]:
+    """The variables a Compose text requires (``${NAME:?message}``), with their message."""
+    found: dict[str, str] = {}
+    for match in _REQUIRED_BY_TEXT.finditer(compose_yaml):
+        found.setdefault(match.group(1), match.group(2))
+    return found
 
 
 def resolve_values(

@@ -1,32 +1,50 @@
-"""Checks a Compose file before anything runs: safe YAML, structure, and variables.
+"""Checks a Compose file before anything runs: safe YAML, structure, host access, and
+variables.
 
-This is not a Compose interpreter. It parses with PyYAML's safe loader (a size limit and
-a node budget stop huge or alias-bomb files), reports every problem with its line and
-column, checks the shape Compose needs (services, each with an image or a build; port,
-volume, network and ``depends_on`` syntax), and finds the variables the text uses
-(``${VAR}``, ``${VAR:-default}``, ``${VAR:?message}``, ``$VAR``) to check them against the
-stack's variables spec. Compose itself interpolates: the deploy preview runs
-``compose config`` where the deployment will run.
+This is not a Compose interpreter. It parses with ``safe_yaml`` (no recursion, a size
+limit, a nesting limit, a budget of nodes and value bytes counted after expanding aliases,
+only standard tags and Compose's ``!reset``/``!override``), reports every problem with its
+line and column (at most ``MAX_ISSUES`` of them), checks the shape Compose needs
+(services, each with an image or a build; port, volume, network and ``depends_on``
+syntax), and finds the variables the text uses (``${VAR}``, ``${VAR:-default}``,
+``${VAR:?message}``, ``$VAR``; each node is scanned once however often it is aliased, at
+most ``MAX_VARIABLE_USES`` uses) to check them against the stack's variables spec.
+
+Host access: a relative bind mount, ``env_file`` or ``file`` that leaves the project folder
+is an error; a host path (absolute, ``~``, or made of variables), ``privileged``, the
+host's PID/network/IPC/UTS/user namespace, devices and added capabilities are named
+warnings, listed in ``report.host_access``: a stack needs its host access flag to deploy
+them. Compose itself interpolates: the deploy preview runs ``compose config`` where the
+deployment will run.
 
 Pure and synchronous; callers on the Qt loop run it in a worker thread.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator, Mapping, Sequence
 
-import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..domain.compose import ComposeReport, Issue, VariableUse
 from ..domain.variables import VariableSpec
+from .safe_yaml import Limits, YAMLLimitError, compose_bounded
 
 MAX_COMPOSE_BYTES = 512 * 1024
-MAX_NODES = 50_000
+MAX_NODES = 20_000
+MAX_DEPTH = 64
+MAX_VALUE_BYTES = 2 * 1024 * 1024  # scalar text after expanding aliases
+MAX_VARIABLE_USES = 2_000
+LIMITS = Limits(max_depth=MAX_DEPTH, max_nodes=MAX_NODES, max_scalar_bytes=MAX_VALUE_BYTES,
+                resolve_scalars=False,
+                extra_tags=frozenset({"!reset", "!override"}))
 
 TOP_LEVEL = {"version", "name", "services", "networks", "volumes", "configs", "secrets",
              "include"}
+HOST_NAMESPACES = ("pid", "network_mode", "ipc", "uts", "userns_mode")
+_TRUE = {"true", "yes", "on"}
 _PORT = re.compile(
     r"^(?:(?:\[[0-9a-fA-F:.]+\]|(?:\d{1,3}\.){3}\d{1,3}):)?"  # host ip
     r"(?:(?P<host>\d+(?:-\d+)?|\$\{[^}]+\})?:)?"          # host port (range)
@@ -45,25 +63,20 @@ def validate_compose(text: str, specs: Sequence[VariableSpec] = ()) -> ComposeRe
     """Everything wrong with ``text`` (and its use of ``specs``), never raising for it."""
     report = ComposeReport()
     if len(text.encode("utf-8")) > MAX_COMPOSE_BYTES:
-        report.issues.append(Issue(
+        report.add(Issue(
             "error", f"the Compose file is larger than {MAX_COMPOSE_BYTES // 1024} KiB", 0, 0))
         return report
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        problem = exc.problem or exc.context or "invalid YAML"
-        report.issues.append(Issue("error", f"YAML syntax: {problem}", line, col))
-        return report
-    except yaml.YAMLError as exc:
-        report.issues.append(Issue("error", f"YAML: {exc}", 0, 0))
+        root = compose_bounded(text, LIMITS)
+    except YAMLLimitError as exc:
+        report.add(Issue("error", exc.message, exc.line, exc.column))
         return report
     if root is None:
-        report.issues.append(Issue("error", "the Compose file is empty", 1, 1))
+        report.add(Issue("error", "the Compose file is empty", 1, 1))
         return report
     if _Checker(report).check(root):
         _check_variables(report, specs)
+    report.close()
     return report
 
 
@@ -75,22 +88,21 @@ def variables_used(text: str) -> list[VariableUse]:
 class _Checker:
     def __init__(self, report: ComposeReport) -> None:
         self.report = report
-        self.budget = MAX_NODES
+        self.uses = 0
 
     def error(self, node: Node, message: str, path: str = "") -> None:
-        self.report.issues.append(Issue("error", message, node.start_mark.line + 1,
-                                        node.start_mark.column + 1, path))
+        self.report.add(Issue("error", message, node.start_mark.line + 1,
+                              node.start_mark.column + 1, path))
 
     def warn(self, node: Node, message: str, path: str = "") -> None:
-        self.report.issues.append(Issue("warning", message, node.start_mark.line + 1,
-                                        node.start_mark.column + 1, path))
+        self.report.add(Issue("warning", message, node.start_mark.line + 1,
+                              node.start_mark.column + 1, path))
 
     def check(self, root: Node) -> bool:
-        """False when the file is too big to look at further (variables unchecked)."""
-        if not self._walk(root, "", set()):
-            return False
+        """False when the file uses too many variables to check them."""
+        within = self._walk(root)
         self._structure(root)
-        return True
+        return within
 
     def _structure(self, root: Node) -> None:
         if not isinstance(root, MappingNode):
@@ -102,6 +114,9 @@ class _Checker:
                 self.warn(knode, f"unknown top-level key {key!r}", key)
         volumes = self._names(top.get("volumes"), "volumes")
         networks = self._names(top.get("networks"), "networks")
+        for kind in ("secrets", "configs"):
+            if kind in top:
+                self._files(kind, top[kind][1])
         services = top.get("services")
         if services is None:
             self.error(root, "no 'services': a Compose file needs at least one service")
@@ -113,42 +128,44 @@ class _Checker:
             return
         smap = self._mapping(snode, "services")
         self.report.services = list(smap)
+        names = set(smap)  # once: a file may hold a thousand services
         for name, (knode, vnode) in smap.items():
-            self._service(name, knode, vnode, set(smap), volumes, networks)
+            self._service(name, knode, vnode, names, volumes, networks)
 
     # -- walking -----------------------------------------------------------------------
 
-    def _walk(self, node: Node, path: str, active: set[int]) -> bool:
-        """Count nodes (alias bombs), find duplicate keys and variables in scalars."""
-        stack: list[tuple[Node, bool]] = [(node, False)]
+    def _walk(self, root: Node) -> bool:
+        """Find duplicate keys and variables, visiting each node once however often it is
+        aliased (``safe_yaml`` already bounded the expanded size)."""
+        seen: set[int] = set()
+        stack: list[tuple[Node, bool]] = [(root, False)]
         while stack:
             current, is_key = stack.pop()
-            self.budget -= 1
-            if self.budget < 0:
-                self.error(node, f"the Compose file has more than {MAX_NODES} YAML nodes "
-                                 "(after expanding aliases)")
-                return False
+            if id(current) in seen:
+                continue
+            seen.add(id(current))
             if isinstance(current, ScalarNode):
-                if not is_key:
-                    self._scan_variables(current)
+                if not is_key and not self._scan_variables(current):
+                    return False
             elif isinstance(current, SequenceNode):
                 stack.extend((child, False) for child in reversed(current.value))
             elif isinstance(current, MappingNode):
-                seen: dict[str, Node] = {}
+                keys: set[str] = set()
                 for knode, vnode in current.value:
                     if isinstance(knode, ScalarNode) and knode.value != "<<":
-                        if knode.value in seen:
+                        if knode.value in keys:
                             self.error(knode, f"the key {knode.value!r} appears twice in the "
                                               "same mapping")
-                        seen[knode.value] = knode
+                        keys.add(knode.value)
                     stack.append((vnode, False))
                     stack.append((knode, True))
         return True
 
-    def _scan_variables(self, node: ScalarNode) -> None:
+    def _scan_variables(self, node: ScalarNode) -> bool:
+        """False once the file uses more than ``MAX_VARIABLE_USES`` variables."""
         value = node.value
         if "$" not in value:
-            return
+            return True
         line, col = node.start_mark.line + 1, node.start_mark.column + 1
         plain = node.style is None and "\n" not in value
         quoted_offset = 1 if node.style in ("'", '"') and "\n" not in value else 0
@@ -157,7 +174,7 @@ class _Checker:
                 continue
             at = col + (match.start() + quoted_offset if plain or quoted_offset else 0)
             if match.group("bad") is not None:
-                self.report.issues.append(Issue(
+                self.report.add(Issue(
                     "error", f"invalid interpolation {match.group(0)!r}: use ${{NAME}}, "
                     "${NAME:-default} or ${NAME:?message} (write $$ for a literal $)",
                     line, at))
@@ -165,14 +182,21 @@ class _Checker:
             name = match.group("braced") or match.group("bare")
             op, arg = match.group("op") or "", match.group("arg") or ""
             if match.group("braced") and arg and not op:
-                self.report.issues.append(Issue(
-                    "error", f"invalid interpolation {match.group(0)!r}", line, at))
+                self.report.add(Issue("error", f"invalid interpolation {match.group(0)!r}",
+                                      line, at))
                 continue
+            self.uses += 1
+            if self.uses > MAX_VARIABLE_USES:
+                self.report.add(Issue(
+                    "error", f"the file uses variables more than {MAX_VARIABLE_USES} times",
+                    line, at))
+                return False
             self.report.variables.append(VariableUse(
                 name=name, line=line, column=at,
                 default=arg if op in ("-", ":-") else None,
                 required_message=arg if op in ("?", ":?") else None,
             ))
+        return True
 
     def _mapping(self, node: MappingNode, path: str) -> dict[str, tuple[Node, Node]]:
         out: dict[str, tuple[Node, Node]] = {}
@@ -225,7 +249,66 @@ class _Checker:
         if "networks" in svc:
             self._refs(name, svc["networks"][1], path, "network", networks | {"default"})
         if "depends_on" in svc:
-            self._refs(name, svc["depends_on"][1], path, "service", services - {name})
+            self._refs(name, svc["depends_on"][1], path, "service", services, name)
+        if "env_file" in svc:
+            self._env_files(name, svc["env_file"][1], path)
+        self._host_grants(name, svc, path)
+
+    # -- host access -------------------------------------------------------------------
+
+    def _grant(self, node: Node, owner: str, what: str, path: str) -> None:
+        self.report.grant_host_access(f"{owner}: {what}")
+        self.warn(node, f"{_label(owner, path)} needs host access: {what}", path)
+
+    def _host_path(self, node: Node, owner: str, source: str, path: str) -> None:
+        """A path Compose reads on the host: inside the project, or a named grant."""
+        if source.startswith(("/", "~")) or "$" in source:
+            self._grant(node, owner, f"host path {source}", path)
+            return
+        normal = posixpath.normpath(source)
+        if normal == ".." or normal.startswith("../"):
+            self.error(node, f"{_label(owner, path)}: the path {source!r} leaves the project "
+                             "folder (use a path inside it, or an absolute host path)", path)
+
+    def _host_grants(self, name: str, svc: Mapping[str, tuple[Node, Node]], path: str) -> None:
+        owner = name
+        privileged = svc.get("privileged")
+        if privileged and isinstance(privileged[1], ScalarNode) and (
+                privileged[1].value.lower() in _TRUE or "$" in privileged[1].value):
+            self._grant(privileged[1], owner, "privileged", path)
+        for key in HOST_NAMESPACES:
+            entry = svc.get(key)
+            if entry and isinstance(entry[1], ScalarNode) and (
+                    entry[1].value == "host" or entry[1].value.startswith("$")):
+                self._grant(entry[1], owner, f"{key}: {entry[1].value}", path)
+        devices = svc.get("devices")
+        if devices and isinstance(devices[1], SequenceNode):
+            for item in devices[1].value:
+                source = _text(item) or _text(_field(item, "source"))
+                if source:
+                    self._grant(item, owner, f"device {source.split(':')[0]}", path)
+        caps = svc.get("cap_add")
+        if caps and isinstance(caps[1], SequenceNode):
+            for item in caps[1].value:
+                if isinstance(item, ScalarNode):
+                    self._grant(item, owner, f"cap_add {item.value}", path)
+
+    def _env_files(self, service: str, node: Node, path: str) -> None:
+        items = node.value if isinstance(node, SequenceNode) else [node]
+        for item in items:
+            source = _text(item) or _text(_field(item, "path"))
+            if source:
+                self._host_path(item, service, source, path)
+
+    def _files(self, kind: str, node: Node) -> None:
+        """Top-level secrets and configs read from a ``file`` on the host."""
+        if not isinstance(node, MappingNode):
+            return
+        for key, value in node.value:
+            source = _text(_field(value, "file"))
+            if source and isinstance(key, ScalarNode):
+                self._host_path(value, f"{kind[:-1]} {key.value}", source,
+                                f"{kind}.{key.value}")
 
     def _ports(self, service: str, node: Node, path: str) -> None:
         if not isinstance(node, SequenceNode):
@@ -285,6 +368,8 @@ class _Checker:
                                path)
                 if len(parts) >= 2:
                     source = parts[0]
+                    if source.startswith(("/", ".", "~", "$")):
+                        self._host_path(item, service, source, path)
                     if not source.startswith(("/", ".", "~", "$")) and source not in declared:
                         self.error(item, f"service {service!r} uses the volume {source!r}, "
                                          "which is not declared under top-level 'volumes'",
@@ -297,11 +382,16 @@ class _Checker:
                 if "target" not in entry:
                     self.error(item, f"service {service!r}: a long volume entry needs "
                                      "'target'", path)
+                source = _text(entry["source"][1]) if "source" in entry else ""
+                kind = _text(entry["type"][1]) if "type" in entry else ""
+                if source and (kind == "bind" or source.startswith(("/", ".", "~", "$"))):
+                    self._host_path(item, service, source, path)
             else:
                 self.error(item, f"service {service!r}: a volume must be text or a mapping",
                            path)
 
-    def _refs(self, service: str, node: Node, path: str, kind: str, known: set[str]) -> None:
+    def _refs(self, service: str, node: Node, path: str, kind: str, known: set[str],
+              itself: str = "") -> None:
         names: list[ScalarNode] = []
         if isinstance(node, SequenceNode):
             names = [n for n in node.value if isinstance(n, ScalarNode)]
@@ -312,9 +402,26 @@ class _Checker:
                        path)
             return
         for ref in names:
-            if ref.value not in known and "$" not in ref.value:
+            if (ref.value not in known or ref.value == itself) and "$" not in ref.value:
                 self.error(ref, f"service {service!r} refers to the unknown {kind} "
                                 f"{ref.value!r}", path)
+
+
+def _label(owner: str, path: str) -> str:
+    return f"service {owner!r}" if path.startswith("services.") else owner
+
+
+def _text(node: Node | None) -> str:
+    return node.value if isinstance(node, ScalarNode) else ""
+
+
+def _field(node: Node, key: str) -> Node | None:
+    if isinstance(node, MappingNode):
+        for k, v in node.value:
+            if isinstance(k, ScalarNode) and k.value == key:
+                found: Node = v
+                return found
+    return None
 
 
 def _merged(node: Node) -> Iterator[tuple[ScalarNode, Node]]:
@@ -335,17 +442,17 @@ def _check_variables(report: ComposeReport, specs: Sequence[VariableSpec]) -> No
             continue
         if use.required_message is not None:
             hint = f": {use.required_message}" if use.required_message else ""
-            report.issues.append(Issue(
+            report.add(Issue(
                 "error", f"${{{use.name}}} is required by the file{hint}, but the variables "
                 "do not declare it", use.line, use.column))
         else:
-            report.issues.append(Issue(
+            report.add(Issue(
                 "error", f"the variable {use.name} is used but not declared in the "
                 "variables (declare it, or give a default with ${NAME:-default})",
                 use.line, use.column))
     for spec in specs:
         if spec.name not in used:
-            report.issues.append(Issue(
+            report.add(Issue(
                 "warning", f"the variable {spec.name} is declared but not used", 0, 0))
 
 
@@ -354,10 +461,9 @@ def check_values(report: ComposeReport, specs: Sequence[VariableSpec],
     """Problems with the values a deployment would run with (before anything runs)."""
     problems: list[Issue] = []
     declared = {s.name for s in specs}
-    for use in report.variables:
-        if use.required_message is not None and not values.get(use.name):
-            hint = use.required_message or "a value is required"
-            problems.append(Issue("error", f"{use.name}: {hint}", use.line, use.column))
+    for use in missing_required(report, values):
+        hint = use.required_message or "a value is required"
+        problems.append(Issue("error", f"{use.name}: {hint}", use.line, use.column))
     for spec in specs:
         if spec.required and not values.get(spec.name):
             problems.append(Issue("error", f"the variable {spec.name} is required", 0, 0))
@@ -365,3 +471,12 @@ def check_values(report: ComposeReport, specs: Sequence[VariableSpec],
         if name not in declared:
             problems.append(Issue("error", f"no variable named {name}", 0, 0))
     return problems
+
+
+def missing_required(report: ComposeReport, values: Mapping[str, str]) -> list[VariableUse]:
+    """The first use of each variable the file requires (``${NAME:?…}``) left empty."""
+    missing: dict[str, VariableUse] = {}
+    for use in report.variables:
+        if use.required_message is not None and not values.get(use.name):
+            missing.setdefault(use.name, use)
+    return list(missing.values())

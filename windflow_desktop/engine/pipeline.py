@@ -49,7 +49,7 @@ from ..domain.models import (
     Target,
     utcnow,
 )
-from ..domain.variables import parse_spec
+from ..domain.variables import mask_values, parse_spec
 from ..repositories.protocols import Backend
 from .compose import (
     ComposeProject,
@@ -525,7 +525,8 @@ class DeploymentPipeline:
 
     async def _validate(self, run: _Run) -> dict[str, Any]:
         specs = parse_spec(run.revision.variables)
-        report = validate_compose(run.revision.compose_yaml, specs)
+        # Parsing may take a while on a big file: never on the loop (the Qt thread).
+        report = await asyncio.to_thread(validate_compose, run.revision.compose_yaml, specs)
         problems = report.errors + check_values(report, specs, run.values)
         if problems:
             raise DeploymentError("; ".join(str(p) for p in problems[:5]))
@@ -898,7 +899,8 @@ class DeploymentPipeline:
     async def preview(self, target: Target, revision: StackRevision,
                       values: Mapping[str, str], project: str | None = None) -> DeployPreview:
         """Preflight checks, then ``compose config`` of ``revision`` with ``values``, run
-        on ``target`` in a scratch folder (the real project's files are not touched)."""
+        on ``target`` in a scratch folder (the real project's files are not touched), its
+        secret values masked; and the host access the revision needs."""
         executor = await self.executors.executor(target)
         facts = await self._probe(executor, target)
         s = self.settings
@@ -918,10 +920,11 @@ class DeploymentPipeline:
                   f"{facts.memory_available_mb} MB memory available "
                   f"(at least {s.min_memory_mb} MB needed)")
         specs = parse_spec(revision.variables)
-        report = validate_compose(revision.compose_yaml, specs)
+        report = await asyncio.to_thread(validate_compose, revision.compose_yaml, specs)
         problems = report.errors + check_values(report, specs, values)
         check("files", not problems, "variables and file valid" if not problems
               else "; ".join(str(p) for p in problems[:5]))
+        secrets = [values[s.name] for s in specs if s.secret and values.get(s.name)]
         config = ""
         if facts.compose is not None:
             root = s.projects_root(target) or f"{facts.home}/.windflow/projects"
@@ -931,7 +934,7 @@ class DeploymentPipeline:
             try:
                 await scratch.stage(revision.compose_yaml, values)
                 config = await scratch.config_text(staged=True)
-                model = parse_model(config)
+                model = await asyncio.to_thread(parse_model, config)  # off the loop
                 own: set[tuple[str, int]] = set()
                 if project:
                     for c in await ComposeProject(executor, project, root).ps():
@@ -943,7 +946,10 @@ class DeploymentPipeline:
                 check("compose config", False, _message(exc))
             finally:
                 await scratch.remove_files()
-        return DeployPreview(target.name, tuple(checks), config)
+        # A failing `compose config` may quote the values it was given.
+        masked = tuple(replace(c, detail=mask_values(c.detail, secrets)) for c in checks)
+        return DeployPreview(target.name, masked, mask_values(config, secrets),
+                             tuple(report.host_access))
 
     # -- crash reconciliation ------------------------------------------------------------
 

@@ -17,8 +17,15 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ..domain.compose import ComposeReport
 from ..domain.enums import ACTIVE_DEPLOYMENT, DeploymentStatus
-from ..domain.errors import ConflictError, NotFoundError, ValidationError, WindFlowError
+from ..domain.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+    WindFlowError,
+)
 from ..domain.identity import Principal
 from ..domain.models import (
     Deployment,
@@ -31,9 +38,16 @@ from ..domain.models import (
 from ..domain.paging import Page, PageRequest
 from ..domain.variables import parse_spec, resolve_values
 from ..engine.compose import env_file_text
+from ..engine.compose_validation import missing_required, validate_compose
 from ..engine.pipeline import SECRET_REF, CancelToken, DeploymentPipeline, project_name
 from ..repositories.protocols import UnitOfWork
-from ..security.permissions import DEPLOYMENTS_CREATE, DEPLOYMENTS_MANAGE, DEPLOYMENTS_READ
+from ..security.permissions import (
+    DEPLOYMENTS_CREATE,
+    DEPLOYMENTS_MANAGE,
+    DEPLOYMENTS_READ,
+    STACKS_WRITE,
+    PermissionChecker,
+)
 from ..security.secrets import SecretStore
 from ..tasks import TaskTracker
 from .common import Scope, ServiceContext
@@ -144,8 +158,10 @@ class DeploymentService:
     ) -> Rollout:
         """Deploy revision ``revision`` (the current one by default) to every target.
 
-        Every value is checked (required variables, unknown names, values Compose cannot
-        carry) for every target before any deployment is created."""
+        Every value is checked (required variables, those the Compose file requires with
+        ``${NAME:?…}`` too, unknown names, values Compose cannot carry) for every target,
+        and a revision that needs host access needs the stack's flag and ``stacks:write``,
+        before any deployment is created."""
         if not target_ids:
             raise ValidationError("choose at least one target", field="target_ids")
         if len(set(target_ids)) != len(target_ids):
@@ -196,6 +212,9 @@ class DeploymentService:
                     if generated else None
                 found.append((target, {k: v for k, v in (applied.variables.items()
                                                          if applied else ()) if k in generated}))
+        report = await asyncio.to_thread(validate_compose, rev.compose_yaml, specs)
+        report.raise_for_errors()  # a revision saved before a rule was added
+        _allow_host_access(principal, stack, report)
         # The keyring outside the unit of work (it may prompt).
         plans: list[tuple[Target, dict[str, str]]] = []
         for target, kept in found:
@@ -204,6 +223,10 @@ class DeploymentService:
                 if given.get(name) in (None, ""):
                     given[name] = value
             values = resolve_values(specs, given)
+            for use in missing_required(report, values):
+                hint = f": {use.required_message}" if use.required_message else ""
+                raise ValidationError(f"{use.name} is required by the Compose file (line "
+                                      f"{use.line}){hint}", field=use.name)
             env_file_text(values)
             plans.append((target, values))
         return stack, rev.id, plans, {s.name for s in specs if s.secret}
@@ -612,6 +635,25 @@ async def _last_applied(uow: UnitOfWork, stack_id: uuid.UUID,
     if applied is not None:
         return applied
     return await uow.deployments.last_with_status(stack_id, target_id, list(DeploymentStatus))
+
+
+def _allow_host_access(principal: Principal, stack: Stack, report: ComposeReport) -> None:
+    """A revision that reaches into its host deploys only from a stack flagged for it,
+    and only for someone who may change the stack (``stacks:write``)."""
+    if not report.host_access:
+        return
+    grants = ", ".join(report.host_access)
+    if not stack.host_access:
+        raise ValidationError(
+            f"the stack {stack.name} needs host access ({grants}); someone with stacks:write "
+            "must tick \"This stack needs host access\" on the stack before it is deployed",
+            field="host_access")
+    try:
+        PermissionChecker(principal).require_permission(STACKS_WRITE, stack.organization_id)
+    except PermissionDeniedError as exc:
+        raise PermissionDeniedError(
+            f"the stack {stack.name} needs host access ({grants}): deploying it needs "
+            f"stacks:write as well; {exc.message}") from exc
 
 
 def _secret_refs(dep: Deployment) -> list[str]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import difflib
 import json
+import os
+import stat
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -25,6 +27,7 @@ from ..domain.models import RevisionDiff, Stack, StackRevision
 from ..domain.paging import Page, PageRequest
 from ..domain.variables import VariableSpec, parse_spec, spec_dicts
 from ..engine.compose_validation import validate_compose
+from ..engine.safe_yaml import Limits, YAMLLimitError, load_bounded
 from ..repositories.protocols import UnitOfWork
 from ..security.permissions import STACKS_READ, STACKS_WRITE
 from .common import Scope, ServiceContext, slugify
@@ -32,6 +35,10 @@ from .common import Scope, ServiceContext, slugify
 EXPORT_FORMAT = "windflow.stack"
 EXPORT_VERSION = 1
 MAX_IMPORT_BYTES = 8 * 1024 * 1024
+MAX_IMPORT_REVISIONS = 1_000
+# An export is JSON or YAML we did not write: bounded like a Compose file, with room for
+# its revisions (aliases may not make 80 KB into 20,000 revisions of 512 KiB each).
+IMPORT_LIMITS = Limits(max_depth=32, max_nodes=200_000, max_scalar_bytes=2 * MAX_IMPORT_BYTES)
 MAX_TAGS = 20
 
 
@@ -41,7 +48,7 @@ class StackService:
     ``list_stacks(p, page=None, archived=False) -> Page[Stack]``, ``get_stack(p, id)``,
     ``create_stack(p, name=, compose_yaml=, variables=(), description="", tags=(),
     message="") -> tuple[Stack, StackRevision]``, ``update_stack(p, id, name=, description=,
-    tags=) -> Stack``, ``save_revision(p, id, compose_yaml=, variables=, message="",
+    tags=, host_access=) -> Stack``, ``save_revision(p, id, compose_yaml=, variables=, message="",
     expected_revision=None) -> StackRevision``, ``revisions(p, id, page=None)``,
     ``get_revision(p, id, number=None)``, ``diff(p, id, old, new) -> RevisionDiff``,
     ``restore(p, id, number, message=None) -> StackRevision``, ``duplicate(p, id, name)``,
@@ -133,18 +140,25 @@ class StackService:
         name: str | None = None,
         description: str | None = None,
         tags: Sequence[str] | None = None,
+        host_access: bool | None = None,
     ) -> Stack:
+        """``host_access``: the explicit "this stack needs host access" flag, without
+        which a revision with host paths, privileged mode, host namespaces, devices or
+        added capabilities is not deployed."""
         async with self.ctx.authorized(principal, STACKS_WRITE) as scope:
             stack = await _stack(scope, stack_id)
+            data: dict[str, Any] = {}
             if name is not None:
                 stack.name = _clean_name(name)
             if description is not None:
                 stack.description = description.strip()
             if tags is not None:
                 stack.tags = _clean_tags(tags)
+            if host_access is not None and host_access != stack.host_access:
+                stack.host_access = data["host_access"] = bool(host_access)
             stack.updated_at = self.ctx.clock()
             stack = await scope.uow.stacks.save(stack)
-            scope.record("stack.updated", "stack", stack.id, {"name": stack.name})
+            scope.record("stack.updated", "stack", stack.id, {"name": stack.name, **data})
             return stack
 
     async def save_revision(
@@ -264,7 +278,8 @@ class StackService:
     async def import_stack(
         self, principal: Principal, text: str, *, name: str | None = None
     ) -> Stack:
-        """A new stack from an export (JSON or YAML), with all its revisions in order."""
+        """A new stack from an export (JSON or YAML), with all its revisions in order (at
+        most ``MAX_IMPORT_REVISIONS``)."""
         doc = await asyncio.to_thread(_parse_export, text)
         meta = doc["stack"]
         stack_name = _clean_name(name or str(meta.get("name") or ""))
@@ -385,14 +400,41 @@ async def _unique_slug(uow: UnitOfWork, org_id: uuid.UUID, name: str) -> str:
     return slug
 
 
+def read_import_file(path: str) -> str:
+    """The text of an export file, its size checked before reading (blocking: run it in a
+    worker thread). Only a regular file of at most ``MAX_IMPORT_BYTES``; never follows a
+    FIFO or a device (opened non-blocking, checked on the open descriptor)."""
+    limit = f"the file is larger than {MAX_IMPORT_BYTES // 2**20} MiB"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise ValidationError(f"cannot open {path}: {exc.strerror}", field="file") from exc
+    with os.fdopen(fd, "rb") as stream:
+        info = os.fstat(stream.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ValidationError(f"{path} is not a regular file", field="file")
+        if info.st_size > MAX_IMPORT_BYTES:
+            raise ValidationError(limit, field="file")
+        data = stream.read(MAX_IMPORT_BYTES + 1)  # it may have grown since
+    if len(data) > MAX_IMPORT_BYTES:
+        raise ValidationError(limit, field="file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationError(f"the file is not UTF-8 text: {exc.reason} at byte "
+                              f"{exc.start}", field="file") from exc
+
+
 def _parse_export(text: str) -> dict[str, Any]:
     if len(text.encode("utf-8")) > MAX_IMPORT_BYTES:
         raise ValidationError(f"the file is larger than {MAX_IMPORT_BYTES // 2**20} MiB",
                               field="file")
     try:
-        doc = yaml.safe_load(text)  # JSON is YAML too
-    except yaml.YAMLError as exc:
-        raise ValidationError(f"not a WindFlow stack export: {exc}", field="file") from exc
+        doc = load_bounded(text, IMPORT_LIMITS)  # JSON is YAML too
+    except YAMLLimitError as exc:
+        where = f" (line {exc.line}, column {exc.column})" if exc.line else ""
+        raise ValidationError(f"not a WindFlow stack export: {exc.message}{where}",
+                              field="file") from exc
     if not isinstance(doc, dict) or doc.get("format") != EXPORT_FORMAT:
         raise ValidationError("not a WindFlow stack export (format windflow.stack)",
                               field="file")
@@ -406,15 +448,22 @@ def _parse_export(text: str) -> dict[str, Any]:
     revisions = doc.get("revisions")
     if not isinstance(revisions, list) or not revisions:
         raise ValidationError("the export has no revisions", field="file")
+    if len(revisions) > MAX_IMPORT_REVISIONS:
+        raise ValidationError(f"the export has {len(revisions)} revisions; an import takes "
+                              f"at most {MAX_IMPORT_REVISIONS} revisions", field="file")
     for position, raw in enumerate(revisions, start=1):
         if not isinstance(raw, dict) or not isinstance(raw.get("compose_yaml"), str):
             raise ValidationError(f"revision #{position} has no compose_yaml", field="file")
+        number = raw.get("number", 0)
+        if isinstance(number, bool) or not isinstance(number, int | None):
+            raise ValidationError(f"revision #{position}: its number {number!r} is not a "
+                                  "whole number", field="file")
         for var in raw.get("variables") or ():
             if isinstance(var, dict) and var.get("secret") and var.get("default"):
                 raise ValidationError(
                     f"revision #{position}: the secret variable {var.get('name')} carries a "
                     "value; exports never contain secret values", field="file")
-    revisions.sort(key=lambda r: int(r.get("number") or 0))
+    revisions.sort(key=lambda r: r.get("number") or 0)
     return doc
 
 

@@ -1,6 +1,7 @@
 """``StacksStore``: the stacks list, the selected stack with its current revision and its
 history, validation for the editor (parsing runs in a worker thread), and the stack
-actions (create, save a revision, restore, diff, duplicate, archive, export, import).
+actions (create, save a revision, restore, diff, duplicate, archive, export, import, the
+"needs host access" flag).
 Live ``stack.*`` events update the one row they name."""
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ..domain.events import Event
 from ..domain.identity import Principal
 from ..domain.models import RevisionDiff, Stack, StackRevision
 from ..domain.paging import PageRequest
-from ..services.stacks import StackService
+from ..services.stacks import StackService, read_import_file
 from .base import Store
 from .session import SessionStore
 
@@ -146,6 +147,19 @@ class StacksStore(Store):
 
         return self.run("save", act)
 
+    def set_host_access(self, on: bool) -> Any:
+        """Set the selected stack's "needs host access" flag (``stacks:write``)."""
+        stack = self.selected
+
+        async def act() -> Stack | None:
+            if stack is None:
+                return None
+            changed = await self._service.update_stack(self._p(), stack.id, host_access=on)
+            await self._reselect(changed.id)
+            return changed
+
+        return self.run("host-access", act)
+
     def restore(self, number: int) -> Any:
         stack = self.selected
 
@@ -200,9 +214,9 @@ class StacksStore(Store):
         return self.run("archive", act)
 
     def import_file(self, path: str) -> Any:
-        """Import from a file (read in a worker thread, never on the Qt thread)."""
+        """Import from a file (its size checked, then read, in a worker thread)."""
         async def act() -> Stack:
-            text = await asyncio.to_thread(Path(path).read_text, encoding="utf-8")
+            text = await asyncio.to_thread(read_import_file, path)
             stack = await self._service.import_stack(self._p(), text)
             self._upsert(stack)
             await self._reselect(stack.id)

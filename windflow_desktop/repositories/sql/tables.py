@@ -26,6 +26,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    false,
 )
 from sqlalchemy.orm import registry
 
@@ -177,6 +178,7 @@ stacks = Table(
     Column("current_revision", Integer, nullable=False, default=0),
     _created(),
     Column("updated_at", UTCDateTime(), nullable=False),
+    Column("host_access", Boolean, nullable=False, default=False, server_default=false()),
     UniqueConstraint("organization_id", "slug"),
     Index(None, "organization_id", "archived_at", "name"),
 )

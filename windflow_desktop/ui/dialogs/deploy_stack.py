@@ -3,11 +3,14 @@ built from the revision's spec (secret fields hidden, required ones marked, defa
 placeholders, generated ones may stay empty), a table of per-target overrides (one row
 per checked target), parallel or staged rollout, and a preview run on the first chosen
 target: the preflight checks as a list (pass/fail icon and text) under a one-line summary,
-then the ``compose config`` text. A failed check does not disable Deploy: the pipeline
-refuses that target with its own error. Deploy calls ``DeploymentsStore.deploy`` and
-closes when it is accepted; the Deploy button stays disabled while a deploy is on its way
-(no double deploy). The dialog deletes itself when closed and drops its connections to
-the store then (it holds the values typed, secrets included).
+then the host access the revision needs (warnings), then the ``compose config`` text
+(secret values masked). A failed check does not disable Deploy: the pipeline refuses that
+target with its own error. A variable the Compose file requires (``${NAME:?…}``) is
+marked like a required one, and Deploy with it empty is refused here, naming it. Deploy
+calls ``DeploymentsStore.deploy`` and closes when it is accepted; the Deploy button stays
+disabled while a deploy is on its way (no double deploy). The dialog deletes itself when
+closed and drops its connections to the store then (it holds the values typed, secrets
+included).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...domain.models import DeployPreview, Stack, StackRevision
-from ...domain.variables import parse_spec
+from ...domain.variables import parse_spec, required_by_text
 from ...stores.deployments import DeploymentsStore
 from ..widgets.message_bar import Level, MessageBar
 from ..widgets.overrides_table import OverridesTable
@@ -60,6 +63,11 @@ class DeployDialog(QDialog):
         self.message = MessageBar()
 
         specs = parse_spec(revision.variables)
+        # Those the file requires and nothing fills in (no default, no generator).
+        by_text = required_by_text(revision.compose_yaml)
+        self.required = {s.name: by_text.get(s.name) or "a value is required"
+                         for s in specs if not s.default and not s.generator
+                         and (s.required or s.name in by_text)}
         self.overrides = OverridesTable(specs)
         self.targets = QListWidget()
         self.targets.setAccessibleName("Targets")
@@ -79,8 +87,7 @@ class DeployDialog(QDialog):
             hint = spec.default or ("generated when empty" if spec.generator else "")
             edit.setPlaceholderText(hint)
             edit.setToolTip(spec.description)
-            label = spec.name + (" *" if spec.required and not spec.default
-                                 and not spec.generator else "")
+            label = spec.name + (" *" if spec.name in self.required else "")
             if spec.secret:
                 label += " (secret)"
             form.addRow(label, edit)
@@ -193,6 +200,16 @@ class DeployDialog(QDialog):
     def parsed_overrides(self) -> dict[uuid.UUID, dict[str, str | None]]:
         return self.overrides.overrides()
 
+    def missing_required(self, targets: list[uuid.UUID]) -> list[str]:
+        """The required variables left empty for any of ``targets`` (overrides count)."""
+        overrides = self.parsed_overrides()
+        missing: list[str] = []
+        for target in targets:
+            values = {**self.values(), **overrides.get(target, {})}
+            missing.extend(name for name in self.required
+                           if not values.get(name) and name not in missing)
+        return missing
+
     def _show_preview(self, preview: DeployPreview) -> None:
         self.checks.clear()
         for check in preview.checks:
@@ -210,10 +227,20 @@ class DeployDialog(QDialog):
                 font.setBold(True)
                 item.setFont(font)
             self.checks.addItem(item)
+        warning = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        for grant in preview.host_access:
+            item = QListWidgetItem(warning, f"Needs host access: {grant}")
+            item.setToolTip("The stack reaches into the target's host; it deploys only "
+                            "with the stack's host access flag")
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, f"warning: needs host access: "
+                                                               f"{grant}")
+            self.checks.addItem(item)
         failed = sum(not c.ok for c in preview.checks)
         self.preflight.setText(f"Preflight on {preview.target_name}: " + (
             f"{failed} of {len(preview.checks)} checks failed" if failed
-            else "all checks passed"))
+            else "all checks passed") + (
+            f"; needs host access ({len(preview.host_access)})" if preview.host_access
+            else ""))
         self.preview_text.setPlainText(preview.config)
 
     def preview(self) -> None:
@@ -240,6 +267,15 @@ class DeployDialog(QDialog):
         targets = self.chosen_targets()
         if not targets:
             self.message.show_message("Choose at least one target", Level.WARNING)
+            return
+        missing = self.missing_required(targets)
+        if missing:
+            self.message.show_message(
+                "Give a value to " + "; ".join(f"{name} ({self.required[name]})"
+                                               for name in missing), Level.ERROR)
+            field = self.fields.get(missing[0])
+            if field is not None:
+                field.setFocus()
             return
         task: Any = self.store.deploy(
             self.stack.id, targets, variables=self.values(), overrides=self.parsed_overrides(),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
@@ -124,7 +125,15 @@ class VariablesTable(QTableWidget):
         combo.setAccessibleName("Generator")
         combo.addItems(["", *GENERATORS])
         combo.setCurrentText(str(item.get("generator") or ""))
+        combo.currentTextChanged.connect(lambda text, c=combo: self._generator_chosen(c, text))
         self.setCellWidget(row, 5, combo)
+
+    def _generator_chosen(self, combo: QComboBox, generator: str) -> None:
+        """A generated value is secret unless the user unticks Secret afterwards."""
+        for row in range(self.rowCount()):
+            secret = self.item(row, 4)
+            if self.cellWidget(row, 5) is combo and generator and secret is not None:
+                secret.setCheckState(Qt.CheckState.Checked)
 
     def spec(self) -> list[dict[str, Any]]:
         out = []
@@ -146,6 +155,7 @@ class VariablesTable(QTableWidget):
             combo = self.cellWidget(row, 5)
             if isinstance(combo, QComboBox) and combo.currentText():
                 entry["generator"] = combo.currentText()
+                entry.setdefault("secret", False)  # unticked: said so (else it is secret)
             out.append(entry)
         return out
 
@@ -249,6 +259,7 @@ class StacksPage(QWidget):
         cv.addWidget(self.editor, 1)
         cv.addWidget(self.validation_label)
         cv.addWidget(self.issues)
+        cv.addWidget(self._host_access_box())
 
         self.variables = VariablesTable()
         self.variables.itemChanged.connect(lambda _: self.editor.sig_text_settled.emit())
@@ -341,6 +352,26 @@ class StacksPage(QWidget):
             msg, Level.ERROR, code=code))
         self.model.reset(store.rows)
         self._show_selected()
+
+    def _host_access_box(self) -> QCheckBox:
+        self.host_access = QCheckBox("This stack needs host access")
+        self.host_access.setAccessibleName("This stack needs host access")
+        self.host_access.setToolTip(
+            "Host paths, privileged mode, the host's PID or network namespace, devices and "
+            "added capabilities deploy only when this is ticked (it takes stacks:write, to "
+            "tick and to deploy)")
+        self.host_access.setEnabled(False)
+        self.host_access.clicked.connect(self._set_host_access)
+        return self.host_access
+
+    def _set_host_access(self, on: bool) -> None:
+        task: Any = self.store.set_host_access(on)
+
+        def done(_: Any) -> None:  # refused (an error shows): the box shows the stored flag
+            if shiboken6.isValid(self) and self.store.selected is not None:
+                self.host_access.setChecked(self.store.selected.host_access)
+
+        task.add_done_callback(done)
 
     # -- actions -----------------------------------------------------------------------
 
@@ -485,6 +516,7 @@ class StacksPage(QWidget):
                 self.variables.set_spec([])
                 self.revisions_model.reset([])
             return
+        self.host_access.setChecked(stack.host_access)
         archived = " (archived)" if stack.archived_at else ""
         self.title.setText(f"{stack.name} — revision {stack.current_revision}{archived}")
         self.archive_button.setText("Unarchive" if stack.archived_at else "Archive")
@@ -509,7 +541,8 @@ class StacksPage(QWidget):
 
     def _enable(self, on: bool, *, creating: bool = False) -> None:
         for b in (self.deploy_button, self.duplicate_button, self.archive_button,
-                  self.export_button, self.diff_button, self.restore_button):
+                  self.export_button, self.diff_button, self.restore_button,
+                  self.host_access):
             b.setEnabled(on and not creating)
         self.save_button.setEnabled(on or creating)
         self.editor.setReadOnly(not (on or creating))

@@ -16,6 +16,8 @@ NEEDS=(
   # the test image needs a statically linked busybox (Debian's "busybox" is dynamic)
   "static:busybox busybox-static"
   "openssl openssl"
+  # a login shell that is not POSIX, for the SSH tests (commands must go through sh -c)
+  "tcsh tcsh"
   "Xvfb xvfb"
   "xauth xauth"
   "lib:libxcb-icccm.so.4 libxcb-icccm4"

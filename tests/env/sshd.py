@@ -4,7 +4,10 @@ own config, host key, client keys and two dedicated users (TESTENV.md):
 - ``wfdeploy`` — in the ``docker`` group, plain Debian ``.bashrc``, reaches the test
   engine through ``SetEnv DOCKER_HOST=…``; key auth (``client_key``) and a password;
 - ``wfnodock`` — the same but its ``DOCKER_HOST`` points at a socket that does not exist:
-  a host "without Docker".
+  a host "without Docker";
+- ``wfcsh`` — like ``wfdeploy`` (key auth, the engine, Compose v2) but its login shell is
+  ``tcsh`` (no POSIX quoting, no ``${X:-}``), and its login environment holds
+  ``WF_LOGIN_SECRET`` (``LOGIN_SECRET``), which must never reach a stack.
 
 ``MaxStartups 100`` and ``MaxSessions 20`` let the fleet benchmark open 50 connections at
 once. ``SshServer.kill_connection_running(marker)`` SIGKILLs the sshd process serving the
@@ -31,10 +34,19 @@ from pathlib import Path
 import pytest
 
 from .docker import DockerEngine
-from .services import free_port, missing, require_binary, stop_process, wait_for_port
+from .services import (
+    find_binary,
+    free_port,
+    missing,
+    require_binary,
+    stop_process,
+    wait_for_port,
+)
 
 USER = "wfdeploy"
 NODOCKER_USER = "wfnodock"
+CSH_USER = "wfcsh"
+LOGIN_SECRET = "from-the-login-environment"
 PASSWORD = "wf-test-Password-1"
 _COMPOSE_V2 = f"{sys.prefix}/lib/python3*/site-packages/compose/docker-compose"
 
@@ -49,6 +61,9 @@ class SshServer:
     other_key: Path         # a private key authorized for nobody
     user: str = USER
     nodocker_user: str = NODOCKER_USER
+    csh_user: str = CSH_USER
+    csh_shell: str | None = None  # tcsh, when installed (else csh_user's shell is bash)
+    login_secret: str = LOGIN_SECRET
     password: str = PASSWORD
     host: str = "127.0.0.1"
 
@@ -115,14 +130,15 @@ def _kill(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def _ensure_user(name: str) -> None:
+def _ensure_user(name: str, shell: str = "/bin/bash") -> None:
     if subprocess.run(["id", "-u", name], capture_output=True).returncode != 0:
         subprocess.run(
-            ["useradd", "--create-home", "--shell", "/bin/bash", "--groups", "docker", name],
+            ["useradd", "--create-home", "--shell", shell, "--groups", "docker", name],
             check=True, capture_output=True,
         )
     else:
-        subprocess.run(["usermod", "-aG", "docker", name], check=True, capture_output=True)
+        subprocess.run(["usermod", "-aG", "docker", "-s", shell, name], check=True,
+                       capture_output=True)
     subprocess.run(["chpasswd"], input=f"{name}:{PASSWORD}".encode(), check=True,
                    capture_output=True)
 
@@ -158,9 +174,12 @@ def start_sshd(engine: DockerEngine, timeout: float = 15.0) -> SshServer:
         missing("the test sshd needs root (it serves dedicated test users)")
     if subprocess.run(["getent", "group", "docker"], capture_output=True).returncode != 0:
         subprocess.run(["groupadd", "--system", "docker"], check=True)
+    tcsh = find_binary("tcsh")  # optional: only the tests of a non-POSIX shell need it
     for name in (USER, NODOCKER_USER):
         _ensure_user(name)
+    _ensure_user(CSH_USER, tcsh or "/bin/bash")
     _install_compose_v2(USER)
+    _install_compose_v2(CSH_USER)
     # sshd insists on this folder for privilege separation.
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     base = Path(tempfile.mkdtemp(prefix="wf-sshd-"))
@@ -185,7 +204,7 @@ UsePAM no
 PasswordAuthentication yes
 KbdInteractiveAuthentication no
 PermitRootLogin no
-AllowUsers {USER} {NODOCKER_USER}
+AllowUsers {USER} {NODOCKER_USER} {CSH_USER}
 MaxStartups 100
 MaxSessions 20
 MaxAuthTries 10
@@ -198,6 +217,8 @@ LogLevel ERROR
 SetEnv DOCKER_HOST={engine.host}
 Match User {NODOCKER_USER}
     SetEnv DOCKER_HOST=unix://{base}/no-docker-here.sock
+Match User {CSH_USER}
+    SetEnv DOCKER_HOST={engine.host} WF_LOGIN_SECRET={LOGIN_SECRET}
 """
     )
     check = subprocess.run([sshd, "-t", "-f", str(config)], capture_output=True, text=True)
@@ -209,7 +230,7 @@ Match User {NODOCKER_USER}
         [sshd, "-D", "-e", "-f", str(config), "-E", str(log)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
-    server = SshServer(base, port, proc, host_key, client_key, other_key)
+    server = SshServer(base, port, proc, host_key, client_key, other_key, csh_shell=tcsh)
     try:
         wait_for_port(port, timeout=timeout)
     except TimeoutError:

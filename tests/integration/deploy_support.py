@@ -4,6 +4,7 @@ plugin folder, executors per target, and a service graph over a real engine (wit
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import urllib.request
@@ -172,3 +173,11 @@ async def local_deploy_graph(tmp_path: Path, engine: DockerEngine,
         if g is not None:
             await g.deployments.shutdown()
         await backend.close()
+
+
+def container_env(engine: DockerEngine, project: str) -> dict[str, str]:
+    """The environment (``Config.Env``) of the one container of ``project``."""
+    [cid] = engine.cli("ps", "-q", "--filter",
+                       f"label=com.docker.compose.project={project}").split()
+    [info] = json.loads(engine.cli("inspect", cid))
+    return dict(item.split("=", 1) for item in info["Config"]["Env"])

@@ -32,7 +32,8 @@ volumes:
 networks:
   back: {}
 """
-SPEC = [VariableSpec("WEB_PORT", required=True), VariableSpec("GREETING")]
+SPEC = [VariableSpec("WEB_PORT", required=True), VariableSpec("GREETING"),
+        VariableSpec("TAG", default="latest")]
 
 
 def test_a_good_file_passes_and_reports_what_it_found() -> None:

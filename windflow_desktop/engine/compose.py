@@ -4,6 +4,15 @@ progress, ``up -d --remove-orphans``, container states, ``stop``/``start``/``dow
 
 Files live in a per-project folder on the target (``<root>/<project>``, mode 0700):
 ``compose.yaml`` and ``.env`` (mode 0600, the variables — Compose interpolates them).
+A project name must look like ``wf-<slug>-<8 hex>`` (what ``project_name`` makes) and the
+root must be an absolute, normalised path: a name read back from the database can never
+point the folder (which Remove deletes) anywhere but right under the projects root.
+Staging refuses a projects folder that is not the user's own or that the group or others
+may write to (another account could swap files between ``config`` and ``up``).
+
+Compose runs with ``env -i`` and only the variables it needs to reach the engine
+(``COMPOSE_ENV``): a variable of the desktop's or the login's environment can neither
+fill ``${ANY:-}`` nor override a value of the ``.env`` file.
 A new revision is first written as ``compose.next.yaml``/``.env.next`` and checked with
 ``compose config``; only ``promote()`` puts it in place, right before ``up``, so a
 revision that fails validation changes nothing on the target.
@@ -13,15 +22,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import posixpath
 import re
 import shlex
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import yaml
 
+from ..domain.compose import Issue
 from ..domain.errors import DeploymentError, ValidationError, WindFlowError
 from .executor import CommandResult, Executor, LineCallback
 
@@ -31,6 +42,11 @@ ProgressCallback = Callable[[int, int, str], None]
 COMPOSE_FILE = "compose.yaml"
 ENV_FILE = ".env"
 NEXT_SUFFIX = ".next"
+PROJECT_NAME = re.compile(r"^wf-[a-z0-9-]{1,40}-[0-9a-f]{8}$")
+# What Compose keeps of its environment (the rest is cleared with ``env -i``).
+COMPOSE_ENV = ("PATH", "HOME", "DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG",
+               "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_API_VERSION")
+_UNSAFE_FOLDER = 3  # exit code of the staging command for a folder others may change
 
 
 @dataclass(frozen=True)
@@ -166,23 +182,64 @@ def env_file_text(values: Mapping[str, str]) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
+def check_project_name(name: str) -> str:
+    """``name`` when it is a project name WindFlow makes, else ``ValidationError``."""
+    if not PROJECT_NAME.match(name):
+        raise ValidationError(
+            f"{name[:80]!r} is not a WindFlow project name (wf-<name>-<8 hex digits>); "
+            "nothing was done on the target", field="project_name")
+    return name
+
+
+def check_root(root: str) -> str:
+    """The projects root, normalised; it must be absolute and hold no ``..``."""
+    clean = posixpath.normpath(root) if root else ""
+    if not clean.startswith("/") or ".." in root.split("/") or clean == "/":
+        raise ValidationError(f"the projects folder {root!r} is not an absolute path "
+                              "inside a home or data folder", field="projects_root")
+    return clean
+
+
+def reserved_variables(names: Iterable[str]) -> list[Issue]:
+    """Stack variables Compose would not take from the ``.env`` file as given: the ones
+    of its own environment (``COMPOSE_ENV``) and its settings (``DOCKER_*``,
+    ``COMPOSE_*``, which could point it at another engine or other files)."""
+    return [Issue("error", f"the variable {name} is reserved for Docker and Compose "
+                           "themselves: give it another name", 0, 0)
+            for name in names
+            if name in COMPOSE_ENV or name.upper().startswith(("DOCKER_", "COMPOSE_"))]
+
+
+def compose_env_prefix() -> str:
+    """``env -i`` keeping only ``COMPOSE_ENV`` (those that are set) — POSIX sh."""
+    kept = " ".join(f'${{{name}+"{name}=${name}"}}' for name in COMPOSE_ENV)
+    return f"env -i {kept}"
+
+
 class ComposeProject:
-    """One Compose project on one target."""
+    """One Compose project on one target: ``project`` right under ``root``.
+
+    ``guarded`` are the folders (besides ``root`` and the project's own) that must belong
+    to the user and not be writable by group or others before anything is staged (the
+    default root's ``~/.windflow``)."""
 
     def __init__(
         self,
         executor: Executor,
         project: str,
-        directory: str,
+        root: str,
         *,
         flavour: str = "v2",
         command_timeout: float = 600,
+        guarded: Sequence[str] = (),
     ) -> None:
         if flavour not in ("v2", "v1"):
             raise ValueError(f"unknown Compose flavour {flavour!r}")
         self.executor = executor
-        self.project = project
-        self.directory = directory.rstrip("/")
+        self.project = check_project_name(project)
+        self.root = check_root(root)
+        self.directory = f"{self.root}/{self.project}"
+        self.guarded = tuple(check_root(g) for g in guarded)
         self.flavour = flavour
         self.timeout = command_timeout
 
@@ -197,10 +254,27 @@ class ComposeProject:
         return [*base, "-p", self.project, "--project-directory", self.directory,
                 "-f", self.path(COMPOSE_FILE + suffix), "--env-file", self.path(ENV_FILE + suffix)]
 
-    async def _run(self, argv: Sequence[str], on_line: LineCallback | None = None,
+    def _compose(self, *args: str, staged: bool = False) -> str:
+        """A Compose command line with a cleared environment (see ``COMPOSE_ENV``)."""
+        return f"{compose_env_prefix()} {shlex.join([*self._base(staged=staged), *args])}"
+
+    async def _run(self, command: str | Sequence[str], on_line: LineCallback | None = None,
                    limit_s: float | None = None) -> CommandResult:
-        return await self.executor.run(list(argv), on_line=on_line,
-                                       timeout=limit_s or self.timeout)
+        argv = command if isinstance(command, str) else list(command)
+        return await self.executor.run(argv, on_line=on_line, timeout=limit_s or self.timeout)
+
+    def _folders_check(self) -> str:
+        """Shell: exit ``_UNSAFE_FOLDER`` when a guarded folder that exists is not the
+        user's own or is writable by group or others (``find -H``: a symlinked folder is
+        judged by what it points to)."""
+        folders = " ".join(q(f) for f in (*self.guarded, self.root, self.directory))
+        unsafe = r'\( ! -user "$(id -u)" -o -perm -020 -o -perm -002 \)'
+        return (f'for d in {folders}; do [ -d "$d" ] || continue; '
+                f'bad=$(find -H "$d" -prune {unsafe} -print 2>&1); '
+                f'[ -z "$bad" ] || {{ echo "the folder $d must belong to $(id -un) and '
+                f'must not be writable by its group or others: WindFlow refuses to keep '
+                f'deployment files there (chmod go-w, or chown it)" >&2; '
+                f'exit {_UNSAFE_FOLDER}; }}; done')
 
     async def stage(self, compose_yaml: str, values: Mapping[str, str]) -> None:
         """Write the revision as the ``.next`` files (nothing running changes).
@@ -208,12 +282,16 @@ class ComposeProject:
         Files go through the command's stdin with ``umask 077`` (owner-only from the
         first byte), which needs no SFTP subsystem on the target."""
         env_text = env_file_text(values)
-        mkdir = f"mkdir -p {q(self.directory)} && chmod 700 {q(self.directory)}"
+        # The check first: a refused folder gets nothing, not even the project's folder.
+        mkdir = (f"{self._folders_check()} && mkdir -p {q(self.directory)} && "
+                 f"chmod 700 {q(self.directory)}")
 
         async def write(name: str, text: str) -> None:
             path = self.path(name + NEXT_SUFFIX)
             done = await self.executor.run(f"umask 077 && {mkdir} && cat > {q(path)}",
                                            stdin=text.encode(), timeout=60)
+            if done.exit_code == _UNSAFE_FOLDER:
+                raise DeploymentError(f"{self.executor.label}: {_tail(done.stderr, 1)}")
             if not done.ok:
                 raise DeploymentError(f"could not write {path} on {self.executor.label}: "
                                       f"{_tail(done.stderr)}")
@@ -247,7 +325,7 @@ class ComposeProject:
     async def config(self, *, staged: bool = False,
                      on_line: LineCallback | None = None) -> dict[str, Any]:
         """``compose config`` where the deployment runs: the fully interpolated model."""
-        done = await self._run([*self._base(staged=staged), "config"], None, 60)
+        done = await self._run(self._compose("config", staged=staged), None, 60)
         if on_line is not None:
             for line in done.stderr.splitlines():
                 on_line("stderr", line)
@@ -258,7 +336,7 @@ class ComposeProject:
         return parse_model(done.stdout)
 
     async def config_text(self, *, staged: bool = False) -> str:
-        done = await self._run([*self._base(staged=staged), "config"], None, 60)
+        done = await self._run(self._compose("config", staged=staged), None, 60)
         if not done.ok:
             raise DeploymentError(f"compose config failed: {_tail(done.stderr or done.stdout)}")
         return done.stdout
@@ -324,7 +402,7 @@ class ComposeProject:
     async def up(self, on_line: LineCallback | None = None, *, promote: bool = False) -> None:
         """``up -d --remove-orphans``; with ``promote``, the staged files are put in place
         first in the same command (one round trip less; ``up`` runs only if both moved)."""
-        command = shlex.join([*self._base(), "up", "-d", "--remove-orphans"])
+        command = self._compose("up", "-d", "--remove-orphans")
         if promote:
             command = f"{self._promote_command()} && {command}"
         done = await self.executor.run(command, on_line=on_line, timeout=self.timeout)
@@ -332,17 +410,15 @@ class ComposeProject:
             raise DeploymentError(f"compose up failed: {_tail(done.stderr or done.stdout)}")
 
     async def stop(self, on_line: LineCallback | None = None) -> None:
-        await self._checked([*self._base(), "stop"], on_line, "stop")
+        await self._checked(self._compose("stop"), on_line, "stop")
 
     async def start(self, on_line: LineCallback | None = None) -> None:
-        await self._checked([*self._base(), "start"], on_line, "start")
+        await self._checked(self._compose("start"), on_line, "start")
 
     async def down(self, *, volumes: bool = False, on_line: LineCallback | None = None) -> None:
-        argv = [*self._base(), "down", "--remove-orphans"]
-        if volumes:
-            argv.append("--volumes")
+        args = ["down", "--remove-orphans", *(["--volumes"] if volumes else [])]
         if await self.has_files():
-            await self._checked(argv, on_line, "down")
+            await self._checked(self._compose(*args), on_line, "down")
         else:  # the folder is gone: remove by label (what compose down would find)
             await self._down_by_label(volumes, on_line)
 
@@ -357,9 +433,9 @@ class ComposeProject:
                        f"[ -z \"$vols\" ] || docker volume rm $vols")
         await self.executor.run(script, on_line=on_line, timeout=self.timeout)
 
-    async def _checked(self, argv: Sequence[str], on_line: LineCallback | None,
+    async def _checked(self, command: str, on_line: LineCallback | None,
                        what: str) -> None:
-        done = await self._run(argv, on_line)
+        done = await self._run(command, on_line)
         if not done.ok:
             raise DeploymentError(f"compose {what} failed: {_tail(done.stderr or done.stdout)}")
 

@@ -438,8 +438,8 @@ def _check_variables(report: ComposeReport, specs: Sequence[VariableSpec]) -> No
     used: set[str] = set()
     for use in report.variables:
         used.add(use.name)
-        if use.name in declared or use.default is not None:
-            continue
+        if use.name in declared:  # a default does not do: Compose would fill it from
+            continue              # the environment it runs in (the app's, the login's)
         if use.required_message is not None:
             hint = f": {use.required_message}" if use.required_message else ""
             report.add(Issue(
@@ -448,7 +448,7 @@ def _check_variables(report: ComposeReport, specs: Sequence[VariableSpec]) -> No
         else:
             report.add(Issue(
                 "error", f"the variable {use.name} is used but not declared in the "
-                "variables (declare it, or give a default with ${NAME:-default})",
+                "variables: declare it (with a default there if it needs one)",
                 use.line, use.column))
     for spec in specs:
         if spec.name not in used:

@@ -4,15 +4,22 @@
 cancellation; it streams stdout/stderr lines to ``on_line`` as they come and returns the
 exit code with the collected output. ``put_file`` writes a file on the target. The SSH
 implementation is in ``engine/ssh.py``.
+
+``LocalExecutor`` never hands the app's own environment (tokens, database URLs, …) to what
+it runs: a command gets ``base_environ()`` (``PATH``, ``HOME``, ``DOCKER_CONFIG`` and what
+the OS needs to start programs) plus the variables given for the target and the call.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import shlex
+import shutil
 import signal
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -20,11 +27,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from ..domain.errors import ValidationError
 from .errors import CommandTimeoutError
 
 LineCallback = Callable[[str, str], None]
 """Called with (stream, line): stream is ``"stdout"`` or ``"stderr"``; no newline."""
 
+# What a local command keeps of the app's environment; everything else stays out.
+BASE_ENV = ("PATH", "HOME", "DOCKER_CONFIG",
+            # Windows needs these to start programs and find the user's folders.
+            "SYSTEMROOT", "WINDIR", "COMSPEC", "PATHEXT", "TEMP", "TMP", "USERPROFILE",
+            "APPDATA", "LOCALAPPDATA", "PROGRAMDATA", "PROGRAMFILES")
 DEFAULT_COMMAND_TIMEOUT_S = 120.0
 MAX_KEPT_LINES = 20_000  # per stream; streaming callers see every line anyway
 
@@ -61,6 +74,12 @@ class Executor(Protocol):
     ) -> None: ...
 
     async def close(self) -> None: ...
+
+
+def base_environ(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The part of ``environ`` (default: this process's) a local command may see."""
+    source = os.environ if environ is None else environ
+    return {name: source[name] for name in BASE_ENV if name in source}
 
 
 def as_shell(command: str | Sequence[str]) -> str:
@@ -115,11 +134,20 @@ class LineCollector:
 
 class LocalExecutor:
     """Runs commands on this machine with ``/bin/sh -c`` in their own process group, so a
-    timeout or a cancellation stops the whole command, children included."""
+    timeout or a cancellation stops the whole command, children included.
 
-    def __init__(self, label: str = "this computer", env: Mapping[str, str] | None = None) -> None:
+    ``env`` is added to ``base_environ()``; ``files`` are copied, for each command, into a
+    private temporary folder (0700, removed after) whose path goes into the variable
+    ``files_env`` — how Docker gets exactly the TLS files a target names
+    (``DOCKER_CERT_PATH`` with ``ca.pem``, ``cert.pem``, ``key.pem``)."""
+
+    def __init__(self, label: str = "this computer", env: Mapping[str, str] | None = None,
+                 *, files: Mapping[str, str] | None = None,
+                 files_env: str = "DOCKER_CERT_PATH") -> None:
         self.label = label
         self._env = dict(env or {})
+        self._files = dict(files or {})
+        self._files_env = files_env
 
     async def run(
         self,
@@ -130,9 +158,21 @@ class LocalExecutor:
         timeout: float | None = None,  # noqa: ASYNC109
         on_line: LineCallback | None = None,
     ) -> CommandResult:
+        if not self._files:
+            return await self._run(command, env, stdin, timeout, on_line)
+        folder = await asyncio.to_thread(private_copies, self._files)
+        try:
+            return await self._run(command, {**(env or {}), self._files_env: folder},
+                                   stdin, timeout, on_line)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, folder, True)
+
+    async def _run(self, command: str | Sequence[str], env: Mapping[str, str] | None,
+                   stdin: bytes | str | None, timeout: float | None,  # noqa: ASYNC109
+                   on_line: LineCallback | None) -> CommandResult:
         started = time.perf_counter()
         limit = DEFAULT_COMMAND_TIMEOUT_S if timeout is None else timeout
-        full_env = {**os.environ, **self._env, **(env or {})}
+        full_env = {**base_environ(), **self._env, **(env or {})}
         proc = await asyncio.create_subprocess_shell(
             as_shell(command),
             stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
@@ -198,6 +238,65 @@ async def _stop(proc: asyncio.subprocess.Process) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     with contextlib.suppress(Exception):
         await asyncio.wait_for(asyncio.shield(proc.wait()), 5)
+
+
+MAX_COPIED_FILE = 1024 * 1024
+
+
+def private_copies(files: Mapping[str, str]) -> str:
+    """A new private folder (0700) holding a copy (0600) of each ``files`` value under
+    its key's name; the caller removes it. A missing or unreadable file is a
+    ``ValidationError`` naming it."""
+    folder = tempfile.mkdtemp(prefix="wf-files-")
+    try:
+        for name, source in files.items():
+            data = read_regular_file(source, MAX_COPIED_FILE)
+            fd = os.open(os.path.join(folder, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                         0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder
+
+
+def read_regular_file(path: str, limit: int) -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most ``limit`` bytes, opened
+    without following a symbolic link and without waiting on a FIFO or a device; anything
+    else is a ``ValidationError`` that says why."""
+    name = os.path.expanduser(path)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) \
+        | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(name, flags)
+    except FileNotFoundError:
+        raise ValidationError(f"the file {path} does not exist", field="file") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ValidationError(f"{path} is a symbolic link: choose the file itself",
+                                  field="file") from None
+        raise ValidationError(f"{path} cannot be opened: {exc.strerror}",
+                              field="file") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValidationError(f"{path} is not a regular file (a device, a pipe or a "
+                                  "folder): choose the file itself", field="file")
+        if info.st_size > limit:
+            raise ValidationError(f"{path} is larger than {limit // 1024} KiB: that is "
+                                  "not the file asked for", field="file")
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := os.read(fd, 65536):
+            size += len(chunk)
+            if size > limit:  # it grew while read
+                raise ValidationError(f"{path} is larger than {limit // 1024} KiB",
+                                      field="file")
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _write_atomic(name: str, data: bytes, mode: int) -> None:

@@ -63,6 +63,7 @@ from .compose import (
     model_services,
     parse_model,
     probe_host,
+    reserved_variables,
 )
 from .compose_validation import check_values, validate_compose
 from .executor import Executor
@@ -451,9 +452,21 @@ class DeploymentPipeline:
 
     def _project_at(self, executor: Executor, target: Target, name: str,
                     place: TargetPlace) -> ComposeProject:
-        """The Compose project ``name`` in the target's projects folder."""
-        root = self.settings.projects_root(target) or f"{place.home}/.windflow/projects"
-        return ComposeProject(executor, name, f"{root}/{name}", flavour=place.compose or "v2")
+        """The Compose project ``name`` in the target's projects folder (a name that is
+        not one WindFlow makes is refused: ``ValidationError``)."""
+        root, guarded = self._root(target, place.home)
+        return ComposeProject(executor, name, root, flavour=place.compose or "v2",
+                              guarded=guarded)
+
+    def _root(self, target: Target, home: str) -> tuple[str, tuple[str, ...]]:
+        """The projects folder of ``target`` and the folders above it that must be the
+        user's own (``~/.windflow`` for the default root)."""
+        configured = self.settings.projects_root(target)
+        if configured:
+            return configured, ()
+        if not home.startswith("/"):
+            raise DeploymentError(f"{target.name} gave no usable home folder ({home!r})")
+        return f"{home}/.windflow/projects", (f"{home}/.windflow",)
 
     async def _scanned_compose(self, target: Target) -> tuple[str | None, str] | None:
         """(flavour, version) from the stored scan when it is fresh and found a Compose;
@@ -527,7 +540,8 @@ class DeploymentPipeline:
         specs = parse_spec(run.revision.variables)
         # Parsing may take a while on a big file: never on the loop (the Qt thread).
         report = await asyncio.to_thread(validate_compose, run.revision.compose_yaml, specs)
-        problems = report.errors + check_values(report, specs, run.values)
+        problems = (report.errors + check_values(report, specs, run.values)
+                    + reserved_variables(spec.name for spec in specs))
         if problems:
             raise DeploymentError("; ".join(str(p) for p in problems[:5]))
         project = _project(run)
@@ -720,7 +734,8 @@ class DeploymentPipeline:
             dep, target, revision = await self._load(watch.deployment_id)
             run = await self._open_run(dep, target, revision, CancelToken())
             run.project = project = ComposeProject(run.executor, project.project,
-                                                   project.directory, flavour=project.flavour)
+                                                   project.root, flavour=project.flavour,
+                                                   guarded=project.guarded)
             record = await self._record_stage(
                 run, "watch", "running", f"checking for {s.watch_s:g} s")
             run.logs.system(f"Watching {', '.join(services)} for {s.watch_s:g} s: an exit, "
@@ -921,23 +936,24 @@ class DeploymentPipeline:
                   f"(at least {s.min_memory_mb} MB needed)")
         specs = parse_spec(revision.variables)
         report = await asyncio.to_thread(validate_compose, revision.compose_yaml, specs)
-        problems = report.errors + check_values(report, specs, values)
+        problems = (report.errors + check_values(report, specs, values)
+                    + reserved_variables(spec.name for spec in specs))
         check("files", not problems, "variables and file valid" if not problems
               else "; ".join(str(p) for p in problems[:5]))
         secrets = [values[s.name] for s in specs if s.secret and values.get(s.name)]
         config = ""
         if facts.compose is not None:
-            root = s.projects_root(target) or f"{facts.home}/.windflow/projects"
-            scratch = ComposeProject(executor, f"preview-{uuid.uuid4().hex[:8]}",
-                                     f"{root}/.preview-{uuid.uuid4().hex[:12]}",
-                                     flavour=facts.compose)
+            root, guarded = self._root(target, facts.home)
+            scratch = ComposeProject(executor, f"wf-preview-{uuid.uuid4().hex[:8]}", root,
+                                     flavour=facts.compose, guarded=guarded)
             try:
                 await scratch.stage(revision.compose_yaml, values)
                 config = await scratch.config_text(staged=True)
                 model = await asyncio.to_thread(parse_model, config)  # off the loop
                 own: set[tuple[str, int]] = set()
                 if project:
-                    for c in await ComposeProject(executor, project, root).ps():
+                    for c in await ComposeProject(executor, project, root,
+                                                  flavour=facts.compose).ps():
                         own |= c.ports
                 for proto, port in sorted(model_ports(model)):
                     free = (proto, port) not in facts.listening or (proto, port) in own

@@ -2,7 +2,11 @@
 
 One pooled SSH connection per target (``SshTarget``), created on first use and replaced
 when the target's connection settings change; local and ``docker_tcp`` targets run
-commands with a ``LocalExecutor`` whose ``DOCKER_HOST`` points at their engine.
+commands with a ``LocalExecutor`` whose ``DOCKER_HOST`` points at their engine (for TLS,
+``DOCKER_CERT_PATH`` is a private copy of exactly the CA, certificate and key the target
+names — never the folder they happen to sit in, whose ``ca.pem`` may be another one).
+A local target's socket is ``unix://``, ``npipe://`` or a path; an engine over TCP is a
+``docker_tcp`` target, where plain TCP is an explicit choice.
 ``docker(target)`` opens a ``DockerApi`` on the right URL: the local socket (Docker or
 Podman, detected), TCP+TLS, or the SSH-forwarded remote socket.
 
@@ -89,7 +93,12 @@ class ExecutorPool:
     async def executor(self, target: Target) -> Executor:
         if target.kind is TargetKind.SSH:
             return await self.ssh(target)
-        return LocalExecutor(target.name, env=self.local_env(target))
+        return self.local_executor(target)
+
+    def local_executor(self, target: Target, label: str | None = None) -> LocalExecutor:
+        """Commands on this machine aimed at a local or ``docker_tcp`` target's engine."""
+        return LocalExecutor(label or target.name, env=self.local_env(target),
+                             files=tls_files(target))
 
     async def ssh(self, target: Target) -> SshTarget:
         """The pooled connection of an SSH target (not opened until first used)."""
@@ -160,21 +169,19 @@ class ExecutorPool:
     # -- Docker ---------------------------------------------------------------------------
 
     def local_env(self, target: Target) -> dict[str, str]:
-        """``DOCKER_HOST`` (and TLS variables) for local commands aimed at the target."""
+        """``DOCKER_HOST`` (and ``DOCKER_TLS_VERIFY``) for local commands aimed at the
+        target; ``DOCKER_CERT_PATH`` comes with each command (``tls_files``)."""
         url = self.local_docker_url(target) if target.kind is TargetKind.LOCAL else (
             docker_tcp_url(target).replace("https://", "tcp://").replace("http://", "tcp://")
         )
         env = {"DOCKER_HOST": url}
-        if target.kind is TargetKind.DOCKER_TCP and not target.tls.get("insecure"):
-            ca = str(target.tls.get("ca_file") or "")
-            if ca:
-                env["DOCKER_TLS_VERIFY"] = "1"
-                env["DOCKER_CERT_PATH"] = os.path.dirname(ca)
+        if tls_files(target):
+            env["DOCKER_TLS_VERIFY"] = "1"
         return env
 
     def local_docker_url(self, target: Target) -> str:
         if target.docker_socket:
-            return as_url(target.docker_socket)
+            return local_socket_url(target.docker_socket)
         environ = dict(self.settings.environ if self.settings.environ is not None
                        else os.environ)
         found = local_docker_candidates(environ)
@@ -222,6 +229,38 @@ def docker_tcp_url(target: Target) -> str:
     insecure = bool(target.tls.get("insecure"))
     port = target.port or (DEFAULT_PLAIN_PORT if insecure else DEFAULT_TLS_PORT)
     return f"{'http' if insecure else 'https'}://{target.host}:{port}"
+
+
+LOCAL_SCHEMES = ("unix://", "npipe://")
+
+
+def local_socket_url(socket: str) -> str:
+    """The URL of a local engine's socket: ``unix://…``, ``npipe://…`` or a path; any
+    other scheme (``tcp://`` above all: a plain, unauthenticated remote engine) is a
+    ``ValidationError`` pointing to the ``docker_tcp`` kind."""
+    text = socket.strip()
+    if "://" not in text:
+        if not text:
+            raise ValidationError("enter the engine's socket path", field="docker_socket")
+        return as_url(text)
+    if text.lower().startswith(LOCAL_SCHEMES) and len(text) > text.index("://") + 3:
+        return text
+    raise ValidationError(
+        f"{text!r} is not a local socket: a local target takes unix://…, npipe://… or a "
+        "path; for an engine over TCP add a \"Docker over TCP\" (docker_tcp) target, "
+        "with TLS", field="docker_socket")
+
+
+def tls_files(target: Target) -> dict[str, str]:
+    """The TLS files Docker gets for a ``docker_tcp`` target, by the names Docker reads
+    from ``DOCKER_CERT_PATH`` (empty when the target does not use TLS)."""
+    if target.kind is not TargetKind.DOCKER_TCP or target.tls.get("insecure"):
+        return {}
+    files = {"ca.pem": _opt(target, "ca_file"), "cert.pem": _opt(target, "cert_file"),
+             "key.pem": _opt(target, "key_file")}
+    if files["ca.pem"] is None:
+        return {}
+    return {name: path for name, path in files.items() if path}
 
 
 def _opt(target: Target, key: str) -> str | None:

@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 from ..domain.enums import TargetKind
 from ..domain.models import Target, TargetCapability
 from .errors import DockerUnavailableError
-from .executor import LocalExecutor
 from .pool import ExecutorPool
 
 T = TypeVar("T")
@@ -85,7 +84,7 @@ async def _scan_api(pool: ExecutorPool, target: Target, timeout: float  # noqa: 
         _docker_cap(target.id, version),
     ]
     # Compose runs on this computer against the remote engine: scan it here.
-    local = LocalExecutor("this computer", env=pool.local_env(target))
+    local = pool.local_executor(target, "this computer")
     here = await local.run(SCAN_SCRIPT, timeout=timeout)
     parsed = parse_scan(target.id, here.stdout)
     for kind in ("compose_v2", "compose_v1"):

@@ -8,6 +8,17 @@ and only after a yes is the key stored and the connection made again — verifie
 the stored key. A host whose key differs from the stored one is refused with
 ``HostKeyChangedError``. Verification is never turned off.
 
+What is taken from ``~/.ssh/config`` (``SshSettings.config_paths``): only ``HostName``,
+``Port`` and ``User`` (``HONOURED_CONFIG``), so host aliases work. Agent forwarding is
+always off, and nothing else there (ForwardAgent, ProxyCommand, RemoteCommand, SetEnv,
+known-hosts files, X11, …) steers a connection. A key file must be a regular file of at
+most 64 KiB; it is opened without following a symbolic link, so a device, a FIFO or a
+link is a clear error instead of a hang or an exhausted memory.
+
+Commands run as ``sh -c`` whatever the account's login shell is (fish or csh do not
+read POSIX quoting): the command line reaches the login shell as one single-quoted word
+of plain characters (``posix_command``), which every common shell passes on unchanged.
+
 Robustness: connecting has a timeout; keepalives notice a dead peer; a dropped connection
 fails only the commands running on it (``ConnectionDroppedError``) and the next command
 reconnects. Each target has its own connection, so one target's trouble never touches
@@ -18,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import logging
 import os
 import shlex
@@ -33,7 +45,7 @@ from typing import Any
 import asyncssh
 
 from ..domain.enums import TargetAuth
-from ..domain.errors import TargetUnreachableError
+from ..domain.errors import TargetUnreachableError, ValidationError
 from ..domain.models import HostKeyPrompt
 from .errors import (
     CommandTimeoutError,
@@ -49,9 +61,18 @@ from .executor import (
     LineCollector,
     as_shell,
     env_prefix,
+    read_regular_file,
 )
 
 log = logging.getLogger("windflow.engine.ssh")
+
+MAX_KEY_FILE = 64 * 1024
+HONOURED_CONFIG = ("Hostname", "Port", "User")
+# Characters a command keeps as they are inside its encoded form; the rest becomes octal
+# escapes for printf. None of these is special in a single-quoted word of sh, csh or fish,
+# in a double-quoted word of sh, nor in a printf format.
+_PLAIN = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                   b" -_.,:;/=+@^&*()[]{}<>|~#?")
 
 # curve25519 first: sntrup761 (OpenSSH's default) costs ~75 ms of client CPU per handshake.
 _PREFERRED_KEX = ("curve25519-sha256", "curve25519-sha256@libssh.org")
@@ -67,6 +88,20 @@ def kex_preference() -> list[str]:
 
 
 HostKeyConfirm = Callable[[HostKeyPrompt], Awaitable[bool]]
+
+
+def posix_command(line: str) -> str:
+    """``line`` as a command any login shell hands to ``sh`` unchanged:
+    ``sh -c 'eval "$(printf "…")"'`` with every byte outside ``_PLAIN`` (quotes,
+    backslashes, ``$``, ``!``, ``%``, line breaks, non-ASCII) written as ``\\ooo``. The
+    plain parts stay readable (in ``ps`` too)."""
+    out = []
+    for index, byte in enumerate(line.encode("utf-8")):
+        if byte in _PLAIN and not (index == 0 and byte == ord("-")):
+            out.append(chr(byte))
+        else:
+            out.append(f"\\{byte:03o}")
+    return "sh -c 'eval \"$(printf \"" + "".join(out) + "\")\"'"
 
 
 @dataclass(frozen=True)
@@ -286,8 +321,14 @@ class SshTarget:
         ep, st = self.endpoint, self.settings
         client = _Client()
         self._last_offer = None
+        try:
+            host, port, username = await asyncio.to_thread(
+                honoured_config, st.config_paths, ep.host, ep.port, ep.username)
+        except (OSError, ValueError) as exc:
+            raise TargetUnreachableError(f"the SSH config file could not be read: {exc}"
+                                         ) from exc
         options: dict[str, Any] = {
-            "username": ep.username or None,
+            "username": username or None,
             "known_hosts": (trusted, [], []),
             "client_factory": lambda: client,
             "keepalive_interval": st.keepalive_interval_s,
@@ -295,22 +336,26 @@ class SshTarget:
             "connect_timeout": st.connect_timeout_s,
             "login_timeout": st.connect_timeout_s,
             "kex_algs": kex_preference(),
+            # The config file was read above for the options we honour, and only those.
+            "config": None,
+            "agent_forwarding": False,
+            "x11_forwarding": False,
+            "proxy_command": None,
+            "tunnel": None,
         }
-        if st.config_paths is not None:
-            options["config"] = list(st.config_paths)
-        if ep.port:
-            options["port"] = ep.port
+        if port:
+            options["port"] = port
         if ep.auth is TargetAuth.PASSWORD:
             options.update(password=ep.secret or "", client_keys=None, agent_path=None,
                            preferred_auth="password")
         elif ep.auth is TargetAuth.KEY:
             if not ep.key_file:
                 raise TargetAuthError(f"{ep.label}: choose the private key file to log in with")
-            options.update(client_keys=[_expand(ep.key_file)], agent_path=None,
-                           passphrase=ep.secret, preferred_auth="publickey")
+            key = await asyncio.to_thread(load_key_file, ep.key_file, ep.secret)
+            options.update(client_keys=[key], agent_path=None, preferred_auth="publickey")
         try:
             async with asyncio.timeout(st.connect_timeout_s + 2):
-                conn = await asyncssh.connect(ep.host, **options)
+                conn = await asyncssh.connect(host, **options)
         except asyncssh.HostKeyNotVerifiable:
             self._last_offer = client.offered_key
             raise
@@ -378,7 +423,7 @@ class SshTarget:
         started = time.perf_counter()
         limit = self.settings.command_timeout_s if timeout is None else timeout
         out, err = LineCollector("stdout", on_line), LineCollector("stderr", on_line)
-        line = env_prefix(env) + as_shell(command)
+        line = posix_command(env_prefix(env) + as_shell(command))
         async with self._sessions:
             process = await self._start(line)
             try:
@@ -529,8 +574,55 @@ def _terminate(process: asyncssh.SSHClientProcess[bytes]) -> None:
         process.close()
 
 
-def _expand(path: str) -> str:
-    return os.path.expanduser(path)
+def load_key_file(path: str, passphrase: str | None
+                  ) -> asyncssh.SSHKey | tuple[asyncssh.SSHKey, asyncssh.SSHCertificate]:
+    """The private key in ``path`` (with its ``-cert.pub`` certificate when there is
+    one), read by ``read_regular_file`` (a regular file of at most 64 KiB, no link)."""
+    try:
+        data = read_regular_file(path, MAX_KEY_FILE)
+    except ValidationError as exc:
+        raise ValidationError(f"the SSH key file: {exc.message}", field="key_file") from None
+    try:
+        key = asyncssh.import_private_key(data, passphrase)
+    except asyncssh.KeyImportError as exc:
+        raise TargetAuthError(
+            f"the key file {path} could not be read: {exc}. If it has a passphrase, "
+            "enter the right one.") from exc
+    cert_path = f"{os.path.expanduser(path)}-cert.pub"
+    if not os.path.lexists(cert_path):
+        return key
+    try:
+        cert = asyncssh.import_certificate(read_regular_file(cert_path, MAX_KEY_FILE))
+    except ValidationError as exc:
+        raise ValidationError(f"the SSH certificate: {exc.message}", field="key_file") from None
+    except (asyncssh.KeyImportError, ValueError) as exc:
+        raise TargetAuthError(f"the certificate {cert_path} could not be read: {exc}") from exc
+    return key, cert
+
+
+def honoured_config(paths: Sequence[str] | None, host: str, port: int | None,
+                    username: str) -> tuple[str, int | None, str]:
+    """(host, port, user) after the OpenSSH config files (``None``: the user's
+    ``~/.ssh/config`` when readable), taking only ``HONOURED_CONFIG`` from them; what the
+    target gives explicitly wins."""
+    if paths is None:
+        default = Path("~", ".ssh", "config").expanduser()
+        paths = [str(default)] if os.access(default, os.R_OK) else []
+    if not paths:
+        return host, port, username
+    from asyncssh.config import SSHClientConfig
+
+    try:
+        local_user = getpass.getuser()
+    except (KeyError, OSError):
+        local_user = ""
+    config = SSHClientConfig.load(None, list(paths), False, False, False, local_user,
+                                  username or (), host, port or ())
+    values = {name: config.get(name) for name in HONOURED_CONFIG}
+    hostname = str(values["Hostname"] or host)
+    config_port = values["Port"]
+    return (hostname, port or (int(str(config_port)) if config_port else None),
+            username or str(values["User"] or ""))
 
 
 def _auth_hint(ep: SshEndpoint) -> str:

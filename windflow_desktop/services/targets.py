@@ -26,7 +26,7 @@ from ..domain.identity import Principal
 from ..domain.models import Target, TargetCapability
 from ..domain.paging import Page, PageRequest
 from ..engine.errors import status_for
-from ..engine.pool import ExecutorPool
+from ..engine.pool import ExecutorPool, local_socket_url
 from ..engine.probe import ConnectionReport, StepCallback, check_connection
 from ..engine.scanner import ScanResult, bounded, scan_target
 from ..security.permissions import TARGETS_READ, TARGETS_SCAN, TARGETS_WRITE
@@ -474,6 +474,8 @@ def clean_spec(spec: TargetSpec, *, secret_given: bool) -> TargetSpec:
         raise ValidationError("the port must be between 1 and 65535", field="port")
     if spec.kind is TargetKind.LOCAL:
         changes.update(host="", port=None, username="", auth=TargetAuth.NONE, key_file="")
+        if changes["docker_socket"]:
+            local_socket_url(changes["docker_socket"])  # unix://, npipe:// or a path
     else:
         if not host or not _HOST.match(host):
             raise ValidationError("enter the host name or IP address", field="host")
@@ -486,6 +488,10 @@ def clean_spec(spec: TargetSpec, *, secret_given: bool) -> TargetSpec:
             raise ValidationError("enter the password", field="secret")
         if auth is not TargetAuth.KEY:
             changes["key_file"] = ""
+        socket = changes["docker_socket"]
+        if socket and not socket.removeprefix("unix://").startswith("/"):
+            raise ValidationError("the remote Docker socket is a path on the host "
+                                  "(/var/run/docker.sock or unix:///…)", field="docker_socket")
     if spec.kind is TargetKind.DOCKER_TCP:
         changes.update(username="", auth=TargetAuth.NONE, key_file="")
         if not spec.insecure:

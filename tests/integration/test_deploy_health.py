@@ -178,7 +178,7 @@ async def test_preflight_uses_a_fresh_scan(docker_engine: DockerEngine,  # noqa:
         empty_bin = tmp_path / "nobin"
         empty_bin.mkdir()
         for tool in ("sh", "cat", "df", "grep", "tail", "printf", "mkdir", "rm", "chmod",
-                     "date", "test"):
+                     "date", "test", "find", "id", "env"):
             (empty_bin / tool).symlink_to("/bin/busybox")
         target = await g.add_target("bare", LocalExecutor(env={
             "DOCKER_HOST": docker_engine.host, "PATH": str(empty_bin)}))

@@ -265,16 +265,19 @@ class ComposeProject:
 
     def _folders_check(self) -> str:
         """Shell: exit ``_UNSAFE_FOLDER`` when a guarded folder that exists is not the
-        user's own or is writable by group or others (``find -H``: a symlinked folder is
-        judged by what it points to)."""
+        user's own or is writable by group or others (one ``find`` for all of them;
+        ``-H``: a symlinked folder is judged by what it points to)."""
         folders = " ".join(q(f) for f in (*self.guarded, self.root, self.directory))
-        unsafe = r'\( ! -user "$(id -u)" -o -perm -020 -o -perm -002 \)'
-        return (f'for d in {folders}; do [ -d "$d" ] || continue; '
-                f'bad=$(find -H "$d" -prune {unsafe} -print 2>&1); '
-                f'[ -z "$bad" ] || {{ echo "the folder $d must belong to $(id -un) and '
-                f'must not be writable by its group or others: WindFlow refuses to keep '
-                f'deployment files there (chmod go-w, or chown it)" >&2; '
-                f'exit {_UNSAFE_FOLDER}; }}; done')
+        writable = r'\( -perm -020 -o -perm -002 \)'
+        return (f'{{ set --; for d in {folders}; do [ -d "$d" ] && set -- "$@" "$d"; done; '
+                f'bad=; [ $# -eq 0 ] || bad=$(find -H "$@" -prune {writable} -print 2>&1) '
+                f'|| {{ echo "could not check the folders $*: $bad" >&2; '
+                f'exit {_UNSAFE_FOLDER}; }}; '
+                f'for d in "$@"; do [ -O "$d" ] || bad="$d"; done; '
+                f'[ -z "$bad" ] || {{ echo "the folder $(echo "$bad" | head -n 1) must belong '
+                f'to $(id -un 2>/dev/null || echo this user) and must not be writable by its '
+                f'group or others: WindFlow refuses to keep deployment files there (chmod '
+                f'go-w, or chown it)" >&2; exit {_UNSAFE_FOLDER}; }}; }}')
 
     async def stage(self, compose_yaml: str, values: Mapping[str, str]) -> None:
         """Write the revision as the ``.next`` files (nothing running changes).

@@ -111,7 +111,8 @@ class SshSettings:
     keepalive_interval_s: float = 15.0
     keepalive_count_max: int = 3
     max_sessions: int = 8  # channels at once on one connection (sshd's MaxSessions is 10)
-    config_paths: Sequence[str] | None = None  # None: the user's ~/.ssh/config
+    # OpenSSH config files for HONOURED_CONFIG only; None: the user's ~/.ssh/config
+    config_paths: Sequence[str] | None = None
 
 
 @dataclass(frozen=True)

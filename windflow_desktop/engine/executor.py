@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import os
 import shlex
 import shutil
 import signal
-import stat
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -27,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from ..domain.errors import ValidationError
 from .errors import CommandTimeoutError
+from .files import private_copies
 
 LineCallback = Callable[[str, str], None]
 """Called with (stream, line): stream is ``"stdout"`` or ``"stderr"``; no newline."""
@@ -238,65 +236,6 @@ async def _stop(proc: asyncio.subprocess.Process) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     with contextlib.suppress(Exception):
         await asyncio.wait_for(asyncio.shield(proc.wait()), 5)
-
-
-MAX_COPIED_FILE = 1024 * 1024
-
-
-def private_copies(files: Mapping[str, str]) -> str:
-    """A new private folder (0700) holding a copy (0600) of each ``files`` value under
-    its key's name; the caller removes it. A missing or unreadable file is a
-    ``ValidationError`` naming it."""
-    folder = tempfile.mkdtemp(prefix="wf-files-")
-    try:
-        for name, source in files.items():
-            data = read_regular_file(source, MAX_COPIED_FILE)
-            fd = os.open(os.path.join(folder, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL,
-                         0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return folder
-
-
-def read_regular_file(path: str, limit: int) -> bytes:
-    """The bytes of ``path`` if it is a regular file of at most ``limit`` bytes, opened
-    without following a symbolic link and without waiting on a FIFO or a device; anything
-    else is a ``ValidationError`` that says why."""
-    name = os.path.expanduser(path)
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) \
-        | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(name, flags)
-    except FileNotFoundError:
-        raise ValidationError(f"the file {path} does not exist", field="file") from None
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise ValidationError(f"{path} is a symbolic link: choose the file itself",
-                                  field="file") from None
-        raise ValidationError(f"{path} cannot be opened: {exc.strerror}",
-                              field="file") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ValidationError(f"{path} is not a regular file (a device, a pipe or a "
-                                  "folder): choose the file itself", field="file")
-        if info.st_size > limit:
-            raise ValidationError(f"{path} is larger than {limit // 1024} KiB: that is "
-                                  "not the file asked for", field="file")
-        chunks: list[bytes] = []
-        size = 0
-        while chunk := os.read(fd, 65536):
-            size += len(chunk)
-            if size > limit:  # it grew while read
-                raise ValidationError(f"{path} is larger than {limit // 1024} KiB",
-                                      field="file")
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
 
 
 def _write_atomic(name: str, data: bytes, mode: int) -> None:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import getpass
 import logging
 import os
 import shlex
@@ -45,7 +44,7 @@ from typing import Any
 import asyncssh
 
 from ..domain.enums import TargetAuth
-from ..domain.errors import TargetUnreachableError, ValidationError
+from ..domain.errors import TargetUnreachableError
 from ..domain.models import HostKeyPrompt
 from .errors import (
     CommandTimeoutError,
@@ -61,18 +60,10 @@ from .executor import (
     LineCollector,
     as_shell,
     env_prefix,
-    read_regular_file,
 )
+from .ssh_setup import honoured_config, load_key_file, posix_command
 
 log = logging.getLogger("windflow.engine.ssh")
-
-MAX_KEY_FILE = 64 * 1024
-HONOURED_CONFIG = ("Hostname", "Port", "User")
-# Characters a command keeps as they are inside its encoded form; the rest becomes octal
-# escapes for printf. None of these is special in a single-quoted word of sh, csh or fish,
-# in a double-quoted word of sh, nor in a printf format.
-_PLAIN = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                   b" -_.,:;/=+@^&*()[]{}<>|~#?")
 
 # curve25519 first: sntrup761 (OpenSSH's default) costs ~75 ms of client CPU per handshake.
 _PREFERRED_KEX = ("curve25519-sha256", "curve25519-sha256@libssh.org")
@@ -88,20 +79,6 @@ def kex_preference() -> list[str]:
 
 
 HostKeyConfirm = Callable[[HostKeyPrompt], Awaitable[bool]]
-
-
-def posix_command(line: str) -> str:
-    """``line`` as a command any login shell hands to ``sh`` unchanged:
-    ``sh -c 'eval "$(printf "…")"'`` with every byte outside ``_PLAIN`` (quotes,
-    backslashes, ``$``, ``!``, ``%``, line breaks, non-ASCII) written as ``\\ooo``. The
-    plain parts stay readable (in ``ps`` too)."""
-    out = []
-    for index, byte in enumerate(line.encode("utf-8")):
-        if byte in _PLAIN and not (index == 0 and byte == ord("-")):
-            out.append(chr(byte))
-        else:
-            out.append(f"\\{byte:03o}")
-    return "sh -c 'eval \"$(printf \"" + "".join(out) + "\")\"'"
 
 
 @dataclass(frozen=True)
@@ -573,57 +550,6 @@ def _terminate(process: asyncssh.SSHClientProcess[bytes]) -> None:
     # Closing the channel makes sshd hang up the command (SIGHUP to its session).
     with contextlib.suppress(Exception):
         process.close()
-
-
-def load_key_file(path: str, passphrase: str | None
-                  ) -> asyncssh.SSHKey | tuple[asyncssh.SSHKey, asyncssh.SSHCertificate]:
-    """The private key in ``path`` (with its ``-cert.pub`` certificate when there is
-    one), read by ``read_regular_file`` (a regular file of at most 64 KiB, no link)."""
-    try:
-        data = read_regular_file(path, MAX_KEY_FILE)
-    except ValidationError as exc:
-        raise ValidationError(f"the SSH key file: {exc.message}", field="key_file") from None
-    try:
-        key = asyncssh.import_private_key(data, passphrase)
-    except asyncssh.KeyImportError as exc:
-        raise TargetAuthError(
-            f"the key file {path} could not be read: {exc}. If it has a passphrase, "
-            "enter the right one.") from exc
-    cert_path = f"{os.path.expanduser(path)}-cert.pub"
-    if not os.path.lexists(cert_path):
-        return key
-    try:
-        cert = asyncssh.import_certificate(read_regular_file(cert_path, MAX_KEY_FILE))
-    except ValidationError as exc:
-        raise ValidationError(f"the SSH certificate: {exc.message}", field="key_file") from None
-    except (asyncssh.KeyImportError, ValueError) as exc:
-        raise TargetAuthError(f"the certificate {cert_path} could not be read: {exc}") from exc
-    return key, cert
-
-
-def honoured_config(paths: Sequence[str] | None, host: str, port: int | None,
-                    username: str) -> tuple[str, int | None, str]:
-    """(host, port, user) after the OpenSSH config files (``None``: the user's
-    ``~/.ssh/config`` when readable), taking only ``HONOURED_CONFIG`` from them; what the
-    target gives explicitly wins."""
-    if paths is None:
-        default = Path("~", ".ssh", "config").expanduser()
-        paths = [str(default)] if os.access(default, os.R_OK) else []
-    if not paths:
-        return host, port, username
-    from asyncssh.config import SSHClientConfig
-
-    try:
-        local_user = getpass.getuser()
-    except (KeyError, OSError):
-        local_user = ""
-    config = SSHClientConfig.load(None, list(paths), False, False, False, local_user,
-                                  username or (), host, port or ())
-    values = {name: config.get(name) for name in HONOURED_CONFIG}
-    hostname = str(values["Hostname"] or host)
-    config_port = values["Port"]
-    return (hostname, port or (int(str(config_port)) if config_port else None),
-            username or str(values["User"] or ""))
 
 
 def _auth_hint(ep: SshEndpoint) -> str:

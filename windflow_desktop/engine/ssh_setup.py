@@ -17,6 +17,9 @@ from .errors import TargetAuthError
 from .files import read_regular_file
 
 MAX_KEY_FILE = 64 * 1024
+# Linux refuses a single argument longer than 128 KiB (MAX_ARG_STRLEN): the login shell
+# gets the command as one. Data goes through stdin, so commands stay far below this.
+MAX_COMMAND = 120 * 1024
 HONOURED_CONFIG = ("Hostname", "Port", "User")
 # Characters a command keeps as they are inside its encoded form; the rest becomes octal
 # escapes for printf. None of these is special in a single-quoted word of sh, csh or fish,
@@ -36,7 +39,11 @@ def posix_command(line: str) -> str:
             out.append(chr(byte))
         else:
             out.append(f"\\{byte:03o}")
-    return "sh -c 'eval \"$(printf \"" + "".join(out) + "\")\"'"
+    command = "sh -c 'eval \"$(printf \"" + "".join(out) + "\")\"'"
+    if len(command) > MAX_COMMAND:
+        raise ValidationError(f"a command of {len(line) // 1024} KiB is too long to run "
+                              "over SSH (send data through stdin)", field="command")
+    return command
 
 
 def load_key_file(path: str, passphrase: str | None

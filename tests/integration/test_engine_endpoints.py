@@ -91,3 +91,13 @@ async def test_deploy_over_tls_uses_exactly_the_chosen_files(
 
 async def _no_secret(name: str) -> str | None:
     return None
+
+
+async def test_an_ssh_target_takes_a_socket_path_on_the_host(target_world: TargetWorld) -> None:
+    w = target_world
+    with pytest.raises(ValidationError, match="path on the host") as info:
+        await w.targets.create_target(w.owner, w.ssh_spec("s1", docker_socket="tcp://h:2375"))
+    assert info.value.field == "docker_socket"
+    made = await w.targets.create_target(
+        w.owner, w.ssh_spec("s2", docker_socket="unix:///run/docker.sock"))
+    assert made.docker_socket == "unix:///run/docker.sock"

@@ -36,6 +36,8 @@ from ..domain.compose import Issue
 from ..domain.errors import DeploymentError, ValidationError, WindFlowError
 from .executor import CommandResult, Executor, LineCallback
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 ProgressCallback = Callable[[int, int, str], None]
 """(done, total, image) while pulling."""
 
@@ -336,7 +338,8 @@ class ComposeProject:
             raise DeploymentError(
                 f"compose config failed on {self.executor.label}: "
                 f"{_tail(done.stderr or done.stdout)}")
-        return parse_model(done.stdout)
+        # A big model takes PyYAML a while: parse it off the event loop (the Qt thread).
+        return await asyncio.to_thread(parse_model, done.stdout)
 
     async def config_text(self, *, staged: bool = False) -> str:
         done = await self._run(self._compose("config", staged=staged), None, 60)
@@ -557,7 +560,8 @@ def pull_problem(image: str, stderr: str, where: str) -> str:
 
 def parse_model(config_text: str) -> dict[str, Any]:
     """The model ``compose config`` printed."""
-    model = yaml.safe_load(config_text) or {}
+    # compose's own output (never user input): libyaml's C loader where it is built in.
+    model = yaml.load(config_text, Loader=_YAML_LOADER) or {}
     if not isinstance(model, dict):
         raise DeploymentError("compose config printed something that is not a model")
     return model

@@ -4,10 +4,12 @@ contain a password, a token or the signing key — even with SQL statement loggi
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from pathlib import Path
 
+import pytest
+
+from windflow_desktop.domain.errors import AuthenticationError
 from windflow_desktop.repositories.sql.backend import SqlBackend
 from windflow_desktop.services.auth import AuthService
 from windflow_desktop.services.common import ServiceContext
@@ -38,11 +40,10 @@ async def test_no_secret_in_database_or_logs(tmp_path: Path) -> None:
         s = await svc.auth.setup(username="alice", email="alice@x.test",
                                  password=OLD_PASSWORD, organization_name="Acme")
         tokens += [s.tokens.access_token, s.tokens.refresh_token]
-        try:
+        with pytest.raises(AuthenticationError) as refused:
             await svc.auth.login("alice", TYPO)
-        except Exception as exc:
-            assert TYPO not in str(exc)
-        with contextlib.suppress(Exception):
+        assert TYPO not in str(refused.value)
+        with pytest.raises(AuthenticationError):
             await svc.auth.login(TYPO, OLD_PASSWORD)  # a password typed as the login
         s = await svc.auth.login("alice@x.test", OLD_PASSWORD)
         tokens += [s.tokens.access_token, s.tokens.refresh_token]

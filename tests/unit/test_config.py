@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import pwd
+import shutil
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -82,13 +86,52 @@ def test_unwritable_data_folder_is_refused(tmp_path: Path) -> None:
         load_settings({"WINDFLOW_HOME": str(unwritable_home(tmp_path))})
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through permission bits")
-def test_read_only_data_folder_is_refused(tmp_path: Path) -> None:
-    home = tmp_path / "ro"
-    home.mkdir()
-    home.chmod(0o500)
+def as_unprivileged(check: Callable[[], None]) -> None:
+    """Run ``check`` in this process, or, as root (CI), in a forked child that dropped to
+    ``nobody`` first: root writes through permission bits, an ordinary user does not.
+    The child's failure (its assertion text) fails the test."""
+    if os.geteuid() != 0:
+        check()
+        return
+    nobody = pwd.getpwnam("nobody")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 0
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+            check()
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent
+            os.write(write_end, f"{type(exc).__name__}: {exc}".encode()[:4000])
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        report = pipe.read().decode(errors="replace")
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, report
+
+
+def test_read_only_data_folder_is_refused() -> None:
+    home = Path(tempfile.mkdtemp(prefix="wf-ro-"))  # reachable by an unprivileged user
     try:
-        with pytest.raises(ConfigurationError, match="is not writable"):
-            load_settings({"WINDFLOW_HOME": str(home)})
+        home.chmod(0o755)
+        (home / "ro").mkdir()
+        if os.geteuid() == 0:
+            nobody = pwd.getpwnam("nobody")
+            os.chown(home / "ro", nobody.pw_uid, nobody.pw_gid)
+        (home / "ro").chmod(0o500)
+
+        def refused() -> None:
+            assert os.geteuid() != 0, "still root: the check would prove nothing"
+            with pytest.raises(ConfigurationError, match="is not writable"):
+                load_settings({"WINDFLOW_HOME": str(home / "ro")})
+
+        as_unprivileged(refused)
     finally:
-        home.chmod(0o700)
+        (home / "ro").chmod(0o700)
+        shutil.rmtree(home, ignore_errors=True)

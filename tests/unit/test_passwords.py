@@ -50,5 +50,27 @@ def test_policy_rejects(bad: str) -> None:
         assert bad not in err.value.message
 
 
+class CountingHasher(PasswordHasher):
+    """Records every verification (hash and password) and still runs it for real."""
+
+    def __init__(self) -> None:
+        super().__init__(**FAST)
+        self.verified: list[tuple[str, str, bool]] = []
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        result = super().verify(password_hash, password)
+        self.verified.append((password_hash, password, result))
+        return result
+
+
 def test_burn_spends_a_verification() -> None:
-    PasswordHasher(**FAST).burn("anything")
+    hasher = CountingHasher()
+    hasher.burn("anything")
+    hasher.burn("something else")
+    assert [(pw, ok) for _, pw, ok in hasher.verified] == [
+        ("anything", False), ("something else", False)]
+    dummy = {h for h, _, _ in hasher.verified}
+    assert len(dummy) == 1  # made once, then reused
+    # A real Argon2id hash with the hasher's own cost: the same work as a real check.
+    (made,) = dummy
+    assert made.startswith("$argon2id$") and not hasher.needs_rehash(made)

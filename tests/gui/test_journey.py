@@ -37,10 +37,7 @@ from windflow_desktop.stores.notifications import NotificationKind
 from windflow_desktop.ui.dialogs.first_run import FirstRunDialog
 from windflow_desktop.ui.views.dashboard import DashboardPage
 
-pytestmark = [pytest.mark.gui,
-              # tests/env/docker.py leaves dockerd's log file object to the process.
-              pytest.mark.filterwarnings("ignore::ResourceWarning"),
-              pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
+pytestmark = [pytest.mark.gui]
 
 WAIT_MS = 60_000
 STACK = """\

@@ -11,8 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.env.docker import DockerEngine, docker_engine  # noqa: F401 - fixture
 from tests.env.services import free_port
 from windflow_desktop.domain.enums import DeploymentStage, DeploymentStatus
@@ -21,9 +19,6 @@ from windflow_desktop.repositories.sql.backend import SqlBackend
 
 from .conftest import sqlite_url
 from .deploy_support import STACK, VARIABLES, build_graph, compose_v2_config
-
-pytestmark = [pytest.mark.filterwarnings("ignore::ResourceWarning"),
-              pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
 
 CRASH_STACK = STACK.replace('      ADMIN_PASSWORD: "${ADMIN_PASSWORD}"\n', "")
 CRASH_VARS = [v for v in VARIABLES if v["name"] != "ADMIN_PASSWORD"]

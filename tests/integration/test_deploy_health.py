@@ -10,17 +10,12 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
 from tests.env.docker import DockerEngine, docker_engine  # noqa: F401 - fixture
 from windflow_desktop.domain.enums import DeploymentStatus
 from windflow_desktop.domain.models import DeploymentStageRecord, TargetCapability, utcnow
 from windflow_desktop.engine.executor import LocalExecutor
 
 from .deploy_support import compose_v2_config, local_deploy_graph
-
-pytestmark = [pytest.mark.filterwarnings("ignore::ResourceWarning"),
-              pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
 
 BASE = """\
 services:

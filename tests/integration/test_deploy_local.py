@@ -26,11 +26,6 @@ from .deploy_support import (
     local_deploy_graph,
 )
 
-# tests/env/docker.py (issue 5) leaves dockerd's log file object to the process.
-pytestmark = [pytest.mark.filterwarnings("ignore::ResourceWarning"),
-              pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
-
-
 
 def _ids(engine: DockerEngine, project: str, service: str | None = None) -> list[str]:
     flt = [f"label=com.docker.compose.project={project}"]

@@ -13,18 +13,12 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-import pytest
-
 from tests.env.docker import BUSYBOX_IMAGE, DockerEngine, docker_engine  # noqa: F401 - fixture
 from tests.env.registry import Registry, start_registry
 from windflow_desktop.domain.enums import DeploymentStatus
 from windflow_desktop.domain.models import Deployment
 
 from .deploy_support import DeployGraph, local_deploy_graph
-
-# tests/env/docker.py (issue 5) leaves dockerd's log file object to the process.
-pytestmark = [pytest.mark.filterwarnings("ignore::ResourceWarning"),
-              pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
 
 NO_WATCH = {"watch_s": 0}
 

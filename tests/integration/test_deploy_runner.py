@@ -11,8 +11,6 @@ import subprocess
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
 from tests.env.docker import DockerEngine, docker_engine  # noqa: F401 - fixture
 from windflow_desktop.domain.enums import DeploymentStage, DeploymentStatus
 from windflow_desktop.domain.models import Deployment, utcnow
@@ -24,9 +22,6 @@ from windflow_desktop.services.deployments import DeploymentService
 
 from .conftest import sqlite_url
 from .deploy_support import DeployGraph, build_graph, local_deploy_graph
-
-pytestmark = [pytest.mark.filterwarnings("ignore::ResourceWarning"),
-              pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
 
 SLOW = """\
 services:

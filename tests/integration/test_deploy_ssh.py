@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.env.docker import DockerEngine, docker_engine  # noqa: F401 - fixture
 from tests.env.services import free_port
 from tests.env.sshd import SshServer, sshd_server  # noqa: F401 - fixture
@@ -16,10 +14,6 @@ from windflow_desktop.repositories.sql.backend import SqlBackend
 
 from .conftest import sqlite_url
 from .deploy_support import BROKEN, STACK, VARIABLES, build_graph, http_get
-
-# tests/env/docker.py (issue 5) leaves dockerd's log file object to the process.
-pytestmark = [pytest.mark.filterwarnings("ignore::ResourceWarning"),
-              pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
 
 
 async def test_ssh_target_with_compose_v1(docker_engine: DockerEngine,  # noqa: F811

@@ -104,7 +104,7 @@ def as_unprivileged(check: Callable[[], None]) -> None:
             os.setgid(nobody.pw_gid)
             os.setuid(nobody.pw_uid)
             check()
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        except BaseException as exc:  # reported to the parent
             os.write(write_end, f"{type(exc).__name__}: {exc}".encode()[:4000])
             code = 1
         finally:

@@ -25,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    from .private_files import restrict_umask
+
+    restrict_umask()  # before the first file: the data folder is the user's alone
     from .config import load_settings, log_level_number
     from .domain.errors import ConfigurationError
     from .logging_setup import configure_logging

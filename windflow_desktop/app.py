@@ -125,6 +125,9 @@ class WindFlowApp:
         await self.workspace.start_bus()
         if self.workspace.keyring_missing:
             self._notice_no_keyring()
+        for notice in self.settings.notices:
+            log.warning("%s", notice)
+            self.message_bar.show_warning(notice)
         # Deployments a dead process left running are settled against their targets, in
         # the background: an unreachable target must not hold the window up.
         self.reconcile = asyncio.ensure_future(self.workspace.housekeeping())

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .domain.errors import ConfigurationError
+from .private_files import FOLDER_MODE, exposed_settings_notice, make_private
 
 APP_NAME = "WindFlow Desktop"
 SETTINGS_FILE = "settings.toml"
@@ -29,6 +30,9 @@ class Settings:
     redis_url: str | None
     log_level: str
     health_interval_s: float = 30.0
+    # Warnings for people found while loading (a settings file others can read); the
+    # window shows them and the log keeps them.
+    notices: tuple[str, ...] = ()
 
     @property
     def log_dir(self) -> Path:
@@ -46,7 +50,7 @@ def default_home() -> Path:
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Build the settings, making sure the data folder exists and is writable."""
+    """Build the settings, making sure the data folder exists, is writable and private."""
     env = os.environ if environ is None else environ
     home = Path(env["WINDFLOW_HOME"]).expanduser() if env.get("WINDFLOW_HOME") else default_home()
     _prepare_home(home)
@@ -57,6 +61,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "health_interval_s": 30.0,
     }
     values.update(_read_settings_file(home / SETTINGS_FILE))
+    exposed = exposed_settings_notice(home / SETTINGS_FILE)
     for key in ("database_url", "redis_url", "log_level", "health_interval_s"):
         raw = env.get(f"WINDFLOW_{key.upper()}")
         if raw:
@@ -67,15 +72,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         redis_url=_check_redis_url(values["redis_url"]),
         log_level=_check_log_level(str(values["log_level"])),
         health_interval_s=_check_interval(values["health_interval_s"]),
+        notices=(exposed,) if exposed else (),
     )
 
 
 def _prepare_home(home: Path) -> None:
     try:
-        home.mkdir(parents=True, exist_ok=True)
+        home.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
         probe = home / ".write-test"
         probe.write_text("ok")
         probe.unlink()
+        make_private(home)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise ConfigurationError(

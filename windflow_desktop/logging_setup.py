@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT_LOGGER = "windflow"
 _FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
@@ -24,6 +26,15 @@ def redact(text: str) -> str:
     text = _PATTERNS[1].sub("[redacted-jwt]", text)
     text = _PATTERNS[2].sub(r"\1\2[redacted]", text)
     return _PATTERNS[3].sub(r"\1[redacted]\2", text)
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """The log and each new file after a rotation are 0600 whatever the umask."""
+
+    def _open(self) -> Any:
+        stream = super()._open()
+        os.chmod(self.baseFilename, 0o600)
+        return stream
 
 
 class RedactingFormatter(logging.Formatter):
@@ -47,14 +58,14 @@ def configure_logging(log_dir: Path, level: int, *, console: bool = True) -> Pat
     """Send ``windflow.*`` records at ``level`` and libraries' warnings (SQLAlchemy,
     asyncssh, redis, …) to ``log_dir/windflow.log`` (rotated), and warnings to stderr
     as one line each. Calling it again replaces what an earlier call installed."""
-    log_dir.mkdir(parents=True, exist_ok=True)
+    log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = log_dir / "windflow.log"
     python_root = logging.getLogger()
     for handler in list(python_root.handlers):
         if getattr(handler, "windflow", False):
             python_root.removeHandler(handler)
             handler.close()
-    file_handler = logging.handlers.RotatingFileHandler(
+    file_handler = PrivateRotatingFileHandler(
         path, maxBytes=2_000_000, backupCount=5, encoding="utf-8", delay=True
     )
     file_handler.setFormatter(RedactingFormatter(_FORMAT))

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .config import Settings
+from .private_files import private_sqlite_file
 
 log = logging.getLogger("windflow.app")
 
@@ -50,6 +52,9 @@ class Workspace:
         from .services.users import UserService
 
         try:
+            database_file = sqlite_file(self.settings.database_url)
+            if database_file is not None:
+                private_sqlite_file(database_file)
             self.backend = SqlBackend(self.settings.database_url)
             self._stack.push_async_callback(self.backend.close)
             await self.backend.open()
@@ -124,6 +129,14 @@ class Services:
     dashboard: Any = None
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database URL (None for another database or in memory)."""
+    if not url.startswith("sqlite") or ":///" not in url:
+        return None
+    path = url.split(":///", 1)[1].split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
 def client_id(home: Path) -> str:
     """This installation's id (names its Redis consumer group; stable across restarts)."""
     path = home / "client-id"
@@ -135,5 +148,7 @@ def client_id(home: Path) -> str:
 
 def _new_client_id(path: Path) -> str:
     value = f"desktop-{uuid.uuid4().hex[:12]}"
-    path.write_text(value, encoding="ascii")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(value)
     return value

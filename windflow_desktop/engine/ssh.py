@@ -180,7 +180,10 @@ class KnownHosts:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         lines = [f"{name} {key}" for name, keys in sorted(self._entries.items()) for key in keys]
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + ("\n" if lines else ""))
+        os.chmod(tmp, 0o600)  # private even when an older copy was not
         os.replace(tmp, self.path)
 
 

@@ -1,31 +1,19 @@
-"""Named loggers (``windflow.<area>``), a rotating file in the data folder, secret redaction."""
+"""Named loggers (``windflow.<area>``), a private rotating file in the data folder, and
+secret redaction (``security/redaction.py``) on every line."""
 
 from __future__ import annotations
 
 import logging
 import logging.handlers
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
+from .security.redaction import KNOWN_SECRETS, redact
+
 ROOT_LOGGER = "windflow"
 _FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-# Bearer tokens, JWTs and key=value secrets never reach a log line.
-_PATTERNS = [
-    re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+"),
-    re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"),
-    re.compile(r"(?i)\b(password|passphrase|secret|token|api_key)(\s*[=:]\s*)\S+"),
-    re.compile(r"(?i)(://[^:/@\s]+:)[^@\s]+(@)"),
-]
-
-
-def redact(text: str) -> str:
-    text = _PATTERNS[0].sub(r"\1[redacted]", text)
-    text = _PATTERNS[1].sub("[redacted-jwt]", text)
-    text = _PATTERNS[2].sub(r"\1\2[redacted]", text)
-    return _PATTERNS[3].sub(r"\1[redacted]\2", text)
 
 
 class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
@@ -38,8 +26,11 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
 
 
 class RedactingFormatter(logging.Formatter):
+    """Secrets found by their shape, and the secret values of the deployments running in
+    this process, never reach a log line."""
+
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
+        return KNOWN_SECRETS.mask(redact(super().format(record)))
 
 
 class ConsoleFormatter(RedactingFormatter):

@@ -51,6 +51,7 @@ from ..domain.models import (
 )
 from ..domain.variables import mask_values, parse_spec
 from ..repositories.protocols import Backend
+from ..security.redaction import KNOWN_SECRETS, mask
 from .compose import (
     ComposeProject,
     ContainerState,
@@ -157,6 +158,7 @@ class LogWriter:
         self._dep = deployment
         self._seq = first_seq
         self._redact = [s for s in redact if len(s) >= 4]
+        self._registered: list[str] = []  # in the process's file log while running
         self._buffer: list[tuple[int, datetime, LogStream, str]] = []
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -165,12 +167,13 @@ class LogWriter:
         self.count = 0
 
     def start(self) -> None:
+        self._registered = KNOWN_SECRETS.add(self._redact)
         self._task = asyncio.get_running_loop().create_task(
             self._loop(), name=f"deployment-log-{self._dep.id}")
 
     def redact(self, text: str) -> str:
         """``text`` with every secret value of the run masked (lines, errors, details)."""
-        return _mask(text, self._redact)
+        return mask(text, self._redact)
 
     def add(self, stream: str, line: str) -> None:
         line = self.redact(line)
@@ -223,10 +226,14 @@ class LogWriter:
         would leave SQLite's write lock with a half-closed transaction)."""
         self._closing = True
         self._wake.set()
-        if self._task is not None:
-            task, self._task = self._task, None
-            await asyncio.gather(task, return_exceptions=True)
-        await self.flush()
+        try:
+            if self._task is not None:
+                task, self._task = self._task, None
+                await asyncio.gather(task, return_exceptions=True)
+            await self.flush()
+        finally:
+            registered, self._registered = self._registered, []
+            KNOWN_SECRETS.remove(registered)
 
 
 @dataclass
@@ -346,7 +353,7 @@ class DeploymentPipeline:
     async def fail_unstarted(self, dep: Deployment, error: str,
                              status: DeploymentStatus = DeploymentStatus.FAILED) -> None:
         """End a deployment that never reached the target (one event, no stages)."""
-        error = _mask(error, await self._secret_values(dep))
+        error = mask(error, await self._secret_values(dep))
         now = self.clock()
         async with self.backend.unit_of_work() as uow:
             row = await uow.deployments.get(dep.id)
@@ -1223,13 +1230,6 @@ def _process_exists(pid: str) -> bool:
     except (ValueError, PermissionError, OSError):
         return True  # not ours to signal, or not a pid: assume it may live
     return True
-
-
-def _mask(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        if len(secret) >= 4 and secret in text:
-            text = text.replace(secret, "********")
-    return text
 
 
 def _message(exc: BaseException) -> str:

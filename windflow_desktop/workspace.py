@@ -75,7 +75,7 @@ class Workspace:
                 context=context,
                 auth=AuthService(context, self.secrets),
                 users=UserService(context),
-                organizations=OrganizationService(context),
+                organizations=OrganizationService(context, self.secrets),
                 targets=TargetService(context, self.secrets, self.pool),
                 containers=ContainerService(context, self.pool),
                 stacks=StackService(context),

@@ -72,7 +72,7 @@ def build_services(backend: SqlBackend, hasher: PasswordHasher | None = None) ->
         backend, bus, clock, ring, secrets,
         AuthService(ctx, secrets, hasher=hasher),
         UserService(ctx, hasher),
-        OrganizationService(ctx),
+        OrganizationService(ctx, secrets),
     )
 
 

@@ -51,6 +51,7 @@ from ..security.permissions import (
 from ..security.secrets import SecretStore
 from ..tasks import TaskTracker
 from .common import Scope, ServiceContext
+from .secret_refs import deployment_secret_refs
 
 MAX_PARALLEL = 16
 RECONCILE_CONCURRENCY = 8
@@ -378,7 +379,7 @@ class DeploymentService:
                     target_id=removed.target_id)
                 for dep in page.items:
                     if dep.id != kept and dep.status not in ACTIVE_DEPLOYMENT:
-                        refs.extend(_secret_refs(dep))
+                        refs.extend(deployment_secret_refs(dep))
                 if page.next_cursor is None:
                     break
                 cursor = page.next_cursor
@@ -654,11 +655,6 @@ def _allow_host_access(principal: Principal, stack: Stack, report: ComposeReport
         raise PermissionDeniedError(
             f"the stack {stack.name} needs host access ({grants}): deploying it needs "
             f"stacks:write as well; {exc.message}") from exc
-
-
-def _secret_refs(dep: Deployment) -> list[str]:
-    return [str(v[SECRET_REF]) for v in dep.variables.values()
-            if isinstance(v, dict) and SECRET_REF in v]
 
 
 async def _was_good(uow: UnitOfWork, dep: Deployment) -> bool:

@@ -10,7 +10,9 @@ from ..domain.identity import Member, Principal
 from ..domain.models import Membership, Organization
 from ..domain.paging import Page, PageRequest
 from ..security.permissions import ORG_DELETE, ORG_MANAGE, ORG_READ, USERS_READ
+from ..security.secrets import SecretStore
 from .common import ServiceContext, clean_org_name, unique_slug
+from .secret_refs import delete_secrets, deployments_secret_refs, targets_secret_refs
 from .users import list_members
 
 
@@ -23,8 +25,9 @@ class OrganizationService:
     ``members(p, organization_id, page=None) -> Page[Member]``, ``delete(p, organization_id)``.
     """
 
-    def __init__(self, context: ServiceContext) -> None:
+    def __init__(self, context: ServiceContext, secrets: SecretStore) -> None:
         self.ctx = context
+        self.secrets = secrets
 
     async def create(self, principal: Principal, name: str) -> Organization:
         name = clean_org_name(name)
@@ -89,11 +92,14 @@ class OrganizationService:
             return await list_members(scope.uow, organization_id, page or PageRequest())
 
     async def delete(self, principal: Principal, organization_id: uuid.UUID) -> None:
-        """Delete the organization and everything in it (targets, stacks, deployments)."""
+        """Delete the organization and everything in it (targets, stacks, deployments);
+        after the commit, their keyring entries go too."""
         async with self.ctx.authorized(principal, ORG_DELETE, organization_id) as scope:
             org = await scope.uow.organizations.get(organization_id)
+            refs = [*await targets_secret_refs(scope.uow, organization_id),
+                    *await deployments_secret_refs(scope.uow, organization_id)]
             await scope.uow.organizations.delete(organization_id)
             # The organization's own audit rows go with it; this one outlives it.
             scope.record("organization.deleted", "organization", org.id,
                          {"name": org.name, "slug": org.slug}, organization_id=None)
-
+        await delete_secrets(self.secrets, refs, f"deleted organization {organization_id}")

@@ -32,6 +32,7 @@ from ..engine.scanner import ScanResult, bounded, scan_target
 from ..security.permissions import TARGETS_READ, TARGETS_SCAN, TARGETS_WRITE
 from ..security.secrets import SecretStore
 from .common import Scope, ServiceContext
+from .secret_refs import delete_secrets, deployments_secret_refs
 
 log = logging.getLogger("windflow.services.targets")
 
@@ -235,16 +236,17 @@ class TargetService:
             log.warning("an unused secret of target %s could not be removed", target_id)
 
     async def delete_target(self, principal: Principal, target_id: uuid.UUID) -> None:
+        """Delete the target with its deployments; after the commit, their keyring
+        entries and the target's own secret go too."""
         async with self.ctx.authorized(principal, TARGETS_WRITE) as scope:
             target = await load_target(scope, target_id)
+            refs = await deployments_secret_refs(scope.uow, scope.org, target_id=target_id)
             await scope.uow.targets.delete(target_id)
             scope.record("target.deleted", "target", target_id, {"name": target.name})
         await self.pool.forget(target_id)
         if target.secret_ref:
-            try:
-                await self.secrets.adelete(target.secret_ref)
-            except WindFlowError:
-                log.warning("the secret of deleted target %s could not be removed", target_id)
+            refs.append(target.secret_ref)
+        await delete_secrets(self.secrets, refs, f"deleted target {target_id}")
 
     async def forget_host_key(self, principal: Principal, target_id: uuid.UUID) -> bool:
         """Drop the stored host key of an SSH target (after a legitimate key change)."""

@@ -77,7 +77,7 @@ class Workspace:
                 users=UserService(context),
                 organizations=OrganizationService(context, self.secrets),
                 targets=TargetService(context, self.secrets, self.pool),
-                containers=ContainerService(context, self.pool),
+                containers=ContainerService(context, self.pool, self.secrets),
                 stacks=StackService(context),
                 activity=ActivityService(context),
                 dashboard=DashboardService(context),

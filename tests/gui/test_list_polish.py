@@ -128,7 +128,7 @@ def env(workspace: Workspace, tmp_path: Path, docker_engine: DockerEngine) -> It
     pipeline = DeploymentPipeline(svc.backend, svc.bus, _Unreachable(), svc.secrets)  # type: ignore[arg-type]
     deployments = DeploymentsStore(ws.session, DeploymentService(ctx, pipeline, svc.secrets),
                                    lambda _p: targets_list(targets))
-    containers = ContainersStore(ContainerService(ctx, pool), ws.session)
+    containers = ContainersStore(ContainerService(ctx, pool, svc.secrets), ws.session)
     container_id = docker_engine.cli(
         "run", "-d", "--network", "none", "--stop-signal", "SIGKILL",
         "--label", "com.docker.compose.project=polish",

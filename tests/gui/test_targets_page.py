@@ -67,7 +67,7 @@ def ops(workspace: Workspace, tmp_path: Path, docker_engine: DockerEngine,
                         settings=engine_settings())
     ctx = ServiceContext(svc.backend, svc.bus, clock=svc.clock)
     targets = TargetsStore(TargetService(ctx, svc.secrets, pool), workspace.session)
-    containers = ContainersStore(ContainerService(ctx, pool), workspace.session)
+    containers = ContainersStore(ContainerService(ctx, pool, svc.secrets), workspace.session)
     pool.confirm_host_key = targets.confirm_host_key
     workspace.run(targets.load())
     try:

@@ -102,7 +102,7 @@ async def build_world(
     owner = await add_member(backend, org.id, f"owner{uuid.uuid4().hex[:6]}", Role.OWNER)
     viewer = await add_member(backend, org.id, f"viewer{uuid.uuid4().hex[:6]}", Role.VIEWER)
     return TargetWorld(backend, bus, clock, ring, secrets, pool, answers,
-                       TargetService(ctx, secrets, pool), ContainerService(ctx, pool),
+                       TargetService(ctx, secrets, pool), ContainerService(ctx, pool, secrets),
                        owner, viewer, docker, sshd, folder)
 
 

@@ -15,6 +15,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 MASK = "********"
 MIN_SECRET_LENGTH = 4  # shorter values are too common to mask without mangling text
@@ -30,6 +31,7 @@ _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 _PAIR = re.compile(
     rf"(?i)(?<![A-Za-z0-9_.\-])({SECRET_NAME})([\"']?\s*[=:]\s*)"
     r"(?:\"[^\"\n]*\"|'[^'\n]*'|[^\s\"',;&}\]]+)")
+_SECRET_NAME = re.compile(rf"(?i){SECRET_NAME}")
 _URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^:/@\s]*:)[^@\s/]+(@)")
 
 
@@ -54,6 +56,38 @@ def mask(text: str, secrets: Iterable[str]) -> str:
         if len(secret) >= MIN_SECRET_LENGTH and secret in text:
             text = text.replace(secret, MASK)
     return text
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a variable's name says it holds a secret (``DB_PASSWORD``, ``API_KEY``)."""
+    return _SECRET_NAME.fullmatch(name) is not None
+
+
+def mask_environment(entries: Iterable[str], secrets: Iterable[str]) -> list[str]:
+    """``NAME=value`` entries with the value masked when the name says secret, and every
+    known secret value masked wherever it appears."""
+    known = tuple(secrets)
+    out = []
+    for entry in entries:
+        name, sep, value = entry.partition("=")
+        if sep and value and is_secret_name(name):
+            out.append(f"{name}={MASK}")
+        else:
+            out.append(mask(entry, known))
+    return out
+
+
+def mask_tree(value: Any, secrets: Iterable[str]) -> Any:
+    """A copy of a JSON-like value (dicts, lists, strings) with every known secret value
+    masked in its strings (keys included)."""
+    known = tuple(secrets)
+    if isinstance(value, str):
+        return mask(value, known)
+    if isinstance(value, dict):
+        return {mask_tree(k, known): mask_tree(v, known) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_tree(v, known) for v in value]
+    return value
 
 
 class KnownSecrets:

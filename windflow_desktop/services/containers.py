@@ -2,7 +2,9 @@
 through its Docker Engine API (local socket, TCP+TLS, or the SSH-forwarded socket).
 
 Reading needs ``targets:read``; acting on containers and images needs
-``containers:manage`` and is audited (``container.started`` …). The permission check
+``containers:manage`` and is audited (``container.started`` …). ``inspect`` masks secret
+values (the known secrets of the deployments on that target, and the values of
+variables whose names say secret); the raw view needs ``containers:manage``. The permission check
 and the target lookup happen in a unit of work; the Docker call runs after it (no
 transaction is held while the engine works), and the audit row is written once the
 action succeeded.
@@ -11,25 +13,32 @@ action succeeded.
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
+from ..domain.errors import WindFlowError
 from ..domain.identity import Principal
 from ..domain.models import Target
 from ..engine.docker_api import ContainerInfo, ContainerStats, DockerApi, ImageInfo
 from ..engine.pool import ExecutorPool
 from ..security.permissions import CONTAINERS_MANAGE, TARGETS_READ
+from ..security.redaction import mask_environment, mask_tree
+from ..security.secrets import SecretStore
 from .common import ServiceContext
+from .secret_refs import deployments_secret_refs
 from .targets import load_target
 
 T = TypeVar("T")
+log = logging.getLogger("windflow.services.containers")
 
 
 class ContainerService:
     """Public API (all async, principal and target id first):
 
-    ``list_containers(p, t) -> list[ContainerInfo]``, ``inspect(p, t, c) -> dict``,
+    ``list_containers(p, t) -> list[ContainerInfo]``,
+    ``inspect(p, t, c, raw=False) -> dict`` (secret values masked unless ``raw``),
     ``start/stop/restart(p, t, c)``, ``remove(p, t, c, force=False)``,
     ``logs(p, t, c, tail=200) -> list[str]``,
     ``follow_logs(p, t, c, tail=100) -> AsyncIterator[str]`` (until cancelled),
@@ -38,9 +47,11 @@ class ContainerService:
     ``volumes(p, t)``, ``networks(p, t)``.
     """
 
-    def __init__(self, context: ServiceContext, pool: ExecutorPool) -> None:
+    def __init__(self, context: ServiceContext, pool: ExecutorPool,
+                 secrets: SecretStore) -> None:
         self.ctx = context
         self.pool = pool
+        self.secrets = secrets
 
     async def _target(self, principal: Principal, permission: str,
                       target_id: uuid.UUID) -> Target:
@@ -71,8 +82,36 @@ class ContainerService:
         return await self._read(principal, target_id, lambda api: api.containers(all=True))
 
     async def inspect(self, principal: Principal, target_id: uuid.UUID,
-                      container_id: str) -> dict[str, Any]:
-        return await self._read(principal, target_id, lambda api: api.inspect(container_id))
+                      container_id: str, *, raw: bool = False) -> dict[str, Any]:
+        """The engine's description of the container, secret values masked; ``raw``
+        (``containers:manage``) leaves them as they are."""
+        if raw:
+            target = await self._target(principal, CONTAINERS_MANAGE, target_id)
+            async with self.pool.docker(target) as api:
+                return await api.inspect(container_id)
+        async with self.ctx.authorized(principal, TARGETS_READ) as scope:
+            target = await load_target(scope, target_id)
+            refs = await deployments_secret_refs(scope.uow, scope.org, target_id=target_id)
+        async with self.pool.docker(target) as api:
+            info = await api.inspect(container_id)
+        known = await self._known_values(refs)
+        config = info.get("Config")
+        if isinstance(config, dict) and isinstance(config.get("Env"), list):
+            config["Env"] = mask_environment(config["Env"], known)
+        return dict(mask_tree(info, known))
+
+    async def _known_values(self, refs: list[str]) -> list[str]:
+        """The secret values behind ``refs`` still in the keyring (to mask them)."""
+        values: list[str] = []
+        for ref in dict.fromkeys(refs):
+            try:
+                value = await self.secrets.aget(ref)
+            except WindFlowError:
+                log.warning("a secret could not be read to mask it in an inspect view")
+                continue
+            if value:
+                values.append(value)
+        return values
 
     async def start(self, principal: Principal, target_id: uuid.UUID, container_id: str) -> None:
         await self._act(principal, target_id, "container.started", container_id,

@@ -27,6 +27,7 @@ import aiohttp
 
 from ..domain.errors import NotFoundError, TargetUnreachableError
 from .errors import DockerApiError, DockerUnavailableError, TlsError
+from .lines import LineSplitter
 
 T = TypeVar("T")
 COMPOSE_PROJECT = "com.docker.compose.project"
@@ -245,7 +246,11 @@ class DockerApi:
             chunks = await self._docker.containers.container(container_id).log(
                 stdout=True, stderr=True, tail=tail, timeout=self._timeout()
             )
-            return "".join(chunks).splitlines()
+            splitter, lines = LineSplitter(), []
+            for chunk in chunks:
+                lines.extend(splitter.feed_text(chunk))
+            last = splitter.finish()
+            return [*lines, last] if last is not None else lines
 
         return await self._call(f"read the logs of {container_id[:12]}", fetch)
 
@@ -261,7 +266,7 @@ class DockerApi:
             total=None, sock_read=None, connect=self.connect_timeout_s,
             sock_connect=self.connect_timeout_s,
         )
-        partial = ""
+        splitter = LineSplitter()
         try:
             query = self._docker._query(
                 f"containers/{container_id}/logs", method="GET",
@@ -273,16 +278,15 @@ class DockerApi:
                     async for chunk in multiplexed_result_stream(  # type: ignore[no-untyped-call]
                         response, is_tty=is_tty
                     ):
-                        partial += chunk
-                        *lines, partial = partial.split("\n")
-                        for line in lines:
-                            yield line.rstrip("\r")
+                        for line in splitter.feed_text(chunk):
+                            yield line
                 finally:
                     response.close()
         except (aiodocker.DockerError, aiohttp.ClientError, OSError) as exc:
             raise self.translate(exc, f"follow the logs of {container_id[:12]}") from exc
-        if partial:
-            yield partial
+        last = splitter.finish()
+        if last is not None:
+            yield last
 
     async def stats(self, container_id: str) -> ContainerStats:
         async def fetch() -> ContainerStats:

@@ -27,6 +27,7 @@ from typing import Protocol
 
 from .errors import CommandTimeoutError
 from .files import private_copies
+from .lines import LineSplitter
 
 LineCallback = Callable[[str, str], None]
 """Called with (stream, line): stream is ``"stdout"`` or ``"stderr"``; no newline."""
@@ -99,27 +100,25 @@ def env_prefix(env: Mapping[str, str] | None) -> str:
 
 
 class LineCollector:
-    """Splits a byte stream into lines, keeps them (bounded) and passes each on."""
+    """Splits a byte stream into lines (each cut at ``MAX_LINE_BYTES``), keeps them
+    (bounded) and passes each on."""
 
     def __init__(self, stream: str, on_line: LineCallback | None) -> None:
         self.stream = stream
         self.on_line = on_line
         self.lines: list[str] = []
-        self._partial = b""
+        self._splitter = LineSplitter()
 
     def feed(self, chunk: bytes) -> None:
-        data = self._partial + chunk
-        *complete, self._partial = data.split(b"\n")
-        for raw in complete:
-            self._emit(raw)
+        for line in self._splitter.feed(chunk):
+            self._emit(line)
 
     def finish(self) -> None:
-        if self._partial:
-            self._emit(self._partial)
-            self._partial = b""
+        last = self._splitter.finish()
+        if last is not None:
+            self._emit(last)
 
-    def _emit(self, raw: bytes) -> None:
-        line = raw.decode("utf-8", "replace").rstrip("\r")
+    def _emit(self, line: str) -> None:
         self.lines.append(line)
         if len(self.lines) > MAX_KEPT_LINES:
             del self.lines[: len(self.lines) - MAX_KEPT_LINES]

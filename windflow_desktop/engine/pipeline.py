@@ -68,6 +68,7 @@ from .compose import (
 )
 from .compose_validation import check_values, validate_compose
 from .executor import Executor
+from .lines import cap_line
 
 log = logging.getLogger("windflow.engine.pipeline")
 
@@ -114,6 +115,10 @@ class PipelineSettings:
     min_memory_mb: int = 32
     log_flush_s: float = 0.05
     log_batch: int = 2000
+    # A deployment keeps its newest ``max_log_lines`` lines: older ones are deleted as
+    # the log grows (each time it is a tenth over) and at the end of each run, and one
+    # system line in their place says how many went.
+    max_log_lines: int = 100_000
     projects_root: Callable[[Target], str | None] = field(default=lambda target: None)
     compose_flavour: str | None = None  # force "v1"/"v2"; None: v2 when present
     # A stored scan younger than this that found a Compose tells preflight which one the
@@ -150,7 +155,8 @@ class _Cancelled(Exception):
 class LogWriter:
     """Numbers lines, redacts secret values, stores them in batches and publishes each
     stored batch as one ``deployment.log`` event (data: ``{"lines": [[seq, ts, stream,
-    line], …]}``). ``add`` is synchronous (executor callbacks); ``flush`` drains."""
+    line], …]}``), and keeps the stored log within ``max_log_lines`` (oldest trimmed).
+    ``add`` is synchronous (executor callbacks); ``flush`` drains."""
 
     def __init__(self, pipeline: DeploymentPipeline, deployment: Deployment, first_seq: int,
                  redact: list[str]) -> None:
@@ -164,6 +170,8 @@ class LogWriter:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._stored_seq = first_seq
+        self._trimmed_through = 0  # as far as this writer knows (a trim is idempotent)
         self.count = 0
 
     def start(self) -> None:
@@ -176,7 +184,7 @@ class LogWriter:
         return mask(text, self._redact)
 
     def add(self, stream: str, line: str) -> None:
-        line = self.redact(line)
+        line = cap_line(self.redact(line))
         self._seq += 1
         self._buffer.append((self._seq, self._p.clock(), _STREAMS[stream], line))
         if len(self._buffer) >= self._p.settings.log_batch:
@@ -201,18 +209,25 @@ class LogWriter:
             else:
                 failures = 0
 
-    async def flush(self) -> None:
+    async def flush(self, *, exact: bool = False) -> None:
+        """Store and publish the buffered lines; trim the stored log when it is a tenth
+        over its cap (``exact``: whenever it is over)."""
         async with self._lock:
             while self._buffer:
                 batch, self._buffer = self._buffer, []
+                trim = self._trim_through(batch[-1][0], exact=False)
                 try:
                     async with self._p.backend.unit_of_work() as uow:
                         await uow.deployments.append_log_rows(self._dep.id, batch)
+                        if trim:
+                            await self._trim(uow, trim)
                         await uow.commit()
                 except BaseException:
                     self._buffer[:0] = batch  # back in front, in order: the next flush retries
                     raise
                 self.count += len(batch)
+                self._stored_seq = batch[-1][0]
+                self._trimmed_through = max(self._trimmed_through, trim)
                 await self._p.publish(Event(
                     event_type="deployment.log", aggregate_type="deployment",
                     aggregate_id=str(self._dep.id),
@@ -220,17 +235,38 @@ class LogWriter:
                     data={"lines": [[seq, ts.isoformat(), stream.value, line]
                                     for seq, ts, stream, line in batch]},
                 ))
+            trim = self._trim_through(self._stored_seq, exact=True) if exact else 0
+            if trim:
+                async with self._p.backend.unit_of_work() as uow:
+                    await self._trim(uow, trim)
+                    await uow.commit()
+                self._trimmed_through = trim
+
+    async def _trim(self, uow: Any, through: int) -> None:
+        cap = self._p.settings.max_log_lines
+        await uow.deployments.trim_logs(
+            self._dep.id, through,
+            f"… {through:,} older lines were trimmed: a deployment keeps its newest "
+            f"{cap:,} lines", self._p.clock())
+
+    def _trim_through(self, last_seq: int, *, exact: bool) -> int:
+        """The seq through which to trim after storing up to ``last_seq`` (0: none)."""
+        cap = self._p.settings.max_log_lines
+        through = last_seq - cap
+        slack = 0 if exact else max(cap // 10, 1)
+        return through if through - self._trimmed_through > slack else 0
 
     async def close(self) -> None:
-        """Store and publish what is left; the loop is never cancelled mid-write (that
-        would leave SQLite's write lock with a half-closed transaction)."""
+        """Store and publish what is left, trimmed to the cap; the loop is never
+        cancelled mid-write (that would leave SQLite's write lock with a half-closed
+        transaction)."""
         self._closing = True
         self._wake.set()
         try:
             if self._task is not None:
                 task, self._task = self._task, None
                 await asyncio.gather(task, return_exceptions=True)
-            await self.flush()
+            await self.flush(exact=True)
         finally:
             registered, self._registered = self._registered, []
             KNOWN_SECRETS.remove(registered)

@@ -83,6 +83,7 @@ class DeploymentService:
     succeeded deployment), ``cancel(p, id)``, ``stop(p, id)``, ``start(p, id)``,
     ``remove(p, id, volumes=False)``, ``list_deployments(p, page, status=, target_id=,
     stack_id=)``, ``get(p, id)``, ``logs(p, id, after_seq=0, limit=1000)``,
+    ``log_page(p, id, before_seq=None, limit=1000)`` (the newest lines before a seq),
     ``stages(p, id)``, ``preview(p, stack_id, target_id, variables, revision=None)``;
     ``reconcile_unfinished()`` once at start-up; ``shutdown()``.
     """
@@ -121,6 +122,16 @@ class DeploymentService:
             await _deployment(scope, deployment_id)
             return await scope.uow.deployments.logs(deployment_id, after_seq=after_seq,
                                                     limit=min(limit, 10_000))
+
+    async def log_page(self, principal: Principal, deployment_id: uuid.UUID, *,
+                       before_seq: int | None = None, limit: int = 1000
+                       ) -> Sequence[DeploymentLog]:
+        """The newest ``limit`` lines before ``before_seq`` (the end of the log when
+        None), in seq order: the log view's pages, newest first."""
+        async with self.ctx.authorized(principal, DEPLOYMENTS_READ) as scope:
+            await _deployment(scope, deployment_id)
+            return await scope.uow.deployments.logs_before(
+                deployment_id, before_seq=before_seq, limit=max(1, min(limit, 10_000)))
 
     async def stages(self, principal: Principal, deployment_id: uuid.UUID
                      ) -> Sequence[DeploymentStageRecord]:

@@ -5,7 +5,9 @@ the deploy/lifecycle actions, and live updates from ``EventBridge`` batches.
 Live rows change without I/O: ``deployment.stage_changed``/``finished``/``status_changed``
 carry the new status and stage. Log lines arrive in ``deployment.log`` events with their
 seq; a gap (lines published while this window was busy or before it opened) is filled
-from storage, so the log never misses a line.
+from storage, so the log never misses a line. The log is paged: a selection reads its
+newest ``LOG_PAGE`` lines, ``load_older_log`` the page before the oldest shown, and a
+gap longer than a page starts over from the newest page.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from .base import Store
 from .session import SessionStore
 
 PAGE_SIZE = 200
-LOG_PAGE = 5000
+LOG_PAGE = 2000
 KEEP: Any = object()
 
 TargetLister = Callable[[Principal], Awaitable[Sequence[Target]]]
@@ -44,6 +46,9 @@ class DeploymentsStore(Store):
     sig_log_reset(): the selected deployment's log starts over (another selection).
     sig_log_appended(object): new lines of the selected deployment (list of
         ``DeploymentLog``), in seq order.
+    sig_log_prepended(object): an older page of the selected deployment's log (list of
+        ``DeploymentLog``, in seq order), goes before the lines shown.
+    sig_log_older_changed(bool): whether older lines than those shown are stored.
     sig_targets_changed(): ``targets`` reloaded.
     sig_preview_ready(object): a ``DeployPreview`` (checks + ``compose config`` text).
     """
@@ -54,6 +59,8 @@ class DeploymentsStore(Store):
     sig_detail_changed = Signal()
     sig_log_reset = Signal()
     sig_log_appended = Signal(object)
+    sig_log_prepended = Signal(object)
+    sig_log_older_changed = Signal(bool)
     sig_targets_changed = Signal()
     sig_preview_ready = Signal(object)
 
@@ -74,7 +81,9 @@ class DeploymentsStore(Store):
         self.search = ""
         self.detail: Deployment | None = None
         self.stages: list[DeploymentStageRecord] = []
-        self.log_seq = 0
+        self.log_seq = 0  # the newest line shown
+        self.log_first_seq = 0  # the oldest line shown
+        self.log_has_older = False
         self.targets: list[Target] = []
         self._identity_changed(session.principal)
         session.sig_session_changed.connect(self._on_session)
@@ -87,7 +96,8 @@ class DeploymentsStore(Store):
             return  # only the tokens rotated: the rows still belong to this session
         self.cancel_all()  # a load of the previous session must not land
         self.rows, self._cursor, self._loaded = [], None, False
-        self.detail, self.stages, self.log_seq = None, [], 0
+        self.detail, self.stages = None, []
+        self._reset_log()
         self.sig_rows_reset.emit()
         self.sig_detail_changed.emit()
         if self._session.principal is not None:
@@ -164,8 +174,8 @@ class DeploymentsStore(Store):
     # -- detail ----------------------------------------------------------------------
 
     def select(self, deployment_id: uuid.UUID | None) -> Any:
-        self.detail, self.stages, self.log_seq = None, [], 0
-        self.sig_log_reset.emit()
+        self.detail, self.stages = None, []
+        self._reset_log()
         self.sig_detail_changed.emit()
         if deployment_id is None:
             return None
@@ -175,26 +185,74 @@ class DeploymentsStore(Store):
             self.detail = await self._service.get(p, deployment_id)
             self.stages = list(await self._service.stages(p, deployment_id))
             self.sig_detail_changed.emit()
-            return await self._catch_up(deployment_id)
+            return await self._load_newest(deployment_id)
 
         return self.run("select", act)
 
-    async def _catch_up(self, deployment_id: uuid.UUID) -> int:
-        """Read the stored lines after ``log_seq`` (the whole log on selection)."""
-        total = 0
-        while True:
-            lines = await self._service.logs(self._p(), deployment_id,
-                                             after_seq=self.log_seq, limit=LOG_PAGE)
-            if self.detail is None or self.detail.id != deployment_id:
-                return total
-            lines = [x for x in lines if x.seq > self.log_seq]
-            if not lines:
-                return total
-            self.log_seq = lines[-1].seq
-            total += len(lines)
+    def _reset_log(self) -> None:
+        self.log_seq = self.log_first_seq = 0
+        self.sig_log_reset.emit()
+        self._set_has_older(False)
+
+    def _set_has_older(self, value: bool) -> None:
+        if value != self.log_has_older:
+            self.log_has_older = value
+            self.sig_log_older_changed.emit(value)
+
+    def _selected(self, deployment_id: uuid.UUID) -> bool:
+        return self.detail is not None and self.detail.id == deployment_id
+
+    async def _load_newest(self, deployment_id: uuid.UUID) -> int:
+        """The newest page of the log, in place of what is shown."""
+        lines = list(await self._service.log_page(self._p(), deployment_id,
+                                                  limit=LOG_PAGE))
+        if not self._selected(deployment_id):
+            return 0
+        if self.log_seq:
+            self._reset_log()
+        if lines:
+            self.log_first_seq, self.log_seq = lines[0].seq, lines[-1].seq
             self.sig_log_appended.emit(lines)
-            if len(lines) < LOG_PAGE:
-                return total
+        self._set_has_older(len(lines) == LOG_PAGE)
+        return len(lines)
+
+    def load_older_log(self) -> Any:
+        """The page of stored lines before the oldest shown (the view asks when scrolled
+        to its top or with its "Load older" button)."""
+        if self.detail is None or not self.log_has_older or "log_older" in self._actions:
+            return None
+        deployment_id, before = self.detail.id, self.log_first_seq
+
+        async def act() -> int:
+            lines = [x for x in await self._service.log_page(
+                self._p(), deployment_id, before_seq=before, limit=LOG_PAGE)
+                if x.seq < before]
+            if not self._selected(deployment_id) or before != self.log_first_seq:
+                return 0
+            if lines:
+                self.log_first_seq = lines[0].seq
+                self.sig_log_prepended.emit(lines)
+            self._set_has_older(len(lines) == LOG_PAGE)
+            return len(lines)
+
+        return self.run("log_older", act)
+
+    async def _catch_up(self, deployment_id: uuid.UUID) -> int:
+        """Read the stored lines after ``log_seq``; more than a page behind, start over
+        from the newest page (older ones stay a scroll away)."""
+        lines = await self._service.logs(self._p(), deployment_id,
+                                         after_seq=self.log_seq, limit=LOG_PAGE)
+        if not self._selected(deployment_id):
+            return 0
+        if len(lines) >= LOG_PAGE:
+            return await self._load_newest(deployment_id)
+        lines = [x for x in lines if x.seq > self.log_seq]
+        if not lines:
+            return 0
+        self.log_seq = lines[-1].seq
+        self.log_first_seq = self.log_first_seq or lines[0].seq
+        self.sig_log_appended.emit(lines)
+        return len(lines)
 
     # -- actions ---------------------------------------------------------------------
 
@@ -299,6 +357,7 @@ class DeploymentsStore(Store):
             self.run("catch_up", lambda: self._catch_up(dep_id))
             return
         self.log_seq = fresh[-1].seq
+        self.log_first_seq = self.log_first_seq or fresh[0].seq
         self.sig_log_appended.emit(fresh)
 
     async def _reload_stages(self) -> None:

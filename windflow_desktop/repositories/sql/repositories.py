@@ -327,6 +327,28 @@ class SqlDeploymentRepository(_Repository[Deployment]):
         )
         return tuple((await self.session.scalars(stmt)).all())
 
+    async def logs_before(
+        self, deployment_id: uuid.UUID, *, before_seq: int | None = None, limit: int = 1000
+    ) -> Sequence[DeploymentLog]:
+        seq = _col(DeploymentLog, "seq")
+        stmt = (
+            select(DeploymentLog)
+            .where(_col(DeploymentLog, "deployment_id") == deployment_id,
+                   *([seq < before_seq] if before_seq is not None else []))
+            .order_by(seq.desc())
+            .limit(limit)
+        )
+        return tuple(reversed((await self.session.scalars(stmt)).all()))
+
+    async def trim_logs(self, deployment_id: uuid.UUID, through_seq: int, note: str,
+                        at: datetime) -> None:
+        await self.session.execute(
+            delete(deployment_logs).where(deployment_logs.c.deployment_id == deployment_id,
+                                          deployment_logs.c.seq <= through_seq))
+        await self.session.execute(insert(deployment_logs), [{
+            "deployment_id": deployment_id, "seq": through_seq, "ts": at,
+            "stream": LogStream.SYSTEM, "line": note}])
+
     async def last_log_seq(self, deployment_id: uuid.UUID) -> int:
         stmt = select(func.max(_col(DeploymentLog, "seq"))).where(
             _col(DeploymentLog, "deployment_id") == deployment_id

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QSettings, Qt, QTimer
-from PySide6.QtGui import QGuiApplication, QKeySequence, QTextCursor
+from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QMessageBox,
-    QPlainTextEdit,
     QPushButton,
     QSplitter,
     QTableView,
@@ -39,6 +38,7 @@ from ...domain.models import Deployment, DeploymentStageRecord
 from ...stores.deployments import DeploymentsStore
 from ..models.base import ROW_ROLE, SORT_ROLE, Column, RowTableModel
 from ..widgets.badge import BadgeDelegate
+from ..widgets.deployment_log import LogPanel
 from ..widgets.list_tools import (
     NaturalOrderProxy,
     add_action,
@@ -49,7 +49,6 @@ from ..widgets.message_bar import Level, MessageBar
 
 Index = QModelIndex | QPersistentModelIndex
 STEPS = ("preflight", "validate", "pull", "up", "health", "done")
-MAX_LOG_LINES = 200_000
 STARTED_COLUMN = 4
 SETTINGS_HEADER = "deployments/header"
 
@@ -158,47 +157,6 @@ class StageStepper(QFrame):
                 " border-radius: 10px; padding: 2px 8px;")
         others = [s for s in stages if s.stage not in self.labels]
         self.extra.setText("  ".join(f"{s.stage}: {s.outcome}" for s in others))
-
-
-class LogPanel(QPlainTextEdit):
-    """Read-only log; ``append_lines`` adds a whole batch with one edit, and keeps the
-    view at the bottom only while ``follow`` is on (scrolling up pauses it)."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setReadOnly(True)
-        self.setAccessibleName("Deployment log")
-        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.setMaximumBlockCount(MAX_LOG_LINES)
-        self.setUndoRedoEnabled(False)
-        font = self.font()
-        font.setFamily("monospace")
-        self.setFont(font)
-        self.follow = True
-        self.line_count = 0
-
-    def append_lines(self, rows: Sequence[Any]) -> None:
-        if not rows:
-            return
-        bar = self.verticalScrollBar()
-        at_bottom = bar.value() >= bar.maximum() - 2
-        text = "\n".join(
-            (f"[{r.stream.value}] " if r.stream.value == "system" else "") + r.line
-            for r in rows)
-        cursor = QTextCursor(self.document())
-        cursor.movePosition(QTextCursor.MoveOperation.End)
-        cursor.beginEditBlock()
-        if self.line_count:
-            cursor.insertText("\n")
-        cursor.insertText(text)
-        cursor.endEditBlock()
-        self.line_count += len(rows)
-        if self.follow and at_bottom:
-            bar.setValue(bar.maximum())
-
-    def reset(self) -> None:
-        self.clear()
-        self.line_count = 0
 
 
 class DeploymentsPage(QWidget):
@@ -314,8 +272,7 @@ class DeploymentsPage(QWidget):
         store.sig_rows_appended.connect(self.model.append)
         store.sig_rows_changed.connect(self._on_changed)
         store.sig_detail_changed.connect(self._show_detail)
-        store.sig_log_reset.connect(self.log.reset)
-        store.sig_log_appended.connect(self.log.append_lines)
+        self.log.bind(store)
         store.sig_targets_changed.connect(self._refresh_names)
         store.sig_error.connect(lambda code, msg: self.message.show_message(
             msg, Level.ERROR, code=code))

@@ -105,9 +105,10 @@ class LogPanel(QPlainTextEdit):
         self._place_button()
 
     def reset(self) -> None:
+        self.set_has_older(False)  # first: clearing scrolls to the top
+        self._last_value = 0
         self.clear()
         self.line_count = 0
-        self._last_value = 0
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

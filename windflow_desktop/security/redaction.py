@@ -22,31 +22,52 @@ MIN_SECRET_LENGTH = 4  # shorter values are too common to mask without mangling 
 
 # A name that says "secret": the word may sit anywhere in it (POSTGRES_PASSWORD,
 # db.password, x-api-key, AWS_SECRET_ACCESS_KEY, refresh_token).
-SECRET_NAME = (r"[A-Za-z0-9_.\-]*(?:passw(?:or)?d|passphrase|secret|token|api[_\-]?key|"
-               r"access[_\-]?key|private[_\-]?key|credential|authorization)[A-Za-z0-9_.\-]*")
-_BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+")
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
-# name, an optional closing quote, = or :, then a quoted value (spaces allowed) or a bare
-# one (up to a space, a quote, or a separator of lists and query strings).
-_PAIR = re.compile(
-    rf"(?i)(?<![A-Za-z0-9_.\-])({SECRET_NAME})([\"']?\s*[=:]\s*)"
-    r"(?:\"[^\"\n]*\"|'[^'\n]*'|[^\s\"',;&}\]]+)")
-_SECRET_NAME = re.compile(rf"(?i){SECRET_NAME}")
-_URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^:/@\s]*:)[^@\s/]+(@)")
+_SECRET_WORD = re.compile(r"(?i)passw(?:or)?d|passphrase|secret|token|api[_\-]?key|"
+                          r"access[_\-]?key|private[_\-]?key|credential|authorization")
+# Every pattern is linear in the text (possessive runs that start only where a run
+# starts): a log line may be megabytes of one word.
+_NAME_CHARS = r"A-Za-z0-9_.\-"
+_BEARER = re.compile(r"(?i)\b(bearer\s++)[A-Za-z0-9._~+/=-]++")
+_JWT = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]*+\.[A-Za-z0-9_-]++\.[A-Za-z0-9_-]++")
+# A name right before = or : (after an optional closing quote) …
+_NAME = re.compile(rf"(?<![{_NAME_CHARS}])[{_NAME_CHARS}]++(?=[\"']?[ \t]*+[=:])")
+# … and its value: quoted (spaces allowed), or bare up to a space, a quote or a
+# separator of lists and query strings.
+_VALUE = re.compile(r"[\"']?[ \t]*+[=:][ \t]*+(\"[^\"\n]*+\"|'[^'\n]*+'|[\"']?[^\s\"',;&}\]]++)")
+_URL_PASSWORD = re.compile(
+    r"(?i)(?<![a-z0-9+.\-])([a-z][a-z0-9+.\-]*+://[^:/@\s]*+:)[^@\s/]++(?=@)")
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a variable's name says it holds a secret (``DB_PASSWORD``, ``API_KEY``)."""
+    return _SECRET_WORD.search(name) is not None and \
+        re.fullmatch(rf"[{_NAME_CHARS}]+", name) is not None
 
 
 def redact(text: str) -> str:
     """``text`` with every secret found by its shape replaced by ``[redacted]``."""
     text = _BEARER.sub(r"\1[redacted]", text)
     text = _JWT.sub("[redacted-jwt]", text)
-    text = _PAIR.sub(_pair_redacted, text)
-    return _URL_PASSWORD.sub(r"\1[redacted]\2", text)
+    text = _redact_pairs(text)
+    return _URL_PASSWORD.sub(r"\1[redacted]", text)
 
 
-def _pair_redacted(match: re.Match[str]) -> str:
-    value = match.group(0)[len(match.group(1)) + len(match.group(2)):]
-    quote = value[0] if value[:1] in ("'", '"') else ""
-    return f"{match.group(1)}{match.group(2)}{quote}[redacted]{quote}"
+def _redact_pairs(text: str) -> str:
+    out: list[str] = []
+    done = 0
+    for name in _NAME.finditer(text):
+        if name.start() < done or not _SECRET_WORD.search(name.group()):
+            continue
+        value = _VALUE.match(text, name.end())
+        if value is None:
+            continue
+        raw = value.group(1)
+        quote = raw[0] if raw[0] in "'\"" else ""
+        closing = quote if len(raw) > 1 and raw.endswith(quote) else ""
+        out.append(f"{text[done:value.start(1)]}{quote}[redacted]{closing}")
+        done = value.end()
+    out.append(text[done:])
+    return "".join(out)
 
 
 def mask(text: str, secrets: Iterable[str]) -> str:
@@ -56,11 +77,6 @@ def mask(text: str, secrets: Iterable[str]) -> str:
         if len(secret) >= MIN_SECRET_LENGTH and secret in text:
             text = text.replace(secret, MASK)
     return text
-
-
-def is_secret_name(name: str) -> bool:
-    """Whether a variable's name says it holds a secret (``DB_PASSWORD``, ``API_KEY``)."""
-    return _SECRET_NAME.fullmatch(name) is not None
 
 
 def mask_environment(entries: Iterable[str], secrets: Iterable[str]) -> list[str]:

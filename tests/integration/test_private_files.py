@@ -5,6 +5,7 @@ reported in the log (and, see tests/gui/test_private_files_notice.py, in the win
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from tests.env.keyring_backend import MemoryKeyring
 from windflow_desktop.config import load_settings
+from windflow_desktop.logging_setup import PrivateRotatingFileHandler
 from windflow_desktop.security.secrets import SecretStore
 from windflow_desktop.workspace import Workspace
 
@@ -89,3 +91,20 @@ async def test_the_database_and_its_wal_files_are_private_while_open(tmp_path: P
             await workspace.close()
     finally:
         os.umask(old)
+
+
+def test_rotated_logs_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    handler = PrivateRotatingFileHandler(tmp_path / "windflow.log", maxBytes=200,
+                                         backupCount=3, encoding="utf-8")
+    try:
+        record = logging.LogRecord("windflow.test", logging.INFO, __file__, 1, "x" * 100,
+                                   None, None)
+        for _ in range(8):
+            handler.emit(record)
+    finally:
+        handler.close()
+        os.umask(old)
+    found = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
+    assert {"windflow.log", "windflow.log.1", "windflow.log.3"} <= set(found)
+    assert set(found.values()) == {0o600}, found

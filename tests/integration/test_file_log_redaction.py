@@ -25,15 +25,19 @@ SECRET = "known-Secret-value-42"
 
 @pytest.fixture
 def file_log(tmp_path: Path) -> Iterator[Path]:
+    """The app's file log in ``tmp_path``; what it changed is put back afterwards."""
+    root, ours = logging.getLogger(), logging.getLogger("windflow")
+    levels = root.level, ours.level
     path = configure_logging(tmp_path / "logs", logging.DEBUG, console=False)
     try:
         yield path
     finally:
-        root = logging.getLogger()
         for handler in list(root.handlers):
             if getattr(handler, "windflow", False):
                 root.removeHandler(handler)
                 handler.close()
+        root.setLevel(levels[0])
+        ours.setLevel(levels[1])
 
 
 def test_secret_shapes_never_reach_the_file_log(file_log: Path) -> None:

@@ -220,9 +220,17 @@ class TestPage(QWizardPage):
         buttons.addStretch(1)
         layout.addLayout(buttons)
         self.report: ConnectionReport | None = None
-        wizard.store.sig_test_step.connect(self._on_step)
-        wizard.store.sig_test_finished.connect(self._on_finished)
-        wizard.store.sig_error.connect(self._on_error)
+        self._store_slots = ((wizard.store.sig_test_step, self._on_step),
+                             (wizard.store.sig_test_finished, self._on_finished),
+                             (wizard.store.sig_error, self._on_error))
+        for signal, slot in self._store_slots:
+            signal.connect(slot)
+
+    def detach(self) -> None:
+        """Disconnect from the store (what ``__init__`` connected); idempotent."""
+        slots, self._store_slots = self._store_slots, ()
+        for signal, slot in slots:
+            signal.disconnect(slot)
 
     def initializePage(self) -> None:
         self.start()
@@ -348,3 +356,5 @@ class TargetWizard(QWizard):
             self.addPage(page)
         self.resize(760, 520)
         self.rejected.connect(lambda: store.cancel("test"))
+        # Whoever connected disconnects: the store outlives this wizard.
+        self.finished.connect(lambda _r: self.test_page.detach())

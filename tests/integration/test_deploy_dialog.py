@@ -82,6 +82,9 @@ class GatedService:
     async def list_deployments(self, *args: Any, **kwargs: Any) -> Any:
         raise AssertionError("not used")
 
+    async def current_deployments(self, principal: Any) -> list[Deployment]:
+        return []
+
 
 def _spin(app: QApplication, done: Any, timeout_s: float = 5.0) -> None:
     import time

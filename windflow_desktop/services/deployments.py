@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..domain.compose import ComposeReport
+from ..domain.deployment_flow import HOLDS, Action, allowed, refusal, standing
 from ..domain.enums import ACTIVE_DEPLOYMENT, DeploymentStatus
 from ..domain.errors import (
     ConflictError,
@@ -305,10 +306,7 @@ class DeploymentService:
     async def rollback(self, principal: Principal, deployment_id: uuid.UUID) -> Rollout:
         """Re-apply an earlier succeeded deployment (its revision and its values)."""
         async with self.ctx.authorized(principal, DEPLOYMENTS_MANAGE) as scope:
-            old = await _deployment(scope, deployment_id)
-            if old.status not in (DeploymentStatus.SUCCEEDED, DeploymentStatus.STOPPED) and \
-                    not await _was_good(scope.uow, old):
-                raise ConflictError("only a deployment that succeeded can be rolled back to")
+            await _may(scope, await _deployment(scope, deployment_id), Action.ROLLBACK)
         return await self.redeploy(principal, deployment_id)
 
     async def cancel(self, principal: Principal, deployment_id: uuid.UUID) -> Deployment:
@@ -326,37 +324,30 @@ class DeploymentService:
         return dep
 
     async def stop(self, principal: Principal, deployment_id: uuid.UUID) -> Deployment:
-        return await self._lifecycle(principal, deployment_id, "stop",
-                                     (DeploymentStatus.SUCCEEDED,))
+        return await self._lifecycle(principal, deployment_id, Action.STOP)
 
     async def start(self, principal: Principal, deployment_id: uuid.UUID) -> Deployment:
-        return await self._lifecycle(principal, deployment_id, "start",
-                                     (DeploymentStatus.STOPPED,))
+        return await self._lifecycle(principal, deployment_id, Action.START)
 
     async def remove(self, principal: Principal, deployment_id: uuid.UUID, *,
                      volumes: bool = False) -> Deployment:
         """``compose down`` (with the named volumes only when ``volumes``; the UI asks)."""
-        return await self._lifecycle(
-            principal, deployment_id, "remove",
-            (DeploymentStatus.SUCCEEDED, DeploymentStatus.STOPPED, DeploymentStatus.FAILED,
-             DeploymentStatus.ROLLED_BACK, DeploymentStatus.CANCELLED), volumes=volumes)
+        return await self._lifecycle(principal, deployment_id, Action.REMOVE, volumes=volumes)
 
-    async def _lifecycle(self, principal: Principal, deployment_id: uuid.UUID, action: str,
-                         allowed: Sequence[DeploymentStatus], *, volumes: bool = False
-                         ) -> Deployment:
+    async def current_deployments(self, principal: Principal) -> Sequence[Deployment]:
+        """For each stack and target of the organization, the deployment that holds its
+        project (see ``domain/deployment_flow``): the rows the UI asks the flow about."""
+        async with self.ctx.authorized(principal, DEPLOYMENTS_READ) as scope:
+            return await scope.uow.deployments.newest_per_project(scope.org, HOLDS)
+
+    async def _lifecycle(self, principal: Principal, deployment_id: uuid.UUID, action: Action,
+                         *, volumes: bool = False) -> Deployment:
         async with self.ctx.authorized(principal, DEPLOYMENTS_MANAGE) as scope:
             dep = await _deployment(scope, deployment_id)
-            if dep.status not in allowed:
-                raise ConflictError(f"cannot {action} a deployment that is {dep.status.value}")
-            newer = await scope.uow.deployments.list(
-                scope.org, PageRequest(limit=1), stack_id=dep.stack_id,
-                target_id=dep.target_id)
-            if action != "remove" and newer.items and newer.items[0].id != dep.id:
-                raise ConflictError(f"a newer deployment of this stack runs on this target; "
-                                    f"{action} that one")
+            await _may(scope, dep, action)
             scope.record(f"deployment.{action}_requested", "deployment", dep.id,
                          {"volumes": volumes} if action == "remove" else {})
-        done = await self.pipeline.lifecycle(deployment_id, action, volumes=volumes)
+        done = await self.pipeline.lifecycle(deployment_id, action.value, volumes=volumes)
         if action == "remove":
             await self._forget_secrets(principal, done, keep_newest=not volumes)
         return done
@@ -661,6 +652,9 @@ def _secret_refs(dep: Deployment) -> list[str]:
             if isinstance(v, dict) and SECRET_REF in v]
 
 
-async def _was_good(uow: UnitOfWork, dep: Deployment) -> bool:
-    stages = await uow.deployments.stages(dep.id)
-    return any(s.stage == "done" and s.outcome == "succeeded" for s in stages)
+async def _may(scope: Scope, dep: Deployment, action: Action) -> None:
+    """Refuse ``action`` unless the flow table allows it for ``dep`` as it stands."""
+    holder = await scope.uow.deployments.last_with_status(dep.stack_id, dep.target_id, HOLDS)
+    where = standing(dep, holder)
+    if action not in allowed(dep.status, where):
+        raise ConflictError(refusal(action, dep.status, where))

@@ -18,6 +18,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from ..domain import deployment_flow as flow
 from ..domain.enums import DeploymentStage, DeploymentStatus, LogStream
 from ..domain.errors import WindFlowError
 from ..domain.events import Event
@@ -46,6 +47,10 @@ class DeploymentsStore(Store):
         ``DeploymentLog``), in seq order.
     sig_targets_changed(): ``targets`` reloaded.
     sig_preview_ready(object): a ``DeployPreview`` (checks + ``compose config`` text).
+
+    What a row may do next and how it words its status come from the flow table
+    (``domain/deployment_flow``) with the holder of its stack on its target, which this
+    store keeps (``holders``, reloaded with the rows and after every status change).
     """
 
     sig_rows_reset = Signal()
@@ -76,6 +81,7 @@ class DeploymentsStore(Store):
         self.stages: list[DeploymentStageRecord] = []
         self.log_seq = 0
         self.targets: list[Target] = []
+        self.holders: dict[tuple[uuid.UUID, uuid.UUID], Deployment] = {}
         self._identity_changed(session.principal)
         session.sig_session_changed.connect(self._on_session)
 
@@ -88,6 +94,7 @@ class DeploymentsStore(Store):
         self.cancel_all()  # a load of the previous session must not land
         self.rows, self._cursor, self._loaded = [], None, False
         self.detail, self.stages, self.log_seq = None, [], 0
+        self.holders = {}
         self.sig_rows_reset.emit()
         self.sig_detail_changed.emit()
         if self._session.principal is not None:
@@ -120,6 +127,7 @@ class DeploymentsStore(Store):
 
         async def act() -> int:
             page = await self._page(None)
+            self.holders = await self._holders()
             self.rows = list(page.items)
             self._cursor = page.next_cursor
             self._loaded = True
@@ -152,6 +160,38 @@ class DeploymentsStore(Store):
             self._p(), PageRequest(self._page_size, after, search=self.search or None),
             status=list(self.status_filter) or None, stack_id=self.stack_filter,
             target_id=self.target_filter)
+
+    # -- the flow: what a row may do next -------------------------------------------
+
+    def standing(self, dep: Deployment) -> flow.Standing:
+        return flow.standing(dep, self.holders.get((dep.stack_id, dep.target_id)))
+
+    def allowed_actions(self, dep: Deployment) -> frozenset[flow.Action]:
+        return flow.allowed(dep.status, self.standing(dep))
+
+    def status_text(self, dep: Deployment) -> str:
+        return flow.status_text(dep.status, self.standing(dep))
+
+    async def _holders(self) -> dict[tuple[uuid.UUID, uuid.UUID], Deployment]:
+        held = await self._service.current_deployments(self._p())
+        return {(d.stack_id, d.target_id): d for d in held}
+
+    def _reload_holders(self) -> Any:
+        """Ask again which deployment holds each project (a status changed: a rolled-back
+        or failed one gives the project back to the one before it), then repaint."""
+        async def act() -> None:
+            before = _holder_keys(self.holders)
+            self.holders = await self._holders()
+            if _holder_keys(self.holders) != before:
+                self._holders_changed()
+
+        return self.run("holders", act)
+
+    def _holders_changed(self) -> None:
+        if self.rows:
+            self.sig_rows_changed.emit(tuple(self.rows))
+        if self.detail is not None:
+            self.sig_detail_changed.emit()
 
     def load_targets(self) -> Any:
         async def act() -> int:
@@ -328,6 +368,7 @@ class DeploymentsStore(Store):
                 new.append(dep)
         self.rows[:0] = new
         self.sig_rows_changed.emit(tuple(deps))
+        self._reload_holders()
         if self.detail is not None:
             for dep in deps:
                 if dep.id == self.detail.id:
@@ -340,6 +381,11 @@ class DeploymentsStore(Store):
         if self.stack_filter and dep.stack_id != self.stack_filter:
             return False
         return not (self.target_filter and dep.target_id != self.target_filter)
+
+
+def _holder_keys(holders: Mapping[tuple[uuid.UUID, uuid.UUID], Deployment]
+                 ) -> dict[tuple[uuid.UUID, uuid.UUID], tuple[uuid.UUID, DeploymentStatus]]:
+    return {pair: (d.id, d.status) for pair, d in holders.items()}
 
 
 def _apply(dep: Deployment, event: Event) -> Deployment:

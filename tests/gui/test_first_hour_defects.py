@@ -1,0 +1,88 @@
+"""The first hour's defects (issue #10, 1 to 8 and #9 item 22), each driven through the
+widgets of the whole app on a real engine: see ``first_hour_support``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from tests.env.docker import DockerEngine
+from tests.env.services import free_port
+from windflow_desktop.domain.enums import DeploymentStatus
+
+from .first_hour_support import BROKEN, answering_boxes, running_app
+
+pytestmark = [pytest.mark.gui,
+              # tests/env/docker.py leaves dockerd's log file object to the process.
+              pytest.mark.filterwarnings("ignore::ResourceWarning"),
+              pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
+
+
+def running(engine: DockerEngine, project: str) -> list[str]:
+    return engine.cli("ps", "-q", "--filter",
+                      f"label=com.docker.compose.project={project}").split()
+
+
+def test_after_a_rollback_what_runs_can_be_stopped_and_old_rows_say_so(
+        qtbot: QtBot, qloop: Any, tmp_path: Path, docker_engine: DockerEngine,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """#10 items 2 and 5: deploy revision 1 twice, then a broken revision 2 that is
+    rolled back. The deployment that runs again can be stopped from its row; the
+    rolled-back one and the older one offer only what can work; after Remove the
+    older row says "removed" and offers only Redeploy."""
+    with running_app(qtbot, qloop, tmp_path, docker_engine, monkeypatch) as desk:
+        target = desk.add_local_target(docker_engine)
+        stack = desk.create_stack()
+        port = str(free_port())
+        values = {"WEB_PORT": port, "GREETING": "hello"}
+
+        dialog = desk.open_deploy_dialog(stack)
+        desk.check_target(dialog, target)
+        older = desk.deploy(dialog, **values)
+        desk.wait_status(older.id, DeploymentStatus.SUCCEEDED)
+        dialog = desk.open_deploy_dialog(stack)
+        desk.check_target(dialog, target)
+        good = desk.deploy(dialog, **values)
+        desk.wait_status(good.id, DeploymentStatus.SUCCEEDED)
+
+        desk.save_revision(BROKEN, "broken")
+        dialog = desk.open_deploy_dialog(stack)
+        desk.check_target(dialog, target)
+        broken = desk.deploy(dialog, **values)
+        desk.wait_status(broken.id, DeploymentStatus.ROLLED_BACK)
+        assert running(docker_engine, good.project_name)  # revision 1 serves again
+
+        # the rolled-back attempt: nothing to stop through it
+        desk.select(broken.id)
+        qtbot.waitUntil(lambda: desk.enabled_buttons() == {"redeploy"}, timeout=5000)
+        # the older good one is superseded: it can be rolled back to, not stopped
+        desk.select(older.id)
+        qtbot.waitUntil(lambda: desk.enabled_buttons() == {"redeploy", "rollback"},
+                        timeout=5000)
+        assert desk.status_shown(older.id) == "superseded"
+        # the one that runs: Stop is there, and it works
+        desk.select(good.id)
+        qtbot.waitUntil(lambda: desk.enabled_buttons() == {"redeploy", "stop", "remove"},
+                        timeout=5000)
+        assert desk.status_shown(good.id) == "succeeded"
+        page = desk.deployments_page
+        click = desk.qtbot.mouseClick
+        from PySide6.QtCore import Qt
+        click(page.buttons["stop"], Qt.MouseButton.LeftButton)
+        desk.wait_status(good.id, DeploymentStatus.STOPPED)
+        assert not page.message.isVisible(), page.message.text()
+        assert running(docker_engine, good.project_name) == []
+        qtbot.waitUntil(lambda: desk.enabled_buttons() == {"redeploy", "start", "remove"},
+                        timeout=5000)
+
+        # Remove: the older row no longer describes anything that exists
+        with answering_boxes(qtbot):
+            click(page.buttons["remove"], Qt.MouseButton.LeftButton)
+            desk.wait_status(good.id, DeploymentStatus.REMOVED)
+        qtbot.waitUntil(lambda: desk.status_shown(older.id) == "removed", timeout=5000)
+        desk.select(older.id)
+        qtbot.waitUntil(lambda: desk.enabled_buttons() == {"redeploy"}, timeout=5000)
+        assert not page.message.isVisible(), page.message.text()

@@ -198,19 +198,26 @@ def answering_boxes(qtbot: QtBot) -> Iterator[list[str]]:
 
 @contextmanager
 def running_app(qtbot: QtBot, qloop: Any, tmp_path: Path, engine: DockerEngine,
-                monkeypatch: pytest.MonkeyPatch) -> Iterator[Desk]:
-    """The app, first run done through its dialog, the window shown; quits on the way out."""
+                monkeypatch: pytest.MonkeyPatch, keyring: MemoryKeyring | None = None
+                ) -> Iterator[Desk]:
+    """The app on the workspace in ``tmp_path``, signed in: through the first-run dialog
+    (with "remember me") on the first start, by the remembered session on a later one
+    (pass the same ``keyring``); the window shown. Quits on the way out."""
     monkeypatch.setenv("DOCKER_CONFIG", str(compose_v2_config(tmp_path)))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     (tmp_path / "home").mkdir(exist_ok=True)
     settings = load_settings({"WINDFLOW_HOME": str(tmp_path / "wf")})
-    app = WindFlowApp(settings, started=time.monotonic(), secrets=SecretStore(MemoryKeyring()))
+    app = WindFlowApp(settings, started=time.monotonic(),
+                      secrets=SecretStore(keyring if keyring is not None else MemoryKeyring()))
     running = qloop.create_task(app.run())
     try:
-        qtbot.waitUntil(lambda: dialog_of(FirstRunDialog) is not None, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: dialog_of(FirstRunDialog) is not None or (
+            app.session is not None and app.session.signed_in), timeout=WAIT_MS)
         first_run = dialog_of(FirstRunDialog)
-        fill_first_run(qtbot, first_run)
-        click(qtbot, first_run.submit_button)
+        if first_run is not None:
+            fill_first_run(qtbot, first_run)
+            click(qtbot, first_run.remember)
+            click(qtbot, first_run.submit_button)
         qtbot.waitUntil(lambda: app.session.signed_in and app.window is not None,
                         timeout=WAIT_MS)
         window = app.window

@@ -10,6 +10,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from tests.env.docker import DockerEngine
+from tests.env.keyring_backend import MemoryKeyring
 from tests.env.services import free_port
 from windflow_desktop.domain.enums import DeploymentStatus
 
@@ -86,3 +87,27 @@ def test_after_a_rollback_what_runs_can_be_stopped_and_old_rows_say_so(
         desk.select(older.id)
         qtbot.waitUntil(lambda: desk.enabled_buttons() == {"redeploy"}, timeout=5000)
         assert not page.message.isVisible(), page.message.text()
+
+
+def test_notifications_name_the_stack_and_the_target(
+        qtbot: QtBot, qloop: Any, tmp_path: Path, docker_engine: DockerEngine,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """#10 item 7: the toast and the notification centre say "Hello web on build box",
+    also the next day: the app started again never saw the stack or the target made."""
+    keyring = MemoryKeyring()
+    with running_app(qtbot, qloop, tmp_path, docker_engine, monkeypatch, keyring) as desk:
+        target = desk.add_local_target(docker_engine)
+        stack = desk.create_stack()
+    with running_app(qtbot, qloop, tmp_path, docker_engine, monkeypatch, keyring) as desk:
+        qtbot.waitUntil(lambda: desk.stacks_page.store.rows != [], timeout=30_000)
+        dialog = desk.open_deploy_dialog(stack)
+        desk.check_target(dialog, target)
+        dep = desk.deploy(dialog, WEB_PORT=str(free_port()), GREETING="hi")
+        desk.wait_status(dep.id, DeploymentStatus.SUCCEEDED)
+        toast = desk.app.tray.toast
+        assert toast is not None
+        qtbot.waitUntil(lambda: "succeeded" in toast.title.text().lower(), timeout=30_000)
+        assert "Hello web on build box" in toast.message.text().replace("\n", " ")
+        model = desk.app.tray.centre.list.model()
+        texts = [str(model.index(r, 0).data()) for r in range(model.rowCount())]
+        assert any("Hello web on build box" in t for t in texts), texts

@@ -27,6 +27,7 @@ from ..domain.errors import (
     ValidationError,
     WindFlowError,
 )
+from ..domain.events import DeploymentCreated
 from ..domain.identity import Principal
 from ..domain.models import (
     Deployment,
@@ -487,9 +488,10 @@ class DeploymentService:
             actor_id=scope.principal.user_id, id=dep_id, created_at=self.ctx.clock(),
             runner=self.pipeline.runner, heartbeat_at=self.ctx.clock(),
         ))
-        scope.record("deployment.created", "deployment", dep.id, {
-            "stack_id": str(stack.id), "target_id": str(target.id),
-            "project": dep.project_name, "status": dep.status.value})
+        scope.record(DeploymentCreated.TYPE, "deployment", dep.id, DeploymentCreated(
+            stack_id=str(stack.id), target_id=str(target.id), stack_name=stack.name,
+            target_name=target.name, project=dep.project_name,
+            status=dep.status.value).to_data())
         return dep
 
     # -- start-up and shutdown -----------------------------------------------------------

@@ -49,6 +49,7 @@ services:
       - mkdir -p /www && echo "$$GREETING" > /www/index.html && exec httpd -f -p 8080 -h /www
     environment:
       GREETING: "${GREETING}"
+      API_TOKEN: "${API_TOKEN}"
     ports: ["127.0.0.1:${WEB_PORT}:8080"]
     stop_signal: SIGKILL
 """
@@ -125,8 +126,10 @@ class Desk:
 
     def deploy(self, dialog: DeployDialog, **values: str) -> Deployment:
         """Type ``values`` into their fields, press Deploy; the new row, once listed."""
-        for name, value in values.items():
-            dialog.fields[name].setText(value)
+        for name, value in values.items():  # typed: what a person types stays typed
+            edit = dialog.fields[name]
+            edit.selectAll()
+            self.qtbot.keyClicks(edit, value)
         store = self.deployments_page.store
         before = {d.id for d in store.rows}
         click(self.qtbot, dialog.deploy_button)

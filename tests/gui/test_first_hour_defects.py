@@ -111,3 +111,32 @@ def test_notifications_name_the_stack_and_the_target(
         model = desk.app.tray.centre.list.model()
         texts = [str(model.index(r, 0).data()) for r in range(model.rowCount())]
         assert any("Hello web on build box" in t for t in texts), texts
+
+
+def test_the_next_deploy_starts_from_the_values_that_run(
+        qtbot: QtBot, qloop: Any, tmp_path: Path, docker_engine: DockerEngine,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """#10 item 6: the deploy dialog's variables start from the last deployment of the
+    stack on the chosen target; a secret shows as kept (hidden) and is kept untouched."""
+    with running_app(qtbot, qloop, tmp_path, docker_engine, monkeypatch) as desk:
+        target = desk.add_local_target(docker_engine)
+        stack = desk.create_stack()
+        port = str(free_port())
+        dialog = desk.open_deploy_dialog(stack)
+        desk.check_target(dialog, target)
+        first = desk.deploy(dialog, WEB_PORT=port, GREETING="hello", API_TOKEN="s3cret-token")
+        desk.wait_status(first.id, DeploymentStatus.SUCCEEDED)
+
+        dialog = desk.open_deploy_dialog(stack)
+        assert dialog.fields["WEB_PORT"].text() == ""  # no target chosen yet
+        desk.check_target(dialog, target)
+        qtbot.waitUntil(lambda: dialog.fields["WEB_PORT"].text() == port, timeout=10_000)
+        assert dialog.fields["GREETING"].text() == "hello"
+        token = dialog.fields["API_TOKEN"]
+        assert token.text() == "" and "kept" in token.placeholderText()
+        second = desk.deploy(dialog)  # nothing typed
+        desk.wait_status(second.id, DeploymentStatus.SUCCEEDED)
+        [container] = running(docker_engine, second.project_name)
+        env = docker_engine.cli("inspect", "-f", "{{range .Config.Env}}{{println .}}{{end}}",
+                                container)
+        assert "API_TOKEN=s3cret-token" in env.split() and "GREETING=hello" in env.split()

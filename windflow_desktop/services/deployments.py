@@ -34,6 +34,7 @@ from ..domain.models import (
     DeploymentLog,
     DeploymentStageRecord,
     DeployPreview,
+    PreviousValues,
     Stack,
     Target,
 )
@@ -129,6 +130,21 @@ class DeploymentService:
             await _deployment(scope, deployment_id)
             return await scope.uow.deployments.stages(deployment_id)
 
+    async def previous_values(self, principal: Principal, stack_id: uuid.UUID,
+                              target_id: uuid.UUID) -> PreviousValues:
+        """What the next deployment of the stack on the target starts from: the values of
+        the one that runs there (or ran last); secrets by name only."""
+        async with self.ctx.authorized(principal, DEPLOYMENTS_READ) as scope:
+            await _stack(scope, stack_id)
+            await _target(scope, target_id)
+            applied = await _last_applied(scope.uow, stack_id, target_id)
+        if applied is None:
+            return PreviousValues()
+        plain = {k: v for k, v in applied.variables.items() if isinstance(v, str)}
+        secrets = frozenset(k for k, v in applied.variables.items()
+                            if isinstance(v, dict) and SECRET_REF in v)
+        return PreviousValues(plain, secrets)
+
     async def preview(self, principal: Principal, stack_id: uuid.UUID, target_id: uuid.UUID,
                       variables: Mapping[str, str | None] | None = None,
                       revision: int | None = None) -> DeployPreview:
@@ -205,15 +221,17 @@ class DeploymentService:
             rev = await scope.uow.stacks.get_revision(stack.id,
                                                       revision or stack.current_revision)
             specs = parse_spec(rev.variables)
-            generated = {s.name for s in specs if s.generator}
+            # Generated values and secrets not given again are kept from the deployment
+            # that runs (the deploy dialog shows a kept secret hidden, and sends nothing).
+            kept_names = {s.name for s in specs if s.generator or s.secret}
             found: list[tuple[Target, dict[str, object]]] = []
             for target_id in target_ids:
                 target = await _target(scope, target_id)
                 await _no_active(scope.uow, stack, target)
                 applied = await _last_applied(scope.uow, stack.id, target.id) \
-                    if generated else None
+                    if kept_names else None
                 found.append((target, {k: v for k, v in (applied.variables.items()
-                                                         if applied else ()) if k in generated}))
+                                                         if applied else ()) if k in kept_names}))
         report = await asyncio.to_thread(validate_compose, rev.compose_yaml, specs)
         report.raise_for_errors()  # a revision saved before a rule was added
         _allow_host_access(principal, stack, report)

@@ -23,7 +23,13 @@ from ..domain.enums import DeploymentStage, DeploymentStatus, LogStream
 from ..domain.errors import WindFlowError
 from ..domain.events import Event
 from ..domain.identity import Principal
-from ..domain.models import Deployment, DeploymentStageRecord, DeployPreview, Target
+from ..domain.models import (
+    Deployment,
+    DeploymentStageRecord,
+    DeployPreview,
+    PreviousValues,
+    Target,
+)
 from ..domain.paging import PageRequest
 from ..services.deployments import DeploymentService
 from .base import Store
@@ -47,6 +53,8 @@ class DeploymentsStore(Store):
         ``DeploymentLog``), in seq order.
     sig_targets_changed(): ``targets`` reloaded.
     sig_preview_ready(object): a ``DeployPreview`` (checks + ``compose config`` text).
+    sig_previous_values(object, object, object): (stack id, target id, ``PreviousValues``)
+        the next deployment of that stack on that target starts from.
 
     What a row may do next and how it words its status come from the flow table
     (``domain/deployment_flow``) with the holder of its stack on its target, which this
@@ -61,6 +69,7 @@ class DeploymentsStore(Store):
     sig_log_appended = Signal(object)
     sig_targets_changed = Signal()
     sig_preview_ready = Signal(object)
+    sig_previous_values = Signal(object, object, object)
 
     def __init__(self, session: SessionStore, service: DeploymentService,
                  list_targets: TargetLister, *, page_size: int = PAGE_SIZE,
@@ -263,6 +272,14 @@ class DeploymentsStore(Store):
             return preview
 
         return self.run("preview", act)
+
+    def load_previous_values(self, stack_id: uuid.UUID, target_id: uuid.UUID) -> Any:
+        async def act() -> PreviousValues:
+            values = await self._service.previous_values(self._p(), stack_id, target_id)
+            self.sig_previous_values.emit(stack_id, target_id, values)
+            return values
+
+        return self.run("previous_values", act)
 
     def act_on(self, action: str, deployment_id: uuid.UUID, *, volumes: bool = False) -> Any:
         """``redeploy``, ``rollback``, ``cancel``, ``stop``, ``start`` or ``remove``."""

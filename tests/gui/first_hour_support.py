@@ -113,6 +113,11 @@ class Desk:
         dialog: DeployDialog = dialog_of(DeployDialog)
         return dialog
 
+    def listed_targets(self, dialog: DeployDialog) -> list[str]:
+        """The names the dialog's target list shows."""
+        return [dialog.targets.item(i).text().split("  (")[0]
+                for i in range(dialog.targets.count())]
+
     def check_target(self, dialog: DeployDialog, target: Target) -> None:
         def listed() -> bool:
             return any(dialog.targets.item(i).data(Qt.ItemDataRole.UserRole) == target.id

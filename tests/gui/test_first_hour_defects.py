@@ -140,3 +140,28 @@ def test_the_next_deploy_starts_from_the_values_that_run(
         env = docker_engine.cli("inspect", "-f", "{{range .Config.Env}}{{println .}}{{end}}",
                                 container)
         assert "API_TOKEN=s3cret-token" in env.split() and "GREETING=hello" in env.split()
+
+
+def test_the_deploy_dialog_lists_only_this_organizations_targets(
+        qtbot: QtBot, qloop: Any, tmp_path: Path, docker_engine: DockerEngine,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """#9 item 22: after switching organization, the deploy dialog lists the new one's
+    targets only (it kept the first organization's list, loaded once)."""
+    with running_app(qtbot, qloop, tmp_path, docker_engine, monkeypatch) as desk:
+        desk.add_local_target(docker_engine, "acme box")
+        stack = desk.create_stack()
+        dialog = desk.open_deploy_dialog(stack)
+        qtbot.waitUntil(lambda: desk.listed_targets(dialog) == ["acme box"], timeout=10_000)
+        dialog.reject()
+
+        session = desk.app.session
+        principal = session.principal
+        beta = desk.done(qloop.create_task(
+            desk.app.workspace.services.organizations.create(principal, "Beta")))
+        desk.done(session.switch_org(beta.id))
+        qtbot.waitUntil(lambda: desk.stacks_page.store.rows == [], timeout=10_000)
+        desk.add_local_target(docker_engine, "beta box")
+        beta_stack = desk.create_stack("Beta web")
+        dialog = desk.open_deploy_dialog(beta_stack)
+        qtbot.waitUntil(lambda: "beta box" in desk.listed_targets(dialog), timeout=10_000)
+        assert desk.listed_targets(dialog) == ["beta box"]

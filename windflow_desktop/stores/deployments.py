@@ -104,8 +104,10 @@ class DeploymentsStore(Store):
         self.rows, self._cursor, self._loaded = [], None, False
         self.detail, self.stages, self.log_seq = None, [], 0
         self.holders = {}
+        self.targets = []  # another organization's targets must never be offered
         self.sig_rows_reset.emit()
         self.sig_detail_changed.emit()
+        self.sig_targets_changed.emit()
         if self._session.principal is not None:
             self.load()
 
@@ -203,6 +205,8 @@ class DeploymentsStore(Store):
             self.sig_detail_changed.emit()
 
     def load_targets(self) -> Any:
+        """Read the organization's targets (the deploy dialog's list); cleared when the
+        user or the organization changes, reloaded when a target changes."""
         async def act() -> int:
             self.targets = list(await self._list_targets(self._p()))
             self.sig_targets_changed.emit()
@@ -316,8 +320,14 @@ class DeploymentsStore(Store):
         log_lines: list[Any] = []  # DeploymentLog-shaped rows
         selected = self.detail.id if self.detail is not None else None
         index = {d.id: d for d in self.rows}
+        targets_changed = False
         for event in batch:
-            if event.aggregate_type != "deployment" or event.organization_id != org:
+            if event.organization_id != org:
+                continue
+            if event.aggregate_type == "target":
+                targets_changed = True
+                continue
+            if event.aggregate_type != "deployment":
                 continue
             dep_id = uuid.UUID(event.aggregate_id)
             if event.event_type == "deployment.log":
@@ -345,6 +355,8 @@ class DeploymentsStore(Store):
             self.run(f"created-{created[0]}", lambda: self._fetch_created(created))
         if log_lines and selected is not None:
             self._append_live(selected, log_lines)
+        if targets_changed and self.targets:  # a list someone shows: keep it current
+            self.load_targets()
 
     def _append_live(self, dep_id: uuid.UUID, lines: list[Any]) -> None:
         lines.sort(key=lambda x: x.seq)

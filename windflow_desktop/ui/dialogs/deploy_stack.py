@@ -79,8 +79,7 @@ class DeployDialog(QDialog):
         self.targets.itemChanged.connect(self._follow_checks)
         self._fill_targets()
         self._connections.append(store.sig_targets_changed.connect(self._fill_targets))
-        if not store.targets:
-            store.load_targets()
+        store.load_targets()  # fresh: targets come and go, and so do organizations
 
         form = QFormLayout()
         for spec in specs:

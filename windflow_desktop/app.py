@@ -258,7 +258,8 @@ class WindFlowApp:
         dashboard = DashboardStore(session, services.dashboard)
         self.stores = [session, users, targets, containers, stacks, deployments, activity,
                        dashboard]
-        for store in (users, targets, stacks, deployments, activity, notifications, dashboard):
+        for store in (users, targets, containers, stacks, deployments, activity, notifications,
+                      dashboard):
             bridge.sig_events_received.connect(store.apply_events)
         self.gc_policy.watch(bridge.sig_events_received)
         for store in self.stores:

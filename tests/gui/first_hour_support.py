@@ -35,6 +35,7 @@ from windflow_desktop.services.targets import TargetSpec
 from windflow_desktop.ui.dialogs.deploy_stack import DeployDialog
 from windflow_desktop.ui.dialogs.first_run import FirstRunDialog
 from windflow_desktop.ui.main_window import MainWindow
+from windflow_desktop.ui.views.containers import ContainersPage
 from windflow_desktop.ui.views.deployments import DeploymentsPage
 from windflow_desktop.ui.views.stacks import StacksPage
 
@@ -74,6 +75,12 @@ class Desk:
     def deployments_page(self) -> DeploymentsPage:
         page = self.window.page("deployments")
         assert isinstance(page, DeploymentsPage)
+        return page
+
+    @property
+    def containers_page(self) -> ContainersPage:
+        page = self.window.page("containers")
+        assert isinstance(page, ContainersPage)
         return page
 
     @property

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from tests.env.docker import DockerEngine
@@ -71,7 +72,6 @@ def test_after_a_rollback_what_runs_can_be_stopped_and_old_rows_say_so(
         assert desk.status_shown(good.id) == "succeeded"
         page = desk.deployments_page
         click = desk.qtbot.mouseClick
-        from PySide6.QtCore import Qt
         click(page.buttons["stop"], Qt.MouseButton.LeftButton)
         desk.wait_status(good.id, DeploymentStatus.STOPPED)
         assert not page.message.isVisible(), page.message.text()
@@ -165,3 +165,39 @@ def test_the_deploy_dialog_lists_only_this_organizations_targets(
         dialog = desk.open_deploy_dialog(beta_stack)
         qtbot.waitUntil(lambda: "beta box" in desk.listed_targets(dialog), timeout=10_000)
         assert desk.listed_targets(dialog) == ["beta box"]
+
+
+def test_the_containers_page_follows_deployments(
+        qtbot: QtBot, qloop: Any, tmp_path: Path, docker_engine: DockerEngine,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """#10 item 3: the Containers page, open on the target, shows the deployment's
+    container once it is up, and shows it stopped after Stop, without Refresh."""
+    with running_app(qtbot, qloop, tmp_path, docker_engine, monkeypatch) as desk:
+        target = desk.add_local_target(docker_engine)
+        stack = desk.create_stack()
+        desk.window.show_page("containers")
+        containers = desk.containers_page
+        containers.select_target(target.id)
+        qtbot.waitUntil(lambda: containers.store.target_id == target.id and
+                        "refresh" not in containers.store._actions, timeout=10_000)
+        dialog = desk.open_deploy_dialog(stack)
+        desk.check_target(dialog, target)
+        dep = desk.deploy(dialog, WEB_PORT=str(free_port()), GREETING="hi")
+        desk.wait_status(dep.id, DeploymentStatus.SUCCEEDED)
+
+        def shown(project: str) -> list[str]:
+            """The states listed under the project's group on the page."""
+            model = containers.model
+            for row in range(model.rowCount()):
+                head = model.item(row, 0)
+                if head.text().startswith(project):
+                    return [head.child(r, 2).text() for r in range(head.rowCount())]
+            return []
+
+        qtbot.waitUntil(lambda: shown(dep.project_name) == ["running"], timeout=10_000)
+        assert "1 running" in containers.summary.text()
+
+        desk.select(dep.id)
+        qtbot.mouseClick(desk.deployments_page.buttons["stop"], Qt.MouseButton.LeftButton)
+        desk.wait_status(dep.id, DeploymentStatus.STOPPED)
+        qtbot.waitUntil(lambda: shown(dep.project_name) == ["exited"], timeout=10_000)

@@ -904,7 +904,9 @@ class DeploymentPipeline:
                                       "volumes removed" if volumes else "")
                 await self._set(dep, status=status)
                 await self.publish(_event(dep, "deployment.status_changed",
-                                          {"status": status.value, "action": action}))
+                                          {"status": status.value, "action": action,
+                                           "stack_id": str(dep.stack_id),
+                                           "target_id": str(dep.target_id)}))
             finally:
                 await run.logs.close()
         return await self.get(deployment_id)

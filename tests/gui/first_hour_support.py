@@ -90,9 +90,12 @@ class Desk:
         return page
 
     def add_local_target(self, engine: DockerEngine, name: str = "build box") -> Target:
+        return self.add_local_target_at(engine.host, name)
+
+    def add_local_target_at(self, socket: str, name: str = "build box") -> Target:
         targets = self.window.page("targets").store  # type: ignore[union-attr]
         target = self.done(targets.save(TargetSpec(name=name, kind=TargetKind.LOCAL,
-                                                   docker_socket=engine.host)))
+                                                   docker_socket=socket)))
         assert target is not None
         return target  # type: ignore[no-any-return]
 

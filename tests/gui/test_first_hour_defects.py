@@ -201,3 +201,33 @@ def test_the_containers_page_follows_deployments(
         qtbot.mouseClick(desk.deployments_page.buttons["stop"], Qt.MouseButton.LeftButton)
         desk.wait_status(dep.id, DeploymentStatus.STOPPED)
         qtbot.waitUntil(lambda: shown(dep.project_name) == ["exited"], timeout=10_000)
+
+
+def test_an_error_goes_when_the_next_action_succeeds(
+        qtbot: QtBot, qloop: Any, tmp_path: Path, docker_engine: DockerEngine,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """#10 item 8: Stop fails while the engine cannot be reached (its socket is gone); the
+    error shows. The engine is back, Stop again succeeds: the error goes with it."""
+    socket_path = docker_engine.host.removeprefix("unix://")
+    link = tmp_path / "engine.sock"
+    link.symlink_to(socket_path)
+    with running_app(qtbot, qloop, tmp_path, docker_engine, monkeypatch) as desk:
+        target = desk.add_local_target_at(f"unix://{link}")
+        stack = desk.create_stack()
+        dialog = desk.open_deploy_dialog(stack)
+        desk.check_target(dialog, target)
+        dep = desk.deploy(dialog, WEB_PORT=str(free_port()), GREETING="hi")
+        desk.wait_status(dep.id, DeploymentStatus.SUCCEEDED)
+        page = desk.deployments_page
+        desk.select(dep.id)
+
+        link.unlink()  # the engine goes away
+        qtbot.mouseClick(page.buttons["stop"], Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: page.message.shown, timeout=30_000)
+        qtbot.waitUntil(lambda: page.buttons["stop"].isEnabled(), timeout=30_000)
+        assert desk.row(dep.id).status is DeploymentStatus.SUCCEEDED
+
+        link.symlink_to(socket_path)  # and comes back
+        qtbot.mouseClick(page.buttons["stop"], Qt.MouseButton.LeftButton)
+        desk.wait_status(dep.id, DeploymentStatus.STOPPED)
+        qtbot.waitUntil(lambda: not page.message.shown, timeout=10_000)

@@ -407,9 +407,10 @@ class DeploymentsPage(QWidget):
             volumes = self.confirm_remove(dep)
             if volumes is None:
                 return
-            self.store.act_on("remove", dep.id, volumes=volumes)
+            self.message.clear_on_success(
+                self.store.act_on("remove", dep.id, volumes=volumes), self.store)
             return
-        self.store.act_on(action, dep.id)
+        self.message.clear_on_success(self.store.act_on(action, dep.id), self.store)
 
     def confirm_remove(self, dep: Deployment) -> bool | None:
         """None: cancelled; else whether the named volumes go too (asked separately)."""

@@ -280,7 +280,9 @@ class TargetsPage(QWidget):
             self.progress.setMaximum(0)  # indeterminate while testing
 
     def _track(self, task: asyncio.Task[Any]) -> None:
-        """Show progress and the cancel button while ``task`` runs."""
+        """Show progress and the cancel button while ``task`` runs; its success clears
+        an earlier error."""
+        self.messages.clear_on_success(task, self.store)
         self._on_busy()
         task.add_done_callback(lambda _t: self._on_busy())
 

@@ -183,6 +183,18 @@ class Desk:
                              page.store.detail.id == dep_id and
                              "select" not in page.store._actions, timeout=WAIT_MS)
 
+    def question(self) -> QMessageBox:
+        """The box that asks (open, not blocking: the test goes on while it shows)."""
+        def box() -> QMessageBox | None:
+            found = [w for w in QApplication.topLevelWidgets()
+                     if isinstance(w, QMessageBox) and w.isVisible()]
+            return found[0] if found else None
+
+        self.qtbot.waitUntil(lambda: box() is not None, timeout=10_000)
+        found = box()
+        assert found is not None
+        return found
+
     def enabled_buttons(self) -> set[str]:
         return {a for a, b in self.deployments_page.buttons.items() if b.isEnabled()}
 

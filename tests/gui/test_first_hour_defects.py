@@ -231,3 +231,73 @@ def test_an_error_goes_when_the_next_action_succeeds(
         qtbot.mouseClick(page.buttons["stop"], Qt.MouseButton.LeftButton)
         desk.wait_status(dep.id, DeploymentStatus.STOPPED)
         qtbot.waitUntil(lambda: not page.message.shown, timeout=10_000)
+
+
+def test_unsaved_stack_edits_are_asked_about(
+        qtbot: QtBot, qloop: Any, tmp_path: Path, docker_engine: DockerEngine,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """#10 item 4: edits in the stack editor are marked unsaved (title and list) and not
+    thrown away without a question: another stack, New stack and Quit ask Save /
+    Discard / Cancel in a box that does not block the app."""
+    with running_app(qtbot, qloop, tmp_path, docker_engine, monkeypatch) as desk:
+        first = desk.create_stack("Alpha")
+        second = desk.create_stack("Beta")
+        desk.window.show_page("stacks")
+        page = desk.stacks_page
+
+        def click_stack(stack_id: Any) -> None:
+            position = page.model.position(stack_id)
+            assert position is not None
+            index = page.proxy.mapFromSource(page.model.index(position, 0))
+            qtbot.mouseClick(page.table.viewport(), Qt.MouseButton.LeftButton,
+                             pos=page.table.visualRect(index).center())
+
+        def shown_stack() -> Any:
+            return page.store.selected.id if page.store.selected is not None else None
+
+        def list_name(stack_id: Any) -> str:
+            position = page.model.position(stack_id)
+            assert position is not None
+            return str(page.model.index(position, 0).data())
+
+        click_stack(first.id)
+        qtbot.waitUntil(lambda: shown_stack() == first.id and
+                        "Alpha" in page.title.text(), timeout=10_000)
+        assert "unsaved" not in page.title.text() and list_name(first.id) == "Alpha"
+        page.editor.moveCursor(page.editor.textCursor().MoveOperation.End)
+        qtbot.keyClick(page.editor, Qt.Key.Key_Return)
+        qtbot.keyClicks(page.editor, "# a comment of mine")
+        edited = page.editor.toPlainText()
+        assert "unsaved" in page.title.text() and list_name(first.id) != "Alpha"
+
+        # another stack: asked; Cancel keeps the edits on screen
+        click_stack(second.id)
+        box = desk.question()
+        box.button(box.StandardButton.Cancel).click()
+        assert shown_stack() == first.id and page.editor.toPlainText() == edited
+        # again: Save saves them as a new revision, then the other stack shows
+        click_stack(second.id)
+        box = desk.question()
+        box.button(box.StandardButton.Save).click()
+        qtbot.waitUntil(lambda: shown_stack() == second.id, timeout=10_000)
+        assert "unsaved" not in page.title.text() and list_name(first.id) == "Alpha"
+        saved = desk.done(qloop.create_task(
+            desk.app.workspace.services.stacks.get_revision(desk.app.session.principal,
+                                                            first.id)))
+        assert saved.number == 2 and "# a comment of mine" in saved.compose_yaml
+
+        # New stack: Discard throws the edits away
+        qtbot.keyClick(page.editor, Qt.Key.Key_Return)
+        qtbot.keyClicks(page.editor, "# x")
+        qtbot.mouseClick(page.new_button, Qt.MouseButton.LeftButton)
+        box = desk.question()
+        box.button(box.StandardButton.Discard).click()
+        qtbot.waitUntil(lambda: page.title.text() == "New stack", timeout=10_000)
+
+        # Quit from the tray menu: asked too; Cancel keeps the app running
+        qtbot.keyClick(page.editor, Qt.Key.Key_Return)
+        qtbot.keyClicks(page.editor, "# more")
+        desk.app.tray.sig_quit_requested.emit()
+        box = desk.question()
+        box.button(box.StandardButton.Cancel).click()
+        assert not desk.app.quit_requested.is_set()

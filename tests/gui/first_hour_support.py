@@ -66,6 +66,7 @@ class Desk:
     app: WindFlowApp
     window: MainWindow
     qtbot: QtBot
+    projects: set[str]  # the compose projects deployed (removed from the engine after)
 
     def done(self, task: asyncio.Task[Any]) -> Any:
         self.qtbot.waitUntil(task.done, timeout=WAIT_MS)
@@ -151,6 +152,7 @@ class Desk:
         self.qtbot.waitUntil(lambda: any(d.id not in before for d in store.rows),
                              timeout=WAIT_MS)
         [dep] = [d for d in store.rows if d.id not in before]
+        self.projects.add(dep.project_name)
         return dep
 
     def row(self, dep_id: Any) -> Deployment:
@@ -240,6 +242,7 @@ def running_app(qtbot: QtBot, qloop: Any, tmp_path: Path, engine: DockerEngine,
     app = WindFlowApp(settings, started=time.monotonic(),
                       secrets=SecretStore(keyring if keyring is not None else MemoryKeyring()))
     running = qloop.create_task(app.run())
+    projects: set[str] = set()
     try:
         qtbot.waitUntil(lambda: dialog_of(FirstRunDialog) is not None or (
             app.session is not None and app.session.signed_in), timeout=WAIT_MS)
@@ -252,8 +255,21 @@ def running_app(qtbot: QtBot, qloop: Any, tmp_path: Path, engine: DockerEngine,
                         timeout=WAIT_MS)
         window = app.window
         assert window is not None
-        yield Desk(app, window, qtbot)
+        yield Desk(app, window, qtbot, projects)
     finally:
         app.quit_requested.set()
         qtbot.waitUntil(running.done, timeout=WAIT_MS)
+        for project in projects:
+            remove_project(engine, project)
     assert running.result() == 0
+
+
+def remove_project(engine: DockerEngine, project: str) -> None:
+    """Take a compose project's containers and networks off the shared test engine."""
+    label = f"label=com.docker.compose.project={project}"
+    containers = engine.cli("ps", "-aq", "--filter", label).split()
+    if containers:
+        engine.cli("rm", "-f", *containers, check=False)
+    networks = engine.cli("network", "ls", "-q", "--filter", label).split()
+    if networks:
+        engine.cli("network", "rm", *networks, check=False)

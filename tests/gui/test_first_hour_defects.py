@@ -195,7 +195,6 @@ def test_the_containers_page_follows_deployments(
             return []
 
         qtbot.waitUntil(lambda: shown(dep.project_name) == ["running"], timeout=10_000)
-        assert "1 running" in containers.summary.text()
 
         desk.select(dep.id)
         qtbot.mouseClick(desk.deployments_page.buttons["stop"], Qt.MouseButton.LeftButton)

@@ -390,14 +390,19 @@ class DeploymentsStore(Store):
             return
         index = {d.id: i for i, d in enumerate(self.rows)}
         new = []
+        moved = False  # a status changed: which deployment holds its project may too
         for dep in deps:
             if dep.id in index:
+                moved |= self.rows[index[dep.id]].status is not dep.status
                 self.rows[index[dep.id]] = dep
-            elif self._matches(dep):
-                new.append(dep)
+            else:
+                moved = True
+                if self._matches(dep):
+                    new.append(dep)
         self.rows[:0] = new
         self.sig_rows_changed.emit(tuple(deps))
-        self._reload_holders()
+        if moved:
+            self._reload_holders()
         if self.detail is not None:
             for dep in deps:
                 if dep.id == self.detail.id:

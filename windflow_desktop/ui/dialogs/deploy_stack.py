@@ -79,7 +79,8 @@ class DeployDialog(QDialog):
         self.targets.itemChanged.connect(self._follow_checks)
         self._fill_targets()
         self._connections.append(store.sig_targets_changed.connect(self._fill_targets))
-        store.load_targets()  # fresh: targets come and go, and so do organizations
+        if not store.targets:  # (cleared on a change of organization, kept current by
+            store.load_targets()  # the target events)
 
         form = QFormLayout()
         for spec in specs:

@@ -470,6 +470,7 @@ class StacksPage(QWidget):
         else:
             task = self.store.save(compose_yaml=text, variables=spec, message=message)
         self.message_edit.clear()
+        self.message.clear_on_success(task, self.store)
         return task
 
     def _deploy(self) -> None:

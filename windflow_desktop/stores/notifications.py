@@ -335,8 +335,8 @@ class NotificationsStore(QObject):
             return None
         if event.event_type != "target.status_changed":
             return None
-        status = str(d.get("to") or d.get("status") or "")
-        previous = str(d.get("from") or d.get("previous") or "")
+        status = str(d.get("to") or "")  # what services/targets.py writes: from, to
+        previous = str(d.get("from") or "")
         if status in _OFFLINE:
             self._offline[target_id] = name
             if previous in _OFFLINE:

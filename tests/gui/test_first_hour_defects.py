@@ -15,7 +15,7 @@ from tests.env.keyring_backend import MemoryKeyring
 from tests.env.services import free_port
 from windflow_desktop.domain.enums import DeploymentStatus
 
-from .first_hour_support import BROKEN, answering_boxes, running_app
+from .first_hour_support import BROKEN, VARIABLES, WEB, answering_boxes, running_app
 
 pytestmark = [pytest.mark.gui,
               # tests/env/docker.py leaves dockerd's log file object to the process.
@@ -292,6 +292,20 @@ def test_unsaved_stack_edits_are_asked_about(
         box = desk.question()
         box.button(box.StandardButton.Discard).click()
         qtbot.waitUntil(lambda: page.title.text() == "New stack", timeout=10_000)
+
+        # another window saves a revision of the stack being edited: the edits stay
+        click_stack(second.id)
+        qtbot.waitUntil(lambda: "Beta" in page.title.text(), timeout=10_000)
+        page.editor.moveCursor(page.editor.textCursor().MoveOperation.End)
+        qtbot.keyClick(page.editor, Qt.Key.Key_Return)
+        qtbot.keyClicks(page.editor, "# mine")
+        edited = page.editor.toPlainText()
+        desk.done(qloop.create_task(desk.app.workspace.services.stacks.save_revision(
+            desk.app.session.principal, second.id, compose_yaml=WEB + "# theirs\n",
+            variables=VARIABLES, message="elsewhere")))
+        qtbot.waitUntil(lambda: "revision 2" in page.title.text(), timeout=10_000)
+        assert page.editor.toPlainText() == edited and "unsaved" in page.title.text()
+        assert "saved elsewhere" in page.message.text()
 
         # Quit from the tray menu: asked too; Cancel keeps the app running
         qtbot.keyClick(page.editor, Qt.Key.Key_Return)

@@ -356,6 +356,7 @@ class StacksPage(QWidget):
         layout.addWidget(split, 1)
 
         self._creating = False
+        self._editing_id: uuid.UUID | None = None  # the stack whose text the editor holds
         self.unsaved = UnsavedGuard(
             self, lambda: (self.editor.toPlainText(), self.variables.spec()), self.save,
             error_of=store.error_of)
@@ -448,12 +449,14 @@ class StacksPage(QWidget):
     def new_stack(self) -> None:
         self._creating = True
         self.table.clearSelection()
+        self.table.selectionModel().clearCurrentIndex()  # a click on the last one shows it
         self.title.setText("New stack")
         self.editor.setPlainText(NEW_STACK)
         self.variables.set_spec([{"name": "WEB_PORT", "default": "8080"}])
         self.message_edit.setText("Created")
         self.tabs.setCurrentIndex(0)
         self._enable(True, creating=True)
+        self._editing_id = None
         self.unsaved.mark_clean()  # the template: nothing of the user's to lose yet
 
     def save(self) -> Any:
@@ -532,7 +535,8 @@ class StacksPage(QWidget):
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
             stack_id = self.model.row(self.proxy.mapToSource(current).row()).id
-            if self.store.selected is not None and self.store.selected.id == stack_id:
+            if self.store.selected is not None and self.store.selected.id == stack_id \
+                    and not self._creating:
                 return  # already shown (the page itself moved the current row)
             if self.unsaved.dirty:
                 self._show_current_row()  # stay until the user says what to do
@@ -558,6 +562,10 @@ class StacksPage(QWidget):
                 | QItemSelectionModel.SelectionFlag.Rows)
         selection.blockSignals(False)
         self.table.viewport().update()
+
+    def _discard_edits(self) -> None:
+        self.unsaved.mark_clean()
+        self._show_selected()
 
     def _mark_unsaved(self, dirty: bool) -> None:
         """The title and the stack's row say when there are unsaved changes."""
@@ -588,13 +596,22 @@ class StacksPage(QWidget):
         archived = " (archived)" if stack.archived_at else ""
         self.title.setText(f"{stack.name} — revision {stack.current_revision}{archived}")
         self.archive_button.setText("Unarchive" if stack.archived_at else "Archive")
-        if rev is not None:
+        if rev is not None and self.unsaved.dirty and self._editing_id == stack.id and \
+                self.editor.toPlainText() != rev.compose_yaml:
+            # Saved elsewhere meanwhile (another window): the edits here are not lost.
+            self._mark_unsaved(True)
+            self.message.show_warning(
+                f"Revision {rev.number} of {stack.name} was saved elsewhere meanwhile. Your "
+                "unsaved changes stay here: Save makes them the next revision.",
+                actions=[(f"Discard mine, show revision {rev.number}", self._discard_edits)])
+        elif rev is not None:
             self.editor.blockSignals(True)
             self.editor.setPlainText(rev.compose_yaml)
             self.editor.blockSignals(False)
             self.variables.blockSignals(True)
             self.variables.set_spec(list(rev.variables))
             self.variables.blockSignals(False)
+            self._editing_id = stack.id
             self.unsaved.mark_clean()
             self._validate()
         self.revisions_model.reset(self.store.revisions)

@@ -209,7 +209,20 @@ class WindFlowApp:
         if self.tray is not None:
             self.tray.handle_close_request()
         else:
+            self._quit_asked()
+
+    def _quit_asked(self) -> None:
+        """The user asked to quit (tray Quit, or closing the window with no tray): unsaved
+        stack edits are asked about first (Save / Discard / Cancel)."""
+        try:
+            stacks = self.window.page("stacks") if self.window is not None else None
+        except KeyError:  # not bound yet (quitting from the sign-in)
+            stacks = None
+        ask = getattr(stacks, "ask_before_leaving", None)
+        if ask is None:
             self.quit_requested.set()
+        else:
+            ask(self.quit_requested.set)
 
     def _bind(self, window: MainWindow) -> None:
         """Build the stores over the services and bind the window to them."""
@@ -261,7 +274,8 @@ class WindFlowApp:
         dashboard = DashboardStore(session, services.dashboard)
         self.stores = [session, users, targets, containers, stacks, deployments, activity,
                        dashboard]
-        for store in (users, targets, stacks, deployments, activity, notifications, dashboard):
+        for store in (users, targets, containers, stacks, deployments, activity, notifications,
+                      dashboard):
             bridge.sig_events_received.connect(store.apply_events)
         self.gc_policy.watch(bridge.sig_events_received)
         for store in self.stores:
@@ -327,7 +341,7 @@ class WindFlowApp:
         bell = NotificationBell(notifications, centre)
         window.statusBar().addPermanentWidget(bell)
         tray = self.tray = TrayController(window, notifications, centre, self.ui_settings)
-        tray.sig_quit_requested.connect(self.quit_requested.set)
+        tray.sig_quit_requested.connect(self._quit_asked)
         tray.sig_centre_requested.connect(bell.toggle_centre)
         settings_page.add_section(
             "Notifications",

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QMessageBox, QWizard
+from PySide6.QtCore import QEvent, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox, QWizard
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -290,3 +290,38 @@ def test_forget_host_key_from_the_context_menu(qtbot: QtBot, ops: Ops) -> None:
                                                    docker_socket=ops.docker.host)))
     page.select(local.id)
     assert "Forget host key…" not in {a.text() for a in page.build_context_menu().actions()}
+
+
+def test_test_button_works_after_the_wizard_is_gone(qtbot: QtBot, ops: Ops) -> None:
+    """Add a target with the wizard, finish it, then press Test on the page: the page
+    shows the steps and the result (the wizard's handlers went with the wizard)."""
+    page = open_page(qtbot, ops)
+    page.add_button.click()
+    qtbot.waitUntil(lambda: page._wizard is not None and page._wizard.isVisible())
+    wizard = page._wizard
+    assert wizard is not None
+    wizard.kind_page.buttons[TargetKind.LOCAL].setChecked(True)
+    wizard.button(QWizard.WizardButton.NextButton).click()
+    wizard.connection_page.name.setText("this computer")
+    wizard.connection_page.socket.setText(ops.docker.host)
+    wizard.button(QWizard.WizardButton.NextButton).click()
+    qtbot.waitUntil(wizard.test_page.isComplete, timeout=WAIT_MS)
+    wizard.button(QWizard.WizardButton.NextButton).click()
+    qtbot.waitUntil(wizard.scan_page.isComplete, timeout=WAIT_MS)
+    gone: list[bool] = []
+    wizard.destroyed.connect(lambda: gone.append(True))
+    wizard.button(QWizard.WizardButton.FinishButton).click()
+
+    def deleted() -> bool:  # what the app's event loop does once back at its top level
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        return bool(gone)
+
+    qtbot.waitUntil(deleted, timeout=WAIT_MS)
+    [saved] = [t for t in ops.targets.targets if t.name == "this computer"]
+    page.select(saved.id)
+    page.test_button.click()
+    qtbot.waitUntil(lambda: not ops.targets.is_running("test"), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: page.test_summary.text().startswith("Connected"),
+                    timeout=WAIT_MS)
+    assert page.steps.states() and set(page.steps.states()) <= {"ok", "skipped"}
+    assert page.messages.isHidden(), page.messages.text()

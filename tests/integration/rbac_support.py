@@ -116,6 +116,18 @@ class World:
         seed.ids.add(dep.id)
         return dep
 
+    async def superseded(self, org: uuid.UUID) -> Deployment:
+        """A succeeded deployment that a newer one replaced on its (new) target: what
+        "roll back to this" applies to (the flow table refuses it on the one that runs)."""
+        seed = self.seed(org)
+        target = await self.target(org)
+        older = await new_deployment(self.backend, seed.stack, target,
+                                     DeploymentStatus.SUCCEEDED)
+        newer = await new_deployment(self.backend, seed.stack, target,
+                                     DeploymentStatus.SUCCEEDED)
+        seed.ids.update((older.id, newer.id))
+        return older
+
 
 async def new_target(backend: SqlBackend, port: int, org: uuid.UUID) -> Target:
     async with backend.unit_of_work() as uow:

@@ -28,6 +28,7 @@ from windflow_desktop.domain.models import (
     Deployment,
     DeployPreview,
     PreflightCheck,
+    PreviousValues,
     Stack,
     StackRevision,
     Target,
@@ -81,6 +82,13 @@ class GatedService:
 
     async def list_deployments(self, *args: Any, **kwargs: Any) -> Any:
         raise AssertionError("not used")
+
+    async def current_deployments(self, principal: Any) -> list[Deployment]:
+        return []
+
+    async def previous_values(self, principal: Any, stack_id: uuid.UUID,
+                              target_id: uuid.UUID) -> PreviousValues:
+        return PreviousValues()
 
 
 def _spin(app: QApplication, done: Any, timeout_s: float = 5.0) -> None:

@@ -124,6 +124,8 @@ TABLE: dict[str, Row] = {
     "deployments.get": Row(VIEWER, OK, NOT_FOUND, NOT_FOUND),
     "deployments.logs": Row(VIEWER, OK, NOT_FOUND, NOT_FOUND),
     "deployments.stages": Row(VIEWER, OK, NOT_FOUND, NOT_FOUND),
+    "deployments.current_deployments": Row(VIEWER, OK, DENIED, OK),
+    "deployments.previous_values": Row(VIEWER, OK, NOT_FOUND, NOT_FOUND),
     "deployments.preview": Row(OPERATOR, UNREACHABLE, NOT_FOUND, NOT_FOUND),
     "deployments.deploy": Row(OPERATOR, STARTED, NOT_FOUND, NOT_FOUND),
     "deployments.redeploy": Row(OPERATOR, STARTED, NOT_FOUND, NOT_FOUND),
@@ -255,8 +257,12 @@ def own_calls() -> dict[str, Call]:
             w.deployment(w.own.id, DeploymentStatus.SUCCEEDED),
             lambda dep: _started(w.svc.deployments.redeploy(p, dep.id))),
         "deployments.rollback": lambda w, p: _then(
-            w.deployment(w.own.id, DeploymentStatus.SUCCEEDED),
+            w.superseded(w.own.id),
             lambda dep: _started(w.svc.deployments.rollback(p, dep.id))),
+        "deployments.current_deployments": lambda w, p:
+            w.svc.deployments.current_deployments(p),
+        "deployments.previous_values": lambda w, p: w.svc.deployments.previous_values(
+            p, w.own.stack.id, w.own.target.id),
         "deployments.cancel": lambda w, p: _then(
             w.deployment(w.own.id, DeploymentStatus.PENDING),
             lambda dep: w.svc.deployments.cancel(p, dep.id)),
@@ -313,7 +319,7 @@ def other_calls() -> dict[str, tuple[str, Call]]:
         name: (MEMBER, own_calls()[name]) for name in (
             "targets.list_targets", "targets.create_target", "stacks.list_stacks",
             "stacks.create_stack", "stacks.import_stack", "deployments.list_deployments",
-            "activity.actors")
+            "deployments.current_deployments", "activity.actors")
     }
     objects: dict[str, Call] = {
         "targets.get_target": lambda w, p: w.svc.targets.get_target(p, o(w).target.id),
@@ -357,6 +363,8 @@ def other_calls() -> dict[str, tuple[str, Call]]:
         "deployments.rollback": lambda w, p: _started(w.svc.deployments.rollback(
             p, o(w).deployment.id)),
         "deployments.cancel": lambda w, p: w.svc.deployments.cancel(p, o(w).deployment.id),
+        "deployments.previous_values": lambda w, p: w.svc.deployments.previous_values(
+            p, o(w).stack.id, o(w).target.id),
         "deployments.stop": lambda w, p: w.svc.deployments.stop(p, o(w).deployment.id),
         "deployments.start": lambda w, p: w.svc.deployments.start(p, o(w).deployment.id),
         "deployments.remove": lambda w, p: w.svc.deployments.remove(p, o(w).deployment.id),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from .models import utcnow
 
@@ -45,3 +45,60 @@ class Event:
             aggregate_id=str(raw["aggregate_id"]),
             data=dict(raw.get("data") or {}),
         )
+
+
+# -- typed payloads: one per event type, written by its producers, read by consumers -----
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentCreated:
+    """``deployment.created``: a deployment of a stack to a target was recorded."""
+
+    TYPE: ClassVar[str] = "deployment.created"
+    stack_id: str
+    target_id: str
+    stack_name: str
+    target_name: str
+    project: str
+    status: str
+
+    def to_data(self) -> dict[str, Any]:
+        return {"stack_id": self.stack_id, "target_id": self.target_id,
+                "stack_name": self.stack_name, "target_name": self.target_name,
+                "project": self.project, "status": self.status}
+
+    @classmethod
+    def from_event(cls, event: Event) -> DeploymentCreated:
+        d = event.data
+        return cls(str(d.get("stack_id") or ""), str(d.get("target_id") or ""),
+                   str(d.get("stack_name") or ""), str(d.get("target_name") or ""),
+                   str(d.get("project") or ""), str(d.get("status") or ""))
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentFinished:
+    """``deployment.finished``: a deployment ended (succeeded, failed, rolled back,
+    cancelled), with the error that ended it and the stage it reached."""
+
+    TYPE: ClassVar[str] = "deployment.finished"
+    status: str
+    error: str | None
+    stack_id: str
+    target_id: str
+    stack_name: str
+    target_name: str
+    stage: str | None = None
+
+    def to_data(self) -> dict[str, Any]:
+        return {"status": self.status, "error": self.error, "stack_id": self.stack_id,
+                "target_id": self.target_id, "stack_name": self.stack_name,
+                "target_name": self.target_name, "stage": self.stage}
+
+    @classmethod
+    def from_event(cls, event: Event) -> DeploymentFinished:
+        d = event.data
+        error, stage = d.get("error"), d.get("stage")
+        return cls(str(d.get("status") or ""), str(error) if error else None,
+                   str(d.get("stack_id") or ""), str(d.get("target_id") or ""),
+                   str(d.get("stack_name") or ""), str(d.get("target_name") or ""),
+                   str(stage) if stage else None)

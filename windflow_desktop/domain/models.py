@@ -142,6 +142,16 @@ class Deployment:
     heartbeat_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class PreviousValues:
+    """The values the deployment that runs (or ran last) of a stack on a target used:
+    plain ones as they were, secrets by name only (kept, never shown: a deploy that leaves
+    one empty keeps it)."""
+
+    plain: dict[str, str] = field(default_factory=dict)
+    kept_secrets: frozenset[str] = frozenset()
+
+
 @dataclass(eq=False)
 class DeploymentLog:
     deployment_id: uuid.UUID

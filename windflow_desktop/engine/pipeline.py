@@ -38,7 +38,7 @@ from typing import Any, Protocol
 
 from ..domain.enums import ACTIVE_DEPLOYMENT, DeploymentStage, DeploymentStatus, LogStream
 from ..domain.errors import DeploymentError, NotFoundError, WindFlowError
-from ..domain.events import Event
+from ..domain.events import DeploymentFinished, Event
 from ..domain.models import (
     AuditEvent,
     Deployment,
@@ -395,11 +395,9 @@ class DeploymentPipeline:
             row = await uow.deployments.get(dep.id)
             row.status, row.error, row.finished_at = status, error, now
             await uow.deployments.save(row)
+            payload = await _finished(uow, dep, status, error)
             await uow.commit()
-        await self.publish(_event(dep, "deployment.finished",
-                                  {"status": status.value, "error": error,
-                                   "stack_id": str(dep.stack_id),
-                                   "target_id": str(dep.target_id)}))
+        await self.publish(_event(dep, payload.TYPE, payload.to_data()))
 
     async def _open_run(self, dep: Deployment, target: Target, revision: StackRevision,
                         cancel: CancelToken) -> _Run:
@@ -949,7 +947,9 @@ class DeploymentPipeline:
                                       "volumes removed" if volumes else "")
                 await self._set(dep, status=status)
                 await self.publish(_event(dep, "deployment.status_changed",
-                                          {"status": status.value, "action": action}))
+                                          {"status": status.value, "action": action,
+                                           "stack_id": str(dep.stack_id),
+                                           "target_id": str(dep.target_id)}))
             finally:
                 await run.logs.close()
         return await self.get(deployment_id)
@@ -1213,10 +1213,8 @@ class DeploymentPipeline:
             if status is DeploymentStatus.SUCCEEDED:
                 row.stage = dep.stage = DeploymentStage.DONE
             await uow.deployments.save(row)
-            data = {"status": status.value, "error": error,
-                    "stack_id": str(dep.stack_id), "target_id": str(dep.target_id),
-                    "stage": dep.stage.value if dep.stage else None}
-            event = _event(dep, "deployment.finished", data)
+            data = (await _finished(uow, dep, status, error)).to_data()
+            event = _event(dep, DeploymentFinished.TYPE, data)
             await uow.audit.add(AuditEvent(
                 id=uuid.UUID(event.event_id), type="deployment.finished",
                 aggregate_type="deployment", aggregate_id=str(dep.id),
@@ -1240,6 +1238,18 @@ def _project(run: _Run) -> ComposeProject:
     if run.project is None:
         raise DeploymentError("preflight did not run")
     return run.project
+
+
+async def _finished(uow: Any, dep: Deployment, status: DeploymentStatus,
+                    error: str | None) -> DeploymentFinished:
+    """The ``deployment.finished`` payload, with the stack's and the target's names (the
+    windows that show it may never have seen either being made)."""
+    stack = await uow.stacks.get(dep.stack_id)
+    target = await uow.targets.get(dep.target_id)
+    return DeploymentFinished(
+        status=status.value, error=error, stack_id=str(dep.stack_id),
+        target_id=str(dep.target_id), stack_name=stack.name, target_name=target.name,
+        stage=dep.stage.value if dep.stage else None)
 
 
 def _event(dep: Deployment, event_type: str, data: dict[str, Any]) -> Event:

@@ -116,6 +116,12 @@ class DeploymentRepository(Protocol):
     async def last_succeeded(
         self, stack_id: uuid.UUID, target_id: uuid.UUID, *, exclude: uuid.UUID | None = None
     ) -> Deployment | None: ...
+    async def newest_per_project(
+        self, organization_id: uuid.UUID, statuses: Sequence[DeploymentStatus]
+    ) -> Sequence[Deployment]:
+        """For each (stack, target) of the organization, its newest deployment in one of
+        ``statuses``."""
+        ...
     async def last_with_status(
         self, stack_id: uuid.UUID, target_id: uuid.UUID, statuses: Sequence[DeploymentStatus],
         *, exclude: uuid.UUID | None = None

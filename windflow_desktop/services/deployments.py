@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..domain.compose import ComposeReport
+from ..domain.deployment_flow import HOLDS, Action, allowed, refusal, standing
 from ..domain.enums import ACTIVE_DEPLOYMENT, DeploymentStatus
 from ..domain.errors import (
     ConflictError,
@@ -26,12 +27,14 @@ from ..domain.errors import (
     ValidationError,
     WindFlowError,
 )
+from ..domain.events import DeploymentCreated
 from ..domain.identity import Principal
 from ..domain.models import (
     Deployment,
     DeploymentLog,
     DeploymentStageRecord,
     DeployPreview,
+    PreviousValues,
     Stack,
     Target,
 )
@@ -139,6 +142,21 @@ class DeploymentService:
             await _deployment(scope, deployment_id)
             return await scope.uow.deployments.stages(deployment_id)
 
+    async def previous_values(self, principal: Principal, stack_id: uuid.UUID,
+                              target_id: uuid.UUID) -> PreviousValues:
+        """What the next deployment of the stack on the target starts from: the values of
+        the one that runs there (or ran last); secrets by name only."""
+        async with self.ctx.authorized(principal, DEPLOYMENTS_READ) as scope:
+            await _stack(scope, stack_id)
+            await _target(scope, target_id)
+            applied = await _last_applied(scope.uow, stack_id, target_id)
+        if applied is None:
+            return PreviousValues()
+        plain = {k: v for k, v in applied.variables.items() if isinstance(v, str)}
+        secrets = frozenset(k for k, v in applied.variables.items()
+                            if isinstance(v, dict) and SECRET_REF in v)
+        return PreviousValues(plain, secrets)
+
     async def preview(self, principal: Principal, stack_id: uuid.UUID, target_id: uuid.UUID,
                       variables: Mapping[str, str | None] | None = None,
                       revision: int | None = None) -> DeployPreview:
@@ -215,15 +233,17 @@ class DeploymentService:
             rev = await scope.uow.stacks.get_revision(stack.id,
                                                       revision or stack.current_revision)
             specs = parse_spec(rev.variables)
-            generated = {s.name for s in specs if s.generator}
+            # Generated values and secrets not given again are kept from the deployment
+            # that runs (the deploy dialog shows a kept secret hidden, and sends nothing).
+            kept_names = {s.name for s in specs if s.generator or s.secret}
             found: list[tuple[Target, dict[str, object]]] = []
             for target_id in target_ids:
                 target = await _target(scope, target_id)
                 await _no_active(scope.uow, stack, target)
                 applied = await _last_applied(scope.uow, stack.id, target.id) \
-                    if generated else None
+                    if kept_names else None
                 found.append((target, {k: v for k, v in (applied.variables.items()
-                                                         if applied else ()) if k in generated}))
+                                                         if applied else ()) if k in kept_names}))
         report = await asyncio.to_thread(validate_compose, rev.compose_yaml, specs)
         report.raise_for_errors()  # a revision saved before a rule was added
         _allow_host_access(principal, stack, report)
@@ -317,10 +337,7 @@ class DeploymentService:
     async def rollback(self, principal: Principal, deployment_id: uuid.UUID) -> Rollout:
         """Re-apply an earlier succeeded deployment (its revision and its values)."""
         async with self.ctx.authorized(principal, DEPLOYMENTS_MANAGE) as scope:
-            old = await _deployment(scope, deployment_id)
-            if old.status not in (DeploymentStatus.SUCCEEDED, DeploymentStatus.STOPPED) and \
-                    not await _was_good(scope.uow, old):
-                raise ConflictError("only a deployment that succeeded can be rolled back to")
+            await _may(scope, await _deployment(scope, deployment_id), Action.ROLLBACK)
         return await self.redeploy(principal, deployment_id)
 
     async def cancel(self, principal: Principal, deployment_id: uuid.UUID) -> Deployment:
@@ -338,37 +355,30 @@ class DeploymentService:
         return dep
 
     async def stop(self, principal: Principal, deployment_id: uuid.UUID) -> Deployment:
-        return await self._lifecycle(principal, deployment_id, "stop",
-                                     (DeploymentStatus.SUCCEEDED,))
+        return await self._lifecycle(principal, deployment_id, Action.STOP)
 
     async def start(self, principal: Principal, deployment_id: uuid.UUID) -> Deployment:
-        return await self._lifecycle(principal, deployment_id, "start",
-                                     (DeploymentStatus.STOPPED,))
+        return await self._lifecycle(principal, deployment_id, Action.START)
 
     async def remove(self, principal: Principal, deployment_id: uuid.UUID, *,
                      volumes: bool = False) -> Deployment:
         """``compose down`` (with the named volumes only when ``volumes``; the UI asks)."""
-        return await self._lifecycle(
-            principal, deployment_id, "remove",
-            (DeploymentStatus.SUCCEEDED, DeploymentStatus.STOPPED, DeploymentStatus.FAILED,
-             DeploymentStatus.ROLLED_BACK, DeploymentStatus.CANCELLED), volumes=volumes)
+        return await self._lifecycle(principal, deployment_id, Action.REMOVE, volumes=volumes)
 
-    async def _lifecycle(self, principal: Principal, deployment_id: uuid.UUID, action: str,
-                         allowed: Sequence[DeploymentStatus], *, volumes: bool = False
-                         ) -> Deployment:
+    async def current_deployments(self, principal: Principal) -> Sequence[Deployment]:
+        """For each stack and target of the organization, the deployment that holds its
+        project (see ``domain/deployment_flow``): the rows the UI asks the flow about."""
+        async with self.ctx.authorized(principal, DEPLOYMENTS_READ) as scope:
+            return await scope.uow.deployments.newest_per_project(scope.org, HOLDS)
+
+    async def _lifecycle(self, principal: Principal, deployment_id: uuid.UUID, action: Action,
+                         *, volumes: bool = False) -> Deployment:
         async with self.ctx.authorized(principal, DEPLOYMENTS_MANAGE) as scope:
             dep = await _deployment(scope, deployment_id)
-            if dep.status not in allowed:
-                raise ConflictError(f"cannot {action} a deployment that is {dep.status.value}")
-            newer = await scope.uow.deployments.list(
-                scope.org, PageRequest(limit=1), stack_id=dep.stack_id,
-                target_id=dep.target_id)
-            if action != "remove" and newer.items and newer.items[0].id != dep.id:
-                raise ConflictError(f"a newer deployment of this stack runs on this target; "
-                                    f"{action} that one")
+            await _may(scope, dep, action)
             scope.record(f"deployment.{action}_requested", "deployment", dep.id,
                          {"volumes": volumes} if action == "remove" else {})
-        done = await self.pipeline.lifecycle(deployment_id, action, volumes=volumes)
+        done = await self.pipeline.lifecycle(deployment_id, action.value, volumes=volumes)
         if action == "remove":
             await self._forget_secrets(principal, done, keep_newest=not volumes)
         return done
@@ -508,9 +518,10 @@ class DeploymentService:
             actor_id=scope.principal.user_id, id=dep_id, created_at=self.ctx.clock(),
             runner=self.pipeline.runner, heartbeat_at=self.ctx.clock(),
         ))
-        scope.record("deployment.created", "deployment", dep.id, {
-            "stack_id": str(stack.id), "target_id": str(target.id),
-            "project": dep.project_name, "status": dep.status.value})
+        scope.record(DeploymentCreated.TYPE, "deployment", dep.id, DeploymentCreated(
+            stack_id=str(stack.id), target_id=str(target.id), stack_name=stack.name,
+            target_name=target.name, project=dep.project_name,
+            status=dep.status.value).to_data())
         return dep
 
     # -- start-up and shutdown -----------------------------------------------------------
@@ -668,6 +679,9 @@ def _allow_host_access(principal: Principal, stack: Stack, report: ComposeReport
             f"stacks:write as well; {exc.message}") from exc
 
 
-async def _was_good(uow: UnitOfWork, dep: Deployment) -> bool:
-    stages = await uow.deployments.stages(dep.id)
-    return any(s.stage == "done" and s.outcome == "succeeded" for s in stages)
+async def _may(scope: Scope, dep: Deployment, action: Action) -> None:
+    """Refuse ``action`` unless the flow table allows it for ``dep`` as it stands."""
+    holder = await scope.uow.deployments.last_with_status(dep.stack_id, dep.target_id, HOLDS)
+    where = standing(dep, holder)
+    if action not in allowed(dep.status, where):
+        raise ConflictError(refusal(action, dep.status, where))

@@ -1,6 +1,10 @@
 """``ContainersStore``: the containers of one chosen target for the Containers page —
 list (grouped by compose project), start/stop/restart/remove, and a live log follow whose
 lines reach the page in batches (at most one ``sig_log_lines`` per ``LOG_FLUSH_MS``).
+
+The list follows the events (``apply_events``): a deployment that finished or was
+stopped, started or removed on the chosen target, and a container acted on there (from
+this window or another), reload it once ``RELOAD_DEBOUNCE_S`` after the last of a burst.
 """
 
 from __future__ import annotations
@@ -8,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from ..domain.events import Event
 from ..domain.identity import Principal
 from ..engine.docker_api import ContainerInfo
 from ..services.containers import ContainerService
@@ -21,6 +27,11 @@ from .session import SessionStore
 __all__ = ["ContainerInfo", "ContainersStore"]
 
 LOG_FLUSH_MS = 50
+RELOAD_DEBOUNCE_S = 0.3
+# Events after which the containers of their target are not what they were.
+_CHANGING = frozenset({"deployment.finished", "deployment.status_changed",
+                       "container.started", "container.stopped", "container.restarted",
+                       "container.removed"})
 ACTIONS = ("start", "stop", "restart", "remove")
 
 
@@ -46,6 +57,7 @@ class ContainersStore(Store):
         self._containers: list[ContainerInfo] = []
         self._pending: list[str] = []
         self._flush: asyncio.TimerHandle | None = None
+        self._reload: asyncio.TimerHandle | None = None
         self.following: str | None = None
         self._identity_changed(session.principal)
         session.sig_session_changed.connect(self._on_session_changed)
@@ -139,6 +151,35 @@ class ContainersStore(Store):
         task = self._actions.get("logs")
         if task is not None:
             task.cancel()
+
+    # -- live -------------------------------------------------------------------------------
+
+    def apply_events(self, batch: Sequence[Event]) -> None:
+        """An ``EventBridge`` batch: reload (debounced) when the chosen target changed."""
+        principal = self._session.principal
+        if self._closed or principal is None or self.target_id is None:
+            return
+        org, target = str(principal.organization_id), str(self.target_id)
+        if any(e.event_type in _CHANGING and e.organization_id == org
+               and e.data.get("target_id") == target for e in batch):
+            self._schedule_reload()
+
+    def _schedule_reload(self) -> None:
+        if self._reload is not None:
+            self._reload.cancel()  # a burst (a rollout, a stop of many) is one reload
+        self._reload = asyncio.get_running_loop().call_later(RELOAD_DEBOUNCE_S,
+                                                             self._reload_now)
+
+    def _reload_now(self) -> None:
+        self._reload = None
+        if not self._closed and self.target_id is not None:
+            self.refresh()
+
+    async def shutdown(self) -> None:
+        if self._reload is not None:
+            self._reload.cancel()
+            self._reload = None
+        await super().shutdown()
 
     # -- helpers ----------------------------------------------------------------------------
 

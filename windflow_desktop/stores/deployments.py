@@ -20,11 +20,18 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from ..domain import deployment_flow as flow
 from ..domain.enums import DeploymentStage, DeploymentStatus, LogStream
 from ..domain.errors import WindFlowError
 from ..domain.events import Event
 from ..domain.identity import Principal
-from ..domain.models import Deployment, DeploymentStageRecord, DeployPreview, Target
+from ..domain.models import (
+    Deployment,
+    DeploymentStageRecord,
+    DeployPreview,
+    PreviousValues,
+    Target,
+)
 from ..domain.paging import PageRequest
 from ..services.deployments import DeploymentService
 from .base import Store
@@ -51,6 +58,12 @@ class DeploymentsStore(Store):
     sig_log_older_changed(bool): whether older lines than those shown are stored.
     sig_targets_changed(): ``targets`` reloaded.
     sig_preview_ready(object): a ``DeployPreview`` (checks + ``compose config`` text).
+    sig_previous_values(object, object, object): (stack id, target id, ``PreviousValues``)
+        the next deployment of that stack on that target starts from.
+
+    What a row may do next and how it words its status come from the flow table
+    (``domain/deployment_flow``) with the holder of its stack on its target, which this
+    store keeps (``holders``, reloaded with the rows and after every status change).
     """
 
     sig_rows_reset = Signal()
@@ -63,6 +76,7 @@ class DeploymentsStore(Store):
     sig_log_older_changed = Signal(bool)
     sig_targets_changed = Signal()
     sig_preview_ready = Signal(object)
+    sig_previous_values = Signal(object, object, object)
 
     def __init__(self, session: SessionStore, service: DeploymentService,
                  list_targets: TargetLister, *, page_size: int = PAGE_SIZE,
@@ -85,6 +99,7 @@ class DeploymentsStore(Store):
         self.log_first_seq = 0  # the oldest line shown
         self.log_has_older = False
         self.targets: list[Target] = []
+        self.holders: dict[tuple[uuid.UUID, uuid.UUID], Deployment] = {}
         self._identity_changed(session.principal)
         session.sig_session_changed.connect(self._on_session)
 
@@ -98,8 +113,11 @@ class DeploymentsStore(Store):
         self.rows, self._cursor, self._loaded = [], None, False
         self.detail, self.stages = None, []
         self._reset_log()
+        self.holders = {}
+        self.targets = []  # another organization's targets must never be offered
         self.sig_rows_reset.emit()
         self.sig_detail_changed.emit()
+        self.sig_targets_changed.emit()
         if self._session.principal is not None:
             self.load()
 
@@ -130,6 +148,7 @@ class DeploymentsStore(Store):
 
         async def act() -> int:
             page = await self._page(None)
+            self.holders = await self._holders()
             self.rows = list(page.items)
             self._cursor = page.next_cursor
             self._loaded = True
@@ -163,7 +182,41 @@ class DeploymentsStore(Store):
             status=list(self.status_filter) or None, stack_id=self.stack_filter,
             target_id=self.target_filter)
 
+    # -- the flow: what a row may do next -------------------------------------------
+
+    def standing(self, dep: Deployment) -> flow.Standing:
+        return flow.standing(dep, self.holders.get((dep.stack_id, dep.target_id)))
+
+    def allowed_actions(self, dep: Deployment) -> frozenset[flow.Action]:
+        return flow.allowed(dep.status, self.standing(dep))
+
+    def status_text(self, dep: Deployment) -> str:
+        return flow.status_text(dep.status, self.standing(dep))
+
+    async def _holders(self) -> dict[tuple[uuid.UUID, uuid.UUID], Deployment]:
+        held = await self._service.current_deployments(self._p())
+        return {(d.stack_id, d.target_id): d for d in held}
+
+    def _reload_holders(self) -> Any:
+        """Ask again which deployment holds each project (a status changed: a rolled-back
+        or failed one gives the project back to the one before it), then repaint."""
+        async def act() -> None:
+            before = _holder_keys(self.holders)
+            self.holders = await self._holders()
+            if _holder_keys(self.holders) != before:
+                self._holders_changed()
+
+        return self.run("holders", act)
+
+    def _holders_changed(self) -> None:
+        if self.rows:
+            self.sig_rows_changed.emit(tuple(self.rows))
+        if self.detail is not None:
+            self.sig_detail_changed.emit()
+
     def load_targets(self) -> Any:
+        """Read the organization's targets (the deploy dialog's list); cleared when the
+        user or the organization changes, reloaded when a target changes."""
         async def act() -> int:
             self.targets = list(await self._list_targets(self._p()))
             self.sig_targets_changed.emit()
@@ -282,6 +335,14 @@ class DeploymentsStore(Store):
 
         return self.run("preview", act)
 
+    def load_previous_values(self, stack_id: uuid.UUID, target_id: uuid.UUID) -> Any:
+        async def act() -> PreviousValues:
+            values = await self._service.previous_values(self._p(), stack_id, target_id)
+            self.sig_previous_values.emit(stack_id, target_id, values)
+            return values
+
+        return self.run("previous_values", act)
+
     def act_on(self, action: str, deployment_id: uuid.UUID, *, volumes: bool = False) -> Any:
         """``redeploy``, ``rollback``, ``cancel``, ``stop``, ``start`` or ``remove``."""
         async def act() -> Any:
@@ -317,8 +378,14 @@ class DeploymentsStore(Store):
         log_lines: list[Any] = []  # DeploymentLog-shaped rows
         selected = self.detail.id if self.detail is not None else None
         index = {d.id: d for d in self.rows}
+        targets_changed = False
         for event in batch:
-            if event.aggregate_type != "deployment" or event.organization_id != org:
+            if event.organization_id != org:
+                continue
+            if event.aggregate_type == "target":
+                targets_changed = True
+                continue
+            if event.aggregate_type != "deployment":
                 continue
             dep_id = uuid.UUID(event.aggregate_id)
             if event.event_type == "deployment.log":
@@ -346,6 +413,8 @@ class DeploymentsStore(Store):
             self.run(f"created-{created[0]}", lambda: self._fetch_created(created))
         if log_lines and selected is not None:
             self._append_live(selected, log_lines)
+        if targets_changed and self.targets:  # a list someone shows: keep it current
+            self.load_targets()
 
     def _append_live(self, dep_id: uuid.UUID, lines: list[Any]) -> None:
         lines.sort(key=lambda x: x.seq)
@@ -380,13 +449,19 @@ class DeploymentsStore(Store):
             return
         index = {d.id: i for i, d in enumerate(self.rows)}
         new = []
+        moved = False  # a status changed: which deployment holds its project may too
         for dep in deps:
             if dep.id in index:
+                moved |= self.rows[index[dep.id]].status is not dep.status
                 self.rows[index[dep.id]] = dep
-            elif self._matches(dep):
-                new.append(dep)
+            else:
+                moved = True
+                if self._matches(dep):
+                    new.append(dep)
         self.rows[:0] = new
         self.sig_rows_changed.emit(tuple(deps))
+        if moved:
+            self._reload_holders()
         if self.detail is not None:
             for dep in deps:
                 if dep.id == self.detail.id:
@@ -399,6 +474,11 @@ class DeploymentsStore(Store):
         if self.stack_filter and dep.stack_id != self.stack_filter:
             return False
         return not (self.target_filter and dep.target_id != self.target_filter)
+
+
+def _holder_keys(holders: Mapping[tuple[uuid.UUID, uuid.UUID], Deployment]
+                 ) -> dict[tuple[uuid.UUID, uuid.UUID], tuple[uuid.UUID, DeploymentStatus]]:
+    return {pair: (d.id, d.status) for pair, d in holders.items()}
 
 
 def _apply(dep: Deployment, event: Event) -> Deployment:

@@ -7,9 +7,10 @@ notification, not a flood of pop-ups) and one ``sig_recent_changed``. Muting a k
 user preference kept in ``QSettings``: a muted kind neither pops up nor enters the recent
 list, but still counts for the overall state (a failure is a failure).
 
-Events carry ids, and names only where the publisher had them at hand; names learned
-from other events (``target.*``/``stack.*`` carry ``name``) fill the gaps, and the app
-may teach more with ``remember_name``. No I/O happens here.
+Deployment events are read through their typed payloads (``domain/events``):
+``deployment.created`` and ``deployment.finished`` carry the stack's and the target's
+names; names learned from other events (``target.*``/``stack.*`` carry ``name``) fill
+the gaps, and the app may teach more with ``remember_name``. No I/O happens here.
 """
 
 from __future__ import annotations
@@ -20,11 +21,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
-from ..domain.events import Event
+from ..domain.events import DeploymentCreated, DeploymentFinished, Event
 from ..domain.models import utcnow
 
 MAX_RECENT = 100
@@ -276,14 +276,21 @@ class NotificationsStore(QObject):
     def _on_deployment(self, event: Event) -> tuple[Notification | None, bool]:
         d, dep_id = event.data, event.aggregate_id
         status = str(d.get("status") or "")
-        stack_id, target_id = str(d.get("stack_id") or ""), str(d.get("target_id") or "")
-        for key, name_key in ((stack_id, "stack_name"), (target_id, "target_name")):
-            if key and d.get(name_key):
-                self.remember_name(key, str(d[name_key]))
-        if stack_id or target_id:
-            self._dep_keys[dep_id] = (stack_id, target_id)
-        stack_id, target_id = self._dep_keys.get(dep_id, (stack_id, target_id))
-        title = self._deployment_title(dep_id, d, stack_id, target_id)
+        names: DeploymentCreated | DeploymentFinished | None = None
+        if event.event_type == DeploymentCreated.TYPE:
+            names = DeploymentCreated.from_event(event)
+        elif event.event_type == DeploymentFinished.TYPE:
+            names = DeploymentFinished.from_event(event)
+        if names is not None:
+            for key, name in ((names.stack_id, names.stack_name),
+                              (names.target_id, names.target_name)):
+                if key and name:
+                    self.remember_name(key, name)
+            if names.stack_id or names.target_id:
+                self._dep_keys[dep_id] = (names.stack_id, names.target_id)
+        stack_id, target_id = self._dep_keys.get(dep_id, ("", ""))
+        project = names.project if isinstance(names, DeploymentCreated) else ""
+        title = self._deployment_title(dep_id, stack_id, target_id, project)
         if event.event_type in _PROGRESS_EVENTS:
             status = status or "pending"
             if status in _IN_PROGRESS:
@@ -304,7 +311,7 @@ class NotificationsStore(QObject):
         self._dep_keys.pop(dep_id, None)
         if kind is None:  # cancelled, stopped, removed: no news
             return None, changed
-        error = str(d.get("error") or "")
+        error = (names.error or "") if isinstance(names, DeploymentFinished) else ""
         # Only the words of this kind (building all three per event cost ~5 µs each).
         if kind is NotificationKind.DEPLOYMENT_SUCCEEDED:
             heading, message = "Deployment succeeded", f"{title} is up and healthy."
@@ -328,8 +335,8 @@ class NotificationsStore(QObject):
             return None
         if event.event_type != "target.status_changed":
             return None
-        status = str(d.get("to") or d.get("status") or "")
-        previous = str(d.get("from") or d.get("previous") or "")
+        status = str(d.get("to") or "")  # what services/targets.py writes: from, to
+        previous = str(d.get("from") or "")
         if status in _OFFLINE:
             self._offline[target_id] = name
             if previous in _OFFLINE:
@@ -345,11 +352,12 @@ class NotificationsStore(QObject):
                                 ts=event.timestamp)
         return None
 
-    def _deployment_title(self, dep_id: str, d: Mapping[str, Any], stack_id: str,
-                          target_id: str) -> str:
-        stack = str(d.get("stack_name") or self._names.get(stack_id, "") or "")
-        target = str(d.get("target_name") or d.get("target") or self._names.get(target_id, "")
-                     or "")
+    def _deployment_title(self, dep_id: str, stack_id: str, target_id: str,
+                          project: str) -> str:
+        """"Hello web on build box" (names from the deployment events, else from the
+        stack and target events seen), else what was known, else the project."""
+        stack = self._names.get(stack_id, "")
+        target = self._names.get(target_id, "")
         if stack and target:
             return f"{stack} on {target}"
         known = self._deployments.get(dep_id)
@@ -357,8 +365,7 @@ class NotificationsStore(QObject):
             return known.title
         if stack:
             return stack
-        project = d.get("project")
-        return str(project) if project else f"Deployment {dep_id[:8]}"
+        return project or f"Deployment {dep_id[:8]}"
 
     def _track(self, dep_id: str, title: str, status: str, ts: datetime) -> bool:
         known = self._deployments.get(dep_id)

@@ -277,6 +277,24 @@ class SqlDeploymentRepository(_Repository[Deployment]):
         return await self.last_with_status(stack_id, target_id, [DeploymentStatus.SUCCEEDED],
                                            exclude=exclude)
 
+    async def newest_per_project(self, organization_id: uuid.UUID,
+                                 statuses: Sequence[DeploymentStatus]) -> Sequence[Deployment]:
+        """For each (stack, target) of the organization, its newest deployment in one of
+        ``statuses`` (one query: a window function, SQLite ≥ 3.25 and PostgreSQL)."""
+        rank = func.row_number().over(
+            partition_by=(deployments_table.c.stack_id, deployments_table.c.target_id),
+            order_by=(deployments_table.c.created_at.desc(), deployments_table.c.id.desc()),
+        ).label("rank")
+        ranked = (
+            select(deployments_table.c.id, rank)
+            .where(deployments_table.c.organization_id == organization_id,
+                   deployments_table.c.status.in_(list(statuses)))
+            .subquery()
+        )
+        stmt = select(Deployment).where(
+            _col(Deployment, "id").in_(select(ranked.c.id).where(ranked.c.rank == 1)))
+        return (await self.session.scalars(stmt)).all()
+
     async def last_with_status(self, stack_id: uuid.UUID, target_id: uuid.UUID,
                                statuses: Sequence[DeploymentStatus], *,
                                exclude: uuid.UUID | None = None) -> Deployment | None:

@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...domain.models import DeployPreview, Stack, StackRevision
+from ...domain.models import DeployPreview, PreviousValues, Stack, StackRevision
 from ...domain.variables import parse_spec, required_by_text
 from ...stores.deployments import DeploymentsStore
 from ..widgets.message_bar import Level, MessageBar
@@ -58,6 +58,11 @@ class DeployDialog(QDialog):
         self.store, self.stack, self.revision = store, stack, revision
         self._deploying = False
         self._connections: list[Any] = []
+        self.fields: dict[str, QLineEdit] = {}
+        self._hints: dict[str, str] = {}
+        self._typed: set[str] = set()  # fields the user changed: prefill leaves them be
+        self._prefilled_from: uuid.UUID | None = None
+        self._kept_secrets: frozenset[str] = frozenset()  # left empty, they stay as they run
         self.setWindowTitle(f"Deploy {stack.name} (revision {revision.number})")
         self.resize(900, 600)
         self.message = MessageBar()
@@ -74,10 +79,9 @@ class DeployDialog(QDialog):
         self.targets.itemChanged.connect(self._follow_checks)
         self._fill_targets()
         self._connections.append(store.sig_targets_changed.connect(self._fill_targets))
-        if not store.targets:
-            store.load_targets()
+        if not store.targets:  # (cleared on a change of organization, kept current by
+            store.load_targets()  # the target events)
 
-        self.fields: dict[str, QLineEdit] = {}
         form = QFormLayout()
         for spec in specs:
             edit = QLineEdit()
@@ -85,6 +89,8 @@ class DeployDialog(QDialog):
             if spec.secret:
                 edit.setEchoMode(QLineEdit.EchoMode.Password)
             hint = spec.default or ("generated when empty" if spec.generator else "")
+            self._hints[spec.name] = hint
+            edit.textEdited.connect(lambda _t, n=spec.name: self._typed.add(n))
             edit.setPlaceholderText(hint)
             edit.setToolTip(spec.description)
             label = spec.name + (" *" if spec.name in self.required else "")
@@ -126,6 +132,7 @@ class DeployDialog(QDialog):
         self.preview_text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.preview_text.setPlaceholderText("The `compose config` output shows here.")
         self._connections.append(store.sig_preview_ready.connect(self._show_preview))
+        self._connections.append(store.sig_previous_values.connect(self._prefill))
         self._connections.append(store.sig_error.connect(
             lambda code, msg: self.message.show_message(msg, Level.ERROR, code=code)))
         self.finished.connect(self._disconnect)
@@ -182,9 +189,32 @@ class DeployDialog(QDialog):
         self._follow_checks()
 
     def _follow_checks(self) -> None:
-        """The overrides table has a row for each checked target."""
+        """The overrides table has a row for each checked target; the variables start
+        from the last deployment of this stack on the first of them."""
         names = {t.id: t.name for t in self.store.targets}
-        self.overrides.set_targets([(i, names.get(i, str(i))) for i in self.chosen_targets()])
+        chosen = self.chosen_targets()
+        self.overrides.set_targets([(i, names.get(i, str(i))) for i in chosen])
+        first = chosen[0] if chosen else None
+        if first != self._prefilled_from:
+            self._prefilled_from = first
+            if first is not None:
+                self.store.load_previous_values(self.stack.id, first)
+            else:
+                self._prefill(self.stack.id, None, PreviousValues())
+
+    def _prefill(self, stack_id: uuid.UUID, target_id: uuid.UUID | None,
+                 previous: PreviousValues) -> None:
+        """Fill the fields the user has not touched with the values of the deployment
+        that runs there; a kept secret stays empty (hidden) and says it is kept."""
+        if stack_id != self.stack.id or target_id != self._prefilled_from:
+            return  # an answer for a target no longer first
+        self._kept_secrets = previous.kept_secrets
+        for name, edit in self.fields.items():
+            if name in self._typed:
+                continue
+            edit.setText(previous.plain.get(name, ""))
+            edit.setPlaceholderText("kept from the last deployment (hidden); type to change"
+                                    if name in previous.kept_secrets else self._hints[name])
 
     def chosen_targets(self) -> list[uuid.UUID]:
         out = []
@@ -207,7 +237,8 @@ class DeployDialog(QDialog):
         for target in targets:
             values = {**self.values(), **overrides.get(target, {})}
             missing.extend(name for name in self.required
-                           if not values.get(name) and name not in missing)
+                           if not values.get(name) and name not in missing
+                           and name not in self._kept_secrets)  # the service fills those
         return missing
 
     def _show_preview(self, preview: DeployPreview) -> None:

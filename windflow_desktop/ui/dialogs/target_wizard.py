@@ -9,6 +9,7 @@ opened with ``open()`` (never ``exec()``), so the app keeps running.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -220,9 +221,18 @@ class TestPage(QWizardPage):
         buttons.addStretch(1)
         layout.addLayout(buttons)
         self.report: ConnectionReport | None = None
-        wizard.store.sig_test_step.connect(self._on_step)
-        wizard.store.sig_test_finished.connect(self._on_finished)
-        wizard.store.sig_error.connect(self._on_error)
+        self._store_slots: tuple[tuple[Any, Any], ...] = (
+            (wizard.store.sig_test_step, self._on_step),
+            (wizard.store.sig_test_finished, self._on_finished),
+            (wizard.store.sig_error, self._on_error))
+        for signal, handler in self._store_slots:
+            signal.connect(handler)
+
+    def detach(self) -> None:
+        """Disconnect from the store (what ``__init__`` connected); idempotent."""
+        wired, self._store_slots = self._store_slots, ()
+        for signal, handler in wired:
+            signal.disconnect(handler)
 
     def initializePage(self) -> None:
         self.start()
@@ -348,3 +358,5 @@ class TargetWizard(QWizard):
             self.addPage(page)
         self.resize(760, 520)
         self.rejected.connect(lambda: store.cancel("test"))
+        # Whoever connected disconnects: the store outlives this wizard.
+        self.finished.connect(lambda _r: self.test_page.detach())

@@ -302,7 +302,7 @@ class ContainersPage(QWidget):
         if action == "remove":
             self.confirm_remove()
         else:
-            self.store.act(c.id, action)
+            self.messages.clear_on_success(self.store.act(c.id, action), self.store)
 
     def confirm_remove(self) -> None:
         c = self.selected()
@@ -312,7 +312,8 @@ class ContainersPage(QWidget):
             self, title="Remove container", text=f"Remove the container {c.name}?",
             detail="It is stopped first if it runs. Its image and named volumes stay; a "
                    "deployment that owns it recreates it on its next start.",
-            button="Remove", then=lambda: self.store.act(c.id, "remove"))
+            button="Remove", then=lambda: self.messages.clear_on_success(
+                self.store.act(c.id, "remove"), self.store))
 
     def build_context_menu(self) -> QMenu:
         menu = QMenu(self)

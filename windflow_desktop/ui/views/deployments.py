@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...domain.deployment_flow import Action, Standing
 from ...domain.enums import DeploymentStatus
 from ...domain.models import Deployment, DeploymentStageRecord
 from ...stores.deployments import DeploymentsStore
@@ -60,8 +61,14 @@ TONES = {
 }
 
 
-def tone(dep: Deployment) -> str:
-    return TONES.get(dep.status, "neutral")
+def tone_of(store: DeploymentsStore) -> Callable[[Deployment], str]:
+    """A row's badge tone: a row that no longer describes what runs is neutral."""
+    def tone(dep: Deployment) -> str:
+        if store.standing(dep) in (Standing.SUPERSEDED, Standing.REMOVED_SINCE):
+            return "neutral"
+        return TONES.get(dep.status, "neutral")
+
+    return tone
 
 
 def _when(dep: Deployment) -> str:
@@ -76,27 +83,13 @@ def _duration(dep: Deployment) -> str:
     return f"{(dep.finished_at - dep.started_at).total_seconds():.1f} s"
 
 
-def allowed_actions(dep: Deployment) -> set[str]:
-    """The lifecycle actions that make sense for ``dep``'s status."""
-    active = dep.status in (DeploymentStatus.PENDING, DeploymentStatus.RUNNING)
-    removed = dep.status is DeploymentStatus.REMOVED
-    allowed = {"cancel"} if active else set() if removed else {"redeploy", "remove"}
-    if dep.status in (DeploymentStatus.SUCCEEDED, DeploymentStatus.STOPPED):
-        allowed.add("rollback")
-    if dep.status is DeploymentStatus.SUCCEEDED:
-        allowed.add("stop")
-    if dep.status is DeploymentStatus.STOPPED:
-        allowed.add("start")
-    return allowed
-
-
 class DeploymentsModel(RowTableModel[Deployment]):
     """Rows from the store; asks the store for the next keyset page when scrolled down."""
 
     def __init__(self, store: DeploymentsStore, names: Callable[[str, uuid.UUID], str],
                  parent: Any = None) -> None:
         super().__init__([
-            Column("Status", lambda d: d.status.value.replace("_", " ")),
+            Column("Status", store.status_text),
             Column("Stack", lambda d: names("stack", d.stack_id)),
             Column("Target", lambda d: names("target", d.target_id)),
             Column("Stage", lambda d: d.stage.value if d.stage else ""),
@@ -197,7 +190,7 @@ class DeploymentsPage(QWidget):
         self.table = QTableView()
         self.table.setAccessibleName("Deployments")
         self.table.setModel(self.proxy)
-        self.table.setItemDelegateForColumn(0, BadgeDelegate(tone, self.table))
+        self.table.setItemDelegateForColumn(0, BadgeDelegate(tone_of(store), self.table))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -308,7 +301,7 @@ class DeploymentsPage(QWidget):
         menu.setAccessibleName("Deployment actions")
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         if isinstance(dep, Deployment):
-            allowed = allowed_actions(dep)
+            allowed = self.store.allowed_actions(dep)
             for action, button in self.buttons.items():
                 entry = add_action(menu, button.text(),
                                    lambda a=action, d=dep: self._act(a, d),  # type: ignore[misc]
@@ -325,7 +318,7 @@ class DeploymentsPage(QWidget):
     def _delete_selected(self) -> None:
         rows = self.table.selectionModel().selectedRows()
         dep = rows[0].data(ROW_ROLE) if rows else None
-        if isinstance(dep, Deployment) and "remove" in allowed_actions(dep):
+        if isinstance(dep, Deployment) and Action.REMOVE in self.store.allowed_actions(dep):
             self._act("remove", dep)
 
     def _filter(self) -> None:
@@ -356,10 +349,10 @@ class DeploymentsPage(QWidget):
             return
         self.title.setText(
             f"{self._names('stack', dep.stack_id)} → {self._names('target', dep.target_id)}"
-            f" · {dep.status.value.replace('_', ' ')} · project {dep.project_name}")
+            f" · {self.store.status_text(dep)} · project {dep.project_name}")
         self.error.setText(dep.error or "")
         self.stepper.set_stages(self.store.stages)
-        allowed = allowed_actions(dep)
+        allowed = self.store.allowed_actions(dep)
         for action, button in self.buttons.items():
             button.setEnabled(action in allowed)
 
@@ -371,9 +364,10 @@ class DeploymentsPage(QWidget):
             volumes = self.confirm_remove(dep)
             if volumes is None:
                 return
-            self.store.act_on("remove", dep.id, volumes=volumes)
+            self.message.clear_on_success(
+                self.store.act_on("remove", dep.id, volumes=volumes), self.store)
             return
-        self.store.act_on(action, dep.id)
+        self.message.clear_on_success(self.store.act_on(action, dep.id), self.store)
 
     def confirm_remove(self, dep: Deployment) -> bool | None:
         """None: cancelled; else whether the named volumes go too (asked separately)."""

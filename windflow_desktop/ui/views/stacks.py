@@ -63,6 +63,7 @@ from ..widgets.list_tools import (
 )
 from ..widgets.message_bar import Level, MessageBar
 from ..widgets.yaml_editor import YamlEditor
+from .unsaved import UNSAVED_MARK, UnsavedGuard
 
 NEW_STACK = """services:
   web:
@@ -82,6 +83,22 @@ class StacksModel(RowTableModel[Stack]):
                    align=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
             Column("Tags", lambda s: ", ".join(s.tags), lambda s: ", ".join(s.tags).lower()),
         ], key=lambda s: s.id, parent=parent)
+        self.unsaved_id: uuid.UUID | None = None  # the stack whose edits are not saved
+
+    def data(self, index: Any, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        value = super().data(index, role)
+        if role == Qt.ItemDataRole.DisplayRole and index.column() == 0 and \
+                self.unsaved_id is not None and self.row(index.row()).id == self.unsaved_id:
+            return f"{value} {UNSAVED_MARK}"
+        return value
+
+    def mark_unsaved(self, stack_id: uuid.UUID | None) -> None:
+        changed = {self.unsaved_id, stack_id} - {None}
+        self.unsaved_id = stack_id
+        for sid in changed:
+            row = self.position(sid)
+            if row is not None:
+                self.dataChanged.emit(self.index(row, 0), self.index(row, 0))
 
 
 class RevisionsModel(RowTableModel[StackRevision]):
@@ -162,6 +179,7 @@ class VariablesTable(QTableWidget):
 
 class StacksPage(QWidget):
     sig_deploy_requested = Signal(object)
+    unsaved: UnsavedGuard  # made once the editor exists (see __init__)
 
     def __init__(self, store: StacksStore, ui_settings: QSettings | None = None,
                  parent: QWidget | None = None) -> None:
@@ -204,7 +222,7 @@ class StacksPage(QWidget):
         install_context_menu(self.table, self.build_context_menu)
         self.new_button = QPushButton("New stack")
         self.new_button.setAccessibleName("New stack")
-        self.new_button.clicked.connect(self.new_stack)
+        self.new_button.clicked.connect(lambda: self.unsaved.ask(self.new_stack))
         self.import_button = QPushButton("Import…")
         self.import_button.setAccessibleName("Import stack")
         self.import_button.clicked.connect(self._import)
@@ -338,6 +356,15 @@ class StacksPage(QWidget):
         layout.addWidget(split, 1)
 
         self._creating = False
+        self._editing_id: uuid.UUID | None = None  # the stack whose text the editor holds
+        self.unsaved = UnsavedGuard(
+            self, lambda: (self.editor.toPlainText(), self.variables.spec()), self.save,
+            error_of=store.error_of)
+        self.unsaved.sig_dirty_changed.connect(self._mark_unsaved)
+        self.editor.textChanged.connect(self.unsaved.check)
+        self.variables.itemChanged.connect(lambda _i: self.unsaved.check())
+        self.variables.model().rowsInserted.connect(lambda *_a: self.unsaved.check())
+        self.variables.model().rowsRemoved.connect(lambda *_a: self.unsaved.check())
         self.shortcuts = install_page_shortcuts(
             self, filter_edit=self.search, refresh=self.refresh, delete=self.confirm_archive,
             list_view=self.table)
@@ -414,7 +441,7 @@ class StacksPage(QWidget):
                 add_action(menu, "Unarchive", lambda: self.store.set_archived(False),
                            enabled=on)
             menu.addSeparator()
-        add_action(menu, "New stack", self.new_stack)
+        add_action(menu, "New stack", lambda: self.unsaved.ask(self.new_stack))
         add_action(menu, "Import…", self._import)
         add_action(menu, "Refresh", self.refresh, shortcut=QKeySequence(Qt.Key.Key_F5))
         return menu
@@ -422,25 +449,32 @@ class StacksPage(QWidget):
     def new_stack(self) -> None:
         self._creating = True
         self.table.clearSelection()
+        self.table.selectionModel().clearCurrentIndex()  # a click on the last one shows it
         self.title.setText("New stack")
         self.editor.setPlainText(NEW_STACK)
         self.variables.set_spec([{"name": "WEB_PORT", "default": "8080"}])
         self.message_edit.setText("Created")
         self.tabs.setCurrentIndex(0)
         self._enable(True, creating=True)
+        self._editing_id = None
+        self.unsaved.mark_clean()  # the template: nothing of the user's to lose yet
 
-    def save(self) -> None:
+    def save(self) -> Any:
+        """Save (or create); the store's task, or None when nothing was started."""
         text, spec = self.editor.toPlainText(), self.variables.spec()
         message = self.message_edit.text().strip()
         if self._creating:
             name, ok = QInputDialog.getText(self, "New stack", "Name of the stack:")
             if not ok or not name.strip():
-                return
-            self.store.create(name=name, compose_yaml=text, variables=spec, message=message)
+                return None
+            task = self.store.create(name=name, compose_yaml=text, variables=spec,
+                                     message=message)
             self._creating = False
         else:
-            self.store.save(compose_yaml=text, variables=spec, message=message)
+            task = self.store.save(compose_yaml=text, variables=spec, message=message)
         self.message_edit.clear()
+        self.message.clear_on_success(task, self.store)
+        return task
 
     def _deploy(self) -> None:
         if self.store.selected is not None:
@@ -501,10 +535,49 @@ class StacksPage(QWidget):
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
             stack_id = self.model.row(self.proxy.mapToSource(current).row()).id
-            if self.store.selected is not None and self.store.selected.id == stack_id:
+            if self.store.selected is not None and self.store.selected.id == stack_id \
+                    and not self._creating:
                 return  # already shown (the page itself moved the current row)
-            self._creating = False
-            self.store.select(stack_id)
+            if self.unsaved.dirty:
+                self._show_current_row()  # stay until the user says what to do
+            self.unsaved.ask(lambda: self._switch_to(stack_id))
+
+    def _switch_to(self, stack_id: uuid.UUID) -> None:
+        self._creating = False
+        self.store.select(stack_id)
+
+    def _show_current_row(self) -> None:
+        """Put the list's selection back on the stack being edited (none: creating)."""
+        stack = self.store.selected
+        pos = self.model.position(stack.id) if stack is not None and not self._creating \
+            else None
+        selection = self.table.selectionModel()
+        selection.blockSignals(True)
+        if pos is None:
+            selection.clear()
+        else:
+            selection.setCurrentIndex(
+                self.proxy.mapFromSource(self.model.index(pos, 0)),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows)
+        selection.blockSignals(False)
+        self.table.viewport().update()
+
+    def _discard_edits(self) -> None:
+        self.unsaved.mark_clean()
+        self._show_selected()
+
+    def _mark_unsaved(self, dirty: bool) -> None:
+        """The title and the stack's row say when there are unsaved changes."""
+        title = self.title.text().removesuffix(f" {UNSAVED_MARK} unsaved changes")
+        self.title.setText(f"{title} {UNSAVED_MARK} unsaved changes" if dirty else title)
+        stack = self.store.selected
+        self.model.mark_unsaved(stack.id if dirty and stack is not None
+                                and not self._creating else None)
+
+    def ask_before_leaving(self, then: Any) -> None:
+        """Quitting: ask about unsaved changes first (Save / Discard / Cancel)."""
+        self.unsaved.ask(then)
 
     def _show_selected(self) -> None:
         stack, rev = self.store.selected, self.store.revision
@@ -512,21 +585,34 @@ class StacksPage(QWidget):
         if stack is None:
             if not self._creating:
                 self.title.setText("Choose a stack, or create one")
+                self.editor.blockSignals(True)
                 self.editor.clear()
+                self.editor.blockSignals(False)
                 self.variables.set_spec([])
                 self.revisions_model.reset([])
+                self.unsaved.mark_clean()
             return
         self.host_access.setChecked(stack.host_access)
         archived = " (archived)" if stack.archived_at else ""
         self.title.setText(f"{stack.name} — revision {stack.current_revision}{archived}")
         self.archive_button.setText("Unarchive" if stack.archived_at else "Archive")
-        if rev is not None:
+        if rev is not None and self.unsaved.dirty and self._editing_id == stack.id and \
+                self.editor.toPlainText() != rev.compose_yaml:
+            # Saved elsewhere meanwhile (another window): the edits here are not lost.
+            self._mark_unsaved(True)
+            self.message.show_warning(
+                f"Revision {rev.number} of {stack.name} was saved elsewhere meanwhile. Your "
+                "unsaved changes stay here: Save makes them the next revision.",
+                actions=[(f"Discard mine, show revision {rev.number}", self._discard_edits)])
+        elif rev is not None:
             self.editor.blockSignals(True)
             self.editor.setPlainText(rev.compose_yaml)
             self.editor.blockSignals(False)
             self.variables.blockSignals(True)
             self.variables.set_spec(list(rev.variables))
             self.variables.blockSignals(False)
+            self._editing_id = stack.id
+            self.unsaved.mark_clean()
             self._validate()
         self.revisions_model.reset(self.store.revisions)
         self.diff_view.clear()

@@ -257,11 +257,11 @@ class TargetsPage(QWidget):
             self.model.apply([target])
 
     def _on_step(self, step: StepResult) -> None:
-        if self._wizard is None or not self._wizard.isVisible():
+        if self._wizard is None:  # while the wizard is open, its test is the one running
             self.steps.add_step(step)
 
     def _on_report(self, report: ConnectionReport) -> None:
-        if self._wizard is not None and self._wizard.isVisible():
+        if self._wizard is not None:
             return
         self.test_summary.setText(
             f"Connected — Docker {report.engine_version}" if report.ok
@@ -280,7 +280,9 @@ class TargetsPage(QWidget):
             self.progress.setMaximum(0)  # indeterminate while testing
 
     def _track(self, task: asyncio.Task[Any]) -> None:
-        """Show progress and the cancel button while ``task`` runs."""
+        """Show progress and the cancel button while ``task`` runs; its success clears
+        an earlier error."""
+        self.messages.clear_on_success(task, self.store)
         self._on_busy()
         task.add_done_callback(lambda _t: self._on_busy())
 
@@ -344,9 +346,16 @@ class TargetsPage(QWidget):
     def open_wizard(self, target: Target | None) -> TargetWizard:
         wizard = TargetWizard(self.store, target, self)
         self._wizard = wizard
-        wizard.finished.connect(lambda _r: wizard.deleteLater())
+        wizard.finished.connect(lambda _r: self._wizard_closed(wizard))
         wizard.open()
         return wizard
+
+    def _wizard_closed(self, wizard: TargetWizard) -> None:
+        """The wizard is done (its own store handlers were disconnected on finish):
+        forget it before it is deleted, so nothing here touches it again."""
+        if self._wizard is wizard:
+            self._wizard = None
+        wizard.deleteLater()
 
     def _edit(self) -> None:
         target = self.selected()

@@ -3,14 +3,19 @@ inside a page, a dialog or across the top of the window — with optional action
 
 Expected errors never become a modal box or a traceback: a store's ``sig_error(code,
 message)`` connects straight to ``show_error``. One message at a time; a new one
-replaces the old. Success notes may time out; errors and warnings stay until dismissed.
+replaces the old. Success notes may time out; errors and warnings stay until dismissed,
+or until the page's next action succeeds (``clear_on_success``): a message belongs to
+the action that caused it, and a later success must not read as if it failed too.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from enum import StrEnum
+from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
@@ -95,6 +100,7 @@ class MessageBar(QFrame):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.clear)
+        self._shown = 0  # how many messages were shown so far (see ``clear_on_success``)
         self.hide()
 
     # -- state -----------------------------------------------------------------------
@@ -141,6 +147,7 @@ class MessageBar(QFrame):
             f" QToolButton {{ color: {color}; border: none; padding: 2px 6px; }}"
         )
         self._set_actions(actions)
+        self._shown += 1
         self.setAccessibleDescription(f"{level.value}: {self._text.text()}")
         self._timer.stop()
         if timeout_ms > 0:
@@ -168,6 +175,23 @@ class MessageBar(QFrame):
     def dismiss(self) -> None:
         self.clear()
         self.sig_dismissed.emit()
+
+    def clear_on_success(self, task: asyncio.Task[Any] | None, store: Any) -> None:
+        """When ``task`` (an action of ``store`` the page started) succeeds, clear the error
+        or warning shown before it started; a message shown since (its own, or a later
+        action's) stays."""
+        if task is None:
+            return
+        before = self._shown
+
+        def done(t: asyncio.Task[Any]) -> None:
+            if not shiboken6.isValid(self) or t.cancelled() or t.exception() is not None:
+                return
+            if store.error_of(t) is None and self._shown == before and \
+                    self._level in (Level.ERROR, Level.WARNING):
+                self.clear()
+
+        task.add_done_callback(done)
 
     def bind(self, store: QObject) -> None:
         """Show the expected errors of ``store`` (anything with ``sig_error(str, str)``)."""

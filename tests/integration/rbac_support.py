@@ -194,7 +194,7 @@ def build_services(backend: SqlBackend, folder: Path) -> tuple[Services, Executo
         settings=PipelineSettings(projects_root=lambda t: str(folder / "projects")))
     return Services(
         TargetService(ctx, secrets, pool), StackService(ctx),
-        DeploymentService(ctx, pipeline, secrets), ContainerService(ctx, pool),
+        DeploymentService(ctx, pipeline, secrets), ContainerService(ctx, pool, secrets),
         ActivityService(ctx), DashboardService(ctx),
     ), pool
 

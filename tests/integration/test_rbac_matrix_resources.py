@@ -123,6 +123,7 @@ TABLE: dict[str, Row] = {
     "deployments.list_deployments": Row(VIEWER, OK, DENIED, OK),
     "deployments.get": Row(VIEWER, OK, NOT_FOUND, NOT_FOUND),
     "deployments.logs": Row(VIEWER, OK, NOT_FOUND, NOT_FOUND),
+    "deployments.log_page": Row(VIEWER, OK, NOT_FOUND, NOT_FOUND),
     "deployments.stages": Row(VIEWER, OK, NOT_FOUND, NOT_FOUND),
     "deployments.current_deployments": Row(VIEWER, OK, DENIED, OK),
     "deployments.previous_values": Row(VIEWER, OK, NOT_FOUND, NOT_FOUND),
@@ -247,6 +248,8 @@ def own_calls() -> dict[str, Call]:
         "deployments.list_deployments": lambda w, p: w.svc.deployments.list_deployments(p),
         "deployments.get": lambda w, p: w.svc.deployments.get(p, w.own.deployment.id),
         "deployments.logs": lambda w, p: w.svc.deployments.logs(p, w.own.deployment.id),
+        "deployments.log_page": lambda w, p: w.svc.deployments.log_page(
+            p, w.own.deployment.id),
         "deployments.stages": lambda w, p: w.svc.deployments.stages(p, w.own.deployment.id),
         "deployments.preview": lambda w, p: w.svc.deployments.preview(
             p, w.own.stack.id, w.own.target.id),
@@ -351,6 +354,8 @@ def other_calls() -> dict[str, tuple[str, Call]]:
         "stacks.unarchive": lambda w, p: w.svc.stacks.unarchive(p, o(w).stack.id),
         "deployments.get": lambda w, p: w.svc.deployments.get(p, o(w).deployment.id),
         "deployments.logs": lambda w, p: w.svc.deployments.logs(p, o(w).deployment.id),
+        "deployments.log_page": lambda w, p: w.svc.deployments.log_page(
+            p, o(w).deployment.id),
         "deployments.stages": lambda w, p: w.svc.deployments.stages(p, o(w).deployment.id),
         # The two mixes: the other organization's stack on one's own target, and one's
         # own stack onto the other organization's target.

@@ -152,6 +152,26 @@ class _Cancelled(Exception):
     pass
 
 
+LOG_EVENT_BYTES = 1 << 20
+"""Line text per ``deployment.log`` event: far below the bus's entry cap even when every
+line is a capped 16 KiB one."""
+
+
+def log_event_chunks(batch: list[tuple[int, datetime, LogStream, str]], max_lines: int
+                  ) -> list[list[tuple[int, datetime, LogStream, str]]]:
+    """``batch`` cut into runs of at most ``max_lines`` lines and ``LOG_EVENT_BYTES``."""
+    chunks: list[list[tuple[int, datetime, LogStream, str]]] = [[]]
+    size = 0
+    for row in batch:
+        if chunks[-1] and (len(chunks[-1]) >= max_lines
+                           or size + len(row[3]) > LOG_EVENT_BYTES):
+            chunks.append([])
+            size = 0
+        chunks[-1].append(row)
+        size += len(row[3])
+    return chunks
+
+
 class LogWriter:
     """Numbers lines, redacts secret values, stores them in batches and publishes each
     stored batch as one ``deployment.log`` event (data: ``{"lines": [[seq, ts, stream,
@@ -228,13 +248,14 @@ class LogWriter:
                 self.count += len(batch)
                 self._stored_seq = batch[-1][0]
                 self._trimmed_through = max(self._trimmed_through, trim)
-                await self._p.publish(Event(
-                    event_type="deployment.log", aggregate_type="deployment",
-                    aggregate_id=str(self._dep.id),
-                    organization_id=str(self._dep.organization_id),
-                    data={"lines": [[seq, ts.isoformat(), stream.value, line]
-                                    for seq, ts, stream, line in batch]},
-                ))
+                for chunk in log_event_chunks(batch, self._p.settings.log_batch):
+                    await self._p.publish(Event(
+                        event_type="deployment.log", aggregate_type="deployment",
+                        aggregate_id=str(self._dep.id),
+                        organization_id=str(self._dep.organization_id),
+                        data={"lines": [[seq, ts.isoformat(), stream.value, line]
+                                        for seq, ts, stream, line in chunk]},
+                    ))
             trim = self._trim_through(self._stored_seq, exact=True) if exact else 0
             if trim:
                 async with self._p.backend.unit_of_work() as uow:

@@ -157,7 +157,7 @@ class LocalExecutor:
     ) -> CommandResult:
         if not self._files:
             return await self._run(command, env, stdin, timeout, on_line)
-        folder = await asyncio.to_thread(private_copies, self._files)
+        folder = await _private_folder(self._files)
         try:
             return await self._run(command, {**(env or {}), self._files_env: folder},
                                    stdin, timeout, on_line)
@@ -206,6 +206,23 @@ class LocalExecutor:
 
     async def close(self) -> None:
         return None
+
+
+async def _private_folder(files: Mapping[str, str]) -> str:
+    """``private_copies(files)`` in a worker thread. A thread cannot be stopped: when
+    the caller is cancelled meanwhile, the copy (private keys) is waited for and removed
+    before the cancellation goes on — further cancellations wait too (the copy is a few
+    regular files of bounded size)."""
+    making = asyncio.ensure_future(asyncio.to_thread(private_copies, files))
+    try:
+        return await asyncio.shield(making)
+    except asyncio.CancelledError:
+        while not making.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait([making])
+        if not making.cancelled() and making.exception() is None:
+            await asyncio.shield(asyncio.to_thread(shutil.rmtree, making.result(), True))
+        raise
 
 
 async def _feed_stdin(writer: asyncio.StreamWriter | None, data: bytes | str | None) -> None:

@@ -1,0 +1,65 @@
+"""LocalExecutor's private copies of a target's TLS files: removed after every command,
+whether it ends, fails or is cancelled — also while the copies are still being made."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from windflow_desktop.engine import executor as executor_module
+from windflow_desktop.engine.executor import LocalExecutor
+
+
+@pytest.fixture
+def temp_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temporary folder of its own for ``tempfile`` (so leftovers can be counted)."""
+    root = tmp_path / "tmp"
+    root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(root))
+    return root
+
+
+@pytest.fixture
+def key_file(tmp_path: Path) -> Path:
+    key = tmp_path / "me.key"
+    key.write_text("-----BEGIN PRIVATE KEY-----\nsecret\n-----END PRIVATE KEY-----\n")
+    return key
+
+
+async def test_copies_are_seen_by_the_command_and_removed_after(
+        temp_root: Path, key_file: Path) -> None:
+    ex = LocalExecutor("t", files={"key.pem": str(key_file)})
+    done = await ex.run('cat "$DOCKER_CERT_PATH/key.pem"')
+    assert done.ok and "secret" in done.stdout
+    assert list(temp_root.iterdir()) == []
+
+
+async def test_cancelled_while_copying_leaves_no_copy_behind(
+        temp_root: Path, key_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The copy runs in a worker thread, which a cancellation cannot stop: the copy it
+    makes must still be removed (it holds a private key)."""
+    entered, release = threading.Event(), threading.Event()
+    real = executor_module.private_copies
+
+    def held_copies(files: dict[str, str]) -> str:
+        folder = real(files)  # the real copy, then held until the task is cancelled
+        entered.set()
+        release.wait(30)
+        return folder
+
+    monkeypatch.setattr(executor_module, "private_copies", held_copies)
+    ex = LocalExecutor("t", files={"key.pem": str(key_file)})
+    task = asyncio.create_task(ex.run("true"))
+    assert await asyncio.to_thread(entered.wait, 30)
+    assert len(list(temp_root.iterdir())) == 1  # the copy exists now
+    task.cancel()  # reaches the task's awaited future at once, before the thread ends
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert [p.name for p in temp_root.iterdir()] == []
+    assert os.path.exists(key_file)

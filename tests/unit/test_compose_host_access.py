@@ -50,3 +50,51 @@ def test_paths_inside_the_project_and_named_volumes_need_nothing() -> None:
             "    env_file: [.env.extra]\n    privileged: false\nvolumes:\n  data: {}\n")
     report = validate_compose(text)
     assert report.ok and report.host_access == [], report.issues
+
+
+@pytest.mark.parametrize(("text", "grant"), [
+    # A named volume the local driver binds to a host folder is a bind mount in disguise.
+    (HEAD + "    volumes: ['data:/data']\nvolumes:\n  data:\n    driver: local\n"
+            "    driver_opts: {type: none, o: bind, device: /etc}\n",
+     "volume data: host path /etc"),
+    # Joining the engine's "host" network is network_mode: host by another name.
+    (HEAD + "    networks: [outside]\nnetworks:\n  outside: {external: true, name: host}\n",
+     "network outside: the host's network"),
+    (HEAD + "    networks: [host]\nnetworks:\n  host: {external: true}\n",
+     "network host: the host's network"),
+    (HEAD + "    cgroup: host\n", "web: cgroup: host"),
+    (HEAD + "    security_opt: ['seccomp:unconfined']\n", "web: security_opt seccomp:unconfined"),
+    (HEAD + "    security_opt: ['apparmor=unconfined']\n",
+     "web: security_opt apparmor=unconfined"),
+    # A build context is read from the host and sent to the engine.
+    ("services:\n  web:\n    build: /etc\n", "web: host path /etc"),
+    ("services:\n  web:\n    build: {context: /root}\n", "web: host path /root"),
+    # An included or extended file is a Compose file this check never sees.
+    ("include: [/srv/other/compose.yaml]\n" + HEAD, "include: host path /srv/other/compose.yaml"),
+    (HEAD + "  b:\n    image: a\n    extends: {file: /srv/base.yaml, service: x}\n",
+     "b: host path /srv/base.yaml"),
+])
+def test_host_access_in_other_spellings_is_a_named_warning(text: str, grant: str) -> None:
+    report = validate_compose(text)
+    assert report.ok, report.issues
+    assert grant in report.host_access, report.host_access
+
+
+@pytest.mark.parametrize("text", [
+    "services:\n  web:\n    build: ../..\n",
+    "services:\n  web:\n    build: {context: ../x}\n",
+    "include: [../other/compose.yaml]\n" + HEAD,
+])
+def test_build_and_include_paths_that_leave_the_project_are_errors(text: str) -> None:
+    report = validate_compose(text)
+    assert any("leaves the project folder" in i.message for i in report.errors), report.issues
+
+
+def test_ordinary_networks_builds_and_options_need_nothing() -> None:
+    text = ("services:\n  web:\n    build: {context: ./app}\n    networks: [front]\n"
+            "    security_opt: ['no-new-privileges:true']\n    cgroup: private\n"
+            "networks:\n  front: {}\n  shared: {external: true, name: proxy}\n"
+            "volumes:\n  nfs:\n    driver_opts: {type: nfs, o: 'addr=10.0.0.1', "
+            "device: ':/export'}\n")
+    report = validate_compose(text)
+    assert report.ok and report.host_access == [], (report.issues, report.host_access)

@@ -43,7 +43,10 @@ LIMITS = Limits(max_depth=MAX_DEPTH, max_nodes=MAX_NODES, max_scalar_bytes=MAX_V
 
 TOP_LEVEL = {"version", "name", "services", "networks", "volumes", "configs", "secrets",
              "include"}
-HOST_NAMESPACES = ("pid", "network_mode", "ipc", "uts", "userns_mode")
+HOST_NAMESPACES = ("pid", "network_mode", "ipc", "uts", "userns_mode", "cgroup")
+# security_opt entries that tighten a container; any other one loosens it (unconfined
+# seccomp/AppArmor, SELinux labels off) or names a profile file on the host.
+_TIGHTENING = re.compile(r"^no-new-privileges(?:[:=]true)?$")
 _TRUE = {"true", "yes", "on"}
 _PORT = re.compile(
     r"^(?:(?:\[[0-9a-fA-F:.]+\]|(?:\d{1,3}\.){3}\d{1,3}):)?"  # host ip
@@ -117,6 +120,7 @@ class _Checker:
         for kind in ("secrets", "configs"):
             if kind in top:
                 self._files(kind, top[kind][1])
+        self._top_level_grants(top)
         services = top.get("services")
         if services is None:
             self.error(root, "no 'services': a Compose file needs at least one service")
@@ -292,6 +296,49 @@ class _Checker:
             for item in caps[1].value:
                 if isinstance(item, ScalarNode):
                     self._grant(item, owner, f"cap_add {item.value}", path)
+        options = svc.get("security_opt")
+        if options and isinstance(options[1], SequenceNode):
+            for item in options[1].value:
+                if isinstance(item, ScalarNode) and not _TIGHTENING.match(item.value.strip()):
+                    self._grant(item, owner, f"security_opt {item.value}", path)
+        # A build context is read on the host and sent to the engine; an extended file is
+        # a Compose file this check never sees.
+        build = svc.get("build")
+        context = build and (_text(build[1]) or _text(_field(build[1], "context")))
+        if build and context:
+            self._host_path(build[1], owner, context, path)
+        extends = svc.get("extends")
+        source = extends and _text(_field(extends[1], "file"))
+        if extends and source:
+            self._host_path(extends[1], owner, source, path)
+
+    def _top_level_grants(self, top: Mapping[str, tuple[Node, Node]]) -> None:
+        """Host access outside the services: a named volume the local driver binds to a
+        host folder, the engine's ``host`` network, an included Compose file."""
+        volumes = top.get("volumes")
+        for key, value in volumes[1].value if volumes and isinstance(
+                volumes[1], MappingNode) else ():
+            opts = _field(value, "driver_opts")
+            device = _text(_field(opts, "device")) if opts is not None else ""
+            if device and isinstance(key, ScalarNode):
+                self._host_path(value, f"volume {key.value}", device, f"volumes.{key.value}")
+        networks = top.get("networks")
+        for key, value in networks[1].value if networks and isinstance(
+                networks[1], MappingNode) else ():
+            if not isinstance(key, ScalarNode):
+                continue
+            name = _text(_field(value, "name")) or key.value
+            external = _text(_field(value, "external")).lower() in _TRUE
+            if name == "host" or (external and "$" in name):
+                self._grant(value, f"network {key.value}", "the host's network",
+                            f"networks.{key.value}")
+        include = top.get("include")
+        items = include[1].value if include and isinstance(include[1], SequenceNode) else []
+        for item in items:
+            paths = _field(item, "path") or item
+            for node in paths.value if isinstance(paths, SequenceNode) else [paths]:
+                if _text(node):
+                    self._host_path(node, "include", _text(node), "include")
 
     def _env_files(self, service: str, node: Node, path: str) -> None:
         items = node.value if isinstance(node, SequenceNode) else [node]

@@ -36,13 +36,14 @@ def private_copies(files: Mapping[str, str]) -> str:
     return folder
 
 
-def read_regular_file(path: str, limit: int) -> bytes:
+def read_regular_file(path: str, limit: int, *, follow_links: bool = False) -> bytes:
     """The bytes of ``path`` if it is a regular file of at most ``limit`` bytes, opened
-    without following a symbolic link and without waiting on a FIFO or a device; anything
-    else is a ``ValidationError`` that says why."""
+    without following a symbolic link (unless ``follow_links``) and without waiting on a
+    FIFO or a device; anything else is a ``ValidationError`` that says why."""
     name = os.path.expanduser(path)
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) \
-        | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) \
+        | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0) \
+        | (0 if follow_links else getattr(os, "O_NOFOLLOW", 0))
     try:
         fd = os.open(name, flags)
     except FileNotFoundError:
@@ -59,16 +60,20 @@ def read_regular_file(path: str, limit: int) -> bytes:
             raise ValidationError(f"{path} is not a regular file (a device, a pipe or a "
                                   "folder): choose the file itself", field="file")
         if info.st_size > limit:
-            raise ValidationError(f"{path} is larger than {limit // 1024} KiB: that is "
-                                  "not the file asked for", field="file")
+            raise ValidationError(f"{path} is larger than {_size(limit)}: that is not the "
+                                  "file asked for", field="file")
         chunks: list[bytes] = []
         size = 0
         while chunk := os.read(fd, 65536):
             size += len(chunk)
             if size > limit:  # it grew while read
-                raise ValidationError(f"{path} is larger than {limit // 1024} KiB",
+                raise ValidationError(f"{path} is larger than {_size(limit)}",
                                       field="file")
             chunks.append(chunk)
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def _size(limit: int) -> str:
+    return f"{limit // 2**20} MiB" if limit % 2**20 == 0 else f"{limit // 1024} KiB"

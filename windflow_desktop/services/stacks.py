@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import difflib
 import json
-import os
-import stat
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -27,6 +25,7 @@ from ..domain.models import RevisionDiff, Stack, StackRevision
 from ..domain.paging import Page, PageRequest
 from ..domain.variables import VariableSpec, parse_spec, spec_dicts
 from ..engine.compose_validation import validate_compose
+from ..engine.files import read_regular_file
 from ..engine.safe_yaml import Limits, YAMLLimitError, load_bounded
 from ..repositories.protocols import UnitOfWork
 from ..security.permissions import STACKS_READ, STACKS_WRITE
@@ -403,21 +402,8 @@ async def _unique_slug(uow: UnitOfWork, org_id: uuid.UUID, name: str) -> str:
 def read_import_file(path: str) -> str:
     """The text of an export file, its size checked before reading (blocking: run it in a
     worker thread). Only a regular file of at most ``MAX_IMPORT_BYTES``; never follows a
-    FIFO or a device (opened non-blocking, checked on the open descriptor)."""
-    limit = f"the file is larger than {MAX_IMPORT_BYTES // 2**20} MiB"
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError as exc:
-        raise ValidationError(f"cannot open {path}: {exc.strerror}", field="file") from exc
-    with os.fdopen(fd, "rb") as stream:
-        info = os.fstat(stream.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise ValidationError(f"{path} is not a regular file", field="file")
-        if info.st_size > MAX_IMPORT_BYTES:
-            raise ValidationError(limit, field="file")
-        data = stream.read(MAX_IMPORT_BYTES + 1)  # it may have grown since
-    if len(data) > MAX_IMPORT_BYTES:
-        raise ValidationError(limit, field="file")
+    FIFO or a device (``read_regular_file``; a link to the file is fine here)."""
+    data = read_regular_file(path, MAX_IMPORT_BYTES, follow_links=True)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

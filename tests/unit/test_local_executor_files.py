@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from windflow_desktop.domain.errors import ValidationError
 from windflow_desktop.engine import executor as executor_module
 from windflow_desktop.engine.executor import LocalExecutor
 
@@ -65,4 +66,18 @@ async def test_cancelled_while_copying_leaves_no_copy_behind(
     release.set()
     with pytest.raises(asyncio.CancelledError):
         await task
+    assert entries(temp_root) == []
+
+
+async def test_a_linked_certificate_is_copied_and_a_device_refused(
+        temp_root: Path, key_file: Path, tmp_path: Path) -> None:
+    """TLS files are often links (certbot's live/ folder): the copy reads through one, as
+    the Docker API's TLS context does; a device or a FIFO is still refused."""
+    link = tmp_path / "live-key.pem"
+    link.symlink_to(key_file)
+    done = await LocalExecutor("t", files={"key.pem": str(link)}).run(
+        'cat "$DOCKER_CERT_PATH/key.pem"')
+    assert done.ok and "secret" in done.stdout
+    with pytest.raises(ValidationError, match="not a regular file"):
+        await LocalExecutor("t", files={"ca.pem": "/dev/zero"}).run("true")
     assert entries(temp_root) == []

@@ -25,7 +25,9 @@ def private_copies(files: Mapping[str, str]) -> str:
     folder = tempfile.mkdtemp(prefix="wf-files-")
     try:
         for name, source in files.items():
-            data = read_regular_file(source, MAX_COPIED_FILE)
+            # A link is fine here (TLS files often are: certbot's live/ folder), as for
+            # the Docker API's own TLS context; devices and FIFOs are still refused.
+            data = read_regular_file(source, MAX_COPIED_FILE, follow_links=True)
             fd = os.open(os.path.join(folder, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL,
                          0o600)
             with os.fdopen(fd, "wb") as fh:

@@ -6,6 +6,7 @@ deployment row, no audit row, nothing staged on the target."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,13 @@ async def test_host_access_needs_the_stack_flag_and_stacks_write(tmp_path: Path)
         assert (await g.stacks.get_stack(operator, stack.id)).host_access is True  # stored
         with pytest.raises(PermissionDeniedError, match="stacks:write"):
             await g.deployments.deploy(operator, stack.id, [target.id])
+        await _nothing_recorded(g, tmp_path / "projects")
+        # A window still holding an admin's principal after a demotion to operator: the
+        # stored role counts, not the one the principal claims.
+        demoted = await add_member(backend, g.org_id, "was-admin", Role.OPERATOR)
+        stale = replace(demoted, role=Role.ADMIN)
+        with pytest.raises(PermissionDeniedError, match="stacks:write"):
+            await g.deployments.deploy(stale, stack.id, [target.id])
         await _nothing_recorded(g, tmp_path / "projects")
 
         rollout = await g.deployments.deploy(g.admin, stack.id, [target.id])

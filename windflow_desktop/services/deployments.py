@@ -49,7 +49,6 @@ from ..security.permissions import (
     DEPLOYMENTS_MANAGE,
     DEPLOYMENTS_READ,
     STACKS_WRITE,
-    PermissionChecker,
 )
 from ..security.secrets import SecretStore
 from ..tasks import TaskTracker
@@ -246,7 +245,7 @@ class DeploymentService:
                                                          if applied else ()) if k in kept_names}))
         report = await asyncio.to_thread(validate_compose, rev.compose_yaml, specs)
         report.raise_for_errors()  # a revision saved before a rule was added
-        _allow_host_access(principal, stack, report)
+        await self._allow_host_access(principal, stack, report)
         # The keyring outside the unit of work (it may prompt).
         plans: list[tuple[Target, dict[str, str]]] = []
         for target, kept in found:
@@ -262,6 +261,27 @@ class DeploymentService:
             env_file_text(values)
             plans.append((target, values))
         return stack, rev.id, plans, {s.name for s in specs if s.secret}
+
+    async def _allow_host_access(self, principal: Principal, stack: Stack,
+                                 report: ComposeReport) -> None:
+        """A revision that reaches into its host deploys only from a stack flagged for
+        it, and only for someone who may change the stack (``stacks:write``, as stored:
+        a principal that still claims a role it lost does not count)."""
+        if not report.host_access:
+            return
+        grants = ", ".join(report.host_access)
+        if not stack.host_access:
+            raise ValidationError(
+                f"the stack {stack.name} needs host access ({grants}); someone with "
+                "stacks:write must tick \"This stack needs host access\" on the stack before "
+                "it is deployed", field="host_access")
+        try:
+            async with self.ctx.authorized(principal, STACKS_WRITE, stack.organization_id):
+                pass  # the check itself: claimed rights, then the stored ones
+        except PermissionDeniedError as exc:
+            raise PermissionDeniedError(
+                f"the stack {stack.name} needs host access ({grants}): deploying it needs "
+                f"stacks:write as well; {exc.message}") from exc
 
     async def _read_kept(self, stored: Mapping[str, object]) -> dict[str, str]:
         """The generated values the deployment that runs (or ran last) on this target
@@ -658,25 +678,6 @@ async def _last_applied(uow: UnitOfWork, stack_id: uuid.UUID,
     if applied is not None:
         return applied
     return await uow.deployments.last_with_status(stack_id, target_id, list(DeploymentStatus))
-
-
-def _allow_host_access(principal: Principal, stack: Stack, report: ComposeReport) -> None:
-    """A revision that reaches into its host deploys only from a stack flagged for it,
-    and only for someone who may change the stack (``stacks:write``)."""
-    if not report.host_access:
-        return
-    grants = ", ".join(report.host_access)
-    if not stack.host_access:
-        raise ValidationError(
-            f"the stack {stack.name} needs host access ({grants}); someone with stacks:write "
-            "must tick \"This stack needs host access\" on the stack before it is deployed",
-            field="host_access")
-    try:
-        PermissionChecker(principal).require_permission(STACKS_WRITE, stack.organization_id)
-    except PermissionDeniedError as exc:
-        raise PermissionDeniedError(
-            f"the stack {stack.name} needs host access ({grants}): deploying it needs "
-            f"stacks:write as well; {exc.message}") from exc
 
 
 async def _may(scope: Scope, dep: Deployment, action: Action) -> None:

@@ -63,8 +63,20 @@ async def test_hostile_compose_files_are_validation_errors_on_save_and_import(
     await _nothing_created(svc, admin)
 
 
+def _deep_through_aliases(levels: int) -> str:
+    """Each anchor 30 deep holds an alias of the one before: every node is within the
+    nesting cap where it is written, the expanded value is ``30 * levels`` deep."""
+    chain = ["x-a0: &a0 " + "[" * 30 + "x" + "]" * 30]
+    chain += [f"x-a{k}: &a{k} " + "[" * 30 + f"*a{k - 1}" + "]" * 30
+              for k in range(1, levels)]
+    return ("format: windflow.stack\nversion: 1\n" + "\n".join(chain)
+            + f"\nstack: {{name: *a{levels - 1}}}\nrevisions:\n"
+            "  - number: 1\n    compose_yaml: 'services: {w: {image: a}}'\n")
+
+
 @pytest.mark.parametrize(("text", "needle"), [
     ("[" * 10_000, "nest"),
+    (_deep_through_aliases(80), "nest"),  # 2,400 deep once expanded: str() would recurse
     ("format: windflow.stack\nversion: 1\nstack: {name: x}\nrevisions:\n"
      f"  - number: {'9' * 5000}\n    compose_yaml: 'services: {{w: {{image: a}}}}'\n",
      "line 5"),

@@ -26,6 +26,18 @@ def test_deep_nesting_is_an_error_with_a_line_not_a_recursion_error(text: str) -
     assert report.errors[0].line == 1 and report.errors[0].column > 1
 
 
+def test_nesting_through_aliases_counts_once_expanded() -> None:
+    """An alias of a 40-deep anchor written 40 deep is 80 deep: over the cap of 64."""
+    deep = "[" * 40 + "x" + "]" * 40
+    text = (f"x-a: &a {deep}\nservices:\n  web:\n    image: a\n"
+            f"    command: {'[' * 35}*a{']' * 35}\n")
+    report = validate_compose(text)
+    assert not report.ok and "nest" in report.errors[0].message, report.issues
+    assert report.errors[0].line == 5
+    assert validate_compose(f"x-a: &a {deep}\nservices:\n  web:\n    image: a\n"
+                            "    command: [*a]\n").ok  # 41 + 3 levels: fine
+
+
 @pytest.mark.parametrize("tag", ["!!python/object/apply:os.system", "!!python/name:os.system",
                                  "!custom", "!<tag:example.com,2000:x>"])
 def test_unknown_tags_are_refused_with_their_place(tag: str) -> None:

@@ -6,7 +6,8 @@ keeps aliased nodes without counting what they expand to, and accepts any tag (t
 constructor refuses ``!!python/…`` only when it constructs). Here the events of libyaml's
 parser (PyYAML's own parser when libyaml is missing; neither recurses) are composed
 without recursion into PyYAML's ``Node`` tree, counting as it goes: the nesting depth, the
-nodes and the scalar bytes once every alias is expanded. Any breach is a ``YAMLLimitError``
+nodes and the scalar bytes once every alias is expanded (an alias counts as deep as the
+node it names, where it is used). Any breach is a ``YAMLLimitError``
 with the line and column where it happened. An alias to a node that is still open (a
 recursive structure) is refused too.
 
@@ -97,7 +98,8 @@ class _Composer:
         self.limits = limits
         self.resolver: Any = Resolver()  # PyYAML's resolver is untyped
         self.tags = STANDARD_TAGS | limits.extra_tags
-        self.anchors: dict[str, tuple[Node, int, int]] = {}  # node, nodes, scalar bytes
+        # node, nodes, scalar bytes, height (levels of collections, 0 for a scalar)
+        self.anchors: dict[str, tuple[Node, int, int, int]] = {}
         self.open_anchors: set[str] = set()
         self.nodes = 0
         self.scalar_bytes = 0
@@ -117,7 +119,7 @@ class _Composer:
         return root
 
     def _document(self, stream: Iterator[Event]) -> Node:
-        # One open collection: [node, anchor, pending key, nodes, scalar bytes].
+        # One open collection: [node, anchor, pending key, nodes, scalar bytes, height].
         stack: list[list[Any]] = []
         root: Node | None = None
         limits, anchors = self.limits, self.anchors
@@ -134,20 +136,20 @@ class _Composer:
                     self._allowed(tag, event)
                 node: Node = ScalarNode(tag, event.value, event.start_mark, event.end_mark,
                                         style=event.style)
-                nodes, size = 1, len(event.value)
+                nodes, size, height = 1, len(event.value), 0
                 self.nodes += 1
                 self.scalar_bytes += size
                 if self.nodes > limits.max_nodes or self.scalar_bytes > limits.max_scalar_bytes:
                     self._over(event)
                 if event.anchor is not None:
                     self._check_anchor(event.anchor, event)
-                    anchors[event.anchor] = (node, nodes, size)
+                    anchors[event.anchor] = (node, nodes, size, height)
             elif kind is SequenceEndEvent or kind is MappingEndEvent:
-                node, anchor, _, nodes, size = stack.pop()
+                node, anchor, _, nodes, size, height = stack.pop()
                 node.end_mark = event.end_mark
                 if anchor is not None:
                     self.open_anchors.discard(anchor)
-                    anchors[anchor] = (node, nodes, size)
+                    anchors[anchor] = (node, nodes, size, height)
             elif kind is SequenceStartEvent or kind is MappingStartEvent:
                 if len(stack) >= limits.max_depth:
                     raise YAMLLimitError(
@@ -167,10 +169,15 @@ class _Composer:
                     self._over(event)
                 stack.append([node_kind(tag, [], event.start_mark, None,
                                         flow_style=event.flow_style),
-                              event.anchor, None, 1, 0])
+                              event.anchor, None, 1, 0, 1])
                 continue
             elif kind is AliasEvent:
-                node, nodes, size = self._alias(event)
+                node, nodes, size, height = self._alias(event)
+                if len(stack) + height > limits.max_depth:
+                    raise YAMLLimitError(
+                        f"the YAML is nested more than {limits.max_depth} levels deep "
+                        f"(the alias *{event.anchor} is {height} levels deep itself)",
+                        *_place(event.start_mark))
             elif kind is DocumentEndEvent:
                 assert root is not None
                 return root
@@ -182,6 +189,7 @@ class _Composer:
             parent = stack[-1]
             parent[3] += nodes
             parent[4] += size
+            parent[5] = max(parent[5], height + 1)
             if type(parent[0]) is SequenceNode:
                 parent[0].value.append(node)
             elif parent[2] is None:
@@ -191,20 +199,20 @@ class _Composer:
                 parent[2] = None
         raise YAMLLimitError("the YAML document does not end")
 
-    def _alias(self, event: AliasEvent) -> tuple[Node, int, int]:
+    def _alias(self, event: AliasEvent) -> tuple[Node, int, int, int]:
         anchor = event.anchor
         if anchor in self.open_anchors:
             raise YAMLLimitError(f"the alias *{anchor} refers to a node that contains it",
                                  *_place(event.start_mark))
         if anchor not in self.anchors:
             raise YAMLLimitError(f"found undefined alias *{anchor}", *_place(event.start_mark))
-        node, nodes, size = self.anchors[anchor]
+        node, nodes, size, height = self.anchors[anchor]
         self.nodes += nodes
         self.scalar_bytes += size
         if self.nodes > self.limits.max_nodes or \
                 self.scalar_bytes > self.limits.max_scalar_bytes:
             self._over(event)
-        return node, nodes, size
+        return node, nodes, size, height
 
     def _check_anchor(self, anchor: str, event: Event) -> None:
         if anchor in self.anchors or anchor in self.open_anchors:

@@ -10,12 +10,13 @@ syntax), and finds the variables the text uses (``${VAR}``, ``${VAR:-default}``,
 ``${VAR:?message}``, ``$VAR``; each node is scanned once however often it is aliased, at
 most ``MAX_VARIABLE_USES`` uses) to check them against the stack's variables spec.
 
-Host access: a relative bind mount, ``env_file`` or ``file`` that leaves the project folder
-is an error; a host path (absolute, ``~``, or made of variables), ``privileged``, the
-host's PID/network/IPC/UTS/user namespace, devices and added capabilities are named
-warnings, listed in ``report.host_access``: a stack needs its host access flag to deploy
-them. Compose itself interpolates: the deploy preview runs ``compose config`` where the
-deployment will run.
+Host access: a relative bind mount, ``env_file``, ``file``, build context, ``extends`` or
+``include`` that leaves the project folder is an error; a host path (absolute, ``~``, or
+made of variables; a named volume's ``driver_opts.device`` too), ``privileged``, the
+host's PID/network/IPC/UTS/user/cgroup namespace, the engine's ``host`` network, devices,
+added capabilities and loosening ``security_opt`` entries are named warnings, listed in
+``report.host_access``: a stack needs its host access flag to deploy them. Compose itself
+interpolates: the deploy preview runs ``compose config`` where the deployment will run.
 
 Pure and synchronous; callers on the Qt loop run it in a worker thread.
 """
@@ -303,13 +304,11 @@ class _Checker:
                     self._grant(item, owner, f"security_opt {item.value}", path)
         # A build context is read on the host and sent to the engine; an extended file is
         # a Compose file this check never sees.
-        build = svc.get("build")
-        context = build and (_text(build[1]) or _text(_field(build[1], "context")))
-        if build and context:
+        build, extends = svc.get("build"), svc.get("extends")
+        if build is not None and (
+                context := _text(build[1]) or _text(_field(build[1], "context"))):
             self._host_path(build[1], owner, context, path)
-        extends = svc.get("extends")
-        source = extends and _text(_field(extends[1], "file"))
-        if extends and source:
+        if extends is not None and (source := _text(_field(extends[1], "file"))):
             self._host_path(extends[1], owner, source, path)
 
     def _top_level_grants(self, top: Mapping[str, tuple[Node, Node]]) -> None:

@@ -67,7 +67,7 @@ from .compose import (
     reserved_variables,
 )
 from .compose_validation import check_values, validate_compose
-from .executor import Executor
+from .executor import Executor, run_to_end
 from .lines import cap_line
 
 log = logging.getLogger("windflow.engine.pipeline")
@@ -1024,8 +1024,8 @@ class DeploymentPipeline:
                     check("port", free, f"port {port}/{proto} " + ("free" if free else "in use"))
             except WindFlowError as exc:
                 check("compose config", False, _message(exc))
-            finally:
-                await scratch.remove_files()
+            finally:  # the staged .env.next holds secret values: never left halfway
+                await run_to_end(scratch.remove_files())
         # A failing `compose config` may quote the values it was given.
         masked = tuple(replace(c, detail=mask_values(c.detail, secrets)) for c in checks)
         return DeployPreview(target.name, masked, mask_values(config, secrets),

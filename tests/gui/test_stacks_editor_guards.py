@@ -75,3 +75,14 @@ def test_choosing_a_generator_ticks_secret(qtbot: QtBot) -> None:
                             {"name": "PW", "secret": True, "generator": "password"}]
     table.item(1, 4).setCheckState(Qt.CheckState.Unchecked)  # the user says: not secret
     assert table.spec()[1] == {"name": "PW", "generator": "password", "secret": False}
+
+
+def test_choosing_a_generator_leaves_secret_alone_on_a_row_with_a_default(qtbot: QtBot) -> None:
+    table = VariablesTable()
+    qtbot.addWidget(table)
+    table.add_variable({"name": "PORT", "default": "8080"})
+    combo = table.cellWidget(0, 5)
+    assert isinstance(combo, QComboBox)
+    combo.setCurrentText("password")
+    # A default is never secret: ticking Secret here would make Save refuse the spec.
+    assert table.item(0, 4).checkState() == Qt.CheckState.Unchecked

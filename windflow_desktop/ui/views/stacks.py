@@ -146,10 +146,13 @@ class VariablesTable(QTableWidget):
         self.setCellWidget(row, 5, combo)
 
     def _generator_chosen(self, combo: QComboBox, generator: str) -> None:
-        """A generated value is secret unless the user unticks Secret afterwards."""
+        """A generated value is secret unless the user unticks Secret afterwards, or the
+        row has a default (a default is never secret: ticking would make Save refuse)."""
         for row in range(self.rowCount()):
             secret = self.item(row, 4)
-            if self.cellWidget(row, 5) is combo and generator and secret is not None:
+            default = (self.item(row, 2) or QTableWidgetItem()).text()
+            if (self.cellWidget(row, 5) is combo and generator and secret is not None
+                    and not default):
                 secret.setCheckState(Qt.CheckState.Checked)
 
     def spec(self) -> list[dict[str, Any]]:

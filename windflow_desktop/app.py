@@ -64,6 +64,7 @@ class WindFlowApp:
         self.stores: list[Any] = []
         self.health: Any = None
         self.tray: Any = None
+        self.idle_lock: Any = None
         self.reconcile: asyncio.Future[Any] | None = None
         self.theme: Any = None
         self.ui_settings: Any = None
@@ -86,6 +87,8 @@ class WindFlowApp:
                 await asyncio.gather(self.reconcile, return_exceptions=True)
             if self.tray is not None:
                 self.tray.close()
+            if self.idle_lock is not None:
+                self.idle_lock.shutdown()
             if self.theme is not None:
                 self.theme.stop()
             if self.health is not None:
@@ -238,6 +241,7 @@ class WindFlowApp:
         from .stores.targets import TargetsStore
         from .stores.users import UsersStore
         from .ui.dialogs.deploy_stack import DeployDialog
+        from .ui.idle_lock import IdleLock
         from .ui.theme import ThemeController
         from .ui.tray import TrayController
         from .ui.views.activity import ActivityPage
@@ -328,6 +332,12 @@ class WindFlowApp:
         window.setMenuWidget(bar)
         session.sig_keyring_unavailable.connect(lambda message: keyring_notice(bar, message))
         bar.bind(session)
+        # A service that refuses the session (ended elsewhere) signs this window out: the
+        # sign-in prompt follows, with the reason in the bar. Queued: after the action.
+        session.watch(*(store for store in self.stores if store is not session))
+        session.sig_session_ended.connect(lambda message: bar.show_error("SESSION_ENDED",
+                                                                         message))
+        self.idle_lock = IdleLock(session, window, self.settings.idle_lock_s)
         window.statusBar().addPermanentWidget(
             AccountButton(session, users, message_bar=bar)
         )

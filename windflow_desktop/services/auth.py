@@ -35,6 +35,7 @@ from .common import (
     clean_email,
     clean_org_name,
     clean_username,
+    confirm_session,
     public_user,
     unique_slug,
 )
@@ -74,6 +75,7 @@ class AuthService:
     ``login(login, password, organization_id=None)``, ``refresh(refresh_token,
     organization_id=None)``, ``switch_organization(refresh_token, organization_id)``,
     ``logout(refresh_token)``, ``change_password(principal, current, new)``,
+    ``confirm_password(principal, password)`` (unlocking an idle window),
     ``authenticate(access_token) -> Principal``, ``remember(session)``,
     ``restore_remembered()``, ``forget_remembered()``, ``workspace_id()``.
     """
@@ -289,14 +291,14 @@ class AuthService:
         organization_id: uuid.UUID | None,
         family: uuid.UUID,
     ) -> AuthSession:
-        pair = issuer.issue_pair(user.id, organization_id)
+        pair = issuer.issue_pair(user.id, organization_id, family)
         await uow.refresh_tokens.add(_record(pair.refresh, family))
         memberships = tuple(await uow.memberships.for_user(user.id))
         role = next((m.role for m in memberships if m.organization_id == organization_id), None)
         org = await uow.organizations.get(organization_id) if organization_id else None
         return AuthSession(
             user=public_user(user),
-            principal=Principal(user.id, organization_id, role, user.is_superuser),
+            principal=Principal(user.id, organization_id, role, user.is_superuser, family),
             organization=org,
             memberships=memberships,
             tokens=pair,
@@ -371,11 +373,13 @@ class AuthService:
                 raise AuthenticationError(
                     "this account is disabled or gone: sign in again", code="ACCOUNT_DISABLED"
                 )
+            principal = Principal(user.id, claims.org, None, user.is_superuser, claims.sid)
+            await confirm_session(uow, principal)
             role = None
             if claims.org is not None:
                 membership = await uow.memberships.get(user.id, claims.org)
                 role = membership.role if membership else None
-            return Principal(user.id, claims.org, role, user.is_superuser)
+            return Principal(user.id, claims.org, role, user.is_superuser, claims.sid)
 
     async def logout(self, refresh_token: str) -> None:
         """Revoke the session of ``refresh_token`` and forget the remembered session."""
@@ -409,21 +413,8 @@ class AuthService:
             raise ValidationError("the new password is the same as the current one",
                                   field="new_password")
         issuer = await self.issuer()
-        async with self.ctx.transaction(principal) as scope:
-            user = await _active_user(scope.uow, principal.user_id)
-            if user is None:
-                raise AuthenticationError("this account is disabled or gone: sign in again",
-                                          code="ACCOUNT_DISABLED")
-            # Guessing the current password of an open window is throttled like sign-in.
-            buckets = self._buckets(user, "", None)
-            known = await self._throttle.check(scope.uow, buckets, self.ctx.clock())
-        ok = await asyncio.to_thread(self.hasher.verify, user.password_hash, current_password)
-        if not ok:
-            failure = await self._failed(buckets, known, user, "user.password_change_failed")
-            if not isinstance(failure, LoginLockedError):
-                failure = AuthenticationError("the current password is wrong",
-                                              code="BAD_CREDENTIALS")
-            raise failure
+        buckets = await self._check_own_password(principal, current_password,
+                                                  "user.password_change_failed")
         new_hash = await asyncio.to_thread(self.hasher.hash, new_password)
         async with self.ctx.transaction(principal) as scope:
             uow = scope.uow
@@ -443,6 +434,34 @@ class AuthService:
             await self.remember(session)
         log.info("%s changed their password", session.user.username)
         return session
+
+    async def confirm_password(self, principal: Principal, password: str) -> None:
+        """Check the principal's own password (unlocking an idle window): throttled like
+        sign-in; raises ``AuthenticationError`` (wrong, session ended) or
+        ``LoginLockedError``."""
+        buckets = await self._check_own_password(principal, password, "user.unlock_failed")
+        async with self.ctx.transaction(principal) as scope:
+            await self._throttle.succeeded(scope.uow, buckets, self.ctx.clock())
+
+    async def _check_own_password(
+        self, principal: Principal, password: str, failed_event: str
+    ) -> Buckets:
+        """Verify the principal's current password under the sign-in throttle (guessing
+        it in an open window is no cheaper than at the sign-in); the buckets it used."""
+        async with self.ctx.transaction(principal) as scope:
+            user = await _active_user(scope.uow, principal.user_id)
+            if user is None:
+                raise AuthenticationError("this account is disabled or gone: sign in again",
+                                          code="ACCOUNT_DISABLED")
+            buckets = self._buckets(user, "", None)
+            known = await self._throttle.check(scope.uow, buckets, self.ctx.clock())
+        if not await asyncio.to_thread(self.hasher.verify, user.password_hash, password):
+            failure = await self._failed(buckets, known, user, failed_event)
+            if not isinstance(failure, LoginLockedError):
+                failure = AuthenticationError("the current password is wrong",
+                                              code="BAD_CREDENTIALS")
+            raise failure
+        return buckets
 
     # -- remembered session (keyring) ------------------------------------------------
 
@@ -500,6 +519,7 @@ class AuthService:
 
     async def memberships(self, principal: Principal) -> Sequence[Membership]:
         async with self.ctx.backend.unit_of_work() as uow:
+            await confirm_session(uow, principal)
             memberships = tuple(await uow.memberships.for_user(principal.user_id))
             await uow.commit()  # ends the transaction without expiring what we return
             return memberships

@@ -11,7 +11,7 @@ from ..domain.models import Membership, Organization
 from ..domain.paging import Page, PageRequest
 from ..security.permissions import ORG_DELETE, ORG_MANAGE, ORG_READ, USERS_READ
 from ..security.secrets import SecretStore
-from .common import ServiceContext, clean_org_name, unique_slug
+from .common import ServiceContext, clean_org_name, confirm_session, unique_slug
 from .secret_refs import delete_secrets, deployments_secret_refs, targets_secret_refs
 from .users import list_members
 
@@ -50,6 +50,7 @@ class OrganizationService:
     ) -> Page[Organization]:
         page = page or PageRequest()
         async with self.ctx.backend.unit_of_work() as uow:
+            await confirm_session(uow, principal)
             try:
                 user = await uow.users.get(principal.user_id)
             except NotFoundError as exc:

@@ -13,26 +13,36 @@ import uuid
 import weakref
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 
 from ..domain.errors import WindFlowError
 from ..domain.identity import Principal
 from ..domain.models import Membership, Organization, User
 from ..security.secrets import SecretStoreUnavailable
 from ..services.auth import AuthService, AuthSession, LoginLockedError
+from ..services.common import SESSION_ENDED
 from .base import Store
 
 log = logging.getLogger("windflow.stores.session")
+
+# Error codes that mean the session cannot go on: the window asks to sign in again.
+SESSION_GONE = frozenset({
+    SESSION_ENDED, "ACCOUNT_DISABLED", "TOKEN_REVOKED", "TOKEN_REUSED", "TOKEN_EXPIRED",
+})
 
 
 class SessionStore(Store):
     """Signals (besides those of ``Store``):
     sig_session_changed(): signed in, signed out, organization switched or tokens rotated.
     sig_keyring_unavailable(str): "remember me" could not be honoured; the message says why.
+    sig_session_ended(str): the services refused the session (ended elsewhere: signed
+        out, password changed, reuse detected, account disabled); the message says why.
+        The store is signed out already; the window asks to sign in again.
     """
 
     sig_session_changed = Signal()
     sig_keyring_unavailable = Signal(str)
+    sig_session_ended = Signal(str)
 
     def __init__(self, auth: AuthService, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -44,6 +54,7 @@ class SessionStore(Store):
         self._login_waits: weakref.WeakKeyDictionary[asyncio.Task[Any], int] = (
             weakref.WeakKeyDictionary()
         )
+        self.watch(self)
 
     # -- state -----------------------------------------------------------------------
 
@@ -153,6 +164,28 @@ class SessionStore(Store):
             return session
 
         return self.run("switch_org", act)
+
+    def unlock(self, password: str) -> Any:
+        """Confirm the signed-in user's password (an idle window asks for it)."""
+
+        async def act() -> None:
+            await self._auth.confirm_password(self._require().principal, password)
+
+        return self.run("unlock", act)
+
+    def watch(self, *stores: Store) -> None:
+        """Sign out when one of ``stores`` is refused because the session is over
+        (queued: the check runs after the failed action's task has ended)."""
+        for store in stores:
+            store.sig_error.connect(self.check_error, Qt.ConnectionType.QueuedConnection)
+
+    def check_error(self, code: str, message: str) -> None:
+        """Any store's expected error: one that says the session is over signs out here
+        (without asking the services: they refused it already) and says why."""
+        if code in SESSION_GONE and self._session is not None:
+            log.info("the session ended elsewhere (%s): signing out", code)
+            self._set(None)
+            self.sig_session_ended.emit(message)
 
     def login_wait_of(self, task: asyncio.Task[Any]) -> int | None:
         """Seconds to wait before signing in again when ``task`` (a ``login`` action)

@@ -36,7 +36,8 @@ PAGE_SIZE = 200
 
 
 _PEOPLE_AGGREGATES = frozenset({"user", "membership", "organization"})
-_NOT_A_CHANGE = frozenset({"user.logged_in", "user.login_failed", "user.login_refused"})
+_NOT_A_CHANGE = frozenset({"user.logged_in", "user.login_failed", "user.login_refused",
+                           "user.password_change_failed", "user.unlock_failed"})
 
 
 class UsersStore(Store):

@@ -248,6 +248,7 @@ class WindFlowApp:
         from .ui.views.containers import ContainersPage
         from .ui.views.dashboard import DashboardPage
         from .ui.views.deployments import DeploymentsPage
+        from .ui.views.invitations import InvitationsPanel
         from .ui.views.notifications import (
             NotificationBell,
             NotificationCentre,
@@ -343,6 +344,22 @@ class WindFlowApp:
         )
         settings_page = SettingsPage()
         settings_page.add_section("Users & roles", UsersPage(users, self.ui_settings))
+        settings_page.add_section("Invitations", InvitationsPanel(users))
+
+        def invitations_changed() -> None:
+            # Seen on sign-in: joining an organization waits for the user's answer.
+            count = len(users.invitations)
+            if count:
+                def show() -> None:
+                    window.show_page("settings")
+                    settings_page.show_section("Invitations")
+
+                bar.show_message(
+                    f"{count} organization invitation{'s' if count > 1 else ''} "
+                    "waiting for your answer", actions=[("Show", show)],
+                )
+
+        users.sig_invitations_changed.connect(invitations_changed)
         window.set_page("settings", settings_page)
 
         activity_page = ActivityPage(activity, self.ui_settings)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .enums import Role
-from .models import User
+from .models import Organization, User
 
 
 @dataclass(frozen=True)
@@ -76,3 +76,13 @@ class Member:
     organization_id: uuid.UUID
     role: Role
     joined_at: datetime
+
+
+@dataclass(frozen=True)
+class PendingInvitation:
+    """An invitation as its invited user sees it (to accept or decline)."""
+
+    id: uuid.UUID
+    organization: Organization
+    role: Role
+    invited_at: datetime

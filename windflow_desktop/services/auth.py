@@ -216,17 +216,20 @@ class AuthService:
             raise await self._failed(buckets, known, user, "user.login_failed")
         if not user.is_active:
             # The right password of a disabled account gets the same answer as a wrong
-            # one (confirming it would tell a guesser they found it); the audit knows.
-            async with self.ctx.transaction() as scope:
-                scope.record("user.login_refused", "user", user.id, {"reason": "disabled"},
-                             actor_id=user.id)
-            raise bad_credentials()
+            # one, and counts like one (confirming it would tell a guesser they found it);
+            # the audit says it was refused.
+            raise await self._failed(buckets, known, user, "user.login_refused")
+        rehashed = None
+        if self.hasher.needs_rehash(user.password_hash):
+            rehashed = await asyncio.to_thread(self.hasher.hash, password)
         async with self.ctx.transaction() as scope:
             uow = scope.uow
             user = await uow.users.get(user.id)
+            if not user.is_active:  # disabled while the password was being checked
+                raise bad_credentials()
             await self._throttle.succeeded(uow, buckets, self.ctx.clock())
-            if self.hasher.needs_rehash(user.password_hash):
-                user.password_hash = await asyncio.to_thread(self.hasher.hash, password)
+            if rehashed is not None:
+                user.password_hash = rehashed
                 log.info("password hash of %s upgraded to the current parameters",
                          user.username)
             user.last_login = self.ctx.clock()
@@ -448,6 +451,7 @@ class AuthService:
     ) -> Buckets:
         """Verify the principal's current password under the sign-in throttle (guessing
         it in an open window is no cheaper than at the sign-in); the buckets it used."""
+        await self.issuer()  # the throttle's digests are keyed with the signing key
         async with self.ctx.transaction(principal) as scope:
             user = await _active_user(scope.uow, principal.user_id)
             if user is None:

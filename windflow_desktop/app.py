@@ -335,7 +335,7 @@ class WindFlowApp:
         bar.bind(session)
         # A service that refuses the session (ended elsewhere) signs this window out: the
         # sign-in prompt follows, with the reason in the bar. Queued: after the action.
-        session.watch(*(store for store in self.stores if store is not session))
+        session.watch(*self.stores)
         session.sig_session_ended.connect(lambda message: bar.show_error("SESSION_ENDED",
                                                                          message))
         self.idle_lock = IdleLock(session, window, self.settings.idle_lock_s)

@@ -13,7 +13,7 @@ import uuid
 import weakref
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Signal
 
 from ..domain.errors import WindFlowError
 from ..domain.identity import Principal
@@ -54,7 +54,6 @@ class SessionStore(Store):
         self._login_waits: weakref.WeakKeyDictionary[asyncio.Task[Any], int] = (
             weakref.WeakKeyDictionary()
         )
-        self.watch(self)
 
     # -- state -----------------------------------------------------------------------
 
@@ -174,15 +173,26 @@ class SessionStore(Store):
         return self.run("unlock", act)
 
     def watch(self, *stores: Store) -> None:
-        """Sign out when one of ``stores`` is refused because the session is over
-        (queued: the check runs after the failed action's task has ended)."""
+        """Sign out when one of ``stores`` (this one too, if given) is refused because the
+        session is over. The app wires it; a store does not watch itself from here, as a
+        connection to its own method would keep it alive for the cycle collector only."""
         for store in stores:
-            store.sig_error.connect(self.check_error, Qt.ConnectionType.QueuedConnection)
+            store.sig_error.connect(self.check_error)
 
     def check_error(self, code: str, message: str) -> None:
         """Any store's expected error: one that says the session is over signs out here
-        (without asking the services: they refused it already) and says why."""
-        if code in SESSION_GONE and self._session is not None:
+        (without asking the services: they refused it already) and says why. Done on the
+        loop's next turn, so the failed action's task ends before the sign-out cancels
+        the actions of the stores."""
+        if code not in SESSION_GONE:
+            return
+        try:
+            asyncio.get_running_loop().call_soon(self._session_gone, code, message)
+        except RuntimeError:  # no loop running (a direct call): at once
+            self._session_gone(code, message)
+
+    def _session_gone(self, code: str, message: str) -> None:
+        if self._session is not None and not self._closed:
             log.info("the session ended elsewhere (%s): signing out", code)
             self._set(None)
             self.sig_session_ended.emit(message)

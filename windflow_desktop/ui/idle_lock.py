@@ -95,8 +95,9 @@ class IdleLock(QObject):
             self._close_dialog()
 
     def shutdown(self) -> None:
-        """Stop watching input (idempotent)."""
+        """Stop watching input and the session (idempotent)."""
         self._timer.stop()
         if self._app is not None:
             self._app.removeEventFilter(self)
             self._app = None
+            self._session.sig_session_changed.disconnect(self._session_changed)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...stores.users import PendingInvitation, UsersStore
+from ..widgets.forms import follow
 from ..widgets.message_bar import MessageBar
 
 
@@ -72,29 +73,46 @@ class InvitationsPanel(QWidget):
         self.rows = {}
         for invitation in self.users.invitations:
             row = InvitationRow(invitation, self)
-            row.accept_button.clicked.connect(lambda _=False, r=row: self._answer(r, True))
-            row.decline_button.clicked.connect(lambda _=False, r=row: self._answer(r, False))
+            row.accept_button.clicked.connect(self._accept_clicked)
+            row.decline_button.clicked.connect(self._decline_clicked)
             self._rows_box.addWidget(row)
             self.rows[invitation.id] = row
         self.empty.setVisible(not self.rows)
 
-    def _answer(self, row: InvitationRow, accept: bool) -> None:
+    def _row_of_sender(self) -> InvitationRow | None:
+        button = self.sender()
+        row = button.parent() if button is not None else None
+        return row if isinstance(row, InvitationRow) else None
+
+    def _accept_clicked(self) -> None:
+        row = self._row_of_sender()
+        if row is not None:
+            self._answer(row, accept=True)
+
+    def _decline_clicked(self) -> None:
+        row = self._row_of_sender()
+        if row is not None:
+            self._answer(row, accept=False)
+
+    def _answer(self, row: InvitationRow, *, accept: bool) -> None:
         row.set_busy(True)
         invitation = row.invitation
+        name = invitation.organization.name
         if accept:
             task = self.users.accept_invitation(invitation.id)
-            done = f"You are now a member of {invitation.organization.name}"
+            done = f"You are now a member of {name}"
         else:
             task = self.users.decline_invitation(invitation.id)
-            done = f"Invitation to {invitation.organization.name} declined"
+            done = f"Invitation to {name} declined"
+        follow(self.users, task, ok=lambda _result: self.message_bar.show_success(done),
+               failed=lambda _code, _message: self._answer_failed(invitation.id),
+               interrupted=lambda _code, _message: self._answer_failed(invitation.id))
 
-        def finished(_task: object) -> None:
-            if self.users.error_of(task) is None and not task.cancelled():
-                self.message_bar.show_success(done)
-            elif invitation.id in self.rows:
-                self.rows[invitation.id].set_busy(False)
-
-        task.add_done_callback(finished)
+    def _answer_failed(self, invitation_id: uuid.UUID) -> None:
+        # The error itself shows in the bar (bound to the store); the row is usable again.
+        row = self.rows.get(invitation_id)
+        if row is not None:
+            row.set_busy(False)
 
 
 def _escape(text: str) -> str:

@@ -64,6 +64,7 @@ class WindFlowApp:
         self.stores: list[Any] = []
         self.health: Any = None
         self.tray: Any = None
+        self.idle_lock: Any = None
         self.reconcile: asyncio.Future[Any] | None = None
         self.theme: Any = None
         self.ui_settings: Any = None
@@ -86,6 +87,8 @@ class WindFlowApp:
                 await asyncio.gather(self.reconcile, return_exceptions=True)
             if self.tray is not None:
                 self.tray.close()
+            if self.idle_lock is not None:
+                self.idle_lock.shutdown()
             if self.theme is not None:
                 self.theme.stop()
             if self.health is not None:
@@ -238,12 +241,14 @@ class WindFlowApp:
         from .stores.targets import TargetsStore
         from .stores.users import UsersStore
         from .ui.dialogs.deploy_stack import DeployDialog
+        from .ui.idle_lock import IdleLock
         from .ui.theme import ThemeController
         from .ui.tray import TrayController
         from .ui.views.activity import ActivityPage
         from .ui.views.containers import ContainersPage
         from .ui.views.dashboard import DashboardPage
         from .ui.views.deployments import DeploymentsPage
+        from .ui.views.invitations import InvitationsPanel
         from .ui.views.notifications import (
             NotificationBell,
             NotificationCentre,
@@ -328,11 +333,33 @@ class WindFlowApp:
         window.setMenuWidget(bar)
         session.sig_keyring_unavailable.connect(lambda message: keyring_notice(bar, message))
         bar.bind(session)
+        # A service that refuses the session (ended elsewhere) signs this window out: the
+        # sign-in prompt follows, with the reason in the bar. Queued: after the action.
+        session.watch(*self.stores)
+        session.sig_session_ended.connect(lambda message: bar.show_error("SESSION_ENDED",
+                                                                         message))
+        self.idle_lock = IdleLock(session, window, self.settings.idle_lock_s)
         window.statusBar().addPermanentWidget(
             AccountButton(session, users, message_bar=bar)
         )
         settings_page = SettingsPage()
         settings_page.add_section("Users & roles", UsersPage(users, self.ui_settings))
+        settings_page.add_section("Invitations", InvitationsPanel(users))
+
+        def invitations_changed() -> None:
+            # Seen on sign-in: joining an organization waits for the user's answer.
+            count = len(users.invitations)
+            if count:
+                def show() -> None:
+                    window.show_page("settings")
+                    settings_page.show_section("Invitations")
+
+                bar.show_message(
+                    f"{count} organization invitation{'s' if count > 1 else ''} "
+                    "waiting for your answer", actions=[("Show", show)],
+                )
+
+        users.sig_invitations_changed.connect(invitations_changed)
         window.set_page("settings", settings_page)
 
         activity_page = ActivityPage(activity, self.ui_settings)

@@ -20,7 +20,8 @@ from .private_files import FOLDER_MODE, exposed_settings_notice, make_private
 APP_NAME = "WindFlow Desktop"
 SETTINGS_FILE = "settings.toml"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-_FILE_KEYS = {"database_url", "redis_url", "log_level", "health_interval_s"}
+_FILE_KEYS = {"database_url", "redis_url", "log_level", "health_interval_s", "idle_lock_s"}
+IDLE_LOCK_S = 8 * 3600.0  # an idle window asks for the password again after 8 hours
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Settings:
     # Warnings for people found while loading (a settings file others can read); the
     # window shows them and the log keeps them.
     notices: tuple[str, ...] = ()
+    idle_lock_s: float = IDLE_LOCK_S
 
     @property
     def log_dir(self) -> Path:
@@ -59,10 +61,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "redis_url": None,
         "log_level": "INFO",
         "health_interval_s": 30.0,
+        "idle_lock_s": IDLE_LOCK_S,
     }
     values.update(_read_settings_file(home / SETTINGS_FILE))
     exposed = exposed_settings_notice(home / SETTINGS_FILE)
-    for key in ("database_url", "redis_url", "log_level", "health_interval_s"):
+    for key in ("database_url", "redis_url", "log_level", "health_interval_s", "idle_lock_s"):
         raw = env.get(f"WINDFLOW_{key.upper()}")
         if raw:
             values[key] = raw
@@ -73,6 +76,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_level=_check_log_level(str(values["log_level"])),
         health_interval_s=_check_interval(values["health_interval_s"]),
         notices=(exposed,) if exposed else (),
+        idle_lock_s=_check_idle_lock(values["idle_lock_s"]),
     )
 
 
@@ -160,3 +164,16 @@ def _check_interval(value: object) -> float:
 
 def log_level_number(settings: Settings) -> int:
     return int(getattr(logging, settings.log_level))
+
+
+def _check_idle_lock(value: object) -> float:
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if seconds < 1:
+        raise ConfigurationError(
+            f"WINDFLOW_IDLE_LOCK_S must be a number of seconds >= 1 (got {value!r}); "
+            f"the default is {IDLE_LOCK_S:.0f} (8 hours)"
+        )
+    return seconds

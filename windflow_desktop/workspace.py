@@ -58,7 +58,8 @@ class Workspace:
             self.backend = SqlBackend(self.settings.database_url)
             self._stack.push_async_callback(self.backend.close)
             await self.backend.open()
-            self.bus = create_bus(self.settings.redis_url, client_id(self.settings.home))
+            installation = client_id(self.settings.home)
+            self.bus = create_bus(self.settings.redis_url, installation)
             self._stack.push_async_callback(self.bus.close)
             self.secrets = self._secrets or SecretStore()
             if not await self.secrets.aavailable():
@@ -73,7 +74,7 @@ class Workspace:
             context = ServiceContext(self.backend, self.bus)
             self.services = Services(
                 context=context,
-                auth=AuthService(context, self.secrets),
+                auth=AuthService(context, self.secrets, client_id=installation),
                 users=UserService(context),
                 organizations=OrganizationService(context, self.secrets),
                 targets=TargetService(context, self.secrets, self.pool),

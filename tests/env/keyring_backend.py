@@ -10,6 +10,7 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
     """Secrets in a dict; ``values()`` lets a test look at everything that was stored."""
 
     priority = -1  # type: ignore[assignment]  # never picked by keyring.get_keyring()
+    windflow_memory_only = True  # nothing leaves the process: accepted by ``SecretStore``
 
     def __init__(self) -> None:
         super().__init__()

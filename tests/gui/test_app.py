@@ -87,3 +87,34 @@ def test_closing_the_login_dialog_quits(qtbot: QtBot, qloop: Any, tmp_path: Path
     qtbot.waitUntil(task.done, timeout=WAIT_MS)
     assert task.result() == 0
     assert app.workspace.backend is not None
+
+
+def test_a_session_ended_elsewhere_brings_back_the_sign_in(
+    qtbot: QtBot, qloop: Any, tmp_path: Path
+) -> None:
+    app, task = start(tmp_path, MemoryKeyring(), qloop)
+    qtbot.waitUntil(lambda: dialog_of(FirstRunDialog) is not None, timeout=WAIT_MS)
+    first_run = dialog_of(FirstRunDialog)
+    fill_first_run(qtbot, first_run)
+    click(qtbot, first_run.submit_button)
+    qtbot.waitUntil(lambda: app.session.signed_in, timeout=WAIT_MS)
+    auth = app.workspace.services.auth
+
+    async def change_password_elsewhere() -> None:
+        other = await auth.login("alice", PASSWORD)
+        await auth.change_password(other.principal, PASSWORD, "another password 42")
+
+    changed = qloop.create_task(change_password_elsewhere())
+    qtbot.waitUntil(changed.done, timeout=WAIT_MS)
+    changed.result()
+    users = next(s for s in app.stores if type(s).__name__ == "UsersStore")
+    users.load()  # the window's next call to the services
+    qtbot.waitUntil(lambda: dialog_of(LoginDialog) is not None, timeout=WAIT_MS)
+    assert not app.session.signed_in
+    assert app.message_bar.code == "SESSION_ENDED" and "sign in again" in app.message_bar.text()
+    login = dialog_of(LoginDialog)
+    type_into(qtbot, login.login, "alice")
+    type_into(qtbot, login.password, "another password 42")
+    click(qtbot, login.submit_button)
+    qtbot.waitUntil(lambda: app.session.signed_in, timeout=WAIT_MS)
+    stop(qtbot, app, task)

@@ -174,7 +174,7 @@ def test_login_lockout_says_how_long_to_wait(qtbot: QtBot, workspace: Workspace)
         sign_in(qtbot, dialog, "alice", PASSWORD)
 
 
-def test_disabled_account_is_told_plainly(qtbot: QtBot, workspace: Workspace) -> None:
+def test_disabled_account_gets_the_generic_answer(qtbot: QtBot, workspace: Workspace) -> None:
     set_up(workspace)
     owner = workspace.run(workspace.services.auth.login("alice", PASSWORD)).principal
     bob = workspace.run(workspace.services.users.create_user(
@@ -184,8 +184,9 @@ def test_disabled_account_is_told_plainly(qtbot: QtBot, workspace: Workspace) ->
     open_dialog(qtbot, dialog)
     sign_in(qtbot, dialog, "bob", PASSWORD)
     qtbot.waitUntil(lambda: dialog.message_bar.shown, timeout=WAIT_MS)
-    assert dialog.message_bar.code == "ACCOUNT_DISABLED"
-    assert "disabled" in dialog.message_bar.text()
+    # The right password of a disabled account must not confirm it: same as a wrong one.
+    assert dialog.message_bar.code == "BAD_CREDENTIALS"
+    assert "disabled" not in dialog.message_bar.text()
 
 
 def test_remember_me_lets_the_next_start_skip_the_login(

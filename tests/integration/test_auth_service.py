@@ -160,14 +160,14 @@ async def test_disabled_user_cannot_log_in(svc: Services) -> None:
     await svc.users.disable_user(owner.principal, bob.user.id)
     with pytest.raises(AuthenticationError) as err:
         await svc.auth.login("bob", PASSWORD)
-    assert err.value.code == "ACCOUNT_DISABLED"
+    assert err.value.code == "BAD_CREDENTIALS"  # the right password confirms nothing
     with pytest.raises(AuthenticationError):  # its sessions ended too
         await svc.auth.refresh(bob_session.tokens.refresh_token)
     with pytest.raises(AuthenticationError):
         await svc.auth.authenticate(bob_session.tokens.access_token)
     with pytest.raises(AuthenticationError):  # a kept principal is refused by services
         await svc.orgs.get(bob_session.principal, owner.principal.organization_id)
-    # A wrong password for a disabled user says "wrong password", not "disabled".
+    # A wrong password for a disabled user gets the same answer.
     with pytest.raises(AuthenticationError) as wrong:
         await svc.auth.login("bob", "not-his-password")
     assert wrong.value.code == "BAD_CREDENTIALS"

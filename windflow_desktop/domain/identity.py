@@ -9,11 +9,11 @@ throttle by a key that names a user id or a digest of the typed login.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from .enums import Role
-from .models import User
+from .models import Organization, User
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,9 @@ class Principal:
     organization_id: uuid.UUID | None
     role: Role | None
     is_superuser: bool = False
+    # The sign-in session (refresh-token family) this principal acts for; the services end
+    # it at the next call once the session is revoked. None: not from a session (a test).
+    session_id: uuid.UUID | None = None
 
 
 @dataclass(eq=False)
@@ -42,12 +45,27 @@ class RefreshTokenRecord:
 
 @dataclass(eq=False)
 class LoginThrottle:
-    """Failed sign-in attempts for one key; ``locked_until`` is set from the fifth on."""
+    """Failed sign-in attempts for one key (an account, or an account from one source);
+    ``locked_until`` is set once the failures pass the key's threshold."""
 
     key: str
     failures: int = 0
     last_failure_at: datetime | None = None
     locked_until: datetime | None = None
+    last_success_at: datetime | None = None
+
+
+@dataclass(eq=False)
+class Invitation:
+    """A pending invitation of ``user_id`` into ``organization_id`` with ``role``; it
+    becomes a membership only when that user accepts it."""
+
+    organization_id: uuid.UUID
+    user_id: uuid.UUID
+    role: Role
+    invited_by: uuid.UUID | None
+    created_at: datetime
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
 
 
 @dataclass(frozen=True)
@@ -58,3 +76,13 @@ class Member:
     organization_id: uuid.UUID
     role: Role
     joined_at: datetime
+
+
+@dataclass(frozen=True)
+class PendingInvitation:
+    """An invitation as its invited user sees it (to accept or decline)."""
+
+    id: uuid.UUID
+    organization: Organization
+    role: Role
+    invited_at: datetime

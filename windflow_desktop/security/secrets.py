@@ -4,7 +4,9 @@ Secrets are the workspace signing key, the remembered refresh token, and later t
 passwords and key passphrases; the database keeps only their names. When no keyring is
 available the store raises ``SecretStoreUnavailable`` with a plain explanation, and the
 app may choose ``SecretStore.memory_only()``: secrets then live in this process only and
-are forgotten at exit. There is no fallback that writes a secret to disk in clear.
+are forgotten at exit. There is no fallback that writes a secret to disk in clear, and a
+backend that would (``keyrings.alt``'s file keyrings, or anything below keyring's own
+priority bar that ``PYTHON_KEYRING_BACKEND`` may name) counts as no keyring at all.
 
 keyring calls block (D-Bus, the macOS Keychain…): async code uses the ``a*`` methods,
 which run them in a worker thread.
@@ -49,11 +51,45 @@ def remembered_session_name(workspace_id: str) -> str:
     return f"workspace/{workspace_id}/remembered-refresh-token"
 
 
-def _usable(backend: keyring.backend.KeyringBackend) -> bool:
+# Backends known to write secrets to a file in clear (or under a key kept beside them).
+_CLEAR_TEXT_MODULES = ("keyrings.alt.file", "keyrings.alt.file_base", "keyrings.alt.pyfs")
+_CLEAR_TEXT_NAMES = ("Plaintext", "Unencrypted", "Base64")
+# keyring's own bar: a backend below it is never chosen by discovery, only by name.
+MIN_PRIORITY = 1.0
+# A backend that keeps secrets in process memory only (a test double) says so with this
+# class attribute; it is accepted whatever its priority, as it writes nothing anywhere.
+MEMORY_ONLY_FLAG = "windflow_memory_only"
+
+
+def refusal_of(backend: keyring.backend.KeyringBackend) -> str | None:
+    """Why ``backend`` may not keep our secrets (None: it may)."""
+    cls = type(backend)
+    name = f"{cls.__module__}.{cls.__qualname__}"
     if isinstance(backend, fail.Keyring | null.Keyring):
-        return False
-    backends = getattr(backend, "backends", None)  # the chainer: usable if it chains any
-    return backends is None or bool(backends)
+        return f"{name} stores nothing"
+    chained = getattr(backend, "backends", None)
+    if chained is not None:  # the chainer writes to its first backend that accepts
+        return refusal_of(chained[0]) if chained else "the keyring chain is empty"
+    if cls.__module__.startswith(_CLEAR_TEXT_MODULES) or any(
+        word in cls.__name__ for word in _CLEAR_TEXT_NAMES
+    ):
+        return f"{name} keeps secrets in a file in clear"
+    if getattr(cls, MEMORY_ONLY_FLAG, False) is True:
+        return None
+    try:
+        priority = float(cls.priority)
+    except Exception:  # a backend whose priority property raises is not viable
+        return f"{name} is not usable here"
+    if priority < MIN_PRIORITY:
+        return f"{name} has priority {priority:g}, below keyring's bar of {MIN_PRIORITY:g}"
+    return None
+
+
+def _usable(backend: keyring.backend.KeyringBackend) -> bool:
+    reason = refusal_of(backend)
+    if reason is not None:
+        log.warning("keyring backend refused: %s", reason)
+    return reason is None
 
 
 class SecretStore:

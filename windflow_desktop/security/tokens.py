@@ -1,7 +1,8 @@
 """Signed session tokens (pyjwt, HS256): a 15-minute access token and a 7-day refresh token.
 
 Each token carries ``type`` (access | refresh), ``sub`` (user id), ``org`` (organization
-id or null), ``jti`` (unique id), ``iat`` and ``exp``. Verification turns every problem
+id or null), ``sid`` (the sign-in session, i.e. the refresh-token family, or null),
+``jti`` (unique id), ``iat`` and ``exp``. Verification turns every problem
 (expired, tampered, signed with another key, wrong type, malformed) into
 ``AuthenticationError``. Rotation, reuse detection and revocation need storage and live
 in ``services/auth.py``; this module only signs and checks.
@@ -50,6 +51,7 @@ class TokenClaims:
     jti: str
     iat: datetime
     exp: datetime
+    sid: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,11 @@ class TokenIssuer:
         return f"TokenIssuer(issuer={self._issuer!r})"
 
     def issue(
-        self, token_type: TokenType, user_id: uuid.UUID, organization_id: uuid.UUID | None
+        self,
+        token_type: TokenType,
+        user_id: uuid.UUID,
+        organization_id: uuid.UUID | None,
+        session_id: uuid.UUID | None = None,
     ) -> tuple[str, TokenClaims]:
         now = self._clock().astimezone(UTC).replace(microsecond=0)
         claims = TokenClaims(
@@ -96,21 +102,30 @@ class TokenIssuer:
             jti=uuid.uuid4().hex,
             iat=now,
             exp=now + self._ttl[token_type],
+            sid=session_id,
         )
         payload: dict[str, Any] = {
             "iss": self._issuer,
             "type": claims.type.value,
             "sub": str(claims.sub),
             "org": str(claims.org) if claims.org is not None else None,
+            "sid": str(claims.sid) if claims.sid is not None else None,
             "jti": claims.jti,
             "iat": int(claims.iat.timestamp()),
             "exp": int(claims.exp.timestamp()),
         }
         return jwt.encode(payload, self._key, algorithm=ALGORITHM), claims
 
-    def issue_pair(self, user_id: uuid.UUID, organization_id: uuid.UUID | None) -> TokenPair:
-        access_token, access = self.issue(TokenType.ACCESS, user_id, organization_id)
-        refresh_token, refresh = self.issue(TokenType.REFRESH, user_id, organization_id)
+    def issue_pair(
+        self,
+        user_id: uuid.UUID,
+        organization_id: uuid.UUID | None,
+        session_id: uuid.UUID | None = None,
+    ) -> TokenPair:
+        access_token, access = self.issue(TokenType.ACCESS, user_id, organization_id,
+                                          session_id)
+        refresh_token, refresh = self.issue(TokenType.REFRESH, user_id, organization_id,
+                                            session_id)
         return TokenPair(access_token, refresh_token, access, refresh)
 
     def verify(self, token: str, expected: TokenType) -> TokenClaims:
@@ -152,7 +167,7 @@ class TokenIssuer:
 
 def _claims(payload: dict[str, Any]) -> TokenClaims:
     try:
-        org = payload.get("org")
+        org, sid = payload.get("org"), payload.get("sid")
         return TokenClaims(
             type=TokenType(payload["type"]),
             sub=uuid.UUID(str(payload["sub"])),
@@ -160,6 +175,7 @@ def _claims(payload: dict[str, Any]) -> TokenClaims:
             jti=str(payload["jti"]),
             iat=datetime.fromtimestamp(int(payload["iat"]), UTC),
             exp=datetime.fromtimestamp(int(payload["exp"]), UTC),
+            sid=uuid.UUID(str(sid)) if sid else None,
         )
     except (KeyError, ValueError, TypeError) as exc:
         raise AuthenticationError(

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from ..domain.enums import Role
 from ..domain.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
-from ..domain.identity import LoginThrottle, Principal, RefreshTokenRecord
+from ..domain.identity import Principal, RefreshTokenRecord
 from ..domain.models import Membership, Organization, User
 from ..repositories.protocols import UnitOfWork
 from ..security.passwords import PasswordHasher, check_password_policy
@@ -32,41 +31,30 @@ from ..security.secrets import (
 )
 from ..security.tokens import TokenClaims, TokenIssuer, TokenPair, TokenType, generate_signing_key
 from .common import (
-    Scope,
     ServiceContext,
     clean_email,
     clean_org_name,
     clean_username,
+    confirm_session,
     public_user,
     unique_slug,
+)
+from .login_throttle import (
+    BAD_CREDENTIALS,
+    LOCKOUT_BASE,
+    LOCKOUT_MAX,
+    LOCKOUT_THRESHOLD,
+    Buckets,
+    LoginLockedError,
+    LoginThrottlePolicy,
+    bad_credentials,
 )
 
 log = logging.getLogger("windflow.auth")
 
-LOCKOUT_THRESHOLD = 5
-LOCKOUT_BASE = timedelta(seconds=30)
-LOCKOUT_MAX = timedelta(minutes=15)
 WORKSPACE_ID_KEY = "workspace_id"
-BAD_CREDENTIALS = "wrong username/email or password"
-
-
-class LoginLockedError(AuthenticationError):
-    """Too many failed attempts: ``retry_after_s`` says how long to wait."""
-
-    code = "LOGIN_LOCKED"
-
-    def __init__(self, retry_after_s: int) -> None:
-        super().__init__(
-            f"too many failed sign-in attempts: try again in {_human_wait(retry_after_s)}"
-        )
-        self.retry_after_s = retry_after_s
-
-
-def _human_wait(seconds: int) -> str:
-    if seconds < 60:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
-    minutes = math.ceil(seconds / 60)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+LOCAL_SOURCE = "local"
+__all__ = ["BAD_CREDENTIALS", "AuthService", "AuthSession", "LoginLockedError"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +75,7 @@ class AuthService:
     ``login(login, password, organization_id=None)``, ``refresh(refresh_token,
     organization_id=None)``, ``switch_organization(refresh_token, organization_id)``,
     ``logout(refresh_token)``, ``change_password(principal, current, new)``,
+    ``confirm_password(principal, password)`` (unlocking an idle window),
     ``authenticate(access_token) -> Principal``, ``remember(session)``,
     ``restore_remembered()``, ``forget_remembered()``, ``workspace_id()``.
     """
@@ -100,13 +89,17 @@ class AuthService:
         lockout_threshold: int = LOCKOUT_THRESHOLD,
         lockout_base: timedelta = LOCKOUT_BASE,
         lockout_max: timedelta = LOCKOUT_MAX,
+        client_id: str = LOCAL_SOURCE,
     ) -> None:
         self.ctx = context
         self.secrets = secrets
         self.hasher = hasher or PasswordHasher()
-        self.lockout_threshold = lockout_threshold
-        self.lockout_base = lockout_base
-        self.lockout_max = lockout_max
+        self._throttle = LoginThrottlePolicy(
+            threshold=lockout_threshold, base=lockout_base, maximum=lockout_max
+        )
+        # Where this service's sign-ins come from when the caller does not say (the
+        # desktop's installation id): the throttle counts failures per source.
+        self.client_id = client_id
         self._workspace_id: str | None = None
         self._issuer: TokenIssuer | None = None
         self._signing_key: str | None = None
@@ -195,100 +188,84 @@ class AuthService:
 
     # -- sign in ---------------------------------------------------------------------
 
-    def _throttle_key(self, user: User | None, login: str) -> str:
-        if user is not None:
-            return f"user:{user.id}"
-        # Unknown logins are throttled too (no user enumeration), by a keyed digest: the
-        # typed text may be a password typed into the wrong field, so it is never stored.
-        digest = hashlib.blake2b(
-            login.strip().lower().encode(), key=(self._signing_key or "").encode()[:64],
-            digest_size=16,
-        )
-        return f"login:{digest.hexdigest()}"
-
-    def _lock_for(self, failures: int) -> timedelta | None:
-        if failures < self.lockout_threshold:
-            return None
-        doublings = min(failures - self.lockout_threshold, 16)
-        return min(self.lockout_base * (1 << doublings), self.lockout_max)
-
     async def login(
-        self, login: str, password: str, *, organization_id: uuid.UUID | None = None
+        self,
+        login: str,
+        password: str,
+        *,
+        organization_id: uuid.UUID | None = None,
+        source: str | None = None,
     ) -> AuthSession:
-        """Sign in by username or email. Raises ``AuthenticationError`` (bad credentials,
-        disabled account) or ``LoginLockedError`` (wait ``retry_after_s``)."""
+        """Sign in by username or email from ``source`` (this installation's client id by
+        default). Raises ``AuthenticationError`` (bad credentials, or a disabled account:
+        the same answer) or ``LoginLockedError`` (wait ``retry_after_s``)."""
         if not login.strip() or not password:
             raise AuthenticationError("enter your username or email and your password")
         issuer = await self.issuer()
-        failure: AuthenticationError | None = None
-        session: AuthSession | None = None
+        async with self.ctx.backend.unit_of_work() as uow:
+            user = await uow.users.get_by_login(login)
+            buckets = self._buckets(user, login, source)
+            known = await self._throttle.check(uow, buckets, self.ctx.clock())
+        # The password is checked outside any transaction: a slow hash holds no lock.
+        if user is None:
+            await asyncio.to_thread(self.hasher.burn, password)
+            ok = False
+        else:
+            ok = await asyncio.to_thread(self.hasher.verify, user.password_hash, password)
+        if not ok or user is None:
+            raise await self._failed(buckets, known, user, "user.login_failed")
+        if not user.is_active:
+            # The right password of a disabled account gets the same answer as a wrong
+            # one, and counts like one (confirming it would tell a guesser they found it);
+            # the audit says it was refused.
+            raise await self._failed(buckets, known, user, "user.login_refused")
+        rehashed = None
+        if self.hasher.needs_rehash(user.password_hash):
+            rehashed = await asyncio.to_thread(self.hasher.hash, password)
         async with self.ctx.transaction() as scope:
             uow = scope.uow
-            now = self.ctx.clock()
-            user = await uow.users.get_by_login(login)
-            key = self._throttle_key(user, login)
-            throttle = await uow.login_throttles.get(key)
-            if throttle is not None and throttle.locked_until and throttle.locked_until > now:
-                wait = math.ceil((throttle.locked_until - now).total_seconds())
-                raise LoginLockedError(wait)
-            if user is None:
-                await asyncio.to_thread(self.hasher.burn, password)
-                ok = False
-            else:
-                ok = await asyncio.to_thread(self.hasher.verify, user.password_hash, password)
-            if not ok:
-                failure = await self._failed(scope, key, throttle, user, now)
-            elif user is not None and not user.is_active:
-                scope.record("user.login_refused", "user", user.id, {"reason": "disabled"},
-                             actor_id=user.id)
-                failure = AuthenticationError(
-                    "this account is disabled: ask an administrator of your organization",
-                    code="ACCOUNT_DISABLED",
-                )
-            else:
-                assert user is not None
-                if throttle is not None:
-                    await uow.login_throttles.clear(key)
-                if self.hasher.needs_rehash(user.password_hash):
-                    user.password_hash = await asyncio.to_thread(self.hasher.hash, password)
-                    log.info("password hash of %s upgraded to the current parameters",
-                             user.username)
-                user.last_login = now
-                await uow.users.save(user)
-                org_id = await self._choose_org(uow, user, organization_id, None)
-                session = await self._open_session(uow, issuer, user, org_id, uuid.uuid4())
-                scope.organization_id = org_id
-                scope.record("user.logged_in", "user", user.id, {"username": user.username},
-                             actor_id=user.id)
-        if failure is not None:
-            raise failure
-        assert session is not None
+            user = await uow.users.get(user.id)
+            if not user.is_active:  # disabled while the password was being checked
+                raise bad_credentials()
+            await self._throttle.succeeded(uow, buckets, self.ctx.clock())
+            if rehashed is not None:
+                user.password_hash = rehashed
+                log.info("password hash of %s upgraded to the current parameters",
+                         user.username)
+            user.last_login = self.ctx.clock()
+            await uow.users.save(user)
+            org_id = await self._choose_org(uow, user, organization_id, None)
+            session = await self._open_session(uow, issuer, user, org_id, uuid.uuid4())
+            scope.organization_id = org_id
+            scope.record("user.logged_in", "user", user.id, {"username": user.username},
+                         actor_id=user.id)
         log.info("%s signed in", session.user.username)
         return session
 
+    def _buckets(self, user: User | None, login: str, source: str | None) -> Buckets:
+        # Unknown logins are throttled too (no user enumeration), by a keyed digest: the
+        # typed text may be a password typed into the wrong field, so it is never stored.
+        return Buckets.of(
+            user.id if user is not None else None, login, source or self.client_id,
+            key=(self._signing_key or "").encode(),
+        )
+
     async def _failed(
-        self,
-        scope: Scope,
-        key: str,
-        throttle: LoginThrottle | None,
-        user: User | None,
-        now: datetime,
+        self, buckets: Buckets, known: bool, user: User | None, event_type: str
     ) -> AuthenticationError:
-        throttle = throttle or LoginThrottle(key=key)
-        throttle.failures += 1
-        throttle.last_failure_at = now
-        lock = self._lock_for(throttle.failures)
-        throttle.locked_until = now + lock if lock else None
-        await scope.uow.login_throttles.save(throttle)
-        if user is not None:
-            scope.record("user.login_failed", "user", user.id,
-                         {"failures": throttle.failures, "locked": lock is not None},
-                         actor_id=None)
+        """Count the failure (its own short transaction) and say what the caller hears."""
+        async with self.ctx.transaction() as scope:
+            failures, lock = await self._throttle.failed(
+                scope.uow, buckets, self.ctx.clock(), known=known
+            )
+            if user is not None:
+                scope.record(event_type, "user", user.id,
+                             {"failures": failures, "locked": lock is not None}, actor_id=None)
         if lock is not None:
             log.warning("sign-in locked for %d s after %d failures", lock.total_seconds(),
-                        throttle.failures)
+                        failures)
             return LoginLockedError(math.ceil(lock.total_seconds()))
-        return AuthenticationError(BAD_CREDENTIALS, code="BAD_CREDENTIALS")
+        return bad_credentials()
 
     async def _choose_org(
         self,
@@ -317,14 +294,14 @@ class AuthService:
         organization_id: uuid.UUID | None,
         family: uuid.UUID,
     ) -> AuthSession:
-        pair = issuer.issue_pair(user.id, organization_id)
+        pair = issuer.issue_pair(user.id, organization_id, family)
         await uow.refresh_tokens.add(_record(pair.refresh, family))
         memberships = tuple(await uow.memberships.for_user(user.id))
         role = next((m.role for m in memberships if m.organization_id == organization_id), None)
         org = await uow.organizations.get(organization_id) if organization_id else None
         return AuthSession(
             user=public_user(user),
-            principal=Principal(user.id, organization_id, role, user.is_superuser),
+            principal=Principal(user.id, organization_id, role, user.is_superuser, family),
             organization=org,
             memberships=memberships,
             tokens=pair,
@@ -399,11 +376,13 @@ class AuthService:
                 raise AuthenticationError(
                     "this account is disabled or gone: sign in again", code="ACCOUNT_DISABLED"
                 )
+            principal = Principal(user.id, claims.org, None, user.is_superuser, claims.sid)
+            await confirm_session(uow, principal)
             role = None
             if claims.org is not None:
                 membership = await uow.memberships.get(user.id, claims.org)
                 role = membership.role if membership else None
-            return Principal(user.id, claims.org, role, user.is_superuser)
+            return Principal(user.id, claims.org, role, user.is_superuser, claims.sid)
 
     async def logout(self, refresh_token: str) -> None:
         """Revoke the session of ``refresh_token`` and forget the remembered session."""
@@ -437,36 +416,56 @@ class AuthService:
             raise ValidationError("the new password is the same as the current one",
                                   field="new_password")
         issuer = await self.issuer()
+        buckets = await self._check_own_password(principal, current_password,
+                                                  "user.password_change_failed")
         new_hash = await asyncio.to_thread(self.hasher.hash, new_password)
-        failure: AuthenticationError | None = None
-        session: AuthSession | None = None
         async with self.ctx.transaction(principal) as scope:
             uow = scope.uow
             user = await _active_user(uow, principal.user_id)
             if user is None:
                 raise AuthenticationError("this account is disabled or gone: sign in again",
                                           code="ACCOUNT_DISABLED")
-            ok = await asyncio.to_thread(self.hasher.verify, user.password_hash,
-                                         current_password)
-            if not ok:
-                scope.record("user.password_change_failed", "user", user.id, {})
-                failure = AuthenticationError("the current password is wrong",
-                                              code="BAD_CREDENTIALS")
-            else:
-                user.password_hash = new_hash
-                await uow.users.save(user)
-                await uow.refresh_tokens.revoke_user(user.id, self.ctx.clock())
-                org_id = await self._choose_org(uow, user, None, principal.organization_id)
-                scope.organization_id = org_id
-                scope.record("user.password_changed", "user", user.id, {})
-                session = await self._open_session(uow, issuer, user, org_id, uuid.uuid4())
-        if failure is not None:
-            raise failure
-        assert session is not None
+            await self._throttle.succeeded(uow, buckets, self.ctx.clock())
+            user.password_hash = new_hash
+            await uow.users.save(user)
+            await uow.refresh_tokens.revoke_user(user.id, self.ctx.clock())
+            org_id = await self._choose_org(uow, user, None, principal.organization_id)
+            scope.organization_id = org_id
+            scope.record("user.password_changed", "user", user.id, {})
+            session = await self._open_session(uow, issuer, user, org_id, uuid.uuid4())
         if await self._remembered_token() is not None:
             await self.remember(session)
         log.info("%s changed their password", session.user.username)
         return session
+
+    async def confirm_password(self, principal: Principal, password: str) -> None:
+        """Check the principal's own password (unlocking an idle window): throttled like
+        sign-in; raises ``AuthenticationError`` (wrong, session ended) or
+        ``LoginLockedError``."""
+        buckets = await self._check_own_password(principal, password, "user.unlock_failed")
+        async with self.ctx.transaction(principal) as scope:
+            await self._throttle.succeeded(scope.uow, buckets, self.ctx.clock())
+
+    async def _check_own_password(
+        self, principal: Principal, password: str, failed_event: str
+    ) -> Buckets:
+        """Verify the principal's current password under the sign-in throttle (guessing
+        it in an open window is no cheaper than at the sign-in); the buckets it used."""
+        await self.issuer()  # the throttle's digests are keyed with the signing key
+        async with self.ctx.transaction(principal) as scope:
+            user = await _active_user(scope.uow, principal.user_id)
+            if user is None:
+                raise AuthenticationError("this account is disabled or gone: sign in again",
+                                          code="ACCOUNT_DISABLED")
+            buckets = self._buckets(user, "", None)
+            known = await self._throttle.check(scope.uow, buckets, self.ctx.clock())
+        if not await asyncio.to_thread(self.hasher.verify, user.password_hash, password):
+            failure = await self._failed(buckets, known, user, failed_event)
+            if not isinstance(failure, LoginLockedError):
+                failure = AuthenticationError("the current password is wrong",
+                                              code="BAD_CREDENTIALS")
+            raise failure
+        return buckets
 
     # -- remembered session (keyring) ------------------------------------------------
 
@@ -524,6 +523,7 @@ class AuthService:
 
     async def memberships(self, principal: Principal) -> Sequence[Membership]:
         async with self.ctx.backend.unit_of_work() as uow:
+            await confirm_session(uow, principal)
             memberships = tuple(await uow.memberships.for_user(principal.user_id))
             await uow.commit()  # ends the transaction without expiring what we return
             return memberships

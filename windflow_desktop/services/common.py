@@ -40,6 +40,7 @@ _SECRET_KEY = re.compile(r"pass(word|phrase)?|secret|token|private|signing|crede
 
 
 _UNSET: Any = object()
+SESSION_ENDED = "SESSION_ENDED"
 
 
 class Publisher(Protocol):
@@ -148,8 +149,11 @@ class ServiceContext:
 
     @asynccontextmanager
     async def transaction(self, principal: Principal | None = None) -> AsyncIterator[Scope]:
-        """A unit of work without a permission check (sign-in flows, creating an org)."""
+        """A unit of work without a permission check (sign-in flows, creating an org);
+        a principal's session is still confirmed (an ended one is refused)."""
         async with self.backend.unit_of_work() as uow:
+            if principal is not None:
+                await confirm_session(uow, principal)
             scope = Scope(uow, principal, None, self.clock)
             yield scope
             await scope.flush_audit()
@@ -164,8 +168,9 @@ class ServiceContext:
         organization_id: uuid.UUID | None = None,
     ) -> AsyncIterator[Scope]:
         """Check ``permission`` in the organization (the principal's own by default), then
-        open the unit of work, confirm the principal against the database (the account is
-        active, the membership and role still hold), and commit when the block ends."""
+        open the unit of work, confirm the principal against the database (the session has
+        not ended, the account is active, the membership and role still hold), and commit
+        when the block ends."""
         org = organization_id if organization_id is not None else principal.organization_id
         PermissionChecker(principal).require_permission(permission, org)
         async with self.backend.unit_of_work() as uow:
@@ -188,6 +193,7 @@ async def confirm_principal(
     uow: UnitOfWork, principal: Principal, permission: str, organization_id: uuid.UUID | None
 ) -> User:
     """The principal's user, re-checked against storage (a stale principal loses rights)."""
+    await confirm_session(uow, principal)
     try:
         user = await uow.users.get(principal.user_id)
     except NotFoundError as exc:
@@ -207,6 +213,20 @@ async def confirm_principal(
             raise PermissionDeniedError("you are no longer a member of this organization")
         checker.require_permission(permission, organization_id)
     return user
+
+
+async def confirm_session(uow: UnitOfWork, principal: Principal) -> None:
+    """Refuse a principal whose sign-in session has ended: signed out (anywhere), revoked
+    by a password change or a detected token reuse, or expired and purged. The error's
+    code, ``SESSION_ENDED``, is what the window turns into a sign-in prompt."""
+    if principal.session_id is None:
+        return
+    if await uow.refresh_tokens.session_ended(principal.session_id):
+        raise AuthenticationError(
+            "your session has ended (signed out, password changed, or ended for safety): "
+            "sign in again",
+            code=SESSION_ENDED,
+        )
 
 
 _SLUG_CHARS = re.compile(r"[^a-z0-9]+")

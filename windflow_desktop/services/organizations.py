@@ -6,12 +6,13 @@ import uuid
 
 from ..domain.enums import Role
 from ..domain.errors import AuthenticationError, NotFoundError
-from ..domain.identity import Member, Principal
-from ..domain.models import Membership, Organization
+from ..domain.identity import Invitation, Member, PendingInvitation, Principal
+from ..domain.models import Membership, Organization, User
 from ..domain.paging import Page, PageRequest
+from ..repositories.protocols import UnitOfWork
 from ..security.permissions import ORG_DELETE, ORG_MANAGE, ORG_READ, USERS_READ
 from ..security.secrets import SecretStore
-from .common import ServiceContext, clean_org_name, unique_slug
+from .common import ServiceContext, clean_org_name, confirm_session, unique_slug
 from .secret_refs import delete_secrets, deployments_secret_refs, targets_secret_refs
 from .users import list_members
 
@@ -22,7 +23,9 @@ class OrganizationService:
     ``create(p, name) -> Organization`` (any active user; they become its owner),
     ``list(p) -> Page[Organization]`` (the user's organizations; all for a superuser),
     ``get(p, organization_id)``, ``rename(p, organization_id, name)``,
-    ``members(p, organization_id, page=None) -> Page[Member]``, ``delete(p, organization_id)``.
+    ``members(p, organization_id, page=None) -> Page[Member]``, ``delete(p, organization_id)``;
+    the principal's own invitations: ``invitations(p)``, ``accept_invitation(p, id)``,
+    ``decline_invitation(p, id)``.
     """
 
     def __init__(self, context: ServiceContext, secrets: SecretStore) -> None:
@@ -33,9 +36,7 @@ class OrganizationService:
         name = clean_org_name(name)
         async with self.ctx.transaction(principal) as scope:
             uow = scope.uow
-            user = await uow.users.get(principal.user_id)
-            if not user.is_active:
-                raise AuthenticationError("your account is disabled", code="ACCOUNT_DISABLED")
+            user = await _acting_user(uow, principal)
             now = self.ctx.clock()
             org = await uow.organizations.add(
                 Organization(name=name, slug=await unique_slug(uow, name), created_at=now)
@@ -50,12 +51,8 @@ class OrganizationService:
     ) -> Page[Organization]:
         page = page or PageRequest()
         async with self.ctx.backend.unit_of_work() as uow:
-            try:
-                user = await uow.users.get(principal.user_id)
-            except NotFoundError as exc:
-                raise AuthenticationError("your account no longer exists") from exc
-            if not user.is_active:
-                raise AuthenticationError("your account is disabled", code="ACCOUNT_DISABLED")
+            await confirm_session(uow, principal)
+            user = await _acting_user(uow, principal)
             if user.is_superuser:  # *:read_all
                 result = await uow.organizations.list(page)
             else:
@@ -103,3 +100,63 @@ class OrganizationService:
             scope.record("organization.deleted", "organization", org.id,
                          {"name": org.name, "slug": org.slug}, organization_id=None)
         await delete_secrets(self.secrets, refs, f"deleted organization {organization_id}")
+
+    # -- the principal's own invitations ---------------------------------------------
+
+    async def invitations(self, principal: Principal) -> tuple[PendingInvitation, ...]:
+        """The invitations waiting for the principal's answer, oldest first."""
+        async with self.ctx.transaction(principal) as scope:
+            user = await _acting_user(scope.uow, principal)
+            pending = [
+                PendingInvitation(i.id, await scope.uow.organizations.get(i.organization_id),
+                                  i.role, i.created_at)
+                for i in await scope.uow.invitations.for_user(user.id)
+            ]
+            return tuple(pending)
+
+    async def accept_invitation(self, principal: Principal, invitation_id: uuid.UUID) -> Membership:
+        """Join the organization of the principal's own invitation with its role."""
+        async with self.ctx.transaction(principal) as scope:
+            uow = scope.uow
+            user = await _acting_user(uow, principal)
+            invitation = await _own_invitation(uow, user.id, invitation_id)
+            await uow.invitations.delete(invitation.id)
+            membership = await uow.memberships.get(user.id, invitation.organization_id)
+            if membership is None:
+                membership = await uow.memberships.save(Membership(
+                    user.id, invitation.organization_id, invitation.role, self.ctx.clock()
+                ))
+            scope.organization_id = invitation.organization_id
+            scope.record("membership.added", "user", user.id,
+                         {"username": user.username, "role": membership.role.value,
+                          "invited": True})
+            return membership
+
+    async def decline_invitation(self, principal: Principal, invitation_id: uuid.UUID) -> None:
+        async with self.ctx.transaction(principal) as scope:
+            user = await _acting_user(scope.uow, principal)
+            invitation = await _own_invitation(scope.uow, user.id, invitation_id)
+            await scope.uow.invitations.delete(invitation.id)
+            scope.organization_id = invitation.organization_id
+            scope.record("invitation.declined", "invitation", invitation.id, {})
+
+
+async def _acting_user(uow: UnitOfWork, principal: Principal) -> User:
+    """The principal's own account, which must exist and be active."""
+    try:
+        user = await uow.users.get(principal.user_id)
+    except NotFoundError as exc:
+        raise AuthenticationError("your account no longer exists") from exc
+    if not user.is_active:
+        raise AuthenticationError("your account is disabled", code="ACCOUNT_DISABLED")
+    return user
+
+
+async def _own_invitation(
+    uow: UnitOfWork, user_id: uuid.UUID, invitation_id: uuid.UUID
+) -> Invitation:
+    """The invitation, if it is this user's; anyone else's reads as not found."""
+    invitation = await uow.invitations.get(invitation_id)
+    if invitation is None or invitation.user_id != user_id:
+        raise NotFoundError("invitation", invitation_id)
+    return invitation

@@ -1,5 +1,5 @@
 """``UserService``: the people of the principal's organization — list, get, create,
-add an existing user, change role, disable/enable, remove.
+invite an existing user, change role, disable/enable, remove.
 
 Rank rules on top of ``users:manage``: nobody grants a role above their own, nobody
 changes or removes a member who outranks them, nobody disables themselves, and an
@@ -13,13 +13,16 @@ import uuid
 
 from ..domain.enums import Role
 from ..domain.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
-from ..domain.identity import Member, Principal
+from ..domain.identity import Invitation, Member, Principal
 from ..domain.models import Membership, User
 from ..domain.paging import Page, PageRequest
 from ..repositories.protocols import UnitOfWork
 from ..security.passwords import PasswordHasher, check_password_policy
 from ..security.permissions import USERS_MANAGE, USERS_READ, permissions_of
 from .common import Scope, ServiceContext, clean_email, clean_username, public_user
+
+# One answer whichever of the username or the email is taken (and never which account).
+TAKEN = "this username or email cannot be used: choose another"
 
 
 class UserService:
@@ -28,7 +31,8 @@ class UserService:
     ``list_users(p, page=PageRequest(), organization_id=None) -> Page[Member]``,
     ``get_user(p, user_id, organization_id=None) -> Member``,
     ``create_user(p, username=, email=, password=, role=, full_name="") -> Member``,
-    ``add_member(p, login, role) -> Member``, ``change_role(p, user_id, role) -> Member``,
+    ``add_member(p, login, role) -> None`` (an invitation the user accepts),
+    ``change_role(p, user_id, role) -> Member``,
     ``disable_user(p, user_id) -> Member``, ``enable_user(p, user_id) -> Member``,
     ``remove_member(p, user_id) -> None``.
     """
@@ -73,7 +77,7 @@ class UserService:
             uow, org_id = scope.uow, scope.org
             for login in (username, email):
                 if await uow.users.get_by_login(login) is not None:
-                    raise ConflictError(f"a user with the login {login!r} already exists")
+                    raise ConflictError(TAKEN)
             password_hash = await asyncio.to_thread(self.hasher.hash, password)
             now = self.ctx.clock()
             user = await uow.users.add(
@@ -85,23 +89,30 @@ class UserService:
                          {"username": username, "role": role.value})
             return _as_member(user, membership)
 
-    async def add_member(self, principal: Principal, login: str, role: Role) -> Member:
-        """Add an existing user (by username or email) to the principal's organization."""
+    async def add_member(self, principal: Principal, login: str, role: Role) -> None:
+        """Invite an existing user (by username or email) into the principal's organization
+        with ``role``: a pending invitation that becomes a membership only when they accept
+        it (``OrganizationService.accept_invitation``). The answer is the same whether the
+        login exists, is a member already or was invited before, so it tells nobody which
+        accounts exist; the audit row has the same shape in every case."""
         _check_grant(principal, role)
         async with self.ctx.authorized(principal, USERS_MANAGE) as scope:
             _check_grant(principal, role, await _actor_role(scope))
             uow, org_id = scope.uow, scope.org
-            user = await uow.users.get_by_login(login)
-            if user is None:
-                raise NotFoundError("user", login.strip())
-            if await uow.memberships.get(user.id, org_id) is not None:
-                raise ConflictError(f"{user.username} is already a member of this organization")
-            membership = await uow.memberships.save(
-                Membership(user.id, org_id, role, self.ctx.clock())
-            )
-            scope.record("membership.added", "user", user.id,
-                         {"username": user.username, "role": role.value})
-            return _as_member(user, membership)
+            user = await uow.users.get_by_login(login.strip())
+            invitation_id = uuid.uuid4()
+            if (
+                user is not None
+                and user.is_active
+                and await uow.memberships.get(user.id, org_id) is None
+                and await uow.invitations.find(org_id, user.id) is None
+            ):
+                invitation = await uow.invitations.add(Invitation(
+                    organization_id=org_id, user_id=user.id, role=role,
+                    invited_by=principal.user_id, created_at=self.ctx.clock(),
+                ))
+                invitation_id = invitation.id
+            scope.record("invitation.sent", "invitation", invitation_id, {"role": role.value})
 
     async def change_role(self, principal: Principal, user_id: uuid.UUID, role: Role) -> Member:
         _check_grant(principal, role)

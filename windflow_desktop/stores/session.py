@@ -20,19 +20,29 @@ from ..domain.identity import Principal
 from ..domain.models import Membership, Organization, User
 from ..security.secrets import SecretStoreUnavailable
 from ..services.auth import AuthService, AuthSession, LoginLockedError
+from ..services.common import SESSION_ENDED
 from .base import Store
 
 log = logging.getLogger("windflow.stores.session")
+
+# Error codes that mean the session cannot go on: the window asks to sign in again.
+SESSION_GONE = frozenset({
+    SESSION_ENDED, "ACCOUNT_DISABLED", "TOKEN_REVOKED", "TOKEN_REUSED", "TOKEN_EXPIRED",
+})
 
 
 class SessionStore(Store):
     """Signals (besides those of ``Store``):
     sig_session_changed(): signed in, signed out, organization switched or tokens rotated.
     sig_keyring_unavailable(str): "remember me" could not be honoured; the message says why.
+    sig_session_ended(str): the services refused the session (ended elsewhere: signed
+        out, password changed, reuse detected, account disabled); the message says why.
+        The store is signed out already; the window asks to sign in again.
     """
 
     sig_session_changed = Signal()
     sig_keyring_unavailable = Signal(str)
+    sig_session_ended = Signal(str)
 
     def __init__(self, auth: AuthService, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -153,6 +163,39 @@ class SessionStore(Store):
             return session
 
         return self.run("switch_org", act)
+
+    def unlock(self, password: str) -> Any:
+        """Confirm the signed-in user's password (an idle window asks for it)."""
+
+        async def act() -> None:
+            await self._auth.confirm_password(self._require().principal, password)
+
+        return self.run("unlock", act)
+
+    def watch(self, *stores: Store) -> None:
+        """Sign out when one of ``stores`` (this one too, if given) is refused because the
+        session is over. The app wires it; a store does not watch itself from here, as a
+        connection to its own method would keep it alive for the cycle collector only."""
+        for store in stores:
+            store.sig_error.connect(self.check_error)
+
+    def check_error(self, code: str, message: str) -> None:
+        """Any store's expected error: one that says the session is over signs out here
+        (without asking the services: they refused it already) and says why. Done on the
+        loop's next turn, so the failed action's task ends before the sign-out cancels
+        the actions of the stores."""
+        if code not in SESSION_GONE:
+            return
+        try:
+            asyncio.get_running_loop().call_soon(self._session_gone, code, message)
+        except RuntimeError:  # no loop running (a direct call): at once
+            self._session_gone(code, message)
+
+    def _session_gone(self, code: str, message: str) -> None:
+        if self._session is not None and not self._closed:
+            log.info("the session ended elsewhere (%s): signing out", code)
+            self._set(None)
+            self.sig_session_ended.emit(message)
 
     def login_wait_of(self, task: asyncio.Task[Any]) -> int | None:
         """Seconds to wait before signing in again when ``task`` (a ``login`` action)

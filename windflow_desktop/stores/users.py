@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from ..domain.enums import Role
 from ..domain.events import Event
-from ..domain.identity import Member, Principal
+from ..domain.identity import Member, PendingInvitation, Principal
 from ..domain.models import Organization
 from ..domain.paging import PageRequest
 from ..security.permissions import USERS_MANAGE, PermissionChecker
@@ -28,7 +28,7 @@ from ..services.users import UserService
 from .base import Store
 from .session import SessionStore
 
-__all__ = ["Member", "UsersStore"]  # the UI reads ``Member`` rows from here, not services
+__all__ = ["Member", "PendingInvitation", "UsersStore"]  # the UI reads rows from here
 
 log = logging.getLogger("windflow.stores.users")
 
@@ -36,7 +36,8 @@ PAGE_SIZE = 200
 
 
 _PEOPLE_AGGREGATES = frozenset({"user", "membership", "organization"})
-_NOT_A_CHANGE = frozenset({"user.logged_in", "user.login_failed", "user.login_refused"})
+_NOT_A_CHANGE = frozenset({"user.logged_in", "user.login_failed", "user.login_refused",
+                           "user.password_change_failed", "user.unlock_failed"})
 
 
 class UsersStore(Store):
@@ -45,11 +46,13 @@ class UsersStore(Store):
     sig_members_applied(object, object): a batch of changes — the upserted ``Member`` rows
         (tuple) and the removed user ids (tuple of ``uuid.UUID``).
     sig_organizations_changed(): ``organizations`` was reloaded.
+    sig_invitations_changed(): ``invitations`` (the user's own, pending) was reloaded.
     """
 
     sig_members_reset = Signal()
     sig_members_applied = Signal(object, object)
     sig_organizations_changed = Signal()
+    sig_invitations_changed = Signal()
 
     def __init__(
         self,
@@ -64,6 +67,7 @@ class UsersStore(Store):
         self._orgs = organizations
         self._members: dict[uuid.UUID, Member] = {}
         self._organizations: tuple[Organization, ...] = ()
+        self._invitations: tuple[PendingInvitation, ...] = ()
         self._loaded_for: tuple[uuid.UUID, uuid.UUID | None, Role | None] | None = None
         self.loaded = False
         self._identity_changed(session.principal)
@@ -81,6 +85,11 @@ class UsersStore(Store):
     @property
     def organizations(self) -> tuple[Organization, ...]:
         return self._organizations
+
+    @property
+    def invitations(self) -> tuple[PendingInvitation, ...]:
+        """The signed-in user's pending invitations, to accept or decline."""
+        return self._invitations
 
     @property
     def principal(self) -> Principal | None:
@@ -170,14 +179,45 @@ class UsersStore(Store):
         return self.run("create_user", act)
 
     def add_member(self, login: str, role: Role) -> Any:
-        """Add an existing account (by username or email) to the current organization."""
+        """Invite an existing account (by username or email) into the current organization:
+        it becomes a member once its user accepts. The answer is the same for any login."""
 
-        async def act() -> Member:
-            member = await self._users.add_member(self._require(), login, role)
-            self._apply([member])
-            return member
+        async def act() -> None:
+            await self._users.add_member(self._require(), login, role)
 
         return self.run("add_member", act)
+
+    def load_invitations(self) -> Any:
+        """Reload the signed-in user's own pending invitations."""
+
+        async def act() -> tuple[PendingInvitation, ...]:
+            self._set_invitations(await self._orgs.invitations(self._require()))
+            return self._invitations
+
+        return self.run("load_invitations", act)
+
+    def accept_invitation(self, invitation_id: uuid.UUID) -> Any:
+        """Join the invitation's organization (then listed among the user's own)."""
+
+        async def act() -> uuid.UUID:
+            principal = self._require()
+            await self._orgs.accept_invitation(principal, invitation_id)
+            self._set_invitations(await self._orgs.invitations(principal))
+            orgs = await self._orgs.list(principal, PageRequest(limit=PAGE_SIZE))
+            self._organizations = tuple(orgs.items)
+            self.sig_organizations_changed.emit()
+            return invitation_id
+
+        return self.run(f"answer:{invitation_id}", act)
+
+    def decline_invitation(self, invitation_id: uuid.UUID) -> Any:
+        async def act() -> uuid.UUID:
+            principal = self._require()
+            await self._orgs.decline_invitation(principal, invitation_id)
+            self._set_invitations(await self._orgs.invitations(principal))
+            return invitation_id
+
+        return self.run(f"answer:{invitation_id}", act)
 
     def change_role(self, user_id: uuid.UUID, role: Role) -> Any:
         async def act() -> Member:
@@ -216,6 +256,10 @@ class UsersStore(Store):
     def _require(self) -> Principal:
         return self._session.require_principal()
 
+    def _set_invitations(self, invitations: Sequence[PendingInvitation]) -> None:
+        self._invitations = tuple(invitations)
+        self.sig_invitations_changed.emit()
+
     def _reset(self, members: Sequence[Member]) -> None:
         self._members = {m.user.id: m for m in members}
         self.loaded = True
@@ -245,7 +289,9 @@ class UsersStore(Store):
             self._organizations = ()
             self.loaded = False
             self.sig_organizations_changed.emit()
+            self._set_invitations(())
             self._reset([])
             self.loaded = False
         else:
             self.load()
+            self.load_invitations()

@@ -11,6 +11,7 @@ from .database import create_engine, describe_url, migrate, session_factory
 from .repositories import (
     SqlAuditRepository,
     SqlDeploymentRepository,
+    SqlInvitationRepository,
     SqlLoginThrottleRepository,
     SqlMembershipRepository,
     SqlOrganizationRepository,
@@ -40,6 +41,7 @@ class SqlUnitOfWork:
         self.audit = SqlAuditRepository(session)
         self.refresh_tokens = SqlRefreshTokenRepository(session)
         self.login_throttles = SqlLoginThrottleRepository(session)
+        self.invitations = SqlInvitationRepository(session)
         self.workspace_meta = SqlWorkspaceMetaRepository(session)
         return self
 

@@ -8,11 +8,13 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...domain.enums import DeploymentStatus, LogStream, TargetKind, TargetStatus
 from ...domain.errors import NotFoundError
-from ...domain.identity import LoginThrottle, RefreshTokenRecord
+from ...domain.identity import Invitation, LoginThrottle, RefreshTokenRecord
 from ...domain.models import (
     AuditEvent,
     Deployment,
@@ -28,7 +30,7 @@ from ...domain.models import (
 )
 from ...domain.paging import Page, PageRequest
 from .paging import keyset_page, search_filter
-from .tables import deployment_logs, map_domain, workspace_meta
+from .tables import deployment_logs, login_throttles, map_domain, workspace_meta
 from .tables import deployments as deployments_table
 
 map_domain()
@@ -484,6 +486,19 @@ class SqlRefreshTokenRepository:
     async def revoke_user(self, user_id: uuid.UUID, at: datetime) -> int:
         return await self._revoke(_col(RefreshTokenRecord, "user_id") == user_id, at)
 
+    async def session_ended(self, family_id: uuid.UUID) -> bool:
+        """True when no token of the family is left unrevoked (logged out, revoked after
+        a password change or a reuse, or expired and purged)."""
+        stmt = (
+            select(_col(RefreshTokenRecord, "jti"))
+            .where(
+                _col(RefreshTokenRecord, "family_id") == family_id,
+                _col(RefreshTokenRecord, "revoked_at").is_(None),
+            )
+            .limit(1)
+        )
+        return (await self.session.scalar(stmt)) is None
+
     async def purge_expired(self, before: datetime) -> int:
         result = await self.session.execute(
             delete(RefreshTokenRecord)
@@ -494,21 +509,85 @@ class SqlRefreshTokenRepository:
 
 
 class SqlLoginThrottleRepository:
+    """Counters updated in the database in one statement each (never read, add, write
+    back): concurrent failures are all counted, on SQLite and PostgreSQL alike."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def get(self, key: str) -> LoginThrottle | None:
-        return await self.session.get(LoginThrottle, key)
+        return await self.session.get(LoginThrottle, key, populate_existing=True)
 
-    async def save(self, throttle: LoginThrottle) -> LoginThrottle:
-        merged = await self.session.merge(throttle)
-        await self.session.flush()
-        return merged
+    def _upsert(self, key: str, **values: Any) -> Any:
+        dialect = self.session.get_bind().dialect.name
+        make = pg_insert if dialect == "postgresql" else sqlite_insert
+        return make(login_throttles).values(key=key, **values)
+
+    async def add_failure(self, key: str, at: datetime) -> int:
+        """Count one failure for ``key``; the count after it."""
+        stmt = self._upsert(key, failures=1, last_failure_at=at)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[login_throttles.c.key],
+            set_={"failures": login_throttles.c.failures + 1, "last_failure_at": at},
+        ).returning(login_throttles.c.failures)
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def lock(self, key: str, until: datetime) -> None:
+        """Hold ``key`` until ``until`` (a lock already reaching further is kept)."""
+        column = login_throttles.c.locked_until
+        await self.session.execute(
+            login_throttles.update()
+            .where(login_throttles.c.key == key, (column.is_(None)) | (column < until))
+            .values(locked_until=until)
+        )
+
+    async def succeeded(self, key: str, at: datetime) -> None:
+        """A success from ``key``: its failures are forgotten and it is a known source."""
+        stmt = self._upsert(key, failures=0, last_success_at=at)
+        await self.session.execute(stmt.on_conflict_do_update(
+            index_elements=[login_throttles.c.key],
+            set_={"failures": 0, "locked_until": None, "last_success_at": at},
+        ))
 
     async def clear(self, key: str) -> None:
         await self.session.execute(
             delete(LoginThrottle)
             .where(_col(LoginThrottle, "key") == key)
+            .execution_options(synchronize_session="fetch")
+        )
+
+
+class SqlInvitationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, invitation: Invitation) -> Invitation:
+        self.session.add(invitation)
+        await self.session.flush()
+        return invitation
+
+    async def get(self, invitation_id: uuid.UUID) -> Invitation | None:
+        return await self.session.get(Invitation, invitation_id)
+
+    async def find(self, organization_id: uuid.UUID, user_id: uuid.UUID) -> Invitation | None:
+        stmt = select(Invitation).where(
+            _col(Invitation, "organization_id") == organization_id,
+            _col(Invitation, "user_id") == user_id,
+        )
+        return (await self.session.scalars(stmt)).first()
+
+    async def for_user(self, user_id: uuid.UUID) -> Sequence[Invitation]:
+        stmt = (
+            select(Invitation)
+            .where(_col(Invitation, "user_id") == user_id)
+            .order_by(_col(Invitation, "created_at"))
+        )
+        return list((await self.session.scalars(stmt)).all())
+
+    async def delete(self, invitation_id: uuid.UUID) -> None:
+        await self.session.execute(
+            delete(Invitation)
+            .where(_col(Invitation, "id") == invitation_id)
             .execution_options(synchronize_session="fetch")
         )
 

@@ -297,6 +297,26 @@ login_throttles = Table(
     Column("failures", Integer, nullable=False, default=0),
     Column("last_failure_at", UTCDateTime()),
     Column("locked_until", UTCDateTime()),
+    # Set on a successful sign-in from this bucket's source: a known source is not held
+    # by the account-wide lock that strangers' failures set.
+    Column("last_success_at", UTCDateTime()),
+)
+
+# An invitation into an organization, pending until the invited user accepts or declines.
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column(
+        "organization_id", Uuid, ForeignKey("organizations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("role", _enum(Role), nullable=False),
+    Column("invited_by", Uuid, ForeignKey("users.id", ondelete="SET NULL")),
+    _created(),
+    UniqueConstraint("organization_id", "user_id"),
+    Index(None, "user_id"),
 )
 
 workspace_meta = Table(
@@ -321,6 +341,7 @@ _MAPPED = (
     (m.AuditEvent, audit_events),
     (ident.RefreshTokenRecord, refresh_tokens),
     (ident.LoginThrottle, login_throttles),
+    (ident.Invitation, invitations),
 )
 
 

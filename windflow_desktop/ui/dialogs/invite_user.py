@@ -1,5 +1,6 @@
 """``InviteUserDialog``: give someone access to the current organization — a new account
-with a first password, or an account that already exists in this workspace."""
+with a first password, or an invitation to an account that already exists in this
+workspace (a membership only once they accept it)."""
 
 from __future__ import annotations
 
@@ -28,15 +29,16 @@ ROLE_HELP = {
 
 
 class InviteUserDialog(FormDialog):
-    """Accepted once the member is added (the store applies the new row itself)."""
+    """Accepted once the account is created (the store applies the new row itself) or
+    the invitation is sent (the invited user answers it in their own Settings)."""
 
     def __init__(self, users: UsersStore, parent: QWidget | None = None) -> None:
         super().__init__(
             users,
             title="Invite a member",
             heading="Invite a member",
-            blurb="Create an account for a new person, or add someone who already has an "
-                  "account in this workspace.",
+            blurb="Create an account for a new person, or invite someone who already has "
+                  "an account in this workspace: they join once they accept.",
             submit_text="Invite",
             busy_text="Inviting…",
             parent=parent,

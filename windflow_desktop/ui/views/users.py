@@ -161,7 +161,9 @@ class UsersPage(QWidget):
 
         self.invite_button = QPushButton("Invite…")
         self.invite_button.setAccessibleName("Invite member")
-        self.invite_button.setToolTip("Add a new or existing account to this organization")
+        self.invite_button.setToolTip(
+            "Create an account, or invite an existing one to this organization"
+        )
         self.role_button = QToolButton()
         self.role_button.setText("Change role")
         self.role_button.setAccessibleName("Change role")
@@ -337,8 +339,14 @@ class UsersPage(QWidget):
         dialog = self.invite_dialog
         if dialog is None:
             return
-        name = (dialog.username.text() if dialog.new_account.isChecked()
-                else dialog.login.text()).strip()
+        if dialog.existing.isChecked():
+            # The same words whether the account exists or not: nobody learns which do.
+            self.message_bar.show_success(
+                f"Invitation sent if {dialog.login.text().strip()} has an account here: "
+                "they join once they accept it"
+            )
+            return
+        name = dialog.username.text().strip()
         self.message_bar.show_success(f"{name} is now a member")
         for member in self.users.members:
             if name in (member.user.username, member.user.email):

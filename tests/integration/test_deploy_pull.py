@@ -101,6 +101,7 @@ async def test_pull_fetches_a_missing_image_and_a_redeploy_finds_it_present(
         stack, _ = await g.stacks.create_stack(g.admin, name="pulled",
                                                compose_yaml=one_service(image))
         [dep] = await (await g.deployments.deploy(g.admin, stack.id, [target.id])).wait()
+        current = dep
         try:
             assert dep.status is DeploymentStatus.SUCCEEDED, dep.error
             assert await stages(g, dep) == [
@@ -122,6 +123,7 @@ async def test_pull_fetches_a_missing_image_and_a_redeploy_finds_it_present(
 
             # a redeploy: the image is there now, nothing is pulled
             [again] = await (await g.deployments.redeploy(g.admin, dep.id)).wait()
+            current = again  # the flow table: remove acts on what runs now
             assert again.status is DeploymentStatus.SUCCEEDED, again.error
             assert ("pull", "succeeded") in await stages(g, again)
             lines = await log_lines(g, again)
@@ -129,7 +131,7 @@ async def test_pull_fetches_a_missing_image_and_a_redeploy_finds_it_present(
             assert "images 1/1" in lines, lines
             assert not [x for x in lines if ": pulled " in x or "Pulling from" in x], lines
         finally:
-            await g.deployments.remove(g.admin, dep.id, volumes=True)
+            await g.deployments.remove(g.admin, current.id, volumes=True)
         assert container_ids(docker_engine, dep.project_name) == []
 
 

@@ -27,6 +27,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QCheckBox,
     QHeaderView,
     QLineEdit,
     QMenu,
@@ -140,11 +141,16 @@ def focus_filter(edit: QLineEdit) -> None:
 
 
 def confirm(parent: QWidget, *, title: str, text: str, detail: str = "", button: str,
-            then: Callable[[], Any]) -> QMessageBox:
+            then: Callable[..., Any], check: str = "") -> QMessageBox:
     """Ask before a destructive action with a non-blocking box (``open()``); ``then``
     runs only when ``button`` was clicked. Cancel is the default and the Escape answer.
+    With ``check`` (an unticked option's text), ``then(ticked)`` gets its state.
     The box deletes itself when answered; keep the returned reference while it shows."""
     box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=parent)
+    option = QCheckBox(check) if check else None
+    if option is not None:
+        option.setAccessibleName(check)
+        box.setCheckBox(option)
     box.setAccessibleName(title)
     if detail:
         box.setInformativeText(detail)
@@ -158,7 +164,10 @@ def confirm(parent: QWidget, *, title: str, text: str, detail: str = "", button:
 
     def finished(_result: int) -> None:
         if box.clickedButton() is yes:
-            then()
+            if option is not None:
+                then(option.isChecked())
+            else:
+                then()
         box.deleteLater()
 
     box.finished.connect(finished)

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from ...domain.enums import TargetAuth, TargetKind
 from ...domain.models import Target
 from ...stores.targets import ConnectionReport, StepResult, TargetSpec, TargetsStore
+from ..widgets.target_text import capability_row
 
 KIND_TEXT = {
     TargetKind.LOCAL: ("This computer", "The Docker or Podman engine on this machine "
@@ -322,9 +323,12 @@ class ScanPage(QWizardPage):
         caps = self._wizard.store.capabilities(self.saved.id)
         self.capabilities.clear()
         for cap in caps:
-            detail = ", ".join(f"{k}: {v}" for k, v in cap.details.items() if v != "")
-            item = QTreeWidgetItem([cap.kind, cap.version if cap.available else "—", detail])
+            item = QTreeWidgetItem(list(capability_row(cap)))
+            for column in range(3):
+                item.setToolTip(column, item.text(column))
             self.capabilities.addTopLevelItem(item)
+        for column in range(2):
+            self.capabilities.resizeColumnToContents(column)
         target = self._wizard.store.target(self.saved.id) or self.saved
         self.status.setText(f"Saved {target.name} — status {target.status.value}."
                             if caps else f"Saved {target.name}; the scan did not finish "

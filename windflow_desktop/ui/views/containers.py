@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from ...domain.enums import TargetStatus
 from ...domain.models import Target
+from ...domain.words import plural
 from ...stores.containers import ContainerInfo, ContainersStore
 from ...stores.targets import TargetsStore
 from ..models.base import ROW_ROLE, SORT_ROLE
@@ -250,7 +251,7 @@ class ContainersPage(QWidget):
         self.tree.expandAll()
         target = self._target()
         self.summary.setText(
-            f"{len(self.store.containers)} containers, {running} running" if target else
+            f"{plural(len(self.store.containers), 'container')}, {running} running" if target else
             "Choose a target")
         if selected is not None:
             self._reselect(selected.id)

@@ -52,6 +52,7 @@ from PySide6.QtWidgets import (
 from ...domain.compose import ComposeReport
 from ...domain.models import RevisionDiff, Stack, StackRevision
 from ...domain.variables import GENERATORS
+from ...domain.words import plural
 from ...stores.stacks import StacksStore
 from ..models.base import SORT_ROLE, Column, RowTableModel
 from ..widgets.list_tools import (
@@ -646,11 +647,12 @@ class StacksPage(QWidget):
         errors, warnings = len(report.errors), len(report.warnings)
         if not errors and not warnings:
             self.validation_label.setText(
-                f"✔ Valid: {len(report.services)} services "
+                f"✔ Valid: {plural(len(report.services), 'service')} "
                 f"({', '.join(report.services)}), "
-                f"{len({v.name for v in report.variables})} variables used")
+                f"{plural(len({v.name for v in report.variables}), 'variable')} used")
         else:
-            self.validation_label.setText(f"{errors} error(s), {warnings} warning(s)")
+            self.validation_label.setText(
+                f"{plural(errors, 'error')}, {plural(warnings, 'warning')}")
         self.save_button.setEnabled(not errors and (self.store.selected is not None
                                                     or self._creating))
 

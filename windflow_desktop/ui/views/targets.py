@@ -50,16 +50,11 @@ from ..widgets.list_tools import (
     remember_header,
 )
 from ..widgets.message_bar import MessageBar
+from ..widgets.target_text import capability_row, host_text, kind_text
 
-KIND_LABEL = {TargetKind.LOCAL: "Local", TargetKind.SSH: "SSH", TargetKind.DOCKER_TCP: "TCP+TLS"}
 STATUS_TONE = {TargetStatus.ONLINE: "success", TargetStatus.OFFLINE: "warning",
                TargetStatus.ERROR: "error", TargetStatus.UNKNOWN: "neutral"}
 SETTINGS_HEADER = "targets/header"
-CAPABILITY_LABEL = {
-    "os": "Operating system", "arch": "Architecture", "cpus": "CPUs", "memory": "Memory",
-    "disk": "Disk free", "docker": "Docker engine", "compose_v2": "Compose v2",
-    "compose_v1": "Compose v1", "podman": "Podman",
-}
 
 
 def ago(moment: datetime | None, now: datetime | None = None) -> str:
@@ -76,14 +71,6 @@ def ago(moment: datetime | None, now: datetime | None = None) -> str:
     if seconds < 86400:
         return f"{seconds // 3600} h ago"
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
-
-
-def host_text(target: Target) -> str:
-    if target.kind is TargetKind.LOCAL:
-        return target.docker_socket or "this computer"
-    user = f"{target.username}@" if target.username else ""
-    port = f":{target.port}" if target.port else ""
-    return f"{user}{target.host}{port}"
 
 
 class TargetsPage(QWidget):
@@ -127,7 +114,7 @@ class TargetsPage(QWidget):
         self.model: RowTableModel[Target] = RowTableModel(
             [
                 Column("Name", lambda t: t.name, lambda t: t.name.lower()),
-                Column("Kind", lambda t: KIND_LABEL[t.kind]),
+                Column("Kind", kind_text),
                 Column("Host", host_text),
                 Column("Status", lambda t: t.status.value),
                 Column("Engine", lambda t: store.engine_version(t.id) or "—"),
@@ -326,12 +313,9 @@ class TargetsPage(QWidget):
                                   f"last seen {ago(target.last_seen)}")
         self.capabilities.clear()
         for cap in self.store.capabilities(target.id):
-            version = (cap.version or "yes") if cap.available else "not available"
-            details = {k: v for k, v in cap.details.items()
-                       if v not in ("", None) and not k.endswith("_bytes")}
-            item = QTreeWidgetItem([CAPABILITY_LABEL.get(cap.kind, cap.kind), version,
-                                    ", ".join(f"{k} {v}" for k, v in details.items())])
-            item.setToolTip(2, item.text(2))
+            item = QTreeWidgetItem(list(capability_row(cap)))
+            for column in range(3):
+                item.setToolTip(column, item.text(column))
             self.capabilities.addTopLevelItem(item)
 
     def _update_actions(self) -> None:

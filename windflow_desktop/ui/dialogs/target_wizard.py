@@ -8,14 +8,16 @@ opened with ``open()`` (never ``exec()``), so the app keeps running.
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QDir, Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QComboBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -112,6 +114,12 @@ class ConnectionPage(QWizardPage):
         self.cert_file.setAccessibleName("Client certificate")
         self.client_key = QLineEdit(spec.client_key_file)
         self.client_key.setAccessibleName("Client key")
+        self.browse_dialog: QFileDialog | None = None
+        self.browse_rows = {edit: self._with_browse(edit, title) for edit, title in (
+            (self.key_file, "Choose the SSH private key"),
+            (self.ca_file, "Choose the CA certificate"),
+            (self.cert_file, "Choose the client certificate"),
+            (self.client_key, "Choose the client key"))}
         self.insecure = QCheckBox("Plain TCP without TLS (insecure: anyone on the network "
                                   "can control this engine)")
         self.insecure.setChecked(spec.insecure)
@@ -121,12 +129,12 @@ class ConnectionPage(QWizardPage):
         self.form.addRow("Port", self.port)
         self.form.addRow("User", self.username)
         self.form.addRow("Sign in with", self.auth)
-        self.form.addRow("Key file", self.key_file)
+        self.form.addRow("Key file", self.browse_rows[self.key_file])
         self.form.addRow("Password / passphrase", self.secret)
         self.form.addRow("Docker socket", self.socket)
-        self.form.addRow("CA certificate", self.ca_file)
-        self.form.addRow("Client certificate", self.cert_file)
-        self.form.addRow("Client key", self.client_key)
+        self.form.addRow("CA certificate", self.browse_rows[self.ca_file])
+        self.form.addRow("Client certificate", self.browse_rows[self.cert_file])
+        self.form.addRow("Client key", self.browse_rows[self.client_key])
         self.form.addRow("", self.insecure)
         self.auth.currentIndexChanged.connect(self._update)
         self.insecure.toggled.connect(self._update)
@@ -135,21 +143,48 @@ class ConnectionPage(QWizardPage):
     def initializePage(self) -> None:
         self._update()
 
+    def _with_browse(self, edit: QLineEdit, title: str) -> QWidget:
+        """``edit`` with a Browse… button that fills it from a file chooser."""
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(edit, 1)
+        button = QPushButton("Browse…")
+        button.setAccessibleName(f"Browse for the {edit.accessibleName().lower()}")
+        button.clicked.connect(lambda: self.browse(edit, title))
+        layout.addWidget(button)
+        return row
+
+    def browse(self, edit: QLineEdit, title: str) -> QFileDialog:
+        """Choose a file for ``edit`` (non-blocking: ``open()``, never ``exec()``)."""
+        start = os.path.dirname(os.path.expanduser(edit.text() or edit.placeholderText()))
+        dialog = QFileDialog(self, title, start if os.path.isdir(start)
+                             else os.path.expanduser("~"))
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+        dialog.setFilter(dialog.filter() | QDir.Filter.Hidden)  # ~/.ssh
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(edit.setText)
+        self.browse_dialog = dialog
+        dialog.open()
+        return dialog
+
     def _update(self) -> None:
         kind = self._wizard.kind_page.kind()
         auth = self.auth_choice()
-        rows = {
+        tls = kind is TargetKind.DOCKER_TCP and not self.insecure.isChecked()
+        rows: dict[QWidget, bool] = {
             self.host: kind is not TargetKind.LOCAL,
             self.port: kind is not TargetKind.LOCAL,
             self.username: kind is TargetKind.SSH,
             self.auth: kind is TargetKind.SSH,
-            self.key_file: kind is TargetKind.SSH and auth is TargetAuth.KEY,
+            self.browse_rows[self.key_file]: kind is TargetKind.SSH and auth is TargetAuth.KEY,
             self.secret: kind is TargetKind.SSH and auth in (TargetAuth.KEY,
                                                              TargetAuth.PASSWORD),
             self.socket: kind is not TargetKind.DOCKER_TCP,
-            self.ca_file: kind is TargetKind.DOCKER_TCP and not self.insecure.isChecked(),
-            self.cert_file: kind is TargetKind.DOCKER_TCP and not self.insecure.isChecked(),
-            self.client_key: kind is TargetKind.DOCKER_TCP and not self.insecure.isChecked(),
+            self.browse_rows[self.ca_file]: tls,
+            self.browse_rows[self.cert_file]: tls,
+            self.browse_rows[self.client_key]: tls,
             self.insecure: kind is TargetKind.DOCKER_TCP,
         }
         for widget, visible in rows.items():
@@ -314,6 +349,8 @@ class ScanPage(QWizardPage):
             return
         self.saved = target
         self._wizard.target_id = target.id
+        # Saved: Cancel would not undo it, so only Finish is left.
+        self._wizard.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
         self.status.setText(f"Saved {target.name}. Scanning…")
         task = self._wizard.store.scan(target.id)
         task.add_done_callback(lambda _t: self._scanned())
@@ -348,8 +385,10 @@ class TargetWizard(QWizard):
         super().__init__(parent)
         self.store = store
         self.target_id: uuid.UUID | None = target.id if target is not None else None
+        has_local = any(t.kind is TargetKind.LOCAL for t in store.targets)
         self.initial = TargetSpec.of(target) if target is not None else TargetSpec(
-            name="", kind=TargetKind.SSH, auth=TargetAuth.AGENT)
+            name="", kind=TargetKind.SSH if has_local else TargetKind.LOCAL,
+            auth=TargetAuth.AGENT)
         self.setWindowTitle("Edit target" if target else "Add a target")
         self.setAccessibleName(self.windowTitle())
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)

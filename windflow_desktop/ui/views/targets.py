@@ -331,6 +331,8 @@ class TargetsPage(QWidget):
         wizard = TargetWizard(self.store, target, self)
         self._wizard = wizard
         wizard.finished.connect(lambda _r: self._wizard_closed(wizard))
+        # Finish: show the target it saved (read now: the wizard is deleted after).
+        wizard.accepted.connect(lambda: self._select_saved(wizard.target_id))
         wizard.open()
         return wizard
 
@@ -340,6 +342,11 @@ class TargetsPage(QWidget):
         if self._wizard is wizard:
             self._wizard = None
         wizard.deleteLater()
+
+    def _select_saved(self, target_id: uuid.UUID | None) -> None:
+        if target_id is not None:
+            self.select(target_id)
+            self.table.setFocus()
 
     def _edit(self) -> None:
         target = self.selected()

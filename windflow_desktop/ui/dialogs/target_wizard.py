@@ -218,8 +218,8 @@ class StepsView(QTreeWidget):
         self.setRootIsDecorated(False)
         self.setWordWrap(True)
         self.setColumnWidth(0, 28)
-        self.setColumnWidth(1, 200)
-        self.setColumnWidth(2, 70)
+        self.setColumnWidth(1, 170)
+        self.setColumnWidth(2, 64)
 
     def add_step(self, step: StepResult) -> None:
         time = f"{step.duration_ms:.0f} ms" if step.state != "skipped" else ""

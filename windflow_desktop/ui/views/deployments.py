@@ -39,16 +39,21 @@ from ...domain.models import Deployment, DeploymentStageRecord
 from ...domain.words import words
 from ...stores.deployments import DeploymentsStore
 from ..models.base import ROW_ROLE, SORT_ROLE, Column, RowTableModel
+from ..theme import set_font
 from ..widgets.badge import BadgeDelegate
 from ..widgets.deployment_log import LogPanel
 from ..widgets.list_tools import (
     NaturalOrderProxy,
     add_action,
     confirm,
+    elided_tips,
+    fit_columns,
+    fit_placeholder,
     install_page_shortcuts,
     remember_header,
 )
 from ..widgets.message_bar import Level, MessageBar
+from ..widgets.page_header import PageHeader, page_layout
 
 Index = QModelIndex | QPersistentModelIndex
 STEPS = ("preflight", "validate", "pull", "up", "health", "done")
@@ -194,6 +199,7 @@ class DeploymentsPage(QWidget):
         self.search.setPlaceholderText("Search project  (Ctrl+F)")
         self.search.setAccessibleName("Search deployments")
         self.search.setClearButtonEnabled(True)
+        fit_placeholder(self.search)
         self.search.returnPressed.connect(self._filter)
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
@@ -227,11 +233,14 @@ class DeploymentsPage(QWidget):
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(STARTED_COLUMN, Qt.SortOrder.DescendingOrder)
         self.header_memory = remember_header(self.table, ui_settings, SETTINGS_HEADER)
+        self.column_fit = fit_columns(self.table, memory=self.header_memory)
+        elided_tips(self.table)
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
         self.table.customContextMenuRequested.connect(self._context_menu)
 
         self.title = QLabel("Choose a deployment")
-        self.title.setStyleSheet("font-size: 15px; font-weight: 600;")
+        self.title.setObjectName("sectionTitle")
+        set_font(self.title, pixel_size=15, bold=True)
         self.error = QLabel("")
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #cf222e;")
@@ -276,7 +285,9 @@ class DeploymentsPage(QWidget):
         split.addWidget(top)
         split.addWidget(detail)
         split.setSizes([300, 420])
-        layout = QVBoxLayout(self)
+        self.header = PageHeader("Deployments", "Every deployment with its stages, live "
+                                                "logs, and rollback to a good revision.")
+        layout = page_layout(self, self.header)
         layout.addWidget(self.message)
         layout.addWidget(split, 1)
 

@@ -56,14 +56,19 @@ from ...domain.variables import GENERATORS
 from ...domain.words import plural
 from ...stores.stacks import StackDetails, StacksStore
 from ..models.base import SORT_ROLE, Column, RowTableModel
+from ..theme import set_font
 from ..widgets.list_tools import (
     add_action,
     confirm,
+    elided_tips,
+    fit_columns,
+    fit_placeholder,
     install_context_menu,
     install_page_shortcuts,
     remember_header,
 )
 from ..widgets.message_bar import Level, MessageBar
+from ..widgets.page_header import PageHeader, page_layout
 from ..widgets.yaml_editor import YamlEditor
 from .unsaved import UNSAVED_MARK, UnsavedGuard
 
@@ -200,6 +205,7 @@ class StacksPage(QWidget):
         self.search.setAccessibleName("Search stacks")
         self.search.setToolTip("Filters the list as you type; Return searches the workspace")
         self.search.setClearButtonEnabled(True)
+        fit_placeholder(self.search)
         self.search.returnPressed.connect(lambda: store.load(search=self.search.text()))
         self.archived = QCheckBox("Archived")
         self.archived.setAccessibleName("Show archived stacks")
@@ -247,8 +253,8 @@ class StacksPage(QWidget):
 
         # detail side
         self.title = QLabel("Choose a stack, or create one")
-        self.title.setObjectName("pageTitle")
-        self.title.setStyleSheet("font-size: 16px; font-weight: 600;")
+        self.title.setObjectName("sectionTitle")
+        set_font(self.title, pixel_size=15, bold=True)
         self.message_edit = QLineEdit()
         self.message_edit.setPlaceholderText("What changed? (revision message)")
         self.message_edit.setAccessibleName("Revision message")
@@ -329,6 +335,9 @@ class StacksPage(QWidget):
         self.revisions.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.revisions.verticalHeader().hide()
         self.revisions.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.revisions.setWordWrap(False)  # "Saved" wrapped onto two lines
+        self.revisions_fit = fit_columns(self.revisions, minimum=40)
+        elided_tips(self.revisions, middle=False)
         self.diff_button = QPushButton("Diff")
         self.diff_button.setAccessibleName("Diff revisions")
         self.diff_button.setToolTip("Select one revision (against the current one) or two")
@@ -379,7 +388,9 @@ class StacksPage(QWidget):
         split.addWidget(right)
         split.setStretchFactor(1, 3)
         split.setSizes([300, 900])
-        layout = QVBoxLayout(self)
+        self.header = PageHeader("Stacks", "Compose files with variables; every save is a "
+                                           "revision you can diff and restore.")
+        layout = page_layout(self, self.header)
         layout.addWidget(self.message)
         layout.addWidget(split, 1)
 

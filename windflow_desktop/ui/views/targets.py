@@ -43,13 +43,18 @@ from ..dialogs.target_wizard import StepsView, TargetWizard
 from ..models.base import ROW_ROLE, SORT_ROLE, Column, RowTableModel
 from ..widgets.badge import BadgeDelegate
 from ..widgets.list_tools import (
+    EmptyState,
     add_action,
     confirm,
+    elided_tips,
+    fit_columns,
+    fit_placeholder,
     install_context_menu,
     install_page_shortcuts,
     remember_header,
 )
 from ..widgets.message_bar import MessageBar
+from ..widgets.page_header import PageHeader, page_layout
 from ..widgets.target_text import capability_row, host_text, kind_text
 
 STATUS_TONE = {TargetStatus.ONLINE: "success", TargetStatus.OFFLINE: "warning",
@@ -82,12 +87,13 @@ class TargetsPage(QWidget):
         self._wizard: TargetWizard | None = None
         self._boxes: list[QMessageBox] = []
 
-        title = QLabel("Targets")
-        title.setObjectName("pageTitle")
+        self.header = PageHeader("Targets", "The machines you deploy to: this computer, "
+                                            "hosts over SSH, Docker engines over TCP+TLS.")
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Filter by name, host, status…  (Ctrl+F)")
         self.filter.setAccessibleName("Filter targets")
         self.filter.setClearButtonEnabled(True)
+        fit_placeholder(self.filter)
         self.add_button = QPushButton("Add target…")
         self.edit_button = QPushButton("Edit…")
         self.delete_button = QPushButton("Delete")
@@ -152,6 +158,11 @@ class TargetsPage(QWidget):
         for column, width in ((0, 140), (1, 70), (2, 200), (3, 90), (4, 80), (5, 100)):
             self.table.setColumnWidth(column, width)
         self.header_memory = remember_header(self.table, ui_settings, SETTINGS_HEADER)
+        self.column_fit = fit_columns(self.table, memory=self.header_memory)
+        elided_tips(self.table)
+        self.empty_state = EmptyState(
+            self.table, self.model, "No targets yet. Add this computer, a host over SSH "
+            "or a Docker engine to deploy to.", "Add target…", lambda: self.open_wizard(None))
 
         self.detail_title = QLabel("Select a target")
         self.detail_title.setObjectName("sectionTitle")
@@ -161,6 +172,8 @@ class TargetsPage(QWidget):
         self.capabilities.setRootIsDecorated(False)
         self.capabilities.setColumnWidth(0, 130)
         self.capabilities.setColumnWidth(1, 150)
+        elided_tips(self.capabilities, middle=False)
+        self.capabilities_fit = fit_columns(self.capabilities, maximum=220)
         self.steps = StepsView()
         self.test_summary = QLabel("")
         self.test_summary.setWordWrap(True)
@@ -190,9 +203,7 @@ class TargetsPage(QWidget):
         splitter.setStretchFactor(1, 2)
         splitter.setSizes([700, 360])
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 16, 24, 16)
-        layout.addWidget(title)
+        layout = page_layout(self, self.header)
         layout.addWidget(self.messages)
         layout.addLayout(toolbar)
         layout.addWidget(splitter, 1)

@@ -111,9 +111,10 @@ async def seed(workspace: Workspace) -> None:
         ("Monitoring", MONITORING, []),
         ("Blog", MONITORING.replace("prometheus", "ghost").replace("grafana", "mysql"), []),
     ):
-        stack, revision = await s.stacks.create_stack(owner, name=name, compose_yaml=text,
-                                                      variables=variables,
-                                                      description=f"{name} services")
+        stack, revision = await s.stacks.create_stack(
+            owner, name=name, compose_yaml=text, variables=variables,
+            description=f"{name} services",
+            tags=["web", "production"] if name == "Shop" else ["ops"])
         stacks.append((stack, revision))
     now = utcnow()
     async with workspace.backend.unit_of_work() as uow:

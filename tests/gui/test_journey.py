@@ -188,6 +188,7 @@ def test_first_run_to_deploy_stop_remove(qtbot: QtBot, qloop: Any, tmp_path: Pat
         item = dialog.targets.item(0)
         assert item.text() == "this computer — This computer, online"
         item.setCheckState(Qt.CheckState.Checked)  # the row's check box
+        assert "`" not in dialog.preflight.text()
         port = free_port()
         type_into(qtbot, dialog.fields["WEB_PORT"], str(port))
         click(qtbot, dialog.preview_button)
@@ -212,6 +213,9 @@ def test_first_run_to_deploy_stop_remove(qtbot: QtBot, qloop: Any, tmp_path: Pat
         dep = model.row(0)
         assert status() is DeploymentStatus.SUCCEEDED, dep.error
         assert http_get(port) == "hello from the journey"
+        log = deployments_page.log
+        qtbot.waitUntil(lambda: "Deployment succeeded" in log.toPlainText(), timeout=WAIT_MS)
+        assert "compose config: 1 service (web)" in log.toPlainText()
         revision = [model.headerData(c, Qt.Orientation.Horizontal)
                     for c in range(model.columnCount())].index("Revision")
         assert model.index(0, revision).data() == "#1"

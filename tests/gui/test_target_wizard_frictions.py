@@ -23,7 +23,7 @@ from windflow_desktop.domain.enums import TargetAuth, TargetKind, TargetStatus
 from windflow_desktop.engine.pool import ExecutorPool
 from windflow_desktop.engine.ssh import KnownHosts
 from windflow_desktop.services.common import ServiceContext
-from windflow_desktop.services.targets import TargetService
+from windflow_desktop.services.targets import TargetService, TargetSpec
 from windflow_desktop.stores.targets import TargetsStore
 from windflow_desktop.ui.views.targets import TargetsPage
 
@@ -127,3 +127,21 @@ def test_wizard_from_kind_to_finish(qtbot: QtBot, world: World) -> None:
     selected = page.selected()
     assert selected is not None and selected.id == saved.id
     assert selected.status is TargetStatus.ONLINE
+
+
+def test_empty_targets_table_points_at_add_target(qtbot: QtBot, world: World) -> None:
+    page = world.page
+    empty = page.empty_state
+    qtbot.waitUntil(empty.isVisible, timeout=WAIT_MS)
+    assert empty.button.text() == "Add target…" and "No targets yet" in empty.label.text()
+    qtbot.mouseClick(empty.button, Qt.MouseButton.LeftButton)
+    wizard = page._wizard
+    assert wizard is not None
+    qtbot.waitUntil(wizard.isVisible, timeout=WAIT_MS)
+    wizard.reject()
+    # a target in the list: the hint goes; a filter that hides every row does not bring
+    # it back (the list is not empty, only filtered)
+    world.ws.run(world.targets.save(TargetSpec(name="laptop", kind=TargetKind.LOCAL)))
+    qtbot.waitUntil(lambda: not empty.isVisible(), timeout=WAIT_MS)
+    page.filter.setText("nothing matches this")
+    assert page.proxy.rowCount() == 0 and not empty.isVisible()

@@ -220,6 +220,9 @@ class StepsView(QTreeWidget):
         self.setColumnWidth(0, 28)
         self.setColumnWidth(1, 170)
         self.setColumnWidth(2, 64)
+        # The result column takes the room left and wraps; no sideways scrolling.
+        self.header().setMinimumSectionSize(28)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
     def add_step(self, step: StepResult) -> None:
         time = f"{step.duration_ms:.0f} ms" if step.state != "skipped" else ""

@@ -333,7 +333,7 @@ class DashboardPage(QWidget):
             label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
             label.hide()
 
-        self.header.add_action(self.refresh_button)
+        self.header.add_button(self.refresh_button)
         cards = QHBoxLayout()
         cards.setSpacing(10)
         for card in self.cards:

@@ -225,10 +225,12 @@ class StacksPage(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setStretchLastSection(True)  # tags take what is left
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.header_memory = remember_header(self.table, ui_settings, SETTINGS_HEADER)
+        self.column_fit = fit_columns(self.table, maximum=200, memory=self.header_memory)
+        elided_tips(self.table, middle=False)
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
         install_context_menu(self.table, self.build_context_menu)
         self.new_button = QPushButton("New stack")

@@ -202,7 +202,8 @@ class ElidedTips(QObject):
 
 def fits(view: QAbstractItemView, index: QModelIndex, text: str) -> bool:
     """Whether ``text`` is shown whole in the cell at ``index`` (with the cell margins)."""
-    margin = 2 * (view.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 1) + 4
+    # The text margin a style leaves on each side of an item's text (QCommonStyle).
+    margin = 2 * (view.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 1)
     return view.fontMetrics().horizontalAdvance(text) + margin <= view.visualRect(index).width()
 
 

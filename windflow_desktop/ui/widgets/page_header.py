@@ -28,19 +28,19 @@ class PageHeader(QWidget):
         titles.setSpacing(2)
         titles.addWidget(self.title)
         titles.addWidget(self.subtitle)
-        self.actions = QHBoxLayout()
+        self.buttons = QHBoxLayout()
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.addLayout(titles, 1)
-        row.addLayout(self.actions)
-        row.setAlignment(self.actions, Qt.AlignmentFlag.AlignTop)
+        row.addLayout(self.buttons)
+        row.setAlignment(self.buttons, Qt.AlignmentFlag.AlignTop)
 
     def set_subtitle(self, text: str) -> None:
         self.subtitle.setText(text)
         self.subtitle.setVisible(bool(text))
 
-    def add_action(self, widget: QWidget) -> None:
-        self.actions.addWidget(widget)
+    def add_button(self, widget: QWidget) -> None:
+        self.buttons.addWidget(widget)
 
 
 def page_layout(page: QWidget, header: PageHeader) -> QVBoxLayout:

@@ -123,7 +123,7 @@ def test_lifecycle_steps_are_history_below_the_pills(qtbot: QtBot,
 
 def test_remove_asks_by_name_with_cancel_first_and_does_not_block(
         qtbot: QtBot, page: DeploymentsPage) -> None:
-    page.table.selectRow(1)  # the older one: running, so Remove is offered
+    page.table.selectRow(0)  # the newest: what runs, so Remove is offered
     remove = page.buttons["remove"]
     qtbot.waitUntil(remove.isEnabled, timeout=WAIT_MS)
     qtbot.mouseClick(remove, Qt.MouseButton.LeftButton)  # returns: the box is open()ed

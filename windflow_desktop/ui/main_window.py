@@ -44,7 +44,7 @@ PAGES = (
     PageSpec("containers", "Containers", "The containers on each target: start, stop, "
              "restart, remove, and their logs."),
     PageSpec("activity", "Activity", "Who did what, when, and to which object."),
-    PageSpec("settings", "Settings", "Users and roles, and notifications."),
+    PageSpec("settings", "Settings", "Users and roles, your invitations, and notifications."),
 )
 
 # Status-bar text and tooltip for each bus state (``BusState`` values).

@@ -1,7 +1,7 @@
 """``SettingsPage``: the Settings page — a heading and one tab per section.
 
-Users & roles is the first section, then notifications; sections are added with
-``add_section``.
+Users & roles is the first section, then invitations and notifications; sections are
+added with ``add_section``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ class SettingsPage(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName("Settings page")
-        self.header = PageHeader("Settings", "Users and roles, and notifications.")
+        self.header = PageHeader("Settings",
+                                 "Users and roles, your invitations, and notifications.")
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Settings sections")
         self.tabs.setDocumentMode(True)

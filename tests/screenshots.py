@@ -17,7 +17,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QWidget
 
 from tests.env.keyring_backend import MemoryKeyring
 from windflow_desktop.app import WindFlowApp
@@ -41,7 +42,12 @@ from windflow_desktop.domain.models import (
 from windflow_desktop.engine.pipeline import project_name
 from windflow_desktop.security.secrets import SecretStore
 from windflow_desktop.services.targets import TargetSpec
-from windflow_desktop.ui.main_window import PAGES
+from windflow_desktop.ui.dialogs.deploy_stack import DeployDialog
+from windflow_desktop.ui.main_window import PAGES, MainWindow
+from windflow_desktop.ui.views.deployments import DeploymentsPage
+from windflow_desktop.ui.views.notifications import Toast
+from windflow_desktop.ui.views.stacks import StacksPage
+from windflow_desktop.ui.views.targets import TargetsPage
 from windflow_desktop.workspace import Workspace
 
 PASSWORD = "correct horse battery"
@@ -105,9 +111,10 @@ async def seed(workspace: Workspace) -> None:
         ("Monitoring", MONITORING, []),
         ("Blog", MONITORING.replace("prometheus", "ghost").replace("grafana", "mysql"), []),
     ):
-        stack, revision = await s.stacks.create_stack(owner, name=name, compose_yaml=text,
-                                                      variables=variables,
-                                                      description=f"{name} services")
+        stack, revision = await s.stacks.create_stack(
+            owner, name=name, compose_yaml=text, variables=variables,
+            description=f"{name} services",
+            tags=["web", "production"] if name == "Shop" else ["ops"])
         stacks.append((stack, revision))
     now = utcnow()
     async with workspace.backend.unit_of_work() as uow:
@@ -126,7 +133,8 @@ async def seed(workspace: Workspace) -> None:
         for i in range(60):
             (stack, revision), (target, _s) = rng.choice(stacks), rng.choice(targets[:4])
             created = now - timedelta(minutes=17 * i + rng.randint(0, 9))
-            status = DeploymentStatus.RUNNING if i == 0 else rng.choice(statuses)
+            status = (DeploymentStatus.RUNNING if i == 0 else DeploymentStatus.SUCCEEDED
+                      if i == 1 else rng.choice(statuses))
             dep = Deployment(
                 organization_id=owner.organization_id, stack_id=stack.id,
                 revision_id=revision.id, target_id=target.id,
@@ -139,6 +147,8 @@ async def seed(workspace: Workspace) -> None:
                     DeploymentStatus.FAILED, DeploymentStatus.ROLLED_BACK) else None)
             await uow.deployments.add(dep)
             stages = ["preflight", "validate", "pull"] + ([] if i == 0 else ["up", "health"])
+            if i == 1:  # the one shown selected: stopped and started again since
+                stages += ["done", "watch", "stop", "start"]
             for n, stage in enumerate(stages, start=1):
                 await uow.deployments.save_stage(DeploymentStageRecord(
                     dep.id, n, stage, started_at=created + timedelta(seconds=2 * n),
@@ -157,6 +167,24 @@ async def seed(workspace: Workspace) -> None:
                     " Container shop-web-1  Started", "health: 3/3 services running",
                 ], start=1)])
         await uow.commit()
+
+
+def hide_toasts(window: QWidget) -> None:
+    """A toast of the start-up reconciliation would cover the pages' corner."""
+    for toast in window.findChildren(Toast):
+        toast.hide()
+
+
+async def prepare(window: MainWindow, key: str) -> None:
+    """Show each page as a person looks at it: something chosen in its list."""
+    page = window.page(key)
+    if isinstance(page, TargetsPage) and page.model.rowCount():
+        page.table.selectRow(0)
+    elif isinstance(page, StacksPage) and page.model.rowCount():
+        page.table.selectRow(page.model.rowCount() - 1)
+    elif isinstance(page, DeploymentsPage) and page.model.rowCount() > 1:
+        page.table.selectRow(1)
+    await asyncio.sleep(0.8)
 
 
 async def capture(out: Path, home: Path) -> list[Path]:
@@ -179,9 +207,26 @@ async def capture(out: Path, home: Path) -> list[Path]:
     for number, spec in enumerate(PAGES, start=1):
         window.show_page(spec.key)
         await asyncio.sleep(1.2)  # the page's store loads on the loop meanwhile
+        await prepare(window, spec.key)
+        hide_toasts(window)
         path = out / f"{number:02d}-{spec.key}.png"
         window.grab().save(str(path))
         shots.append(path)
+    # the deploy dialog of the chosen stack
+    window.show_page("stacks")
+    stacks_page = window.page("stacks")
+    assert isinstance(stacks_page, StacksPage)
+    stacks_page.deploy_button.click()
+    await asyncio.sleep(1.0)
+    dialogs = [w for w in QApplication.topLevelWidgets()
+               if isinstance(w, DeployDialog) and w.isVisible()]
+    if dialogs:
+        dialogs[0].targets.item(0).setCheckState(Qt.CheckState.Checked)
+        await asyncio.sleep(0.3)
+        path = out / f"{len(PAGES) + 1:02d}-deploy-dialog.png"
+        dialogs[0].grab().save(str(path))
+        shots.append(path)
+        dialogs[0].reject()
     app.quit_requested.set()
     await running
     return shots

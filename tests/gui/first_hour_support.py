@@ -126,7 +126,7 @@ class Desk:
 
     def listed_targets(self, dialog: DeployDialog) -> list[str]:
         """The names the dialog's target list shows."""
-        return [dialog.targets.item(i).text().split("  (")[0]
+        return [dialog.targets.item(i).text().split(" — ")[0]  # "name — kind, status"
                 for i in range(dialog.targets.count())]
 
     def check_target(self, dialog: DeployDialog, target: Target) -> None:

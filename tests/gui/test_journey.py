@@ -1,41 +1,40 @@
-"""The journey, against a real Docker engine, through the whole app (``WindFlowApp``):
-first run → add this computer as a target (pointed at the test dockerd) → test and scan
-→ create a stack (busybox httpd) → deploy → the deployment shows succeeded in the
-Deployments table (and on the dashboard) and a notification is emitted → stop → remove.
-
-The first-run dialog is filled in as a user would; where a dialog would need a person
-(the target wizard, the deploy dialog) the test calls the store action the dialog calls.
+"""The journey a new user takes, against a real Docker engine, through the whole app
+(``WindFlowApp``) and only through its widgets — mouse and keyboard, never a store
+action: the first-run dialog → the target wizard (This computer, pointed at the test
+dockerd: test, save and scan, Finish) → Test on the Targets page → the stack editor
+(name, the Compose file typed in, Save) → the deploy dialog (the target ticked, the port
+typed, Preview, Deploy) → the Deployments page's Stop, Start and Remove (through its
+confirmation). A defect in any dialog or page binding fails this test.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QWidget, QWizard
 from pytestqt.qtbot import QtBot
 
 from tests.env.docker import DockerEngine
 from tests.env.keyring_backend import MemoryKeyring
 from tests.env.services import free_port
-from tests.gui.test_app import dialog_of
-from tests.gui.test_auth_dialogs import click, fill_first_run
 from tests.integration.deploy_support import compose_v2_config, http_get
 from windflow_desktop.app import WindFlowApp
 from windflow_desktop.config import load_settings
-from windflow_desktop.domain.enums import (
-    DeploymentStage,
-    DeploymentStatus,
-    TargetKind,
-    TargetStatus,
-)
+from windflow_desktop.domain.enums import DeploymentStatus, TargetKind, TargetStatus
 from windflow_desktop.security.secrets import SecretStore
-from windflow_desktop.services.targets import TargetSpec
 from windflow_desktop.stores.notifications import NotificationKind
+from windflow_desktop.ui.dialogs.deploy_stack import DeployDialog
 from windflow_desktop.ui.dialogs.first_run import FirstRunDialog
+from windflow_desktop.ui.dialogs.target_wizard import TargetWizard
+from windflow_desktop.ui.main_window import PAGES, MainWindow
 from windflow_desktop.ui.views.dashboard import DashboardPage
+from windflow_desktop.ui.views.deployments import REMOVE_BUTTON, DeploymentsPage
+from windflow_desktop.ui.views.stacks import StacksPage
+from windflow_desktop.ui.views.targets import TargetsPage
 
 pytestmark = [pytest.mark.gui]
 
@@ -47,11 +46,10 @@ services:
     command:
       - sh
       - -c
-      - mkdir -p /www && echo "hello from the journey" > /www/index.html &&
-        exec httpd -f -p 8080 -h /www
+      - mkdir -p /www && echo "hello from the journey" > /www/index.html && exec httpd -f -p 8080 -h /www
     ports: ["127.0.0.1:${WEB_PORT}:8080"]
     stop_signal: SIGKILL
-"""
+"""  # noqa: E501 (typed as one line, as a person would)
 
 
 def containers(engine: DockerEngine, project: str, *, running_only: bool) -> list[str]:
@@ -61,9 +59,49 @@ def containers(engine: DockerEngine, project: str, *, running_only: bool) -> lis
     return engine.cli(*args).split()
 
 
-def done(qtbot: QtBot, task: asyncio.Task[Any]) -> Any:
-    qtbot.waitUntil(task.done, timeout=WAIT_MS)
-    return task.result()
+def visible(kind: type[QWidget]) -> Any:
+    found = [w for w in QApplication.topLevelWidgets() if isinstance(w, kind) and w.isVisible()]
+    return found[0] if found else None
+
+
+def click(qtbot: QtBot, button: QWidget) -> None:
+    assert button.isVisible() and button.isEnabled(), button.accessibleName()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def type_into(qtbot: QtBot, edit: QWidget, text: str) -> None:
+    edit.setFocus()
+    qtbot.keyClick(edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(edit, Qt.Key.Key_Delete)
+    qtbot.keyClicks(edit, text)
+
+
+def type_lines(qtbot: QtBot, editor: QWidget, text: str) -> None:
+    editor.setFocus()
+    qtbot.keyClick(editor, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(editor, Qt.Key.Key_Delete)
+    for line in text.splitlines():
+        qtbot.keyClicks(editor, line)
+        qtbot.keyClick(editor, Qt.Key.Key_Return)
+
+
+def go(qtbot: QtBot, window: MainWindow, key: str) -> QWidget:
+    """Click the page's entry in the sidebar."""
+    row = [p.key for p in PAGES].index(key)
+    rect = window.sidebar.visualItemRect(window.sidebar.item(row))
+    qtbot.mouseClick(window.sidebar.viewport(), Qt.MouseButton.LeftButton,
+                     pos=rect.center())
+    qtbot.waitUntil(lambda: window.current_page_key() == key, timeout=WAIT_MS)
+    page = window.page(key)
+    assert page is not None
+    return page
+
+
+def fill_first_run(qtbot: QtBot, d: FirstRunDialog) -> None:
+    for edit, text in ((d.username, "alice"), (d.email, "alice@example.test"),
+                       (d.full_name, "Alice Martin"), (d.password, "correct horse battery"),
+                       (d.confirm, "correct horse battery"), (d.organization, "Acme Ops")):
+        type_into(qtbot, edit, text)
 
 
 def test_first_run_to_deploy_stop_remove(qtbot: QtBot, qloop: Any, tmp_path: Path,
@@ -77,9 +115,9 @@ def test_first_run_to_deploy_stop_remove(qtbot: QtBot, qloop: Any, tmp_path: Pat
     app = WindFlowApp(settings, started=time.monotonic(), secrets=SecretStore(MemoryKeyring()))
     running = qloop.create_task(app.run())
     try:
-        # 1. first run
-        qtbot.waitUntil(lambda: dialog_of(FirstRunDialog) is not None, timeout=WAIT_MS)
-        first_run = dialog_of(FirstRunDialog)
+        # 1. first run: the owner and the organization
+        qtbot.waitUntil(lambda: visible(FirstRunDialog) is not None, timeout=WAIT_MS)
+        first_run = visible(FirstRunDialog)
         fill_first_run(qtbot, first_run)
         click(qtbot, first_run.submit_button)
         qtbot.waitUntil(lambda: app.session.signed_in, timeout=WAIT_MS)
@@ -90,80 +128,130 @@ def test_first_run_to_deploy_stop_remove(qtbot: QtBot, qloop: Any, tmp_path: Pat
         qtbot.waitUntil(lambda: dashboard.store.loaded, timeout=WAIT_MS)
         assert dashboard.online_card.value == "0 / 0"
 
-        # 2. add this computer's engine (what the wizard's Save does), test and scan it
-        window.show_page("targets")
-        targets_page = window.page("targets")
-        targets = targets_page.store  # type: ignore[union-attr]
-        target = done(qtbot, targets.save(TargetSpec(
-            name="this computer", kind=TargetKind.LOCAL, docker_socket=docker_engine.host)))
-        assert target is not None
-        qtbot.waitUntil(lambda: targets_page.model.position(target.id)  # type: ignore[union-attr]
-                        is not None, timeout=WAIT_MS)
-        report = done(qtbot, targets.test(target.id))
-        assert report is not None and report.ok, report
-        outcome = done(qtbot, targets.scan(target.id))
-        assert outcome is not None
-        kinds = {c.kind for c in targets.capabilities(target.id) if c.available}
-        assert {"docker", "compose_v2"} <= kinds, kinds
-        assert targets.target(target.id).status is TargetStatus.ONLINE
+        # 2. the target wizard: This computer (the first choice), its engine's socket
+        targets_page = go(qtbot, window, "targets")
+        assert isinstance(targets_page, TargetsPage)
+        click(qtbot, targets_page.add_button)
+        qtbot.waitUntil(lambda: visible(TargetWizard) is not None, timeout=WAIT_MS)
+        wizard: TargetWizard = visible(TargetWizard)
+        assert wizard.kind_page.buttons[TargetKind.LOCAL].isChecked()
+        click(qtbot, wizard.button(QWizard.WizardButton.NextButton))
+        form = wizard.connection_page
+        type_into(qtbot, form.name, "this computer")
+        type_into(qtbot, form.socket, docker_engine.host)
+        click(qtbot, wizard.button(QWizard.WizardButton.NextButton))  # the test runs
+        qtbot.waitUntil(wizard.test_page.isComplete, timeout=WAIT_MS)
+        assert wizard.test_page.steps.states() == ["ok", "ok"], \
+            wizard.test_page.summary.text()
+        click(qtbot, wizard.button(QWizard.WizardButton.NextButton))  # save and scan
+        qtbot.waitUntil(wizard.scan_page.isComplete, timeout=WAIT_MS)
+        caps = wizard.scan_page.capabilities
+        labels = {caps.topLevelItem(i).text(0) for i in range(caps.topLevelItemCount())}
+        assert {"Docker engine", "Compose v2"} <= labels, labels
+        click(qtbot, wizard.button(QWizard.WizardButton.FinishButton))
+        qtbot.waitUntil(lambda: targets_page.selected() is not None, timeout=WAIT_MS)
+        target = targets_page.selected()
+        assert target is not None and target.name == "this computer"
+        assert target.status is TargetStatus.ONLINE
         qtbot.waitUntil(lambda: dashboard.online_card.value == "1 / 1", timeout=WAIT_MS)
 
-        # 3. a stack: busybox httpd on a free port
-        window.show_page("stacks")
-        stacks = window.page("stacks").store  # type: ignore[union-attr]
-        stack = done(qtbot, stacks.create(
-            name="Hello web", compose_yaml=STACK,
-            variables=[{"name": "WEB_PORT", "required": True}], message="first"))
-        assert stack is not None
+        # 3. Test on the Targets page, after the wizard has gone
+        click(qtbot, targets_page.test_button)
+        qtbot.waitUntil(lambda: targets_page.test_summary.text().startswith("Connected"),
+                        timeout=WAIT_MS)
+        assert targets_page.steps.states() == ["ok", "ok"]
 
-        # 4. deploy (what the deploy dialog's Deploy does); watch the table and the tray
+        # 4. the stack editor: a name, the Compose file typed in, Save
+        stacks_page = go(qtbot, window, "stacks")
+        assert isinstance(stacks_page, StacksPage)
+        click(qtbot, stacks_page.new_button)
+        type_into(qtbot, stacks_page.name_edit, "Hello web")
+        type_into(qtbot, stacks_page.tags_edit, "demo")
+        type_lines(qtbot, stacks_page.editor, STACK)
+        qtbot.waitUntil(lambda: stacks_page.validation_label.text().startswith("✔ Valid"),
+                        timeout=WAIT_MS)
+        assert "1 service (web), 1 variable used" in stacks_page.validation_label.text()
+        click(qtbot, stacks_page.save_button)
+        qtbot.waitUntil(lambda: stacks_page.store.selected is not None and
+                        stacks_page.store.revision is not None, timeout=WAIT_MS)
+        stack = stacks_page.store.selected
+        assert stack is not None and stack.name == "Hello web" and stack.tags == ["demo"]
+
+        # 5. the deploy dialog: tick the target, type the port, preview, Deploy
         notifications = app.tray.store
         notified: list[Any] = []
         notifications.sig_notified.connect(notified.append)
-        window.show_page("deployments")
-        deployments_page = window.page("deployments")
-        deployments = deployments_page.store  # type: ignore[union-attr]
+        click(qtbot, stacks_page.deploy_button)
+        qtbot.waitUntil(lambda: visible(DeployDialog) is not None, timeout=WAIT_MS)
+        dialog: DeployDialog = visible(DeployDialog)
+        qtbot.waitUntil(lambda: dialog.targets.count() == 1, timeout=WAIT_MS)
+        item = dialog.targets.item(0)
+        assert item.text() == "this computer — This computer, online"
+        item.setCheckState(Qt.CheckState.Checked)  # the row's check box
+        assert "`" not in dialog.preflight.text()
         port = free_port()
-        [dep] = done(qtbot, deployments.deploy(stack.id, [target.id],
-                                               variables={"WEB_PORT": str(port)}))
-        model = deployments_page.model  # type: ignore[union-attr]
+        type_into(qtbot, dialog.fields["WEB_PORT"], str(port))
+        click(qtbot, dialog.preview_button)
+        qtbot.waitUntil(lambda: "services:" in dialog.preview_text.toPlainText(),
+                        timeout=WAIT_MS)
+        assert "name: wf-hello-web-" in dialog.preview_text.toPlainText()
+        assert "preview-" not in dialog.preview_text.toPlainText()
+        click(qtbot, dialog.deploy_button)
+        qtbot.waitUntil(lambda: visible(DeployDialog) is None, timeout=WAIT_MS)
 
-        def status_in_table() -> DeploymentStatus | None:
-            pos = model.position(dep.id)
-            return None if pos is None else model.row(pos).status
+        # 6. the Deployments page: the row runs to succeeded, the page is live
+        deployments_page = go(qtbot, window, "deployments")
+        assert isinstance(deployments_page, DeploymentsPage)
+        model = deployments_page.model
+        qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=WAIT_MS)
+        deployments_page.table.selectRow(0)
 
-        qtbot.waitUntil(lambda: status_in_table() is not None and
-                        status_in_table().is_terminal, timeout=WAIT_MS)
-        assert status_in_table() is DeploymentStatus.SUCCEEDED, deployments.rows[0].error
-        shown = [model.index(model.position(dep.id), c).data()
-                 for c in range(model.columnCount())]
-        assert any("succeeded" in str(text).lower() for text in shown), shown
-        row = model.row(model.position(dep.id))  # patched from events: stage and duration
-        assert row.stage is DeploymentStage.DONE and row.started_at is not None
-        assert row.finished_at is not None and row.finished_at >= row.started_at
+        def status() -> DeploymentStatus:
+            return model.row(0).status
+
+        qtbot.waitUntil(lambda: status().is_terminal, timeout=WAIT_MS)
+        dep = model.row(0)
+        assert status() is DeploymentStatus.SUCCEEDED, dep.error
         assert http_get(port) == "hello from the journey"
+        log = deployments_page.log
+        qtbot.waitUntil(lambda: "Deployment succeeded" in log.toPlainText(), timeout=WAIT_MS)
+        assert "compose config: 1 service (web)" in log.toPlainText()
+        revision = [model.headerData(c, Qt.Orientation.Horizontal)
+                    for c in range(model.columnCount())].index("Revision")
+        assert model.index(0, revision).data() == "#1"
         qtbot.waitUntil(lambda: any(n.kind is NotificationKind.DEPLOYMENT_SUCCEEDED
                                     and n.aggregate_id == str(dep.id) for n in notified),
                         timeout=WAIT_MS)
-        assert notifications.recent[0].kind is NotificationKind.DEPLOYMENT_SUCCEEDED
-        # the dashboard followed live
         qtbot.waitUntil(lambda: dashboard.deployments_model.rowCount() == 1 and
                         dashboard.deployments_model.row(0).status is DeploymentStatus.SUCCEEDED,
                         timeout=WAIT_MS)
-        # (the row is patched from the event at once; the counts follow with the reload)
-        qtbot.waitUntil(lambda: dashboard.running_card.value == "0" and
-                        dashboard.stacks_card.value == "1", timeout=WAIT_MS)
         project = dep.project_name
         assert len(containers(docker_engine, project, running_only=True)) == 1
 
-        # 5. stop: the containers stop, the row says so
-        done(qtbot, deployments.act_on("stop", dep.id))
-        qtbot.waitUntil(lambda: status_in_table() is DeploymentStatus.STOPPED, timeout=WAIT_MS)
+        buttons = deployments_page.buttons
+        # 7. Stop, then Start, with the page's buttons
+        qtbot.waitUntil(buttons["stop"].isEnabled, timeout=WAIT_MS)
+        click(qtbot, buttons["stop"])
+        qtbot.waitUntil(lambda: status() is DeploymentStatus.STOPPED, timeout=WAIT_MS)
         assert containers(docker_engine, project, running_only=True) == []
+        qtbot.waitUntil(buttons["start"].isEnabled, timeout=WAIT_MS)
+        click(qtbot, buttons["start"])
+        qtbot.waitUntil(lambda: status() is DeploymentStatus.SUCCEEDED, timeout=WAIT_MS)
+        assert len(containers(docker_engine, project, running_only=True)) == 1
+        qtbot.waitUntil(lambda: "start: succeeded" in deployments_page.stepper.history.text(),
+                        timeout=WAIT_MS)
 
-        # 6. remove: nothing of the project is left on the engine
-        done(qtbot, deployments.act_on("remove", dep.id))
-        qtbot.waitUntil(lambda: status_in_table() is DeploymentStatus.REMOVED, timeout=WAIT_MS)
+        # 8. Remove… asks first (Cancel is the default); the named button takes it down
+        qtbot.waitUntil(buttons["remove"].isEnabled, timeout=WAIT_MS)
+        click(qtbot, buttons["remove"])
+        box = deployments_page.confirm_box
+        assert isinstance(box, QMessageBox)
+        qtbot.waitUntil(box.isVisible, timeout=WAIT_MS)
+        assert box.defaultButton().text() != REMOVE_BUTTON
+        confirm = next(b for b in box.buttons() if b.text() == REMOVE_BUTTON)
+        assert isinstance(confirm, QPushButton)
+        click(qtbot, confirm)
+        qtbot.waitUntil(lambda: status() is DeploymentStatus.REMOVED, timeout=WAIT_MS)
         assert containers(docker_engine, project, running_only=False) == []
         qtbot.waitUntil(lambda: dashboard.deployments_model.row(0).status
                         is DeploymentStatus.REMOVED, timeout=WAIT_MS)

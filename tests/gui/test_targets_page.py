@@ -149,7 +149,7 @@ def test_wizard_adds_an_ssh_target_step_by_step(qtbot: QtBot, ops: Ops) -> None:
     qtbot.waitUntil(lambda: wizard.scan_page.isComplete(), timeout=WAIT_MS)
     kinds = [wizard.scan_page.capabilities.topLevelItem(i).text(0)
              for i in range(wizard.scan_page.capabilities.topLevelItemCount())]
-    assert "docker" in kinds and "compose_v2" in kinds
+    assert "Docker engine" in kinds and "Compose v2" in kinds
     saved = [t for t in ops.targets.targets if t.name == "db-1"]
     assert saved and saved[0].status is TargetStatus.ONLINE
     assert page.model.position(saved[0].id) is not None

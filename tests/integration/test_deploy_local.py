@@ -15,6 +15,7 @@ from windflow_desktop.domain.enums import DeploymentStatus
 from windflow_desktop.domain.errors import ValidationError
 from windflow_desktop.domain.models import Deployment, Stack, Target
 from windflow_desktop.engine.executor import LocalExecutor
+from windflow_desktop.engine.pipeline import project_name
 
 from .deploy_support import (
     BROKEN,
@@ -149,6 +150,11 @@ async def test_errors_come_before_anything_changes(docker_engine: DockerEngine, 
             assert any(c.name == "compose" and c.ok and "v2" in c.detail
                        for c in preview.checks)
             assert "GREETING: hi there" in preview.config  # compose config ran on the target
+            # the project that will be made: its real name and network, not a scratch one
+            project = project_name(stack.slug, stack.id, target.id)
+            assert f"name: {project}" in preview.config, preview.config
+            assert f"name: {project}_back" in preview.config
+            assert "preview-" not in preview.config
             [dep] = await (await g.deployments.deploy(
                 g.admin, stack.id, [target.id],
                 variables={"GREETING": "x", "WEB_PORT": str(port)})).wait()

@@ -140,6 +140,8 @@ class Deployment:
     # reconciliation leaves alone a deployment that another live window runs.
     runner: str | None = None
     heartbeat_at: datetime | None = None
+    # The number of ``revision_id`` (read with the row, never written).
+    revision_number: int = 0
 
 
 @dataclass(frozen=True)

@@ -219,7 +219,8 @@ def compose_env_prefix() -> str:
 
 
 class ComposeProject:
-    """One Compose project on one target: ``project`` right under ``root``.
+    """One Compose project on one target: ``project`` right under ``root`` (or in
+    ``folder`` under it: a scratch copy that runs under the project's name).
 
     ``guarded`` are the folders (besides ``root`` and the project's own) that must belong
     to the user and not be writable by group or others before anything is staged (the
@@ -234,13 +235,14 @@ class ComposeProject:
         flavour: str = "v2",
         command_timeout: float = 600,
         guarded: Sequence[str] = (),
+        folder: str | None = None,
     ) -> None:
         if flavour not in ("v2", "v1"):
             raise ValueError(f"unknown Compose flavour {flavour!r}")
         self.executor = executor
         self.project = check_project_name(project)
         self.root = check_root(root)
-        self.directory = f"{self.root}/{self.project}"
+        self.directory = f"{self.root}/{check_project_name(folder or project)}"
         self.guarded = tuple(check_root(g) for g in guarded)
         self.flavour = flavour
         self.timeout = command_timeout

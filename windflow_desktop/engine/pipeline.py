@@ -50,6 +50,7 @@ from ..domain.models import (
     utcnow,
 )
 from ..domain.variables import mask_values, parse_spec
+from ..domain.words import plural, words
 from ..repositories.protocols import Backend
 from ..security.redaction import KNOWN_SECRETS, mask
 from .compose import (
@@ -629,7 +630,7 @@ class DeploymentPipeline:
         if taken:
             ports = ", ".join(f"{port}/{proto}" for proto, port in taken)
             raise DeploymentError(f"port {ports} is already in use on {run.target.name}")
-        run.logs.system(f"compose config: {len(model_services(model))} services "
+        run.logs.system(f"compose config: {plural(len(model_services(model)), 'service')} "
                         f"({', '.join(model_services(model))})")
         return dict(model)
 
@@ -704,7 +705,7 @@ class DeploymentPipeline:
                     return first_restarts
                 if not announced:
                     announced = True
-                    logs.system(f"all {len(services)} services running; each is watched "
+                    logs.system(f"{_running(len(services))}; each is watched "
                                 f"until it has run {settle:g} s")
                 waiting = f"services have run less than {settle:g} s"
             if now >= deadline:
@@ -978,7 +979,8 @@ class DeploymentPipeline:
     async def preview(self, target: Target, revision: StackRevision,
                       values: Mapping[str, str], project: str | None = None) -> DeployPreview:
         """Preflight checks, then ``compose config`` of ``revision`` with ``values``, run
-        on ``target`` in a scratch folder (the real project's files are not touched), its
+        on ``target`` in a scratch folder (the real project's files are not touched) under
+        ``project``'s name, so it shows the project and network that deploying makes; its
         secret values masked; and the host access the revision needs."""
         executor = await self.executors.executor(target)
         facts = await self._probe(executor, target)
@@ -1008,8 +1010,9 @@ class DeploymentPipeline:
         config = ""
         if facts.compose is not None:
             root, guarded = self._root(target, facts.home)
-            scratch = ComposeProject(executor, f"wf-preview-{uuid.uuid4().hex[:8]}", root,
-                                     flavour=facts.compose, guarded=guarded)
+            scratch = ComposeProject(executor, project or f"wf-preview-{uuid.uuid4().hex[:8]}",
+                                     root, flavour=facts.compose, guarded=guarded,
+                                     folder=f"wf-preview-{uuid.uuid4().hex[:8]}")
             try:
                 await scratch.stage(revision.compose_yaml, values)
                 config = await scratch.config_text(staged=True)
@@ -1088,7 +1091,7 @@ class DeploymentPipeline:
                 await self._end_stage(run, record, "succeeded", text)
                 await self._finish(run, DeploymentStatus.FAILED, text)
             elif expected and set(expected) <= running:
-                text = f"reconciled after a restart: all {len(expected)} services running"
+                text = f"reconciled after a restart: {_running(len(expected))}"
                 await self._end_stage(run, record, "succeeded", text)
                 await self._finish(run, DeploymentStatus.SUCCEEDED, None, note=text)
             else:
@@ -1222,9 +1225,9 @@ class DeploymentPipeline:
         error = logs.redact(error) if error else error
         note = logs.redact(note) if note else note
         if error:
-            logs.add("stderr", f"Deployment {status.value}: {error}")
+            logs.add("stderr", f"Deployment {words(status)}: {error}")
         else:
-            logs.system(f"Deployment {status.value}" + (f": {note}" if note else ""))
+            logs.system(f"Deployment {words(status)}" + (f": {note}" if note else ""))
         await logs.flush()
         now = self.clock()
         async with self.backend.unit_of_work() as uow:
@@ -1305,3 +1308,8 @@ def _message(exc: BaseException) -> str:
     if isinstance(exc, NotFoundError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
+
+
+def _running(count: int) -> str:
+    """"the service is running" / "all 3 services running"."""
+    return "the 1 service running" if count == 1 else f"all {count} services running"

@@ -117,9 +117,15 @@ async def check_connection(
         writer.close()
         return f"verified ({cipher[1] if cipher else 'TLS'})"
 
+    paused = [0.0]  # the current step's seconds in the host-key question (not its time)
+
     async def ssh_step() -> str:
         conn = ssh or await pool.ssh(target)
-        await conn.connection()
+        before = conn.asked_s
+        try:
+            await conn.connection()
+        finally:
+            paused[0] = conn.asked_s - before
         return f"signed in as {target.username or 'default user'}"
 
     async def engine() -> str:
@@ -144,13 +150,14 @@ async def check_connection(
             step = StepResult(key, _TITLES[key], SKIPPED)
         else:
             started = time.perf_counter()
+            paused[0] = 0.0
             try:
                 message = await actions[key]()
-                step = StepResult(key, _TITLES[key], OK, _ms(started), message)
+                step = StepResult(key, _TITLES[key], OK, _ms(started, paused[0]), message)
             except Exception as exc:
                 error = explain(key, exc, target, port, timeout)
-                step = StepResult(key, _TITLES[key], FAILED, _ms(started), error.message,
-                                  error.code)
+                step = StepResult(key, _TITLES[key], FAILED, _ms(started, paused[0]),
+                                  error.message, error.code)
                 status = status_for(error)
                 failed = True
         results.append(step)
@@ -192,5 +199,5 @@ def explain(key: str, exc: BaseException, target: Target, port: int,
     return TargetUnreachableError(f"{_TITLES.get(key, key)} failed: {exc}")
 
 
-def _ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 1)
+def _ms(started: float, paused_s: float = 0.0) -> float:
+    return round(max(time.perf_counter() - started - paused_s, 0.0) * 1000, 1)

@@ -235,6 +235,8 @@ class SshTarget:
         self._remote_docker: str | None = None
         self._closed = False
         self.connects = 0  # how many times a connection was opened (tests, diagnostics)
+        # Seconds spent waiting for the user's host-key answer (kept out of step timings).
+        self.asked_s = 0.0
 
     # -- connection ------------------------------------------------------------------
 
@@ -284,7 +286,11 @@ class SshTarget:
                     return await self._connect(now_trusted)
                 prompt = HostKeyPrompt(ep.host, ep.port or 22, offered.get_algorithm(),
                                        fingerprint(offered))
-                accepted = self.confirm is not None and await self.confirm(prompt)
+                asked = time.perf_counter()
+                try:
+                    accepted = self.confirm is not None and await self.confirm(prompt)
+                finally:
+                    self.asked_s += time.perf_counter() - asked
                 if not accepted:
                     raise HostKeyRejectedError(
                         f"the host key of {ep.label} ({prompt.fingerprint}) was not "

@@ -531,12 +531,14 @@ class DeploymentService:
                               target: Target, dep_id: uuid.UUID,
                               stored: dict[str, object]) -> Deployment:
         assert scope.principal is not None
+        revision_number = (await scope.uow.stacks.get_revision_by_id(revision_id)).number
         dep = await scope.uow.deployments.add(Deployment(
             organization_id=scope.org, stack_id=stack.id, revision_id=revision_id,
             target_id=target.id, project_name=project_name(stack.slug, stack.id, target.id),
             variables=stored, status=DeploymentStatus.PENDING,
             actor_id=scope.principal.user_id, id=dep_id, created_at=self.ctx.clock(),
             runner=self.pipeline.runner, heartbeat_at=self.ctx.clock(),
+            revision_number=revision_number,
         ))
         scope.record(DeploymentCreated.TYPE, "deployment", dep.id, DeploymentCreated(
             stack_id=str(stack.id), target_id=str(target.id), stack_name=stack.name,

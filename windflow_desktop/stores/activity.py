@@ -24,6 +24,7 @@ from PySide6.QtCore import QObject, Signal
 from ..domain.events import Event
 from ..domain.identity import Principal
 from ..domain.paging import PageRequest
+from ..domain.words import words
 from ..services.activity import ActivityEntry, ActivityFilters, ActivityService, Actor
 from .base import Store
 from .session import SessionStore
@@ -342,9 +343,6 @@ def _signature_of_event(event: Event) -> tuple[str, str, datetime]:
 
 # -- words ---------------------------------------------------------------------------
 
-_STATUS_WORDS = {"rolled_back": "rolled back", "succeeded": "succeeded", "failed": "failed"}
-
-
 def object_label(entry: ActivityEntry) -> str:
     """The object an entry is about, by name when the event carried one."""
     data = entry.data
@@ -365,7 +363,7 @@ def describe(entry: ActivityEntry) -> str:
     d, t = entry.data, entry.type
     name = str(d.get("name") or d.get("username") or "")
     if t == "deployment.finished":
-        status = _STATUS_WORDS.get(str(d.get("status")), str(d.get("status", "finished")))
+        status = words(str(d.get("status") or "finished"))
         error = f": {d['error']}" if d.get("error") else ""
         return f"Deployment {status}{error}"
     if t == "deployment.created":

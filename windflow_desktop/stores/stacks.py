@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,19 @@ from ..domain.paging import PageRequest
 from ..services.stacks import StackService, read_import_file
 from .base import Store
 from .session import SessionStore
+
+
+@dataclass(frozen=True)
+class StackDetails:
+    """What the editor says about a stack besides its file: name, description, tags."""
+
+    name: str
+    description: str = ""
+    tags: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, stack: Stack) -> StackDetails:
+        return cls(stack.name, stack.description, tuple(stack.tags))
 
 
 class StacksStore(Store):
@@ -121,11 +135,11 @@ class StacksStore(Store):
         return self.run("validate", act)
 
     def create(self, *, name: str, compose_yaml: str, variables: Sequence[Mapping[str, Any]],
-               description: str = "", message: str = "") -> Any:
+               description: str = "", tags: Sequence[str] = (), message: str = "") -> Any:
         async def act() -> Stack:
             stack, _ = await self._service.create_stack(
                 self._p(), name=name, compose_yaml=compose_yaml, variables=variables,
-                description=description, message=message)
+                description=description, tags=tags, message=message)
             self._upsert(stack)
             await self._reselect(stack.id)
             return stack
@@ -133,15 +147,28 @@ class StacksStore(Store):
         return self.run("create", act)
 
     def save(self, *, compose_yaml: str, variables: Sequence[Mapping[str, Any]],
-             message: str) -> Any:
+             message: str, details: StackDetails | None = None) -> Any:
+        """Save the selected stack: its name, description and tags when ``details``
+        changed them, and a new revision when the file or the variables changed (or
+        when nothing else did). Returns the new revision, or None."""
         stack, base = self.selected, self.revision
 
-        async def act() -> StackRevision:
+        async def act() -> StackRevision | None:
             if stack is None:
                 raise WindFlowError("choose a stack first")
-            rev = await self._service.save_revision(
-                self._p(), stack.id, compose_yaml=compose_yaml, variables=variables,
-                message=message, expected_revision=base.number if base else None)
+            p = self._p()
+            renamed = details is not None and details != StackDetails.of(stack)
+            if renamed and details is not None:
+                self._upsert(await self._service.update_stack(
+                    p, stack.id, name=details.name, description=details.description,
+                    tags=details.tags))
+            rev = None
+            edited = base is None or compose_yaml != base.compose_yaml or \
+                [dict(v) for v in variables] != [dict(v) for v in base.variables]
+            if edited or not renamed:
+                rev = await self._service.save_revision(
+                    p, stack.id, compose_yaml=compose_yaml, variables=variables,
+                    message=message, expected_revision=base.number if base else None)
             await self._reselect(stack.id)
             return rev
 

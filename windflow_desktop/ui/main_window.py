@@ -6,10 +6,11 @@ Signals:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from PySide6.QtCore import QSettings, QSize, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSettings, QSize, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QIcon, QImageReader, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -43,7 +44,7 @@ PAGES = (
     PageSpec("containers", "Containers", "The containers on each target: start, stop, "
              "restart, remove, and their logs."),
     PageSpec("activity", "Activity", "Who did what, when, and to which object."),
-    PageSpec("settings", "Settings", "Users and roles, notifications, and this workspace."),
+    PageSpec("settings", "Settings", "Users and roles, your invitations, and notifications."),
 )
 
 # Status-bar text and tooltip for each bus state (``BusState`` values).
@@ -58,6 +59,30 @@ _BUS_STATES = {
                 "the log says why. Changes made meanwhile appear once it is back."),
     "closed": ("○ Offline", "Live updates are off."),
 }
+
+
+SELECTED_ICON_COLOR = "#ffffff"  # on the highlight, as the selected entry's text
+
+
+def sidebar_icon(key: str) -> QIcon:
+    """The page's icon, drawn in the highlighted text's colour when selected: Qt's own
+    selected icon is tinted with the highlight and almost disappears on it."""
+    svg = icon_path(key).read_text(encoding="utf-8")
+    light = re.sub(r'stroke="#[0-9a-fA-F]{3,6}"', f'stroke="{SELECTED_ICON_COLOR}"', svg)
+    icon = QIcon()
+    for pixels in (20, 40):  # 40: a 2x screen
+        icon.addPixmap(_svg_pixmap(svg, pixels), QIcon.Mode.Normal)
+        icon.addPixmap(_svg_pixmap(light, pixels), QIcon.Mode.Selected)
+    return icon
+
+
+def _svg_pixmap(svg: str, pixels: int) -> QPixmap:
+    buffer = QBuffer()
+    buffer.setData(QByteArray(svg.encode()))
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    reader = QImageReader(buffer, QByteArray(b"svg"))
+    reader.setScaledSize(QSize(pixels, pixels))
+    return QPixmap.fromImage(reader.read())
 
 
 class MainWindow(QMainWindow):
@@ -78,7 +103,7 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget()
         self._page_index: dict[str, int] = {}
         for number, spec in enumerate(PAGES, start=1):
-            item = QListWidgetItem(QIcon(str(icon_path(spec.key))), spec.title)
+            item = QListWidgetItem(sidebar_icon(spec.key), spec.title)
             item.setToolTip(f"{spec.title} (Ctrl+{number})")
             self.sidebar.addItem(item)
             self._page_index[spec.key] = self.pages.addWidget(

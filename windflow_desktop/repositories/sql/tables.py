@@ -27,8 +27,9 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     false,
+    select,
 )
-from sqlalchemy.orm import registry
+from sqlalchemy.orm import column_property, registry
 
 from ...domain import identity as ident
 from ...domain import models as m
@@ -345,11 +346,21 @@ _MAPPED = (
 )
 
 
+def _read_only_properties() -> dict[type, dict[str, Any]]:
+    """Columns read with a row but never written: a deployment's revision number (the
+    service sets it on a new row; every SELECT reads it from its revision)."""
+    number = (select(stack_revisions.c.number)
+              .where(stack_revisions.c.id == deployments.c.revision_id)
+              .correlate_except(stack_revisions).scalar_subquery())
+    return {m.Deployment: {"revision_number": column_property(number)}}
+
+
 def map_domain() -> None:
     """Map the domain dataclasses onto the tables (idempotent)."""
+    extra = _read_only_properties()
     for cls, table in _MAPPED:
         if not hasattr(cls, "__mapper__"):
-            mapper_registry.map_imperatively(cls, table)
+            mapper_registry.map_imperatively(cls, table, properties=extra.get(cls, {}))
 
 
 map_domain()

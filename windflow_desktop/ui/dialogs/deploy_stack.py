@@ -46,6 +46,7 @@ from ...domain.variables import parse_spec, required_by_text
 from ...stores.deployments import DeploymentsStore
 from ..widgets.message_bar import Level, MessageBar
 from ..widgets.overrides_table import OverridesTable
+from ..widgets.target_text import target_summary
 
 CHECK_ROLE = Qt.ItemDataRole.UserRole  # a preflight row's ``PreflightCheck``
 
@@ -121,7 +122,8 @@ class DeployDialog(QDialog):
         self.preview_button.setAccessibleName("Preview")
         self.preview_button.clicked.connect(self.preview)
         self.preflight = QLabel(
-            "Preflight checks and `compose config` run on the first chosen target.")
+            "Preflight checks and the resolved Compose file (compose config) come from the "
+            "first chosen target.")
         self.preflight.setWordWrap(True)
         self.checks = QListWidget()
         self.checks.setAccessibleName("Preflight checks")
@@ -130,7 +132,7 @@ class DeployDialog(QDialog):
         self.preview_text.setReadOnly(True)
         self.preview_text.setAccessibleName("Preview output")
         self.preview_text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.preview_text.setPlaceholderText("The `compose config` output shows here.")
+        self.preview_text.setPlaceholderText("The resolved Compose file shows here.")
         self._connections.append(store.sig_preview_ready.connect(self._show_preview))
         self._connections.append(store.sig_previous_values.connect(self._prefill))
         self._connections.append(store.sig_error.connect(
@@ -180,7 +182,7 @@ class DeployDialog(QDialog):
         chosen = set(self.chosen_targets())
         self.targets.clear()
         for target in self.store.targets:
-            item = QListWidgetItem(f"{target.name}  ({target.kind.value}, {target.status.value})")
+            item = QListWidgetItem(target_summary(target))
             item.setData(Qt.ItemDataRole.UserRole, target.id)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if target.id in chosen

@@ -8,14 +8,16 @@ opened with ``open()`` (never ``exec()``), so the app keeps running.
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QDir, Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QComboBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -34,6 +36,7 @@ from PySide6.QtWidgets import (
 from ...domain.enums import TargetAuth, TargetKind
 from ...domain.models import Target
 from ...stores.targets import ConnectionReport, StepResult, TargetSpec, TargetsStore
+from ..widgets.target_text import capability_row
 
 KIND_TEXT = {
     TargetKind.LOCAL: ("This computer", "The Docker or Podman engine on this machine "
@@ -111,6 +114,12 @@ class ConnectionPage(QWizardPage):
         self.cert_file.setAccessibleName("Client certificate")
         self.client_key = QLineEdit(spec.client_key_file)
         self.client_key.setAccessibleName("Client key")
+        self.browse_dialog: QFileDialog | None = None
+        self.browse_rows = {edit: self._with_browse(edit, title) for edit, title in (
+            (self.key_file, "Choose the SSH private key"),
+            (self.ca_file, "Choose the CA certificate"),
+            (self.cert_file, "Choose the client certificate"),
+            (self.client_key, "Choose the client key"))}
         self.insecure = QCheckBox("Plain TCP without TLS (insecure: anyone on the network "
                                   "can control this engine)")
         self.insecure.setChecked(spec.insecure)
@@ -120,12 +129,12 @@ class ConnectionPage(QWizardPage):
         self.form.addRow("Port", self.port)
         self.form.addRow("User", self.username)
         self.form.addRow("Sign in with", self.auth)
-        self.form.addRow("Key file", self.key_file)
+        self.form.addRow("Key file", self.browse_rows[self.key_file])
         self.form.addRow("Password / passphrase", self.secret)
         self.form.addRow("Docker socket", self.socket)
-        self.form.addRow("CA certificate", self.ca_file)
-        self.form.addRow("Client certificate", self.cert_file)
-        self.form.addRow("Client key", self.client_key)
+        self.form.addRow("CA certificate", self.browse_rows[self.ca_file])
+        self.form.addRow("Client certificate", self.browse_rows[self.cert_file])
+        self.form.addRow("Client key", self.browse_rows[self.client_key])
         self.form.addRow("", self.insecure)
         self.auth.currentIndexChanged.connect(self._update)
         self.insecure.toggled.connect(self._update)
@@ -134,21 +143,48 @@ class ConnectionPage(QWizardPage):
     def initializePage(self) -> None:
         self._update()
 
+    def _with_browse(self, edit: QLineEdit, title: str) -> QWidget:
+        """``edit`` with a Browse… button that fills it from a file chooser."""
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(edit, 1)
+        button = QPushButton("Browse…")
+        button.setAccessibleName(f"Browse for the {edit.accessibleName().lower()}")
+        button.clicked.connect(lambda: self.browse(edit, title))
+        layout.addWidget(button)
+        return row
+
+    def browse(self, edit: QLineEdit, title: str) -> QFileDialog:
+        """Choose a file for ``edit`` (non-blocking: ``open()``, never ``exec()``)."""
+        start = os.path.dirname(os.path.expanduser(edit.text() or edit.placeholderText()))
+        dialog = QFileDialog(self, title, start if os.path.isdir(start)
+                             else os.path.expanduser("~"))
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+        dialog.setFilter(dialog.filter() | QDir.Filter.Hidden)  # ~/.ssh
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(edit.setText)
+        self.browse_dialog = dialog
+        dialog.open()
+        return dialog
+
     def _update(self) -> None:
         kind = self._wizard.kind_page.kind()
         auth = self.auth_choice()
-        rows = {
+        tls = kind is TargetKind.DOCKER_TCP and not self.insecure.isChecked()
+        rows: dict[QWidget, bool] = {
             self.host: kind is not TargetKind.LOCAL,
             self.port: kind is not TargetKind.LOCAL,
             self.username: kind is TargetKind.SSH,
             self.auth: kind is TargetKind.SSH,
-            self.key_file: kind is TargetKind.SSH and auth is TargetAuth.KEY,
+            self.browse_rows[self.key_file]: kind is TargetKind.SSH and auth is TargetAuth.KEY,
             self.secret: kind is TargetKind.SSH and auth in (TargetAuth.KEY,
                                                              TargetAuth.PASSWORD),
             self.socket: kind is not TargetKind.DOCKER_TCP,
-            self.ca_file: kind is TargetKind.DOCKER_TCP and not self.insecure.isChecked(),
-            self.cert_file: kind is TargetKind.DOCKER_TCP and not self.insecure.isChecked(),
-            self.client_key: kind is TargetKind.DOCKER_TCP and not self.insecure.isChecked(),
+            self.browse_rows[self.ca_file]: tls,
+            self.browse_rows[self.cert_file]: tls,
+            self.browse_rows[self.client_key]: tls,
             self.insecure: kind is TargetKind.DOCKER_TCP,
         }
         for widget, visible in rows.items():
@@ -182,8 +218,11 @@ class StepsView(QTreeWidget):
         self.setRootIsDecorated(False)
         self.setWordWrap(True)
         self.setColumnWidth(0, 28)
-        self.setColumnWidth(1, 200)
-        self.setColumnWidth(2, 70)
+        self.setColumnWidth(1, 170)
+        self.setColumnWidth(2, 64)
+        # The result column takes the room left and wraps; no sideways scrolling.
+        self.header().setMinimumSectionSize(28)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
     def add_step(self, step: StepResult) -> None:
         time = f"{step.duration_ms:.0f} ms" if step.state != "skipped" else ""
@@ -313,6 +352,8 @@ class ScanPage(QWizardPage):
             return
         self.saved = target
         self._wizard.target_id = target.id
+        # Saved: Cancel would not undo it, so only Finish is left.
+        self._wizard.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
         self.status.setText(f"Saved {target.name}. Scanning…")
         task = self._wizard.store.scan(target.id)
         task.add_done_callback(lambda _t: self._scanned())
@@ -322,9 +363,12 @@ class ScanPage(QWizardPage):
         caps = self._wizard.store.capabilities(self.saved.id)
         self.capabilities.clear()
         for cap in caps:
-            detail = ", ".join(f"{k}: {v}" for k, v in cap.details.items() if v != "")
-            item = QTreeWidgetItem([cap.kind, cap.version if cap.available else "—", detail])
+            item = QTreeWidgetItem(list(capability_row(cap)))
+            for column in range(3):
+                item.setToolTip(column, item.text(column))
             self.capabilities.addTopLevelItem(item)
+        for column in range(2):
+            self.capabilities.resizeColumnToContents(column)
         target = self._wizard.store.target(self.saved.id) or self.saved
         self.status.setText(f"Saved {target.name} — status {target.status.value}."
                             if caps else f"Saved {target.name}; the scan did not finish "
@@ -344,8 +388,10 @@ class TargetWizard(QWizard):
         super().__init__(parent)
         self.store = store
         self.target_id: uuid.UUID | None = target.id if target is not None else None
+        has_local = any(t.kind is TargetKind.LOCAL for t in store.targets)
         self.initial = TargetSpec.of(target) if target is not None else TargetSpec(
-            name="", kind=TargetKind.SSH, auth=TargetAuth.AGENT)
+            name="", kind=TargetKind.SSH if has_local else TargetKind.LOCAL,
+            auth=TargetAuth.AGENT)
         self.setWindowTitle("Edit target" if target else "Add a target")
         self.setAccessibleName(self.windowTitle())
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)

@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableView,
     QToolButton,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -47,16 +46,19 @@ from ...stores.activity import (
     object_label,
 )
 from ..models.base import ROW_ROLE, SORT_ROLE, Column, RowTableModel
-from ..theme import set_font
 from ..widgets.badge import BadgeDelegate
 from ..widgets.list_tools import (
     NaturalOrderProxy,
     add_action,
+    elided_tips,
+    fit_columns,
+    fit_placeholder,
     focus_filter,
     install_page_shortcuts,
     remember_header,
 )
 from ..widgets.message_bar import MessageBar
+from ..widgets.page_header import PageHeader, page_layout
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -225,11 +227,8 @@ class ActivityPage(QWidget):
         self._object_text = ""
         self.setAccessibleName("Activity page")
 
-        heading = QLabel("Activity")
-        heading.setObjectName("pageTitle")
-        set_font(heading, pixel_size=20, bold=True)
-        self.subtitle = QLabel("Who did what, when, and to which object.")
-        self.subtitle.setObjectName("pageSubtitle")
+        self.header = PageHeader("Activity", "Who did what, when, and to which object.")
+        self.subtitle = self.header.subtitle
         self.message_bar = MessageBar()
         self.message_bar.bind(store)
 
@@ -237,7 +236,7 @@ class ActivityPage(QWidget):
         self.filter_edit.setPlaceholderText("Filter by event type or object id  (Ctrl+F)")
         self.filter_edit.setAccessibleName("Filter activity")
         self.filter_edit.setClearButtonEnabled(True)
-        self.filter_edit.setMinimumWidth(240)
+        fit_placeholder(self.filter_edit)
         self.type_combo = QComboBox()
         self.type_combo.setAccessibleName("Event type")
         for text, prefix in TYPE_CHOICES:
@@ -287,6 +286,8 @@ class ActivityPage(QWidget):
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
         self.header_memory = remember_header(self.table, ui_settings, SETTINGS_HEADER)
+        self.column_fit = fit_columns(self.table, memory=self.header_memory)
+        elided_tips(self.table, middle=False)
 
         self.empty_label = QLabel("No activity matches these filters.")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -302,11 +303,7 @@ class ActivityPage(QWidget):
         tools.addWidget(self.object_chip)
         tools.addWidget(self.clear_button)
         tools.addWidget(self.refresh_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 18, 24, 12)
-        layout.setSpacing(10)
-        layout.addWidget(heading)
-        layout.addWidget(self.subtitle)
+        layout = page_layout(self, self.header)
         layout.addWidget(self.message_bar)
         layout.addLayout(tools)
         layout.addWidget(self.table, 1)

@@ -25,12 +25,12 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTreeView,
-    QVBoxLayout,
     QWidget,
 )
 
 from ...domain.enums import TargetStatus
 from ...domain.models import Target
+from ...domain.words import plural
 from ...stores.containers import ContainerInfo, ContainersStore
 from ...stores.targets import TargetsStore
 from ..models.base import ROW_ROLE, SORT_ROLE
@@ -38,12 +38,14 @@ from ..widgets.badge import BadgeDelegate
 from ..widgets.list_tools import (
     add_action,
     confirm,
+    fit_placeholder,
     install_context_menu,
     install_page_shortcuts,
     remember_header,
 )
 from ..widgets.log_view import LogView
 from ..widgets.message_bar import MessageBar
+from ..widgets.page_header import PageHeader, page_layout
 
 CONTAINER_ROLE = Qt.ItemDataRole.UserRole + 10
 HEADERS = ["Name", "Image", "State", "Status", "Ports"]
@@ -71,8 +73,8 @@ class ContainersPage(QWidget):
         self.targets = targets
         self.setAccessibleName("Containers page")
         self.confirm_box: QMessageBox | None = None
-        title = QLabel("Containers")
-        title.setObjectName("pageTitle")
+        self.header = PageHeader("Containers",
+                                 "The containers on each target, their state and logs.")
         self.messages = MessageBar()
         self.target_combo = QComboBox()
         self.target_combo.setAccessibleName("Target")
@@ -91,9 +93,9 @@ class ContainersPage(QWidget):
         self.stop_logs_button.setAccessibleName("Stop following logs")
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Filter containers  (Ctrl+F)")
+        fit_placeholder(self.filter)
         self.filter.setAccessibleName("Filter containers")
         self.filter.setClearButtonEnabled(True)
-        self.filter.setMinimumWidth(280)
         self.filter.setMaximumWidth(360)
         self.summary = QLabel("")
         self.summary.setAccessibleName("Summary")
@@ -140,9 +142,7 @@ class ContainersPage(QWidget):
         splitter.addWidget(self.log_view)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 16, 24, 16)
-        layout.addWidget(title)
+        layout = page_layout(self, self.header)
         layout.addWidget(self.messages)
         layout.addLayout(bar)
         layout.addLayout(find)
@@ -250,7 +250,7 @@ class ContainersPage(QWidget):
         self.tree.expandAll()
         target = self._target()
         self.summary.setText(
-            f"{len(self.store.containers)} containers, {running} running" if target else
+            f"{plural(len(self.store.containers), 'container')}, {running} running" if target else
             "Choose a target")
         if selected is not None:
             self._reselect(selected.id)

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...domain.enums import DeploymentStatus, TargetKind, TargetStatus
+from ...domain.words import plural
 from ...stores.activity import ActivityEntry, describe, event_label
 from ...stores.dashboard import DashboardStore, RecentDeployment, TargetHealth
 from ..models.base import ROW_ROLE, Column, RowTableModel
@@ -39,6 +40,7 @@ from ..theme import set_font, theme_for
 from ..widgets.badge import BadgeDelegate
 from ..widgets.list_tools import remember_header
 from ..widgets.message_bar import MessageBar
+from ..widgets.page_header import PageHeader, page_layout
 from .activity import tone as activity_tone
 
 R = TypeVar("R")
@@ -277,11 +279,8 @@ class DashboardPage(QWidget):
         self.store = store
         self.setAccessibleName("Dashboard page")
 
-        heading = QLabel("Dashboard")
-        heading.setObjectName("pageTitle")
-        set_font(heading, pixel_size=20, bold=True)
-        self.subtitle = QLabel("Loading…")
-        self.subtitle.setObjectName("pageSubtitle")
+        self.header = PageHeader("Dashboard", "Loading…")
+        self.subtitle = self.header.subtitle
         self.subtitle.setAccessibleName("Dashboard status")
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setAccessibleName("Refresh dashboard")
@@ -292,7 +291,7 @@ class DashboardPage(QWidget):
         self.online_card = StatCard("Targets online")
         self.offline_card = StatCard("Targets offline")
         self.stacks_card = StatCard("Stacks")
-        self.running_card = StatCard("Deployments running")
+        self.running_card = StatCard("In progress")
         self.failed_card = StatCard("Failed in 24 hours")
         self.cards = (self.online_card, self.offline_card, self.stacks_card,
                       self.running_card, self.failed_card)
@@ -314,6 +313,7 @@ class DashboardPage(QWidget):
                                    stretch=2)
         self.health_table.setItemDelegateForColumn(
             0, BadgeDelegate(target_tone, self.health_table))
+        self.health_table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # hosts: both ends
         self.activity_table = _table("Recent activity", self.activity_model,
                                      (110, 170, 0, 110), stretch=2)
         self.activity_table.setItemDelegateForColumn(
@@ -333,13 +333,7 @@ class DashboardPage(QWidget):
             label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
             label.hide()
 
-        top = QHBoxLayout()
-        titles = QVBoxLayout()
-        titles.setSpacing(2)
-        titles.addWidget(heading)
-        titles.addWidget(self.subtitle)
-        top.addLayout(titles, 1)
-        top.addWidget(self.refresh_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.header.add_button(self.refresh_button)
         cards = QHBoxLayout()
         cards.setSpacing(10)
         for card in self.cards:
@@ -356,14 +350,11 @@ class DashboardPage(QWidget):
         grid.addWidget(_heading("Recent activity"), 3, 0)
         grid.addWidget(self.activity_empty, 4, 0)
         grid.addWidget(self.activity_table, 5, 0)
-        grid.setColumnStretch(0, 3)
-        grid.setColumnStretch(1, 2)
+        grid.setColumnStretch(0, 5)
+        grid.setColumnStretch(1, 4)
         grid.setRowStretch(2, 1)
         grid.setRowStretch(5, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 18, 24, 12)
-        layout.setSpacing(12)
-        layout.addLayout(top)
+        layout = page_layout(self, self.header)
         layout.addWidget(self.message_bar)
         layout.addLayout(cards)
         layout.addLayout(grid, 1)
@@ -402,8 +393,10 @@ class DashboardPage(QWidget):
             str(down), f"{t.offline} offline, {t.error} in error" if down else "none",
             "error" if down else "neutral")
         self.stacks_card.set_value(str(s.stacks), "active stacks")
-        self.running_card.set_value(str(s.deployments_running), "pending or running",
-                                    "running" if s.deployments_running else "neutral")
+        running = s.deployments_running
+        self.running_card.set_value(str(running), (
+            f"{plural(running, 'deployment')} pending or running" if running
+            else "no deployment pending or running"), "running" if running else "neutral")
         self.failed_card.set_value(str(s.failed_24h), f"{s.succeeded_24h} succeeded",
                                    "error" if s.failed_24h else "neutral")
         self.deployments_model.sync(s.recent_deployments)

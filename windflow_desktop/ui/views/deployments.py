@@ -36,22 +36,30 @@ from PySide6.QtWidgets import (
 from ...domain.deployment_flow import Action, Standing
 from ...domain.enums import DeploymentStatus
 from ...domain.models import Deployment, DeploymentStageRecord
+from ...domain.words import words
 from ...stores.deployments import DeploymentsStore
 from ..models.base import ROW_ROLE, SORT_ROLE, Column, RowTableModel
+from ..theme import set_font
 from ..widgets.badge import BadgeDelegate
 from ..widgets.deployment_log import LogPanel
 from ..widgets.list_tools import (
     NaturalOrderProxy,
     add_action,
+    confirm,
+    elided_tips,
+    fit_columns,
+    fit_placeholder,
     install_page_shortcuts,
     remember_header,
 )
 from ..widgets.message_bar import Level, MessageBar
+from ..widgets.page_header import PageHeader, page_layout
 
 Index = QModelIndex | QPersistentModelIndex
 STEPS = ("preflight", "validate", "pull", "up", "health", "done")
-STARTED_COLUMN = 4
+STARTED_COLUMN = 5
 SETTINGS_HEADER = "deployments/header"
+REMOVE_BUTTON = "Remove project and its containers"
 
 TONES = {
     DeploymentStatus.SUCCEEDED: "success", DeploymentStatus.FAILED: "error",
@@ -83,6 +91,10 @@ def _duration(dep: Deployment) -> str:
     return f"{(dep.finished_at - dep.started_at).total_seconds():.1f} s"
 
 
+def _revision(dep: Deployment) -> str:
+    return f"#{dep.revision_number}" if dep.revision_number else ""
+
+
 class DeploymentsModel(RowTableModel[Deployment]):
     """Rows from the store; asks the store for the next keyset page when scrolled down."""
 
@@ -91,6 +103,7 @@ class DeploymentsModel(RowTableModel[Deployment]):
         super().__init__([
             Column("Status", store.status_text),
             Column("Stack", lambda d: names("stack", d.stack_id)),
+            Column("Revision", _revision, sort_value=lambda d: d.revision_number),
             Column("Target", lambda d: names("target", d.target_id)),
             Column("Stage", lambda d: d.stage.value if d.stage else ""),
             Column("Started", _when, sort_value=lambda d: d.created_at),
@@ -108,16 +121,22 @@ class DeploymentsModel(RowTableModel[Deployment]):
 
 
 class StageStepper(QFrame):
-    """preflight → validate → pull → up → health → done, each coloured by its outcome."""
+    """preflight → validate → pull → up → health → done, each coloured by its outcome;
+    below them, the lifecycle steps that came after (watch, stop, start, remove,
+    rollback…) as a history list, so the pills never grow past their six."""
 
     COLORS = {"succeeded": "#1a7f37", "failed": "#cf222e", "running": "#0969da",
               "cancelled": "#6e7781", "skipped": "#6e7781", "": "#8c959f"}
+    MARKS = {"succeeded": "✔ ", "failed": "✖ ", "running": "● ", "cancelled": "■ "}
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName("Stages")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 4, 0, 4)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 4, 0, 4)
+        column.setSpacing(4)
+        layout = QHBoxLayout()
+        column.addLayout(layout)
         self.labels: dict[str, QLabel] = {}
         for i, step in enumerate(STEPS):
             label = QLabel(step)
@@ -129,9 +148,12 @@ class StageStepper(QFrame):
                 arrow = QLabel("→")
                 arrow.setStyleSheet("color: #8c959f;")
                 layout.addWidget(arrow)
-        self.extra = QLabel("")
-        layout.addWidget(self.extra)
         layout.addStretch(1)
+        self.history = QLabel("")
+        self.history.setAccessibleName("Lifecycle history")
+        self.history.setWordWrap(True)
+        self.history.setTextFormat(Qt.TextFormat.PlainText)
+        column.addWidget(self.history)
         self.set_stages([])
 
     def set_stages(self, stages: Sequence[DeploymentStageRecord]) -> None:
@@ -140,16 +162,21 @@ class StageStepper(QFrame):
             record = latest.get(step)
             outcome = record.outcome if record else ""
             color = self.COLORS.get(outcome, "#8c959f")
-            mark = {"succeeded": "✔ ", "failed": "✖ ", "running": "● ",
-                    "cancelled": "■ "}.get(outcome, "")
-            label.setText(f"{mark}{step}")
+            label.setText(f"{self.MARKS.get(outcome, '')}{step}")
             label.setToolTip(record.detail if record else "not reached")
             weight = 600 if record else 400
             label.setStyleSheet(
                 f"color: {color}; font-weight: {weight}; border: 1px solid {color};"
                 " border-radius: 10px; padding: 2px 8px;")
         others = [s for s in stages if s.stage not in self.labels]
-        self.extra.setText("  ".join(f"{s.stage}: {s.outcome}" for s in others))
+        self.history.setText("\n".join(self._history_line(s) for s in others))
+        self.history.setVisible(bool(others))
+
+    def _history_line(self, record: DeploymentStageRecord) -> str:
+        when = record.started_at.astimezone().strftime("%H:%M:%S")
+        detail = f" — {record.detail}" if record.detail else ""
+        return f"{when}  {self.MARKS.get(record.outcome, '')}{words(record.stage)}: " \
+               f"{words(record.outcome)}{detail}"
 
 
 class DeploymentsPage(QWidget):
@@ -172,6 +199,7 @@ class DeploymentsPage(QWidget):
         self.search.setPlaceholderText("Search project  (Ctrl+F)")
         self.search.setAccessibleName("Search deployments")
         self.search.setClearButtonEnabled(True)
+        fit_placeholder(self.search)
         self.search.returnPressed.connect(self._filter)
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
@@ -200,21 +228,25 @@ class DeploymentsPage(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((110, 130, 130, 80, 150, 80)):
+        for column, width in enumerate((110, 130, 70, 130, 80, 150, 80)):
             header.resizeSection(column, width)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(STARTED_COLUMN, Qt.SortOrder.DescendingOrder)
         self.header_memory = remember_header(self.table, ui_settings, SETTINGS_HEADER)
+        self.column_fit = fit_columns(self.table, memory=self.header_memory)
+        elided_tips(self.table)
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
         self.table.customContextMenuRequested.connect(self._context_menu)
 
         self.title = QLabel("Choose a deployment")
-        self.title.setStyleSheet("font-size: 15px; font-weight: 600;")
+        self.title.setObjectName("sectionTitle")
+        set_font(self.title, pixel_size=15, bold=True)
         self.error = QLabel("")
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #cf222e;")
         self.stepper = StageStepper()
         self.buttons: dict[str, QPushButton] = {}
+        self.confirm_box: QMessageBox | None = None
         actions = QHBoxLayout()
         for action, label in (("redeploy", "Redeploy"), ("rollback", "Roll back to this"),
                               ("cancel", "Cancel"), ("stop", "Stop"), ("start", "Start"),
@@ -253,7 +285,9 @@ class DeploymentsPage(QWidget):
         split.addWidget(top)
         split.addWidget(detail)
         split.setSizes([300, 420])
-        layout = QVBoxLayout(self)
+        self.header = PageHeader("Deployments", "Every deployment with its stages, live "
+                                                "logs, and rollback to a good revision.")
+        layout = page_layout(self, self.header)
         layout.addWidget(self.message)
         layout.addWidget(split, 1)
 
@@ -282,7 +316,7 @@ class DeploymentsPage(QWidget):
     def _refresh_names(self) -> None:
         if self.model.rowCount():
             self.model.dataChanged.emit(self.model.index(0, 1),
-                                        self.model.index(self.model.rowCount() - 1, 2))
+                                        self.model.index(self.model.rowCount() - 1, 3))
 
     def refresh(self) -> None:
         self.message.clear()
@@ -361,25 +395,24 @@ class DeploymentsPage(QWidget):
         if dep is None:
             return
         if action == "remove":
-            volumes = self.confirm_remove(dep)
-            if volumes is None:
-                return
-            self.message.clear_on_success(
-                self.store.act_on("remove", dep.id, volumes=volumes), self.store)
+            self.confirm_remove(dep)
             return
         self.message.clear_on_success(self.store.act_on(action, dep.id), self.store)
 
-    def confirm_remove(self, dep: Deployment) -> bool | None:
-        """None: cancelled; else whether the named volumes go too (asked separately)."""
-        box = QMessageBox(QMessageBox.Icon.Warning, "Remove deployment",
-                          f"Take the project {dep.project_name} down on its target?",
-                          QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel,
-                          self)
-        check = QCheckBox("Also delete its named volumes (their data is lost)")
-        box.setCheckBox(check)
-        if box.exec() != QMessageBox.StandardButton.Ok:
-            return None
-        return check.isChecked()
+    def confirm_remove(self, dep: Deployment) -> QMessageBox:
+        """Ask (non-blocking, Cancel the default) before taking the project down; the
+        named volumes go too only when their box is ticked."""
+        dep_id = dep.id
+        self.confirm_box = confirm(
+            self, title="Remove deployment",
+            text=f"Remove the project {dep.project_name} and its containers from "
+                 f"{self._names('target', dep.target_id)}?",
+            detail="The deployment stays in the list as removed.",
+            button=REMOVE_BUTTON,
+            check="Also delete its named volumes (their data is lost)",
+            then=lambda volumes: self.message.clear_on_success(
+                self.store.act_on("remove", dep_id, volumes=volumes), self.store))
+        return self.confirm_box
 
 
 def _copy(text: str) -> None:

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
+
+from ..widgets.page_header import PageHeader, page_layout
 
 
 class PlaceholderPage(QWidget):
     def __init__(self, title: str, blurb: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName(f"{title} page")
-        heading = QLabel(title)
-        heading.setObjectName("pageTitle")
-        font = heading.font()
-        font.setPointSizeF(font.pointSizeF() * 1.6)
-        font.setBold(True)
-        heading.setFont(font)
-        text = QLabel(blurb)
-        text.setWordWrap(True)
-        text.setObjectName("pageBlurb")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(32, 24, 32, 24)
-        layout.addWidget(heading)
-        layout.addWidget(text)
+        self.header = PageHeader(title, blurb)
+        self.header.subtitle.setWordWrap(True)
+        self.header.subtitle.setObjectName("pageBlurb")
+        layout = page_layout(self, self.header)
         layout.addStretch(1)
-        text.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)

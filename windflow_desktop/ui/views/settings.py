@@ -1,12 +1,14 @@
 """``SettingsPage``: the Settings page — a heading and one tab per section.
 
-Users & roles is the first section; notifications, the workspace and the rest come later
-through ``add_section``.
+Users & roles is the first section, then invitations and notifications; sections are
+added with ``add_section``.
 """
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QTabWidget, QWidget
+
+from ..widgets.page_header import PageHeader, page_layout
 
 
 class SettingsPage(QWidget):
@@ -15,16 +17,12 @@ class SettingsPage(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName("Settings page")
-        heading = QLabel("Settings")
-        heading.setObjectName("pageTitle")
-        heading.setStyleSheet("font-size: 20px; font-weight: 600;")
+        self.header = PageHeader("Settings",
+                                 "Users and roles, your invitations, and notifications.")
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Settings sections")
         self.tabs.setDocumentMode(True)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 18, 24, 12)
-        layout.setSpacing(10)
-        layout.addWidget(heading)
+        layout = page_layout(self, self.header)
         layout.addWidget(self.tabs, 1)
 
     def add_section(self, title: str, widget: QWidget) -> int:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
+    QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
@@ -52,16 +53,22 @@ from PySide6.QtWidgets import (
 from ...domain.compose import ComposeReport
 from ...domain.models import RevisionDiff, Stack, StackRevision
 from ...domain.variables import GENERATORS
-from ...stores.stacks import StacksStore
+from ...domain.words import plural
+from ...stores.stacks import StackDetails, StacksStore
 from ..models.base import SORT_ROLE, Column, RowTableModel
+from ..theme import set_font
 from ..widgets.list_tools import (
     add_action,
     confirm,
+    elided_tips,
+    fit_columns,
+    fit_placeholder,
     install_context_menu,
     install_page_shortcuts,
     remember_header,
 )
 from ..widgets.message_bar import Level, MessageBar
+from ..widgets.page_header import PageHeader, page_layout
 from ..widgets.yaml_editor import YamlEditor
 from .unsaved import UNSAVED_MARK, UnsavedGuard
 
@@ -198,6 +205,7 @@ class StacksPage(QWidget):
         self.search.setAccessibleName("Search stacks")
         self.search.setToolTip("Filters the list as you type; Return searches the workspace")
         self.search.setClearButtonEnabled(True)
+        fit_placeholder(self.search)
         self.search.returnPressed.connect(lambda: store.load(search=self.search.text()))
         self.archived = QCheckBox("Archived")
         self.archived.setAccessibleName("Show archived stacks")
@@ -217,10 +225,12 @@ class StacksPage(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setStretchLastSection(True)  # tags take what is left
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.header_memory = remember_header(self.table, ui_settings, SETTINGS_HEADER)
+        self.column_fit = fit_columns(self.table, maximum=200, memory=self.header_memory)
+        elided_tips(self.table, middle=False)
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
         install_context_menu(self.table, self.build_context_menu)
         self.new_button = QPushButton("New stack")
@@ -245,8 +255,8 @@ class StacksPage(QWidget):
 
         # detail side
         self.title = QLabel("Choose a stack, or create one")
-        self.title.setObjectName("pageTitle")
-        self.title.setStyleSheet("font-size: 16px; font-weight: 600;")
+        self.title.setObjectName("sectionTitle")
+        set_font(self.title, pixel_size=15, bold=True)
         self.message_edit = QLineEdit()
         self.message_edit.setPlaceholderText("What changed? (revision message)")
         self.message_edit.setAccessibleName("Revision message")
@@ -267,6 +277,25 @@ class StacksPage(QWidget):
         self.export_button.setAccessibleName("Export stack")
         self.export_button.clicked.connect(self._export)
 
+        self.name_edit = QLineEdit()
+        self.name_edit.setAccessibleName("Stack name")
+        self.name_edit.setPlaceholderText("Name (required)")
+        self.tags_edit = QLineEdit()
+        self.tags_edit.setAccessibleName("Tags")
+        self.tags_edit.setPlaceholderText("web, staging")
+        self.tags_edit.setToolTip("Tags, separated by commas")
+        self.description_edit = QLineEdit()
+        self.description_edit.setAccessibleName("Description")
+        self.description_edit.setPlaceholderText("What this stack is for")
+        details = QFormLayout()
+        details.setContentsMargins(0, 0, 0, 0)
+        name_row = QHBoxLayout()
+        name_row.addWidget(self.name_edit, 2)
+        name_row.addWidget(QLabel("Tags"))
+        name_row.addWidget(self.tags_edit, 1)
+        details.addRow("Name", name_row)
+        details.addRow("Description", self.description_edit)
+
         self.editor = YamlEditor()
         self.editor.sig_text_settled.connect(self._validate)
         self.issues = QListWidget()
@@ -274,6 +303,7 @@ class StacksPage(QWidget):
         self.issues.setMaximumHeight(110)
         self.issues.itemActivated.connect(self._go_to_issue)
         self.issues.itemClicked.connect(self._go_to_issue)
+        self.issues.hide()  # shown with issues only: an empty box says nothing
         self.validation_label = QLabel("")
         compose_tab = QWidget()
         cv = QVBoxLayout(compose_tab)
@@ -307,6 +337,9 @@ class StacksPage(QWidget):
         self.revisions.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.revisions.verticalHeader().hide()
         self.revisions.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.revisions.setWordWrap(False)  # "Saved" wrapped onto two lines
+        self.revisions_fit = fit_columns(self.revisions, minimum=40)
+        elided_tips(self.revisions, middle=False)
         self.diff_button = QPushButton("Diff")
         self.diff_button.setAccessibleName("Diff revisions")
         self.diff_button.setToolTip("Select one revision (against the current one) or two")
@@ -314,6 +347,8 @@ class StacksPage(QWidget):
         self.restore_button = QPushButton("Restore")
         self.restore_button.setAccessibleName("Restore revision")
         self.restore_button.clicked.connect(self._restore)
+        self.revisions.selectionModel().selectionChanged.connect(
+            lambda *_: self._enable_revision_actions())
         self.diff_view = QPlainTextEdit()
         self.diff_view.setReadOnly(True)
         self.diff_view.setAccessibleName("Diff")
@@ -343,6 +378,7 @@ class StacksPage(QWidget):
                   self.export_button):
             head.addWidget(b)
         rl.addLayout(head)
+        rl.addLayout(details)
         rl.addWidget(self.tabs, 1)
         save_row = QHBoxLayout()
         save_row.addWidget(self.message_edit, 1)
@@ -354,7 +390,9 @@ class StacksPage(QWidget):
         split.addWidget(right)
         split.setStretchFactor(1, 3)
         split.setSizes([300, 900])
-        layout = QVBoxLayout(self)
+        self.header = PageHeader("Stacks", "Compose files with variables; every save is a "
+                                           "revision you can diff and restore.")
+        layout = page_layout(self, self.header)
         layout.addWidget(self.message)
         layout.addWidget(split, 1)
 
@@ -457,6 +495,8 @@ class StacksPage(QWidget):
         self.editor.setPlainText(NEW_STACK)
         self.variables.set_spec([{"name": "WEB_PORT", "default": "8080"}])
         self.message_edit.setText("Created")
+        self._show_details(None)
+        self.name_edit.setFocus()
         self.tabs.setCurrentIndex(0)
         self._enable(True, creating=True)
         self._editing_id = None
@@ -466,18 +506,33 @@ class StacksPage(QWidget):
         """Save (or create); the store's task, or None when nothing was started."""
         text, spec = self.editor.toPlainText(), self.variables.spec()
         message = self.message_edit.text().strip()
+        details = self.details()
+        if not details.name:
+            self.message.show_message("Give the stack a name.", Level.ERROR)
+            self.name_edit.setFocus()
+            return None
         if self._creating:
-            name, ok = QInputDialog.getText(self, "New stack", "Name of the stack:")
-            if not ok or not name.strip():
-                return None
-            task = self.store.create(name=name, compose_yaml=text, variables=spec,
+            task = self.store.create(name=details.name, description=details.description,
+                                     tags=details.tags, compose_yaml=text, variables=spec,
                                      message=message)
             self._creating = False
         else:
-            task = self.store.save(compose_yaml=text, variables=spec, message=message)
+            task = self.store.save(compose_yaml=text, variables=spec, message=message,
+                                   details=details)
         self.message_edit.clear()
         self.message.clear_on_success(task, self.store)
         return task
+
+    def details(self) -> StackDetails:
+        """The name, description and tags as the editor shows them."""
+        tags = tuple(t.strip() for t in self.tags_edit.text().split(",") if t.strip())
+        return StackDetails(self.name_edit.text().strip(),
+                            self.description_edit.text().strip(), tags)
+
+    def _show_details(self, stack: Stack | None) -> None:
+        self.name_edit.setText(stack.name if stack else "")
+        self.description_edit.setText(stack.description if stack else "")
+        self.tags_edit.setText(", ".join(stack.tags) if stack else "")
 
     def _deploy(self) -> None:
         if self.store.selected is not None:
@@ -588,17 +643,24 @@ class StacksPage(QWidget):
         if stack is None:
             if not self._creating:
                 self.title.setText("Choose a stack, or create one")
+                self._show_details(None)
                 self.editor.blockSignals(True)
                 self.editor.clear()
                 self.editor.blockSignals(False)
+                self.editor.set_issues([])
+                self.issues.clear()
+                self.issues.hide()
+                self.validation_label.clear()
                 self.variables.set_spec([])
                 self.revisions_model.reset([])
+                self._enable_revision_actions()
                 self.unsaved.mark_clean()
             return
         self.host_access.setChecked(stack.host_access)
         archived = " (archived)" if stack.archived_at else ""
         self.title.setText(f"{stack.name} — revision {stack.current_revision}{archived}")
         self.archive_button.setText("Unarchive" if stack.archived_at else "Archive")
+        self._show_details(stack)
         if rev is not None and self.unsaved.dirty and self._editing_id == stack.id and \
                 self.editor.toPlainText() != rev.compose_yaml:
             # Saved elsewhere meanwhile (another window): the edits here are not lost.
@@ -618,6 +680,7 @@ class StacksPage(QWidget):
             self.unsaved.mark_clean()
             self._validate()
         self.revisions_model.reset(self.store.revisions)
+        self._enable_revision_actions()
         self.diff_view.clear()
         pos = self.model.position(stack.id)
         shown = (self.proxy.mapFromSource(self.model.index(pos, 0)) if pos is not None
@@ -630,11 +693,22 @@ class StacksPage(QWidget):
 
     def _enable(self, on: bool, *, creating: bool = False) -> None:
         for b in (self.deploy_button, self.duplicate_button, self.archive_button,
-                  self.export_button, self.diff_button, self.restore_button,
-                  self.host_access):
+                  self.export_button, self.host_access):
             b.setEnabled(on and not creating)
+        self._enable_revision_actions()
         self.save_button.setEnabled(on or creating)
         self.editor.setReadOnly(not (on or creating))
+        for edit in (self.name_edit, self.description_edit, self.tags_edit):
+            edit.setReadOnly(not (on or creating))
+
+    def _enable_revision_actions(self) -> None:
+        """Diff and Restore need a chosen revision (Diff: one other than the current,
+        or two; Restore: exactly one)."""
+        numbers = self._selected_numbers() if self.store.selected is not None else []
+        current = self.store.revision.number if self.store.revision else 0
+        self.diff_button.setEnabled(len(numbers) == 2
+                                    or (len(numbers) == 1 and numbers != [current]))
+        self.restore_button.setEnabled(len(numbers) == 1 and numbers != [current])
 
     def _show_report(self, report: ComposeReport) -> None:
         self.editor.set_issues(report.issues)
@@ -643,14 +717,16 @@ class StacksPage(QWidget):
             item = QListWidgetItem(("✖ " if issue.severity == "error" else "⚠ ") + str(issue))
             item.setData(Qt.ItemDataRole.UserRole, (issue.line, issue.column))
             self.issues.addItem(item)
+        self.issues.setVisible(bool(report.issues))
         errors, warnings = len(report.errors), len(report.warnings)
         if not errors and not warnings:
             self.validation_label.setText(
-                f"✔ Valid: {len(report.services)} services "
+                f"✔ Valid: {plural(len(report.services), 'service')} "
                 f"({', '.join(report.services)}), "
-                f"{len({v.name for v in report.variables})} variables used")
+                f"{plural(len({v.name for v in report.variables}), 'variable')} used")
         else:
-            self.validation_label.setText(f"{errors} error(s), {warnings} warning(s)")
+            self.validation_label.setText(
+                f"{plural(errors, 'error')}, {plural(warnings, 'warning')}")
         self.save_button.setEnabled(not errors and (self.store.selected is not None
                                                     or self._creating))
 

@@ -43,23 +43,23 @@ from ..dialogs.target_wizard import StepsView, TargetWizard
 from ..models.base import ROW_ROLE, SORT_ROLE, Column, RowTableModel
 from ..widgets.badge import BadgeDelegate
 from ..widgets.list_tools import (
+    EmptyState,
     add_action,
     confirm,
+    elided_tips,
+    fit_columns,
+    fit_placeholder,
     install_context_menu,
     install_page_shortcuts,
     remember_header,
 )
 from ..widgets.message_bar import MessageBar
+from ..widgets.page_header import PageHeader, page_layout
+from ..widgets.target_text import capability_row, host_text, kind_text
 
-KIND_LABEL = {TargetKind.LOCAL: "Local", TargetKind.SSH: "SSH", TargetKind.DOCKER_TCP: "TCP+TLS"}
 STATUS_TONE = {TargetStatus.ONLINE: "success", TargetStatus.OFFLINE: "warning",
                TargetStatus.ERROR: "error", TargetStatus.UNKNOWN: "neutral"}
 SETTINGS_HEADER = "targets/header"
-CAPABILITY_LABEL = {
-    "os": "Operating system", "arch": "Architecture", "cpus": "CPUs", "memory": "Memory",
-    "disk": "Disk free", "docker": "Docker engine", "compose_v2": "Compose v2",
-    "compose_v1": "Compose v1", "podman": "Podman",
-}
 
 
 def ago(moment: datetime | None, now: datetime | None = None) -> str:
@@ -78,14 +78,6 @@ def ago(moment: datetime | None, now: datetime | None = None) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def host_text(target: Target) -> str:
-    if target.kind is TargetKind.LOCAL:
-        return target.docker_socket or "this computer"
-    user = f"{target.username}@" if target.username else ""
-    port = f":{target.port}" if target.port else ""
-    return f"{user}{target.host}{port}"
-
-
 class TargetsPage(QWidget):
     def __init__(self, store: TargetsStore, ui_settings: QSettings | None = None,
                  parent: QWidget | None = None) -> None:
@@ -95,12 +87,13 @@ class TargetsPage(QWidget):
         self._wizard: TargetWizard | None = None
         self._boxes: list[QMessageBox] = []
 
-        title = QLabel("Targets")
-        title.setObjectName("pageTitle")
+        self.header = PageHeader("Targets", "The machines you deploy to: this computer, "
+                                            "hosts over SSH, Docker engines over TCP+TLS.")
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Filter by name, host, status…  (Ctrl+F)")
         self.filter.setAccessibleName("Filter targets")
         self.filter.setClearButtonEnabled(True)
+        fit_placeholder(self.filter)
         self.add_button = QPushButton("Add target…")
         self.edit_button = QPushButton("Edit…")
         self.delete_button = QPushButton("Delete")
@@ -127,7 +120,7 @@ class TargetsPage(QWidget):
         self.model: RowTableModel[Target] = RowTableModel(
             [
                 Column("Name", lambda t: t.name, lambda t: t.name.lower()),
-                Column("Kind", lambda t: KIND_LABEL[t.kind]),
+                Column("Kind", kind_text),
                 Column("Host", host_text),
                 Column("Status", lambda t: t.status.value),
                 Column("Engine", lambda t: store.engine_version(t.id) or "—"),
@@ -165,6 +158,11 @@ class TargetsPage(QWidget):
         for column, width in ((0, 140), (1, 70), (2, 200), (3, 90), (4, 80), (5, 100)):
             self.table.setColumnWidth(column, width)
         self.header_memory = remember_header(self.table, ui_settings, SETTINGS_HEADER)
+        self.column_fit = fit_columns(self.table, memory=self.header_memory)
+        elided_tips(self.table)
+        self.empty_state = EmptyState(
+            self.table, self.model, "No targets yet. Add this computer, a host over SSH "
+            "or a Docker engine to deploy to.", "Add target…", lambda: self.open_wizard(None))
 
         self.detail_title = QLabel("Select a target")
         self.detail_title.setObjectName("sectionTitle")
@@ -174,6 +172,8 @@ class TargetsPage(QWidget):
         self.capabilities.setRootIsDecorated(False)
         self.capabilities.setColumnWidth(0, 130)
         self.capabilities.setColumnWidth(1, 150)
+        elided_tips(self.capabilities, middle=False)
+        self.capabilities_fit = fit_columns(self.capabilities, maximum=220)
         self.steps = StepsView()
         self.test_summary = QLabel("")
         self.test_summary.setWordWrap(True)
@@ -203,9 +203,7 @@ class TargetsPage(QWidget):
         splitter.setStretchFactor(1, 2)
         splitter.setSizes([700, 360])
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 16, 24, 16)
-        layout.addWidget(title)
+        layout = page_layout(self, self.header)
         layout.addWidget(self.messages)
         layout.addLayout(toolbar)
         layout.addWidget(splitter, 1)
@@ -326,12 +324,9 @@ class TargetsPage(QWidget):
                                   f"last seen {ago(target.last_seen)}")
         self.capabilities.clear()
         for cap in self.store.capabilities(target.id):
-            version = (cap.version or "yes") if cap.available else "not available"
-            details = {k: v for k, v in cap.details.items()
-                       if v not in ("", None) and not k.endswith("_bytes")}
-            item = QTreeWidgetItem([CAPABILITY_LABEL.get(cap.kind, cap.kind), version,
-                                    ", ".join(f"{k} {v}" for k, v in details.items())])
-            item.setToolTip(2, item.text(2))
+            item = QTreeWidgetItem(list(capability_row(cap)))
+            for column in range(3):
+                item.setToolTip(column, item.text(column))
             self.capabilities.addTopLevelItem(item)
 
     def _update_actions(self) -> None:
@@ -347,6 +342,8 @@ class TargetsPage(QWidget):
         wizard = TargetWizard(self.store, target, self)
         self._wizard = wizard
         wizard.finished.connect(lambda _r: self._wizard_closed(wizard))
+        # Finish: show the target it saved (read now: the wizard is deleted after).
+        wizard.accepted.connect(lambda: self._select_saved(wizard.target_id))
         wizard.open()
         return wizard
 
@@ -356,6 +353,11 @@ class TargetsPage(QWidget):
         if self._wizard is wizard:
             self._wizard = None
         wizard.deleteLater()
+
+    def _select_saved(self, target_id: uuid.UUID | None) -> None:
+        if target_id is not None:
+            self.select(target_id)
+            self.table.setFocus()
 
     def _edit(self) -> None:
         target = self.selected()

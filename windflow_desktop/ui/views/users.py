@@ -40,7 +40,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QTableView,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -54,6 +53,8 @@ from ..widgets.badge import BadgeDelegate
 from ..widgets.list_tools import (
     add_action,
     confirm,
+    fit_columns,
+    fit_placeholder,
     install_context_menu,
     install_page_shortcuts,
     remember_header,
@@ -154,9 +155,9 @@ class UsersPage(QWidget):
 
         self.search = QLineEdit()
         self.search.setPlaceholderText("Filter by name, email or role  (Ctrl+F)")
+        fit_placeholder(self.search)
         self.search.setAccessibleName("Filter members")
         self.search.setClearButtonEnabled(True)
-        self.search.setMinimumWidth(280)
         self.search.setMaximumWidth(360)
 
         self.invite_button = QPushButton("Invite…")
@@ -164,11 +165,10 @@ class UsersPage(QWidget):
         self.invite_button.setToolTip(
             "Create an account, or invite an existing one to this organization"
         )
-        self.role_button = QToolButton()
-        self.role_button.setText("Change role")
+        # A push button with a menu keeps its arrow beside the text (a tool button's
+        # InstantPopup arrow was drawn over "Change role").
+        self.role_button = QPushButton("Change role")
         self.role_button.setAccessibleName("Change role")
-        self.role_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.role_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.role_menu = QMenu(self.role_button)
         self.role_menu.setAccessibleName("Roles")
         self.role_group = QActionGroup(self)
@@ -222,6 +222,7 @@ class UsersPage(QWidget):
             if column != EMAIL_COLUMN:
                 header.resizeSection(column, width)
         self.header_memory = remember_header(self.table, ui_settings, SETTINGS_HEADER)
+        self.column_fit = fit_columns(self.table, memory=self.header_memory)
         self.empty_label = QLabel("No members to show.")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.hide()

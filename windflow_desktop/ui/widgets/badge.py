@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPalette, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPalette, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from ..models.base import ROW_ROLE
@@ -39,10 +39,7 @@ class BadgeDelegate(QStyledItemDelegate):
         background, color = self.colors(row, opt.palette)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        font = QFont(opt.font)
-        font.setPointSizeF(max(font.pointSizeF() - 1, 7))
-        font.setWeight(QFont.Weight.DemiBold)
-        painter.setFont(font)
+        painter.setFont(badge_font(opt.font))
         metrics = painter.fontMetrics()
         room = opt.rect.width() - 12
         shown = metrics.elidedText(text, Qt.TextElideMode.ElideRight, max(room - 16, 10))
@@ -68,5 +65,18 @@ class BadgeDelegate(QStyledItemDelegate):
         return False
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        """Room for the whole badge as ``paint`` draws it (its own, bolder font), so a
+        column sized to its contents never clips one."""
         size = super().sizeHint(option, index)
-        return QSize(size.width() + 20, max(size.height(), option.fontMetrics.height() + 10))
+        font = badge_font(option.font)
+        text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        badge = QFontMetrics(font).horizontalAdvance(text) + 16 + 12 + 4
+        return QSize(max(size.width() + 20, badge),
+                     max(size.height(), option.fontMetrics.height() + 10))
+
+
+def badge_font(base: QFont) -> QFont:
+    font = QFont(base)
+    font.setPointSizeF(max(font.pointSizeF() - 1, 7))
+    font.setWeight(QFont.Weight.DemiBold)
+    return font

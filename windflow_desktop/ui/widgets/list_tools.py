@@ -16,8 +16,10 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QEvent,
     QItemSelectionModel,
+    QModelIndex,
     QObject,
     QPoint,
     QSettings,
@@ -25,14 +27,21 @@ from PySide6.QtCore import (
     Qt,
     QTimer,
 )
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QHelpEvent, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
     QHeaderView,
+    QLabel,
     QLineEdit,
     QMenu,
     QMessageBox,
+    QPushButton,
+    QStyle,
     QTableView,
+    QToolTip,
     QTreeView,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -56,7 +65,7 @@ class HeaderMemory(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(SAVE_DELAY_MS)
         self._timer.timeout.connect(self.save)
-        self.restore()
+        self.restored = self.restore()  # the user's own widths: nothing sizes over them
         self.header.sectionResized.connect(self._changed)
         self.header.sectionMoved.connect(self._changed)
         self.header.sortIndicatorChanged.connect(self._changed)
@@ -97,6 +106,149 @@ class HeaderMemory(QObject):
 def remember_header(view: QTableView | QTreeView, settings: QSettings | None,
                     key: str) -> HeaderMemory:
     return HeaderMemory(view, settings, key)
+
+
+class ColumnFit(QObject):
+    """Sizes a view's columns to their contents (header included), within ``minimum``
+    and ``maximum`` pixels, whenever rows arrive — until the user resizes a column by
+    hand or their saved widths were restored; the stretched last column is left alone.
+    Long text in a column at ``maximum`` is elided (see ``ElidedTips``)."""
+
+    def __init__(self, view: QTableView | QTreeView, *, minimum: int = 60,
+                 maximum: int = 360, memory: HeaderMemory | None = None) -> None:
+        super().__init__(view)
+        self._view = view
+        self.minimum, self.maximum = minimum, maximum
+        self.header: QHeaderView = (view.horizontalHeader() if isinstance(view, QTableView)
+                                    else view.header())
+        self.active = memory is None or not memory.restored
+        self._fitting = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)  # once per batch of rows, after they are in
+        self._timer.timeout.connect(self.fit)
+        model = view.model()
+        for signal in (model.modelReset, model.rowsInserted, model.dataChanged,
+                       model.layoutChanged):
+            signal.connect(self._later)
+        self.header.sectionResized.connect(self._resized)
+        view.installEventFilter(self)  # a view measures only the rows it has laid out
+        self.fit()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Show:
+            self._later()
+        return False
+
+    def _later(self, *_args: Any) -> None:
+        if self.active:
+            self._timer.start()
+
+    def _resized(self, column: int, *_args: Any) -> None:
+        if self._fitting or not self._fitted(column):
+            return  # ours, or Qt stretching the last column to the view's width
+        self.active = False  # the user dragged a divider: their widths from now on
+
+    def _fitted(self, column: int) -> bool:
+        last = column == self.header.count() - 1 and self.header.stretchLastSection()
+        mode = self.header.sectionResizeMode(column)
+        return not last and mode == QHeaderView.ResizeMode.Interactive
+
+    def fit(self) -> None:
+        if not self.active or not shiboken6.isValid(self._view):
+            return
+        self._fitting = True
+        try:
+            for column in range(self.header.count()):
+                if not self._fitted(column):
+                    continue
+                wanted = max(self._view.sizeHintForColumn(column),
+                             self.header.sectionSizeHint(column))
+                self.header.resizeSection(column, min(max(wanted, self.minimum),
+                                                      self.maximum))
+        finally:
+            self._fitting = False
+
+
+def fit_columns(view: QTableView | QTreeView, *, minimum: int = 60, maximum: int = 360,
+                memory: HeaderMemory | None = None) -> ColumnFit:
+    return ColumnFit(view, minimum=minimum, maximum=maximum, memory=memory)
+
+
+class ElidedTips(QObject):
+    """A cell whose text does not fit its column shows the whole text as its tooltip
+    (hosts and paths are elided in the middle, so both ends stay readable)."""
+
+    def __init__(self, view: QAbstractItemView, *, middle: bool = True) -> None:
+        super().__init__(view)
+        self._view = view
+        if middle:
+            view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        view.viewport().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.ToolTip or not isinstance(event, QHelpEvent):
+            return False
+        index = self._view.indexAt(event.pos())
+        if not index.isValid() or index.data(Qt.ItemDataRole.ToolTipRole):
+            return False  # the model's own tooltip wins
+        text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        if text and not fits(self._view, index, text):
+            QToolTip.showText(event.globalPos(), text, self._view.viewport())
+            return True
+        QToolTip.hideText()
+        return True
+
+
+def fits(view: QAbstractItemView, index: QModelIndex, text: str) -> bool:
+    """Whether ``text`` is shown whole in the cell at ``index`` (with the cell margins)."""
+    # The text margin a style leaves on each side of an item's text (QCommonStyle).
+    margin = 2 * (view.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 1)
+    return view.fontMetrics().horizontalAdvance(text) + margin <= view.visualRect(index).width()
+
+
+def elided_tips(view: QAbstractItemView, *, middle: bool = True) -> ElidedTips:
+    return ElidedTips(view, middle=middle)
+
+
+def fit_placeholder(edit: QLineEdit, *, extra: int = 48) -> None:
+    """A filter box at least as wide as its placeholder (plus the clear button)."""
+    edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance(edit.placeholderText()) + extra)
+
+
+class EmptyState(QWidget):
+    """Over a view whose ``model`` has no rows: a line saying so and a button for the
+    first step (say "Add target…"); it goes away with the first row."""
+
+    def __init__(self, view: QAbstractItemView, model: QAbstractItemModel, text: str,
+                 button: str, action: Callable[[], Any]) -> None:
+        super().__init__(view.viewport())
+        self._model = model
+        self.label = QLabel(text)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.label.setWordWrap(True)
+        self.label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.button = QPushButton(button)
+        self.button.setAccessibleName(button.rstrip("…"))
+        self.button.clicked.connect(lambda _checked=False: action())
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(self.label)
+        layout.addWidget(self.button, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addStretch(2)
+        view.viewport().installEventFilter(self)
+        for signal in (model.modelReset, model.rowsInserted, model.rowsRemoved):
+            signal.connect(self.update_shown)
+        self.setGeometry(view.viewport().rect())
+        self.update_shown()
+
+    def update_shown(self, *_args: Any) -> None:
+        self.setVisible(self._model.rowCount() == 0)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and isinstance(watched, QWidget):
+            self.setGeometry(watched.rect())
+        return False
 
 
 class PageShortcuts(QObject):
@@ -140,11 +292,16 @@ def focus_filter(edit: QLineEdit) -> None:
 
 
 def confirm(parent: QWidget, *, title: str, text: str, detail: str = "", button: str,
-            then: Callable[[], Any]) -> QMessageBox:
+            then: Callable[..., Any], check: str = "") -> QMessageBox:
     """Ask before a destructive action with a non-blocking box (``open()``); ``then``
     runs only when ``button`` was clicked. Cancel is the default and the Escape answer.
+    With ``check`` (an unticked option's text), ``then(ticked)`` gets its state.
     The box deletes itself when answered; keep the returned reference while it shows."""
     box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=parent)
+    option = QCheckBox(check) if check else None
+    if option is not None:
+        option.setAccessibleName(check)
+        box.setCheckBox(option)
     box.setAccessibleName(title)
     if detail:
         box.setInformativeText(detail)
@@ -158,7 +315,10 @@ def confirm(parent: QWidget, *, title: str, text: str, detail: str = "", button:
 
     def finished(_result: int) -> None:
         if box.clickedButton() is yes:
-            then()
+            if option is not None:
+                then(option.isChecked())
+            else:
+                then()
         box.deleteLater()
 
     box.finished.connect(finished)

@@ -467,9 +467,9 @@ class DeploymentPipeline:
             failure = _message(exc)
             if not isinstance(exc, WindFlowError):
                 log.exception("deployment %s: unexpected error", dep.id)
-        if failure is None:
-            await self._record_stage(run, DeploymentStage.DONE.value, "succeeded", "")
-            await self._finish(run, DeploymentStatus.SUCCEEDED, None)
+        if failure is None:  # the done record commits with the status: one write less
+            done = self._new_stage_record(run, DeploymentStage.DONE.value, "succeeded", "")
+            await self._finish(run, DeploymentStatus.SUCCEEDED, None, stage_record=done)
             run.watch = (model_services(model), baseline)
             return
         await self._recover(run, failure)
@@ -1160,10 +1160,7 @@ class DeploymentPipeline:
                             current: DeploymentStage | None = None) -> DeploymentStageRecord:
         """Store a stage record; with ``current``, the deployment's current stage changes
         in the same transaction (and ``deployment.stage_changed`` is published)."""
-        run.stage_seq += 1
-        now = self.clock()
-        record = DeploymentStageRecord(run.deployment.id, run.stage_seq, stage, now,
-                                       now if outcome != "running" else None, outcome, detail)
+        record = self._new_stage_record(run, stage, outcome, detail)
         async with self.backend.unit_of_work() as uow:
             await uow.deployments.save_stage(record)
             if current is not None:
@@ -1176,6 +1173,14 @@ class DeploymentPipeline:
             await self.publish(_event(dep, "deployment.stage_changed", {
                 "status": dep.status.value, "stage": current.value}))
         return record
+
+    def _new_stage_record(self, run: _Run, stage: str, outcome: str,
+                          detail: str) -> DeploymentStageRecord:
+        """The run's next stage record (not stored yet)."""
+        run.stage_seq += 1
+        now = self.clock()
+        return DeploymentStageRecord(run.deployment.id, run.stage_seq, stage, now,
+                                     now if outcome != "running" else None, outcome, detail)
 
     async def _end_stage(self, run: _Run, record: DeploymentStageRecord, outcome: str,
                          detail: str) -> None:
@@ -1216,12 +1221,17 @@ class DeploymentPipeline:
             return int(await uow.deployments.last_log_seq(dep.id))
 
     async def _finish(self, run: _Run, status: DeploymentStatus, error: str | None,
-                      *, note: str | None = None) -> None:
-        await self._finish_deployment(run.deployment, run.logs, status, error, note=note)
+                      *, note: str | None = None,
+                      stage_record: DeploymentStageRecord | None = None) -> None:
+        await self._finish_deployment(run.deployment, run.logs, status, error, note=note,
+                                      stage_record=stage_record)
 
     async def _finish_deployment(self, dep: Deployment, logs: LogWriter,
                                  status: DeploymentStatus, error: str | None,
-                                 *, note: str | None = None) -> None:
+                                 *, note: str | None = None,
+                                 stage_record: DeploymentStageRecord | None = None) -> None:
+        """Store the final status (with ``stage_record``, in the same transaction) and
+        publish ``deployment.finished``."""
         error = logs.redact(error) if error else error
         note = logs.redact(note) if note else note
         if error:
@@ -1231,6 +1241,8 @@ class DeploymentPipeline:
         await logs.flush()
         now = self.clock()
         async with self.backend.unit_of_work() as uow:
+            if stage_record is not None:
+                await uow.deployments.save_stage(stage_record)
             row = await uow.deployments.get(dep.id)
             row.status, row.error, row.finished_at = status, error, now
             dep.status, dep.error, dep.finished_at = status, error, now

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,7 @@ from windflow_desktop.domain.errors import ValidationError
 from windflow_desktop.domain.models import Deployment, Stack, Target
 from windflow_desktop.engine.executor import LocalExecutor
 from windflow_desktop.engine.pipeline import project_name
+from windflow_desktop.repositories.sql.repositories import SqlDeploymentRepository
 
 from .deploy_support import (
     BROKEN,
@@ -287,3 +289,40 @@ async def test_values_come_from_what_ran_and_nothing_from_before_a_removal_comes
         assert _ids(docker_engine, after.project_name) == []
         assert await password(after) == generated  # kept from the removed one that ran last
         await g.deployments.remove(g.admin, after.id, volumes=True)
+
+
+async def test_the_done_stage_commits_with_the_succeeded_status(
+        docker_engine: DockerEngine, tmp_path: Path,  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """One transaction stores the ``done`` stage record and the succeeded status (a write
+    less at the end of every deployment, and no moment where one is stored without the
+    other). Each write is noted with the repository of its unit of work (kept alive, so
+    two units of work never share an identity)."""
+    writes: list[tuple[object, str]] = []
+    save_stage, save = SqlDeploymentRepository.save_stage, SqlDeploymentRepository.save
+
+    async def spy_stage(self: SqlDeploymentRepository, record: Any) -> Any:
+        writes.append((self, f"stage {record.stage} {record.outcome}"))
+        return await save_stage(self, record)
+
+    async def spy_save(self: SqlDeploymentRepository, obj: Any) -> Any:
+        writes.append((self, f"status {obj.status.value}"))
+        return await save(self, obj)
+
+    monkeypatch.setattr(SqlDeploymentRepository, "save_stage", spy_stage)
+    monkeypatch.setattr(SqlDeploymentRepository, "save", spy_save)
+    async with local_deploy_graph(tmp_path, docker_engine) as (g, target):
+        stack, _ = await g.stacks.create_stack(g.admin, name="Once", compose_yaml=STACK,
+                                               variables=VARIABLES)
+        rollout = await g.deployments.deploy(
+            g.admin, stack.id, [target.id], variables={"GREETING": "x",
+                                                       "WEB_PORT": str(free_port())})
+        [dep] = await rollout.wait()
+        assert dep.status is DeploymentStatus.SUCCEEDED, dep.error
+        stages = [(s.stage, s.outcome) for s in await g.deployments.stages(g.admin, dep.id)]
+        assert stages[-1] == ("done", "succeeded")
+        done = [uow for uow, what in writes if what == "stage done succeeded"]
+        assert len(done) == 1
+        assert [what for uow, what in writes if uow is done[0]] == [
+            "stage done succeeded", "status succeeded"]
+        await g.deployments.remove(g.admin, dep.id, volumes=True)

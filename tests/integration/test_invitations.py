@@ -88,3 +88,30 @@ async def test_only_managers_invite_and_not_above_their_role(backend: SqlBackend
         await svc.users.add_member(viewer, "bob", Role.VIEWER)
     with pytest.raises(PermissionDeniedError):
         await svc.users.add_member(admin, "bob", Role.OWNER)
+
+
+async def test_invitation_lapses_when_its_sender_can_no_longer_grant_it(
+    backend: SqlBackend,
+) -> None:
+    """An invitation grants what its sender could grant when it is accepted: an admin
+    removed (or demoted) before the answer leaves nothing behind for a second account
+    of theirs to come back with."""
+    svc = build_services(backend)
+    acme, globex = await add_org(backend, "Acme"), await add_org(backend, "Globex")
+    owner = await add_member(backend, acme.id, "olga", Role.OWNER)
+    admin = await add_member(backend, acme.id, "ada", Role.ADMIN)
+    bob = await add_member(backend, globex.id, "bob", Role.VIEWER)
+    carl = await add_member(backend, globex.id, "carl", Role.VIEWER)
+    await svc.users.add_member(admin, "bob", Role.ADMIN)
+    await svc.users.add_member(admin, "carl", Role.ADMIN)
+    ((to_bob,), (to_carl,)) = await svc.orgs.invitations(bob), await svc.orgs.invitations(carl)
+    await svc.users.change_role(owner, admin.user_id, Role.OPERATOR)  # demoted
+    assert await svc.orgs.invitations(carl) == ()  # not offered any more
+    with pytest.raises(NotFoundError):
+        await svc.orgs.accept_invitation(carl, to_carl.id)
+    assert await _member_of(backend, carl.user_id, acme.id) is None
+    assert "invitation.lapsed" in svc.bus.types()
+    await svc.users.remove_member(owner, admin.user_id)  # removed
+    with pytest.raises(NotFoundError):
+        await svc.orgs.accept_invitation(bob, to_bob.id)
+    assert await _member_of(backend, bob.user_id, acme.id) is None

@@ -10,7 +10,14 @@ from ..domain.identity import Invitation, Member, PendingInvitation, Principal
 from ..domain.models import Membership, Organization, User
 from ..domain.paging import Page, PageRequest
 from ..repositories.protocols import UnitOfWork
-from ..security.permissions import ORG_DELETE, ORG_MANAGE, ORG_READ, USERS_READ
+from ..security.permissions import (
+    ORG_DELETE,
+    ORG_MANAGE,
+    ORG_READ,
+    USERS_MANAGE,
+    USERS_READ,
+    permissions_of,
+)
 from ..security.secrets import SecretStore
 from .common import ServiceContext, clean_org_name, confirm_session, unique_slug
 from .secret_refs import delete_secrets, deployments_secret_refs, targets_secret_refs
@@ -111,26 +118,36 @@ class OrganizationService:
                 PendingInvitation(i.id, await scope.uow.organizations.get(i.organization_id),
                                   i.role, i.created_at)
                 for i in await scope.uow.invitations.for_user(user.id)
+                if await _still_granted(scope.uow, i)
             ]
             return tuple(pending)
 
     async def accept_invitation(self, principal: Principal, invitation_id: uuid.UUID) -> Membership:
-        """Join the organization of the principal's own invitation with its role."""
+        """Join the organization of the principal's own invitation with its role. One
+        whose sender can no longer grant that role there (removed, demoted, disabled)
+        has lapsed: it is deleted and reads as not found."""
+        membership: Membership | None = None
         async with self.ctx.transaction(principal) as scope:
             uow = scope.uow
             user = await _acting_user(uow, principal)
             invitation = await _own_invitation(uow, user.id, invitation_id)
             await uow.invitations.delete(invitation.id)
-            membership = await uow.memberships.get(user.id, invitation.organization_id)
-            if membership is None:
-                membership = await uow.memberships.save(Membership(
-                    user.id, invitation.organization_id, invitation.role, self.ctx.clock()
-                ))
             scope.organization_id = invitation.organization_id
-            scope.record("membership.added", "user", user.id,
-                         {"username": user.username, "role": membership.role.value,
-                          "invited": True})
-            return membership
+            if not await _still_granted(uow, invitation):
+                scope.record("invitation.lapsed", "invitation", invitation.id, {})
+            else:
+                membership = await uow.memberships.get(user.id, invitation.organization_id)
+                if membership is None:
+                    membership = await uow.memberships.save(Membership(
+                        user.id, invitation.organization_id, invitation.role,
+                        self.ctx.clock(),
+                    ))
+                scope.record("membership.added", "user", user.id,
+                             {"username": user.username, "role": membership.role.value,
+                              "invited": True})
+        if membership is None:  # lapsed: deleted above, and gone for the caller too
+            raise NotFoundError("invitation", invitation_id)
+        return membership
 
     async def decline_invitation(self, principal: Principal, invitation_id: uuid.UUID) -> None:
         async with self.ctx.transaction(principal) as scope:
@@ -160,3 +177,21 @@ async def _own_invitation(
     if invitation is None or invitation.user_id != user_id:
         raise NotFoundError("invitation", invitation_id)
     return invitation
+
+
+async def _still_granted(uow: UnitOfWork, invitation: Invitation) -> bool:
+    """Whether the invitation's sender could still grant its role in its organization
+    (an active account that manages users there with an equal or higher role)."""
+    if invitation.invited_by is None:
+        return False
+    try:
+        sender = await uow.users.get(invitation.invited_by)
+    except NotFoundError:
+        return False
+    if not sender.is_active:
+        return False
+    if sender.is_superuser:
+        return True
+    held = await uow.memberships.get(sender.id, invitation.organization_id)
+    return (held is not None and USERS_MANAGE in permissions_of(held.role)
+            and held.role.rank >= invitation.role.rank)

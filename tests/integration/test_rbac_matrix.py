@@ -11,6 +11,7 @@ Expectations are written out here by hand (lowest role per method), not derived 
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import uuid
 from collections.abc import Awaitable, Callable
@@ -21,9 +22,11 @@ import pytest
 
 from windflow_desktop.domain.enums import Role
 from windflow_desktop.domain.errors import NotFoundError, PermissionDeniedError
-from windflow_desktop.domain.identity import Principal
-from windflow_desktop.domain.models import User
+from windflow_desktop.domain.identity import Invitation, Principal
+from windflow_desktop.domain.models import User, utcnow
 from windflow_desktop.repositories.sql.backend import SqlBackend
+from windflow_desktop.services.organizations import OrganizationService
+from windflow_desktop.services.users import UserService
 
 from .auth_support import PASSWORD, Services, add_member, add_org, build_services
 
@@ -45,6 +48,10 @@ LOWEST_ROLE: dict[str, Role | None] = {
     "orgs.members": Role.VIEWER,
     "orgs.rename": Role.OWNER,
     "orgs.delete": Role.OWNER,
+    # One's own invitations: any signed-in user, whatever their role.
+    "orgs.invitations": None,
+    "orgs.accept_invitation": None,
+    "orgs.decline_invitation": None,
 }
 # Methods a superuser may call on another organization (*:read_all); nobody else may.
 SUPERUSER_READS_OTHER = {"users.list_users", "users.get_user", "orgs.get", "orgs.members"}
@@ -69,6 +76,20 @@ class World:
             await uow.users.add(User(username=name, email=f"{name}@example.test"))
             await uow.commit()
         return name
+
+    async def invitation(self, user_id: uuid.UUID | None = None) -> uuid.UUID:
+        """A pending invitation of ``user_id`` (the actor by default) as a viewer into a
+        new organization, sent by its owner; returns its id."""
+        n = next(_n)
+        org = await add_org(self.svc.backend, f"Inviting{n}")
+        sender = await add_member(self.svc.backend, org.id, f"sender{n}", Role.OWNER)
+        async with self.svc.backend.unit_of_work() as uow:
+            sent = await uow.invitations.add(Invitation(
+                organization_id=org.id, user_id=user_id or self.actor.user_id,
+                role=Role.VIEWER, invited_by=sender.user_id, created_at=utcnow(),
+            ))
+            await uow.commit()
+        return sent.id
 
 
 Call = Callable[[World], Awaitable[Any]]
@@ -100,6 +121,12 @@ def own_calls() -> dict[str, Call]:
         "orgs.members": lambda w: w.svc.orgs.members(w.actor, w.own),
         "orgs.rename": lambda w: w.svc.orgs.rename(w.actor, w.own, f"Renamed {next(_n)}"),
         "orgs.delete": lambda w: w.svc.orgs.delete(w.actor, w.own),
+        "orgs.invitations": lambda w: _then(
+            w.invitation(), lambda _: w.svc.orgs.invitations(w.actor)),
+        "orgs.accept_invitation": lambda w: _then(
+            w.invitation(), lambda i: w.svc.orgs.accept_invitation(w.actor, i)),
+        "orgs.decline_invitation": lambda w: _then(
+            w.invitation(), lambda i: w.svc.orgs.decline_invitation(w.actor, i)),
     }
 
 
@@ -131,6 +158,11 @@ VIA_OWN_SCOPE = {
 # Other-org objects reached through one's own organization: never returned.
 OTHER_OBJECT_IN_OWN_SCOPE = {
     "users.get_user": lambda w: w.svc.users.get_user(w.actor, w.other_member),
+    # Someone else's invitation is not there for the actor to answer.
+    "orgs.accept_invitation": lambda w: _then(
+        w.invitation(w.other_member), lambda i: w.svc.orgs.accept_invitation(w.actor, i)),
+    "orgs.decline_invitation": lambda w: _then(
+        w.invitation(w.other_member), lambda i: w.svc.orgs.decline_invitation(w.actor, i)),
 }
 
 
@@ -198,8 +230,8 @@ async def test_rbac_matrix(backend: SqlBackend, label: str, role: Role, superuse
         leaked = _ids_in(result) - {scope_org}
         if case == "own orgs.list" and superuser:
             leaked = set()  # a superuser lists every organization
-        if case == "own orgs.create":
-            leaked = set()  # the new organization itself
+        if case in ("own orgs.create", "own orgs.accept_invitation"):
+            leaked = set()  # the new organization itself, the one joined
         if leaked:
             mismatches.append(f"{case}: returned objects of another organization")
 
@@ -224,5 +256,22 @@ async def test_rbac_matrix(backend: SqlBackend, label: str, role: Role, superuse
         m = await uow.memberships.get(other_member, other.id)
         assert m is not None and m.role is Role.VIEWER
         assert (await uow.users.get(other_member)).is_active
-    assert len(seen) == len(LOWEST_ROLE) + len(other_org_calls()) + 1
+        # Their invitations stay theirs to answer, whatever the actor tried.
+        assert len(await uow.invitations.for_user(other_member)) == 2
+    assert len(seen) == (len(LOWEST_ROLE) + len(other_org_calls())
+                         + len(OTHER_OBJECT_IN_OWN_SCOPE))
     assert not mismatches, "\n".join(mismatches)
+
+
+def test_rbac_table_covers_every_public_method() -> None:
+    """A new public method of the users or organizations service fails here until it
+    has a row."""
+    services = {"users": UserService, "orgs": OrganizationService}
+    public = {
+        f"{prefix}.{name}"
+        for prefix, cls in services.items()
+        for name, fn in inspect.getmembers(cls)
+        if not name.startswith("_")
+        and (inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn))
+    }
+    assert public == set(LOWEST_ROLE) == set(own_calls())

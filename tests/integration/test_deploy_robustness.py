@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -373,3 +374,44 @@ async def test_deploy_writes_keyring_secrets_outside_any_unit_of_work(
                                          variables={"GREETING": "hi", "WEB_PORT": "8080"})
     await asyncio.wait_for(rollout.wait(), 20)
     assert seen == [0]
+
+
+# -- 5. the flow table is asked again under the project's lock ---------------------------------
+
+
+async def test_stop_refused_when_a_newer_deployment_lands_before_the_lock(
+    graph: DeployGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service asks the flow table, then the pipeline waits for the project's lock
+    (a deploy of the same project may hold it): a newer deployment that took the
+    project over meanwhile makes the asked one superseded, and stopping it would stop
+    the newer one's containers. The pipeline asks again under the lock."""
+    g = graph
+    stack, revision = await _stack(g)
+    [target] = await _targets(g, "t")
+    name = project_name(stack.slug, stack.id, target)
+
+    def row(minutes: int) -> Deployment:
+        return Deployment(organization_id=g.org_id, stack_id=stack.id,
+                          revision_id=revision.id, target_id=target, project_name=name,
+                          status=DeploymentStatus.SUCCEEDED, actor_id=g.admin.user_id,
+                          created_at=datetime(2026, 1, 1, 12, minutes, tzinfo=UTC))
+
+    older = row(0)
+    async with g.backend.unit_of_work() as uow:
+        await uow.deployments.add(older)
+        await uow.commit()
+    real_load = g.pipeline._load
+
+    async def load_then_newer_lands(deployment_id: uuid.UUID) -> Any:
+        loaded = await real_load(deployment_id)
+        async with g.backend.unit_of_work() as uow:  # a deploy that ran meanwhile
+            await uow.deployments.add(row(5))
+            await uow.commit()
+        return loaded
+
+    monkeypatch.setattr(g.pipeline, "_load", load_then_newer_lands)
+    with pytest.raises(ConflictError, match="newer deployment"):
+        await g.deployments.stop(g.admin, older.id)
+    (stored,) = await _statuses(g, [older.id])
+    assert stored.status is DeploymentStatus.SUCCEEDED

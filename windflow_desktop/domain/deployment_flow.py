@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from .enums import ACTIVE_DEPLOYMENT, DeploymentStatus
+from .errors import ConflictError
 from .models import Deployment
 
 
@@ -117,3 +118,11 @@ def refusal(action: Action, status: DeploymentStatus, where: Standing) -> str:
             if where in (Standing.SUPERSEDED, Standing.DID_NOT_TAKE) else ""
         return f"cannot {action.value} this deployment: {why}{hint}"
     return f"cannot {action.value} a deployment that is {status.value.replace('_', ' ')}"
+
+
+def require(action: Action, dep: Deployment, holder: Deployment | None) -> None:
+    """Raise ``ConflictError`` (saying why) unless ``dep`` may do ``action`` as it stands
+    against ``holder``."""
+    where = standing(dep, holder)
+    if action not in allowed(dep.status, where):
+        raise ConflictError(refusal(action, dep.status, where))

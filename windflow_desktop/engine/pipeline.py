@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from ..domain.deployment_flow import HOLDS, Action, require
 from ..domain.enums import ACTIVE_DEPLOYMENT, DeploymentStage, DeploymentStatus, LogStream
 from ..domain.errors import DeploymentError, NotFoundError, WindFlowError
 from ..domain.events import DeploymentFinished, Event
@@ -938,6 +939,9 @@ class DeploymentPipeline:
         """``stop``, ``start`` or ``remove`` the project of a finished deployment."""
         dep, target, revision = await self._load(deployment_id)
         async with self._lock(dep.project_name):
+            # Asked again under the lock: a deploy that held it may have taken the
+            # project over since the caller asked (stopping this one would stop that).
+            dep = await self._still_may(deployment_id, Action(action))
             await self.stop_watch(dep.project_name, f"the project was asked to {action}")
             run = await self._open_run(dep, target, revision, CancelToken())
             try:
@@ -1113,6 +1117,15 @@ class DeploymentPipeline:
     async def _revision(self, revision_id: uuid.UUID) -> StackRevision:
         async with self.backend.unit_of_work() as uow:
             return await uow.stacks.get_revision_by_id(revision_id)
+
+    async def _still_may(self, deployment_id: uuid.UUID, action: Action) -> Deployment:
+        """The deployment as stored now, if the flow table still allows ``action``."""
+        async with self.backend.unit_of_work() as uow:
+            dep = await uow.deployments.get(deployment_id)
+            holder = await uow.deployments.last_with_status(dep.stack_id, dep.target_id,
+                                                            HOLDS)
+        require(action, dep, holder)
+        return dep
 
     async def _load(self, deployment_id: uuid.UUID
                     ) -> tuple[Deployment, Target, StackRevision]:

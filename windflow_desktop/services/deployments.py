@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..domain.compose import ComposeReport
-from ..domain.deployment_flow import HOLDS, Action, allowed, refusal, standing
+from ..domain.deployment_flow import HOLDS, Action, require
 from ..domain.enums import ACTIVE_DEPLOYMENT, DeploymentStatus
 from ..domain.errors import (
     ConflictError,
@@ -685,6 +685,4 @@ async def _last_applied(uow: UnitOfWork, stack_id: uuid.UUID,
 async def _may(scope: Scope, dep: Deployment, action: Action) -> None:
     """Refuse ``action`` unless the flow table allows it for ``dep`` as it stands."""
     holder = await scope.uow.deployments.last_with_status(dep.stack_id, dep.target_id, HOLDS)
-    where = standing(dep, holder)
-    if action not in allowed(dep.status, where):
-        raise ConflictError(refusal(action, dep.status, where))
+    require(action, dep, holder)

@@ -5,7 +5,7 @@ elsewhere signs the window's store out (the app then asks to sign in again)."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QMainWindow
+from PySide6.QtWidgets import QDialog, QLabel, QMainWindow
 from pytestqt.qtbot import QtBot
 
 from tests.integration.auth_support import PASSWORD
@@ -55,6 +55,8 @@ def test_idle_window_locks_and_the_password_unlocks_it(
 
 def test_sign_out_from_the_lock(qtbot: QtBot, workspace: Workspace) -> None:
     window = signed_in_window(qtbot, workspace)
+    left_open = QDialog(window)
+    left_open.show()
     lock = IdleLock(workspace.session, window, timeout_s=0.05)
     qtbot.waitUntil(lambda: lock.locked, timeout=WAIT_MS)
     assert lock.dialog is not None
@@ -62,6 +64,7 @@ def test_sign_out_from_the_lock(qtbot: QtBot, workspace: Workspace) -> None:
         qtbot.mouseClick(lock.dialog.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not workspace.session.signed_in, timeout=WAIT_MS)
     assert not lock.locked
+    assert not left_open.isVisible()  # the previous session's dialog is not shown again
     lock.shutdown()
 
 
@@ -84,3 +87,26 @@ def test_a_session_ended_elsewhere_signs_the_window_out(
         workspace.users.load()
     assert "sign in again" in ended.args[0]
     assert not workspace.session.signed_in
+
+
+def test_lock_hides_the_windows_other_dialogs_too(qtbot: QtBot, workspace: Workspace) -> None:
+    """A dialog left open over the window (a deploy dialog, a container's logs) is hidden
+    while locked, not only the pages, and comes back on unlock; one closed before stays
+    closed."""
+    window = signed_in_window(qtbot, workspace)
+    shown, closed = QDialog(window), QDialog(window)
+    shown.setWindowTitle("container logs")
+    shown.show()
+    closed.show()
+    closed.hide()
+    lock = IdleLock(workspace.session, window, timeout_s=0.05)
+    qtbot.waitUntil(lambda: lock.dialog is not None and lock.dialog.isVisible(),
+                    timeout=WAIT_MS)
+    dialog = lock.dialog
+    assert dialog is not None
+    assert not shown.isVisible() and not closed.isVisible()
+    qtbot.keyClicks(dialog.password, PASSWORD)
+    with qtbot.waitSignal(lock.sig_locked_changed, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.submit_button, Qt.MouseButton.LeftButton)
+    assert shown.isVisible() and not closed.isVisible()
+    lock.shutdown()

@@ -1,9 +1,11 @@
 """``containers.inspect`` on the real engine: a deployed secret value is masked wherever
 it appears (even under a harmless name), values of variables whose names say secret
-are masked, the rest is shown; the raw view needs ``containers:manage``."""
+are masked, the rest is shown; the raw view needs ``containers:manage``. The container's
+log (read or followed) masks the deployed secret values too."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from pathlib import Path
@@ -25,7 +27,7 @@ ENV_STACK = """\
 services:
   app:
     image: localhost/busybox
-    command: ["sleep", "600"]
+    command: ["sh", "-c", "echo seeded with $$WELCOME_TEXT; exec sleep 600"]
     stop_signal: SIGKILL
     environment:
       GREETING: "${GREETING}"
@@ -80,6 +82,18 @@ async def test_inspect_masks_deployed_secrets_and_raw_needs_manage(
                 assert info["Config"]["Labels"]["note"] == "seeded with ********"
                 assert seed not in json.dumps(info)
                 assert info["State"]["Running"]
+
+            # The container printed the secret: its log shows it masked, read or followed.
+            async def seeded_line() -> str:
+                async for line in containers.follow_logs(viewer, target.id, container_id):
+                    if "seeded with" in line:
+                        return line
+                raise AssertionError("the container's output ended without the line")
+
+            followed = await asyncio.wait_for(seeded_line(), 30)
+            assert seed not in followed and "seeded with ********" in followed
+            read = "\n".join(await containers.logs(viewer, target.id, container_id))
+            assert seed not in read and "seeded with ********" in read
 
             raw = await containers.inspect(g.admin, target.id, container_id, raw=True)
             assert env_of(raw)["WELCOME_TEXT"] == seed

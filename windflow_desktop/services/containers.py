@@ -4,7 +4,8 @@ through its Docker Engine API (local socket, TCP+TLS, or the SSH-forwarded socke
 Reading needs ``targets:read``; acting on containers and images needs
 ``containers:manage`` and is audited (``container.started`` …). ``inspect`` masks secret
 values (the known secrets of the deployments on that target, and the values of
-variables whose names say secret); the raw view needs ``containers:manage``. The permission check
+variables whose names say secret); the raw view needs ``containers:manage``. A
+container's log, read or followed, masks the known secrets too. The permission check
 and the target lookup happen in a unit of work; the Docker call runs after it (no
 transaction is held while the engine works), and the audit row is written once the
 action succeeded.
@@ -24,7 +25,7 @@ from ..domain.models import Target
 from ..engine.docker_api import ContainerInfo, ContainerStats, DockerApi, ImageInfo
 from ..engine.pool import ExecutorPool
 from ..security.permissions import CONTAINERS_MANAGE, TARGETS_READ
-from ..security.redaction import mask_environment, mask_tree
+from ..security.redaction import mask, mask_environment, mask_tree
 from ..security.secrets import SecretStore
 from .common import ServiceContext
 from .secret_refs import deployments_secret_refs
@@ -89,16 +90,21 @@ class ContainerService:
             target = await self._target(principal, CONTAINERS_MANAGE, target_id)
             async with self.pool.docker(target) as api:
                 return await api.inspect(container_id)
-        async with self.ctx.authorized(principal, TARGETS_READ) as scope:
-            target = await load_target(scope, target_id)
-            refs = await deployments_secret_refs(scope.uow, scope.org, target_id=target_id)
+        target, known = await self._target_and_secrets(principal, target_id)
         async with self.pool.docker(target) as api:
             info = await api.inspect(container_id)
-        known = await self._known_values(refs)
         config = info.get("Config")
         if isinstance(config, dict) and isinstance(config.get("Env"), list):
             config["Env"] = mask_environment(config["Env"], known)
         return dict(mask_tree(info, known))
+
+    async def _target_and_secrets(self, principal: Principal,
+                                  target_id: uuid.UUID) -> tuple[Target, list[str]]:
+        """The target (``targets:read``) and the secret values of its deployments."""
+        async with self.ctx.authorized(principal, TARGETS_READ) as scope:
+            target = await load_target(scope, target_id)
+            refs = await deployments_secret_refs(scope.uow, scope.org, target_id=target_id)
+        return target, await self._known_values(refs)
 
     async def _known_values(self, refs: list[str]) -> list[str]:
         """The secret values behind ``refs`` still in the keyring (to mask them)."""
@@ -134,19 +140,23 @@ class ContainerService:
 
     async def logs(self, principal: Principal, target_id: uuid.UUID, container_id: str,
                    *, tail: int = 200) -> list[str]:
-        return await self._read(principal, target_id,
-                                lambda api: api.logs(container_id, tail=tail))
+        """The container's last ``tail`` lines, known secret values masked."""
+        target, known = await self._target_and_secrets(principal, target_id)
+        async with self.pool.docker(target) as api:
+            lines = await api.logs(container_id, tail=tail)
+        return [mask(line, known) for line in lines]
 
     async def follow_logs(self, principal: Principal, target_id: uuid.UUID,
                           container_id: str, *, tail: int = 100) -> AsyncIterator[str]:
         """The container's log lines as they come, until the caller stops iterating
-        (cancel the consuming task) or the container's output ends."""
-        target = await self._target(principal, TARGETS_READ, target_id)
+        (cancel the consuming task) or the container's output ends; known secret values
+        masked."""
+        target, known = await self._target_and_secrets(principal, target_id)
         async with self.pool.docker(target) as api:
             lines = api.follow_logs(container_id, tail=tail)
             async with contextlib.aclosing(lines):
                 async for line in lines:
-                    yield line
+                    yield mask(line, known)
 
     async def stats(self, principal: Principal, target_id: uuid.UUID,
                     container_id: str) -> ContainerStats:

@@ -63,3 +63,35 @@ def test_invited_user_accepts_and_declines_in_settings(
     qtbot.mouseClick(globex.decline_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not panel.rows and panel.empty.isVisible(), timeout=WAIT_MS)
     assert [o.name for o in workspace.run(workspace.services.orgs.list(bob)).items] == ["Acme"]
+
+
+def test_a_lapsed_invitation_leaves_the_list_when_answered(
+    qtbot: QtBot, workspace: Workspace
+) -> None:
+    """Its sender lost the right to grant it while it was shown: Accept says so and the
+    row goes (the list is read again), instead of staying there to fail again."""
+    invite_bob(workspace, "Acme")
+    panel = InvitationsPanel(workspace.users)
+    qtbot.addWidget(panel)
+    panel.show()
+    workspace.run(workspace.session.login("bob", PASSWORD))
+    qtbot.waitUntil(lambda: len(panel.rows) == 1, timeout=WAIT_MS)
+    (row,) = panel.rows.values()
+
+    async def demote_the_sender() -> None:
+        async with workspace.services.backend.unit_of_work() as uow:
+            alice = await uow.users.get_by_login("alice")
+            assert alice is not None
+            alice.is_superuser = False
+            await uow.users.save(alice)
+            held = await uow.memberships.get(alice.id, row.invitation.organization.id)
+            assert held is not None
+            held.role = Role.VIEWER
+            await uow.memberships.save(held)
+            await uow.commit()
+
+    workspace.run(demote_the_sender())
+    qtbot.mouseClick(row.accept_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.message_bar.level == "error", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not panel.rows and panel.empty.isVisible(), timeout=WAIT_MS)
+    assert workspace.users.organizations == ()

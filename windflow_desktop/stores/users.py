@@ -10,14 +10,16 @@ one precise change.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from ..domain.enums import Role
+from ..domain.errors import NotFoundError
 from ..domain.events import Event
 from ..domain.identity import Member, PendingInvitation, Principal
 from ..domain.models import Organization
@@ -201,7 +203,8 @@ class UsersStore(Store):
 
         async def act() -> uuid.UUID:
             principal = self._require()
-            await self._orgs.accept_invitation(principal, invitation_id)
+            async with self._rereading_invitations(principal):
+                await self._orgs.accept_invitation(principal, invitation_id)
             self._set_invitations(await self._orgs.invitations(principal))
             orgs = await self._orgs.list(principal, PageRequest(limit=PAGE_SIZE))
             self._organizations = tuple(orgs.items)
@@ -213,11 +216,22 @@ class UsersStore(Store):
     def decline_invitation(self, invitation_id: uuid.UUID) -> Any:
         async def act() -> uuid.UUID:
             principal = self._require()
-            await self._orgs.decline_invitation(principal, invitation_id)
+            async with self._rereading_invitations(principal):
+                await self._orgs.decline_invitation(principal, invitation_id)
             self._set_invitations(await self._orgs.invitations(principal))
             return invitation_id
 
         return self.run(f"answer:{invitation_id}", act)
+
+    @contextlib.asynccontextmanager
+    async def _rereading_invitations(self, principal: Principal) -> AsyncIterator[None]:
+        """An invitation that is gone (answered elsewhere, or lapsed: its sender can no
+        longer grant it) fails the answer; the list is read again so its row goes."""
+        try:
+            yield
+        except NotFoundError:
+            self._set_invitations(await self._orgs.invitations(principal))
+            raise
 
     def change_role(self, user_id: uuid.UUID, role: Role) -> Any:
         async def act() -> Member:

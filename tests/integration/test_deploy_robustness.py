@@ -21,6 +21,7 @@ from windflow_desktop.domain.events import Event
 from windflow_desktop.domain.models import Deployment, Stack, StackRevision
 from windflow_desktop.domain.paging import PageRequest
 from windflow_desktop.engine.executor import CommandResult
+from windflow_desktop.engine.lines import MAX_LINE_BYTES, LineSplitter
 from windflow_desktop.engine.pipeline import LogWriter, project_name
 from windflow_desktop.repositories.sql.backend import SqlBackend
 from windflow_desktop.repositories.sql.repositories import SqlDeploymentRepository
@@ -415,3 +416,24 @@ async def test_stop_refused_when_a_newer_deployment_lands_before_the_lock(
         await g.deployments.stop(g.admin, older.id)
     (stored,) = await _statuses(g, [older.id])
     assert stored.status is DeploymentStatus.SUCCEEDED
+
+
+# -- 6. a secret cut by the line cap ------------------------------------------------------------
+
+
+async def test_secret_cut_by_the_line_cap_leaves_no_part_in_the_log(graph: DeployGraph) -> None:
+    """A command's line is cut at 16 KiB as it arrives, before the log masks secrets: a
+    secret that straddles the cut kept its first characters in the stored line."""
+    g = graph
+    dep = await _running_deployment(g)
+    line = b"x" * (MAX_LINE_BYTES - 6) + SECRET.encode() + b" and the rest\n"
+    [cut] = LineSplitter().feed(line)
+    assert SECRET[:6] in cut  # what the splitter hands on
+    writer = LogWriter(g.pipeline, dep, 0, [SECRET])
+    writer.start()
+    writer.add("stdout", cut)
+    await writer.close()
+    async with g.backend.unit_of_work() as uow:
+        [stored] = await uow.deployments.logs(dep.id, after_seq=0, limit=10)
+    assert SECRET[:6] not in stored.line and SECRET[:4] not in stored.line
+    assert stored.line.startswith("x" * 100) and "line cut at 16 KiB" in stored.line

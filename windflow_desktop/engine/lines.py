@@ -2,10 +2,16 @@
 container logs may print a line of any size (a minified bundle, a base64 blob, a
 process that never prints a newline). A line keeps its first ``MAX_LINE_BYTES`` bytes
 and ends with a visible mark saying how long it really was; the rest is dropped as it
-arrives, so memory stays bounded whatever the output.
+arrives, so memory stays bounded whatever the output. The cut comes before secrets are
+masked: ``mask_secrets`` also masks the start of a secret that the cut left at the end.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from ..security.redaction import MASK, MIN_SECRET_LENGTH, mask
 
 MAX_LINE_BYTES = 16 * 1024
 MARK_ROOM = 64  # a cut line is at most MAX_LINE_BYTES + MARK_ROOM bytes, mark included
@@ -13,6 +19,27 @@ MARK_ROOM = 64  # a cut line is at most MAX_LINE_BYTES + MARK_ROOM bytes, mark i
 
 def cut_mark(total_bytes: int) -> str:
     return f" … [line cut at {MAX_LINE_BYTES // 1024} KiB of {total_bytes:,} bytes]"
+
+
+_CUT_MARK = re.compile(r" … \[line cut at \d+ KiB of [\d,]+ bytes\]\Z")
+_MIN_CUT_PREFIX = 2  # one character of a secret is no leak, and would mask too much
+
+
+def mask_secrets(line: str, secrets: Iterable[str]) -> str:
+    """``line`` with every known secret value masked; in a line the cap cut, a secret
+    that straddled the cut (its first characters right before the mark) too."""
+    known = [s for s in secrets if len(s) >= MIN_SECRET_LENGTH]
+    line = mask(line, known)
+    cut = _CUT_MARK.search(line)
+    if cut is None:
+        return line
+    body = line[:cut.start()]
+    for secret in sorted(known, key=len, reverse=True):
+        for size in range(len(secret) - 1, _MIN_CUT_PREFIX - 1, -1):
+            if body.endswith(secret[:size]):
+                body = body[:-size] + MASK
+                break
+    return body + line[cut.start():]
 
 
 class LineSplitter:

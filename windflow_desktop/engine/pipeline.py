@@ -70,7 +70,7 @@ from .compose import (
 )
 from .compose_validation import check_values, validate_compose
 from .executor import Executor, run_to_end
-from .lines import cap_line
+from .lines import cap_line, mask_secrets
 
 log = logging.getLogger("windflow.engine.pipeline")
 
@@ -202,8 +202,9 @@ class LogWriter:
             self._loop(), name=f"deployment-log-{self._dep.id}")
 
     def redact(self, text: str) -> str:
-        """``text`` with every secret value of the run masked (lines, errors, details)."""
-        return mask(text, self._redact)
+        """``text`` with every secret value of the run masked (lines, errors, details),
+        also the start of one that a line's cut left behind."""
+        return mask_secrets(text, self._redact)
 
     def add(self, stream: str, line: str) -> None:
         line = cap_line(self.redact(line))

@@ -23,9 +23,10 @@ from ..domain.errors import WindFlowError
 from ..domain.identity import Principal
 from ..domain.models import Target
 from ..engine.docker_api import ContainerInfo, ContainerStats, DockerApi, ImageInfo
+from ..engine.lines import mask_secrets
 from ..engine.pool import ExecutorPool
 from ..security.permissions import CONTAINERS_MANAGE, TARGETS_READ
-from ..security.redaction import mask, mask_environment, mask_tree
+from ..security.redaction import mask_environment, mask_tree
 from ..security.secrets import SecretStore
 from .common import ServiceContext
 from .secret_refs import deployments_secret_refs
@@ -144,7 +145,7 @@ class ContainerService:
         target, known = await self._target_and_secrets(principal, target_id)
         async with self.pool.docker(target) as api:
             lines = await api.logs(container_id, tail=tail)
-        return [mask(line, known) for line in lines]
+        return [mask_secrets(line, known) for line in lines]
 
     async def follow_logs(self, principal: Principal, target_id: uuid.UUID,
                           container_id: str, *, tail: int = 100) -> AsyncIterator[str]:
@@ -156,7 +157,7 @@ class ContainerService:
             lines = api.follow_logs(container_id, tail=tail)
             async with contextlib.aclosing(lines):
                 async for line in lines:
-                    yield mask(line, known)
+                    yield mask_secrets(line, known)
 
     async def stats(self, principal: Principal, target_id: uuid.UUID,
                     container_id: str) -> ContainerStats:

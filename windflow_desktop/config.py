@@ -74,9 +74,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         database_url=_check_database_url(str(values["database_url"])),
         redis_url=_check_redis_url(values["redis_url"]),
         log_level=_check_log_level(str(values["log_level"])),
-        health_interval_s=_check_interval(values["health_interval_s"]),
+        health_interval_s=_seconds(values["health_interval_s"], "WINDFLOW_HEALTH_INTERVAL_S"),
         notices=(exposed,) if exposed else (),
-        idle_lock_s=_check_idle_lock(values["idle_lock_s"]),
+        idle_lock_s=_seconds(values["idle_lock_s"], "WINDFLOW_IDLE_LOCK_S",
+                             f"; the default is {IDLE_LOCK_S:.0f} (8 hours)"),
     )
 
 
@@ -150,15 +151,16 @@ def _check_log_level(level: str) -> str:
     return name
 
 
-def _check_interval(value: object) -> float:
+def _seconds(value: object, variable: str, hint: str = "") -> float:
+    """``value`` as a number of seconds >= 1, else a ``ConfigurationError`` naming
+    ``variable``."""
     try:
         seconds = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         seconds = -1.0
     if seconds < 1:
         raise ConfigurationError(
-            f"WINDFLOW_HEALTH_INTERVAL_S must be a number of seconds >= 1 (got {value!r})"
-        )
+            f"{variable} must be a number of seconds >= 1 (got {value!r}){hint}")
     return seconds
 
 
@@ -166,14 +168,3 @@ def log_level_number(settings: Settings) -> int:
     return int(getattr(logging, settings.log_level))
 
 
-def _check_idle_lock(value: object) -> float:
-    try:
-        seconds = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        seconds = -1.0
-    if seconds < 1:
-        raise ConfigurationError(
-            f"WINDFLOW_IDLE_LOCK_S must be a number of seconds >= 1 (got {value!r}); "
-            f"the default is {IDLE_LOCK_S:.0f} (8 hours)"
-        )
-    return seconds

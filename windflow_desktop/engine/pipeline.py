@@ -61,13 +61,10 @@ from .compose import (
     TargetPlace,
     facts_of,
     locate,
-    model_images,
-    model_ports,
-    model_services,
-    parse_model,
     probe_host,
     reserved_variables,
 )
+from .compose_model import model_images, model_ports, model_services, parse_model
 from .compose_validation import check_values, validate_compose
 from .executor import Executor, run_to_end
 from .lines import cap_line, mask_secrets

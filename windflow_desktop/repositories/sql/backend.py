@@ -8,14 +8,16 @@ from typing import Any, Self
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from .database import create_engine, describe_url, migrate, session_factory
+from .identity_repositories import (
+    SqlInvitationRepository,
+    SqlLoginThrottleRepository,
+    SqlRefreshTokenRepository,
+)
 from .repositories import (
     SqlAuditRepository,
     SqlDeploymentRepository,
-    SqlInvitationRepository,
-    SqlLoginThrottleRepository,
     SqlMembershipRepository,
     SqlOrganizationRepository,
-    SqlRefreshTokenRepository,
     SqlStackRepository,
     SqlTargetRepository,
     SqlUserRepository,

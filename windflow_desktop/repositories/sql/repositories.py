@@ -8,13 +8,10 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...domain.enums import DeploymentStatus, LogStream, TargetKind, TargetStatus
 from ...domain.errors import NotFoundError
-from ...domain.identity import Invitation, LoginThrottle, RefreshTokenRecord
 from ...domain.models import (
     AuditEvent,
     Deployment,
@@ -30,7 +27,7 @@ from ...domain.models import (
 )
 from ...domain.paging import Page, PageRequest
 from .paging import keyset_page, search_filter
-from .tables import deployment_logs, login_throttles, map_domain, workspace_meta
+from .tables import deployment_logs, map_domain, workspace_meta
 from .tables import deployments as deployments_table
 
 map_domain()
@@ -38,7 +35,7 @@ map_domain()
 E = TypeVar("E")
 
 
-def _col(cls: type[Any], name: str) -> Any:
+def col(cls: type[Any], name: str) -> Any:
     """The mapped column attribute ``cls.name`` (dataclass fields are shadowed by the mapper)."""
     return getattr(cls, name)
 
@@ -78,11 +75,11 @@ class SqlOrganizationRepository(_Repository[Organization]):
     entity, label = Organization, "organization"
 
     async def get_by_slug(self, slug: str) -> Organization | None:
-        stmt = select(Organization).where(_col(Organization, "slug") == slug)
+        stmt = select(Organization).where(col(Organization, "slug") == slug)
         return (await self.session.scalars(stmt)).first()
 
     async def list(self, page: PageRequest) -> Page[Organization]:
-        name, oid = _col(Organization, "name"), _col(Organization, "id")
+        name, oid = col(Organization, "name"), col(Organization, "id")
         stmt = select(Organization).where(search_filter(page.search, name))
         return await keyset_page(self.session, stmt, [(name, False), (oid, False)], page)
 
@@ -93,21 +90,21 @@ class SqlUserRepository(_Repository[User]):
     async def get_by_login(self, username_or_email: str) -> User | None:
         login = username_or_email.strip().lower()
         stmt = select(User).where(
-            (func.lower(_col(User, "username")) == login)
-            | (func.lower(_col(User, "email")) == login)
+            (func.lower(col(User, "username")) == login)
+            | (func.lower(col(User, "email")) == login)
         )
         return (await self.session.scalars(stmt)).first()
 
     async def list(
         self, page: PageRequest, *, organization_id: uuid.UUID | None = None
     ) -> Page[User]:
-        username, uid = _col(User, "username"), _col(User, "id")
+        username, uid = col(User, "username"), col(User, "id")
         stmt = select(User).where(
-            search_filter(page.search, username, _col(User, "email"), _col(User, "full_name"))
+            search_filter(page.search, username, col(User, "email"), col(User, "full_name"))
         )
         if organization_id is not None:
-            stmt = stmt.join(Membership, _col(Membership, "user_id") == uid).where(
-                _col(Membership, "organization_id") == organization_id
+            stmt = stmt.join(Membership, col(Membership, "user_id") == uid).where(
+                col(Membership, "organization_id") == organization_id
             )
         return await keyset_page(self.session, stmt, [(username, False), (uid, False)], page)
 
@@ -125,21 +122,21 @@ class SqlMembershipRepository:
         return await self.session.get(Membership, (user_id, organization_id))
 
     async def for_user(self, user_id: uuid.UUID) -> Sequence[Membership]:
-        stmt = select(Membership).where(_col(Membership, "user_id") == user_id)
+        stmt = select(Membership).where(col(Membership, "user_id") == user_id)
         return tuple((await self.session.scalars(stmt)).all())
 
     async def for_organization(
         self, organization_id: uuid.UUID, page: PageRequest
     ) -> Page[Membership]:
-        stmt = select(Membership).where(_col(Membership, "organization_id") == organization_id)
-        order = [(_col(Membership, "created_at"), False), (_col(Membership, "user_id"), False)]
+        stmt = select(Membership).where(col(Membership, "organization_id") == organization_id)
+        order = [(col(Membership, "created_at"), False), (col(Membership, "user_id"), False)]
         return await keyset_page(self.session, stmt, order, page)
 
     async def delete(self, user_id: uuid.UUID, organization_id: uuid.UUID) -> None:
         await self.session.execute(
             delete(Membership).where(
-                _col(Membership, "user_id") == user_id,
-                _col(Membership, "organization_id") == organization_id,
+                col(Membership, "user_id") == user_id,
+                col(Membership, "organization_id") == organization_id,
             )
         )
 
@@ -155,22 +152,22 @@ class SqlTargetRepository(_Repository[Target]):
         status: TargetStatus | None = None,
         kind: TargetKind | None = None,
     ) -> Page[Target]:
-        name, tid = _col(Target, "name"), _col(Target, "id")
+        name, tid = col(Target, "name"), col(Target, "id")
         stmt = select(Target).where(
-            _col(Target, "organization_id") == organization_id,
-            search_filter(page.search, name, _col(Target, "host")),
+            col(Target, "organization_id") == organization_id,
+            search_filter(page.search, name, col(Target, "host")),
         )
         if status is not None:
-            stmt = stmt.where(_col(Target, "status") == status)
+            stmt = stmt.where(col(Target, "status") == status)
         if kind is not None:
-            stmt = stmt.where(_col(Target, "kind") == kind)
+            stmt = stmt.where(col(Target, "kind") == kind)
         return await keyset_page(self.session, stmt, [(name, False), (tid, False)], page)
 
     async def set_capabilities(
         self, target_id: uuid.UUID, capabilities: Sequence[TargetCapability]
     ) -> None:
         await self.session.execute(
-            delete(TargetCapability).where(_col(TargetCapability, "target_id") == target_id)
+            delete(TargetCapability).where(col(TargetCapability, "target_id") == target_id)
         )
         self.session.add_all(capabilities)
         await self.session.flush()
@@ -178,16 +175,16 @@ class SqlTargetRepository(_Repository[Target]):
     async def capabilities(self, target_id: uuid.UUID) -> Sequence[TargetCapability]:
         stmt = (
             select(TargetCapability)
-            .where(_col(TargetCapability, "target_id") == target_id)
-            .order_by(_col(TargetCapability, "kind"))
+            .where(col(TargetCapability, "target_id") == target_id)
+            .order_by(col(TargetCapability, "kind"))
         )
         return tuple((await self.session.scalars(stmt)).all())
 
     async def count_by_status(self, organization_id: uuid.UUID) -> dict[TargetStatus, int]:
-        status = _col(Target, "status")
+        status = col(Target, "status")
         stmt = (
             select(status, func.count())
-            .where(_col(Target, "organization_id") == organization_id)
+            .where(col(Target, "organization_id") == organization_id)
             .group_by(status)
         )
         return {TargetStatus(s): int(n) for s, n in (await self.session.execute(stmt)).all()}
@@ -199,11 +196,11 @@ class SqlStackRepository(_Repository[Stack]):
     async def list(
         self, organization_id: uuid.UUID, page: PageRequest, *, archived: bool = False
     ) -> Page[Stack]:
-        name, sid, archived_at = _col(Stack, "name"), _col(Stack, "id"), _col(Stack, "archived_at")
+        name, sid, archived_at = col(Stack, "name"), col(Stack, "id"), col(Stack, "archived_at")
         stmt = select(Stack).where(
-            _col(Stack, "organization_id") == organization_id,
+            col(Stack, "organization_id") == organization_id,
             archived_at.is_not(None) if archived else archived_at.is_(None),
-            search_filter(page.search, name, _col(Stack, "description")),
+            search_filter(page.search, name, col(Stack, "description")),
         )
         return await keyset_page(self.session, stmt, [(name, False), (sid, False)], page)
 
@@ -214,7 +211,7 @@ class SqlStackRepository(_Repository[Stack]):
 
     async def get_revision(self, stack_id: uuid.UUID, number: int) -> StackRevision:
         stmt = select(StackRevision).where(
-            _col(StackRevision, "stack_id") == stack_id, _col(StackRevision, "number") == number
+            col(StackRevision, "stack_id") == stack_id, col(StackRevision, "number") == number
         )
         revision = (await self.session.scalars(stmt)).first()
         if revision is None:
@@ -228,15 +225,15 @@ class SqlStackRepository(_Repository[Stack]):
         return revision
 
     async def revisions(self, stack_id: uuid.UUID, page: PageRequest) -> Page[StackRevision]:
-        stmt = select(StackRevision).where(_col(StackRevision, "stack_id") == stack_id)
+        stmt = select(StackRevision).where(col(StackRevision, "stack_id") == stack_id)
         return await keyset_page(
-            self.session, stmt, [(_col(StackRevision, "number"), True)], page
+            self.session, stmt, [(col(StackRevision, "number"), True)], page
         )
 
     async def count_in(self, organization_id: uuid.UUID, *, archived: bool = False) -> int:
-        archived_at = _col(Stack, "archived_at")
+        archived_at = col(Stack, "archived_at")
         stmt = select(func.count()).select_from(Stack).where(
-            _col(Stack, "organization_id") == organization_id,
+            col(Stack, "organization_id") == organization_id,
             archived_at.is_not(None) if archived else archived_at.is_(None),
         )
         return int(await self.session.scalar(stmt) or 0)
@@ -254,17 +251,17 @@ class SqlDeploymentRepository(_Repository[Deployment]):
         target_id: uuid.UUID | None = None,
         stack_id: uuid.UUID | None = None,
     ) -> Page[Deployment]:
-        created, did = _col(Deployment, "created_at"), _col(Deployment, "id")
+        created, did = col(Deployment, "created_at"), col(Deployment, "id")
         stmt = select(Deployment).where(
-            _col(Deployment, "organization_id") == organization_id,
-            search_filter(page.search, _col(Deployment, "project_name")),
+            col(Deployment, "organization_id") == organization_id,
+            search_filter(page.search, col(Deployment, "project_name")),
         )
         if status:
-            stmt = stmt.where(_col(Deployment, "status").in_(list(status)))
+            stmt = stmt.where(col(Deployment, "status").in_(list(status)))
         if target_id is not None:
-            stmt = stmt.where(_col(Deployment, "target_id") == target_id)
+            stmt = stmt.where(col(Deployment, "target_id") == target_id)
         if stack_id is not None:
-            stmt = stmt.where(_col(Deployment, "stack_id") == stack_id)
+            stmt = stmt.where(col(Deployment, "stack_id") == stack_id)
         return await keyset_page(self.session, stmt, [(created, True), (did, True)], page)
 
     async def heartbeat(self, ids: Sequence[uuid.UUID], runner: str, at: datetime) -> None:
@@ -294,7 +291,7 @@ class SqlDeploymentRepository(_Repository[Deployment]):
             .subquery()
         )
         stmt = select(Deployment).where(
-            _col(Deployment, "id").in_(select(ranked.c.id).where(ranked.c.rank == 1)))
+            col(Deployment, "id").in_(select(ranked.c.id).where(ranked.c.rank == 1)))
         return (await self.session.scalars(stmt)).all()
 
     async def last_with_status(self, stack_id: uuid.UUID, target_id: uuid.UUID,
@@ -303,12 +300,12 @@ class SqlDeploymentRepository(_Repository[Deployment]):
         stmt = (
             select(Deployment)
             .where(
-                _col(Deployment, "stack_id") == stack_id,
-                _col(Deployment, "target_id") == target_id,
-                _col(Deployment, "status").in_(list(statuses)),
-                *([_col(Deployment, "id") != exclude] if exclude is not None else []),
+                col(Deployment, "stack_id") == stack_id,
+                col(Deployment, "target_id") == target_id,
+                col(Deployment, "status").in_(list(statuses)),
+                *([col(Deployment, "id") != exclude] if exclude is not None else []),
             )
-            .order_by(_col(Deployment, "created_at").desc())
+            .order_by(col(Deployment, "created_at").desc())
             .limit(1)
         )
         return (await self.session.scalars(stmt)).first()
@@ -338,10 +335,10 @@ class SqlDeploymentRepository(_Repository[Deployment]):
     async def logs(
         self, deployment_id: uuid.UUID, *, after_seq: int = 0, limit: int = 1000
     ) -> Sequence[DeploymentLog]:
-        seq = _col(DeploymentLog, "seq")
+        seq = col(DeploymentLog, "seq")
         stmt = (
             select(DeploymentLog)
-            .where(_col(DeploymentLog, "deployment_id") == deployment_id, seq > after_seq)
+            .where(col(DeploymentLog, "deployment_id") == deployment_id, seq > after_seq)
             .order_by(seq)
             .limit(limit)
         )
@@ -350,10 +347,10 @@ class SqlDeploymentRepository(_Repository[Deployment]):
     async def logs_before(
         self, deployment_id: uuid.UUID, *, before_seq: int | None = None, limit: int = 1000
     ) -> Sequence[DeploymentLog]:
-        seq = _col(DeploymentLog, "seq")
+        seq = col(DeploymentLog, "seq")
         stmt = (
             select(DeploymentLog)
-            .where(_col(DeploymentLog, "deployment_id") == deployment_id,
+            .where(col(DeploymentLog, "deployment_id") == deployment_id,
                    *([seq < before_seq] if before_seq is not None else []))
             .order_by(seq.desc())
             .limit(limit)
@@ -370,8 +367,8 @@ class SqlDeploymentRepository(_Repository[Deployment]):
             "stream": LogStream.SYSTEM, "line": note}])
 
     async def last_log_seq(self, deployment_id: uuid.UUID) -> int:
-        stmt = select(func.max(_col(DeploymentLog, "seq"))).where(
-            _col(DeploymentLog, "deployment_id") == deployment_id
+        stmt = select(func.max(col(DeploymentLog, "seq"))).where(
+            col(DeploymentLog, "deployment_id") == deployment_id
         )
         return int(await self.session.scalar(stmt) or 0)
 
@@ -383,8 +380,8 @@ class SqlDeploymentRepository(_Repository[Deployment]):
     async def stages(self, deployment_id: uuid.UUID) -> Sequence[DeploymentStageRecord]:
         stmt = (
             select(DeploymentStageRecord)
-            .where(_col(DeploymentStageRecord, "deployment_id") == deployment_id)
-            .order_by(_col(DeploymentStageRecord, "seq"))
+            .where(col(DeploymentStageRecord, "deployment_id") == deployment_id)
+            .order_by(col(DeploymentStageRecord, "seq"))
         )
         return tuple((await self.session.scalars(stmt)).all())
 
@@ -398,13 +395,13 @@ class SqlDeploymentRepository(_Repository[Deployment]):
         # Served by the (organization_id, status, created_at) index: no table rows read.
         if not statuses:
             return {}
-        status = _col(Deployment, "status")
+        status = col(Deployment, "status")
         stmt = select(status, func.count()).where(
-            _col(Deployment, "organization_id") == organization_id,
+            col(Deployment, "organization_id") == organization_id,
             status.in_(list(statuses)),
         )
         if created_since is not None:
-            stmt = stmt.where(_col(Deployment, "created_at") >= created_since)
+            stmt = stmt.where(col(Deployment, "created_at") >= created_since)
         stmt = stmt.group_by(status)
         return {DeploymentStatus(s): int(n) for s, n in (await self.session.execute(stmt)).all()}
 
@@ -428,168 +425,21 @@ class SqlAuditRepository:
         aggregate_id: str | None = None,
         since: datetime | None = None,
     ) -> Page[AuditEvent]:
-        ts, eid = _col(AuditEvent, "ts"), _col(AuditEvent, "id")
+        ts, eid = col(AuditEvent, "ts"), col(AuditEvent, "id")
         stmt = select(AuditEvent).where(
-            search_filter(page.search, _col(AuditEvent, "type"), _col(AuditEvent, "aggregate_id"))
+            search_filter(page.search, col(AuditEvent, "type"), col(AuditEvent, "aggregate_id"))
         )
         if organization_id is not None:
-            stmt = stmt.where(_col(AuditEvent, "organization_id") == organization_id)
+            stmt = stmt.where(col(AuditEvent, "organization_id") == organization_id)
         if type_prefix:
-            stmt = stmt.where(_col(AuditEvent, "type").startswith(type_prefix, autoescape=True))
+            stmt = stmt.where(col(AuditEvent, "type").startswith(type_prefix, autoescape=True))
         if actor_id is not None:
-            stmt = stmt.where(_col(AuditEvent, "actor_id") == actor_id)
+            stmt = stmt.where(col(AuditEvent, "actor_id") == actor_id)
         if aggregate_id is not None:
-            stmt = stmt.where(_col(AuditEvent, "aggregate_id") == aggregate_id)
+            stmt = stmt.where(col(AuditEvent, "aggregate_id") == aggregate_id)
         if since is not None:
             stmt = stmt.where(ts >= since)
         return await keyset_page(self.session, stmt, [(ts, True), (eid, True)], page)
-
-
-class SqlRefreshTokenRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def add(self, record: RefreshTokenRecord) -> RefreshTokenRecord:
-        self.session.add(record)
-        await self.session.flush()
-        return record
-
-    async def get(self, jti: str) -> RefreshTokenRecord | None:
-        return await self.session.get(RefreshTokenRecord, jti)
-
-    async def mark_used(self, jti: str, at: datetime) -> bool:
-        """Mark ``jti`` used if it is still unused and unrevoked; False if someone was first."""
-        result = await self.session.execute(
-            update(RefreshTokenRecord)
-            .where(
-                _col(RefreshTokenRecord, "jti") == jti,
-                _col(RefreshTokenRecord, "used_at").is_(None),
-                _col(RefreshTokenRecord, "revoked_at").is_(None),
-            )
-            .values(used_at=at)
-            .execution_options(synchronize_session="fetch")
-        )
-        return bool(getattr(result, "rowcount", 0))
-
-    async def _revoke(self, where: Any, at: datetime) -> int:
-        result = await self.session.execute(
-            update(RefreshTokenRecord)
-            .where(where, _col(RefreshTokenRecord, "revoked_at").is_(None))
-            .values(revoked_at=at)
-            .execution_options(synchronize_session="fetch")
-        )
-        return int(getattr(result, "rowcount", 0))
-
-    async def revoke_family(self, family_id: uuid.UUID, at: datetime) -> int:
-        return await self._revoke(_col(RefreshTokenRecord, "family_id") == family_id, at)
-
-    async def revoke_user(self, user_id: uuid.UUID, at: datetime) -> int:
-        return await self._revoke(_col(RefreshTokenRecord, "user_id") == user_id, at)
-
-    async def session_ended(self, family_id: uuid.UUID) -> bool:
-        """True when no token of the family is left unrevoked (logged out, revoked after
-        a password change or a reuse, or expired and purged)."""
-        stmt = (
-            select(_col(RefreshTokenRecord, "jti"))
-            .where(
-                _col(RefreshTokenRecord, "family_id") == family_id,
-                _col(RefreshTokenRecord, "revoked_at").is_(None),
-            )
-            .limit(1)
-        )
-        return (await self.session.scalar(stmt)) is None
-
-    async def purge_expired(self, before: datetime) -> int:
-        result = await self.session.execute(
-            delete(RefreshTokenRecord)
-            .where(_col(RefreshTokenRecord, "expires_at") < before)
-            .execution_options(synchronize_session="fetch")
-        )
-        return int(getattr(result, "rowcount", 0))
-
-
-class SqlLoginThrottleRepository:
-    """Counters updated in the database in one statement each (never read, add, write
-    back): concurrent failures are all counted, on SQLite and PostgreSQL alike."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get(self, key: str) -> LoginThrottle | None:
-        return await self.session.get(LoginThrottle, key, populate_existing=True)
-
-    def _upsert(self, key: str, **values: Any) -> Any:
-        dialect = self.session.get_bind().dialect.name
-        make = pg_insert if dialect == "postgresql" else sqlite_insert
-        return make(login_throttles).values(key=key, **values)
-
-    async def add_failure(self, key: str, at: datetime) -> int:
-        """Count one failure for ``key``; the count after it."""
-        stmt = self._upsert(key, failures=1, last_failure_at=at)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[login_throttles.c.key],
-            set_={"failures": login_throttles.c.failures + 1, "last_failure_at": at},
-        ).returning(login_throttles.c.failures)
-        return int((await self.session.execute(stmt)).scalar_one())
-
-    async def lock(self, key: str, until: datetime) -> None:
-        """Hold ``key`` until ``until`` (a lock already reaching further is kept)."""
-        column = login_throttles.c.locked_until
-        await self.session.execute(
-            login_throttles.update()
-            .where(login_throttles.c.key == key, (column.is_(None)) | (column < until))
-            .values(locked_until=until)
-        )
-
-    async def succeeded(self, key: str, at: datetime) -> None:
-        """A success from ``key``: its failures are forgotten and it is a known source."""
-        stmt = self._upsert(key, failures=0, last_success_at=at)
-        await self.session.execute(stmt.on_conflict_do_update(
-            index_elements=[login_throttles.c.key],
-            set_={"failures": 0, "locked_until": None, "last_success_at": at},
-        ))
-
-    async def clear(self, key: str) -> None:
-        await self.session.execute(
-            delete(LoginThrottle)
-            .where(_col(LoginThrottle, "key") == key)
-            .execution_options(synchronize_session="fetch")
-        )
-
-
-class SqlInvitationRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def add(self, invitation: Invitation) -> Invitation:
-        self.session.add(invitation)
-        await self.session.flush()
-        return invitation
-
-    async def get(self, invitation_id: uuid.UUID) -> Invitation | None:
-        return await self.session.get(Invitation, invitation_id)
-
-    async def find(self, organization_id: uuid.UUID, user_id: uuid.UUID) -> Invitation | None:
-        stmt = select(Invitation).where(
-            _col(Invitation, "organization_id") == organization_id,
-            _col(Invitation, "user_id") == user_id,
-        )
-        return (await self.session.scalars(stmt)).first()
-
-    async def for_user(self, user_id: uuid.UUID) -> Sequence[Invitation]:
-        stmt = (
-            select(Invitation)
-            .where(_col(Invitation, "user_id") == user_id)
-            .order_by(_col(Invitation, "created_at"))
-        )
-        return list((await self.session.scalars(stmt)).all())
-
-    async def delete(self, invitation_id: uuid.UUID) -> None:
-        await self.session.execute(
-            delete(Invitation)
-            .where(_col(Invitation, "id") == invitation_id)
-            .execution_options(synchronize_session="fetch")
-        )
 
 
 class SqlWorkspaceMetaRepository:

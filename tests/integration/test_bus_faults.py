@@ -16,7 +16,8 @@ import redis
 from tests.env.redis import RedisServer
 from windflow_desktop.domain.events import Event
 from windflow_desktop.events import BusState
-from windflow_desktop.events.redis_bus import RedisStreamBus, group_name, stream_key
+from windflow_desktop.events.redis_bus import RedisStreamBus
+from windflow_desktop.events.redis_streams import group_name, stream_key
 
 pytestmark = pytest.mark.redis
 

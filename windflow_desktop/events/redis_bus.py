@@ -40,46 +40,27 @@ from ..domain.events import Event
 from .decoding import RejectedEntry, decode_event
 from .dispatch import Deduper, Listeners
 from .protocol import BusState
+from .redis_streams import (
+    DEFAULT_AGGREGATE_TYPES,
+    EVENT_FIELD,
+    STREAM_PREFIX,
+    XADD_MANY,
+    group_name,
+    stream_items,
+    stream_key,
+)
 from .supervisor import SupervisedTask, backoff_delay
 
 log = logging.getLogger("windflow.bus")
 
-STREAM_PREFIX = "windflow:events:"
-DEFAULT_AGGREGATE_TYPES: tuple[str, ...] = (
-    "organization", "user", "target", "stack", "deployment", "template",
-)
-_FIELD = b"event"
 _ZERO_IDS = (b"0-0", "0-0")
 _NETWORK_ERRORS = (RedisError, OSError, TimeoutError)
-
-
-def stream_key(aggregate_type: str) -> str:
-    return f"{STREAM_PREFIX}{aggregate_type}"
-
-
-def group_name(client_id: str) -> str:
-    return f"windflow:client:{client_id}"
 
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-# XADD one batch of events, in order, approximately trimming each stream (MAXLEN ~).
-# ARGV[2] holds the whole batch as lines "<index into KEYS> <event json>": one argument
-# instead of two per event, since redis-py's command packing costs ~1 µs per argument.
-# Compact JSON never contains a raw newline, so lines split safely.
-_XADD_MANY = """
-local maxlen = ARGV[1]
-local count = 0
-for line in string.gmatch(ARGV[2], '[^\\n]+') do
-  local space = string.find(line, ' ', 1, true)
-  local key = KEYS[tonumber(string.sub(line, 1, space - 1))]
-  redis.call('XADD', key, 'MAXLEN', '~', maxlen, '*', 'event', string.sub(line, space + 1))
-  count = count + 1
-end
-return count
-"""
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
 # Rejections logged one by one up to this many, then one line per thousand.
 _REJECTIONS_LOGGED = 100
@@ -233,7 +214,7 @@ class RedisStreamBus(Listeners):
             retry=retry,
             client_name=f"windflow-{self.client_id}-writer",
         )
-        self._xadd_script = self._writer.register_script(_XADD_MANY)
+        self._xadd_script = self._writer.register_script(XADD_MANY)
         self._tasks = [supervisor.start() for supervisor in self._supervisors]
         await self._first_attempt.wait()
 
@@ -356,7 +337,7 @@ class RedisStreamBus(Listeners):
                 self._use_script = False
         pipe = writer.pipeline(transaction=False)
         for _, event in batch:
-            pipe.xadd(stream_key(event.aggregate_type), {_FIELD: self._encode(event)},
+            pipe.xadd(stream_key(event.aggregate_type), {EVENT_FIELD: self._encode(event)},
                       maxlen=self._stream_maxlen, approximate=True)
         await pipe.execute()
 
@@ -511,7 +492,7 @@ class RedisStreamBus(Listeners):
                 response = await reader.xreadgroup(
                     self.group, self.consumer, {key: last}, count=self._read_count
                 )
-                entries = [e for _, es in _stream_items(response) for e in es]
+                entries = [e for _, es in stream_items(response) for e in es]
                 if not entries:
                     break
                 await self._handle(key, entries)
@@ -555,7 +536,7 @@ class RedisStreamBus(Listeners):
                 self.group, self.consumer, dict.fromkeys(self._streams, ">"),
                 count=self._read_count, block=self._block_ms,
             )
-            for key, entries in _stream_items(response):
+            for key, entries in stream_items(response):
                 if entries:
                     await self._handle(_text(key), entries)
 
@@ -573,7 +554,7 @@ class RedisStreamBus(Listeners):
             if not fields:
                 continue  # trimmed or deleted while pending
             try:
-                event = decode_event(fields.get(_FIELD), max_bytes=self._max_entry_bytes,
+                event = decode_event(fields.get(EVENT_FIELD), max_bytes=self._max_entry_bytes,
                                      max_depth=self._max_entry_depth)
                 if self._dedupe.first_time(event.event_id):
                     await self._handlers.dispatch(event)
@@ -600,12 +581,3 @@ class RedisStreamBus(Listeners):
         if count <= _REJECTIONS_LOGGED or count % 1000 == 0:
             log.warning("entry %s of %s skipped and acknowledged: %s (%d skipped in all)",
                         _text(entry_id), key, reason, count, exc_info=error)
-
-
-def _stream_items(response: Any) -> list[tuple[Any, list[Any]]]:
-    """XREADGROUP replies are a list of [key, entries] (RESP2) or a dict (RESP3)."""
-    if not response:
-        return []
-    if isinstance(response, dict):
-        return [(key, list(entries)) for key, entries in response.items()]
-    return [(item[0], list(item[1])) for item in response]

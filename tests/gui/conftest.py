@@ -54,13 +54,17 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
         pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
         for task in pending:
             task.cancel()
-        _spin_until(qapp, lambda: all(t.done() for t in pending), 10.0)
-        # Mark the loop stopped without QApplication.exit() (qasync's stop() calls it).
-        loop._QEventLoop__is_running = False  # type: ignore[attr-defined]
-        qapp.aboutToQuit.disconnect(loop._after_run_forever)
-        asyncio.events._set_running_loop(None)
-        loop.close()
-        asyncio.set_event_loop(None)
+        try:
+            _spin_until(qapp, lambda: all(t.done() for t in pending), 10.0)
+        finally:
+            # Whatever happened, this loop is closed before the next test makes its own:
+            # a loop left open keeps Qt timers and notifiers that call into it later,
+            # from another test's events (a crash of the whole run, not one failure).
+            loop._QEventLoop__is_running = False  # type: ignore[attr-defined]
+            qapp.aboutToQuit.disconnect(loop._after_run_forever)
+            asyncio.events._set_running_loop(None)
+            loop.close()
+            asyncio.set_event_loop(None)
 
 
 @pytest.fixture

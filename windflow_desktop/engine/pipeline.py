@@ -31,7 +31,7 @@ import socket
 import sys
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -311,6 +311,11 @@ class _Run:
     changed_target: bool = False
     present_images: set[str] | None = None
     watch: tuple[list[str], dict[str, int]] | None = None  # (services, restart baseline)
+    # Stage records that ended well, stored with the run's next write (the next stage's
+    # start or the finish): one transaction per stage transition instead of two.
+    ended: list[DeploymentStageRecord] = field(default_factory=list)
+    # Deployment fields stored with the first stage's start (status running, runner…).
+    opening: dict[str, Any] = field(default_factory=dict)
     # Preflight and validate overlap: validate starts once preflight has located the
     # project (Compose + home) and waits for the host checks before its port check.
     located: asyncio.Event = field(default_factory=asyncio.Event)
@@ -436,8 +441,9 @@ class DeploymentPipeline:
 
     async def _walk(self, run: _Run) -> None:
         dep = run.deployment
-        await self._set(dep, status=DeploymentStatus.RUNNING, started_at=self.clock(),
-                        runner=self.runner, heartbeat_at=self.clock())
+        now = self.clock()  # stored with the first stage's start (one write, one event)
+        run.opening = {"status": DeploymentStatus.RUNNING, "started_at": now,
+                       "runner": self.runner, "heartbeat_at": now}
         run.logs.system(f"Deploying revision {run.revision.number} to {run.target.name} "
                         f"as project {dep.project_name}")
         try:
@@ -467,8 +473,9 @@ class DeploymentPipeline:
             if not isinstance(exc, WindFlowError):
                 log.exception("deployment %s: unexpected error", dep.id)
         if failure is None:  # the done record commits with the status: one write less
-            done = self._new_stage_record(run, DeploymentStage.DONE.value, "succeeded", "")
-            await self._finish(run, DeploymentStatus.SUCCEEDED, None, stage_record=done)
+            run.ended.append(
+                self._new_stage_record(run, DeploymentStage.DONE.value, "succeeded", ""))
+            await self._finish(run, DeploymentStatus.SUCCEEDED, None)
             run.watch = (model_services(model), baseline)
             return
         await self._recover(run, failure)
@@ -492,7 +499,7 @@ class DeploymentPipeline:
             run.logs.add("stderr", f"{stage.value} failed: {_message(exc)}")
             raise
         await self._end_stage(run, record, "succeeded",
-                              f"{time.perf_counter() - started:.2f} s")
+                              f"{time.perf_counter() - started:.2f} s", defer=True)
         return result
 
     # -- stages ------------------------------------------------------------------------
@@ -1169,21 +1176,35 @@ class DeploymentPipeline:
 
     async def _record_stage(self, run: _Run, stage: str, outcome: str, detail: str, *,
                             current: DeploymentStage | None = None) -> DeploymentStageRecord:
-        """Store a stage record; with ``current``, the deployment's current stage changes
-        in the same transaction (and ``deployment.stage_changed`` is published)."""
+        """Store a stage record, with the stages that ended before it and the run's
+        opening fields; with ``current``, the deployment's current stage changes in the
+        same transaction (and ``deployment.stage_changed`` is published)."""
         record = self._new_stage_record(run, stage, outcome, detail)
+        dep, opening = run.deployment, run.opening
         async with self.backend.unit_of_work() as uow:
+            await self._save_ended(uow, run)
             await uow.deployments.save_stage(record)
-            if current is not None:
-                row = await uow.deployments.get(run.deployment.id)
-                row.stage = run.deployment.stage = current
+            if current is not None or opening:
+                row = await uow.deployments.get(dep.id)
+                fields = {**opening, **({"stage": current} if current is not None else {})}
+                for key, value in fields.items():
+                    setattr(row, key, value)
+                    setattr(dep, key, value)
                 await uow.deployments.save(row)
             await uow.commit()
-        if current is not None:
-            dep = run.deployment
-            await self.publish(_event(dep, "deployment.stage_changed", {
-                "status": dep.status.value, "stage": current.value}))
+        run.ended.clear()
+        run.opening = {}
+        if current is not None or opening:
+            data = {"status": dep.status.value, "stage": dep.stage.value if dep.stage else None}
+            if "started_at" in opening:
+                data["started_at"] = opening["started_at"].isoformat()
+            await self.publish(_event(dep, "deployment.stage_changed", data))
         return record
+
+    @staticmethod
+    async def _save_ended(uow: Any, run: _Run) -> None:
+        for ended in run.ended:
+            await uow.deployments.save_stage(ended)
 
     def _new_stage_record(self, run: _Run, stage: str, outcome: str,
                           detail: str) -> DeploymentStageRecord:
@@ -1194,13 +1215,18 @@ class DeploymentPipeline:
                                      now if outcome != "running" else None, outcome, detail)
 
     async def _end_stage(self, run: _Run, record: DeploymentStageRecord, outcome: str,
-                         detail: str) -> None:
+                         detail: str, *, defer: bool = False) -> None:
+        """End a stage record; ``defer``: store it with the run's next write."""
         record.finished_at = self.clock()
         record.outcome = outcome
         record.detail = run.logs.redact(detail)[:2000]
+        run.ended.append(record)
+        if defer:
+            return
         async with self.backend.unit_of_work() as uow:
-            await uow.deployments.save_stage(record)
+            await self._save_ended(uow, run)
             await uow.commit()
+        run.ended.clear()
 
     async def _settle_unreachable(
         self, dep: Deployment, target: Target, exc: WindFlowError
@@ -1232,17 +1258,20 @@ class DeploymentPipeline:
             return int(await uow.deployments.last_log_seq(dep.id))
 
     async def _finish(self, run: _Run, status: DeploymentStatus, error: str | None,
-                      *, note: str | None = None,
-                      stage_record: DeploymentStageRecord | None = None) -> None:
+                      *, note: str | None = None) -> None:
+        ended, run.ended = run.ended, []
+        opening, run.opening = run.opening, {}
         await self._finish_deployment(run.deployment, run.logs, status, error, note=note,
-                                      stage_record=stage_record)
+                                      stage_records=ended, opening=opening)
 
     async def _finish_deployment(self, dep: Deployment, logs: LogWriter,
                                  status: DeploymentStatus, error: str | None,
                                  *, note: str | None = None,
-                                 stage_record: DeploymentStageRecord | None = None) -> None:
-        """Store the final status (with ``stage_record``, in the same transaction) and
-        publish ``deployment.finished``."""
+                                 stage_records: Sequence[DeploymentStageRecord] = (),
+                                 opening: Mapping[str, Any] | None = None) -> None:
+        """Store the final status (with ``stage_records`` and the run's ``opening``
+        fields when no stage stored them, in the same transaction) and publish
+        ``deployment.finished``."""
         error = logs.redact(error) if error else error
         note = logs.redact(note) if note else note
         if error:
@@ -1252,9 +1281,12 @@ class DeploymentPipeline:
         await logs.flush()
         now = self.clock()
         async with self.backend.unit_of_work() as uow:
-            if stage_record is not None:
-                await uow.deployments.save_stage(stage_record)
+            for record in stage_records:
+                await uow.deployments.save_stage(record)
             row = await uow.deployments.get(dep.id)
+            for key, value in (opening or {}).items():
+                setattr(row, key, value)
+                setattr(dep, key, value)
             row.status, row.error, row.finished_at = status, error, now
             dep.status, dep.error, dep.finished_at = status, error, now
             if status is DeploymentStatus.SUCCEEDED:

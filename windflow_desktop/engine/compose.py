@@ -215,6 +215,28 @@ def compose_env_prefix() -> str:
     return f"env -i {kept}"
 
 
+# Where the docker CLI looks for its plugins, in its order (the user's folder first).
+_PLUGIN_DIRS = ('"${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"',
+                "/usr/local/lib/docker/cli-plugins", "/usr/local/libexec/docker/cli-plugins",
+                "/usr/lib/docker/cli-plugins", "/usr/libexec/docker/cli-plugins")
+# Shell: ``$dc`` is the Compose v2 plugin ``docker compose`` would run, or empty when it
+# is not in those folders or the docker config names other plugin folders.
+_FIND_PLUGIN = (
+    'dc=; grep -qs cliPluginsExtraDirs "${DOCKER_CONFIG:-$HOME/.docker}/config.json" || '
+    f'for d in {" ".join(_PLUGIN_DIRS)}; do '
+    '[ -x "$d/docker-compose" ] && dc="$d/docker-compose" && break; done')
+
+
+def compose_v2_command(args: Sequence[str]) -> str:
+    """Shell: Compose v2 with ``args`` under the cleared environment, calling the plugin
+    binary itself when it is found (the way Compose runs standalone): ``docker compose``
+    starts the docker CLI first, which only looks the plugin up and starts it — ≈35 ms
+    more on every command. Anything unusual falls back to ``docker compose``."""
+    env, rest = compose_env_prefix(), shlex.join(args)
+    return (f'{_FIND_PLUGIN}; if [ -n "$dc" ]; then {env} "$dc" {rest}; '
+            f'else {env} docker compose {rest}; fi')
+
+
 class ComposeProject:
     """One Compose project on one target: ``project`` right under ``root`` (or in
     ``folder`` under it: a scratch copy that runs under the project's name).
@@ -249,15 +271,15 @@ class ComposeProject:
     def path(self, name: str) -> str:
         return f"{self.directory}/{name}"
 
-    def _base(self, *, staged: bool = False) -> list[str]:
-        suffix = NEXT_SUFFIX if staged else ""
-        base = ["docker", "compose"] if self.flavour == "v2" else ["docker-compose"]
-        return [*base, "-p", self.project, "--project-directory", self.directory,
-                "-f", self.path(COMPOSE_FILE + suffix), "--env-file", self.path(ENV_FILE + suffix)]
-
     def _compose(self, *args: str, staged: bool = False) -> str:
         """A Compose command line with a cleared environment (see ``COMPOSE_ENV``)."""
-        return f"{compose_env_prefix()} {shlex.join([*self._base(staged=staged), *args])}"
+        suffix = NEXT_SUFFIX if staged else ""
+        full = ["-p", self.project, "--project-directory", self.directory,
+                "-f", self.path(COMPOSE_FILE + suffix), "--env-file",
+                self.path(ENV_FILE + suffix), *args]
+        if self.flavour == "v2":
+            return compose_v2_command(full)
+        return f"{compose_env_prefix()} {shlex.join(['docker-compose', *full])}"
 
     async def _run(self, command: str | Sequence[str], on_line: LineCallback | None = None,
                    limit_s: float | None = None) -> CommandResult:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from tests.env.keyring_backend import MemoryKeyring
 from windflow_desktop.app import WindFlowApp
 from windflow_desktop.config import load_settings
+from windflow_desktop.domain.compose import project_name
 from windflow_desktop.domain.enums import (
     DeploymentStage,
     DeploymentStatus,
@@ -39,7 +40,6 @@ from windflow_desktop.domain.models import (
     TargetCapability,
     utcnow,
 )
-from windflow_desktop.engine.pipeline import project_name
 from windflow_desktop.security.secrets import SecretStore
 from windflow_desktop.services.targets import TargetSpec
 from windflow_desktop.ui.dialogs.deploy_stack import DeployDialog

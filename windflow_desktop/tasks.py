@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -46,3 +46,19 @@ class TaskTracker:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=grace_s)
+
+
+async def run_to_end(aw: Awaitable[T]) -> T:
+    """Await ``aw`` to its end even when the caller is cancelled meanwhile, once or
+    again (clean-up that must not stop halfway: removing staged files that hold secret
+    values); the cancellation is raised after it."""
+    task = asyncio.ensure_future(aw)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    return task.result()

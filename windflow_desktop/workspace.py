@@ -36,7 +36,6 @@ class Workspace:
 
     async def open(self) -> None:
         from .engine import ExecutorPool, KnownHosts
-        from .engine.pipeline import DeploymentPipeline
         from .events.factory import create_bus
         from .repositories.sql.backend import SqlBackend
         from .security.secrets import SecretStore
@@ -45,6 +44,7 @@ class Workspace:
         from .services.common import ServiceContext
         from .services.containers import ContainerService
         from .services.dashboard import DashboardService
+        from .services.deploy.core import DeploymentCore
         from .services.deployments import DeploymentService
         from .services.organizations import OrganizationService
         from .services.stacks import StackService
@@ -84,7 +84,7 @@ class Workspace:
                 dashboard=DashboardService(context),
                 deployments=DeploymentService(
                     context,
-                    DeploymentPipeline(self.backend, self.bus, self.pool, self.secrets),
+                    DeploymentCore(self.backend, self.bus, self.pool, self.secrets),
                     self.secrets,
                 ),
             )

@@ -34,11 +34,13 @@ from tests.integration.deploy_support import (
 from windflow_desktop.domain.enums import DeploymentStatus
 from windflow_desktop.domain.models import Deployment
 from windflow_desktop.engine.executor import LocalExecutor
-from windflow_desktop.engine.pipeline import DeploymentPipeline, LogWriter, PipelineSettings
 from windflow_desktop.engine.scanner import SCAN_SCRIPT, parse_scan
 from windflow_desktop.events.local import LocalBus
 from windflow_desktop.repositories.sql.backend import SqlBackend
 from windflow_desktop.security.secrets import SecretStore
+from windflow_desktop.services.deploy.context import PipelineSettings
+from windflow_desktop.services.deploy.core import DeploymentCore
+from windflow_desktop.services.deploy.logs import LogWriter
 
 from . import benchmark
 
@@ -141,7 +143,7 @@ async def bench_log_lines() -> dict[str, Any]:
                     organization_id=g.org_id, stack_id=stack.id, revision_id=rev.id,
                     target_id=target.id, project_name="p"))
                 await uow.commit()
-            pipeline = DeploymentPipeline(backend, bus, g.executors,
+            core = DeploymentCore(backend, bus, g.executors,
                                           SecretStore(MemoryKeyring()))
             delivered = 0
             done = asyncio.Event()
@@ -153,7 +155,7 @@ async def bench_log_lines() -> dict[str, Any]:
                     done.set()
 
             bus.subscribe(on_log, ["deployment.log"])
-            writer = LogWriter(pipeline, dep, 0, [])
+            writer = LogWriter(core.context, dep, 0, [])
             started = time.perf_counter()
             writer.start()
             for i in range(LOG_LINES):

@@ -189,8 +189,8 @@ async def _signed_in(home: Path) -> tuple[Any, Any, Any, Any]:
     """A SQLite workspace, its services (fast hashing), a signed-in session store, and a
     DeploymentService over an executor pool that reaches nothing."""
     from tests.integration.auth_support import build_services
-    from windflow_desktop.engine.pipeline import DeploymentPipeline
     from windflow_desktop.services.common import ServiceContext
+    from windflow_desktop.services.deploy.core import DeploymentCore
     from windflow_desktop.services.deployments import DeploymentService
     from windflow_desktop.stores.session import SessionStore
 
@@ -201,9 +201,9 @@ async def _signed_in(home: Path) -> tuple[Any, Any, Any, Any]:
     await session.setup(username="ada", email="ada@example.test", password=PASSWORD,
                         organization_name="Acme")
     ctx = ServiceContext(backend, services.bus)
-    pipeline = DeploymentPipeline(backend, services.bus, _Unreachable(),  # type: ignore[arg-type]
+    core = DeploymentCore(backend, services.bus, _Unreachable(),  # type: ignore[arg-type]
                                   services.secrets)
-    return backend, services, session, DeploymentService(ctx, pipeline, services.secrets)
+    return backend, services, session, DeploymentService(ctx, core, services.secrets)
 
 
 async def _log_flood(home: Path) -> dict[str, float]:
@@ -367,8 +367,8 @@ async def _deployments_open(home: Path) -> dict[str, float]:
 
 async def _reopen(home: Path, old_session: Any) -> tuple[Any, Any, Any, Any]:
     from tests.integration.auth_support import build_services
-    from windflow_desktop.engine.pipeline import DeploymentPipeline
     from windflow_desktop.services.common import ServiceContext
+    from windflow_desktop.services.deploy.core import DeploymentCore
     from windflow_desktop.services.deployments import DeploymentService
     from windflow_desktop.stores.session import SessionStore
 
@@ -379,9 +379,9 @@ async def _reopen(home: Path, old_session: Any) -> tuple[Any, Any, Any, Any]:
     session = SessionStore(services.auth)
     await session.login("ada", PASSWORD)
     ctx = ServiceContext(backend, services.bus)
-    pipeline = DeploymentPipeline(backend, services.bus, _Unreachable(),  # type: ignore[arg-type]
+    core = DeploymentCore(backend, services.bus, _Unreachable(),  # type: ignore[arg-type]
                                   services.secrets)
-    return backend, services, session, DeploymentService(ctx, pipeline, services.secrets)
+    return backend, services, session, DeploymentService(ctx, core, services.secrets)
 
 
 async def _idle_app(home: Path) -> dict[str, float]:

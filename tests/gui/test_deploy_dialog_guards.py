@@ -23,7 +23,7 @@ from windflow_desktop.domain.models import (
     StackRevision,
     Target,
 )
-from windflow_desktop.services.deployments import Rollout
+from windflow_desktop.services.deploy.rollouts import Rollout
 from windflow_desktop.stores.deployments import DeploymentsStore
 from windflow_desktop.ui.dialogs.deploy_stack import DeployDialog
 from windflow_desktop.ui.widgets.message_bar import Level

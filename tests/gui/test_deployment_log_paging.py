@@ -15,9 +15,9 @@ from tests.env.keyring_backend import MemoryKeyring
 from tests.integration.auth_support import PASSWORD
 from windflow_desktop.domain.enums import DeploymentStage, DeploymentStatus, LogStream
 from windflow_desktop.domain.models import Deployment, Stack, StackRevision, Target, utcnow
-from windflow_desktop.engine.pipeline import DeploymentPipeline
 from windflow_desktop.security.secrets import SecretStore
 from windflow_desktop.services.common import ServiceContext
+from windflow_desktop.services.deploy.core import DeploymentCore
 from windflow_desktop.services.deployments import DeploymentService
 from windflow_desktop.stores.deployments import LOG_PAGE, DeploymentsStore
 from windflow_desktop.ui.views.deployments import DeploymentsPage
@@ -76,8 +76,8 @@ def long_log(workspace: Workspace) -> tuple[DeploymentsStore, CountingService]:
     ws.run(fill())
     ctx = ServiceContext(svc.backend, svc.bus)
     secrets = SecretStore(MemoryKeyring())
-    pipeline = DeploymentPipeline(svc.backend, svc.bus, _NoExecutors(), secrets)  # type: ignore[arg-type]
-    service = CountingService(ctx, pipeline, secrets)
+    core = DeploymentCore(svc.backend, svc.bus, _NoExecutors(), secrets)  # type: ignore[arg-type]
+    service = CountingService(ctx, core, secrets)
 
     async def targets(p: object) -> list[Target]:
         return []

@@ -23,9 +23,9 @@ from windflow_desktop.domain.models import (
     Target,
     utcnow,
 )
-from windflow_desktop.engine.pipeline import DeploymentPipeline
 from windflow_desktop.security.secrets import SecretStore
 from windflow_desktop.services.common import ServiceContext
+from windflow_desktop.services.deploy.core import DeploymentCore
 from windflow_desktop.services.deployments import DeploymentService
 from windflow_desktop.stores.deployments import DeploymentsStore
 from windflow_desktop.ui.views.deployments import DeploymentsPage
@@ -76,8 +76,8 @@ def page(qtbot: QtBot, workspace: Workspace) -> DeploymentsPage:
 
     ws.run(fill())
     secrets = SecretStore(MemoryKeyring())
-    pipeline = DeploymentPipeline(svc.backend, svc.bus, _NoExecutors(), secrets)  # type: ignore[arg-type]
-    service = DeploymentService(ServiceContext(svc.backend, svc.bus), pipeline, secrets)
+    core = DeploymentCore(svc.backend, svc.bus, _NoExecutors(), secrets)  # type: ignore[arg-type]
+    service = DeploymentService(ServiceContext(svc.backend, svc.bus), core, secrets)
 
     async def targets(p: object) -> list[Target]:
         return []

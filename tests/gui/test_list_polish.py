@@ -37,11 +37,11 @@ from windflow_desktop.domain.enums import (
 )
 from windflow_desktop.domain.errors import TargetUnreachableError
 from windflow_desktop.domain.models import Deployment, Target, utcnow
-from windflow_desktop.engine.pipeline import DeploymentPipeline
 from windflow_desktop.engine.pool import ExecutorPool
 from windflow_desktop.engine.ssh import KnownHosts
 from windflow_desktop.services.common import ServiceContext
 from windflow_desktop.services.containers import ContainerService
+from windflow_desktop.services.deploy.core import DeploymentCore
 from windflow_desktop.services.deployments import DeploymentService
 from windflow_desktop.services.stacks import StackService
 from windflow_desktop.services.targets import TargetService
@@ -125,8 +125,8 @@ def env(workspace: Workspace, tmp_path: Path, docker_engine: DockerEngine) -> It
     pool = ExecutorPool(KnownHosts(tmp_path / "known_hosts"), svc.secrets.aget)
     targets = TargetsStore(TargetService(ctx, svc.secrets, pool), ws.session)
     stacks = StacksStore(ws.session, stack_service)
-    pipeline = DeploymentPipeline(svc.backend, svc.bus, _Unreachable(), svc.secrets)  # type: ignore[arg-type]
-    deployments = DeploymentsStore(ws.session, DeploymentService(ctx, pipeline, svc.secrets),
+    core = DeploymentCore(svc.backend, svc.bus, _Unreachable(), svc.secrets)  # type: ignore[arg-type]
+    deployments = DeploymentsStore(ws.session, DeploymentService(ctx, core, svc.secrets),
                                    lambda _p: targets_list(targets))
     containers = ContainersStore(ContainerService(ctx, pool, svc.secrets), ws.session)
     container_id = docker_engine.cli(

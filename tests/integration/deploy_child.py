@@ -16,10 +16,11 @@ from tests.env.keyring_backend import MemoryKeyring
 from windflow_desktop.domain.enums import Role
 from windflow_desktop.domain.identity import Principal
 from windflow_desktop.engine.executor import LocalExecutor
-from windflow_desktop.engine.pipeline import DeploymentPipeline, PipelineSettings
 from windflow_desktop.repositories.sql.backend import SqlBackend
 from windflow_desktop.security.secrets import SecretStore
 from windflow_desktop.services.common import ServiceContext
+from windflow_desktop.services.deploy.context import PipelineSettings
+from windflow_desktop.services.deploy.core import DeploymentCore
 from windflow_desktop.services.deployments import DeploymentService
 
 from .deploy_support import Executors, RecordingBus
@@ -34,9 +35,9 @@ async def main(argv: list[str]) -> None:
         env={"DOCKER_HOST": host, "DOCKER_CONFIG": config})
     secrets = SecretStore(MemoryKeyring())
     bus = RecordingBus()
-    pipeline = DeploymentPipeline(backend, bus, executors, secrets,
+    core = DeploymentCore(backend, bus, executors, secrets,
                                   settings=PipelineSettings(projects_root=lambda t: root))
-    service = DeploymentService(ServiceContext(backend, bus), pipeline, secrets)
+    service = DeploymentService(ServiceContext(backend, bus), core, secrets)
     principal = Principal(uuid.UUID(user_id), uuid.UUID(org_id), Role.ADMIN)
     rollout = await service.deploy(principal, uuid.UUID(stack_id), [uuid.UUID(target_id)],
                                    variables={"GREETING": "crash", "WEB_PORT": port})

@@ -23,10 +23,11 @@ from windflow_desktop.domain.errors import TargetUnreachableError
 from windflow_desktop.domain.identity import Principal
 from windflow_desktop.domain.models import Deployment, Target
 from windflow_desktop.engine.executor import Executor, LocalExecutor
-from windflow_desktop.engine.pipeline import DeploymentPipeline, PipelineSettings
 from windflow_desktop.repositories.sql.backend import SqlBackend
 from windflow_desktop.security.secrets import SecretStore
 from windflow_desktop.services.common import ServiceContext
+from windflow_desktop.services.deploy.context import PipelineSettings
+from windflow_desktop.services.deploy.core import DeploymentCore
 from windflow_desktop.services.deployments import DeploymentService
 from windflow_desktop.services.stacks import StackService
 
@@ -113,7 +114,7 @@ class DeployGraph:
     keyring: MemoryKeyring
     secrets: SecretStore
     executors: Executors
-    pipeline: DeploymentPipeline
+    core: DeploymentCore
     stacks: StackService
     deployments: DeploymentService
     admin: Principal
@@ -122,8 +123,8 @@ class DeployGraph:
     async def settled(self, dep: Deployment) -> Deployment:
         """``dep`` once the watch after its success (if any) has ended: a service that
         dies right after ``up`` is caught by health or, a moment later, by the watch."""
-        await self.pipeline.watching(dep.id)
-        return await self.pipeline.get(dep.id)
+        await self.core.watching(dep.id)
+        return await self.core.get(dep.id)
 
     async def add_target(self, name: str, executor: Executor,
                          kind: TargetKind = TargetKind.LOCAL, host: str = "") -> Target:
@@ -142,15 +143,15 @@ async def build_graph(backend: SqlBackend, projects_root: Path,
     secrets = SecretStore(ring)
     ctx = ServiceContext(backend, bus)
     executors = Executors()
-    pipeline = DeploymentPipeline(
+    core = DeploymentCore(
         backend, bus, executors, secrets,
         settings=PipelineSettings(projects_root=lambda t: str(projects_root),
                                   **dict(settings or {})),  # type: ignore[arg-type]
     )
     org = await add_org(backend, f"Org{uuid.uuid4().hex[:6]}")
     admin = await add_member(backend, org.id, f"ada{uuid.uuid4().hex[:6]}", Role.ADMIN)
-    return DeployGraph(backend, bus, ring, secrets, executors, pipeline, StackService(ctx),
-                       DeploymentService(ctx, pipeline, secrets), admin, org.id)
+    return DeployGraph(backend, bus, ring, secrets, executors, core, StackService(ctx),
+                       DeploymentService(ctx, core, secrets), admin, org.id)
 
 
 @asynccontextmanager

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.env.keyring_backend import MemoryKeyring
+from windflow_desktop.domain.compose import project_name
 from windflow_desktop.domain.enums import DeploymentStatus, Role, TargetAuth, TargetKind
 from windflow_desktop.domain.identity import Principal
 from windflow_desktop.domain.models import (
@@ -31,7 +32,6 @@ from windflow_desktop.domain.models import (
     Target,
     User,
 )
-from windflow_desktop.engine.pipeline import DeploymentPipeline, PipelineSettings, project_name
 from windflow_desktop.engine.pool import ExecutorPool
 from windflow_desktop.engine.ssh import KnownHosts
 from windflow_desktop.repositories.sql.backend import SqlBackend
@@ -40,6 +40,8 @@ from windflow_desktop.services.activity import ActivityService
 from windflow_desktop.services.common import ServiceContext
 from windflow_desktop.services.containers import ContainerService
 from windflow_desktop.services.dashboard import DashboardService
+from windflow_desktop.services.deploy.context import PipelineSettings
+from windflow_desktop.services.deploy.core import DeploymentCore
 from windflow_desktop.services.deployments import DeploymentService
 from windflow_desktop.services.stacks import StackService
 from windflow_desktop.services.targets import TargetService
@@ -189,12 +191,12 @@ def build_services(backend: SqlBackend, folder: Path) -> tuple[Services, Executo
     ctx = ServiceContext(backend, bus)
     pool = ExecutorPool(KnownHosts(folder / "known_hosts"), secrets.aget,
                         settings=engine_settings())
-    pipeline = DeploymentPipeline(
+    core = DeploymentCore(
         backend, bus, pool, secrets,
         settings=PipelineSettings(projects_root=lambda t: str(folder / "projects")))
     return Services(
         TargetService(ctx, secrets, pool), StackService(ctx),
-        DeploymentService(ctx, pipeline, secrets), ContainerService(ctx, pool, secrets),
+        DeploymentService(ctx, core, secrets), ContainerService(ctx, pool, secrets),
         ActivityService(ctx), DashboardService(ctx),
     ), pool
 

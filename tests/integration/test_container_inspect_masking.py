@@ -16,9 +16,9 @@ from tests.env.docker import DockerEngine
 from windflow_desktop.domain.enums import DeploymentStatus, Role
 from windflow_desktop.domain.errors import PermissionDeniedError
 from windflow_desktop.engine import ExecutorPool, KnownHosts
-from windflow_desktop.engine.pipeline import SECRET_REF
 from windflow_desktop.services.common import ServiceContext
 from windflow_desktop.services.containers import ContainerService
+from windflow_desktop.services.deploy.values import SECRET_REF
 
 from .auth_support import add_member
 from .deploy_support import local_deploy_graph

@@ -42,7 +42,7 @@ async def test_late_exit_and_restart_loop_fail_health(docker_engine: DockerEngin
                                   ("loop", LOOP, "service last is in a restart loop")):
             stack, _ = await g.stacks.create_stack(g.admin, name=name, compose_yaml=text)
             [dep] = await (await g.deployments.deploy(g.admin, stack.id, [target.id])).wait()
-            await g.pipeline.watching(dep.id)  # health or the watch catches it
+            await g.core.watching(dep.id)  # health or the watch catches it
             dep = await g.deployments.get(g.admin, dep.id)
             assert dep.status is DeploymentStatus.FAILED, (name, dep.error)
             assert error in (dep.error or ""), (name, dep.error)
@@ -69,7 +69,7 @@ async def test_watch_rolls_back_a_service_that_dies_after_success(
             return [(s.stage, s.outcome) for s in await g.deployments.stages(g.admin, dep_id)]
 
         good = await deploy()
-        await g.pipeline.watching(good)
+        await g.core.watching(good)
         assert (await stages(good))[-1] == ("watch", "succeeded")
 
         # revision 2 starts fine and dies 1.5 s later: succeeded, then rolled back
@@ -77,7 +77,7 @@ async def test_watch_rolls_back_a_service_that_dies_after_success(
                                      message="worker that runs out of memory")
         bad = await deploy()
         assert ("done", "succeeded") in await stages(bad)
-        await g.pipeline.watching(bad)
+        await g.core.watching(bad)
         dep = await g.deployments.get(g.admin, bad)
         assert dep.status is DeploymentStatus.ROLLED_BACK, dep.error
         assert "service last exited with code 7 after the deployment succeeded" in dep.error
@@ -103,7 +103,7 @@ async def test_watch_rolls_back_a_service_that_dies_after_success(
         fixed = await deploy()
         assert ("watch", "stopped") in await stages(dying)
         assert (await g.deployments.get(g.admin, dying)).status is DeploymentStatus.SUCCEEDED
-        await g.pipeline.watching(fixed)
+        await g.core.watching(fixed)
         assert (await stages(fixed))[-1] == ("watch", "succeeded")
         assert (await g.deployments.get(g.admin, fixed)).status is DeploymentStatus.SUCCEEDED
         running = docker_engine.cli("ps", "--filter", "status=running", "-q", "--filter",
@@ -119,7 +119,7 @@ async def test_watch_rolls_back_a_service_that_dies_after_success(
                 fixed, 99, "watch", utcnow(), utcnow(), "failed",
                 "service last exited with code 7"))
             await uow.commit()
-        settled = await g.pipeline.reconcile(fixed)
+        settled = await g.core.reconcile(fixed)
         assert settled.status is DeploymentStatus.FAILED
         assert "service last exited with code 7 after the deployment succeeded; the app " \
                "stopped while rolling back" in (settled.error or "")

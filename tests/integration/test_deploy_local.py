@@ -12,11 +12,11 @@ import pytest
 
 from tests.env.docker import DockerEngine, docker_engine  # noqa: F401 - fixture
 from tests.env.services import free_port
+from windflow_desktop.domain.compose import project_name
 from windflow_desktop.domain.enums import DeploymentStatus
 from windflow_desktop.domain.errors import ValidationError
 from windflow_desktop.domain.models import Deployment, Stack, Target
 from windflow_desktop.engine.executor import LocalExecutor
-from windflow_desktop.engine.pipeline import project_name
 from windflow_desktop.repositories.sql.repositories import SqlDeploymentRepository
 
 from .deploy_support import (
@@ -169,7 +169,7 @@ async def test_errors_come_before_anything_changes(docker_engine: DockerEngine, 
         assert not (tmp_path / "projects" / dep.project_name / "compose.yaml.next").exists()
         # not enough disk: preflight fails while validate runs alongside (it is let finish,
         # never cut inside a write); the failure is preflight's, the staged files go
-        g.pipeline.settings.min_disk_mb = 10**12
+        g.core.settings.min_disk_mb = 10**12
         [dep] = await (await g.deployments.deploy(
             g.admin, stack.id, [target.id],
             variables={"GREETING": "x", "WEB_PORT": str(free_port())})).wait()

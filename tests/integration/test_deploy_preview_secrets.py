@@ -15,7 +15,10 @@ from tests.env.docker import DockerEngine, docker_engine  # noqa: F401 - fixture
 from tests.env.services import free_port
 from windflow_desktop.domain.enums import DeploymentStatus
 from windflow_desktop.domain.variables import SECRET_MASK
-from windflow_desktop.engine import compose_validation, pipeline
+from windflow_desktop.engine import compose_validation
+from windflow_desktop.services.deploy import preview as deploy_preview
+from windflow_desktop.services.deploy import run as deploy_run
+from windflow_desktop.services.deploy.values import SECRET_REF
 
 from .deploy_support import local_deploy_graph
 
@@ -54,7 +57,8 @@ async def test_the_preview_masks_secret_values_and_names_host_access(
         threads.append(threading.current_thread())
         return real(*args)
 
-    monkeypatch.setattr(pipeline, "validate_compose", spy)
+    monkeypatch.setattr(deploy_preview, "validate_compose", spy)
+    monkeypatch.setattr(deploy_run, "validate_compose", spy)
     async with local_deploy_graph(tmp_path, docker_engine) as (g, target):
         stack, _ = await g.stacks.create_stack(g.admin, name="Masked", compose_yaml=STACK,
                                                variables=VARIABLES)
@@ -88,6 +92,6 @@ async def test_the_preview_masks_secret_values_and_names_host_access(
                                                        "DB_PASSWORD": "x"})).wait()
         assert dep.status is DeploymentStatus.SUCCEEDED, dep.error
         assert isinstance(dep.variables["SESSION_KEY"], dict)
-        assert set(dep.variables["SESSION_KEY"]) == {pipeline.SECRET_REF}
+        assert set(dep.variables["SESSION_KEY"]) == {SECRET_REF}
         assert threads and threading.main_thread() not in threads
         await g.deployments.remove(g.admin, dep.id, volumes=True)

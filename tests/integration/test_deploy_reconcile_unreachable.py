@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from windflow_desktop.domain.compose import project_name
 from windflow_desktop.domain.enums import DeploymentStage, DeploymentStatus
 from windflow_desktop.domain.models import Deployment
 from windflow_desktop.domain.paging import PageRequest
-from windflow_desktop.engine.pipeline import project_name
 from windflow_desktop.repositories.sql.backend import SqlBackend
 
 from .conftest import sqlite_url

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import OperationalError
 
+from windflow_desktop.domain.compose import project_name
 from windflow_desktop.domain.enums import ACTIVE_DEPLOYMENT, DeploymentStage, DeploymentStatus
 from windflow_desktop.domain.errors import ConflictError, DeploymentError
 from windflow_desktop.domain.events import Event
@@ -22,9 +23,9 @@ from windflow_desktop.domain.models import Deployment, Stack, StackRevision
 from windflow_desktop.domain.paging import PageRequest
 from windflow_desktop.engine.executor import CommandResult
 from windflow_desktop.engine.lines import MAX_LINE_BYTES, LineSplitter
-from windflow_desktop.engine.pipeline import LogWriter, project_name
 from windflow_desktop.repositories.sql.backend import SqlBackend
 from windflow_desktop.repositories.sql.repositories import SqlDeploymentRepository
+from windflow_desktop.services.deploy.logs import LogWriter
 
 from .conftest import sqlite_url
 from .deploy_support import STACK, VARIABLES, DeployGraph, build_graph
@@ -118,7 +119,7 @@ async def test_unexpected_error_in_staged_rollout_settles_every_deployment(
     assert ended[1].error is not None and "not started" in ended[1].error
     stored = await _statuses(g, [d.id for d in ended])
     assert not [d for d in stored if d.status in ACTIVE_DEPLOYMENT]
-    assert g.deployments._cancel == {}
+    assert g.deployments.rollouts._cancel == {}
     # nothing is left "already being deployed"
     del g.executors.raises[first]
     again = await g.deployments.deploy(g.admin, stack.id, [first],
@@ -148,7 +149,7 @@ async def test_unexpected_errors_in_parallel_rollout_do_not_abort_the_others(
     assert not [d for d in stored if d.status in ACTIVE_DEPLOYMENT]
     finished = [e for e in g.bus.events if e.event_type == "deployment.finished"]
     assert {e.aggregate_id for e in finished} == {str(d.id) for d in ended}
-    assert g.deployments._cancel == {}
+    assert g.deployments.rollouts._cancel == {}
 
 
 # -- 2. no log writer task left behind ----------------------------------------------------------
@@ -167,7 +168,7 @@ async def test_failing_executor_leaves_no_log_writer_task(graph: DeployGraph) ->
     assert [d.status for d in ended] == [DeploymentStatus.FAILED] * 2
     # lifecycle on an unreachable target fails, and leaves no writer either
     with pytest.raises(Exception, match="cannot be reached"):
-        await g.pipeline.lifecycle(ended[0].id, "remove")
+        await g.core.lifecycle(ended[0].id, "remove")
     await asyncio.sleep(0.2)
     assert set(_log_tasks()) - before == set()
 
@@ -188,7 +189,7 @@ async def test_log_writer_survives_a_failed_write(graph: DeployGraph,
         return await real(self, *args, **kwargs)
 
     monkeypatch.setattr(SqlDeploymentRepository, "append_log_rows", flaky)
-    writer = LogWriter(g.pipeline, dep, 0, [])
+    writer = LogWriter(g.core.context, dep, 0, [])
     writer.start()
     try:
         writer.system("one")
@@ -243,7 +244,7 @@ async def test_compose_error_echoing_a_secret_is_masked_everywhere(graph: Deploy
         await uow.commit()
     g.executors.by_target[target.id] = None  # type: ignore[assignment]
     g.executors.raises[target.id] = DeploymentError(f"ssh: bad password {SECRET}")
-    settled = await g.pipeline.reconcile(dep.id)
+    settled = await g.core.reconcile(dep.id)
     assert settled.status is DeploymentStatus.FAILED
     assert settled.error is not None and SECRET not in settled.error
     assert "state is unknown" in settled.error
@@ -402,7 +403,7 @@ async def test_stop_refused_when_a_newer_deployment_lands_before_the_lock(
     async with g.backend.unit_of_work() as uow:
         await uow.deployments.add(older)
         await uow.commit()
-    real_load = g.pipeline._load
+    real_load = g.core.journal.load
 
     async def load_then_newer_lands(deployment_id: uuid.UUID) -> Any:
         loaded = await real_load(deployment_id)
@@ -411,7 +412,7 @@ async def test_stop_refused_when_a_newer_deployment_lands_before_the_lock(
             await uow.commit()
         return loaded
 
-    monkeypatch.setattr(g.pipeline, "_load", load_then_newer_lands)
+    monkeypatch.setattr(g.core.journal, "load", load_then_newer_lands)
     with pytest.raises(ConflictError, match="newer deployment"):
         await g.deployments.stop(g.admin, older.id)
     (stored,) = await _statuses(g, [older.id])
@@ -429,7 +430,7 @@ async def test_secret_cut_by_the_line_cap_leaves_no_part_in_the_log(graph: Deplo
     line = b"x" * (MAX_LINE_BYTES - 6) + SECRET.encode() + b" and the rest\n"
     [cut] = LineSplitter().feed(line)
     assert SECRET[:6] in cut  # what the splitter hands on
-    writer = LogWriter(g.pipeline, dep, 0, [SECRET])
+    writer = LogWriter(g.core.context, dep, 0, [SECRET])
     writer.start()
     writer.add("stdout", cut)
     await writer.close()

@@ -15,9 +15,9 @@ from tests.env.docker import DockerEngine, docker_engine  # noqa: F401 - fixture
 from windflow_desktop.domain.enums import DeploymentStage, DeploymentStatus
 from windflow_desktop.domain.models import Deployment, utcnow
 from windflow_desktop.engine.executor import LocalExecutor
-from windflow_desktop.engine.pipeline import DeploymentPipeline
 from windflow_desktop.repositories.sql.backend import SqlBackend
 from windflow_desktop.services.common import ServiceContext
+from windflow_desktop.services.deploy.core import DeploymentCore
 from windflow_desktop.services.deployments import DeploymentService
 
 from .conftest import sqlite_url
@@ -39,9 +39,9 @@ services:
 
 def _other_window(g: DeployGraph, runner: str) -> DeploymentService:
     """A second app window on the same workspace: its own pipeline and runner id."""
-    pipeline = DeploymentPipeline(g.backend, g.bus, g.executors, g.secrets,
-                                  settings=g.pipeline.settings, runner=runner)
-    return DeploymentService(ServiceContext(g.backend, g.bus), pipeline, g.secrets)
+    core = DeploymentCore(g.backend, g.bus, g.executors, g.secrets,
+                                  settings=g.core.settings, runner=runner)
+    return DeploymentService(ServiceContext(g.backend, g.bus), core, g.secrets)
 
 
 def _dead_pid() -> int:
@@ -84,7 +84,7 @@ async def test_reconcile_settles_only_what_no_live_process_runs(tmp_path: Path) 
         other = _other_window(g, f"{here}:1")  # the restarted app, on this machine
         settled = {d.id for d in await other.reconcile_unfinished()}
         for name, (_, _, live) in cases.items():
-            dep = await g.pipeline.get(ids[name])
+            dep = await g.core.get(ids[name])
             if live:
                 assert ids[name] not in settled and dep.status is DeploymentStatus.RUNNING, name
             else:
@@ -106,16 +106,16 @@ async def test_a_deployment_another_window_runs_is_left_to_it(
             rollout = await g.deployments.deploy(g.admin, stack.id, [target.id])
             [dep] = rollout.deployments
             for _ in range(200):  # until it waits in health (the service needs ~3 s)
-                current = await g.pipeline.get(dep.id)
+                current = await g.core.get(dep.id)
                 if current.stage is DeploymentStage.HEALTH:
                     break
                 await asyncio.sleep(0.05)
-            assert current.runner == g.pipeline.runner and current.heartbeat_at is not None
+            assert current.runner == g.core.runner and current.heartbeat_at is not None
 
             # another window starts on the same workspace meanwhile: it leaves it alone
             other = _other_window(g, "second-window:1")
             assert await other.reconcile_unfinished() == []
-            assert (await g.pipeline.get(dep.id)).status is DeploymentStatus.RUNNING
+            assert (await g.core.get(dep.id)).status is DeploymentStatus.RUNNING
 
             [ended] = await rollout.wait()
             assert ended.status is DeploymentStatus.SUCCEEDED, ended.error

@@ -30,7 +30,7 @@ async def test_ssh_target_with_compose_v1(docker_engine: DockerEngine,  # noqa: 
     try:
         # projects under the SSH user's home (the default root)
         g = await build_graph(backend, tmp_path, {"compose_flavour": "v1"})
-        g.pipeline.settings.projects_root = lambda target: None
+        g.core.settings.projects_root = lambda target: None
         target = await g.add_target("remote", ssh, TargetKind.SSH, sshd_server.host)
         stack, _ = await g.stacks.create_stack(g.admin, name="Web", compose_yaml=STACK,
                                                variables=VARIABLES)

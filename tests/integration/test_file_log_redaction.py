@@ -68,7 +68,7 @@ async def test_a_running_deployments_secret_values_are_masked_in_the_file_log(
     await backend.open()
     try:
         g = await build_graph(backend, tmp_path / "projects")
-        g.pipeline.bus = TalkativeBus()
+        g.core.context.services.bus = TalkativeBus()
         target = await g.add_target("here", LocalExecutor(env={
             "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}))
         stack, _ = await g.stacks.create_stack(g.admin, name="Web", compose_yaml=STACK,

@@ -18,9 +18,11 @@ from windflow_desktop.domain.models import Deployment, Stack, StackRevision, Tar
 from windflow_desktop.engine.docker_api import DockerApi
 from windflow_desktop.engine.executor import LocalExecutor
 from windflow_desktop.engine.lines import MARK_ROOM, MAX_LINE_BYTES
-from windflow_desktop.engine.pipeline import DeploymentPipeline, LogWriter, PipelineSettings
 from windflow_desktop.repositories.sql.backend import SqlBackend
 from windflow_desktop.security.secrets import SecretStore
+from windflow_desktop.services.deploy.context import PipelineSettings
+from windflow_desktop.services.deploy.core import DeploymentCore
+from windflow_desktop.services.deploy.logs import LogWriter
 
 from .auth_support import RecordingBus, add_org
 
@@ -65,10 +67,10 @@ async def test_a_deployments_log_keeps_bounded_lines_and_its_newest_lines(
         sqlite_backend: SqlBackend) -> None:
     dep = await a_deployment(sqlite_backend)
     bus = RecordingBus()
-    pipeline = DeploymentPipeline(sqlite_backend, bus, _NoExecutors(),  # type: ignore[arg-type]
+    core = DeploymentCore(sqlite_backend, bus, _NoExecutors(),  # type: ignore[arg-type]
                                   SecretStore(MemoryKeyring()),
                                   settings=PipelineSettings(max_log_lines=100_000))
-    logs = LogWriter(pipeline, dep, 0, [])
+    logs = LogWriter(core.context, dep, 0, [])
     logs.start()
     result = await LocalExecutor().run([sys.executable, "-c", PRINTER], on_line=logs.add,
                                        timeout=300)

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from tests.env.docker import DockerEngine
+from windflow_desktop.domain.compose import project_name
 from windflow_desktop.domain.enums import DeploymentStatus
 from windflow_desktop.domain.errors import ValidationError
 from windflow_desktop.domain.models import Deployment
 from windflow_desktop.engine.compose import ComposeProject
 from windflow_desktop.engine.executor import LocalExecutor
-from windflow_desktop.engine.pipeline import project_name
 
 from .deploy_support import STACK, VARIABLES, DeployGraph, local_deploy_graph
 
@@ -57,18 +57,18 @@ async def test_remove_with_a_tampered_project_name_deletes_nothing(
     precious = tmp_path / "home" / "precious.txt"
     precious.write_text("the user's file")
     async with local_deploy_graph(tmp_path, docker_engine) as (g, target):
-        g.pipeline.settings.projects_root = lambda t: str(root)
+        g.core.settings.projects_root = lambda t: str(root)
         removed = await _tampered(g, target.id, "../..", DeploymentStatus.SUCCEEDED)
         with pytest.raises(ValidationError, match="not a WindFlow project name"):
             await g.deployments.remove(g.admin, removed.id, volumes=True)
         assert precious.read_text() == "the user's file"
         assert root.is_dir()
-        after = await g.pipeline.get(removed.id)
+        after = await g.core.get(removed.id)
         assert after.status is DeploymentStatus.SUCCEEDED  # nothing claims it was removed
 
         # A run of such a row fails before anything is written anywhere.
         pending = await _tampered(g, target.id, "../../evil", DeploymentStatus.PENDING)
-        ran = await g.pipeline.run(pending.id)
+        ran = await g.core.run(pending.id)
         assert ran.status is DeploymentStatus.FAILED
         assert "not a WindFlow project name" in (ran.error or "")
         assert not (tmp_path / "home" / "evil").exists()

@@ -13,10 +13,11 @@ from windflow_desktop.domain.enums import DeploymentStatus, Role, TargetAuth, Ta
 from windflow_desktop.domain.identity import Principal
 from windflow_desktop.domain.models import Target
 from windflow_desktop.engine import ExecutorPool, KnownHosts
-from windflow_desktop.engine.pipeline import SECRET_REF, DeploymentPipeline
 from windflow_desktop.repositories.sql.backend import SqlBackend
 from windflow_desktop.security.secrets import SecretStore
 from windflow_desktop.services.common import ServiceContext
+from windflow_desktop.services.deploy.core import DeploymentCore
+from windflow_desktop.services.deploy.values import SECRET_REF
 from windflow_desktop.services.deployments import DeploymentService
 from windflow_desktop.services.organizations import OrganizationService
 from windflow_desktop.services.stacks import StackService
@@ -35,7 +36,7 @@ class World:
         self.targets = TargetService(ctx, secrets, self.pool)
         self.stacks = StackService(ctx)
         self.deployments = DeploymentService(
-            ctx, DeploymentPipeline(backend, ctx.bus, self.pool, secrets), secrets)
+            ctx, DeploymentCore(backend, ctx.bus, self.pool, secrets), secrets)
         self.orgs = OrganizationService(ctx, secrets)
 
     async def ssh_target(self, owner: Principal, name: str) -> Target:

@@ -145,7 +145,7 @@ async def csh_graph(csh_ssh: SshTarget, tmp_path: Path,
     backend = SqlBackend(sqlite_url(tmp_path / "w.db"))
     await backend.open()
     g = await build_graph(backend, tmp_path)
-    g.pipeline.settings.projects_root = lambda target: None  # the user's ~/.windflow
+    g.core.settings.projects_root = lambda target: None  # the user's ~/.windflow
     try:
         target = await g.add_target("csh", csh_ssh, TargetKind.SSH, sshd_server.host)
         yield g, target

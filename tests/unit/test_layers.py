@@ -17,7 +17,7 @@ FORBIDDEN = {
     "security": {"repositories", "events", "engine", "services", "stores", "ui"},
     "repositories": {"events", "engine", "services", "stores", "ui"},
     "events": {"repositories", "engine", "services", "stores", "ui"},
-    "engine": {"services", "stores", "ui"},
+    "engine": {"security", "repositories", "events", "services", "stores", "ui"},
     "services": {"stores", "ui"},
     "stores": {"ui", "repositories"},
     "ui": {"services", "repositories", "engine"},

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from windflow_desktop.domain.enums import LogStream
 from windflow_desktop.engine.lines import MAX_LINE_BYTES, cap_line
-from windflow_desktop.engine.pipeline import LOG_EVENT_BYTES, log_event_chunks
+from windflow_desktop.services.deploy.logs import LOG_EVENT_BYTES, log_event_chunks
 
 NOW = datetime(2026, 12, 4, tzinfo=UTC)
 

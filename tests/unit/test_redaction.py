@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from windflow_desktop.security.redaction import KnownSecrets, mask, redact
+from windflow_desktop.domain.masking import mask
+from windflow_desktop.security.redaction import KnownSecrets, redact
 
 LEAKS = [
     ("POSTGRES_PASSWORD=hunter2-db", "hunter2-db"),

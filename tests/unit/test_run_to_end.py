@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from windflow_desktop.engine.executor import run_to_end
+from windflow_desktop.tasks import run_to_end
 
 
 async def test_a_clean_up_cancelled_twice_still_runs_to_its_end() -> None:

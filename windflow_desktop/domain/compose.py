@@ -4,6 +4,9 @@ published ports and the variables the text uses. Plain values, shared by the eng
 
 from __future__ import annotations
 
+import hashlib
+import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -95,3 +98,10 @@ class ComposeValidationError(ValidationError):
         more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
         super().__init__(f"{first}{more}", field="compose_yaml")
         self.issues = list(issues)
+
+
+def project_name(stack_slug: str, stack_id: uuid.UUID, target_id: uuid.UUID) -> str:
+    """Stable per (stack, target): a redeploy updates the same Compose project in place."""
+    digest = hashlib.sha1(f"{stack_id}/{target_id}".encode()).hexdigest()[:8]
+    slug = re.sub(r"[^a-z0-9]+", "-", stack_slug.lower()).strip("-")[:30] or "stack"
+    return f"wf-{slug}-{digest}"

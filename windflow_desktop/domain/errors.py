@@ -67,3 +67,7 @@ class TargetUnreachableError(WindFlowError):
 
 class DeploymentError(WindFlowError):
     code = "DEPLOYMENT_FAILED"
+
+
+class Cancelled(Exception):
+    """A run was asked to stop and stopped at a safe point (``str``: why)."""

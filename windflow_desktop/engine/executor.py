@@ -20,7 +20,7 @@ import shutil
 import signal
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -225,22 +225,6 @@ async def _private_folder(files: Mapping[str, str]) -> str:
         if not making.cancelled() and making.exception() is None:
             await asyncio.shield(asyncio.to_thread(shutil.rmtree, making.result(), True))
         raise
-
-
-async def run_to_end(aw: Awaitable[T]) -> T:
-    """Await ``aw`` to its end even when the caller is cancelled meanwhile, once or
-    again (clean-up that must not stop halfway: removing staged files that hold secret
-    values); the cancellation is raised after it."""
-    task = asyncio.ensure_future(aw)
-    cancelled = False
-    while not task.done():
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            cancelled = True
-    if cancelled:
-        raise asyncio.CancelledError
-    return task.result()
 
 
 async def _feed_stdin(writer: asyncio.StreamWriter | None, data: bytes | str | None) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ..security.redaction import MASK, MIN_SECRET_LENGTH, mask
+from ..domain.masking import MASK, MIN_SECRET_LENGTH, mask
 
 MAX_LINE_BYTES = 16 * 1024
 MARK_ROOM = 64  # a cut line is at most MAX_LINE_BYTES + MARK_ROOM bytes, mark included

@@ -2,9 +2,10 @@
 
 Two kinds of masking. ``redact`` finds secrets by their shape: bearer tokens, JWTs,
 ``<anything>password=…``/``"api-key": "…"``-style pairs (environment variables, JSON,
-YAML, query strings), and the password of a URL (``redis://:pw@host``). ``mask`` replaces
-values known to be secret (a deployment's secret variables); ``KNOWN_SECRETS`` holds the
-values of the deployments running in this process, so that the file log masks them too
+YAML, query strings), and the password of a URL (``redis://:pw@host``).
+``domain.masking.mask`` replaces values known to be secret (a deployment's secret
+variables); ``KNOWN_SECRETS`` holds the values of the deployments running in this
+process, so that the file log masks them too
 (``KNOWN_SECRETS.registered(values)`` while a deployment runs).
 """
 
@@ -17,8 +18,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-MASK = "********"
-MIN_SECRET_LENGTH = 4  # shorter values are too common to mask without mangling text
+from ..domain.masking import MASK, MIN_SECRET_LENGTH, mask
 
 # A name that says "secret": the word may sit anywhere in it (POSTGRES_PASSWORD,
 # db.password, x-api-key, AWS_SECRET_ACCESS_KEY, refresh_token).
@@ -68,15 +68,6 @@ def _redact_pairs(text: str) -> str:
         done = value.end()
     out.append(text[done:])
     return "".join(out)
-
-
-def mask(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every value of ``secrets`` (of 4 characters or more) masked; the
-    longest first, so a value that contains another is masked whole."""
-    for secret in sorted(set(secrets), key=len, reverse=True):
-        if len(secret) >= MIN_SECRET_LENGTH and secret in text:
-            text = text.replace(secret, MASK)
-    return text
 
 
 def mask_environment(entries: Iterable[str], secrets: Iterable[str]) -> list[str]:

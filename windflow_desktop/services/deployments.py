@@ -1,6 +1,6 @@
 """``DeploymentService``: deploy a stack revision to one or many targets, and the
 lifecycle after it (stop, start, redeploy, cancel, remove, rollback), on top of
-``engine.DeploymentPipeline``.
+``deploy.DeploymentCore``.
 
 A deployment snapshots the revision and its variables: plain values in the row, secret
 values in the keyring (``deployment/<id>/<NAME>``) with only the reference in the row.
@@ -11,13 +11,11 @@ run in parallel with a bound, or in waves that stop at the first failure (staged
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
-from ..domain.compose import ComposeReport
+from ..domain.compose import ComposeReport, project_name
 from ..domain.deployment_flow import HOLDS, Action, require
 from ..domain.enums import ACTIVE_DEPLOYMENT, DeploymentStatus
 from ..domain.errors import (
@@ -42,7 +40,6 @@ from ..domain.paging import Page, PageRequest
 from ..domain.variables import parse_spec, resolve_values
 from ..engine.compose import env_file_text
 from ..engine.compose_validation import missing_required, validate_compose
-from ..engine.pipeline import SECRET_REF, CancelToken, DeploymentPipeline, project_name
 from ..repositories.protocols import UnitOfWork
 from ..security.permissions import (
     DEPLOYMENTS_CREATE,
@@ -51,29 +48,14 @@ from ..security.permissions import (
     STACKS_WRITE,
 )
 from ..security.secrets import SecretStore
-from ..tasks import TaskTracker
 from .common import Scope, ServiceContext
+from .deploy.core import DeploymentCore
+from .deploy.rollouts import Rollout, Rollouts
+from .deploy.values import secret_ref, stored_secret
 from .secret_refs import deployment_secret_refs
 
 MAX_PARALLEL = 16
-RECONCILE_CONCURRENCY = 8
 log = logging.getLogger("windflow.deployments")
-
-
-@dataclass
-class Rollout:
-    """The deployments one request created, and the task that runs them."""
-
-    deployments: list[Deployment]
-    task: asyncio.Task[list[Deployment]] | None = field(default=None, repr=False)
-
-    async def wait(self) -> list[Deployment]:
-        """Their states once their pipelines ended, in the order of the request. A
-        succeeded one may still be rolled back by the watch that follows its success
-        (``DeploymentPipeline.watching``); a staged rollout waits for each wave's watch."""
-        if self.task is None:
-            return self.deployments
-        return await asyncio.shield(self.task)
 
 
 class DeploymentService:
@@ -90,17 +72,12 @@ class DeploymentService:
     ``reconcile_unfinished()`` once at start-up; ``shutdown()``.
     """
 
-    def __init__(self, context: ServiceContext, pipeline: DeploymentPipeline,
+    def __init__(self, context: ServiceContext, core: DeploymentCore,
                  secrets: SecretStore) -> None:
         self.ctx = context
-        self.pipeline = pipeline
+        self.core = core
         self.secrets = secrets
-        self._tasks = TaskTracker("deployments")
-        self._cancel: dict[uuid.UUID, CancelToken] = {}
-        self._closing = False
-        self._beat_stop = asyncio.Event()
-        self._beat_task: asyncio.Task[None] | None = None
-        self._sweep: asyncio.Task[list[Deployment]] | None = None
+        self.rollouts = Rollouts(context, core)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -152,8 +129,7 @@ class DeploymentService:
         if applied is None:
             return PreviousValues()
         plain = {k: v for k, v in applied.variables.items() if isinstance(v, str)}
-        secrets = frozenset(k for k, v in applied.variables.items()
-                            if isinstance(v, dict) and SECRET_REF in v)
+        secrets = frozenset(k for k, v in applied.variables.items() if secret_ref(v))
         return PreviousValues(plain, secrets)
 
     async def preview(self, principal: Principal, stack_id: uuid.UUID, target_id: uuid.UUID,
@@ -168,7 +144,7 @@ class DeploymentService:
                                                       revision or stack.current_revision)
         values = resolve_values(parse_spec(rev.variables), variables or {}, generate=False)
         env_file_text(values)  # refuse values Compose cannot carry before reaching out
-        return await self.pipeline.preview(target, rev, values,
+        return await self.core.preview(target, rev, values,
                                            project_name(stack.slug, stack.id, target.id))
 
     # -- deploying ------------------------------------------------------------------------
@@ -290,8 +266,8 @@ class DeploymentService:
         its volume). One no longer in the keyring is generated anew."""
         kept: dict[str, str] = {}
         for name, value in stored.items():
-            if isinstance(value, dict) and SECRET_REF in value:
-                secret = await self.secrets.aget(str(value[SECRET_REF]))
+            if (ref := secret_ref(value)) is not None:
+                secret = await self.secrets.aget(ref)
                 if secret:
                     kept[name] = secret
             elif isinstance(value, str) and value:
@@ -304,8 +280,7 @@ class DeploymentService:
         parallel: int, stop_on_failure: bool,
     ) -> Rollout:
         created: list[Deployment] = []
-        for dep_id, _, _ in stored:  # ours from the commit on: no sweep may settle them
-            self._cancel[dep_id] = CancelToken()
+        self.rollouts.claim([dep_id for dep_id, _, _ in stored])
         try:
             async with self.ctx.authorized(principal, DEPLOYMENTS_CREATE) as scope:
                 stack = await _stack(scope, stack_id)  # still there, not archived, idle
@@ -317,11 +292,10 @@ class DeploymentService:
                     created.append(await self._new_deployment(
                         scope, stack, revision_id, target, dep_id, values))
         except BaseException:
-            for dep_id, _, _ in stored:
-                self._cancel.pop(dep_id, None)
+            self.rollouts.release([dep_id for dep_id, _, _ in stored])
             await self._delete_refs(refs)
             raise
-        return self._start(created, parallel, stop_on_failure)
+        return self.rollouts.start(created, parallel, stop_on_failure)
 
     async def _delete_refs(self, refs: list[str]) -> None:
         for ref in refs:
@@ -347,7 +321,7 @@ class DeploymentService:
         # given again or generated anew; any other raises and says to give it.
         renewable = set(variables or {}) | {s.name for s in specs if s.generator}
         values: dict[str, str | None] = dict(
-            await self.pipeline.resolve_values(old, missing=renewable))
+            await self.core.resolve_values(old, missing=renewable))
         values.update(variables or {})
         known = {s.name for s in specs}
         values = {k: v for k, v in values.items() if k in known}
@@ -366,7 +340,7 @@ class DeploymentService:
             dep = await _deployment(scope, deployment_id)
             if dep.status not in ACTIVE_DEPLOYMENT:
                 raise ConflictError(f"the deployment is {dep.status.value}, not running")
-            token = self._cancel.get(deployment_id)
+            token = self.rollouts.cancel_token(deployment_id)
             if token is None:  # not run by this process (another window, or a dead one)
                 raise ConflictError("this deployment is not running in this window; it is "
                                     "settled when the app that runs it ends or restarts")
@@ -398,7 +372,7 @@ class DeploymentService:
             await _may(scope, dep, action)
             scope.record(f"deployment.{action}_requested", "deployment", dep.id,
                          {"volumes": volumes} if action == "remove" else {})
-        done = await self.pipeline.lifecycle(deployment_id, action.value, volumes=volumes)
+        done = await self.core.lifecycle(deployment_id, action.value, volumes=volumes)
         if action == "remove":
             await self._forget_secrets(principal, done, keep_newest=not volumes)
         return done
@@ -426,93 +400,6 @@ class DeploymentService:
                 cursor = page.next_cursor
         await self._delete_refs(refs)
 
-    # -- running ---------------------------------------------------------------------------
-
-    def _start(self, deployments: list[Deployment], parallel: int,
-               stop_on_failure: bool) -> Rollout:
-        for dep in deployments:
-            self._cancel.setdefault(dep.id, CancelToken())
-        self._keep_beating()
-        task = self._tasks.spawn(self._run_all(deployments, parallel, stop_on_failure),
-                                 name=f"rollout-{deployments[0].id}")
-        return Rollout(deployments, task)
-
-    async def _run_all(self, deployments: list[Deployment], parallel: int,
-                       stop_on_failure: bool) -> list[Deployment]:
-        """Every deployment ends settled: one that raised unexpectedly is failed with
-        its error, and the ones a staged rollout (or a cancelled rollout) never started
-        are ended as not started."""
-        results: dict[uuid.UUID, Deployment] = {}
-        started: set[uuid.UUID] = set()
-        stop_reason: str | None = None
-        try:
-            if stop_on_failure:
-                for start in range(0, len(deployments), parallel):
-                    wave = deployments[start:start + parallel]
-                    done = await asyncio.gather(*(self._run_one(d, started) for d in wave),
-                                                return_exceptions=True)
-                    # A wave is judged after its watch: a service that dies seconds after
-                    # success must stop the rollout before the next wave gets the revision.
-                    done = [await self._watched(d) if isinstance(d, Deployment) else d
-                            for d in done]
-                    ended = [d for d in done if isinstance(d, Deployment)]
-                    results.update((d.id, d) for d in ended)
-                    failed = [d for d in ended if d.status is not DeploymentStatus.SUCCEEDED]
-                    if failed:
-                        stop_reason = (f"not started: the deployment to an earlier target "
-                                       f"ended {failed[0].status.value}")
-                        break
-            else:
-                bound = asyncio.Semaphore(parallel)
-
-                async def one(dep: Deployment) -> Deployment:
-                    async with bound:
-                        return await self._run_one(dep, started)
-
-                done = await asyncio.gather(*(one(d) for d in deployments),
-                                            return_exceptions=True)
-                results.update((d.id, d) for d in done if isinstance(d, Deployment))
-        finally:
-            for dep in deployments:
-                if dep.id in results or dep.id in started:
-                    continue  # ended, or (a cancelled rollout) reconciled at the next start
-                results[dep.id] = await self._settle(
-                    dep, stop_reason or "not started: the rollout was stopped",
-                    DeploymentStatus.CANCELLED)
-            for dep in deployments:
-                self._cancel.pop(dep.id, None)
-        return [results.get(d.id, d) for d in deployments]
-
-    async def _run_one(self, dep: Deployment, started: set[uuid.UUID]) -> Deployment:
-        started.add(dep.id)
-        token = self._cancel.get(dep.id) or CancelToken()
-        try:
-            return await self.pipeline.run(dep.id, token)
-        except Exception as exc:  # a bug or a broken database: end it, keep the others going
-            log.exception("deployment %s: unexpected error", dep.id)
-            return await self._settle(dep, f"unexpected error: {type(exc).__name__}: {exc}",
-                                      DeploymentStatus.FAILED)
-
-    async def _watched(self, dep: Deployment) -> Deployment:
-        """``dep`` once the watch after its success has ended (its state then)."""
-        if dep.status is not DeploymentStatus.SUCCEEDED:
-            return dep
-        await self.pipeline.watching(dep.id)
-        return await self.pipeline.get(dep.id)
-
-    async def _settle(self, dep: Deployment, error: str,
-                      status: DeploymentStatus) -> Deployment:
-        """End ``dep`` with ``error`` unless it already ended; never raises."""
-        try:
-            current = await self.pipeline.get(dep.id)
-            if current.status not in ACTIVE_DEPLOYMENT:
-                return current
-            await self.pipeline.fail_unstarted(current, error, status)
-            return await self.pipeline.get(dep.id)
-        except Exception:
-            log.exception("deployment %s could not be ended as %s", dep.id, status.value)
-            return dep
-
     async def _store_values(self, dep_id: uuid.UUID, values: Mapping[str, str],
                             secret_names: set[str], refs: list[str]) -> dict[str, object]:
         """The row's variables: secret values go to the keyring, their refs to ``refs``."""
@@ -522,7 +409,7 @@ class DeploymentService:
                 ref = f"deployment/{dep_id}/var/{name}"
                 refs.append(ref)  # before the write: a write cut short is undone too
                 await self.secrets.aset(ref, value)
-                stored[name] = {SECRET_REF: ref}
+                stored[name] = stored_secret(ref)
             else:
                 stored[name] = value
         return stored
@@ -537,7 +424,7 @@ class DeploymentService:
             target_id=target.id, project_name=project_name(stack.slug, stack.id, target.id),
             variables=stored, status=DeploymentStatus.PENDING,
             actor_id=scope.principal.user_id, id=dep_id, created_at=self.ctx.clock(),
-            runner=self.pipeline.runner, heartbeat_at=self.ctx.clock(),
+            runner=self.core.runner, heartbeat_at=self.ctx.clock(),
             revision_number=revision_number,
         ))
         scope.record(DeploymentCreated.TYPE, "deployment", dep.id, DeploymentCreated(
@@ -546,87 +433,14 @@ class DeploymentService:
             status=dep.status.value).to_data())
         return dep
 
-    # -- start-up and shutdown -----------------------------------------------------------
-
     async def reconcile_unfinished(self) -> list[Deployment]:
-        """Settle every deployment a previous run of the app left pending or running
-        (call once at start-up, before any deploy). Returns them in their new state."""
-        ids: list[uuid.UUID] = []
-        async with self.ctx.transaction() as scope:
-            after: str | None = None
-            while True:
-                orgs = await scope.uow.organizations.list(PageRequest(500, after))
-                for org in orgs.items:
-                    cursor: str | None = None
-                    while True:
-                        page = await scope.uow.deployments.list(
-                            org.id, PageRequest(500, cursor), status=list(ACTIVE_DEPLOYMENT))
-                        ids.extend(d.id for d in page.items if d.id not in self._cancel
-                                   and not self.pipeline.is_live(d))
-                        if page.next_cursor is None:
-                            break
-                        cursor = page.next_cursor
-                if orgs.next_cursor is None:
-                    break
-                after = orgs.next_cursor
-        bound = asyncio.Semaphore(RECONCILE_CONCURRENCY)
-
-        async def settle(dep_id: uuid.UUID) -> Deployment | None:
-            async with bound:  # unreachable targets wait out their timeouts side by side
-                try:
-                    return await self.pipeline.reconcile(dep_id)
-                except Exception:  # one deployment's trouble must not stop the others
-                    log.warning("deployment %s could not be reconciled", dep_id,
-                                exc_info=True)
-                    return None
-
-        settled = await asyncio.gather(*(settle(dep_id) for dep_id in ids))
-        self._keep_beating()  # from now on, also sweeps what a window that died left
-        return [dep for dep in settled if dep is not None]
-
-    # -- heartbeat -------------------------------------------------------------------------
-
-    def _keep_beating(self) -> None:
-        if self._beat_task is None and not self._closing:
-            self._beat_task = asyncio.get_running_loop().create_task(
-                self._beat(), name="deployments-heartbeat")
-
-    async def _beat(self) -> None:
-        """Every ``heartbeat_s``: mark the deployments this process runs as alive (one
-        UPDATE), and every sixth time settle those a dead process left (in the
-        background, one sweep at a time). Stops only between two writes."""
-        settings = self.pipeline.settings
-        beats = 0
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._beat_stop.wait(), settings.heartbeat_s)
-            if self._beat_stop.is_set():
-                return
-            beats += 1
-            ids = set(self._cancel) | self.pipeline.recovering()
-            try:
-                if ids:
-                    async with self.ctx.backend.unit_of_work() as uow:
-                        await uow.deployments.heartbeat(sorted(ids), self.pipeline.runner,
-                                                        self.ctx.clock())
-                        await uow.commit()
-            except Exception:
-                log.warning("could not write the deployments' heartbeat", exc_info=True)
-            if beats % 6 == 0 and not self._closing and \
-                    (self._sweep is None or self._sweep.done()):
-                self._sweep = self._tasks.spawn(self.reconcile_unfinished(),
-                                                name="deployments-sweep")
+        """Settle what a previous run of the app left pending or running (once, at
+        start-up, before any deploy)."""
+        return await self.rollouts.reconcile_unfinished()
 
     async def shutdown(self) -> None:
-        """Stop running pipelines (they are reconciled at the next start); idempotent."""
-        for token in self._cancel.values():
-            token.cancel()
-        self._closing = True  # the heartbeat goes on through the grace periods, no sweeps
-        await self.pipeline.stop_watches()  # and no new one starts
-        await self._tasks.shutdown(grace_s=10)
-        self._beat_stop.set()
-        if self._beat_task is not None:
-            await asyncio.wait({self._beat_task})
+        """Stop running deployments (they are reconciled at the next start); idempotent."""
+        await self.rollouts.shutdown()
 
 
 def _retrieve(task: asyncio.Future[Rollout]) -> None:

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 
 from ..domain.models import Deployment
 from ..domain.paging import PageRequest
-from ..engine.pipeline import SECRET_REF
 from ..repositories.protocols import UnitOfWork
 from ..security.secrets import SecretStore
+from .deploy.values import secret_refs
 
 log = logging.getLogger("windflow.services.secrets")
 _PAGE = 500
@@ -23,8 +23,7 @@ _PAGE = 500
 
 def deployment_secret_refs(dep: Deployment) -> list[str]:
     """The keyring names of ``dep``'s secret variables."""
-    return [str(v[SECRET_REF]) for v in dep.variables.values()
-            if isinstance(v, dict) and SECRET_REF in v]
+    return secret_refs(dep.variables)
 
 
 async def deployments_secret_refs(uow: UnitOfWork, organization_id: uuid.UUID, *,

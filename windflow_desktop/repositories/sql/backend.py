@@ -7,6 +7,7 @@ from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from ...tasks import run_to_end
 from .database import create_engine, describe_url, migrate, session_factory
 from .identity_repositories import (
     SqlInvitationRepository,
@@ -56,8 +57,11 @@ class SqlUnitOfWork:
         assert self._session is not None
         # close() rolls back what was not committed and detaches the objects *without*
         # expiring them (rollback() would), so rows read here stay readable afterwards.
+        # It runs to its end even when the task is cancelled meanwhile: cut short, the
+        # connection would never go back to the pool (a leaked aiosqlite connection
+        # keeps its thread and is finalised by the garbage collector, anywhere).
         try:
-            await self._session.close()
+            await run_to_end(self._session.close())
         finally:
             self._session = None
 

@@ -1,0 +1,73 @@
+"""Stop, start or remove the Compose project of a finished deployment, recorded as a
+stage of that deployment."""
+
+from __future__ import annotations
+
+import uuid
+
+from ...domain.deployment_flow import Action
+from ...domain.enums import DeploymentStatus
+from ...domain.errors import DeploymentError, WindFlowError
+from ...domain.models import Deployment
+from ...engine.compose import ComposeProject
+from ...engine.compose_model import model_services
+from ...engine.health_wait import wait_healthy
+from . import places
+from .context import CancelToken, DeployContext, message_of
+from .journal import Journal, deployment_event
+from .run import open_run
+from .runners import ProjectLocks
+from .state import RunState
+from .watch import Watches
+
+
+async def lifecycle(ctx: DeployContext, journal: Journal, locks: ProjectLocks,
+                    watches: Watches, deployment_id: uuid.UUID, action: str, *,
+                    volumes: bool = False) -> Deployment:
+    """``stop``, ``start`` or ``remove`` the project of a finished deployment."""
+    dep, target, revision = await journal.load(deployment_id)
+    async with locks(dep.project_name):
+        # Asked again under the lock: a deploy that held it may have taken the project
+        # over since the caller asked (stopping this one would stop that).
+        dep = await journal.still_may(deployment_id, Action(action))
+        await watches.stop(dep.project_name, f"the project was asked to {action}")
+        run = await open_run(ctx, journal, dep, target, revision, CancelToken())
+        try:
+            record = await journal.record_stage(run, action, "running", "")
+            try:
+                place = await places.place_of(ctx, run.executor, target)
+                if place.compose is None:
+                    raise DeploymentError(f"{target.name} has no Docker Compose")
+                project = places.project_at(ctx, run.executor, target, dep.project_name, place)
+                status = await _act(ctx, run, project, action, volumes)
+            except WindFlowError as exc:
+                await journal.end_stage(run, record, "failed", message_of(exc))
+                raise
+            await journal.end_stage(run, record, "succeeded",
+                                    "volumes removed" if volumes else "")
+            await journal.set(dep, status=status)
+            await ctx.publish(deployment_event(dep, "deployment.status_changed", {
+                "status": status.value, "action": action, "stack_id": str(dep.stack_id),
+                "target_id": str(dep.target_id)}))
+        finally:
+            await run.logs.close()
+    return await journal.get(deployment_id)
+
+
+async def _act(ctx: DeployContext, run: RunState, project: ComposeProject, action: str,
+               volumes: bool) -> DeploymentStatus:
+    if action == "stop":
+        await project.stop(on_line=run.logs.add)
+        return DeploymentStatus.STOPPED
+    if action == "start":
+        await project.start(on_line=run.logs.add)
+        model = await project.config(on_line=run.logs.add)
+        await wait_healthy(project, model_services(model),
+                           ctx.settings.health(settle_s=ctx.settings.recovery_settle_s),
+                           run.logs.add)
+        return DeploymentStatus.SUCCEEDED
+    if action == "remove":
+        await project.down(volumes=volumes, on_line=run.logs.add)
+        await project.remove_files()
+        return DeploymentStatus.REMOVED
+    raise ValueError(action)

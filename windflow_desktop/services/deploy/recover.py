@@ -1,0 +1,70 @@
+"""After ``up``/``health`` failed (or the watch saw trouble): the last good revision on
+that target comes back (``rolled_back``), or the project is taken down (``failed``);
+and before ``up``, the staged files are removed."""
+
+from __future__ import annotations
+
+import logging
+
+from ...domain.enums import DeploymentStatus
+from ...domain.errors import WindFlowError
+from ...engine.compose_model import model_services
+from ...engine.health_wait import wait_healthy
+from .context import DeployContext, message_of
+from .journal import Journal
+from .state import RunState
+from .values import resolve
+
+log = logging.getLogger("windflow.deploy")
+
+
+async def recover(ctx: DeployContext, journal: Journal, run: RunState, failure: str) -> None:
+    dep = run.deployment
+    cancelled = failure == "cancelled"
+    final_error = "cancelled by the user" if cancelled else failure
+    previous = await journal.last_good(dep)
+    record = await journal.record_stage(run, "rollback", "running", "")
+    project = run.compose()
+    if previous is None:
+        run.logs.system("No earlier succeeded deployment here: taking the project down")
+        try:
+            await project.down(on_line=run.logs.add)
+        except WindFlowError as exc:
+            await journal.end_stage(run, record, "failed", message_of(exc))
+            await journal.finish(run, DeploymentStatus.FAILED,
+                                 f"{final_error}; taking the project down failed too: "
+                                 f"{message_of(exc)}")
+            return
+        await journal.end_stage(run, record, "succeeded", "project taken down")
+        await journal.finish(run, DeploymentStatus.CANCELLED if cancelled
+                             else DeploymentStatus.FAILED, final_error)
+        return
+    prev_rev = await journal.revision(previous.revision_id)
+    run.logs.system(f"Rolling back to revision {prev_rev.number} (deployment {previous.id})")
+    try:
+        values = await resolve(ctx.secrets, previous.variables)
+        await project.stage(prev_rev.compose_yaml, values)
+        model = await project.config(staged=True, on_line=run.logs.add)
+        await project.up(on_line=run.logs.add, promote=True)
+        await wait_healthy(project, model_services(model),
+                           ctx.settings.health(settle_s=ctx.settings.recovery_settle_s),
+                           run.logs.add)
+    except WindFlowError as exc:
+        await journal.end_stage(run, record, "failed", message_of(exc))
+        await journal.finish(run, DeploymentStatus.FAILED,
+                             f"{final_error}; the rollback to revision {prev_rev.number} "
+                             f"failed too: {message_of(exc)}")
+        return
+    await journal.end_stage(run, record, "succeeded", f"revision {prev_rev.number} is back")
+    await journal.finish(
+        run, DeploymentStatus.CANCELLED if cancelled else DeploymentStatus.ROLLED_BACK,
+        f"{final_error}; rolled back to revision {prev_rev.number}")
+
+
+async def discard(run: RunState) -> None:
+    """Remove the staged files of a run that stopped before ``up``."""
+    if run.project is not None:
+        try:
+            await run.project.discard_staged()
+        except WindFlowError:
+            log.info("could not remove staged files of %s", run.deployment.project_name)

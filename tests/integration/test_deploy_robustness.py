@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from windflow_desktop.domain.compose import project_name
+from windflow_desktop.domain.deployment_flow import Action
 from windflow_desktop.domain.enums import ACTIVE_DEPLOYMENT, DeploymentStage, DeploymentStatus
 from windflow_desktop.domain.errors import ConflictError, DeploymentError
 from windflow_desktop.domain.events import Event
@@ -168,7 +169,7 @@ async def test_failing_executor_leaves_no_log_writer_task(graph: DeployGraph) ->
     assert [d.status for d in ended] == [DeploymentStatus.FAILED] * 2
     # lifecycle on an unreachable target fails, and leaves no writer either
     with pytest.raises(Exception, match="cannot be reached"):
-        await g.core.lifecycle(ended[0].id, "remove")
+        await g.core.lifecycle(ended[0].id, Action.REMOVE)
     await asyncio.sleep(0.2)
     assert set(_log_tasks()) - before == set()
 
@@ -438,3 +439,18 @@ async def test_secret_cut_by_the_line_cap_leaves_no_part_in_the_log(graph: Deplo
         [stored] = await uow.deployments.logs(dep.id, after_seq=0, limit=10)
     assert SECRET[:6] not in stored.line and SECRET[:4] not in stored.line
     assert stored.line.startswith("x" * 100) and "line cut at 16 KiB" in stored.line
+
+
+async def test_the_journal_refuses_a_status_move_the_flow_table_does_not_know(
+        graph: DeployGraph) -> None:
+    """A removed deployment never runs again (a redeploy is a new one): the journal
+    refuses the move and stores nothing; a move the table knows goes through."""
+    dep = await _running_deployment(graph)
+    journal = graph.core.journal
+    await journal.set(dep, status=DeploymentStatus.SUCCEEDED)
+    await journal.set(dep, status=DeploymentStatus.REMOVED)
+    with pytest.raises(ConflictError, match="cannot go from removed to running"):
+        await journal.set(dep, status=DeploymentStatus.RUNNING, stage=DeploymentStage.UP)
+    (stored,) = await _statuses(graph, [dep.id])
+    assert stored.status is DeploymentStatus.REMOVED and stored.stage is not \
+        DeploymentStage.UP

@@ -11,9 +11,11 @@ import pytest
 
 from windflow_desktop.domain.deployment_flow import (
     HOLDS,
+    TRANSITIONS,
     Action,
     Standing,
     allowed,
+    may_move,
     refusal,
     standing,
     status_text,
@@ -96,3 +98,13 @@ def test_refusals_say_why_and_what_to_do() -> None:
     assert "wait for it or cancel it" in refusal(Action.STOP, S.RUNNING, Standing.CURRENT)
     assert refusal(Action.START, S.SUCCEEDED, Standing.CURRENT) == \
         "cannot start a deployment that is succeeded"
+
+
+def test_every_status_has_its_moves_and_finished_ones_only_end_removed() -> None:
+    assert set(TRANSITIONS) == set(S)
+    for status in (S.FAILED, S.ROLLED_BACK,
+                   S.CANCELLED):
+        assert TRANSITIONS[status] == {S.REMOVED}
+    assert may_move(S.SUCCEEDED, S.RUNNING)  # the watch
+    assert not may_move(S.REMOVED, S.RUNNING)
+    assert may_move(S.REMOVED, S.REMOVED)

@@ -21,6 +21,52 @@ from .errors import ConflictError
 from .models import Deployment
 
 
+class StageName(StrEnum):
+    """The stage records of a deployment: the run's stages, then what followed it."""
+
+    PREFLIGHT = "preflight"
+    VALIDATE = "validate"
+    PULL = "pull"
+    UP = "up"
+    HEALTH = "health"
+    DONE = "done"
+    WATCH = "watch"          # the checks after success
+    ROLLBACK = "rollback"    # the last good revision back, or the project taken down
+    RECONCILE = "reconcile"  # settled after the process that ran it died
+    STOP = "stop"
+    START = "start"
+    REMOVE = "remove"
+
+
+class StageOutcome(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"  # asked to stop; nothing changed after it
+    STOPPED = "stopped"      # a watch ended by a newer action or by quitting
+
+
+_P, _RU, _SU, _FA, _RB, _CA, _ST, _RM = (
+    DeploymentStatus.PENDING, DeploymentStatus.RUNNING, DeploymentStatus.SUCCEEDED,
+    DeploymentStatus.FAILED, DeploymentStatus.ROLLED_BACK, DeploymentStatus.CANCELLED,
+    DeploymentStatus.STOPPED, DeploymentStatus.REMOVED)
+TRANSITIONS: dict[DeploymentStatus, frozenset[DeploymentStatus]] = {
+    _P: frozenset({_RU, _FA, _CA}),       # it starts; or never reached the target
+    _RU: frozenset({_SU, _FA, _RB, _CA}),  # the run's outcome
+    _SU: frozenset({_RU, _ST, _RM}),       # running again while its watch rolls it back
+    _ST: frozenset({_SU, _RM}),            # started again (healthy), or removed
+    _FA: frozenset({_RM}),                 # leftovers removed
+    _RB: frozenset({_RM}),
+    _CA: frozenset({_RM}),
+    _RM: frozenset(),                      # a redeploy is a new deployment
+}
+"""The status moves a deployment may make; the journal refuses any other."""
+
+
+def may_move(old: DeploymentStatus, new: DeploymentStatus) -> bool:
+    return old == new or new in TRANSITIONS[old]
+
+
 class Action(StrEnum):
     REDEPLOY = "redeploy"   # deploy the same revision again, with the same values
     ROLLBACK = "rollback"   # re-apply this earlier deployment instead of what runs

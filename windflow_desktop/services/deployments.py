@@ -372,7 +372,7 @@ class DeploymentService:
             await _may(scope, dep, action)
             scope.record(f"deployment.{action}_requested", "deployment", dep.id,
                          {"volumes": volumes} if action == "remove" else {})
-        done = await self.core.lifecycle(deployment_id, action.value, volumes=volumes)
+        done = await self.core.lifecycle(deployment_id, action, volumes=volumes)
         if action == "remove":
             await self._forget_secrets(principal, done, keep_newest=not volumes)
         return done

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
+from ...domain.deployment_flow import Action
 from ...domain.enums import DeploymentStatus
 from ...domain.errors import WindFlowError
 from ...domain.models import Deployment, DeployPreview, StackRevision, Target, utcnow
@@ -74,7 +75,7 @@ class DeploymentCore:
                              status: DeploymentStatus = DeploymentStatus.FAILED) -> None:
         await self.journal.fail_unstarted(dep, error, status)
 
-    async def lifecycle(self, deployment_id: uuid.UUID, action: str, *,
+    async def lifecycle(self, deployment_id: uuid.UUID, action: Action, *,
                         volumes: bool = False) -> Deployment:
         return await lifecycle.lifecycle(self.context, self.journal, self.locks,
                                          self.watches, deployment_id, action,

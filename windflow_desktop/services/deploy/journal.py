@@ -5,11 +5,13 @@ writer's), and the reads the core needs."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from ...domain.deployment_flow import HOLDS, Action, require
+from ...domain.deployment_flow import HOLDS, Action, StageOutcome, may_move, require
 from ...domain.enums import DeploymentStage, DeploymentStatus
+from ...domain.errors import ConflictError
 from ...domain.events import DeploymentFinished, Event
 from ...domain.masking import mask
 from ...domain.models import Deployment, DeploymentStageRecord, StackRevision, Target
@@ -103,15 +105,15 @@ class Journal:
         record = self.new_stage_record(run, stage, outcome, detail)
         dep, opening = run.deployment, run.opening
         fields = {**opening, **({"stage": current} if current is not None else {})}
-        async with self._ctx.backend.unit_of_work() as uow:
-            await _save_stages(uow, run.ended)
-            await uow.deployments.save_stage(record)
-            if fields:
-                row = await uow.deployments.get(dep.id)
-                _assign(row, dep, fields)
-                await uow.deployments.save(row)
-            await uow.commit()
-        run.ended.clear()
+        with _taking_ended(run) as ended:  # a stage ending meanwhile waits for the next
+            async with self._ctx.backend.unit_of_work() as uow:
+                await _save_stages(uow, ended)
+                await uow.deployments.save_stage(record)
+                if fields:
+                    row = await uow.deployments.get(dep.id)
+                    _assign(row, dep, fields)
+                    await uow.deployments.save(row)
+                await uow.commit()
         run.opening = {}
         if fields:
             await self._stage_changed(dep, fields)
@@ -122,8 +124,9 @@ class Journal:
         """The run's next stage record (not stored yet)."""
         run.stage_seq += 1
         now = self._ctx.clock()
-        return DeploymentStageRecord(run.deployment.id, run.stage_seq, stage, now,
-                                     now if outcome != "running" else None, outcome, detail)
+        ended = now if outcome != StageOutcome.RUNNING else None
+        return DeploymentStageRecord(run.deployment.id, run.stage_seq, stage, now, ended,
+                                     outcome, detail)
 
     async def end_stage(self, run: RunState, record: DeploymentStageRecord, outcome: str,
                         detail: str, *, defer: bool = False) -> None:
@@ -134,10 +137,10 @@ class Journal:
         run.ended.append(record)
         if defer:
             return
-        async with self._ctx.backend.unit_of_work() as uow:
-            await _save_stages(uow, run.ended)
-            await uow.commit()
-        run.ended.clear()
+        with _taking_ended(run) as ended:
+            async with self._ctx.backend.unit_of_work() as uow:
+                await _save_stages(uow, ended)
+                await uow.commit()
 
     async def publish_stage(self, dep: Deployment) -> None:
         """Tell every window the stages of ``dep`` changed (status and stage unchanged)."""
@@ -199,8 +202,25 @@ class Journal:
         await self._ctx.publish(deployment_event(dep, "deployment.stage_changed", data))
 
 
+@contextmanager
+def _taking_ended(run: RunState) -> Iterator[list[DeploymentStageRecord]]:
+    """The run's ended stage records, taken for one write; put back (first) when the
+    write fails. Records that end during the write stay for the next one."""
+    ended, run.ended = run.ended, []
+    try:
+        yield ended
+    except BaseException:
+        run.ended[:0] = ended
+        raise
+
+
 def _assign(row: Deployment, dep: Deployment, fields: Mapping[str, Any]) -> None:
-    """Set ``fields`` on the stored row and on the run's copy alike."""
+    """Set ``fields`` on the stored row and on the run's copy alike; a status move the
+    flow table does not know is refused (nothing is stored)."""
+    status = fields.get("status")
+    if status is not None and not may_move(row.status, status):
+        raise ConflictError(f"deployment {row.id} cannot go from {row.status.value} to "
+                            f"{status.value}")
     for key, value in fields.items():
         setattr(row, key, value)
         setattr(dep, key, value)

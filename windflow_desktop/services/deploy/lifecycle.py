@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from ...domain.deployment_flow import Action
+from ...domain.deployment_flow import Action, StageName, StageOutcome
 from ...domain.enums import DeploymentStatus
 from ...domain.errors import DeploymentError, WindFlowError
 from ...domain.models import Deployment
@@ -22,18 +22,19 @@ from .watch import Watches
 
 
 async def lifecycle(ctx: DeployContext, journal: Journal, locks: ProjectLocks,
-                    watches: Watches, deployment_id: uuid.UUID, action: str, *,
+                    watches: Watches, deployment_id: uuid.UUID, action: Action, *,
                     volumes: bool = False) -> Deployment:
     """``stop``, ``start`` or ``remove`` the project of a finished deployment."""
     dep, target, revision = await journal.load(deployment_id)
     async with locks(dep.project_name):
         # Asked again under the lock: a deploy that held it may have taken the project
         # over since the caller asked (stopping this one would stop that).
-        dep = await journal.still_may(deployment_id, Action(action))
-        await watches.stop(dep.project_name, f"the project was asked to {action}")
+        dep = await journal.still_may(deployment_id, action)
+        await watches.stop(dep.project_name, f"the project was asked to {action.value}")
         run = await open_run(ctx, journal, dep, target, revision, CancelToken())
         try:
-            record = await journal.record_stage(run, action, "running", "")
+            record = await journal.record_stage(run, StageName(action.value),
+                                                StageOutcome.RUNNING, "")
             try:
                 place = await places.place_of(ctx, run.executor, target)
                 if place.compose is None:
@@ -41,32 +42,32 @@ async def lifecycle(ctx: DeployContext, journal: Journal, locks: ProjectLocks,
                 project = places.project_at(ctx, run.executor, target, dep.project_name, place)
                 status = await _act(ctx, run, project, action, volumes)
             except WindFlowError as exc:
-                await journal.end_stage(run, record, "failed", message_of(exc))
+                await journal.end_stage(run, record, StageOutcome.FAILED, message_of(exc))
                 raise
-            await journal.end_stage(run, record, "succeeded",
+            await journal.end_stage(run, record, StageOutcome.SUCCEEDED,
                                     "volumes removed" if volumes else "")
             await journal.set(dep, status=status)
             await ctx.publish(deployment_event(dep, "deployment.status_changed", {
-                "status": status.value, "action": action, "stack_id": str(dep.stack_id),
+                "status": status.value, "action": action.value, "stack_id": str(dep.stack_id),
                 "target_id": str(dep.target_id)}))
         finally:
             await run.logs.close()
     return await journal.get(deployment_id)
 
 
-async def _act(ctx: DeployContext, run: RunState, project: ComposeProject, action: str,
+async def _act(ctx: DeployContext, run: RunState, project: ComposeProject, action: Action,
                volumes: bool) -> DeploymentStatus:
-    if action == "stop":
+    if action == Action.STOP:
         await project.stop(on_line=run.logs.add)
         return DeploymentStatus.STOPPED
-    if action == "start":
+    if action == Action.START:
         await project.start(on_line=run.logs.add)
         model = await project.config(on_line=run.logs.add)
         await wait_healthy(project, model_services(model),
                            ctx.settings.health(settle_s=ctx.settings.recovery_settle_s),
                            run.logs.add)
         return DeploymentStatus.SUCCEEDED
-    if action == "remove":
+    if action == Action.REMOVE:
         await project.down(volumes=volumes, on_line=run.logs.add)
         await project.remove_files()
         return DeploymentStatus.REMOVED

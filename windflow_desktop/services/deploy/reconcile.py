@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from ...domain.deployment_flow import StageName, StageOutcome
 from ...domain.enums import ACTIVE_DEPLOYMENT, DeploymentStage, DeploymentStatus
 from ...domain.errors import DeploymentError, WindFlowError
 from ...domain.models import Deployment, Target
@@ -25,14 +26,14 @@ async def reconcile(ctx: DeployContext, journal: Journal,
     records = await journal.stages(dep.id)
     stages = [s.stage for s in records]
     watch_failed = next((s.detail for s in records
-                         if s.stage == "watch" and s.outcome == "failed"), None)
+                         if s.stage == StageName.WATCH and s.outcome == StageOutcome.FAILED), None)
     try:
         run = await open_run(ctx, journal, dep, target, revision, CancelToken())
     except WindFlowError as exc:
         # The target cannot even be reached: say so instead of showing it running.
         return await _settle_unreachable(ctx, journal, dep, target, exc)
     try:
-        record = await journal.record_stage(run, "reconcile", "running", "")
+        record = await journal.record_stage(run, StageName.RECONCILE, StageOutcome.RUNNING, "")
         reached_up = DeploymentStage.UP.value in stages
         if dep.status is DeploymentStatus.PENDING or not reached_up:
             where = dep.stage.value if dep.stage else "start"
@@ -44,7 +45,7 @@ async def reconcile(ctx: DeployContext, journal: Journal,
                                         place).discard_staged()
             except WindFlowError:
                 pass
-            await journal.end_stage(run, record, "succeeded", text)
+            await journal.end_stage(run, record, StageOutcome.SUCCEEDED, text)
             await journal.finish(run, DeploymentStatus.FAILED, text)
             return await journal.get(dep.id)
         try:
@@ -57,7 +58,7 @@ async def reconcile(ctx: DeployContext, journal: Journal,
         except WindFlowError as exc:
             text = (f"the app stopped during {dep.stage}; the target could not be checked "
                     f"({message_of(exc)}): its state is unknown")
-            await journal.end_stage(run, record, "failed", text)
+            await journal.end_stage(run, record, StageOutcome.FAILED, text)
             await journal.finish(run, DeploymentStatus.FAILED, text)
             return await journal.get(dep.id)
         expected = model_services(model)
@@ -68,17 +69,17 @@ async def reconcile(ctx: DeployContext, journal: Journal,
         if watch_failed is not None:  # it failed; the app stopped while rolling back
             text = (f"{watch_failed} after the deployment succeeded; the app stopped "
                     f"while rolling back; after the restart found {found}")
-            await journal.end_stage(run, record, "succeeded", text)
+            await journal.end_stage(run, record, StageOutcome.SUCCEEDED, text)
             await journal.finish(run, DeploymentStatus.FAILED, text)
         elif expected and set(expected) <= running:
             text = f"reconciled after a restart: {running_text(len(expected))}"
-            await journal.end_stage(run, record, "succeeded", text)
+            await journal.end_stage(run, record, StageOutcome.SUCCEEDED, text)
             await journal.finish(run, DeploymentStatus.SUCCEEDED, None, note=text)
         else:
             missing = sorted(set(expected) - running)
             text = (f"the app stopped during {dep.stage}; after the restart "
                     f"{', '.join(missing)} not running (found {found})")
-            await journal.end_stage(run, record, "succeeded", text)
+            await journal.end_stage(run, record, StageOutcome.SUCCEEDED, text)
             await journal.finish(run, DeploymentStatus.FAILED, text)
     finally:
         await run.logs.close()

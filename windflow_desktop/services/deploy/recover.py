@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+from ...domain.deployment_flow import StageName, StageOutcome
 from ...domain.enums import DeploymentStatus
 from ...domain.errors import WindFlowError
 from ...engine.compose_model import model_services
@@ -23,19 +24,19 @@ async def recover(ctx: DeployContext, journal: Journal, run: RunState, failure: 
     cancelled = failure == "cancelled"
     final_error = "cancelled by the user" if cancelled else failure
     previous = await journal.last_good(dep)
-    record = await journal.record_stage(run, "rollback", "running", "")
+    record = await journal.record_stage(run, StageName.ROLLBACK, StageOutcome.RUNNING, "")
     project = run.compose()
     if previous is None:
         run.logs.system("No earlier succeeded deployment here: taking the project down")
         try:
             await project.down(on_line=run.logs.add)
         except WindFlowError as exc:
-            await journal.end_stage(run, record, "failed", message_of(exc))
+            await journal.end_stage(run, record, StageOutcome.FAILED, message_of(exc))
             await journal.finish(run, DeploymentStatus.FAILED,
                                  f"{final_error}; taking the project down failed too: "
                                  f"{message_of(exc)}")
             return
-        await journal.end_stage(run, record, "succeeded", "project taken down")
+        await journal.end_stage(run, record, StageOutcome.SUCCEEDED, "project taken down")
         await journal.finish(run, DeploymentStatus.CANCELLED if cancelled
                              else DeploymentStatus.FAILED, final_error)
         return
@@ -50,12 +51,13 @@ async def recover(ctx: DeployContext, journal: Journal, run: RunState, failure: 
                            ctx.settings.health(settle_s=ctx.settings.recovery_settle_s),
                            run.logs.add)
     except WindFlowError as exc:
-        await journal.end_stage(run, record, "failed", message_of(exc))
+        await journal.end_stage(run, record, StageOutcome.FAILED, message_of(exc))
         await journal.finish(run, DeploymentStatus.FAILED,
                              f"{final_error}; the rollback to revision {prev_rev.number} "
                              f"failed too: {message_of(exc)}")
         return
-    await journal.end_stage(run, record, "succeeded", f"revision {prev_rev.number} is back")
+    await journal.end_stage(run, record, StageOutcome.SUCCEEDED,
+                            f"revision {prev_rev.number} is back")
     await journal.finish(
         run, DeploymentStatus.CANCELLED if cancelled else DeploymentStatus.ROLLED_BACK,
         f"{final_error}; rolled back to revision {prev_rev.number}")

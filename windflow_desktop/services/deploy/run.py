@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
+from ...domain.deployment_flow import StageOutcome
 from ...domain.enums import DeploymentStage, DeploymentStatus
 from ...domain.errors import Cancelled, DeploymentError, WindFlowError
 from ...domain.models import Deployment, StackRevision, Target
@@ -93,7 +94,7 @@ async def walk(ctx: DeployContext, journal: Journal, run: RunState) -> None:
             log.exception("deployment %s: unexpected error", dep.id)
     if failure is None:  # the done record commits with the status: one write less
         run.ended.append(
-            journal.new_stage_record(run, DeploymentStage.DONE.value, "succeeded", ""))
+            journal.new_stage_record(run, DeploymentStage.DONE.value, StageOutcome.SUCCEEDED, ""))
         await journal.finish(run, DeploymentStatus.SUCCEEDED, None)
         run.watch = (model_services(model), baseline)
         return
@@ -106,21 +107,22 @@ async def stage(journal: Journal, run: RunState, name: DeploymentStage,
     success is stored with the next write)."""
     if cancellable and run.cancel.cancelled:
         raise Cancelled()
-    record = await journal.record_stage(run, name.value, "running", "", current=name)
+    record = await journal.record_stage(run, name.value, StageOutcome.RUNNING, "", current=name)
     started = time.perf_counter()
     try:
         result = await body()
     except Cancelled as exc:
-        await journal.end_stage(run, record, "cancelled", str(exc) or "cancelled by the user")
+        await journal.end_stage(run, record, StageOutcome.CANCELLED,
+                                str(exc) or "cancelled by the user")
         raise
     except asyncio.CancelledError:
-        await journal.end_stage(run, record, "cancelled", "stopped")
+        await journal.end_stage(run, record, StageOutcome.CANCELLED, "stopped")
         raise
     except BaseException as exc:
-        await journal.end_stage(run, record, "failed", message_of(exc))
+        await journal.end_stage(run, record, StageOutcome.FAILED, message_of(exc))
         run.logs.add("stderr", f"{name.value} failed: {message_of(exc)}")
         raise
-    await journal.end_stage(run, record, "succeeded",
+    await journal.end_stage(run, record, StageOutcome.SUCCEEDED,
                             f"{time.perf_counter() - started:.2f} s", defer=True)
     return result
 

@@ -12,6 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from ...domain.deployment_flow import StageName, StageOutcome
 from ...domain.enums import DeploymentStatus
 from ...domain.errors import DeploymentError, WindFlowError
 from ...domain.models import DeploymentStageRecord
@@ -118,13 +119,14 @@ class Watches:
                                                    project.root, flavour=project.flavour,
                                                    guarded=project.guarded)
             record = await journal.record_stage(
-                run, "watch", "running", f"checking for {s.watch_s:g} s")
+                run, StageName.WATCH, StageOutcome.RUNNING, f"checking for {s.watch_s:g} s")
             run.logs.system(f"Watching {', '.join(services)} for {s.watch_s:g} s: an exit, "
                             "a restart loop or an unhealthy state rolls back")
             failure = await self._trouble(watch, project, services, baseline, run.logs)
             if failure is None:
-                outcome, text = (("stopped", watch.stop_reason) if watch.stop.is_set() else
-                                 ("succeeded", f"all services stayed up for {s.watch_s:g} s"))
+                outcome, text = (
+                    (StageOutcome.STOPPED, watch.stop_reason) if watch.stop.is_set() else
+                    (StageOutcome.SUCCEEDED, f"all services stayed up for {s.watch_s:g} s"))
                 ended, record = record, None
                 await journal.end_stage(run, ended, outcome, text)
                 run.logs.system(f"Watch {outcome}: {text}")
@@ -134,7 +136,7 @@ class Watches:
             async with self._locks(project.project):
                 watch.phase = "recovering"
                 ended, record = record, None
-                await journal.end_stage(run, ended, "failed", failure)
+                await journal.end_stage(run, ended, StageOutcome.FAILED, failure)
                 run.logs.add("stderr", f"after the deployment succeeded: {failure}")
                 await journal.set(dep, status=DeploymentStatus.RUNNING, finished_at=None,
                                   runner=self._ctx.runner, heartbeat_at=self._ctx.clock())
@@ -143,7 +145,7 @@ class Watches:
         except asyncio.CancelledError:
             if run is not None and record is not None:
                 with contextlib.suppress(Exception):
-                    await journal.end_stage(run, record, "stopped", watch.stop_reason)
+                    await journal.end_stage(run, record, StageOutcome.STOPPED, watch.stop_reason)
                     await journal.publish_stage(run.deployment)
             raise
         except Exception as exc:  # the target or the database: the watch ends, says why
@@ -151,7 +153,7 @@ class Watches:
                         message_of(exc), exc_info=not isinstance(exc, WindFlowError))
             if run is not None and record is not None:
                 with contextlib.suppress(Exception):
-                    await journal.end_stage(run, record, "failed",
+                    await journal.end_stage(run, record, StageOutcome.FAILED,
                                             f"could not watch: {message_of(exc)}")
                     await journal.publish_stage(run.deployment)
         finally:

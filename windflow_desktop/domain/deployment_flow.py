@@ -22,20 +22,12 @@ from .models import Deployment
 
 
 class StageName(StrEnum):
-    """The stage records of a deployment: the run's stages, then what followed it."""
+    """The stage records that follow a run's own stages (``DeploymentStage``: preflight
+    to done), the record of each lifecycle action under its ``Action`` name."""
 
-    PREFLIGHT = "preflight"
-    VALIDATE = "validate"
-    PULL = "pull"
-    UP = "up"
-    HEALTH = "health"
-    DONE = "done"
     WATCH = "watch"          # the checks after success
     ROLLBACK = "rollback"    # the last good revision back, or the project taken down
     RECONCILE = "reconcile"  # settled after the process that ran it died
-    STOP = "stop"
-    START = "start"
-    REMOVE = "remove"
 
 
 class StageOutcome(StrEnum):

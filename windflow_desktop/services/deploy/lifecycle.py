@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from ...domain.deployment_flow import Action, StageName, StageOutcome
+from ...domain.deployment_flow import Action, StageOutcome
 from ...domain.enums import DeploymentStatus
 from ...domain.errors import DeploymentError, WindFlowError
 from ...domain.models import Deployment
@@ -33,8 +33,7 @@ async def lifecycle(ctx: DeployContext, journal: Journal, locks: ProjectLocks,
         await watches.stop(dep.project_name, f"the project was asked to {action.value}")
         run = await open_run(ctx, journal, dep, target, revision, CancelToken())
         try:
-            record = await journal.record_stage(run, StageName(action.value),
-                                                StageOutcome.RUNNING, "")
+            record = await journal.record_stage(run, action, StageOutcome.RUNNING, "")
             try:
                 place = await places.place_of(ctx, run.executor, target)
                 if place.compose is None:

@@ -9,6 +9,7 @@ import logging
 from ...domain.deployment_flow import StageName, StageOutcome
 from ...domain.enums import DeploymentStatus
 from ...domain.errors import WindFlowError
+from ...domain.models import DeploymentStageRecord
 from ...engine.compose_model import model_services
 from ...engine.health_wait import wait_healthy
 from .context import DeployContext, message_of
@@ -31,10 +32,8 @@ async def recover(ctx: DeployContext, journal: Journal, run: RunState, failure: 
         try:
             await project.down(on_line=run.logs.add)
         except WindFlowError as exc:
-            await journal.end_stage(run, record, StageOutcome.FAILED, message_of(exc))
-            await journal.finish(run, DeploymentStatus.FAILED,
-                                 f"{final_error}; taking the project down failed too: "
-                                 f"{message_of(exc)}")
+            await _failed_too(journal, run, record, exc,
+                              f"{final_error}; taking the project down failed too")
             return
         await journal.end_stage(run, record, StageOutcome.SUCCEEDED, "project taken down")
         await journal.finish(run, DeploymentStatus.CANCELLED if cancelled
@@ -51,16 +50,21 @@ async def recover(ctx: DeployContext, journal: Journal, run: RunState, failure: 
                            ctx.settings.health(settle_s=ctx.settings.recovery_settle_s),
                            run.logs.add)
     except WindFlowError as exc:
-        await journal.end_stage(run, record, StageOutcome.FAILED, message_of(exc))
-        await journal.finish(run, DeploymentStatus.FAILED,
-                             f"{final_error}; the rollback to revision {prev_rev.number} "
-                             f"failed too: {message_of(exc)}")
+        await _failed_too(journal, run, record, exc, f"{final_error}; the rollback to "
+                                                     f"revision {prev_rev.number} failed too")
         return
     await journal.end_stage(run, record, StageOutcome.SUCCEEDED,
                             f"revision {prev_rev.number} is back")
     await journal.finish(
         run, DeploymentStatus.CANCELLED if cancelled else DeploymentStatus.ROLLED_BACK,
         f"{final_error}; rolled back to revision {prev_rev.number}")
+
+
+async def _failed_too(journal: Journal, run: RunState, record: DeploymentStageRecord,
+                      exc: WindFlowError, text: str) -> None:
+    """The recovery failed as well: its stage and the deployment end failed."""
+    await journal.end_stage(run, record, StageOutcome.FAILED, message_of(exc))
+    await journal.finish(run, DeploymentStatus.FAILED, f"{text}: {message_of(exc)}")
 
 
 async def discard(run: RunState) -> None:

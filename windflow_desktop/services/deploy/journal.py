@@ -185,13 +185,14 @@ class Journal:
                              status: DeploymentStatus = DeploymentStatus.FAILED) -> None:
         """End a deployment that never reached the target (one event, no stages)."""
         error = mask(error, await self.secret_values(dep))
-        async with self._ctx.services.transaction() as scope:
-            row = await scope.uow.deployments.get(dep.id)
+        async with self._ctx.backend.unit_of_work() as uow:
+            row = await uow.deployments.get(dep.id)
             _assign(row, dep, {"status": status, "error": error,
                                "finished_at": self._ctx.clock()})
-            await scope.uow.deployments.save(row)
-            payload = await _finished(scope.uow, dep, status, error)
-            # Not audited: nothing ran (the request that made it is in the audit).
+            await uow.deployments.save(row)
+            payload = await _finished(uow, dep, status, error)
+            await uow.commit()
+        # Not audited: nothing ran (the request that made it is in the audit).
         await self._ctx.publish(deployment_event(dep, payload.TYPE, payload.to_data()))
 
     async def _stage_changed(self, dep: Deployment, fields: Mapping[str, Any]) -> None:

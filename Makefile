@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 BENCH  ?=
 
-.PHONY: run test lint bench services dist dist-check screenshots clean
+.PHONY: run serve test lint bench services dist dist-check screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,11 +15,16 @@ $(VENV)/.run-deps: pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,server]'
 	@touch $@ $(VENV)/.run-deps
 
 run: $(VENV)/.run-deps
 	$(BIN)/windflow-desktop
+
+# The WindFlow server over the workspace in WINDFLOW_HOME (create its owner first:
+# .venv/bin/windflow create-owner NAME --org ORG).
+serve: $(VENV)/.test-deps
+	$(BIN)/windflow serve
 
 services:
 	@bash tests/env/ensure_services.sh

@@ -10,7 +10,9 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "windflow_desktop"
 CORE = ("domain", "security", "repositories", "events", "engine", "services")
-ROOT = {"app", "workspace"}  # the composition root: nothing imports it
+# The composition roots (the desktop app, the workspace, the server and its command):
+# nothing imports them.
+ROOT = {"app", "workspace", "server", "cli"}
 # For each layer, the layers of ours it must not import.
 FORBIDDEN = {
     "domain": {"security", "repositories", "events", "engine", "services", "stores", "ui"},
@@ -23,6 +25,8 @@ FORBIDDEN = {
     "ui": {"services", "repositories", "engine"},
 }
 FORBIDDEN = {layer: banned | ROOT for layer, banned in FORBIDDEN.items()}
+# The server builds on the Qt-free workspace, never on the desktop's stores or windows.
+FORBIDDEN["server"] = {"stores", "ui", "app", "cli"}
 
 
 def imports_of(path: Path) -> list[str]:
@@ -61,6 +65,6 @@ def test_imports_point_down(path: Path) -> None:
     imported = imports_of(path)
     wrong = sorted({m for m in imported if layer_of(m) in FORBIDDEN.get(layer, set())})
     assert not wrong, f"{layer}/ must not import {wrong}"
-    if layer in CORE:
+    if layer in (*CORE, "server"):
         qt = sorted({m for m in imported if m.split(".")[0] in {"PySide6", "qasync"}})
         assert not qt, f"{layer}/ is below stores/ and must not import Qt: {qt}"

@@ -1,0 +1,73 @@
+"""A real ``windflow serve`` on loopback (its own process, its own WINDFLOW_HOME, the
+in-memory test keyring), and ``windflow create-owner`` run the way an admin runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from tests.env.services import free_port
+
+KEYRING = "tests.env.keyring_backend.MemoryKeyring"
+
+
+def windflow(home: Path, *args: str, stdin: str = "", **env: str
+             ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "windflow_desktop.cli", *args],
+                          input=stdin, capture_output=True, text=True, timeout=120,
+                          env=_environ(home, **env))
+
+
+def _environ(home: Path, **env: str) -> dict[str, str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("WINDFLOW_")}
+    environ.update({"WINDFLOW_HOME": str(home), "PYTHON_KEYRING_BACKEND": KEYRING, **env})
+    return environ
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[str]
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30)
+
+
+@contextmanager
+def running_server(home: Path, **env: str) -> Iterator[Server]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "windflow_desktop.cli", "serve", "--port", str(port)],
+        env=_environ(home, **env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = Server(f"http://127.0.0.1:{port}", process)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"windflow serve ended: {process.stdout.read()}")  # type: ignore[union-attr]
+            try:
+                if httpx.get(f"{server.url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError("windflow serve did not get ready in 60 s")
+            time.sleep(0.1)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()

@@ -1,0 +1,70 @@
+"""The FastAPI application: the workspace opened for the life of the server (database,
+bus, secrets, services — the same graph the desktop builds, without Qt), the routes
+under ``/api/v1``, the error tree as HTTP, capped bodies."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from .. import __version__
+from ..config import Settings
+from ..domain.paging import PageRequest
+from ..workspace import Workspace
+from . import errors
+from .limits import BodyLimit
+from .routes import auth, resources
+
+log = logging.getLogger("windflow.server")
+API = "/api/v1"
+
+
+def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
+    """The server over the workspace ``settings`` name (``secrets``: a secret store to use
+    instead of the OS keyring, for tests)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        workspace = Workspace(settings, secrets=secrets)
+        await workspace.open()
+        app.state.workspace = workspace
+        try:
+            await workspace.start_bus()
+            # What a previous run left running is settled now, by the one process that
+            # touches this workspace; expired sessions go.
+            await workspace.housekeeping()
+            yield
+        finally:
+            await workspace.close()
+
+    app = FastAPI(title="WindFlow", version=__version__, lifespan=lifespan,
+                  openapi_url=f"{API}/openapi.json", docs_url=None, redoc_url=None)
+    errors.install(app)
+    app.add_middleware(BodyLimit)
+    api = APIRouter(prefix=API)
+    api.include_router(auth.router)
+    api.include_router(resources.router)
+    app.include_router(api)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/readyz")
+    async def readyz(request: Request) -> JSONResponse:
+        workspace: Workspace = request.app.state.workspace
+        try:
+            async with workspace.backend.unit_of_work() as uow:
+                await uow.organizations.list(PageRequest(limit=1))
+        except Exception as exc:
+            log.warning("not ready: %s", exc)
+            return JSONResponse(errors.error_body("NOT_READY", "the database does not "
+                                                  "answer"), 503)
+        return JSONResponse({"status": "ready"})
+
+    return app

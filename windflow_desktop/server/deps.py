@@ -1,0 +1,33 @@
+"""What a route needs: the services, and the principal of the bearer token (checked on
+every request against the database: a disabled account or an ended session is 401)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from ..domain.errors import AuthenticationError
+from ..domain.identity import Principal
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def services(request: Request) -> Any:
+    return request.app.state.workspace.services
+
+
+async def principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise AuthenticationError("sign in first: this needs a bearer access token",
+                                  code="NOT_SIGNED_IN")
+    result: Principal = await services(request).auth.authenticate(credentials.credentials)
+    return result
+
+
+Services = Annotated[Any, Depends(services)]
+Caller = Annotated[Principal, Depends(principal)]

@@ -1,0 +1,88 @@
+"""The domain's error tree as HTTP: one status per kind, one body for all —
+``{"error": code, "message": words for people, "details": {...}}``; bad input is never a
+500."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..domain.errors import (
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    TargetUnreachableError,
+    ValidationError,
+    WindFlowError,
+)
+from ..services.login_throttle import LoginLockedError
+
+log = logging.getLogger("windflow.server")
+
+_STATUS: tuple[tuple[type[WindFlowError], int], ...] = (
+    (LoginLockedError, 429),
+    (AuthenticationError, 401),
+    (PermissionDeniedError, 403),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (ValidationError, 422),
+    (TargetUnreachableError, 502),
+)
+_HTTP_CODES = {400: "BAD_REQUEST", 401: "AUTHENTICATION_FAILED", 404: "NOT_FOUND",
+               405: "METHOD_NOT_ALLOWED", 413: "TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}
+
+
+def status_of(exc: WindFlowError) -> int:
+    for kind, status in _STATUS:
+        if isinstance(exc, kind):
+            return status
+    return 400
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None
+               ) -> dict[str, Any]:
+    return {"error": code, "message": message, "details": details or {}}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(WindFlowError)
+    async def domain_error(request: Request, exc: WindFlowError) -> JSONResponse:
+        status = status_of(exc)
+        details: dict[str, Any] = {}
+        headers: dict[str, str] = {}
+        if isinstance(exc, ValidationError) and exc.field:
+            details["field"] = exc.field
+        if isinstance(exc, LoginLockedError):
+            details["retry_after_s"] = exc.retry_after_s
+            headers["Retry-After"] = str(exc.retry_after_s)
+        if status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        return JSONResponse(error_body(exc.code, exc.message, details), status,
+                            headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [{"where": ".".join(str(p) for p in e.get("loc", ())),
+                     "problem": str(e.get("msg", ""))} for e in exc.errors()[:20]]
+        first = problems[0] if problems else {"where": "", "problem": "invalid request"}
+        return JSONResponse(error_body(
+            "VALIDATION_ERROR", f"{first['where']}: {first['problem']}".lstrip(": "),
+            {"problems": problems}), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, f"HTTP_{exc.status_code}")
+        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("%s %s failed", request.method, request.url.path)
+        return JSONResponse(error_body("INTERNAL_ERROR", "the server failed to answer this "
+                                       "request; its log says why"), 500)

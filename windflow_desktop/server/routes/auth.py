@@ -1,0 +1,62 @@
+"""Sign in, refresh (rotation; a reused refresh token revokes its family), sign out, and
+who the caller is."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...security.permissions import permissions_of
+from ...services.auth import AuthSession
+from ..deps import Caller, Services
+from ..serialize import membership_json, plain, user_json
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+class Login(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: Annotated[str, Field(min_length=1, max_length=320)]
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+    organization_id: str | None = None
+
+
+class Refresh(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    refresh_token: Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+def _tokens(session: AuthSession) -> dict[str, Any]:
+    pair = session.tokens
+    lifetime = (pair.access.exp - pair.access.iat).total_seconds()
+    return {"access_token": pair.access_token, "refresh_token": pair.refresh_token,
+            "token_type": "bearer", "expires_in": int(lifetime)}
+
+
+@router.post("/login")
+async def login(body: Login, request: Request, services: Services) -> dict[str, Any]:
+    source = request.client.host if request.client else None
+    session = await services.auth.login(body.username, body.password, source=source)
+    return _tokens(session)
+
+
+@router.post("/refresh")
+async def refresh(body: Refresh, services: Services) -> dict[str, Any]:
+    return _tokens(await services.auth.refresh(body.refresh_token))
+
+
+@router.post("/logout", status_code=204)
+async def logout(body: Refresh, services: Services) -> None:
+    await services.auth.logout(body.refresh_token)
+
+
+@router.get("/me")
+async def me(caller: Caller, services: Services) -> dict[str, Any]:
+    member = await services.users.get_user(caller, caller.user_id)
+    memberships = await services.auth.memberships(caller)
+    return {"user": user_json(member.user), "organization_id": plain(caller.organization_id),
+            "role": plain(caller.role), "is_superuser": caller.is_superuser,
+            "permissions": sorted(permissions_of(caller.role)),
+            "memberships": [membership_json(m) for m in memberships]}

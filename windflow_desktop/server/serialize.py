@@ -1,0 +1,68 @@
+"""Domain objects as JSON, with what must never leave the server left out: password
+hashes, secret references (a target says ``has_secret``), secret variable values (a
+deployment names them only)."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from ..domain.models import Deployment, DeploymentStageRecord, Membership, Stack, Target, User
+from ..services.deploy.values import secret_ref
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready: ids and enums as strings, times in ISO 8601, containers walked."""
+    if isinstance(value, uuid.UUID | Enum):
+        return str(value.value if isinstance(value, Enum) else value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain(v) for v in value]
+    return value
+
+
+def _fields(obj: Any, *leave_out: str) -> dict[str, Any]:
+    return {f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+            if f.name not in leave_out}
+
+
+def target_json(target: Target) -> dict[str, Any]:
+    out = _fields(target, "secret_ref", "tls")
+    out["has_secret"] = target.secret_ref is not None
+    out["tls"] = {k: v for k, v in plain(target.tls).items() if "key" not in k.lower()}
+    return out
+
+
+def stack_json(stack: Stack) -> dict[str, Any]:
+    return _fields(stack)
+
+
+def deployment_json(dep: Deployment) -> dict[str, Any]:
+    out = _fields(dep, "variables", "runner", "heartbeat_at")
+    out["variables"] = {k: v for k, v in plain(dep.variables).items()
+                        if secret_ref(dep.variables[k]) is None}
+    out["secret_variables"] = sorted(k for k, v in dep.variables.items()
+                                     if secret_ref(v) is not None)
+    return out
+
+
+def stage_json(record: DeploymentStageRecord) -> dict[str, Any]:
+    return _fields(record)
+
+
+def user_json(user: User) -> dict[str, Any]:
+    return _fields(user, "password_hash")
+
+
+def membership_json(membership: Membership) -> dict[str, Any]:
+    return _fields(membership)
+
+
+def page_json(items: list[dict[str, Any]], next_cursor: str | None) -> dict[str, Any]:
+    return {"items": items, "next_cursor": next_cursor}

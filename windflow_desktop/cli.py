@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 
 from . import __version__
+from .config import Settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,6 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     owner.add_argument("--org", required=True, help="the organization's name")
     owner.add_argument("--email", help="their email address (default: USERNAME@localhost."
                        "localdomain, to change in the app)")
+    commands.add_parser("rotate-key", help="seal every secret under a new server key")
     args = parser.parse_args(argv)
 
     from .private_files import restrict_umask
@@ -41,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(settings.log_dir, log_level_number(settings))
         if args.command == "create-owner":
             return asyncio.run(_create_owner(settings, args.username, args.org, args.email))
+        if args.command == "rotate-key":
+            return asyncio.run(_rotate_key(settings))
         return _serve(settings, args)
     except WindFlowError as exc:
         print(f"windflow: {exc.message}", file=sys.stderr)
@@ -50,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def _serve(settings: object, args: argparse.Namespace) -> int:
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
         print("windflow: give both --tls-cert and --tls-key, or neither", file=sys.stderr)
         return 2
@@ -62,17 +67,17 @@ def _serve(settings: object, args: argparse.Namespace) -> int:
         print("windflow: the server needs its extra: pip install 'windflow-desktop[server]'",
               file=sys.stderr)
         return 2
-    app = create_app(settings)  # type: ignore[arg-type]
+    app = create_app(settings)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
                 ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key, access_log=False)
     return 0
 
 
-async def _create_owner(settings: object, username: str, org: str, email: str) -> int:
+async def _create_owner(settings: Settings, username: str, org: str, email: str) -> int:
     from .workspace import Workspace
 
     password = sys.stdin.readline().rstrip("\n")
-    workspace = Workspace(settings)  # type: ignore[arg-type]
+    workspace = Workspace(settings, sealed_secrets=True)
     await workspace.open()
     try:
         auth = workspace.services.auth
@@ -85,6 +90,33 @@ async def _create_owner(settings: object, username: str, org: str, email: str) -
     finally:
         await workspace.close()
     print(f"{username} is the owner of {org}")
+    return 0
+
+
+async def _rotate_key(settings: Settings) -> int:
+    """A new sealing key first in the key file (the old ones still open), every secret
+    sealed again under it, then the old keys dropped: a cut at any point leaves every
+    secret readable."""
+    from .security.sealing import KEY_FILE, write_keys
+    from .services.sealed_secrets import rotated
+    from .workspace import Workspace
+
+    if os.environ.get("WINDFLOW_SERVER_KEY"):
+        print("windflow: the key comes from WINDFLOW_SERVER_KEY: rotate it where it is kept",
+              file=sys.stderr)
+        return 2
+    workspace = Workspace(settings, sealed_secrets=True)
+    await workspace.open()
+    try:
+        store = workspace.secrets
+        path = settings.home / KEY_FILE
+        store.sealer = rotated(store.sealer)
+        write_keys(path, store.sealer.keys)
+        count = await store.reseal()
+        write_keys(path, store.sealer.keys[:1])
+    finally:
+        await workspace.close()
+    print(f"{count} secrets sealed under the new key {store.sealer.key_id}")
     return 0
 
 

@@ -23,10 +23,15 @@ class Workspace:
     """Everything below the stores — database, bus, secrets, services — built in order
     and closed in reverse. No Qt here: a CLI or a test builds the same graph."""
 
-    def __init__(self, settings: Settings, *, secrets: Any = None) -> None:
+    def __init__(self, settings: Settings, *, secrets: Any = None,
+                 sealed_secrets: bool = False) -> None:
+        """``secrets``: a store to use instead of the OS keyring (tests);
+        ``sealed_secrets``: secrets sealed in the database under the server's key (a
+        server, which has no keyring)."""
         self.settings = settings
         self._stack = contextlib.AsyncExitStack()
         self._secrets = secrets
+        self._sealed = sealed_secrets
         self.backend: Any = None
         self.bus: Any = None
         self.secrets: Any = None
@@ -61,7 +66,8 @@ class Workspace:
             installation = client_id(self.settings.home)
             self.bus = create_bus(self.settings.redis_url, installation)
             self._stack.push_async_callback(self.bus.close)
-            self.secrets = self._secrets or SecretStore()
+            self.secrets = self._secrets or (
+                self._sealed_store() if self._sealed else SecretStore())
             if not await self.secrets.aavailable():
                 # Never secrets in clear: without a keyring they live in this process only.
                 log.warning("no keyring backend: secrets are kept in memory for this session")
@@ -92,6 +98,12 @@ class Workspace:
         except BaseException:
             await self.close()
             raise
+
+    def _sealed_store(self) -> Any:
+        from .security.sealing import Sealer, load_keys
+        from .services.sealed_secrets import SealedSecretStore
+
+        return SealedSecretStore(self.backend, Sealer(load_keys(self.settings.home)))
 
     async def start_bus(self) -> None:
         """Connect the bus (after its listeners subscribed, so none misses the first state)."""

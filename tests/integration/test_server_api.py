@@ -92,3 +92,24 @@ def test_bad_input_gets_a_4xx_with_the_error_body(tmp_path: Path) -> None:
                          headers={"Content-Type": "application/json"}), 413, "TOO_LARGE")
         _error(http.get("/api/v1/targets", headers=auth, params={"cursor": "garbage"}), 422,
                "VALIDATION_ERROR")
+
+
+def test_sessions_survive_a_restart_and_a_key_rotation(tmp_path: Path) -> None:
+    """The token signing key is a sealed secret of the server: a restart keeps every
+    session; ``windflow rotate-key`` seals it (and the rest) under a new key."""
+    _owner(tmp_path)
+    with running_server(tmp_path) as server, server.client() as http:
+        tokens = http.post("/api/v1/auth/login",
+                           json={"username": "olga", "password": PASSWORD}).json()
+    auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+    key_file = tmp_path / "server.key"
+    before = key_file.read_text()
+    rotated = windflow(tmp_path, "rotate-key")
+    assert rotated.returncode == 0, rotated.stderr
+    after = key_file.read_text()
+    assert len(after.splitlines()) == 1 and after.split()[0] != before.split()[0]
+    with running_server(tmp_path) as server, server.client() as http:
+        assert http.get("/api/v1/auth/me", headers=auth).json()["user"]["username"] == "olga"
+        again = http.post("/api/v1/auth/refresh",
+                          json={"refresh_token": tokens["refresh_token"]})
+        assert again.status_code == 200, again.text

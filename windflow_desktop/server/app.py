@@ -25,12 +25,12 @@ API = "/api/v1"
 
 
 def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
-    """The server over the workspace ``settings`` name (``secrets``: a secret store to use
-    instead of the OS keyring, for tests)."""
+    """The server over the workspace ``settings`` name; its secrets sealed in the
+    database under the server's key (``secrets``: another store, for tests)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        workspace = Workspace(settings, secrets=secrets)
+        workspace = Workspace(settings, secrets=secrets, sealed_secrets=True)
         await workspace.open()
         app.state.workspace = workspace
         try:

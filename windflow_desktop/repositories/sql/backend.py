@@ -19,6 +19,7 @@ from .repositories import (
     SqlDeploymentRepository,
     SqlMembershipRepository,
     SqlOrganizationRepository,
+    SqlSealedSecretRepository,
     SqlStackRepository,
     SqlTargetRepository,
     SqlUserRepository,
@@ -46,6 +47,7 @@ class SqlUnitOfWork:
         self.login_throttles = SqlLoginThrottleRepository(session)
         self.invitations = SqlInvitationRepository(session)
         self.workspace_meta = SqlWorkspaceMetaRepository(session)
+        self.sealed_secrets = SqlSealedSecretRepository(session)
         return self
 
     async def __aexit__(

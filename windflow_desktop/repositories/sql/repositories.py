@@ -27,7 +27,7 @@ from ...domain.models import (
 )
 from ...domain.paging import Page, PageRequest
 from .paging import keyset_page, search_filter
-from .tables import deployment_logs, map_domain, workspace_meta
+from .tables import deployment_logs, map_domain, sealed_secrets, workspace_meta
 from .tables import deployments as deployments_table
 
 map_domain()
@@ -458,3 +458,34 @@ class SqlWorkspaceMetaRepository:
             await self.session.execute(
                 workspace_meta.update().where(workspace_meta.c.key == key).values(value=value)
             )
+
+
+class SqlSealedSecretRepository:
+    """Rows of sealed secrets: (name → key id, ciphertext); never a value in clear."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, name: str) -> tuple[str, str] | None:
+        stmt = select(sealed_secrets.c.key_id, sealed_secrets.c.ciphertext).where(
+            sealed_secrets.c.name == name)
+        row = (await self.session.execute(stmt)).first()
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    async def put(self, name: str, key_id: str, ciphertext: str, now: datetime) -> None:
+        values = {"key_id": key_id, "ciphertext": ciphertext, "updated_at": now}
+        done = await self.session.execute(
+            sealed_secrets.update().where(sealed_secrets.c.name == name).values(**values))
+        if not done.rowcount:  # type: ignore[attr-defined]
+            await self.session.execute(sealed_secrets.insert().values(name=name, **values))
+
+    async def delete(self, name: str) -> None:
+        await self.session.execute(sealed_secrets.delete().where(sealed_secrets.c.name == name))
+
+    async def sealed_under_other(self, key_id: str, limit: int) -> list[tuple[str, str, str]]:
+        """(name, key id, ciphertext) of up to ``limit`` rows not sealed under ``key_id``."""
+        stmt = (select(sealed_secrets.c.name, sealed_secrets.c.key_id,
+                       sealed_secrets.c.ciphertext)
+                .where(sealed_secrets.c.key_id != key_id)
+                .order_by(sealed_secrets.c.name).limit(limit))
+        return [(str(a), str(b), str(c)) for a, b, c in (await self.session.execute(stmt))]

@@ -327,6 +327,16 @@ workspace_meta = Table(
     Column("value", Text, nullable=False),
 )
 
+# A server's secrets (no OS keyring there), sealed: ``ciphertext`` under the key ``key_id``.
+sealed_secrets = Table(
+    "sealed_secrets",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("key_id", String(32), nullable=False),
+    Column("ciphertext", Text, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
 mapper_registry = registry(metadata=metadata)
 _MAPPED = (
     (m.Organization, organizations),

@@ -18,7 +18,7 @@ from ..domain.paging import PageRequest
 from ..workspace import Workspace
 from . import errors
 from .limits import BodyLimit
-from .routes import auth, resources
+from .routes import activity, auth, deployments, people, stacks, targets
 
 log = logging.getLogger("windflow.server")
 API = "/api/v1"
@@ -47,8 +47,8 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(BodyLimit)
     api = APIRouter(prefix=API)
-    api.include_router(auth.router)
-    api.include_router(resources.router)
+    for routes in (auth, targets, stacks, deployments, people, activity):
+        api.include_router(routes.router)
     app.include_router(api)
 
     @app.get("/healthz")

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..domain.errors import AuthenticationError
 from ..domain.identity import Principal
+from ..domain.paging import MAX_PAGE_SIZE
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -31,3 +32,5 @@ async def principal(
 
 Services = Annotated[Any, Depends(services)]
 Caller = Annotated[Principal, Depends(principal)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
+Cursor = Annotated[str | None, Query(max_length=512)]

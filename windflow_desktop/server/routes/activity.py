@@ -1,0 +1,33 @@
+"""What happened (the audit trail, paged and filtered) and the dashboard's summary."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from ...domain.paging import PageRequest
+from ...services.activity import ActivityFilters
+from ..deps import Caller, Cursor, Limit, Services
+from ..serialize import page_json, plain
+
+router = APIRouter(tags=["activity"])
+
+
+@router.get("/activity")
+async def activity(caller: Caller, services: Services, limit: Limit = 100,
+                   cursor: Cursor = None,
+                   type_prefix: Annotated[str | None, Query(max_length=100)] = None,
+                   actor_id: uuid.UUID | None = None,
+                   aggregate_id: Annotated[str | None, Query(max_length=100)] = None,
+                   since: datetime | None = None) -> dict[str, Any]:
+    filters = ActivityFilters(type_prefix, actor_id, aggregate_id, since)
+    page = await services.activity.list(caller, PageRequest(limit, cursor), filters)
+    return page_json([plain(e) for e in page.items], page.next_cursor)
+
+
+@router.get("/dashboard")
+async def dashboard(caller: Caller, services: Services) -> Any:
+    return plain(await services.dashboard.summary(caller))

@@ -3,14 +3,17 @@ in-memory test keyring), and ``windflow create-owner`` run the way an admin runs
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -71,3 +74,54 @@ def running_server(home: Path, **env: str) -> Iterator[Server]:
             process.wait()
         if process.stdout is not None:
             process.stdout.close()
+
+
+class EventStream:
+    """``GET /api/v1/events`` read in a thread: each frame as a dict (``id``, ``event``,
+    ``data``); ``ended`` once the server closed the stream."""
+
+    def __init__(self, url: str, token: str, last_event_id: str | None = None) -> None:
+        self.frames: list[dict[str, Any]] = []
+        self.ended = threading.Event()
+        self._stop = threading.Event()
+        headers = {"Authorization": f"Bearer {token}"}
+        if last_event_id:
+            headers["Last-Event-ID"] = last_event_id
+        self._thread = threading.Thread(target=self._read, args=(url, headers), daemon=True)
+        self._thread.start()
+
+    def _read(self, url: str, headers: dict[str, str]) -> None:
+        frame: dict[str, Any] = {}
+        try:
+            with httpx.stream("GET", f"{url}/api/v1/events", headers=headers,
+                              timeout=httpx.Timeout(30, read=None)) as response:
+                for line in response.iter_lines():
+                    if self._stop.is_set():
+                        return
+                    if not line:
+                        if "event" in frame:
+                            frame["data"] = json.loads(frame.get("data", "{}"))
+                            self.frames.append(frame)
+                        frame = {}
+                    elif not line.startswith(":"):
+                        key, _, value = line.partition(": ")
+                        frame[key] = value
+        except httpx.HTTPError:
+            pass
+        finally:
+            self.ended.set()
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def wait_for(self, predicate: Callable[[list[dict[str, Any]]], bool],
+                 timeout: float = 15) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while not predicate(list(self.frames)):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not seen in {timeout} s; frames: {self.frames}")
+            time.sleep(0.02)
+        return list(self.frames)
+
+    def of_type(self, event_type: str) -> list[dict[str, Any]]:
+        return [f for f in self.frames if f["event"] == event_type]

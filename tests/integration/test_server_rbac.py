@@ -93,6 +93,10 @@ MATRIX: list[tuple[str, str, Callable[[Ids], str], Any, str]] = [
     ("GET", "/api/v1/activity", lambda i: "/api/v1/activity", None, "YYYY"),
     ("GET", "/api/v1/dashboard", lambda i: "/api/v1/dashboard", None, "YYYY"),
     ("GET", "/api/v1/auth/me", lambda i: "/api/v1/auth/me", None, "YYYY"),
+    ("GET", "/api/v1/organizations", lambda i: "/api/v1/organizations", None, "YYYY"),
+    # Anyone signed in may start an organization (and owns it).
+    ("POST", "/api/v1/organizations", lambda i: "/api/v1/organizations",
+     lambda r: {"name": f"Org of {r}"}, "YYYY"),
 ]
 # Another organization's objects: they do not exist for anyone here (a role without the
 # permission is refused first).
@@ -108,7 +112,8 @@ OTHER_ORG: list[tuple[str, Callable[[Ids], str], Any, str]] = [
     ("GET", lambda i: f"/api/v1/deployments?stack_id={i['other_stack']}", None, "YYYY"),
 ]
 OPEN = {("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/refresh"),
-        ("POST", "/api/v1/auth/logout"), ("GET", "/healthz"), ("GET", "/readyz")}
+        ("POST", "/api/v1/auth/logout"), ("GET", "/healthz"), ("GET", "/readyz"),
+        ("GET", "/api/v1/events")}  # test_server_events.py: only one's own organization
 
 
 def _fill(value: Any, ids: Ids) -> Any:

@@ -17,8 +17,18 @@ from ..config import Settings
 from ..domain.paging import PageRequest
 from ..workspace import Workspace
 from . import errors
+from .feed import EventFeed
 from .limits import BodyLimit
-from .routes import activity, auth, deployments, people, stacks, targets
+from .routes import (
+    activity,
+    auth,
+    deployments,
+    events,
+    organizations,
+    people,
+    stacks,
+    targets,
+)
 
 log = logging.getLogger("windflow.server")
 API = "/api/v1"
@@ -33,6 +43,8 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
         workspace = Workspace(settings, secrets=secrets, sealed_secrets=True)
         await workspace.open()
         app.state.workspace = workspace
+        app.state.feed = feed = EventFeed(workspace.bus)
+        feed.start()  # before the bus starts: no event is missed
         try:
             await workspace.start_bus()
             # What a previous run left running is settled now, by the one process that
@@ -40,6 +52,7 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
             await workspace.housekeeping()
             yield
         finally:
+            feed.close()
             await workspace.close()
 
     app = FastAPI(title="WindFlow", version=__version__, lifespan=lifespan,
@@ -47,7 +60,8 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(BodyLimit)
     api = APIRouter(prefix=API)
-    for routes in (auth, targets, stacks, deployments, people, activity):
+    for routes in (auth, organizations, targets, stacks, deployments, people, activity,
+                   events):
         api.include_router(routes.router)
     app.include_router(api)
 

@@ -3,6 +3,7 @@ who the caller is."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -20,12 +21,12 @@ class Login(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: Annotated[str, Field(min_length=1, max_length=320)]
     password: Annotated[str, Field(min_length=1, max_length=1024)]
-    organization_id: str | None = None
 
 
 class Refresh(BaseModel):
     model_config = ConfigDict(extra="forbid")
     refresh_token: Annotated[str, Field(min_length=1, max_length=4096)]
+    organization_id: uuid.UUID | None = None  # another organization of the user's
 
 
 def _tokens(session: AuthSession) -> dict[str, Any]:
@@ -44,7 +45,8 @@ async def login(body: Login, request: Request, services: Services) -> dict[str, 
 
 @router.post("/refresh")
 async def refresh(body: Refresh, services: Services) -> dict[str, Any]:
-    return _tokens(await services.auth.refresh(body.refresh_token))
+    return _tokens(await services.auth.refresh(body.refresh_token,
+                                               organization_id=body.organization_id))
 
 
 @router.post("/logout", status_code=204)

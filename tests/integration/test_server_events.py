@@ -1,0 +1,102 @@
+"""``GET /api/v1/events`` on a real ``windflow serve``: only the caller's organization's
+events, ``Last-Event-ID`` resuming with every missed event exactly once, an id the
+server cannot resume from answered with ``reset``, and a member removed from the
+organization stops receiving at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .server_support import EventStream, running_server, windflow
+
+PASSWORD = "correct horse battery staple"
+COMPOSE = "services:\n  web:\n    image: localhost/busybox\n"
+
+
+def _tokens(http: httpx.Client, user: str) -> dict[str, Any]:
+    answer = http.post("/api/v1/auth/login", json={"username": user, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def _bearer(tokens: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+def _stack(http: httpx.Client, tokens: dict[str, Any], name: str) -> str:
+    made = http.post("/api/v1/stacks", headers=_bearer(tokens),
+                     json={"name": name, "compose_yaml": COMPOSE})
+    assert made.status_code == 201, made.text
+    return str(made.json()["stack"]["id"])
+
+
+def _setup(home: Path) -> None:
+    made = windflow(home, "create-owner", "olga", "--org", "Acme", stdin=PASSWORD + "\n")
+    assert made.returncode == 0, made.stderr
+
+
+def test_only_ones_own_organization_and_resume_exactly_once(tmp_path: Path) -> None:
+    _setup(tmp_path)
+    with running_server(tmp_path) as server, server.client() as http:
+        olga = _tokens(http, "olga")
+        http.post("/api/v1/users", headers=_bearer(olga), json={
+            "username": "ivan", "email": "ivan@example.test", "password": PASSWORD,
+            "role": "admin"})
+        ivan = _tokens(http, "ivan")  # then into an organization of his own
+        other = http.post("/api/v1/organizations", headers=_bearer(ivan),
+                          json={"name": "Ivan's"}).json()
+        ivan = http.post("/api/v1/auth/refresh", json={
+            "refresh_token": ivan["refresh_token"], "organization_id": other["id"]}).json()
+
+        olgas = EventStream(server.url, olga["access_token"])
+        ivans = EventStream(server.url, ivan["access_token"])
+        olgas.wait_for(lambda f: any(x["event"] == "ready" for x in f))
+        ivans.wait_for(lambda f: any(x["event"] == "ready" for x in f))
+        mine = _stack(http, olga, "Mine")
+        theirs = _stack(http, ivan, "Theirs")
+        olgas.wait_for(lambda f: any(x["event"] == "stack.created" for x in f))
+        ivans.wait_for(lambda f: any(x["event"] == "stack.created" for x in f))
+        assert [f["data"]["aggregate_id"] for f in olgas.of_type("stack.created")] == [mine]
+        assert [f["data"]["aggregate_id"] for f in ivans.of_type("stack.created")] == [theirs]
+
+        resume_from = olgas.of_type("stack.created")[-1]["id"]
+        olgas.close()
+        missed = [_stack(http, olga, f"Missed {n}") for n in range(3)]
+        _stack(http, ivan, "Not for Olga")
+        again = EventStream(server.url, olga["access_token"], last_event_id=resume_from)
+        frames = again.wait_for(lambda f: len([x for x in f
+                                               if x["event"] == "stack.created"]) >= 3)
+        assert [f["data"]["aggregate_id"] for f in again.of_type("stack.created")] == missed
+        ids = [f["id"] for f in frames if "id" in f]
+        assert len(ids) == len(set(ids))
+        after = _stack(http, olga, "Live again")
+        again.wait_for(lambda f: any(x["event"] == "stack.created"
+                                     and x["data"]["aggregate_id"] == after for x in f))
+        assert len(again.of_type("stack.created")) == 4  # nothing twice
+
+        unknown = EventStream(server.url, olga["access_token"], last_event_id="feedbeef-12")
+        unknown.wait_for(lambda f: any(x["event"] == "reset" for x in f))
+        assert unknown.ended.wait(5)
+        for stream in (ivans, again):
+            stream.close()
+
+
+def test_a_removed_member_stops_receiving(tmp_path: Path) -> None:
+    _setup(tmp_path)
+    with running_server(tmp_path) as server, server.client() as http:
+        olga = _tokens(http, "olga")
+        vera = http.post("/api/v1/users", headers=_bearer(olga), json={
+            "username": "vera", "email": "vera@example.test", "password": PASSWORD}).json()
+        veras = EventStream(server.url, _tokens(http, "vera")["access_token"])
+        veras.wait_for(lambda f: any(x["event"] == "ready" for x in f))
+        _stack(http, olga, "Seen")
+        veras.wait_for(lambda f: any(x["event"] == "stack.created" for x in f))
+        removed = http.delete(f"/api/v1/users/{vera['user']['id']}", headers=_bearer(olga))
+        assert removed.status_code == 204, removed.text
+        assert veras.ended.wait(10), veras.frames
+        assert veras.frames[-1]["event"] == "error"
+        _stack(http, olga, "Not seen")
+        assert len(veras.of_type("stack.created")) == 1

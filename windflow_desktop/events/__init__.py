@@ -1,10 +1,10 @@
-"""Event buses (``LocalBus`` in-process, ``RedisStreamBus`` on Redis Streams) and caching.
+"""Event buses (``LocalBus`` in-process, ``RedisStreamBus`` on Redis Streams).
 
-``create_bus(redis_url, client_id)`` picks one; ``redis_bus`` and ``cache`` import
-redis-py, so import them lazily (after the first paint).
+``create_bus(redis_url, client_id)`` picks one; ``redis_bus`` imports redis-py, so it is
+imported lazily (after the first paint).
 """
 
-from .factory import create_bus, create_cache
+from .factory import create_bus
 from .local import LocalBus
 from .protocol import BusState, EventBus, EventHandler, Subscription
 
@@ -15,5 +15,4 @@ __all__ = [
     "LocalBus",
     "Subscription",
     "create_bus",
-    "create_cache",
 ]

@@ -1,14 +1,11 @@
-"""Building the bus and the cache from settings: Redis when a URL is set, else local."""
+"""Building the bus from settings: Redis when a URL is set, else in-process."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .local import LocalBus
 from .protocol import EventBus
-
-if TYPE_CHECKING:
-    from .cache import Cache
 
 
 def create_bus(redis_url: str | None, client_id: str, **options: Any) -> EventBus:
@@ -22,12 +19,3 @@ def create_bus(redis_url: str | None, client_id: str, **options: Any) -> EventBu
     from .redis_bus import RedisStreamBus  # redis.asyncio costs ~140 ms to import
 
     return RedisStreamBus(redis_url, client_id, **options)
-
-
-def create_cache(redis_url: str | None) -> Cache:
-    """A Redis ``CacheManager`` for ``redis_url``, else the in-memory twin."""
-    from .cache import CacheManager, MemoryCacheManager
-
-    if not redis_url:
-        return MemoryCacheManager()
-    return CacheManager(redis_url)

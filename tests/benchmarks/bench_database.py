@@ -48,10 +48,12 @@ STATUS_WEIGHTS = {
 }
 
 
-async def _seed(backend: SqlBackend) -> uuid.UUID:
+async def seed_history(backend: SqlBackend, owner: tuple[uuid.UUID, uuid.UUID] | None = None
+                ) -> uuid.UUID:
+    """A year of history in a new organization, or in ``owner``'s (organization, user)."""
     rnd = random.Random(42)
     now = datetime(2026, 11, 1, tzinfo=UTC)
-    org_id, user_id = uuid.uuid4(), uuid.uuid4()
+    org_id, user_id = owner or (uuid.uuid4(), uuid.uuid4())
     targets = [
         {"id": uuid.uuid4(), "organization_id": org_id, "name": f"host-{i:02d}",
          "kind": TargetKind.SSH, "host": f"10.0.0.{i + 10}", "port": 22, "username": "deploy",
@@ -73,12 +75,13 @@ async def _seed(backend: SqlBackend) -> uuid.UUID:
                               "created_at": now})
     statuses, weights = list(STATUS_WEIGHTS), list(STATUS_WEIGHTS.values())
     async with backend.engine.begin() as conn:
-        await conn.execute(t.organizations.insert(), [
-            {"id": org_id, "name": "Bench", "slug": "bench", "created_at": now}])
-        await conn.execute(t.users.insert(), [
-            {"id": user_id, "username": "bench", "email": "bench@example.org",
-             "full_name": "", "password_hash": "", "is_active": True, "is_superuser": False,
-             "created_at": now}])
+        if owner is None:
+            await conn.execute(t.organizations.insert(), [
+                {"id": org_id, "name": "Bench", "slug": "bench", "created_at": now}])
+            await conn.execute(t.users.insert(), [
+                {"id": user_id, "username": "bench", "email": "bench@example.org",
+                 "full_name": "", "password_hash": "", "is_active": True,
+                 "is_superuser": False, "created_at": now}])
         await conn.execute(t.targets.insert(), targets)
         await conn.execute(t.stacks.insert(), stacks)
         await conn.execute(t.stack_revisions.insert(), revisions)
@@ -176,7 +179,7 @@ async def _run(url: str, prefix: str) -> dict[str, object]:
     await backend.open()
     try:
         started = time.perf_counter()
-        org_id = await _seed(backend)
+        org_id = await seed_history(backend)
         seeded = time.perf_counter() - started
         one = await _median_ms(backend, org_id, [DeploymentStatus.FAILED])
         two = await _median_ms(backend, org_id,

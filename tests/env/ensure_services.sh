@@ -19,6 +19,8 @@ NEEDS=(
   # a login shell that is not POSIX, for the SSH tests (commands must go through sh -c)
   "tcsh tcsh"
   "Xvfb xvfb"
+  # an HTTP load generator for the server benchmark (api_requests_per_s)
+  "wrk wrk"
   "xauth xauth"
   "lib:libxcb-icccm.so.4 libxcb-icccm4"
   "lib:libxcb-keysyms.so.1 libxcb-keysyms1"

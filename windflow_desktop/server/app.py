@@ -19,6 +19,7 @@ from ..workspace import Workspace
 from . import errors
 from .feed import EventFeed
 from .limits import BodyLimit
+from .principals import PrincipalCache
 from .routes import (
     activity,
     auth,
@@ -44,6 +45,7 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
         await workspace.open()
         app.state.workspace = workspace
         app.state.feed = feed = EventFeed(workspace.bus)
+        app.state.principals = principals = PrincipalCache(workspace.bus)
         feed.start()  # before the bus starts: no event is missed
         try:
             await workspace.start_bus()
@@ -52,6 +54,7 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
             await workspace.housekeeping()
             yield
         finally:
+            principals.close()
             feed.close()
             await workspace.close()
 

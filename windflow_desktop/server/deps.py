@@ -1,5 +1,6 @@
-"""What a route needs: the services, and the principal of the bearer token (checked on
-every request against the database: a disabled account or an ended session is 401)."""
+"""What a route needs: the services, and the principal of the bearer token (checked
+against the database, remembered for a few seconds; every service call checks it again
+in its own transaction: a disabled account or an ended session is refused)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ..domain.errors import AuthenticationError
 from ..domain.identity import Principal
 from ..domain.paging import MAX_PAGE_SIZE
+from .principals import PrincipalCache
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -26,8 +28,8 @@ async def principal(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationError("sign in first: this needs a bearer access token",
                                   code="NOT_SIGNED_IN")
-    result: Principal = await services(request).auth.authenticate(credentials.credentials)
-    return result
+    cache: PrincipalCache = request.app.state.principals
+    return await cache.principal(services(request), credentials.credentials)
 
 
 Services = Annotated[Any, Depends(services)]

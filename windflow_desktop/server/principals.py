@@ -1,0 +1,44 @@
+"""Who a bearer token is, remembered for a few seconds: checking a token costs three
+database reads, and every service call checks the principal against the database again
+anyway (in the same transaction as the action: a stale entry here can never grant a
+right, at worst answer 403 a moment longer). Any event about people (accounts,
+memberships, organizations, sign-outs) forgets everything at once."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..domain.events import Event
+from ..domain.identity import Principal
+from ..events.protocol import EventBus, Subscription
+
+TTL_S = 5.0
+MAX_ENTRIES = 10_000
+PEOPLE = ("user", "membership", "organization", "invitation")
+
+
+class PrincipalCache:
+    def __init__(self, bus: EventBus, ttl_s: float = TTL_S) -> None:
+        self._ttl = ttl_s
+        self._entries: dict[str, tuple[Principal, float]] = {}
+        self._subscription: Subscription = bus.subscribe(self._heard)
+
+    def _heard(self, event: Event) -> None:
+        if event.aggregate_type in PEOPLE or event.event_type.startswith(PEOPLE):
+            self._entries.clear()
+
+    async def principal(self, services: Any, token: str) -> Principal:
+        now = time.monotonic()
+        known = self._entries.get(token)
+        if known is not None and known[1] > now:
+            return known[0]
+        principal: Principal = await services.auth.authenticate(token)
+        if len(self._entries) >= MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[token] = (principal, now + self._ttl)
+        return principal
+
+    def close(self) -> None:
+        self._subscription.cancel()
+        self._entries.clear()

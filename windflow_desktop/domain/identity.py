@@ -86,3 +86,13 @@ class PendingInvitation:
     organization: Organization
     role: Role
     invited_at: datetime
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A user as the database says now: their role in one organization (None: not a
+    member) and whether a sign-in session of theirs is still live."""
+
+    user: User
+    role: Role | None
+    session_live: bool

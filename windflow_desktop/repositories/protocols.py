@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from ..domain.enums import DeploymentStatus, LogStream, TargetKind, TargetStatus
-from ..domain.identity import Invitation, LoginThrottle, RefreshTokenRecord
+from ..domain.identity import Invitation, LoginThrottle, RefreshTokenRecord, Standing
 from ..domain.models import (
     AuditEvent,
     Deployment,
@@ -44,6 +44,8 @@ class UserRepository(Protocol):
     async def add(self, user: User) -> User: ...
     async def get(self, user_id: uuid.UUID) -> User: ...
     async def get_by_login(self, username_or_email: str) -> User | None: ...
+    async def standing(self, user_id: uuid.UUID, organization_id: uuid.UUID | None,
+                       family_id: uuid.UUID | None) -> Standing | None: ...
     async def list(
         self, page: PageRequest, *, organization_id: uuid.UUID | None = None
     ) -> Page[User]: ...

@@ -37,6 +37,7 @@ from .common import (
     clean_username,
     confirm_session,
     public_user,
+    session_ended,
     unique_slug,
 )
 from .login_throttle import (
@@ -370,19 +371,16 @@ class AuthService:
     async def authenticate(self, access_token: str) -> Principal:
         """The principal of a valid access token, with the role as it is now."""
         claims = (await self.issuer()).verify(access_token, TokenType.ACCESS)
-        async with self.ctx.backend.unit_of_work() as uow:
-            user = await _active_user(uow, claims.sub)
-            if user is None:
-                raise AuthenticationError(
-                    "this account is disabled or gone: sign in again", code="ACCOUNT_DISABLED"
-                )
-            principal = Principal(user.id, claims.org, None, user.is_superuser, claims.sid)
-            await confirm_session(uow, principal)
-            role = None
-            if claims.org is not None:
-                membership = await uow.memberships.get(user.id, claims.org)
-                role = membership.role if membership else None
-            return Principal(user.id, claims.org, role, user.is_superuser, claims.sid)
+        async with self.ctx.backend.unit_of_work() as uow:  # one read
+            standing = await uow.users.standing(claims.sub, claims.org, claims.sid)
+        if standing is None or not standing.user.is_active:
+            raise AuthenticationError(
+                "this account is disabled or gone: sign in again", code="ACCOUNT_DISABLED"
+            )
+        if not standing.session_live:
+            raise session_ended()
+        user = standing.user
+        return Principal(user.id, claims.org, standing.role, user.is_superuser, claims.sid)
 
     async def logout(self, refresh_token: str) -> None:
         """Revoke the session of ``refresh_token`` and forget the remembered session."""

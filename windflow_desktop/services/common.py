@@ -18,10 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from ..domain.enums import Role
 from ..domain.errors import (
     AuthenticationError,
-    NotFoundError,
     PermissionDeniedError,
     ValidationError,
 )
@@ -192,24 +190,26 @@ class ServiceContext:
 async def confirm_principal(
     uow: UnitOfWork, principal: Principal, permission: str, organization_id: uuid.UUID | None
 ) -> User:
-    """The principal's user, re-checked against storage (a stale principal loses rights)."""
-    await confirm_session(uow, principal)
-    try:
-        user = await uow.users.get(principal.user_id)
-    except NotFoundError as exc:
-        raise AuthenticationError("your account no longer exists; sign in again") from exc
+    """The principal's user, re-checked against storage in one read (a stale principal
+    loses rights): the session still live, the account there and active, the role as it
+    is now."""
+    in_own = organization_id is not None and organization_id == principal.organization_id
+    standing = await uow.users.standing(principal.user_id,
+                                        organization_id if in_own else None,
+                                        principal.session_id)
+    if principal.session_id is not None and (standing is None or not standing.session_live):
+        raise session_ended()  # a deleted account's sessions went with it
+    if standing is None:
+        raise AuthenticationError("your account no longer exists; sign in again")
+    user = standing.user
     if not user.is_active:
         raise AuthenticationError(
             "your account is disabled; ask an administrator", code="ACCOUNT_DISABLED"
         )
-    role: Role | None = None
-    if organization_id is not None and organization_id == principal.organization_id:
-        membership = await uow.memberships.get(user.id, organization_id)
-        role = membership.role if membership is not None else None
-    current = Principal(user.id, principal.organization_id, role, user.is_superuser)
+    current = Principal(user.id, principal.organization_id, standing.role, user.is_superuser)
     checker = PermissionChecker(current)
     if not checker.has_permission(permission, organization_id):
-        if role is None and not user.is_superuser:
+        if standing.role is None and not user.is_superuser:
             raise PermissionDeniedError("you are no longer a member of this organization")
         checker.require_permission(permission, organization_id)
     return user
@@ -222,11 +222,16 @@ async def confirm_session(uow: UnitOfWork, principal: Principal) -> None:
     if principal.session_id is None:
         return
     if await uow.refresh_tokens.session_ended(principal.session_id):
-        raise AuthenticationError(
-            "your session has ended (signed out, password changed, or ended for safety): "
-            "sign in again",
-            code=SESSION_ENDED,
-        )
+        raise session_ended()
+
+
+def session_ended() -> AuthenticationError:
+    """The refusal the window turns into a sign-in prompt."""
+    return AuthenticationError(
+        "your session has ended (signed out, password changed, or ended for safety): "
+        "sign in again",
+        code=SESSION_ENDED,
+    )
 
 
 _SLUG_CHARS = re.compile(r"[^a-z0-9]+")

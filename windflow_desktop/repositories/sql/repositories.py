@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ...domain.enums import DeploymentStatus, LogStream, TargetKind, TargetStatus
+from ...domain.enums import DeploymentStatus, LogStream, Role, TargetKind, TargetStatus
 from ...domain.errors import NotFoundError
+from ...domain.identity import Standing
 from ...domain.models import (
     AuditEvent,
     Deployment,
@@ -27,8 +28,9 @@ from ...domain.models import (
 )
 from ...domain.paging import Page, PageRequest
 from .paging import keyset_page, search_filter
-from .tables import deployment_logs, map_domain, sealed_secrets, workspace_meta
+from .tables import deployment_logs, map_domain, refresh_tokens, sealed_secrets, workspace_meta
 from .tables import deployments as deployments_table
+from .tables import memberships as memberships_table
 
 map_domain()
 
@@ -86,6 +88,27 @@ class SqlOrganizationRepository(_Repository[Organization]):
 
 class SqlUserRepository(_Repository[User]):
     entity, label = User, "user"
+
+    async def standing(self, user_id: uuid.UUID, organization_id: uuid.UUID | None,
+                       family_id: uuid.UUID | None) -> Standing | None:
+        """The user, their role in ``organization_id`` and whether the sign-in session
+        ``family_id`` still has an unrevoked token — in one statement (every service call
+        asks it); None when the user is gone."""
+        membership = memberships_table.c
+        tokens = refresh_tokens.c
+        live = (select(tokens.jti).where(tokens.family_id == family_id,
+                                         tokens.revoked_at.is_(None)).exists()
+                if family_id is not None else true())
+        stmt = (select(User, membership.role, live)
+                .outerjoin(memberships_table,
+                           (membership.user_id == col(User, "id"))
+                           & (membership.organization_id == organization_id))
+                .where(col(User, "id") == user_id))
+        row = (await self.session.execute(stmt)).first()
+        if row is None:
+            return None
+        user, role, session_live = row
+        return Standing(user, Role(role) if role is not None else None, bool(session_live))
 
     async def get_by_login(self, username_or_email: str) -> User | None:
         login = username_or_email.strip().lower()

@@ -44,6 +44,7 @@ class Workspace:
         from .events.factory import create_bus
         from .repositories.sql.backend import SqlBackend
         from .security.secrets import SecretStore
+        from .services.access_tokens import AccessTokenService
         from .services.activity import ActivityService
         from .services.auth import AuthService
         from .services.common import ServiceContext
@@ -81,6 +82,7 @@ class Workspace:
             self.services = Services(
                 context=context,
                 auth=AuthService(context, self.secrets, client_id=installation),
+                access_tokens=AccessTokenService(context),
                 users=UserService(context),
                 organizations=OrganizationService(context, self.secrets),
                 targets=TargetService(context, self.secrets, self.pool),
@@ -132,6 +134,7 @@ class Workspace:
 class Services:
     context: Any
     auth: Any
+    access_tokens: Any
     users: Any
     organizations: Any
     targets: Any

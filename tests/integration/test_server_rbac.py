@@ -94,6 +94,12 @@ MATRIX: list[tuple[str, str, Callable[[Ids], str], Any, str]] = [
     ("GET", "/api/v1/dashboard", lambda i: "/api/v1/dashboard", None, "YYYY"),
     ("GET", "/api/v1/auth/me", lambda i: "/api/v1/auth/me", None, "YYYY"),
     ("GET", "/api/v1/organizations", lambda i: "/api/v1/organizations", None, "YYYY"),
+    # Everyone's own tokens (someone else's, or none, is not found).
+    ("POST", "/api/v1/auth/tokens", lambda i: "/api/v1/auth/tokens",
+     lambda r: {"name": f"ci of {r}", "expires_in_days": 1}, "YYYY"),
+    ("GET", "/api/v1/auth/tokens", lambda i: "/api/v1/auth/tokens", None, "YYYY"),
+    ("DELETE", "/api/v1/auth/tokens/{token_id}",
+     lambda i: f"/api/v1/auth/tokens/{uuid.uuid4()}", None, "NNNN"),
     # Anyone signed in may start an organization (and owns it).
     ("POST", "/api/v1/organizations", lambda i: "/api/v1/organizations",
      lambda r: {"name": f"Org of {r}"}, "YYYY"),
@@ -113,7 +119,8 @@ OTHER_ORG: list[tuple[str, Callable[[Ids], str], Any, str]] = [
 ]
 OPEN = {("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/refresh"),
         ("POST", "/api/v1/auth/logout"), ("GET", "/healthz"), ("GET", "/readyz"),
-        ("GET", "/api/v1/events")}  # test_server_events.py: only one's own organization
+        ("GET", "/api/v1/events"),  # test_server_events.py: only one's own organization
+        ("POST", "/api/v1/auth/logout-all")}  # test_server_access_tokens.py: one's own
 
 
 def _fill(value: Any, ids: Ids) -> Any:

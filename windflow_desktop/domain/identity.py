@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .enums import Role
-from .models import Organization, User
+from .models import Organization, User, utcnow
 
 
 @dataclass(frozen=True)
@@ -24,9 +24,13 @@ class Principal:
     organization_id: uuid.UUID | None
     role: Role | None
     is_superuser: bool = False
-    # The sign-in session (refresh-token family) this principal acts for; the services end
-    # it at the next call once the session is revoked. None: not from a session (a test).
+    # The sign-in session (refresh-token family) this principal acts for, or the personal
+    # access token it came with; the services refuse it at the next call once it is
+    # revoked. None: not from a session (a test).
     session_id: uuid.UUID | None = None
+    # A personal access token's scopes: the permissions it may use, within the role's.
+    # None: the role's permissions (a signed-in person).
+    scopes: frozenset[str] | None = None
 
 
 @dataclass(eq=False)
@@ -96,3 +100,21 @@ class Standing:
     user: User
     role: Role | None
     session_live: bool
+
+
+@dataclass(eq=False)
+class AccessToken:
+    """A personal access token for automation: only its hash is stored; ``prefix`` is
+    what lists show to tell tokens apart."""
+
+    user_id: uuid.UUID
+    organization_id: uuid.UUID
+    name: str
+    prefix: str
+    token_hash: str
+    expires_at: datetime
+    scopes: list[str] | None = None
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    created_at: datetime = field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None

@@ -13,7 +13,13 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from ..domain.enums import DeploymentStatus, LogStream, TargetKind, TargetStatus
-from ..domain.identity import Invitation, LoginThrottle, RefreshTokenRecord, Standing
+from ..domain.identity import (
+    AccessToken,
+    Invitation,
+    LoginThrottle,
+    RefreshTokenRecord,
+    Standing,
+)
 from ..domain.models import (
     AuditEvent,
     Deployment,
@@ -186,7 +192,6 @@ class RefreshTokenRepository(Protocol):
     async def revoke_family(self, family_id: uuid.UUID, at: datetime) -> int: ...
     async def revoke_user(self, user_id: uuid.UUID, at: datetime) -> int: ...
     async def purge_expired(self, before: datetime) -> int: ...
-    async def session_ended(self, family_id: uuid.UUID) -> bool: ...
 
 
 class LoginThrottleRepository(Protocol):
@@ -218,6 +223,14 @@ class SealedSecretRepository(Protocol):
                                  ) -> list[tuple[str, str, str]]: ...
 
 
+class AccessTokenRepository(Protocol):
+    async def add(self, token: AccessToken) -> AccessToken: ...
+    async def get(self, token_id: uuid.UUID) -> AccessToken: ...
+    async def save(self, token: AccessToken) -> AccessToken: ...
+    async def by_hash(self, token_hash: str) -> AccessToken | None: ...
+    async def of_user(self, user_id: uuid.UUID) -> Sequence[AccessToken]: ...
+
+
 class UnitOfWork(Protocol):
     organizations: OrganizationRepository
     users: UserRepository
@@ -231,6 +244,7 @@ class UnitOfWork(Protocol):
     invitations: InvitationRepository
     workspace_meta: WorkspaceMetaRepository
     sealed_secrets: SealedSecretRepository
+    access_tokens: AccessTokenRepository
 
     async def commit(self) -> None: ...
     async def rollback(self) -> None: ...

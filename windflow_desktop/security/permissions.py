@@ -73,6 +73,8 @@ class PermissionChecker:
             granted = permissions_of(self.principal.role)
         if self.principal.is_superuser:
             granted = granted | SUPERUSER_PERMISSIONS
+        if self.principal.scopes is not None:  # a token narrows, never widens
+            granted = granted & self.principal.scopes
         return granted
 
     def has_permission(self, permission: str, organization_id: uuid.UUID | None = None) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 from ..domain.events import Event
 from ..domain.identity import Principal
 from ..events.protocol import EventBus, Subscription
+from ..services.access_tokens import is_access_token
 
 TTL_S = 5.0
 MAX_ENTRIES = 10_000
@@ -33,7 +34,8 @@ class PrincipalCache:
         known = self._entries.get(token)
         if known is not None and known[1] > now:
             return known[0]
-        principal: Principal = await services.auth.authenticate(token)
+        source = services.access_tokens if is_access_token(token) else services.auth
+        principal: Principal = await source.authenticate(token)
         if len(self._entries) >= MAX_ENTRIES:
             self._entries.clear()
         self._entries[token] = (principal, now + self._ttl)

@@ -402,6 +402,14 @@ class AuthService:
                                  actor_id=record.user_id)
         await self.forget_remembered(only_if=refresh_token)
 
+    async def logout_everywhere(self, principal: Principal) -> None:
+        """End every sign-in session of the principal's account (personal access tokens
+        are revoked one by one, where they are listed)."""
+        async with self.ctx.transaction(principal) as scope:
+            await scope.uow.refresh_tokens.revoke_user(principal.user_id, self.ctx.clock())
+            scope.organization_id = principal.organization_id
+            scope.record("user.logged_out_everywhere", "user", principal.user_id, {})
+
     # -- password --------------------------------------------------------------------
 
     async def change_password(
@@ -520,11 +528,20 @@ class AuthService:
             await self.secrets.adelete(remembered_session_name(await self.workspace_id()))
 
     async def memberships(self, principal: Principal) -> Sequence[Membership]:
+        return (await self.whoami(principal))[1]
+
+    async def whoami(self, principal: Principal) -> tuple[User, Sequence[Membership]]:
+        """The principal's own account (no password hash) and memberships: anyone may
+        ask about themselves, whatever their role or their token's scopes."""
         async with self.ctx.backend.unit_of_work() as uow:
             await confirm_session(uow, principal)
+            user = await _active_user(uow, principal.user_id)
+            if user is None:
+                raise AuthenticationError("this account is disabled or gone: sign in again",
+                                          code="ACCOUNT_DISABLED")
             memberships = tuple(await uow.memberships.for_user(principal.user_id))
             await uow.commit()  # ends the transaction without expiring what we return
-            return memberships
+            return public_user(user), memberships
 
 
 def _record(claims: TokenClaims, family: uuid.UUID) -> RefreshTokenRecord:

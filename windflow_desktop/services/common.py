@@ -206,7 +206,8 @@ async def confirm_principal(
         raise AuthenticationError(
             "your account is disabled; ask an administrator", code="ACCOUNT_DISABLED"
         )
-    current = Principal(user.id, principal.organization_id, standing.role, user.is_superuser)
+    current = Principal(user.id, principal.organization_id, standing.role, user.is_superuser,
+                        scopes=principal.scopes)
     checker = PermissionChecker(current)
     if not checker.has_permission(permission, organization_id):
         if standing.role is None and not user.is_superuser:
@@ -221,7 +222,8 @@ async def confirm_session(uow: UnitOfWork, principal: Principal) -> None:
     code, ``SESSION_ENDED``, is what the window turns into a sign-in prompt."""
     if principal.session_id is None:
         return
-    if await uow.refresh_tokens.session_ended(principal.session_id):
+    standing = await uow.users.standing(principal.user_id, None, principal.session_id)
+    if standing is None or not standing.session_live:
         raise session_ended()
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from ...tasks import run_to_end
 from .database import create_engine, describe_url, migrate, session_factory
 from .identity_repositories import (
+    SqlAccessTokenRepository,
     SqlInvitationRepository,
     SqlLoginThrottleRepository,
     SqlRefreshTokenRepository,
@@ -48,6 +49,7 @@ class SqlUnitOfWork:
         self.invitations = SqlInvitationRepository(session)
         self.workspace_meta = SqlWorkspaceMetaRepository(session)
         self.sealed_secrets = SqlSealedSecretRepository(session)
+        self.access_tokens = SqlAccessTokenRepository(session)
         return self
 
     async def __aexit__(

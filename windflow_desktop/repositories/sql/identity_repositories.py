@@ -12,8 +12,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ...domain.identity import Invitation, LoginThrottle, RefreshTokenRecord
-from .repositories import col
+from ...domain.identity import AccessToken, Invitation, LoginThrottle, RefreshTokenRecord
+from .repositories import _Repository, col
 from .tables import login_throttles
 
 
@@ -57,19 +57,6 @@ class SqlRefreshTokenRepository:
 
     async def revoke_user(self, user_id: uuid.UUID, at: datetime) -> int:
         return await self._revoke(col(RefreshTokenRecord, "user_id") == user_id, at)
-
-    async def session_ended(self, family_id: uuid.UUID) -> bool:
-        """True when no token of the family is left unrevoked (logged out, revoked after
-        a password change or a reuse, or expired and purged)."""
-        stmt = (
-            select(col(RefreshTokenRecord, "jti"))
-            .where(
-                col(RefreshTokenRecord, "family_id") == family_id,
-                col(RefreshTokenRecord, "revoked_at").is_(None),
-            )
-            .limit(1)
-        )
-        return (await self.session.scalar(stmt)) is None
 
     async def purge_expired(self, before: datetime) -> int:
         result = await self.session.execute(
@@ -162,3 +149,17 @@ class SqlInvitationRepository:
             .where(col(Invitation, "id") == invitation_id)
             .execution_options(synchronize_session="fetch")
         )
+
+
+class SqlAccessTokenRepository(_Repository[AccessToken]):
+    entity, label = AccessToken, "access token"
+
+    async def by_hash(self, token_hash: str) -> AccessToken | None:
+        stmt = select(AccessToken).where(col(AccessToken, "token_hash") == token_hash)
+        return (await self.session.scalars(stmt)).first()
+
+    async def of_user(self, user_id: uuid.UUID) -> Sequence[AccessToken]:
+        stmt = (select(AccessToken).where(col(AccessToken, "user_id") == user_id,
+                                          col(AccessToken, "revoked_at").is_(None))
+                .order_by(col(AccessToken, "created_at")))
+        return tuple((await self.session.scalars(stmt)).all())

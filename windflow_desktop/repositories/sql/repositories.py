@@ -28,7 +28,14 @@ from ...domain.models import (
 )
 from ...domain.paging import Page, PageRequest
 from .paging import keyset_page, search_filter
-from .tables import deployment_logs, map_domain, refresh_tokens, sealed_secrets, workspace_meta
+from .tables import (
+    access_tokens,
+    deployment_logs,
+    map_domain,
+    refresh_tokens,
+    sealed_secrets,
+    workspace_meta,
+)
 from .tables import deployments as deployments_table
 from .tables import memberships as memberships_table
 
@@ -91,13 +98,17 @@ class SqlUserRepository(_Repository[User]):
 
     async def standing(self, user_id: uuid.UUID, organization_id: uuid.UUID | None,
                        family_id: uuid.UUID | None) -> Standing | None:
-        """The user, their role in ``organization_id`` and whether the sign-in session
-        ``family_id`` still has an unrevoked token — in one statement (every service call
-        asks it); None when the user is gone."""
+        """The user, their role in ``organization_id`` and whether the session
+        ``family_id`` is live (a refresh-token family with an unrevoked token, or an
+        unrevoked personal access token) — in one statement (every service call asks
+        it); None when the user is gone."""
         membership = memberships_table.c
         tokens = refresh_tokens.c
-        live = (select(tokens.jti).where(tokens.family_id == family_id,
-                                         tokens.revoked_at.is_(None)).exists()
+        pats = access_tokens.c
+        live = ((select(tokens.jti).where(tokens.family_id == family_id,
+                                          tokens.revoked_at.is_(None)).exists()
+                 | select(pats.id).where(pats.id == family_id,
+                                         pats.revoked_at.is_(None)).exists())
                 if family_id is not None else true())
         stmt = (select(User, membership.role, live)
                 .outerjoin(memberships_table,

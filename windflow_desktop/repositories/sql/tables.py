@@ -291,6 +291,27 @@ refresh_tokens = Table(
     Index(None, "expires_at"),
 )
 
+# Personal access tokens: the hash only (the token is shown once, when made).
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "organization_id", Uuid, ForeignKey("organizations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", String(100), nullable=False),
+    Column("prefix", String(20), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("scopes", JSON),
+    _created(),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("last_used_at", UTCDateTime()),
+    Column("revoked_at", UTCDateTime()),
+    Index(None, "user_id"),
+)
+
 login_throttles = Table(
     "login_throttles",
     metadata,
@@ -353,6 +374,7 @@ _MAPPED = (
     (ident.RefreshTokenRecord, refresh_tokens),
     (ident.LoginThrottle, login_throttles),
     (ident.Invitation, invitations),
+    (ident.AccessToken, access_tokens),
 )
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...security.permissions import permissions_of
+from ...security.permissions import PermissionChecker
 from ...services.auth import AuthSession
 from ..deps import Caller, Services
 from ..serialize import membership_json, plain, user_json
@@ -56,9 +56,44 @@ async def logout(body: Refresh, services: Services) -> None:
 
 @router.get("/me")
 async def me(caller: Caller, services: Services) -> dict[str, Any]:
-    member = await services.users.get_user(caller, caller.user_id)
-    memberships = await services.auth.memberships(caller)
-    return {"user": user_json(member.user), "organization_id": plain(caller.organization_id),
+    user, memberships = await services.auth.whoami(caller)
+    return {"user": user_json(user), "organization_id": plain(caller.organization_id),
             "role": plain(caller.role), "is_superuser": caller.is_superuser,
-            "permissions": sorted(permissions_of(caller.role)),
+            "permissions": sorted(PermissionChecker(caller).permissions()),
             "memberships": [membership_json(m) for m in memberships]}
+
+
+@router.post("/logout-all", status_code=204)
+async def logout_all(caller: Caller, services: Services) -> None:
+    await services.auth.logout_everywhere(caller)
+
+
+class NewToken(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    expires_in_days: Annotated[int, Field(ge=1, le=365)] = 90
+    scopes: Annotated[list[Annotated[str, Field(max_length=50)]] | None,
+                      Field(max_length=50)] = None
+
+
+def _token_json(record: Any) -> dict[str, Any]:
+    out: dict[str, Any] = plain(record)
+    out.pop("token_hash", None)
+    return out
+
+
+@router.post("/tokens", status_code=201)
+async def create_token(body: NewToken, caller: Caller, services: Services) -> dict[str, Any]:
+    record, token = await services.access_tokens.create(caller, body.name,
+                                                        body.expires_in_days, body.scopes)
+    return {**_token_json(record), "token": token}
+
+
+@router.get("/tokens")
+async def list_tokens(caller: Caller, services: Services) -> list[dict[str, Any]]:
+    return [_token_json(r) for r in await services.access_tokens.list(caller)]
+
+
+@router.delete("/tokens/{token_id}", status_code=204)
+async def revoke_token(token_id: uuid.UUID, caller: Caller, services: Services) -> None:
+    await services.access_tokens.revoke(caller, token_id)

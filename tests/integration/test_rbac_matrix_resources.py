@@ -94,6 +94,7 @@ TABLE: dict[str, Row] = {
     "targets.update_target": Row(ADMIN, OK, NOT_FOUND, NOT_FOUND),
     "targets.delete_target": Row(ADMIN, OK, NOT_FOUND, NOT_FOUND),
     "targets.forget_host_key": Row(ADMIN, OK, NOT_FOUND, NOT_FOUND),
+    "targets.trust_host_key": Row(ADMIN, OK, NOT_FOUND, NOT_FOUND),
     # The connection test returns its report (each step's failure) rather than raising.
     "targets.test_connection": Row(OPERATOR, OK, NOT_FOUND, NOT_FOUND),
     # The add/edit wizard's test: only who may save a target may try one.
@@ -216,6 +217,8 @@ def own_calls() -> dict[str, Call]:
             w.target(w.own.id), lambda t: w.svc.targets.delete_target(p, t.id)),
         "targets.forget_host_key": lambda w, p: w.svc.targets.forget_host_key(
             p, w.own.target.id),
+        "targets.trust_host_key": lambda w, p: w.svc.targets.trust_host_key(
+            p, w.own.target.id, "SHA256:x", lambda t: True),
         "targets.test_connection": lambda w, p: w.svc.targets.test_connection(
             p, w.own.target.id),
         "targets.test_draft": lambda w, p: w.svc.targets.test_draft(
@@ -332,6 +335,8 @@ def other_calls() -> dict[str, tuple[str, Call]]:
         "targets.delete_target": lambda w, p: w.svc.targets.delete_target(p, o(w).target.id),
         "targets.forget_host_key": lambda w, p: w.svc.targets.forget_host_key(
             p, o(w).target.id),
+        "targets.trust_host_key": lambda w, p: w.svc.targets.trust_host_key(
+            p, o(w).target.id, "SHA256:x", lambda t: True),
         "targets.test_connection": lambda w, p: w.svc.targets.test_connection(
             p, o(w).target.id),
         "targets.test_draft": lambda w, p: w.svc.targets.test_draft(

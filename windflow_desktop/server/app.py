@@ -18,6 +18,7 @@ from ..domain.paging import PageRequest
 from ..workspace import Workspace
 from . import errors
 from .feed import EventFeed
+from .host_keys import HostKeyDecisions
 from .limits import BodyLimit
 from .principals import PrincipalCache
 from .routes import (
@@ -43,6 +44,8 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         workspace = Workspace(settings, secrets=secrets, sealed_secrets=True)
         await workspace.open()
+        # No one answers a dialog here: new host keys wait for a decision through the API.
+        app.state.host_keys = workspace.pool.confirm_host_key = HostKeyDecisions()
         app.state.workspace = workspace
         app.state.feed = feed = EventFeed(workspace.bus)
         app.state.principals = principals = PrincipalCache(workspace.bus)

@@ -15,7 +15,7 @@ import dataclasses
 import logging
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -256,6 +256,24 @@ class TargetService:
                          {"name": target.name, "host": target.host})
         await self.pool.forget(target_id)
         return await self.pool.known_hosts.remove(target.host, target.port)
+
+    async def trust_host_key(self, principal: Principal, target_id: uuid.UUID,
+                             fingerprint: str, accept: Callable[[Target], bool]) -> Target:
+        """``principal`` trusts the host key ``fingerprint`` of an SSH target (on a server,
+        where no dialog asks): ``accept`` lets the next connection take it, or says it
+        is not the key that host offered (``ConflictError``, nothing recorded)."""
+        async with self.ctx.authorized(principal, TARGETS_WRITE) as scope:
+            target = await load_target(scope, target_id)
+            if target.kind is not TargetKind.SSH:
+                raise ValidationError(f"{target.name} is not an SSH target", field="kind")
+            if not accept(target):
+                raise ConflictError(f"{target.name} has no pending host key with that "
+                                    "fingerprint: test the connection first, then trust "
+                                    "the key it offered")
+            scope.record("target.host_key_trusted", "target", target_id,
+                         {"name": target.name, "host": target.host,
+                          "fingerprint": fingerprint})
+            return target
 
     # -- reaching targets ----------------------------------------------------------------
 

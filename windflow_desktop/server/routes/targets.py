@@ -6,13 +6,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...domain.enums import TargetAuth, TargetKind
 from ...domain.paging import PageRequest
 from ...services.targets import TargetSpec
 from ..deps import Caller, Cursor, Limit, Services
+from ..host_keys import HostKeyDecisions
 from ..serialize import page_json, plain, target_json
 
 router = APIRouter(prefix="/targets", tags=["targets"])
@@ -63,6 +64,36 @@ async def delete_target(target_id: uuid.UUID, caller: Caller, services: Services
     await services.targets.delete_target(caller, target_id)
 
 
+@router.post("/{target_id}/test")
+async def test_connection(target_id: uuid.UUID, caller: Caller, services: Services) -> Any:
+    return plain(await services.targets.test_connection(caller, target_id))
+
+
 @router.post("/{target_id}/scan")
 async def scan(target_id: uuid.UUID, caller: Caller, services: Services) -> Any:
     return plain(await services.targets.scan(caller, target_id))
+
+
+class HostKeyTrust(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    fingerprint: Annotated[str, Field(min_length=8, max_length=200)]
+
+
+@router.get("/{target_id}/host-key")
+async def pending_host_key(target_id: uuid.UUID, request: Request, caller: Caller,
+                           services: Services) -> Any:
+    """The host key the target offered and nobody trusted yet (null: none pending)."""
+    target = await services.targets.get_target(caller, target_id)
+    decisions: HostKeyDecisions = request.app.state.host_keys
+    return plain(decisions.pending(target.host, target.port or 22))
+
+
+@router.post("/{target_id}/host-key", status_code=204)
+async def trust_host_key(target_id: uuid.UUID, body: HostKeyTrust, request: Request,
+                         caller: Caller, services: Services) -> None:
+    """Trust the pending host key with this fingerprint (needs ``targets:write``); the
+    next connection takes it."""
+    decisions: HostKeyDecisions = request.app.state.host_keys
+    await services.targets.trust_host_key(
+        caller, target_id, body.fingerprint,
+        lambda target: decisions.trust(target.host, target.port or 22, body.fingerprint))

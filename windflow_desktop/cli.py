@@ -24,6 +24,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument("--tls-cert", help="certificate file (PEM); with --tls-key: HTTPS")
     serve.add_argument("--tls-key", help="private key file (PEM)")
+    serve.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",
+                       help="a reverse proxy whose X-Forwarded-For is believed (repeat for "
+                       "more; none by default: the peer's own address counts)")
     owner = commands.add_parser("create-owner", help="the first owner of an empty workspace")
     owner.add_argument("username")
     owner.add_argument("--org", required=True, help="the organization's name")
@@ -68,8 +71,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     app = create_app(settings)
+    # Sign-in throttling is per client address: only a configured proxy may name it.
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
-                ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key, access_log=False)
+                ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key, access_log=False,
+                proxy_headers=bool(args.trusted_proxy),
+                forwarded_allow_ips=",".join(args.trusted_proxy) or "")
     return 0
 
 

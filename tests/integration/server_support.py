@@ -45,10 +45,11 @@ class Server:
 
 
 @contextmanager
-def running_server(home: Path, **env: str) -> Iterator[Server]:
+def running_server(home: Path, *args: str, **env: str) -> Iterator[Server]:
+    """``windflow serve`` with ``args`` on a free loopback port, once it is ready."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "windflow_desktop.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "windflow_desktop.cli", "serve", "--port", str(port), *args],
         env=_environ(home, **env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     server = Server(f"http://127.0.0.1:{port}", process)
     try:

@@ -24,14 +24,17 @@ class Workspace:
     and closed in reverse. No Qt here: a CLI or a test builds the same graph."""
 
     def __init__(self, settings: Settings, *, secrets: Any = None,
-                 sealed_secrets: bool = False) -> None:
+                 sealed_secrets: bool = False, database_clock: bool = False) -> None:
         """``secrets``: a store to use instead of the OS keyring (tests);
         ``sealed_secrets``: secrets sealed in the database under the server's key (a
-        server, which has no keyring)."""
+        server, which has no keyring); ``database_clock``: time read from the database
+        (a server and its workers, on machines whose clocks may differ)."""
         self.settings = settings
         self._stack = contextlib.AsyncExitStack()
         self._secrets = secrets
         self._sealed = sealed_secrets
+        self._database_clock = database_clock
+        self.clock: Any = None
         self.backend: Any = None
         self.bus: Any = None
         self.secrets: Any = None
@@ -40,6 +43,7 @@ class Workspace:
         self.keyring_missing = False
 
     async def open(self) -> None:
+        from .domain.models import utcnow
         from .engine import ExecutorPool, KnownHosts
         from .events.factory import create_bus
         from .repositories.sql.backend import SqlBackend
@@ -50,6 +54,7 @@ class Workspace:
         from .services.common import ServiceContext
         from .services.containers import ContainerService
         from .services.dashboard import DashboardService
+        from .services.database_clock import DatabaseClock
         from .services.deploy.core import DeploymentCore
         from .services.deployments import DeploymentService
         from .services.organizations import OrganizationService
@@ -78,7 +83,11 @@ class Workspace:
                 KnownHosts(self.settings.home / "known_hosts"), self.secrets.aget
             )
             self._stack.push_async_callback(self.pool.close)
-            context = ServiceContext(self.backend, self.bus)
+            self.clock = utcnow
+            if self._database_clock:
+                self.clock = DatabaseClock(self.backend)
+                await self.clock.sync()
+            context = ServiceContext(self.backend, self.bus, clock=self.clock)
             self.services = Services(
                 context=context,
                 auth=AuthService(context, self.secrets, client_id=installation),
@@ -92,7 +101,8 @@ class Workspace:
                 dashboard=DashboardService(context),
                 deployments=DeploymentService(
                     context,
-                    DeploymentCore(self.backend, self.bus, self.pool, self.secrets),
+                    DeploymentCore(self.backend, self.bus, self.pool, self.secrets,
+                                   clock=self.clock),
                     self.secrets,
                 ),
             )

@@ -4,6 +4,7 @@ under ``/api/v1``, the error tree as HTTP, capped bodies."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from fastapi.responses import JSONResponse
 from .. import __version__
 from ..config import Settings
 from ..domain.paging import PageRequest
+from ..services.database_clock import DatabaseClock
 from ..workspace import Workspace
 from . import errors
 from .feed import EventFeed
@@ -42,7 +44,8 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        workspace = Workspace(settings, secrets=secrets, sealed_secrets=True)
+        workspace = Workspace(settings, secrets=secrets, sealed_secrets=True,
+                              database_clock=True)
         await workspace.open()
         # No one answers a dialog here: new host keys wait for a decision through the API.
         app.state.host_keys = workspace.pool.confirm_host_key = HostKeyDecisions()
@@ -55,7 +58,12 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
             # What a previous run left running is settled now, by the one process that
             # touches this workspace; expired sessions go.
             await workspace.housekeeping()
-            yield
+            resync = asyncio.create_task(_keep_in_time(workspace.clock), name="clock")
+            try:
+                yield
+            finally:
+                resync.cancel()
+                await asyncio.gather(resync, return_exceptions=True)
         finally:
             principals.close()
             feed.close()
@@ -88,3 +96,14 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
         return JSONResponse({"status": "ready"})
 
     return app
+
+
+async def _keep_in_time(clock: DatabaseClock, every_s: float = 300.0) -> None:
+    """Read the database's time again now and then (this machine's clock may drift)."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await clock.sync()
+        except Exception:
+            log.warning("could not read the database's time; keeping the last offset",
+                        exc_info=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ...tasks import run_to_end
@@ -92,5 +94,17 @@ class SqlBackend:
     def unit_of_work(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self._sessions)
 
+    async def database_time(self) -> datetime:
+        """The database server's time now (UTC, to the millisecond or better)."""
+        query = _NOW[self.engine.dialect.name]
+        async with self.engine.connect() as conn:
+            value = (await conn.execute(text(query))).scalar_one()
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+_NOW = {"postgresql": "SELECT clock_timestamp() AT TIME ZONE 'UTC'",
+        "sqlite": "SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"}

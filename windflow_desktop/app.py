@@ -332,6 +332,7 @@ class WindFlowApp:
         bar = self.message_bar = MessageBar()
         window.setMenuWidget(bar)
         session.sig_keyring_unavailable.connect(lambda message: keyring_notice(bar, message))
+        session.sig_shared_database.connect(bar.show_warning)
         bar.bind(session)
         # A service that refuses the session (ended elsewhere) signs this window out: the
         # sign-in prompt follows, with the reason in the bar. Queued: after the action.

@@ -21,6 +21,7 @@ from ..domain.enums import Role
 from ..domain.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
 from ..domain.identity import Principal, RefreshTokenRecord
 from ..domain.models import Membership, Organization, User
+from ..domain.paging import PageRequest
 from ..repositories.protocols import UnitOfWork
 from ..security.passwords import PasswordHasher, check_password_policy
 from ..security.secrets import (
@@ -526,6 +527,22 @@ class AuthService:
             return
         with contextlib.suppress(SecretStoreUnavailable):
             await self.secrets.adelete(remembered_session_name(await self.workspace_id()))
+
+    async def shared_database_warning(self, principal: Principal) -> str | None:
+        """What to tell someone signed in to a database several people share directly
+        (not through a server): anyone holding its settings can change roles, so the
+        roles are not enforced. None on a one-person or SQLite workspace."""
+        if str(self.ctx.backend.description).startswith("sqlite") or \
+                principal.organization_id is None:
+            return None
+        async with self.ctx.backend.unit_of_work() as uow:
+            members = await uow.users.list(PageRequest(limit=2),
+                                           organization_id=principal.organization_id)
+        if len(members.items) < 2:
+            return None
+        return ("Several people share this database directly, so roles are not enforced: "
+                "anyone with its settings can change them. For a team, run a WindFlow "
+                "server (windflow serve) and sign in to it instead.")
 
     async def memberships(self, principal: Principal) -> Sequence[Membership]:
         return (await self.whoami(principal))[1]

@@ -35,6 +35,8 @@ class SessionStore(Store):
     """Signals (besides those of ``Store``):
     sig_session_changed(): signed in, signed out, organization switched or tokens rotated.
     sig_keyring_unavailable(str): "remember me" could not be honoured; the message says why.
+    sig_shared_database(str): several people share this database directly (roles are not
+    enforced): the warning to show.
     sig_session_ended(str): the services refused the session (ended elsewhere: signed
         out, password changed, reuse detected, account disabled); the message says why.
         The store is signed out already; the window asks to sign in again.
@@ -42,6 +44,7 @@ class SessionStore(Store):
 
     sig_session_changed = Signal()
     sig_keyring_unavailable = Signal(str)
+    sig_shared_database = Signal(str)
     sig_session_ended = Signal(str)
 
     def __init__(self, auth: AuthService, parent: QObject | None = None) -> None:
@@ -81,6 +84,13 @@ class SessionStore(Store):
         self._session = session
         self.sig_session_changed.emit()
         self.sig_changed.emit()
+        if session is not None:
+            self.run("shared_database", lambda: self._warn_if_shared(session.principal))
+
+    async def _warn_if_shared(self, principal: Principal) -> None:
+        warning = await self._auth.shared_database_warning(principal)
+        if warning:
+            self.sig_shared_database.emit(warning)
 
     # -- actions (each returns the tracked task) -------------------------------------
 

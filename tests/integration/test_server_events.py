@@ -100,3 +100,35 @@ def test_a_removed_member_stops_receiving(tmp_path: Path) -> None:
         assert veras.frames[-1]["event"] == "error"
         _stack(http, olga, "Not seen")
         assert len(veras.of_type("stack.created")) == 1
+
+
+def test_on_a_teams_redis_a_client_resumes_across_a_server_restart(
+        tmp_path: Path, redis_url: str) -> None:
+    """The feed is a Redis stream: events from before a restart are replayed from the
+    client's ``Last-Event-ID``, each once, and the stream goes on live."""
+    _setup(tmp_path)
+    with running_server(tmp_path, WINDFLOW_REDIS_URL=redis_url) as server, \
+            server.client() as http:
+        olga = _tokens(http, "olga")
+        stream = EventStream(server.url, olga["access_token"])
+        stream.wait_for(lambda f: any(x["event"] == "ready" for x in f))
+        first = _stack(http, olga, "Before")
+        stream.wait_for(lambda f: any(x["event"] == "stack.created" for x in f))
+        resume_from = stream.of_type("stack.created")[-1]["id"]
+        stream.close()
+        missed = [_stack(http, olga, f"Missed {n}") for n in range(3)]
+    with running_server(tmp_path, WINDFLOW_REDIS_URL=redis_url) as server, \
+            server.client() as http:
+        olga = _tokens(http, "olga")  # the signing key is sealed: the old token would do
+        again = EventStream(server.url, olga["access_token"], last_event_id=resume_from)
+        frames = again.wait_for(lambda f: len([x for x in f
+                                               if x["event"] == "stack.created"]) >= 3)
+        created = [f["data"]["aggregate_id"] for f in again.of_type("stack.created")]
+        assert created == missed and first not in created
+        after = _stack(http, olga, "After the restart")
+        again.wait_for(lambda f: any(x["event"] == "stack.created"
+                                     and x["data"]["aggregate_id"] == after for x in f))
+        ids = [f["id"] for f in again.frames if "id" in f and f["event"] != "ready"]
+        assert len(ids) == len(set(ids)) and len(again.of_type("stack.created")) == 4
+        assert frames  # the backlog came before the live event
+        again.close()

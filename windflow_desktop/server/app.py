@@ -19,7 +19,7 @@ from ..domain.paging import PageRequest
 from ..services.database_clock import DatabaseClock
 from ..workspace import Workspace
 from . import errors
-from .feed import EventFeed
+from .feed import EventFeed, FeedStore, RedisStore, RingStore
 from .host_keys import HostKeyDecisions
 from .limits import BodyLimit
 from .principals import PrincipalCache
@@ -50,7 +50,8 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
         # No one answers a dialog here: new host keys wait for a decision through the API.
         app.state.host_keys = workspace.pool.confirm_host_key = HostKeyDecisions()
         app.state.workspace = workspace
-        app.state.feed = feed = EventFeed(workspace.bus)
+        store, redis = await _feed_store(settings)
+        app.state.feed = feed = EventFeed(workspace.bus, store)
         app.state.principals = principals = PrincipalCache(workspace.bus)
         feed.start()  # before the bus starts: no event is missed
         try:
@@ -68,6 +69,8 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
             principals.close()
             feed.close()
             await workspace.close()
+            if redis is not None:
+                await redis.aclose()
 
     app = FastAPI(title="WindFlow", version=__version__, lifespan=lifespan,
                   openapi_url=f"{API}/openapi.json", docs_url=None, redoc_url=None)
@@ -96,6 +99,19 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
         return JSONResponse({"status": "ready"})
 
     return app
+
+
+async def _feed_store(settings: Settings) -> tuple[FeedStore, Any]:
+    """The live feed's memory: a Redis stream on a team's Redis (clients resume across
+    restarts), else a ring in this process."""
+    if not settings.redis_url:
+        return RingStore(), None
+    import redis.asyncio
+
+    client = redis.asyncio.from_url(settings.redis_url)
+    store = RedisStore(client)
+    await store.start()
+    return store, client
 
 
 async def _keep_in_time(clock: DatabaseClock, every_s: float = 300.0) -> None:

@@ -38,14 +38,14 @@ async def events(request: Request, caller: Caller, services: Services,
 
 async def _stream(feed: EventFeed, caller: Principal, services: Any, token: str,
                   last_event_id: str | None) -> AsyncIterator[str]:
-    with feed.listening() as queue:
+    with feed.listening() as queue:  # first: what arrives while the backlog is read waits
         try:
-            backlog = feed.missed(last_event_id)  # no await since listening: no gap
+            backlog = await feed.missed(last_event_id)
         except Reset:
             yield _frame("reset", feed.last_id, {"reason": "reload: the events since your "
                                                  "last one cannot be replayed"})
             return
-        sent = {n.id for n in backlog}
+        seen_up_to = backlog[-1].id if backlog else last_event_id
         yield "retry: 2000\n\n"
         if not backlog:  # where this stream starts, to resume from
             yield _frame("ready", feed.last_id, {})
@@ -67,8 +67,8 @@ async def _stream(feed: EventFeed, caller: Principal, services: Any, token: str,
                 yield _frame("reset", feed.last_id, {"reason": "reload: this stream fell "
                                                      "behind"})
                 return
-            if numbered.id in sent:
-                continue
+            if not feed.after(numbered, seen_up_to):
+                continue  # already in the backlog
             if numbered.event.aggregate_type in _PEOPLE or \
                     numbered.event.event_type.startswith(_PEOPLE):
                 now = await _still(services, token)

@@ -15,8 +15,9 @@ from .server_support import running_server, windflow
 PASSWORD = "correct horse battery staple"
 
 
-def _owner(home: Path) -> None:
-    made = windflow(home, "create-owner", "olga", "--org", "Acme", stdin=PASSWORD + "\n")
+def _owner(home: Path, **env: str) -> None:
+    made = windflow(home, "create-owner", "olga", "--org", "Acme", stdin=PASSWORD + "\n",
+                    **env)
     assert made.returncode == 0, made.stderr
     assert "olga is the owner of Acme" in made.stdout
 
@@ -29,11 +30,15 @@ def _error(response: httpx.Response, status: int, code: str) -> dict[str, object
     return dict(body)
 
 
-def test_an_owner_signs_in_reads_and_rotates_tokens(tmp_path: Path) -> None:
-    _owner(tmp_path)
-    again = windflow(tmp_path, "create-owner", "eve", "--org", "Evil", stdin="x" * 12 + "\n")
+def test_an_owner_signs_in_reads_and_rotates_tokens(tmp_path: Path,
+                                                   database_url: str) -> None:
+    """On the SQLite workspace, and on a team's PostgreSQL."""
+    env = {"WINDFLOW_DATABASE_URL": database_url}
+    _owner(tmp_path, **env)
+    again = windflow(tmp_path, "create-owner", "eve", "--org", "Evil", stdin="x" * 12 + "\n",
+                     **env)
     assert again.returncode == 2 and "has users already" in again.stderr
-    with running_server(tmp_path) as server, server.client() as http:
+    with running_server(tmp_path, **env) as server, server.client() as http:
         assert http.get("/healthz").json()["status"] == "ok"
         _error(http.post("/api/v1/auth/login", json={"username": "olga", "password": "nope"}),
                401, "BAD_CREDENTIALS")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 import sys
 import threading
@@ -45,20 +46,24 @@ class Server:
 
 
 @contextmanager
-def running_server(home: Path, *args: str, **env: str) -> Iterator[Server]:
-    """``windflow serve`` with ``args`` on a free loopback port, once it is ready."""
+def running_server(home: Path, *args: str, scheme: str = "http", ca_file: str | None = None,
+                   **env: str) -> Iterator[Server]:
+    """``windflow serve`` with ``args`` on a free loopback port, once it is ready
+    (``https`` with ``--tls-cert``/``--tls-key``: checked against ``ca_file``)."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "windflow_desktop.cli", "serve", "--port", str(port), *args],
         env=_environ(home, **env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    server = Server(f"http://127.0.0.1:{port}", process)
+    server = Server(f"{scheme}://127.0.0.1:{port}", process)
     try:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"windflow serve ended: {process.stdout.read()}")  # type: ignore[union-attr]
             try:
-                if httpx.get(f"{server.url}/readyz", timeout=2).status_code == 200:
+                verify = ssl.create_default_context(cafile=ca_file) if ca_file else True
+                if httpx.get(f"{server.url}/readyz", timeout=2,
+                             verify=verify).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass

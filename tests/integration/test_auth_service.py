@@ -12,6 +12,7 @@ from windflow_desktop.domain.enums import Role
 from windflow_desktop.domain.errors import (
     AuthenticationError,
     ConflictError,
+    LoginLockedError,
     PermissionDeniedError,
     ValidationError,
 )
@@ -19,7 +20,7 @@ from windflow_desktop.domain.paging import PageRequest
 from windflow_desktop.repositories.sql.backend import SqlBackend
 from windflow_desktop.security.passwords import PasswordHasher
 from windflow_desktop.security.secrets import SecretStore, SecretStoreUnavailable
-from windflow_desktop.services.auth import AuthService, LoginLockedError
+from windflow_desktop.services.auth import AuthService
 from windflow_desktop.services.common import ServiceContext
 
 from .auth_support import PASSWORD, Services, build_services, fast_hasher

@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from windflow_desktop.domain.errors import AuthenticationError
+from windflow_desktop.domain.errors import AuthenticationError, LoginLockedError
 from windflow_desktop.repositories.sql.backend import SqlBackend
-from windflow_desktop.services.auth import AuthService, LoginLockedError
+from windflow_desktop.services.auth import AuthService
 from windflow_desktop.services.common import ServiceContext
 
 from .auth_support import PASSWORD, Services, build_services, fast_hasher

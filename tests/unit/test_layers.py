@@ -23,6 +23,8 @@ FORBIDDEN = {
     "services": {"stores", "ui"},
     "stores": {"ui", "repositories"},
     "ui": {"services", "repositories", "engine"},
+    # The desktop's client of a server: it reaches no database, Redis or target itself.
+    "remote": {"repositories", "engine", "security", "stores", "ui"},
 }
 FORBIDDEN = {layer: banned | ROOT for layer, banned in FORBIDDEN.items()}
 # The server builds on the Qt-free workspace, never on the desktop's stores or windows.
@@ -65,6 +67,6 @@ def test_imports_point_down(path: Path) -> None:
     imported = imports_of(path)
     wrong = sorted({m for m in imported if layer_of(m) in FORBIDDEN.get(layer, set())})
     assert not wrong, f"{layer}/ must not import {wrong}"
-    if layer in (*CORE, "server"):
+    if layer in (*CORE, "server", "remote"):
         qt = sorted({m for m in imported if m.split(".")[0] in {"PySide6", "qasync"}})
         assert not qt, f"{layer}/ is below stores/ and must not import Qt: {qt}"

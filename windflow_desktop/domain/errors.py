@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 
 class WindFlowError(Exception):
     """Base of every expected error; ``message`` is for people, ``code`` for programs."""
@@ -43,8 +45,9 @@ class ValidationError(WindFlowError):
 class NotFoundError(WindFlowError):
     code = "NOT_FOUND"
 
-    def __init__(self, resource: str, resource_id: object) -> None:
-        super().__init__(f"{resource} {resource_id} was not found")
+    def __init__(self, resource: str, resource_id: object, *,
+                 message: str | None = None) -> None:
+        super().__init__(message or f"{resource} {resource_id} was not found")
         self.resource = resource
         self.resource_id = resource_id
 
@@ -55,6 +58,25 @@ class PermissionDeniedError(WindFlowError):
 
 class AuthenticationError(WindFlowError):
     code = "AUTHENTICATION_FAILED"
+
+
+class LoginLockedError(AuthenticationError):
+    """Too many failed attempts: ``retry_after_s`` says how long to wait."""
+
+    code = "LOGIN_LOCKED"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(
+            f"too many failed sign-in attempts: try again in {_human_wait(retry_after_s)}"
+        )
+        self.retry_after_s = retry_after_s
+
+
+def _human_wait(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 class ConflictError(WindFlowError):

@@ -15,13 +15,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..domain.errors import (
     AuthenticationError,
     ConflictError,
+    LoginLockedError,
     NotFoundError,
     PermissionDeniedError,
     TargetUnreachableError,
     ValidationError,
     WindFlowError,
 )
-from ..services.login_throttle import LoginLockedError
 
 log = logging.getLogger("windflow.server")
 

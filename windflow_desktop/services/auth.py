@@ -18,7 +18,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from ..domain.enums import Role
-from ..domain.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
+from ..domain.errors import (
+    AuthenticationError,
+    ConflictError,
+    LoginLockedError,
+    NotFoundError,
+    ValidationError,
+)
 from ..domain.identity import Principal, RefreshTokenRecord
 from ..domain.models import Membership, Organization, User
 from ..domain.paging import PageRequest
@@ -47,7 +53,6 @@ from .login_throttle import (
     LOCKOUT_MAX,
     LOCKOUT_THRESHOLD,
     Buckets,
-    LoginLockedError,
     LoginThrottlePolicy,
     bad_credentials,
 )
@@ -56,7 +61,7 @@ log = logging.getLogger("windflow.auth")
 
 WORKSPACE_ID_KEY = "workspace_id"
 LOCAL_SOURCE = "local"
-__all__ = ["BAD_CREDENTIALS", "AuthService", "AuthSession", "LoginLockedError"]
+__all__ = ["BAD_CREDENTIALS", "AuthService", "AuthSession"]
 
 
 @dataclass(frozen=True)

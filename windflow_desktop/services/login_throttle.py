@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..domain.errors import AuthenticationError
+from ..domain.errors import AuthenticationError, LoginLockedError
 from ..repositories.protocols import UnitOfWork
 
 LOCKOUT_THRESHOLD = 5
@@ -36,25 +36,6 @@ BAD_CREDENTIALS = "wrong username/email or password"
 def bad_credentials() -> AuthenticationError:
     """The one answer to a wrong password, an unknown login and a disabled account."""
     return AuthenticationError(BAD_CREDENTIALS, code="BAD_CREDENTIALS")
-
-
-class LoginLockedError(AuthenticationError):
-    """Too many failed attempts: ``retry_after_s`` says how long to wait."""
-
-    code = "LOGIN_LOCKED"
-
-    def __init__(self, retry_after_s: int) -> None:
-        super().__init__(
-            f"too many failed sign-in attempts: try again in {_human_wait(retry_after_s)}"
-        )
-        self.retry_after_s = retry_after_s
-
-
-def _human_wait(seconds: int) -> str:
-    if seconds < 60:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
-    minutes = math.ceil(seconds / 60)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 def _digest(text: str, key: bytes) -> str:

@@ -58,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+GRACE_S = 3
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
         print("windflow: give both --tls-cert and --tls-key, or neither", file=sys.stderr)
@@ -75,7 +78,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
                 ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key, access_log=False,
                 proxy_headers=bool(args.trusted_proxy),
-                forwarded_allow_ips=",".join(args.trusted_proxy) or "")
+                forwarded_allow_ips=",".join(args.trusted_proxy) or "",
+                # Event streams never end by themselves: at shutdown they are cut after
+                # this long (clients come back with Last-Event-ID).
+                timeout_graceful_shutdown=GRACE_S)
     return 0
 
 

@@ -47,10 +47,10 @@ class Server:
 
 @contextmanager
 def running_server(home: Path, *args: str, scheme: str = "http", ca_file: str | None = None,
-                   **env: str) -> Iterator[Server]:
+                   port: int | None = None, **env: str) -> Iterator[Server]:
     """``windflow serve`` with ``args`` on a free loopback port, once it is ready
     (``https`` with ``--tls-cert``/``--tls-key``: checked against ``ca_file``)."""
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "windflow_desktop.cli", "serve", "--port", str(port), *args],
         env=_environ(home, **env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -97,11 +97,7 @@ def _for(caller: Principal, event: Event) -> bool:
 
 
 def _event(numbered: Numbered) -> str:
-    e = numbered.event
-    return _frame(e.event_type, numbered.id, {
-        "event_id": e.event_id, "event_type": e.event_type, "timestamp": e.timestamp.isoformat(),
-        "organization_id": e.organization_id, "actor_id": e.actor_id,
-        "aggregate_type": e.aggregate_type, "aggregate_id": e.aggregate_id, "data": e.data})
+    return _frame(numbered.event.event_type, numbered.id, numbered.event.to_dict())
 
 
 def _frame(kind: str, event_id: str | None, data: dict[str, Any]) -> str:

@@ -14,7 +14,8 @@ from tests.integration.auth_support import PASSWORD
 from windflow_desktop.services.common import ServiceContext
 from windflow_desktop.services.stacks import StackService
 from windflow_desktop.stores.stacks import StacksStore
-from windflow_desktop.ui.views.stacks import StacksPage, VariablesTable
+from windflow_desktop.ui.views.stacks import StacksPage
+from windflow_desktop.ui.widgets.variables_table import VariablesTable
 
 from .conftest import Workspace
 

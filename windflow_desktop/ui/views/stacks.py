@@ -27,33 +27,24 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
-    QComboBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QMenu,
     QMessageBox,
-    QPlainTextEdit,
     QPushButton,
     QSplitter,
     QTableView,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from ...domain.compose import ComposeReport
-from ...domain.models import RevisionDiff, Stack, StackRevision
-from ...domain.variables import GENERATORS
-from ...domain.words import plural
+from ...domain.models import Stack
 from ...stores.stacks import StackDetails, StacksStore
 from ..models.base import SORT_ROLE, Column, RowTableModel
 from ..theme import set_font
@@ -69,7 +60,9 @@ from ..widgets.list_tools import (
 )
 from ..widgets.message_bar import Level, MessageBar
 from ..widgets.page_header import PageHeader, page_layout
-from ..widgets.yaml_editor import YamlEditor
+from ..widgets.variables_table import VariablesTable
+from .stacks_compose import ComposePane
+from .stacks_revisions import RevisionsPane
 from .unsaved import UNSAVED_MARK, UnsavedGuard
 
 NEW_STACK = """services:
@@ -78,7 +71,6 @@ NEW_STACK = """services:
     ports:
       - "${WEB_PORT:-8080}:80"
 """
-VAR_COLUMNS = ("Name", "Description", "Default", "Required", "Secret", "Generator")
 SETTINGS_HEADER = "stacks/header"
 
 
@@ -106,85 +98,6 @@ class StacksModel(RowTableModel[Stack]):
             row = self.position(sid)
             if row is not None:
                 self.dataChanged.emit(self.index(row, 0), self.index(row, 0))
-
-
-class RevisionsModel(RowTableModel[StackRevision]):
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__([
-            Column("#", lambda r: r.number),
-            Column("Saved", lambda r: r.created_at.astimezone().strftime("%Y-%m-%d %H:%M")),
-            Column("Message", lambda r: r.message),
-        ], key=lambda r: r.id, parent=parent)
-
-
-class VariablesTable(QTableWidget):
-    """The variables spec as an editable table (one row per variable)."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(0, len(VAR_COLUMNS), parent)
-        self.setAccessibleName("Variables")
-        self.setHorizontalHeaderLabels(list(VAR_COLUMNS))
-        self.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.verticalHeader().hide()
-
-    def set_spec(self, spec: list[dict[str, Any]]) -> None:
-        self.setRowCount(0)
-        for item in spec:
-            self.add_variable(item)
-
-    def add_variable(self, item: dict[str, Any] | None = None) -> None:
-        item = item or {}
-        row = self.rowCount()
-        self.insertRow(row)
-        self.setItem(row, 0, QTableWidgetItem(str(item.get("name", ""))))
-        self.setItem(row, 1, QTableWidgetItem(str(item.get("description", ""))))
-        self.setItem(row, 2, QTableWidgetItem(str(item.get("default") or "")))
-        for col, key in ((3, "required"), (4, "secret")):
-            check = QTableWidgetItem()
-            check.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
-            check.setCheckState(Qt.CheckState.Checked if item.get(key)
-                                else Qt.CheckState.Unchecked)
-            self.setItem(row, col, check)
-        combo = QComboBox()
-        combo.setAccessibleName("Generator")
-        combo.addItems(["", *GENERATORS])
-        combo.setCurrentText(str(item.get("generator") or ""))
-        combo.currentTextChanged.connect(lambda text, c=combo: self._generator_chosen(c, text))
-        self.setCellWidget(row, 5, combo)
-
-    def _generator_chosen(self, combo: QComboBox, generator: str) -> None:
-        """A generated value is secret unless the user unticks Secret afterwards, or the
-        row has a default (a default is never secret: ticking would make Save refuse)."""
-        for row in range(self.rowCount()):
-            secret = self.item(row, 4)
-            default = (self.item(row, 2) or QTableWidgetItem()).text()
-            if (self.cellWidget(row, 5) is combo and generator and secret is not None
-                    and not default):
-                secret.setCheckState(Qt.CheckState.Checked)
-
-    def spec(self) -> list[dict[str, Any]]:
-        out = []
-        for row in range(self.rowCount()):
-            name = (self.item(row, 0) or QTableWidgetItem()).text().strip()
-            if not name:
-                continue
-            entry: dict[str, Any] = {"name": name}
-            description = (self.item(row, 1) or QTableWidgetItem()).text().strip()
-            default = (self.item(row, 2) or QTableWidgetItem()).text()
-            if description:
-                entry["description"] = description
-            if default:
-                entry["default"] = default
-            for col, key in ((3, "required"), (4, "secret")):
-                item = self.item(row, col)
-                if item is not None and item.checkState() == Qt.CheckState.Checked:
-                    entry[key] = True
-            combo = self.cellWidget(row, 5)
-            if isinstance(combo, QComboBox) and combo.currentText():
-                entry["generator"] = combo.currentText()
-                entry.setdefault("secret", False)  # unticked: said so (else it is secret)
-            out.append(entry)
-        return out
 
 
 class StacksPage(QWidget):
@@ -296,21 +209,12 @@ class StacksPage(QWidget):
         details.addRow("Name", name_row)
         details.addRow("Description", self.description_edit)
 
-        self.editor = YamlEditor()
+        self.compose_pane = compose_tab = ComposePane()
+        self.editor, self.issues = compose_tab.editor, compose_tab.issues
+        self.validation_label, self.host_access = compose_tab.validation_label, \
+            compose_tab.host_access
         self.editor.sig_text_settled.connect(self._validate)
-        self.issues = QListWidget()
-        self.issues.setAccessibleName("Validation issues")
-        self.issues.setMaximumHeight(110)
-        self.issues.itemActivated.connect(self._go_to_issue)
-        self.issues.itemClicked.connect(self._go_to_issue)
-        self.issues.hide()  # shown with issues only: an empty box says nothing
-        self.validation_label = QLabel("")
-        compose_tab = QWidget()
-        cv = QVBoxLayout(compose_tab)
-        cv.addWidget(self.editor, 1)
-        cv.addWidget(self.validation_label)
-        cv.addWidget(self.issues)
-        cv.addWidget(self._host_access_box())
+        self.host_access.clicked.connect(self._set_host_access)
 
         self.variables = VariablesTable()
         self.variables.itemChanged.connect(lambda _: self.editor.sig_text_settled.emit())
@@ -329,41 +233,14 @@ class StacksPage(QWidget):
         vb.addStretch(1)
         vv.addLayout(vb)
 
-        self.revisions_model = RevisionsModel(self)
-        self.revisions = QTableView()
-        self.revisions.setAccessibleName("Revisions")
-        self.revisions.setModel(self.revisions_model)
-        self.revisions.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.revisions.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.revisions.verticalHeader().hide()
-        self.revisions.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        self.revisions.setWordWrap(False)  # "Saved" wrapped onto two lines
-        self.revisions_fit = fit_columns(self.revisions, minimum=40)
-        elided_tips(self.revisions, middle=False)
-        self.diff_button = QPushButton("Diff")
-        self.diff_button.setAccessibleName("Diff revisions")
-        self.diff_button.setToolTip("Select one revision (against the current one) or two")
+        self.revisions_pane = rev_tab = RevisionsPane(font=self.editor.font())
+        self.revisions_model, self.revisions = rev_tab.model, rev_tab.table
+        self.diff_button, self.restore_button = rev_tab.diff_button, rev_tab.restore_button
+        self.diff_view = rev_tab.diff_view
         self.diff_button.clicked.connect(self._diff)
-        self.restore_button = QPushButton("Restore")
-        self.restore_button.setAccessibleName("Restore revision")
         self.restore_button.clicked.connect(self._restore)
         self.revisions.selectionModel().selectionChanged.connect(
             lambda *_: self._enable_revision_actions())
-        self.diff_view = QPlainTextEdit()
-        self.diff_view.setReadOnly(True)
-        self.diff_view.setAccessibleName("Diff")
-        self.diff_view.setFont(self.editor.font())
-        rev_tab = QWidget()
-        rv = QVBoxLayout(rev_tab)
-        rsplit = QSplitter(Qt.Orientation.Vertical)
-        rsplit.addWidget(self.revisions)
-        rsplit.addWidget(self.diff_view)
-        rv.addWidget(rsplit, 1)
-        rb = QHBoxLayout()
-        rb.addWidget(self.diff_button)
-        rb.addWidget(self.restore_button)
-        rb.addStretch(1)
-        rv.addLayout(rb)
 
         self.tabs = QTabWidget()
         self.tabs.addTab(compose_tab, "Compose")
@@ -414,23 +291,12 @@ class StacksPage(QWidget):
         store.sig_row_removed.connect(lambda sid: self.model.apply(removals=[sid]))
         store.sig_selected_changed.connect(self._show_selected)
         store.sig_validated.connect(self._show_report)
-        store.sig_diff_ready.connect(self._show_diff)
+        store.sig_diff_ready.connect(rev_tab.show_diff)
         store.sig_exported.connect(self._exported)
         store.sig_error.connect(lambda code, msg: self.message.show_message(
             msg, Level.ERROR, code=code))
         self.model.reset(store.rows)
         self._show_selected()
-
-    def _host_access_box(self) -> QCheckBox:
-        self.host_access = QCheckBox("This stack needs host access")
-        self.host_access.setAccessibleName("This stack needs host access")
-        self.host_access.setToolTip(
-            "Host paths, privileged mode, the host's PID or network namespace, devices and "
-            "added capabilities deploy only when this is ticked (it takes stacks:write, to "
-            "tick and to deploy)")
-        self.host_access.setEnabled(False)
-        self.host_access.clicked.connect(self._set_host_access)
-        return self.host_access
 
     def _set_host_access(self, on: bool) -> None:
         task: Any = self.store.set_host_access(on)
@@ -567,8 +433,7 @@ class StacksPage(QWidget):
                                   Level.SUCCESS, timeout_ms=4000)
 
     def _selected_numbers(self) -> list[int]:
-        rows = sorted({i.row() for i in self.revisions.selectionModel().selectedRows()})
-        return [self.revisions_model.row(r).number for r in rows]
+        return self.revisions_pane.selected_numbers()
 
     def _diff(self) -> None:
         numbers = self._selected_numbers()
@@ -711,37 +576,9 @@ class StacksPage(QWidget):
         self.restore_button.setEnabled(len(numbers) == 1 and numbers != [current])
 
     def _show_report(self, report: ComposeReport) -> None:
-        self.editor.set_issues(report.issues)
-        self.issues.clear()
-        for issue in report.issues:
-            item = QListWidgetItem(("✖ " if issue.severity == "error" else "⚠ ") + str(issue))
-            item.setData(Qt.ItemDataRole.UserRole, (issue.line, issue.column))
-            self.issues.addItem(item)
-        self.issues.setVisible(bool(report.issues))
-        errors, warnings = len(report.errors), len(report.warnings)
-        if not errors and not warnings:
-            self.validation_label.setText(
-                f"✔ Valid: {plural(len(report.services), 'service')} "
-                f"({', '.join(report.services)}), "
-                f"{plural(len({v.name for v in report.variables}), 'variable')} used")
-        else:
-            self.validation_label.setText(
-                f"{plural(errors, 'error')}, {plural(warnings, 'warning')}")
+        errors = self.compose_pane.show_report(report)
         self.save_button.setEnabled(not errors and (self.store.selected is not None
                                                     or self._creating))
-
-    def _go_to_issue(self, item: QListWidgetItem) -> None:
-        line, column = item.data(Qt.ItemDataRole.UserRole)
-        if line:
-            self.tabs.setCurrentIndex(0)
-            self.editor.go_to(line, column)
-
-    def _show_diff(self, diff: RevisionDiff) -> None:
-        if diff.unchanged:
-            self.diff_view.setPlainText(f"Revisions {diff.old} and {diff.new} are the same.")
-        else:
-            self.diff_view.setPlainText(diff.compose + ("\n" + diff.variables
-                                                        if diff.variables else ""))
 
     def select_stack(self, stack_id: uuid.UUID) -> None:
         self.store.select(stack_id)

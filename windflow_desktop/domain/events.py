@@ -102,3 +102,115 @@ class DeploymentFinished:
                    str(d.get("stack_id") or ""), str(d.get("target_id") or ""),
                    str(d.get("stack_name") or ""), str(d.get("target_name") or ""),
                    str(stage) if stage else None)
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentStageChanged:
+    """``deployment.stage_changed``: a deployment moved to another stage (or its stage
+    records changed), with its status; ``started_at`` when the run began with it."""
+
+    TYPE: ClassVar[str] = "deployment.stage_changed"
+    status: str
+    stage: str | None
+    started_at: str | None = None
+
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"status": self.status, "stage": self.stage}
+        if self.started_at is not None:
+            data["started_at"] = self.started_at
+        return data
+
+    @classmethod
+    def from_event(cls, event: Event) -> DeploymentStageChanged:
+        d = event.data
+        stage, started = d.get("stage"), d.get("started_at")
+        return cls(str(d["status"]), str(stage) if stage else None,
+                   str(started) if started else None)
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentStatusChanged:
+    """``deployment.status_changed``: a lifecycle action (stop, start, remove) changed
+    the status of a finished deployment."""
+
+    TYPE: ClassVar[str] = "deployment.status_changed"
+    status: str
+    action: str
+    stack_id: str
+    target_id: str
+
+    def to_data(self) -> dict[str, Any]:
+        return {"status": self.status, "action": self.action, "stack_id": self.stack_id,
+                "target_id": self.target_id}
+
+    @classmethod
+    def from_event(cls, event: Event) -> DeploymentStatusChanged:
+        d = event.data
+        return cls(str(d["status"]), str(d.get("action") or ""), str(d.get("stack_id") or ""),
+                   str(d.get("target_id") or ""))
+
+
+LogLine = tuple[int, str, str, str]
+"""(seq, timestamp in ISO 8601, stream, text) of one stored log line."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentLogBatch:
+    """``deployment.log``: lines of a deployment's output, stored, in seq order."""
+
+    TYPE: ClassVar[str] = "deployment.log"
+    lines: tuple[LogLine, ...]
+
+    def to_data(self) -> dict[str, Any]:
+        return {"lines": [list(line) for line in self.lines]}
+
+    @classmethod
+    def from_event(cls, event: Event) -> DeploymentLogBatch:
+        return cls(tuple((int(seq), str(ts), str(stream), str(text))
+                         for seq, ts, stream, text in event.data["lines"]))
+
+
+@dataclass(frozen=True, slots=True)
+class TargetStatusChanged:
+    """``target.status_changed``: a target went online, offline or into error."""
+
+    TYPE: ClassVar[str] = "target.status_changed"
+    name: str
+    before: str
+    after: str
+    error: str | None = None
+
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name, "from": self.before, "to": self.after}
+        if self.error:
+            data["error"] = self.error
+        return data
+
+    @classmethod
+    def from_event(cls, event: Event) -> TargetStatusChanged:
+        d = event.data
+        error = d.get("error")
+        return cls(str(d.get("name") or ""), str(d.get("from") or ""), str(d["to"]),
+                   str(error) if error else None)
+
+
+NOT_AUDITED = frozenset({DeploymentLogBatch.TYPE, DeploymentStageChanged.TYPE,
+                         DeploymentStatusChanged.TYPE})
+"""Published for the windows, never written to the audit trail (progress, not history)."""
+
+PAYLOADS: dict[str, Any] = {cls.TYPE: cls for cls in (
+    DeploymentCreated, DeploymentFinished, DeploymentStageChanged, DeploymentStatusChanged,
+    DeploymentLogBatch, TargetStatusChanged)}
+
+
+def well_formed(event: Event) -> bool:
+    """Whether ``event`` carries the payload its type promises (types without a payload
+    class yet pass)."""
+    payload = PAYLOADS.get(event.event_type)
+    if payload is None:
+        return True
+    try:
+        payload.from_event(event)
+    except (KeyError, TypeError, ValueError):
+        return False
+    return True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from collections import deque
 from collections.abc import Iterator
@@ -17,12 +18,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..domain.events import Event
+from ..domain.events import Event, well_formed
 from ..events.protocol import EventBus, Subscription
 
 RING = 10_000
 QUEUE = 2_000
 FEED_STREAM = "windflow:feed"
+log = logging.getLogger("windflow.server.feed")
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,10 @@ class EventFeed:
         return self.store.last_id
 
     async def _arrived(self, event: Event) -> None:
+        if not well_formed(event):  # its payload is not what its type promises: not sent
+            log.warning("event %s %s dropped: malformed payload", event.event_type,
+                        event.event_id)
+            return
         numbered = Numbered(await self.store.append(event), event)
         for queue in list(self._queues):
             if not _offer(queue, numbered):

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..domain.enums import TargetAuth, TargetKind, TargetStatus
 from ..domain.errors import ConflictError, NotFoundError, ValidationError, WindFlowError
+from ..domain.events import TargetStatusChanged
 from ..domain.identity import Principal
 from ..domain.models import Target, TargetCapability
 from ..domain.paging import Page, PageRequest
@@ -420,10 +421,9 @@ class TargetService:
         if old is status:
             return False
         target.status = status
-        data: dict[str, Any] = {"name": target.name, "from": old.value, "to": status.value}
-        if error:
-            data["error"] = error[:500]
-        scope.record("target.status_changed", "target", target.id, data, actor_id=None)
+        payload = TargetStatusChanged(target.name, old.value, status.value,
+                                      error[:500] if error else None)
+        scope.record(payload.TYPE, "target", target.id, payload.to_data(), actor_id=None)
         return True
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from ..domain.events import Event
+from ..domain.events import NOT_AUDITED, Event
 from ..domain.identity import Principal
 from ..domain.paging import PageRequest
 from ..domain.words import words
@@ -37,8 +37,6 @@ PAGE_SIZE = 200
 
 # Published on the bus but not written to the audit trail (progress, not history):
 # showing them live would make the live view differ from the same view reloaded.
-NOT_AUDITED = frozenset({"deployment.log", "deployment.stage_changed",
-                         "deployment.status_changed"})
 
 TIME_RANGES: Mapping[str, timedelta | None] = {
     "any": None,

@@ -21,7 +21,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from ..domain.enums import DeploymentStage, DeploymentStatus, TargetStatus
-from ..domain.events import Event
+from ..domain.events import NOT_AUDITED, PAYLOADS, DeploymentFinished, Event, TargetStatusChanged
 from ..domain.identity import Principal
 from ..services.activity import ActivityEntry
 from ..services.dashboard import (
@@ -40,8 +40,6 @@ log = logging.getLogger("windflow.stores.dashboard")
 # Progress that changes no count and no list (the stage is patched in place).
 _NO_RELOAD = frozenset({"deployment.log", "deployment.stage_changed"})
 # Published but not audited: never an activity row (as in ActivityStore).
-_NOT_AUDITED = frozenset({"deployment.log", "deployment.stage_changed",
-                          "deployment.status_changed"})
 
 
 class DashboardStore(Store):
@@ -130,7 +128,7 @@ class DashboardStore(Store):
                 patched |= _patch_deployment(recent, event)
             elif event.event_type == "target.status_changed":
                 patched |= _patch_target(health, event)
-            if event.event_type not in _NOT_AUDITED:
+            if event.event_type not in NOT_AUDITED:
                 activity.append(self._entry(event))
         if activity:
             activity.reverse()  # the batch is oldest first; activity is newest first
@@ -198,18 +196,22 @@ def _patch_deployment(recent: dict[uuid.UUID, RecentDeployment], event: Event) -
     row = recent.get(dep_id)
     if row is None or event.event_type == "deployment.log":
         return False
-    data = event.data
+    payload = PAYLOADS.get(event.event_type)
+    if payload is None:
+        return False
     changes: dict[str, Any] = {}
     try:
-        if data.get("status"):
-            changes["status"] = DeploymentStatus(str(data["status"]))
-        if data.get("stage"):
-            changes["stage"] = DeploymentStage(str(data["stage"]))
-    except ValueError:
+        known = payload.from_event(event)
+        status, stage = getattr(known, "status", None), getattr(known, "stage", None)
+        if status:
+            changes["status"] = DeploymentStatus(status)
+        if stage:
+            changes["stage"] = DeploymentStage(stage)
+    except (KeyError, ValueError):
         return False
-    if event.event_type == "deployment.finished":
+    if isinstance(known, DeploymentFinished):
         changes["finished_at"] = event.timestamp
-        changes["error"] = data.get("error")
+        changes["error"] = known.error
     if not changes:
         return False
     recent[dep_id] = dataclasses.replace(row, **changes)
@@ -219,7 +221,7 @@ def _patch_deployment(recent: dict[uuid.UUID, RecentDeployment], event: Event) -
 def _patch_target(health: dict[uuid.UUID, TargetHealth], event: Event) -> bool:
     try:
         target_id = uuid.UUID(event.aggregate_id)
-        status = TargetStatus(str(event.data.get("to") or event.data.get("status") or ""))
+        status = TargetStatus(TargetStatusChanged.from_event(event).after)
     except ValueError:
         return False
     row = health.get(target_id)

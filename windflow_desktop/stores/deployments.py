@@ -23,7 +23,13 @@ from PySide6.QtCore import QObject, Signal
 from ..domain import deployment_flow as flow
 from ..domain.enums import DeploymentStage, DeploymentStatus, LogStream
 from ..domain.errors import WindFlowError
-from ..domain.events import Event
+from ..domain.events import (
+    DeploymentFinished,
+    DeploymentLogBatch,
+    DeploymentStageChanged,
+    DeploymentStatusChanged,
+    Event,
+)
 from ..domain.identity import Principal
 from ..domain.models import (
     Deployment,
@@ -390,7 +396,8 @@ class DeploymentsStore(Store):
             dep_id = uuid.UUID(event.aggregate_id)
             if event.event_type == "deployment.log":
                 if dep_id == selected:
-                    log_lines.extend(_log_line(dep_id, raw) for raw in event.data["lines"])
+                    log_lines.extend(_log_line(dep_id, raw)
+                                     for raw in DeploymentLogBatch.from_event(event).lines)
                 continue
             if event.event_type == "deployment.created":
                 if dep_id not in index:
@@ -482,18 +489,23 @@ def _holder_keys(holders: Mapping[tuple[uuid.UUID, uuid.UUID], Deployment]
 
 
 def _apply(dep: Deployment, event: Event) -> Deployment:
-    data = event.data
     changes: dict[str, Any] = {}
-    if "status" in data:
-        changes["status"] = DeploymentStatus(data["status"])
-    if data.get("stage"):
-        changes["stage"] = DeploymentStage(data["stage"])
-    if data.get("started_at"):
-        changes["started_at"] = datetime.fromisoformat(data["started_at"])
-    if event.event_type == "deployment.finished":
-        changes["error"] = data.get("error")
-        changes["finished_at"] = event.timestamp
-    elif changes.get("status") in (DeploymentStatus.PENDING, DeploymentStatus.RUNNING):
+    if event.event_type == DeploymentFinished.TYPE:
+        finished = DeploymentFinished.from_event(event)
+        changes.update(status=DeploymentStatus(finished.status), error=finished.error,
+                       finished_at=event.timestamp)
+        if finished.stage:
+            changes["stage"] = DeploymentStage(finished.stage)
+    elif event.event_type == DeploymentStageChanged.TYPE:
+        moved = DeploymentStageChanged.from_event(event)
+        changes["status"] = DeploymentStatus(moved.status)
+        if moved.stage:
+            changes["stage"] = DeploymentStage(moved.stage)
+        if moved.started_at:
+            changes["started_at"] = datetime.fromisoformat(moved.started_at)
+    elif event.event_type == DeploymentStatusChanged.TYPE:
+        changes["status"] = DeploymentStatus(DeploymentStatusChanged.from_event(event).status)
+    if changes.get("status") in (DeploymentStatus.PENDING, DeploymentStatus.RUNNING):
         changes["error"] = changes["finished_at"] = None  # running again (a watch's rollback)
     return dataclasses.replace(dep, **changes)
 

@@ -12,7 +12,7 @@ from typing import Any
 from ...domain.deployment_flow import HOLDS, Action, StageOutcome, may_move, require
 from ...domain.enums import DeploymentStage, DeploymentStatus
 from ...domain.errors import ConflictError
-from ...domain.events import DeploymentFinished, Event
+from ...domain.events import DeploymentFinished, DeploymentStageChanged, Event
 from ...domain.masking import mask
 from ...domain.models import Deployment, DeploymentStageRecord, StackRevision, Target
 from ...domain.words import words
@@ -196,11 +196,11 @@ class Journal:
         await self._ctx.publish(deployment_event(dep, payload.TYPE, payload.to_data()))
 
     async def _stage_changed(self, dep: Deployment, fields: Mapping[str, Any]) -> None:
-        data: dict[str, Any] = {"status": dep.status.value,
-                                "stage": dep.stage.value if dep.stage else None}
-        if "started_at" in fields and dep.started_at is not None:
-            data["started_at"] = dep.started_at.isoformat()
-        await self._ctx.publish(deployment_event(dep, "deployment.stage_changed", data))
+        started = dep.started_at.isoformat() \
+            if "started_at" in fields and dep.started_at is not None else None
+        payload = DeploymentStageChanged(dep.status.value,
+                                         dep.stage.value if dep.stage else None, started)
+        await self._ctx.publish(deployment_event(dep, payload.TYPE, payload.to_data()))
 
 
 @contextmanager

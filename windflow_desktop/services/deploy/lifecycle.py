@@ -8,6 +8,7 @@ import uuid
 from ...domain.deployment_flow import Action, StageOutcome
 from ...domain.enums import DeploymentStatus
 from ...domain.errors import DeploymentError, WindFlowError
+from ...domain.events import DeploymentStatusChanged
 from ...domain.models import Deployment
 from ...engine.compose import ComposeProject
 from ...engine.compose_model import model_services
@@ -46,9 +47,9 @@ async def lifecycle(ctx: DeployContext, journal: Journal, locks: ProjectLocks,
             await journal.end_stage(run, record, StageOutcome.SUCCEEDED,
                                     "volumes removed" if volumes else "")
             await journal.set(dep, status=status)
-            await ctx.publish(deployment_event(dep, "deployment.status_changed", {
-                "status": status.value, "action": action.value, "stack_id": str(dep.stack_id),
-                "target_id": str(dep.target_id)}))
+            payload = DeploymentStatusChanged(status.value, action.value, str(dep.stack_id),
+                                              str(dep.target_id))
+            await ctx.publish(deployment_event(dep, payload.TYPE, payload.to_data()))
         finally:
             await run.logs.close()
     return await journal.get(deployment_id)

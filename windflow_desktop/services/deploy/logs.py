@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from ...domain.enums import LogStream
-from ...domain.events import Event
+from ...domain.events import DeploymentLogBatch, Event
 from ...domain.models import Deployment
 from ...engine.lines import cap_line, mask_secrets
 from ...security.redaction import KNOWN_SECRETS
@@ -118,12 +118,14 @@ class LogWriter:
                 self._stored_seq = batch[-1][0]
                 self._trimmed_through = max(self._trimmed_through, trim)
                 for chunk in log_event_chunks(batch, self._ctx.settings.log_batch):
+                    payload = DeploymentLogBatch(tuple(
+                        (seq, ts.isoformat(), stream.value, line)
+                        for seq, ts, stream, line in chunk))
                     await self._ctx.publish(Event(
-                        event_type="deployment.log", aggregate_type="deployment",
+                        event_type=payload.TYPE, aggregate_type="deployment",
                         aggregate_id=str(self._dep.id),
                         organization_id=str(self._dep.organization_id),
-                        data={"lines": [[seq, ts.isoformat(), stream.value, line]
-                                        for seq, ts, stream, line in chunk]},
+                        data=payload.to_data(),
                     ))
             trim = self._trim_through(self._stored_seq, exact=True) if exact else 0
             if trim:

@@ -5,12 +5,12 @@ published ports and the variables the text uses. Plain values, shared by the eng
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .errors import ValidationError
+from .slugs import slug_of
 
 MAX_ISSUES = 200  # a report lists at most this many issues, then says how many more
 
@@ -103,5 +103,5 @@ class ComposeValidationError(ValidationError):
 def project_name(stack_slug: str, stack_id: uuid.UUID, target_id: uuid.UUID) -> str:
     """Stable per (stack, target): a redeploy updates the same Compose project in place."""
     digest = hashlib.sha1(f"{stack_id}/{target_id}".encode()).hexdigest()[:8]
-    slug = re.sub(r"[^a-z0-9]+", "-", stack_slug.lower()).strip("-")[:30] or "stack"
+    slug = slug_of(stack_slug, limit=30, fallback="stack")
     return f"wf-{slug}-{digest}"

@@ -16,19 +16,22 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ..domain.errors import (
     AuthenticationError,
+    NotFoundError,
     PermissionDeniedError,
     ValidationError,
 )
 from ..domain.events import Event
 from ..domain.identity import Principal
-from ..domain.models import AuditEvent, User, utcnow
+from ..domain.models import AuditEvent, Deployment, Stack, Target, User, utcnow
+from ..domain.slugs import slug_of
 from ..repositories.protocols import Backend, UnitOfWork
 from ..security.permissions import PermissionChecker
 
+T = TypeVar("T")
 log = logging.getLogger("windflow.services")
 
 Clock = Callable[[], datetime]
@@ -130,6 +133,24 @@ class Scope:
                 timestamp=now,
             )
         )
+
+    async def stack(self, stack_id: uuid.UUID) -> Stack:
+        """The stack, if it belongs to this scope's organization (no other exists)."""
+        return self._own(await self.uow.stacks.get(stack_id), "stack", stack_id)
+
+    async def target(self, target_id: uuid.UUID) -> Target:
+        """The target, if it belongs to this scope's organization (no other exists)."""
+        return self._own(await self.uow.targets.get(target_id), "target", target_id)
+
+    async def deployment(self, deployment_id: uuid.UUID) -> Deployment:
+        """The deployment, if it belongs to this scope's organization."""
+        return self._own(await self.uow.deployments.get(deployment_id), "deployment",
+                         deployment_id)
+
+    def _own(self, obj: T, resource: str, obj_id: uuid.UUID) -> T:
+        if getattr(obj, "organization_id", None) != self.organization_id:
+            raise NotFoundError(resource, obj_id)  # other organizations' do not exist
+        return obj
 
     async def flush_audit(self) -> None:
         for audit in self.audit:
@@ -236,13 +257,11 @@ def session_ended() -> AuthenticationError:
     )
 
 
-_SLUG_CHARS = re.compile(r"[^a-z0-9]+")
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,149}$")
 
 
 def slugify(name: str) -> str:
-    slug = _SLUG_CHARS.sub("-", name.strip().lower()).strip("-")[:90]
-    return slug or "org"
+    return slug_of(name, limit=90, fallback="org")
 
 
 async def unique_slug(uow: UnitOfWork, name: str) -> str:

@@ -30,7 +30,6 @@ from ..security.redaction import mask_environment, mask_tree
 from ..security.secrets import SecretStore
 from .common import ServiceContext
 from .secret_refs import deployments_secret_refs
-from .targets import load_target
 
 T = TypeVar("T")
 log = logging.getLogger("windflow.services.containers")
@@ -58,7 +57,7 @@ class ContainerService:
     async def _target(self, principal: Principal, permission: str,
                       target_id: uuid.UUID) -> Target:
         async with self.ctx.authorized(principal, permission) as scope:
-            return await load_target(scope, target_id)
+            return await scope.target(target_id)
 
     async def _read(self, principal: Principal, target_id: uuid.UUID,
                     call: Callable[[DockerApi], Awaitable[T]]) -> T:
@@ -103,7 +102,7 @@ class ContainerService:
                                   target_id: uuid.UUID) -> tuple[Target, list[str]]:
         """The target (``targets:read``) and the secret values of its deployments."""
         async with self.ctx.authorized(principal, TARGETS_READ) as scope:
-            target = await load_target(scope, target_id)
+            target = await scope.target(target_id)
             refs = await deployments_secret_refs(scope.uow, scope.org, target_id=target_id)
         return target, await self._known_values(refs)
 

@@ -20,7 +20,6 @@ from ..domain.deployment_flow import HOLDS, Action, require
 from ..domain.enums import ACTIVE_DEPLOYMENT, DeploymentStatus
 from ..domain.errors import (
     ConflictError,
-    NotFoundError,
     PermissionDeniedError,
     ValidationError,
     WindFlowError,
@@ -93,12 +92,12 @@ class DeploymentService:
 
     async def get(self, principal: Principal, deployment_id: uuid.UUID) -> Deployment:
         async with self.ctx.authorized(principal, DEPLOYMENTS_READ) as scope:
-            return await _deployment(scope, deployment_id)
+            return await scope.deployment(deployment_id)
 
     async def logs(self, principal: Principal, deployment_id: uuid.UUID, *,
                    after_seq: int = 0, limit: int = 1000) -> Sequence[DeploymentLog]:
         async with self.ctx.authorized(principal, DEPLOYMENTS_READ) as scope:
-            await _deployment(scope, deployment_id)
+            await scope.deployment(deployment_id)
             return await scope.uow.deployments.logs(deployment_id, after_seq=after_seq,
                                                     limit=min(limit, 10_000))
 
@@ -108,14 +107,14 @@ class DeploymentService:
         """The newest ``limit`` lines before ``before_seq`` (the end of the log when
         None), in seq order: the log view's pages, newest first."""
         async with self.ctx.authorized(principal, DEPLOYMENTS_READ) as scope:
-            await _deployment(scope, deployment_id)
+            await scope.deployment(deployment_id)
             return await scope.uow.deployments.logs_before(
                 deployment_id, before_seq=before_seq, limit=max(1, min(limit, 10_000)))
 
     async def stages(self, principal: Principal, deployment_id: uuid.UUID
                      ) -> Sequence[DeploymentStageRecord]:
         async with self.ctx.authorized(principal, DEPLOYMENTS_READ) as scope:
-            await _deployment(scope, deployment_id)
+            await scope.deployment(deployment_id)
             return await scope.uow.deployments.stages(deployment_id)
 
     async def previous_values(self, principal: Principal, stack_id: uuid.UUID,
@@ -123,8 +122,8 @@ class DeploymentService:
         """What the next deployment of the stack on the target starts from: the values of
         the one that runs there (or ran last); secrets by name only."""
         async with self.ctx.authorized(principal, DEPLOYMENTS_READ) as scope:
-            await _stack(scope, stack_id)
-            await _target(scope, target_id)
+            await scope.stack(stack_id)
+            await scope.target(target_id)
             applied = await _last_applied(scope.uow, stack_id, target_id)
         if applied is None:
             return PreviousValues()
@@ -138,8 +137,8 @@ class DeploymentService:
         """Preflight checks and ``compose config`` of the revision with these values, run
         on the target."""
         async with self.ctx.authorized(principal, DEPLOYMENTS_CREATE) as scope:
-            stack = await _stack(scope, stack_id)
-            target = await _target(scope, target_id)
+            stack = await scope.stack(stack_id)
+            target = await scope.target(target_id)
             rev = await scope.uow.stacks.get_revision(stack.id,
                                                       revision or stack.current_revision)
         values = resolve_values(parse_spec(rev.variables), variables or {}, generate=False)
@@ -202,7 +201,7 @@ class DeploymentService:
         overrides: Mapping[uuid.UUID, Mapping[str, str | None]], revision: int | None,
     ) -> tuple[Stack, uuid.UUID, list[tuple[Target, dict[str, str]]], set[str]]:
         async with self.ctx.authorized(principal, DEPLOYMENTS_CREATE) as scope:
-            stack = await _stack(scope, stack_id)
+            stack = await scope.stack(stack_id)
             if stack.archived_at is not None:
                 raise ConflictError(f"the stack {stack.name} is archived")
             rev = await scope.uow.stacks.get_revision(stack.id,
@@ -213,7 +212,7 @@ class DeploymentService:
             kept_names = {s.name for s in specs if s.generator or s.secret}
             found: list[tuple[Target, dict[str, object]]] = []
             for target_id in target_ids:
-                target = await _target(scope, target_id)
+                target = await scope.target(target_id)
                 await _no_active(scope.uow, stack, target)
                 applied = await _last_applied(scope.uow, stack.id, target.id) \
                     if kept_names else None
@@ -283,11 +282,11 @@ class DeploymentService:
         self.rollouts.claim([dep_id for dep_id, _, _ in stored])
         try:
             async with self.ctx.authorized(principal, DEPLOYMENTS_CREATE) as scope:
-                stack = await _stack(scope, stack_id)  # still there, not archived, idle
+                stack = await scope.stack(stack_id)  # still there, not archived, idle
                 if stack.archived_at is not None:
                     raise ConflictError(f"the stack {stack.name} is archived")
                 for dep_id, target, values in stored:
-                    target = await _target(scope, target.id)
+                    target = await scope.target(target.id)
                     await _no_active(scope.uow, stack, target)
                     created.append(await self._new_deployment(
                         scope, stack, revision_id, target, dep_id, values))
@@ -310,9 +309,9 @@ class DeploymentService:
         """Deploy again to the same target with the same values, changed by ``variables``;
         ``revision`` picks another revision (the stack's current one with ``0``)."""
         async with self.ctx.authorized(principal, DEPLOYMENTS_CREATE) as scope:
-            old = await _deployment(scope, deployment_id)
+            old = await scope.deployment(deployment_id)
             old_rev = await scope.uow.stacks.get_revision_by_id(old.revision_id)
-            stack = await _stack(scope, old.stack_id)
+            stack = await scope.stack(old.stack_id)
             number = old_rev.number if revision is None else \
                 (revision or stack.current_revision)
             rev = await scope.uow.stacks.get_revision(stack.id, number)
@@ -331,13 +330,13 @@ class DeploymentService:
     async def rollback(self, principal: Principal, deployment_id: uuid.UUID) -> Rollout:
         """Re-apply an earlier succeeded deployment (its revision and its values)."""
         async with self.ctx.authorized(principal, DEPLOYMENTS_MANAGE) as scope:
-            await _may(scope, await _deployment(scope, deployment_id), Action.ROLLBACK)
+            await _may(scope, await scope.deployment(deployment_id), Action.ROLLBACK)
         return await self.redeploy(principal, deployment_id)
 
     async def cancel(self, principal: Principal, deployment_id: uuid.UUID) -> Deployment:
         """Ask a running deployment to stop at its next safe point."""
         async with self.ctx.authorized(principal, DEPLOYMENTS_MANAGE) as scope:
-            dep = await _deployment(scope, deployment_id)
+            dep = await scope.deployment(deployment_id)
             if dep.status not in ACTIVE_DEPLOYMENT:
                 raise ConflictError(f"the deployment is {dep.status.value}, not running")
             token = self.rollouts.cancel_token(deployment_id)
@@ -368,7 +367,7 @@ class DeploymentService:
     async def _lifecycle(self, principal: Principal, deployment_id: uuid.UUID, action: Action,
                          *, volumes: bool = False) -> Deployment:
         async with self.ctx.authorized(principal, DEPLOYMENTS_MANAGE) as scope:
-            dep = await _deployment(scope, deployment_id)
+            dep = await scope.deployment(deployment_id)
             await _may(scope, dep, action)
             scope.record(f"deployment.{action}_requested", "deployment", dep.id,
                          {"volumes": volumes} if action == "remove" else {})
@@ -450,27 +449,6 @@ def _retrieve(task: asyncio.Future[Rollout]) -> None:
         if not isinstance(exc, WindFlowError):
             log.error("deploy: committing or starting failed", exc_info=exc)
 
-
-
-async def _deployment(scope: Scope, deployment_id: uuid.UUID) -> Deployment:
-    dep = await scope.uow.deployments.get(deployment_id)
-    if dep.organization_id != scope.organization_id:
-        raise NotFoundError("deployment", deployment_id)
-    return dep
-
-
-async def _stack(scope: Scope, stack_id: uuid.UUID) -> Stack:
-    stack = await scope.uow.stacks.get(stack_id)
-    if stack.organization_id != scope.organization_id:
-        raise NotFoundError("stack", stack_id)
-    return stack
-
-
-async def _target(scope: Scope, target_id: uuid.UUID) -> Target:
-    target = await scope.uow.targets.get(target_id)
-    if target.organization_id != scope.organization_id:
-        raise NotFoundError("target", target_id)
-    return target
 
 
 async def _no_active(uow: UnitOfWork, stack: Stack, target: Target) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from ..domain.compose import ComposeReport
-from ..domain.errors import ConflictError, NotFoundError, ValidationError
+from ..domain.errors import ConflictError, ValidationError
 from ..domain.identity import Principal
 from ..domain.models import RevisionDiff, Stack, StackRevision
 from ..domain.paging import Page, PageRequest
@@ -70,13 +70,13 @@ class StackService:
 
     async def get_stack(self, principal: Principal, stack_id: uuid.UUID) -> Stack:
         async with self.ctx.authorized(principal, STACKS_READ) as scope:
-            return await _stack(scope, stack_id)
+            return await scope.stack(stack_id)
 
     async def revisions(
         self, principal: Principal, stack_id: uuid.UUID, page: PageRequest | None = None
     ) -> Page[StackRevision]:
         async with self.ctx.authorized(principal, STACKS_READ) as scope:
-            await _stack(scope, stack_id)
+            await scope.stack(stack_id)
             return await scope.uow.stacks.revisions(stack_id, page or PageRequest())
 
     async def get_revision(
@@ -84,14 +84,14 @@ class StackService:
     ) -> StackRevision:
         """Revision ``number`` of the stack (its current one by default)."""
         async with self.ctx.authorized(principal, STACKS_READ) as scope:
-            stack = await _stack(scope, stack_id)
+            stack = await scope.stack(stack_id)
             return await scope.uow.stacks.get_revision(stack_id, number or stack.current_revision)
 
     async def diff(
         self, principal: Principal, stack_id: uuid.UUID, old: int, new: int
     ) -> RevisionDiff:
         async with self.ctx.authorized(principal, STACKS_READ) as scope:
-            await _stack(scope, stack_id)
+            await scope.stack(stack_id)
             a = await scope.uow.stacks.get_revision(stack_id, old)
             b = await scope.uow.stacks.get_revision(stack_id, new)
         return diff_revisions(a, b)
@@ -145,7 +145,7 @@ class StackService:
         which a revision with host paths, privileged mode, host namespaces, devices or
         added capabilities is not deployed."""
         async with self.ctx.authorized(principal, STACKS_WRITE) as scope:
-            stack = await _stack(scope, stack_id)
+            stack = await scope.stack(stack_id)
             data: dict[str, Any] = {}
             if name is not None:
                 stack.name = _clean_name(name)
@@ -173,7 +173,7 @@ class StackService:
         """A new revision; with ``expected_revision``, refused if someone saved since."""
         specs = await _checked(compose_yaml, variables)
         async with self.ctx.authorized(principal, STACKS_WRITE) as scope:
-            stack = await _stack(scope, stack_id)
+            stack = await scope.stack(stack_id)
             if expected_revision is not None and stack.current_revision != expected_revision:
                 raise ConflictError(
                     f"the stack was saved by someone else meanwhile (revision "
@@ -190,7 +190,7 @@ class StackService:
     ) -> StackRevision:
         """Copy revision ``number`` into a new revision (history is never rewritten)."""
         async with self.ctx.authorized(principal, STACKS_WRITE) as scope:
-            stack = await _stack(scope, stack_id)
+            stack = await scope.stack(stack_id)
             _writable(stack)
             old = await scope.uow.stacks.get_revision(stack_id, number)
             revision = await self._new_revision(
@@ -205,7 +205,7 @@ class StackService:
         """A new stack whose first revision is the current revision of ``stack_id``."""
         name = _clean_name(name)
         async with self.ctx.authorized(principal, STACKS_WRITE) as scope:
-            source = await _stack(scope, stack_id)
+            source = await scope.stack(stack_id)
             current = await scope.uow.stacks.get_revision(stack_id, source.current_revision)
             now = self.ctx.clock()
             stack = await scope.uow.stacks.add(Stack(
@@ -229,7 +229,7 @@ class StackService:
 
     async def _set_archived(self, principal: Principal, stack_id: uuid.UUID, on: bool) -> Stack:
         async with self.ctx.authorized(principal, STACKS_WRITE) as scope:
-            stack = await _stack(scope, stack_id)
+            stack = await scope.stack(stack_id)
             if (stack.archived_at is not None) == on:
                 return stack
             now = self.ctx.clock()
@@ -248,7 +248,7 @@ class StackService:
         if fmt not in ("json", "yaml"):
             raise ValidationError("export as json or yaml", field="fmt")
         async with self.ctx.authorized(principal, STACKS_READ) as scope:
-            stack = await _stack(scope, stack_id)
+            stack = await scope.stack(stack_id)
             revisions: list[StackRevision] = []
             after: str | None = None
             while True:
@@ -337,13 +337,6 @@ def diff_revisions(a: StackRevision, b: StackRevision) -> RevisionDiff:
         f"revision {a.number}/variables", f"revision {b.number}/variables"))
     return RevisionDiff(a.number, b.number, compose, variables)
 
-
-
-async def _stack(scope: Scope, stack_id: uuid.UUID) -> Stack:
-    stack = await scope.uow.stacks.get(stack_id)
-    if stack.organization_id != scope.organization_id:
-        raise NotFoundError("stack", stack_id)  # other organizations' stacks do not exist
-    return stack
 
 
 def _writable(stack: Stack) -> None:

@@ -147,13 +147,13 @@ class TargetService:
 
     async def get_target(self, principal: Principal, target_id: uuid.UUID) -> Target:
         async with self.ctx.authorized(principal, TARGETS_READ) as scope:
-            return await load_target(scope, target_id)
+            return await scope.target(target_id)
 
     async def capabilities(
         self, principal: Principal, target_id: uuid.UUID
     ) -> list[TargetCapability]:
         async with self.ctx.authorized(principal, TARGETS_READ) as scope:
-            await load_target(scope, target_id)
+            await scope.target(target_id)
             return list(await scope.uow.targets.capabilities(target_id))
 
     # -- writing -----------------------------------------------------------------------
@@ -197,7 +197,7 @@ class TargetService:
         new_ref: str | None = None
         try:
             async with self.ctx.authorized(principal, TARGETS_WRITE) as scope:
-                target = await load_target(scope, target_id)
+                target = await scope.target(target_id)
                 old_ref = target.secret_ref
                 if secret is _UNCHANGED and old_ref:
                     draft = clean_spec(spec, secret_given=True)
@@ -240,7 +240,7 @@ class TargetService:
         """Delete the target with its deployments; after the commit, their keyring
         entries and the target's own secret go too."""
         async with self.ctx.authorized(principal, TARGETS_WRITE) as scope:
-            target = await load_target(scope, target_id)
+            target = await scope.target(target_id)
             refs = await deployments_secret_refs(scope.uow, scope.org, target_id=target_id)
             await scope.uow.targets.delete(target_id)
             scope.record("target.deleted", "target", target_id, {"name": target.name})
@@ -252,7 +252,7 @@ class TargetService:
     async def forget_host_key(self, principal: Principal, target_id: uuid.UUID) -> bool:
         """Drop the stored host key of an SSH target (after a legitimate key change)."""
         async with self.ctx.authorized(principal, TARGETS_WRITE) as scope:
-            target = await load_target(scope, target_id)
+            target = await scope.target(target_id)
             scope.record("target.host_key_forgotten", "target", target_id,
                          {"name": target.name, "host": target.host})
         await self.pool.forget(target_id)
@@ -264,7 +264,7 @@ class TargetService:
         where no dialog asks): ``accept`` lets the next connection take it, or says it
         is not the key that host offered (``ConflictError``, nothing recorded)."""
         async with self.ctx.authorized(principal, TARGETS_WRITE) as scope:
-            target = await load_target(scope, target_id)
+            target = await scope.target(target_id)
             if target.kind is not TargetKind.SSH:
                 raise ValidationError(f"{target.name} is not an SSH target", field="kind")
             if not accept(target):
@@ -302,7 +302,7 @@ class TargetService:
         saved: Target | None = None
         async with self.ctx.authorized(principal, TARGETS_WRITE) as scope:
             if target_id is not None:
-                saved = await load_target(scope, target_id)
+                saved = await scope.target(target_id)
             org = scope.org
         if not secret and saved is not None and saved.secret_ref:
             # The saved secret only goes to the server it was entered for.
@@ -356,7 +356,7 @@ class TargetService:
             (docker.details.get("reason") if docker else "") or "Docker is not usable"
         )
         async with self._write_lock, self.ctx.authorized(principal, TARGETS_SCAN) as scope:
-            fresh = await load_target(scope, target.id)
+            fresh = await scope.target(target.id)
             now = self.ctx.clock()
             caps = [dataclasses.replace(c, target_id=fresh.id, scanned_at=now)
                     for c in result.capabilities]
@@ -396,7 +396,7 @@ class TargetService:
     async def _read(self, principal: Principal, permission: str,
                     target_id: uuid.UUID) -> Target:
         async with self.ctx.authorized(principal, permission) as scope:
-            return await load_target(scope, target_id)
+            return await scope.target(target_id)
 
     async def _set_status(
         self, principal: Principal, permission: str, target_id: uuid.UUID,
@@ -404,7 +404,7 @@ class TargetService:
     ) -> HealthResult:
         async with self._write_lock, self.ctx.authorized(principal, permission) as scope:
             try:
-                target = await load_target(scope, target_id)
+                target = await scope.target(target_id)
             except NotFoundError:  # deleted meanwhile
                 return HealthResult(target_id, status, False, error)
             now = self.ctx.clock()
@@ -431,17 +431,9 @@ class TargetService:
 
 
 
-async def load_target(scope: Scope, target_id: uuid.UUID) -> Target:
-    """The target if it belongs to the scope's organization (others are not found)."""
-    target = await scope.uow.targets.get(target_id)
-    if target.organization_id != scope.organization_id:
-        raise NotFoundError("target", target_id)
-    return target
-
-
 async def _targets(scope: Scope, ids: Iterable[uuid.UUID] | None) -> list[Target]:
     if ids is not None:
-        return [await load_target(scope, i) for i in ids]
+        return [await scope.target(i) for i in ids]
     found: list[Target] = []
     after: str | None = None
     while True:

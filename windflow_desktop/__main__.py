@@ -25,21 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from .private_files import restrict_umask
+    from .logging_setup import start_process
 
-    restrict_umask()  # before the first file: the data folder is the user's alone
-    from .config import load_settings, log_level_number
-    from .domain.errors import ConfigurationError
-    from .logging_setup import configure_logging
-
-    try:
-        settings = load_settings()
-        configure_logging(settings.log_dir, log_level_number(settings))
-    except ConfigurationError as exc:
-        print(f"windflow-desktop: {exc.message}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"windflow-desktop: cannot write the log file ({exc})", file=sys.stderr)
+    settings = start_process("windflow-desktop")
+    if settings is None:
         return 2
 
     from .app import run_app

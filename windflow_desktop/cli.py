@@ -35,16 +35,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("rotate-key", help="seal every secret under a new server key")
     args = parser.parse_args(argv)
 
-    from .private_files import restrict_umask
-
-    restrict_umask()
-    from .config import load_settings, log_level_number
     from .domain.errors import WindFlowError
-    from .logging_setup import configure_logging
+    from .logging_setup import start_process
 
+    settings = start_process("windflow")
+    if settings is None:
+        return 2
     try:
-        settings = load_settings()
-        configure_logging(settings.log_dir, log_level_number(settings))
         if args.command == "create-owner":
             return asyncio.run(_create_owner(settings, args.username, args.org, args.email))
         if args.command == "rotate-key":

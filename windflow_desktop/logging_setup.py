@@ -8,9 +8,12 @@ import logging.handlers
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .security.redaction import KNOWN_SECRETS, redact
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 ROOT_LOGGER = "windflow"
 _FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
@@ -72,3 +75,23 @@ def configure_logging(log_dir: Path, level: int, *, console: bool = True) -> Pat
     python_root.setLevel(logging.WARNING)  # libraries: warnings and worse
     logging.getLogger(ROOT_LOGGER).setLevel(level)  # ours: as configured
     return path
+
+
+def start_process(prog: str) -> Settings | None:
+    """A command's first steps: a private umask, the settings, the file log. On bad
+    settings or an unwritable log, one line on stderr saying what to fix, and None."""
+    from .config import load_settings, log_level_number
+    from .domain.errors import ConfigurationError
+    from .private_files import restrict_umask
+
+    restrict_umask()  # before the first file: the data folder is the user's alone
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_dir, log_level_number(settings))
+    except ConfigurationError as exc:
+        print(f"{prog}: {exc.message}", file=sys.stderr)
+        return None
+    except OSError as exc:
+        print(f"{prog}: cannot write the log file ({exc})", file=sys.stderr)
+        return None
+    return settings

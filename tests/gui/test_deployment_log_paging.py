@@ -11,26 +11,18 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from tests.env.keyring_backend import MemoryKeyring
 from tests.integration.auth_support import PASSWORD
 from windflow_desktop.domain.enums import DeploymentStage, DeploymentStatus, LogStream
 from windflow_desktop.domain.models import Deployment, Stack, StackRevision, Target, utcnow
-from windflow_desktop.security.secrets import SecretStore
-from windflow_desktop.services.common import ServiceContext
-from windflow_desktop.services.deploy.core import DeploymentCore
 from windflow_desktop.services.deployments import DeploymentService
 from windflow_desktop.stores.deployments import LOG_PAGE, DeploymentsStore
 from windflow_desktop.ui.views.deployments import DeploymentsPage
 
 from .conftest import Workspace
+from .deployments_support import offline_deployments
 
 WAIT_MS = 15_000
 LINES = 2 * LOG_PAGE + 500  # two full pages and a bit
-
-
-class _NoExecutors:
-    async def executor(self, target: Target) -> object:
-        raise AssertionError("no deployment runs in this test")
 
 
 class CountingService(DeploymentService):
@@ -74,15 +66,8 @@ def long_log(workspace: Workspace) -> tuple[DeploymentsStore, CountingService]:
             await uow.commit()
 
     ws.run(fill())
-    ctx = ServiceContext(svc.backend, svc.bus)
-    secrets = SecretStore(MemoryKeyring())
-    core = DeploymentCore(svc.backend, svc.bus, _NoExecutors(), secrets)  # type: ignore[arg-type]
-    service = CountingService(ctx, core, secrets)
-
-    async def targets(p: object) -> list[Target]:
-        return []
-
-    return DeploymentsStore(ws.session, service, targets), service
+    store, service = offline_deployments(ws, CountingService)
+    return store, service  # type: ignore[return-value]
 
 
 def shown(page: DeploymentsPage) -> list[int]:

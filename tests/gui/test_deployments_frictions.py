@@ -12,7 +12,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 
-from tests.env.keyring_backend import MemoryKeyring
 from tests.integration.auth_support import PASSWORD
 from windflow_desktop.domain.enums import DeploymentStage, DeploymentStatus
 from windflow_desktop.domain.models import (
@@ -23,23 +22,14 @@ from windflow_desktop.domain.models import (
     Target,
     utcnow,
 )
-from windflow_desktop.security.secrets import SecretStore
-from windflow_desktop.services.common import ServiceContext
-from windflow_desktop.services.deploy.core import DeploymentCore
-from windflow_desktop.services.deployments import DeploymentService
-from windflow_desktop.stores.deployments import DeploymentsStore
 from windflow_desktop.ui.views.deployments import DeploymentsPage
 
 from .conftest import Workspace
+from .deployments_support import offline_deployments
 
 WAIT_MS = 15_000
 REMOVE_BUTTON = "Remove project and its containers"
 LIFECYCLE = ("watch", "stop", "start", "stop", "start", "remove")
-
-
-class _NoExecutors:
-    async def executor(self, target: Target) -> object:
-        raise AssertionError("no deployment runs in this test")
 
 
 @pytest.fixture
@@ -75,14 +65,7 @@ def page(qtbot: QtBot, workspace: Workspace) -> DeploymentsPage:
             await uow.commit()
 
     ws.run(fill())
-    secrets = SecretStore(MemoryKeyring())
-    core = DeploymentCore(svc.backend, svc.bus, _NoExecutors(), secrets)  # type: ignore[arg-type]
-    service = DeploymentService(ServiceContext(svc.backend, svc.bus), core, secrets)
-
-    async def targets(p: object) -> list[Target]:
-        return []
-
-    store = DeploymentsStore(ws.session, service, targets)
+    store, _ = offline_deployments(ws)
     widget = DeploymentsPage(store)
     qtbot.addWidget(widget)
     widget.resize(1180, 760)

@@ -12,27 +12,18 @@ import pytest
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from tests.env.keyring_backend import MemoryKeyring
 from tests.integration.auth_support import PASSWORD
 from windflow_desktop.domain.enums import DeploymentStage, DeploymentStatus, LogStream
 from windflow_desktop.domain.events import Event
 from windflow_desktop.domain.models import Deployment, Stack, StackRevision, Target, utcnow
-from windflow_desktop.security.secrets import SecretStore
-from windflow_desktop.services.common import ServiceContext
-from windflow_desktop.services.deploy.core import DeploymentCore
-from windflow_desktop.services.deployments import DeploymentService
 from windflow_desktop.stores.deployments import DeploymentsStore
 from windflow_desktop.ui.views.deployments import DeploymentsPage
 
 from .conftest import Workspace
+from .deployments_support import offline_deployments
 
 WAIT_MS = 15_000
 ROWS = 450
-
-
-class _NoExecutors:
-    async def executor(self, target: Target) -> object:
-        raise AssertionError("no deployment runs in this test")
 
 
 @pytest.fixture
@@ -63,15 +54,7 @@ def filled(workspace: Workspace) -> tuple[DeploymentsStore, list[Deployment]]:
             await uow.commit()
 
     ws.run(fill())
-    ctx = ServiceContext(svc.backend, svc.bus)
-    secrets = SecretStore(MemoryKeyring())
-    core = DeploymentCore(svc.backend, svc.bus, _NoExecutors(), secrets)  # type: ignore[arg-type]
-    service = DeploymentService(ctx, core, secrets)
-
-    async def targets(p: object) -> list[Target]:
-        return []
-
-    store = DeploymentsStore(ws.session, service, targets, page_size=100)
+    store, _ = offline_deployments(ws, page_size=100)
     deps.reverse()  # newest first, as listed
     return store, deps
 

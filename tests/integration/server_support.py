@@ -21,6 +21,8 @@ import httpx
 from tests.env.services import free_port
 
 KEYRING = "tests.env.keyring_backend.MemoryKeyring"
+PASSWORD = "correct horse battery staple"
+COMPOSE = "services:\n  web:\n    image: localhost/busybox\n"
 
 
 def windflow(home: Path, *args: str, stdin: str = "", **env: str
@@ -28,6 +30,25 @@ def windflow(home: Path, *args: str, stdin: str = "", **env: str
     return subprocess.run([sys.executable, "-m", "windflow_desktop.cli", *args],
                           input=stdin, capture_output=True, text=True, timeout=120,
                           env=_environ(home, **env))
+
+
+def create_owner(home: Path, **env: str) -> None:
+    """``olga``, owner of ``Acme``, made the way an admin makes the first owner."""
+    made = windflow(home, "create-owner", "olga", "--org", "Acme", stdin=PASSWORD + "\n",
+                    **env)
+    assert made.returncode == 0, made.stderr
+    assert "olga is the owner of Acme" in made.stdout
+
+
+def sign_in(http: httpx.Client, user: str) -> dict[str, Any]:
+    """The token pair of ``user`` (password ``PASSWORD``)."""
+    answer = http.post("/api/v1/auth/login", json={"username": user, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def _environ(home: Path, **env: str) -> dict[str, str]:

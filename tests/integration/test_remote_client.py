@@ -22,19 +22,12 @@ from windflow_desktop.remote.client import ServerSession, TokenKeeper
 from windflow_desktop.remote.errors import ServerUnreachableError
 from windflow_desktop.security.secrets import SecretStore
 
-from .server_support import running_server, windflow
-
-PASSWORD = "correct horse battery staple"
-
-
-def _owner(home: Path) -> None:
-    made = windflow(home, "create-owner", "olga", "--org", "Acme", stdin=PASSWORD + "\n")
-    assert made.returncode == 0, made.stderr
+from .server_support import PASSWORD, create_owner, running_server
 
 
 async def test_a_session_refreshes_once_for_everyone_and_ends_when_revoked(
         tmp_path: Path) -> None:
-    _owner(tmp_path)
+    create_owner(tmp_path)
     with running_server(tmp_path) as server:
         secrets = SecretStore(MemoryKeyring())
         session = ServerSession(server.url, keeper=TokenKeeper(secrets, server.url, "olga"))
@@ -83,7 +76,7 @@ async def test_a_server_that_is_down_or_not_trusted_is_said_in_words(tmp_path: P
         await down.login("olga", PASSWORD)
     await down.close()
 
-    _owner(tmp_path)
+    create_owner(tmp_path)
     tls = make_tls(tmp_path / "tls")
     with running_server(tmp_path, "--tls-cert", str(tls.server_cert), "--tls-key",
                         str(tls.server_key), scheme="https", ca_file=str(tls.ca)) as server:

@@ -15,10 +15,7 @@ from windflow_desktop.events.protocol import BusState
 from windflow_desktop.remote.client import ServerSession
 from windflow_desktop.remote.events import RESYNC, RemoteBus
 
-from .server_support import running_server, windflow
-
-PASSWORD = "correct horse battery staple"
-COMPOSE = "services:\n  web:\n    image: localhost/busybox\n"
+from .server_support import COMPOSE, PASSWORD, create_owner, running_server
 
 
 async def _until(check: object, timeout: float = 20) -> None:
@@ -30,8 +27,7 @@ async def _until(check: object, timeout: float = 20) -> None:
 
 async def test_events_arrive_and_the_bus_follows_a_server_that_restarts(
         tmp_path: Path) -> None:
-    made = windflow(tmp_path, "create-owner", "olga", "--org", "Acme", stdin=PASSWORD + "\n")
-    assert made.returncode == 0, made.stderr
+    create_owner(tmp_path)
     port = free_port()
     seen: list[Event] = []
     states: list[BusState] = []

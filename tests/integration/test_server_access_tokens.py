@@ -9,9 +9,7 @@ import asyncio
 import uuid
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-import httpx
 from sqlalchemy import update
 
 from windflow_desktop.domain.models import utcnow
@@ -19,20 +17,7 @@ from windflow_desktop.repositories.sql.backend import SqlBackend
 from windflow_desktop.repositories.sql.tables import access_tokens
 
 from .conftest import sqlite_url
-from .server_support import running_server, windflow
-
-PASSWORD = "correct horse battery staple"
-COMPOSE = "services:\n  web:\n    image: localhost/busybox\n"
-
-
-def _login(http: httpx.Client, user: str) -> dict[str, Any]:
-    answer = http.post("/api/v1/auth/login", json={"username": user, "password": PASSWORD})
-    assert answer.status_code == 200, answer.text
-    return dict(answer.json())
-
-
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+from .server_support import COMPOSE, PASSWORD, bearer, create_owner, running_server, sign_in
 
 
 def _expire(home: Path, token_id: str) -> None:
@@ -51,10 +36,9 @@ def _expire(home: Path, token_id: str) -> None:
 
 
 def test_tokens_for_automation(tmp_path: Path) -> None:
-    made = windflow(tmp_path, "create-owner", "olga", "--org", "Acme", stdin=PASSWORD + "\n")
-    assert made.returncode == 0, made.stderr
+    create_owner(tmp_path)
     with running_server(tmp_path) as server, server.client() as http:
-        olga = _bearer(_login(http, "olga")["access_token"])
+        olga = bearer(sign_in(http, "olga")["access_token"])
         ada = http.post("/api/v1/users", headers=olga, json={
             "username": "ada", "email": "ada@example.test", "password": PASSWORD,
             "role": "admin"}).json()
@@ -63,63 +47,62 @@ def test_tokens_for_automation(tmp_path: Path) -> None:
         assert full["token"].startswith("wf_pat_") and "token_hash" not in full
         listed = http.get("/api/v1/auth/tokens", headers=olga).json()
         assert [t["name"] for t in listed] == ["ci"] and "token" not in listed[0]
-        assert http.post("/api/v1/stacks", headers=_bearer(full["token"]), json={
+        assert http.post("/api/v1/stacks", headers=bearer(full["token"]), json={
             "name": "By CI", "compose_yaml": COMPOSE}).status_code == 201
         assert http.get("/api/v1/auth/tokens", headers=olga).json()[0]["last_used_at"]
         # A token cannot make tokens, and a typo is refused without a lookup.
-        assert http.post("/api/v1/auth/tokens", headers=_bearer(full["token"]),
+        assert http.post("/api/v1/auth/tokens", headers=bearer(full["token"]),
                          json={"name": "more"}).status_code == 403
         mistyped = full["token"][:-1] + ("0" if full["token"][-1] != "0" else "1")
-        assert http.get("/api/v1/targets", headers=_bearer(mistyped)).status_code == 401
+        assert http.get("/api/v1/targets", headers=bearer(mistyped)).status_code == 401
 
         # Scopes narrow the role: read-only, even for the owner.
         reader = http.post("/api/v1/auth/tokens", headers=olga, json={
             "name": "reader", "scopes": ["targets:read", "stacks:read"]}).json()
-        assert http.get("/api/v1/stacks", headers=_bearer(reader["token"])).status_code == 200
-        assert http.post("/api/v1/stacks", headers=_bearer(reader["token"]), json={
+        assert http.get("/api/v1/stacks", headers=bearer(reader["token"])).status_code == 200
+        assert http.post("/api/v1/stacks", headers=bearer(reader["token"]), json={
             "name": "Nope", "compose_yaml": COMPOSE}).status_code == 403
-        me = http.get("/api/v1/auth/me", headers=_bearer(reader["token"]))
+        me = http.get("/api/v1/auth/me", headers=bearer(reader["token"]))
         assert me.status_code == 200, me.text
         assert me.json()["permissions"] == ["stacks:read", "targets:read"]
 
         # A demotion narrows a token at once: scopes never widen a role.
         writer = http.post("/api/v1/auth/tokens",
-                           headers=_bearer(_login(http, "ada")["access_token"]),
+                           headers=bearer(sign_in(http, "ada")["access_token"]),
                            json={"name": "ada's", "scopes": ["stacks:write",
                                                              "stacks:read"]}).json()
-        assert http.post("/api/v1/stacks", headers=_bearer(writer["token"]), json={
+        assert http.post("/api/v1/stacks", headers=bearer(writer["token"]), json={
             "name": "By Ada", "compose_yaml": COMPOSE}).status_code == 201
         assert http.put(f"/api/v1/users/{ada['user']['id']}/role", headers=olga,
                         json={"role": "viewer"}).status_code == 200
-        assert http.post("/api/v1/stacks", headers=_bearer(writer["token"]), json={
+        assert http.post("/api/v1/stacks", headers=bearer(writer["token"]), json={
             "name": "Not now", "compose_yaml": COMPOSE}).status_code == 403
 
         # Revoked: refused from the next call on; expired: refused.
         assert http.delete(f"/api/v1/auth/tokens/{full['id']}",
                            headers=olga).status_code == 204
-        assert http.get("/api/v1/targets", headers=_bearer(full["token"])).status_code == 401
+        assert http.get("/api/v1/targets", headers=bearer(full["token"])).status_code == 401
         _expire(tmp_path, reader["id"])
-        expired = http.get("/api/v1/targets", headers=_bearer(reader["token"]))
+        expired = http.get("/api/v1/targets", headers=bearer(reader["token"]))
         # Remembered for at most a few seconds by the server: wait it out.
         for _ in range(60):
             if expired.status_code == 401:
                 break
             asyncio.run(asyncio.sleep(0.1))
-            expired = http.get("/api/v1/targets", headers=_bearer(reader["token"]))
+            expired = http.get("/api/v1/targets", headers=bearer(reader["token"]))
         assert expired.status_code == 401, expired.text
 
 
 def test_logout_all_ends_every_session(tmp_path: Path) -> None:
-    made = windflow(tmp_path, "create-owner", "olga", "--org", "Acme", stdin=PASSWORD + "\n")
-    assert made.returncode == 0, made.stderr
+    create_owner(tmp_path)
     with running_server(tmp_path) as server, server.client() as http:
-        laptop, desktop = _login(http, "olga"), _login(http, "olga")
+        laptop, desktop = sign_in(http, "olga"), sign_in(http, "olga")
         assert http.post("/api/v1/auth/logout-all",
-                         headers=_bearer(laptop["access_token"])).status_code == 204
+                         headers=bearer(laptop["access_token"])).status_code == 204
         for session in (laptop, desktop):
             assert http.get("/api/v1/targets",
-                            headers=_bearer(session["access_token"])).status_code == 401
+                            headers=bearer(session["access_token"])).status_code == 401
             assert http.post("/api/v1/auth/refresh", json={
                 "refresh_token": session["refresh_token"]}).status_code == 401
         assert http.get("/api/v1/targets",
-                        headers=_bearer(_login(http, "olga")["access_token"])).status_code == 200
+                        headers=bearer(sign_in(http, "olga")["access_token"])).status_code == 200

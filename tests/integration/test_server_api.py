@@ -10,16 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from .server_support import running_server, windflow
-
-PASSWORD = "correct horse battery staple"
-
-
-def _owner(home: Path, **env: str) -> None:
-    made = windflow(home, "create-owner", "olga", "--org", "Acme", stdin=PASSWORD + "\n",
-                    **env)
-    assert made.returncode == 0, made.stderr
-    assert "olga is the owner of Acme" in made.stdout
+from .server_support import PASSWORD, create_owner, running_server, windflow
 
 
 def _error(response: httpx.Response, status: int, code: str) -> dict[str, object]:
@@ -34,7 +25,7 @@ def test_an_owner_signs_in_reads_and_rotates_tokens(tmp_path: Path,
                                                    database_url: str) -> None:
     """On the SQLite workspace, and on a team's PostgreSQL."""
     env = {"WINDFLOW_DATABASE_URL": database_url}
-    _owner(tmp_path, **env)
+    create_owner(tmp_path, **env)
     again = windflow(tmp_path, "create-owner", "eve", "--org", "Evil", stdin="x" * 12 + "\n",
                      **env)
     assert again.returncode == 2 and "has users already" in again.stderr
@@ -67,7 +58,7 @@ def test_an_owner_signs_in_reads_and_rotates_tokens(tmp_path: Path,
 
 
 def test_bad_input_gets_a_4xx_with_the_error_body(tmp_path: Path) -> None:
-    _owner(tmp_path)
+    create_owner(tmp_path)
     with running_server(tmp_path) as server, server.client() as http:
         tokens = http.post("/api/v1/auth/login",
                            json={"username": "olga", "password": PASSWORD}).json()
@@ -102,7 +93,7 @@ def test_bad_input_gets_a_4xx_with_the_error_body(tmp_path: Path) -> None:
 def test_sessions_survive_a_restart_and_a_key_rotation(tmp_path: Path) -> None:
     """The token signing key is a sealed secret of the server: a restart keeps every
     session; ``windflow rotate-key`` seals it (and the rest) under a new key."""
-    _owner(tmp_path)
+    create_owner(tmp_path)
     with running_server(tmp_path) as server, server.client() as http:
         tokens = http.post("/api/v1/auth/login",
                            json={"username": "olga", "password": PASSWORD}).json()

@@ -8,9 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from .server_support import running_server, windflow
-
-PASSWORD = "correct horse battery staple"
+from .server_support import PASSWORD, create_owner, running_server
 
 
 def _fail(http: httpx.Client, source: str, times: int) -> list[int]:
@@ -26,8 +24,7 @@ def _sign_in(http: httpx.Client, source: str) -> int:
 
 def test_a_trusted_proxy_names_the_client_and_only_that_client_is_locked(
         tmp_path: Path) -> None:
-    made = windflow(tmp_path, "create-owner", "olga", "--org", "Acme", stdin=PASSWORD + "\n")
-    assert made.returncode == 0, made.stderr
+    create_owner(tmp_path)
     with running_server(tmp_path, "--trusted-proxy", "127.0.0.1") as server, \
             server.client() as http:
         assert _fail(http, "203.0.113.7", 6)[-1] == 429  # that address is locked
@@ -36,8 +33,7 @@ def test_a_trusted_proxy_names_the_client_and_only_that_client_is_locked(
 
 
 def test_without_a_trusted_proxy_the_header_is_ignored(tmp_path: Path) -> None:
-    made = windflow(tmp_path, "create-owner", "olga", "--org", "Acme", stdin=PASSWORD + "\n")
-    assert made.returncode == 0, made.stderr
+    create_owner(tmp_path)
     with running_server(tmp_path) as server, server.client() as http:
         _fail(http, "203.0.113.7", 6)
         # A forged header does not make a new client: the peer's own address is locked.

@@ -10,20 +10,19 @@ from typing import Any
 
 import httpx
 
-from .server_support import EventStream, running_server, windflow
-
-PASSWORD = "correct horse battery staple"
-COMPOSE = "services:\n  web:\n    image: localhost/busybox\n"
-
-
-def _tokens(http: httpx.Client, user: str) -> dict[str, Any]:
-    answer = http.post("/api/v1/auth/login", json={"username": user, "password": PASSWORD})
-    assert answer.status_code == 200, answer.text
-    return dict(answer.json())
+from .server_support import (
+    COMPOSE,
+    PASSWORD,
+    EventStream,
+    bearer,
+    create_owner,
+    running_server,
+    sign_in,
+)
 
 
 def _bearer(tokens: dict[str, Any]) -> dict[str, str]:
-    return {"Authorization": f"Bearer {tokens['access_token']}"}
+    return bearer(tokens["access_token"])
 
 
 def _stack(http: httpx.Client, tokens: dict[str, Any], name: str) -> str:
@@ -33,19 +32,14 @@ def _stack(http: httpx.Client, tokens: dict[str, Any], name: str) -> str:
     return str(made.json()["stack"]["id"])
 
 
-def _setup(home: Path) -> None:
-    made = windflow(home, "create-owner", "olga", "--org", "Acme", stdin=PASSWORD + "\n")
-    assert made.returncode == 0, made.stderr
-
-
 def test_only_ones_own_organization_and_resume_exactly_once(tmp_path: Path) -> None:
-    _setup(tmp_path)
+    create_owner(tmp_path)
     with running_server(tmp_path) as server, server.client() as http:
-        olga = _tokens(http, "olga")
+        olga = sign_in(http, "olga")
         http.post("/api/v1/users", headers=_bearer(olga), json={
             "username": "ivan", "email": "ivan@example.test", "password": PASSWORD,
             "role": "admin"})
-        ivan = _tokens(http, "ivan")  # then into an organization of his own
+        ivan = sign_in(http, "ivan")  # then into an organization of his own
         other = http.post("/api/v1/organizations", headers=_bearer(ivan),
                           json={"name": "Ivan's"}).json()
         ivan = http.post("/api/v1/auth/refresh", json={
@@ -85,12 +79,12 @@ def test_only_ones_own_organization_and_resume_exactly_once(tmp_path: Path) -> N
 
 
 def test_a_removed_member_stops_receiving(tmp_path: Path) -> None:
-    _setup(tmp_path)
+    create_owner(tmp_path)
     with running_server(tmp_path) as server, server.client() as http:
-        olga = _tokens(http, "olga")
+        olga = sign_in(http, "olga")
         vera = http.post("/api/v1/users", headers=_bearer(olga), json={
             "username": "vera", "email": "vera@example.test", "password": PASSWORD}).json()
-        veras = EventStream(server.url, _tokens(http, "vera")["access_token"])
+        veras = EventStream(server.url, sign_in(http, "vera")["access_token"])
         veras.wait_for(lambda f: any(x["event"] == "ready" for x in f))
         _stack(http, olga, "Seen")
         veras.wait_for(lambda f: any(x["event"] == "stack.created" for x in f))
@@ -106,10 +100,10 @@ def test_on_a_teams_redis_a_client_resumes_across_a_server_restart(
         tmp_path: Path, redis_url: str) -> None:
     """The feed is a Redis stream: events from before a restart are replayed from the
     client's ``Last-Event-ID``, each once, and the stream goes on live."""
-    _setup(tmp_path)
+    create_owner(tmp_path)
     with running_server(tmp_path, WINDFLOW_REDIS_URL=redis_url) as server, \
             server.client() as http:
-        olga = _tokens(http, "olga")
+        olga = sign_in(http, "olga")
         stream = EventStream(server.url, olga["access_token"])
         stream.wait_for(lambda f: any(x["event"] == "ready" for x in f))
         first = _stack(http, olga, "Before")
@@ -119,7 +113,7 @@ def test_on_a_teams_redis_a_client_resumes_across_a_server_restart(
         missed = [_stack(http, olga, f"Missed {n}") for n in range(3)]
     with running_server(tmp_path, WINDFLOW_REDIS_URL=redis_url) as server, \
             server.client() as http:
-        olga = _tokens(http, "olga")  # the signing key is sealed: the old token would do
+        olga = sign_in(http, "olga")  # the signing key is sealed: the old token would do
         again = EventStream(server.url, olga["access_token"], last_event_id=resume_from)
         frames = again.wait_for(lambda f: len([x for x in f
                                                if x["event"] == "stack.created"]) >= 3)

@@ -8,15 +8,12 @@ from pathlib import Path
 
 from tests.env.sshd import SshServer
 
-from .server_support import running_server, windflow
-
-PASSWORD = "correct horse battery staple"
+from .server_support import PASSWORD, create_owner, running_server
 
 
 def test_a_new_host_key_waits_for_someone_to_trust_it(sshd_server: SshServer,
                                                      tmp_path: Path) -> None:
-    made = windflow(tmp_path, "create-owner", "olga", "--org", "Acme", stdin=PASSWORD + "\n")
-    assert made.returncode == 0, made.stderr
+    create_owner(tmp_path)
     with running_server(tmp_path) as server, server.client() as http:
         def sign_in(user: str) -> dict[str, str]:
             token = http.post("/api/v1/auth/login",

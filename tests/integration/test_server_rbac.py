@@ -22,9 +22,8 @@ from windflow_desktop.domain.models import Organization, Stack, Target
 from windflow_desktop.repositories.sql.backend import SqlBackend
 
 from .conftest import sqlite_url
-from .server_support import running_server, windflow
+from .server_support import PASSWORD, bearer, create_owner, running_server, sign_in
 
-PASSWORD = "correct horse battery staple"
 ROLES = ("viewer", "operator", "admin", "owner")
 COMPOSE = "services:\n  web:\n    image: localhost/busybox\n    command: [sleep, '60']\n"
 
@@ -160,15 +159,12 @@ def test_every_route_is_in_the_matrix() -> None:
 
 @pytest.fixture
 def team(tmp_path: Path) -> dict[str, Any]:
-    made = windflow(tmp_path, "create-owner", "olga", "--org", "Acme", stdin=PASSWORD + "\n")
-    assert made.returncode == 0, made.stderr
+    create_owner(tmp_path)
     return {"home": tmp_path}
 
 
 def _sign_in(http: httpx.Client, user: str) -> dict[str, str]:
-    tokens = http.post("/api/v1/auth/login", json={"username": user, "password": PASSWORD})
-    assert tokens.status_code == 200, tokens.text
-    return {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+    return bearer(sign_in(http, user)["access_token"])
 
 
 def _other_organization(home: Path) -> Ids:

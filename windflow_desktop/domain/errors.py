@@ -93,3 +93,21 @@ class DeploymentError(WindFlowError):
 
 class Cancelled(Exception):
     """A run was asked to stop and stopped at a safe point (``str``: why)."""
+
+
+# The HTTP status each kind of error is answered with (the server) and read back as (the
+# desktop in remote mode): the most specific kind first.
+HTTP_STATUS: tuple[tuple[type[WindFlowError], int], ...] = (
+    (LoginLockedError, 429),
+    (AuthenticationError, 401),
+    (PermissionDeniedError, 403),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (ValidationError, 422),
+    (TargetUnreachableError, 502),
+)
+
+
+def http_status(exc: WindFlowError) -> int:
+    """The status ``exc`` is answered with (400 for any other expected error)."""
+    return next((status for kind, status in HTTP_STATUS if isinstance(exc, kind)), 400)

@@ -12,37 +12,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..domain.errors import (
-    AuthenticationError,
-    ConflictError,
-    LoginLockedError,
-    NotFoundError,
-    PermissionDeniedError,
-    TargetUnreachableError,
-    ValidationError,
-    WindFlowError,
-)
+from ..domain.errors import LoginLockedError, ValidationError, WindFlowError, http_status
 
 log = logging.getLogger("windflow.server")
 
-_STATUS: tuple[tuple[type[WindFlowError], int], ...] = (
-    (LoginLockedError, 429),
-    (AuthenticationError, 401),
-    (PermissionDeniedError, 403),
-    (NotFoundError, 404),
-    (ConflictError, 409),
-    (ValidationError, 422),
-    (TargetUnreachableError, 502),
-)
 _HTTP_CODES = {400: "BAD_REQUEST", 401: "AUTHENTICATION_FAILED", 404: "NOT_FOUND",
                405: "METHOD_NOT_ALLOWED", 413: "TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}
-
-
-def status_of(exc: WindFlowError) -> int:
-    for kind, status in _STATUS:
-        if isinstance(exc, kind):
-            return status
-    return 400
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None
@@ -53,7 +28,7 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None
 def install(app: FastAPI) -> None:
     @app.exception_handler(WindFlowError)
     async def domain_error(request: Request, exc: WindFlowError) -> JSONResponse:
-        status = status_of(exc)
+        status = http_status(exc)
         details: dict[str, Any] = {}
         headers: dict[str, str] = {}
         if isinstance(exc, ValidationError) and exc.field:

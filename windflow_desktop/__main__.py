@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 
@@ -30,6 +31,13 @@ def main(argv: list[str] | None = None) -> int:
     settings = start_process("windflow-desktop")
     if settings is None:
         return 2
+    from . import crash_report
+
+    crashed = crash_report.take_previous(settings.home)
+    crash_report.enable(settings.home)
+    if crashed is not None:
+        settings = dataclasses.replace(
+            settings, notices=(*settings.notices, crash_report.notice(crashed)))
 
     from .app import run_app
 

@@ -15,17 +15,7 @@ import pytest
 from tests.env.services import free_port
 from tests.unit.test_config import unwritable_home
 
-
-def run_app(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("WINDFLOW_")}
-    environ.update({"WINDFLOW_HOME": str(home), "QT_QPA_PLATFORM": "offscreen", **env})
-    return subprocess.run(
-        [sys.executable, "-m", "windflow_desktop", *args],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+from .process_support import run_app
 
 
 def assert_clean_failure(result: subprocess.CompletedProcess[str], needle: str) -> None:

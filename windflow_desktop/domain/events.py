@@ -194,6 +194,27 @@ class TargetStatusChanged:
                    str(error) if error else None)
 
 
+@dataclass(frozen=True, slots=True)
+class DockerObjectActed:
+    """``container.started``/``stopped``/``restarted``/``removed``, ``image.pulled``/
+    ``removed``: an action on one container or image (the aggregate id) of a target,
+    with the target's id and name."""
+
+    TYPES: ClassVar[frozenset[str]] = frozenset({
+        "container.started", "container.stopped", "container.restarted", "container.removed",
+        "image.pulled", "image.removed"})
+    target_id: str
+    target_name: str
+
+    def to_data(self) -> dict[str, Any]:
+        return {"target_id": self.target_id, "target": self.target_name}
+
+    @classmethod
+    def from_event(cls, event: Event) -> DockerObjectActed:
+        d = event.data
+        return cls(str(d["target_id"]), str(d.get("target") or ""))
+
+
 NOT_AUDITED = frozenset({DeploymentLogBatch.TYPE, DeploymentStageChanged.TYPE,
                          DeploymentStatusChanged.TYPE})
 """Published for the windows, never written to the audit trail (progress, not history)."""
@@ -201,6 +222,7 @@ NOT_AUDITED = frozenset({DeploymentLogBatch.TYPE, DeploymentStageChanged.TYPE,
 PAYLOADS: dict[str, Any] = {cls.TYPE: cls for cls in (
     DeploymentCreated, DeploymentFinished, DeploymentStageChanged, DeploymentStatusChanged,
     DeploymentLogBatch, TargetStatusChanged)}
+PAYLOADS.update(dict.fromkeys(DockerObjectActed.TYPES, DockerObjectActed))
 
 
 def well_formed(event: Event) -> bool:

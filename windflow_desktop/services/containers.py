@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from ..domain.errors import WindFlowError
+from ..domain.events import DockerObjectActed
 from ..domain.identity import Principal
 from ..domain.models import Target
 from ..engine.docker_api import ContainerInfo, ContainerStats, DockerApi, ImageInfo
@@ -73,7 +74,7 @@ class ContainerService:
             result = await call(api)
         async with self.ctx.authorized(principal, CONTAINERS_MANAGE) as scope:
             scope.record(event, aggregate, subject,
-                         {"target_id": str(target.id), "target": target.name})
+                         DockerObjectActed(str(target.id), target.name).to_data())
         return result
 
     # -- containers ------------------------------------------------------------------------

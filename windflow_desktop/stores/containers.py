@@ -17,7 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from ..domain.events import Event
+from ..domain.events import DeploymentFinished, DeploymentStatusChanged, DockerObjectActed, Event
 from ..domain.identity import Principal
 from ..engine.docker_api import ContainerInfo
 from ..services.containers import ContainerService
@@ -29,9 +29,11 @@ __all__ = ["ContainerInfo", "ContainersStore"]
 LOG_FLUSH_MS = 50
 RELOAD_DEBOUNCE_S = 0.3
 # Events after which the containers of their target are not what they were.
-_CHANGING = frozenset({"deployment.finished", "deployment.status_changed",
-                       "container.started", "container.stopped", "container.restarted",
-                       "container.removed"})
+_CHANGING: dict[str, Any] = {
+    DeploymentFinished.TYPE: DeploymentFinished,
+    DeploymentStatusChanged.TYPE: DeploymentStatusChanged,
+    **dict.fromkeys(DockerObjectActed.TYPES - {"image.pulled", "image.removed"},
+                    DockerObjectActed)}
 ACTIONS = ("start", "stop", "restart", "remove")
 
 
@@ -161,7 +163,7 @@ class ContainersStore(Store):
             return
         org, target = str(principal.organization_id), str(self.target_id)
         if any(e.event_type in _CHANGING and e.organization_id == org
-               and e.data.get("target_id") == target for e in batch):
+               and _CHANGING[e.event_type].from_event(e).target_id == target for e in batch):
             self._schedule_reload()
 
     def _schedule_reload(self) -> None:

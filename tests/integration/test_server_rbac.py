@@ -4,7 +4,7 @@ expectations written out by hand (``D`` denied 403, ``N`` not found 404 — anot
 organization's object does not exist for them —, ``Y`` let through the permission check:
 any other answer below 500, such as 200, 201, 409 or 422). A check that the table names
 every route keeps it complete. Then the team-mode attacks of the review, replayed with a
-viewer's token. Real ``windflow serve`` on loopback, SQLite workspace."""
+viewer's token. Real ``windflow serve`` on loopback, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ import pytest
 from windflow_desktop.domain.models import Organization, Stack, Target
 from windflow_desktop.repositories.sql.backend import SqlBackend
 
-from .conftest import sqlite_url
 from .server_support import PASSWORD, bearer, create_owner, running_server, sign_in
 
 ROLES = ("viewer", "operator", "admin", "owner")
@@ -158,21 +157,23 @@ def test_every_route_is_in_the_matrix() -> None:
 
 
 @pytest.fixture
-def team(tmp_path: Path) -> dict[str, Any]:
-    create_owner(tmp_path)
-    return {"home": tmp_path}
+def team(tmp_path: Path, database_url: str) -> dict[str, Any]:
+    """A server's workspace: the SQLite file, or a team's PostgreSQL."""
+    env = {"WINDFLOW_DATABASE_URL": database_url}
+    create_owner(tmp_path, **env)
+    return {"home": tmp_path, "env": env, "url": database_url}
 
 
 def _sign_in(http: httpx.Client, user: str) -> dict[str, str]:
     return bearer(sign_in(http, user)["access_token"])
 
 
-def _other_organization(home: Path) -> Ids:
+def _other_organization(url: str) -> Ids:
     """Another organization's stack and target, written straight into the workspace (as
     its own owner would have made them)."""
 
     async def make() -> Ids:
-        backend = SqlBackend(sqlite_url(home / "workspace.db"))
+        backend = SqlBackend(url)
         await backend.open()
         try:
             async with backend.unit_of_work() as uow:
@@ -189,8 +190,8 @@ def _other_organization(home: Path) -> Ids:
 
 def test_the_rbac_matrix_over_http(team: dict[str, Any]) -> None:
     home = team["home"]
-    ids: Ids = _other_organization(home)
-    with running_server(home) as server, server.client() as http:
+    ids: Ids = _other_organization(team["url"])
+    with running_server(home, **team["env"]) as server, server.client() as http:
         owner = _sign_in(http, "olga")
         users = {"owner": "olga"}
         for role, name in (("viewer", "vera"), ("operator", "otto"), ("admin", "ada")):
@@ -253,7 +254,7 @@ def test_a_viewers_token_cannot_do_what_the_team_mode_review_found(
     """The review's attacks on a shared database, replayed against the server: a viewer
     cannot make themselves owner, rewrite a revision, point a target's secret elsewhere,
     or publish anything (there is no route that takes an event)."""
-    with running_server(team["home"]) as server, server.client() as http:
+    with running_server(team["home"], **team["env"]) as server, server.client() as http:
         owner = _sign_in(http, "olga")
         vera = http.post("/api/v1/users", headers=owner, json={
             "username": "vera", "email": "vera@example.test", "password": PASSWORD}).json()

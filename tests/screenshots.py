@@ -40,8 +40,8 @@ from windflow_desktop.domain.models import (
     TargetCapability,
     utcnow,
 )
+from windflow_desktop.domain.targets import TargetSpec
 from windflow_desktop.security.secrets import SecretStore
-from windflow_desktop.services.targets import TargetSpec
 from windflow_desktop.ui.dialogs.deploy_stack import DeployDialog
 from windflow_desktop.ui.main_window import PAGES, MainWindow
 from windflow_desktop.ui.views.deployments import DeploymentsPage

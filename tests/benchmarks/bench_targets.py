@@ -28,13 +28,14 @@ from tests.env.sshd import SshServer, start_sshd
 from windflow_desktop.domain.enums import Role, TargetAuth, TargetKind
 from windflow_desktop.domain.identity import Principal
 from windflow_desktop.domain.models import Membership, Organization, User
+from windflow_desktop.domain.targets import TargetSpec
 from windflow_desktop.engine.pool import EngineSettings, ExecutorPool
 from windflow_desktop.engine.scanner import SCAN_SCRIPT
 from windflow_desktop.engine.ssh import KnownHosts, SshSettings, kex_preference
 from windflow_desktop.repositories.sql.backend import SqlBackend
 from windflow_desktop.security.secrets import SecretStore
 from windflow_desktop.services.common import ServiceContext
-from windflow_desktop.services.targets import TargetService, TargetSpec
+from windflow_desktop.services.targets import TargetService
 
 from . import benchmark
 

@@ -30,8 +30,8 @@ from windflow_desktop.app import WindFlowApp
 from windflow_desktop.config import load_settings
 from windflow_desktop.domain.enums import DeploymentStatus, TargetKind
 from windflow_desktop.domain.models import Deployment, Stack, Target
+from windflow_desktop.domain.targets import TargetSpec
 from windflow_desktop.security.secrets import SecretStore
-from windflow_desktop.services.targets import TargetSpec
 from windflow_desktop.ui.dialogs.deploy_stack import DeployDialog
 from windflow_desktop.ui.dialogs.first_run import FirstRunDialog
 from windflow_desktop.ui.main_window import MainWindow

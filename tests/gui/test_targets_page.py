@@ -25,11 +25,12 @@ from tests.env.sshd import SshServer
 from tests.integration.auth_support import PASSWORD
 from tests.integration.target_support import engine_settings
 from windflow_desktop.domain.enums import TargetAuth, TargetKind, TargetStatus
+from windflow_desktop.domain.targets import TargetSpec
 from windflow_desktop.engine.pool import ExecutorPool
 from windflow_desktop.engine.ssh import KnownHosts
 from windflow_desktop.services.common import ServiceContext
 from windflow_desktop.services.containers import ContainerService
-from windflow_desktop.services.targets import TargetService, TargetSpec
+from windflow_desktop.services.targets import TargetService
 from windflow_desktop.stores.containers import ContainersStore
 from windflow_desktop.stores.targets import TargetsStore
 from windflow_desktop.ui.views.containers import CONTAINER_ROLE, ContainersPage

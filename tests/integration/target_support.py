@@ -18,13 +18,14 @@ from tests.env.sshd import SshServer
 from windflow_desktop.domain.enums import Role, TargetAuth, TargetKind
 from windflow_desktop.domain.identity import Principal
 from windflow_desktop.domain.models import HostKeyPrompt
+from windflow_desktop.domain.targets import TargetSpec
 from windflow_desktop.engine.pool import EngineSettings, ExecutorPool
 from windflow_desktop.engine.ssh import KnownHosts, SshSettings
 from windflow_desktop.repositories.sql.backend import SqlBackend
 from windflow_desktop.security.secrets import SecretStore
 from windflow_desktop.services.common import ServiceContext
 from windflow_desktop.services.containers import ContainerService
-from windflow_desktop.services.targets import TargetService, TargetSpec
+from windflow_desktop.services.targets import TargetService
 
 from .auth_support import Clock, RecordingBus, add_member, add_org
 

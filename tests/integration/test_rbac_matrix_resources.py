@@ -51,13 +51,14 @@ from windflow_desktop.domain.errors import (
 from windflow_desktop.domain.identity import Principal
 from windflow_desktop.domain.models import Deployment
 from windflow_desktop.domain.paging import PageRequest
+from windflow_desktop.domain.targets import TargetSpec
 from windflow_desktop.repositories.sql.backend import SqlBackend
 from windflow_desktop.services.activity import ActivityService
 from windflow_desktop.services.containers import ContainerService
 from windflow_desktop.services.dashboard import DashboardService
 from windflow_desktop.services.deployments import DeploymentService, Rollout
 from windflow_desktop.services.stacks import StackService
-from windflow_desktop.services.targets import TargetService, TargetSpec
+from windflow_desktop.services.targets import TargetService
 
 from .rbac_support import COMPOSE, OrgSeed, World, add_actor, rbac_world, uuids_in
 

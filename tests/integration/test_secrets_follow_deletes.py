@@ -12,6 +12,7 @@ from tests.env.services import free_port
 from windflow_desktop.domain.enums import DeploymentStatus, Role, TargetAuth, TargetKind
 from windflow_desktop.domain.identity import Principal
 from windflow_desktop.domain.models import Target
+from windflow_desktop.domain.targets import TargetSpec
 from windflow_desktop.engine import ExecutorPool, KnownHosts
 from windflow_desktop.repositories.sql.backend import SqlBackend
 from windflow_desktop.security.secrets import SecretStore
@@ -21,7 +22,7 @@ from windflow_desktop.services.deploy.values import SECRET_REF
 from windflow_desktop.services.deployments import DeploymentService
 from windflow_desktop.services.organizations import OrganizationService
 from windflow_desktop.services.stacks import StackService
-from windflow_desktop.services.targets import TargetService, TargetSpec
+from windflow_desktop.services.targets import TargetService
 
 from .auth_support import RecordingBus, add_member, add_org
 from .deploy_support import STACK, VARIABLES

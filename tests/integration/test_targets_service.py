@@ -21,6 +21,7 @@ from windflow_desktop.domain.errors import (
     TargetUnreachableError,
     ValidationError,
 )
+from windflow_desktop.domain.targets import TargetSpec
 from windflow_desktop.engine.errors import (
     DockerUnavailableError,
     HostKeyChangedError,
@@ -29,7 +30,7 @@ from windflow_desktop.engine.errors import (
 )
 from windflow_desktop.engine.health import HealthMonitor
 from windflow_desktop.repositories.sql.backend import SqlBackend
-from windflow_desktop.services.targets import TargetSpec, secret_name
+from windflow_desktop.services.targets import secret_name
 
 from .auth_support import add_member, add_org
 from .target_support import TargetWorld, build_world

@@ -22,8 +22,8 @@ from tests.env.postgres import PostgresServer
 from tests.gui.conftest import arun, qloop  # noqa: F401 - fixtures (qasync loop on Qt)
 from windflow_desktop.config import load_settings
 from windflow_desktop.domain.enums import TargetKind
+from windflow_desktop.domain.targets import TargetSpec
 from windflow_desktop.security.secrets import SecretStore
-from windflow_desktop.services.targets import TargetSpec
 from windflow_desktop.stores.dashboard import DashboardStore
 from windflow_desktop.stores.event_bridge import EventBridge
 from windflow_desktop.stores.session import SessionStore

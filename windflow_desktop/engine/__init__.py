@@ -2,7 +2,7 @@
 connection test, the capability scan and the health monitor. No Qt here."""
 
 from ..domain.models import HostKeyPrompt
-from .docker_api import ContainerInfo, ContainerStats, DockerApi, ImageInfo
+from .docker_api import DockerApi
 from .errors import (
     CommandTimeoutError,
     ConnectionDroppedError,
@@ -17,16 +17,14 @@ from .errors import (
 from .executor import CommandResult, Executor, LocalExecutor
 from .health import HealthMonitor
 from .pool import EngineSettings, ExecutorPool
-from .probe import ConnectionReport, StepResult, check_connection
+from .probe import check_connection
 from .scanner import ScanResult, scan_target
 from .ssh import HostKeyConfirm, KnownHosts, SshSettings, SshTarget
 
 __all__ = [
-    "CommandResult", "CommandTimeoutError", "ConnectionDroppedError", "ConnectionReport",
-    "ContainerInfo", "ContainerStats", "DockerApi", "DockerApiError",
-    "DockerUnavailableError", "EngineSettings", "Executor", "ExecutorPool", "HealthMonitor",
-    "HostKeyChangedError", "HostKeyConfirm", "HostKeyPrompt", "HostKeyRejectedError",
-    "ImageInfo", "KnownHosts", "LocalExecutor", "ScanResult", "SshSettings", "SshTarget",
-    "StepResult", "TargetAuthError", "TlsError", "check_connection", "scan_target",
-    "status_for",
+    "CommandResult", "CommandTimeoutError", "ConnectionDroppedError", "DockerApi",
+    "DockerApiError", "DockerUnavailableError", "EngineSettings", "Executor", "ExecutorPool",
+    "HealthMonitor", "HostKeyChangedError", "HostKeyConfirm", "HostKeyPrompt",
+    "HostKeyRejectedError", "KnownHosts", "LocalExecutor", "ScanResult", "SshSettings",
+    "SshTarget", "TargetAuthError", "TlsError", "check_connection", "scan_target", "status_for",
 ]

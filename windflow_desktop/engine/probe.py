@@ -12,44 +12,15 @@ import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from ..domain.enums import TargetKind, TargetStatus
 from ..domain.errors import TargetUnreachableError, WindFlowError
 from ..domain.models import Target
+from ..domain.targets import FAILED, OK, SKIPPED, ConnectionReport, StepResult
 from .docker_api import tls_context
 from .errors import TlsError, status_for
 from .pool import DEFAULT_PLAIN_PORT, DEFAULT_TLS_PORT, ExecutorPool, _opt
 from .ssh import SshTarget
-
-OK, FAILED, SKIPPED = "ok", "failed", "skipped"
-
-
-@dataclass(frozen=True)
-class StepResult:
-    key: str           # resolve, tcp, ssh, tls, engine, docker
-    title: str
-    state: str         # ok | failed | skipped
-    duration_ms: float = 0.0
-    message: str = ""  # what was found, or what went wrong and what to fix
-    code: str = ""     # the error code when failed
-
-
-@dataclass(frozen=True)
-class ConnectionReport:
-    steps: tuple[StepResult, ...]
-    status: TargetStatus
-    engine_version: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.status is TargetStatus.ONLINE
-
-    @property
-    def error(self) -> str:
-        failed = [s for s in self.steps if s.state == FAILED]
-        return failed[0].message if failed else ""
-
 
 StepCallback = Callable[[StepResult], None]
 

@@ -19,11 +19,12 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
+from ..domain.containers import ContainerInfo, ContainerStats, ImageInfo
 from ..domain.errors import WindFlowError
 from ..domain.events import DockerObjectActed
 from ..domain.identity import Principal
 from ..domain.models import Target
-from ..engine.docker_api import ContainerInfo, ContainerStats, DockerApi, ImageInfo
+from ..engine.docker_api import DockerApi
 from ..engine.lines import mask_secrets
 from ..engine.pool import ExecutorPool
 from ..security.permissions import CONTAINERS_MANAGE, TARGETS_READ

@@ -16,7 +16,6 @@ import logging
 import re
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -26,9 +25,10 @@ from ..domain.events import TargetStatusChanged
 from ..domain.identity import Principal
 from ..domain.models import Target, TargetCapability
 from ..domain.paging import Page, PageRequest
+from ..domain.targets import ConnectionReport, HealthResult, ScanOutcome, TargetSpec
 from ..engine.errors import status_for
 from ..engine.pool import ExecutorPool, local_socket_url
-from ..engine.probe import ConnectionReport, StepCallback, check_connection
+from ..engine.probe import StepCallback, check_connection
 from ..engine.scanner import ScanResult, bounded, scan_target
 from ..security.permissions import TARGETS_READ, TARGETS_SCAN, TARGETS_WRITE
 from ..security.secrets import SecretStore
@@ -41,54 +41,6 @@ _NAME = re.compile(r"^[^\x00-\x1f]{1,100}$")
 _HOST = re.compile(r"^[A-Za-z0-9._:\-\[\]%]{1,253}$")
 _UNCHANGED = object()
 DEFAULT_CONCURRENCY = 16
-
-
-@dataclass(frozen=True)
-class TargetSpec:
-    """What the user enters for a target (no secret here: it is passed separately)."""
-
-    name: str
-    kind: TargetKind = TargetKind.LOCAL
-    host: str = ""
-    port: int | None = None
-    username: str = ""
-    auth: TargetAuth = TargetAuth.NONE
-    key_file: str = ""        # ssh, key auth: the private key file
-    docker_socket: str = ""   # local: the engine's socket (detected when empty);
-    #                           ssh: the remote socket (the login's DOCKER_HOST when empty)
-    ca_file: str = ""         # docker_tcp with TLS
-    cert_file: str = ""
-    client_key_file: str = ""
-    insecure: bool = False    # docker_tcp without TLS: only by explicit choice
-    labels: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, target: Target) -> TargetSpec:
-        tls = target.tls or {}
-        return cls(
-            name=target.name, kind=target.kind, host=target.host, port=target.port,
-            username=target.username, auth=target.auth,
-            key_file=str(tls.get("ssh_key_file") or ""),
-            docker_socket=target.docker_socket or "",
-            ca_file=str(tls.get("ca_file") or ""), cert_file=str(tls.get("cert_file") or ""),
-            client_key_file=str(tls.get("key_file") or ""),
-            insecure=bool(tls.get("insecure")), labels=dict(target.labels or {}),
-        )
-
-
-@dataclass(frozen=True)
-class HealthResult:
-    target_id: uuid.UUID
-    status: TargetStatus
-    changed: bool
-    error: str = ""
-    last_seen: datetime | None = None
-
-
-@dataclass(frozen=True)
-class ScanOutcome:
-    target: Target
-    capabilities: tuple[TargetCapability, ...]
 
 
 def secret_name(target_id: uuid.UUID) -> str:

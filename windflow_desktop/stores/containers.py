@@ -17,9 +17,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from ..domain.containers import ContainerInfo
 from ..domain.events import DeploymentFinished, DeploymentStatusChanged, DockerObjectActed, Event
 from ..domain.identity import Principal
-from ..engine.docker_api import ContainerInfo
 from ..services.containers import ContainerService
 from .base import Store
 from .session import SessionStore

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...domain.enums import TargetAuth, TargetKind
 from ...domain.paging import PageRequest
-from ...services.targets import TargetSpec
+from ...domain.targets import TargetSpec
 from ..deps import Caller, Cursor, Limit, Services
 from ..host_keys import HostKeyDecisions
 from ..serialize import page_json, plain, target_json

@@ -87,9 +87,6 @@ class EchoingExecutor:
     async def run(self, command: Any, **kwargs: Any) -> CommandResult:
         raise DeploymentError(f"docker compose config failed: invalid value {self.text!r}")
 
-    async def put_file(self, path: str, data: bytes, **kwargs: Any) -> None:
-        raise DeploymentError(f"cannot write {path}: {self.text}")
-
     async def close(self) -> None:
         pass
 

@@ -1,5 +1,5 @@
 """The local executor: output, exit code, env, stdin, timeout and cancellation stop the
-whole process group; ``put_file`` is atomic with its mode."""
+whole process group."""
 
 from __future__ import annotations
 
@@ -41,13 +41,6 @@ async def test_timeout_and_cancel_kill_the_process_group(tmp_path: Path) -> None
         await task
     await asyncio.sleep(0.1)
     assert not _alive(int(pidfile.read_text()))
-
-
-async def test_put_file(tmp_path: Path) -> None:
-    path = tmp_path / "sub" / "compose.yaml"
-    await LocalExecutor().put_file(str(path), b"a: 1\n", mode=0o600)
-    assert path.read_bytes() == b"a: 1\n"
-    assert path.stat().st_mode & 0o777 == 0o600
 
 
 def _alive(pid: int) -> bool:

@@ -72,13 +72,6 @@ async def test_run_streams_lines_with_env_and_stdin_on_one_connection(ssh: SshTa
     assert ssh.connects == 1
 
 
-async def test_put_file_writes_with_mode(ssh: SshTarget) -> None:
-    path = f"/tmp/wf-upload-{uuid.uuid4().hex}"
-    await ssh.put_file(path, b"name: demo\n", mode=0o600)
-    result = await ssh.run(f"stat -c %a {path}; cat {path}; rm -f {path}")
-    assert result.stdout.splitlines() == ["600", "name: demo"]
-
-
 async def test_timeout_stops_the_command_and_keeps_the_connection(ssh: SshTarget) -> None:
     started = time.monotonic()
     with pytest.raises(CommandTimeoutError, match=r"within 0\.5 s"):

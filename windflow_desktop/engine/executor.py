@@ -2,8 +2,8 @@
 
 ``Executor.run`` runs a shell command with an environment, optional stdin, a timeout and
 cancellation; it streams stdout/stderr lines to ``on_line`` as they come and returns the
-exit code with the collected output. ``put_file`` writes a file on the target. The SSH
-implementation is in ``engine/ssh.py``.
+exit code with the collected output (files reach a target through its shell: see
+``ComposeProject.stage``). The SSH implementation is in ``engine/ssh.py``.
 
 ``LocalExecutor`` never hands the app's own environment (tokens, database URLs, …) to what
 it runs: a command gets ``base_environ()`` (``PATH``, ``HOME``, ``DOCKER_CONFIG`` and what
@@ -18,11 +18,9 @@ import os
 import shlex
 import shutil
 import signal
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol, TypeVar
 
 from .errors import CommandTimeoutError
@@ -69,10 +67,6 @@ class Executor(Protocol):
         timeout: float | None = None,  # noqa: ASYNC109
         on_line: LineCallback | None = None,
     ) -> CommandResult: ...
-
-    async def put_file(
-        self, path: str, data: bytes, *, mode: int = 0o644, timeout: float | None = None  # noqa: ASYNC109
-    ) -> None: ...
 
     async def close(self) -> None: ...
 
@@ -201,11 +195,6 @@ class LocalExecutor:
         err.finish()
         return CommandResult(code, out.text(), err.text(), time.perf_counter() - started)
 
-    async def put_file(
-        self, path: str, data: bytes, *, mode: int = 0o644, timeout: float | None = None  # noqa: ASYNC109
-    ) -> None:
-        await asyncio.to_thread(_write_atomic, path, data, mode)
-
     async def close(self) -> None:
         return None
 
@@ -254,18 +243,3 @@ async def _stop(proc: asyncio.subprocess.Process) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     with contextlib.suppress(Exception):
         await asyncio.wait_for(asyncio.shield(proc.wait()), 5)
-
-
-def _write_atomic(name: str, data: bytes, mode: int) -> None:
-    path = Path(name).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise

@@ -26,7 +26,6 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ..domain.enums import TargetAuth, TargetKind
 from ..domain.errors import ValidationError
@@ -77,12 +76,6 @@ class ExecutorPool:
         self._lock = asyncio.Lock()  # the table of connections (held only briefly)
         self._target_locks: dict[uuid.UUID, asyncio.Lock] = {}  # opening one target's
         self._closed = False
-
-    @classmethod
-    def in_data_folder(cls, home: Path, secret_lookup: SecretLookup,
-                       **kw: object) -> ExecutorPool:
-        """A pool whose known-hosts file is ``<data folder>/known_hosts``."""
-        return cls(KnownHosts(home / "known_hosts"), secret_lookup, **kw)  # type: ignore[arg-type]
 
     async def _confirm(self, prompt: object) -> bool:
         callback = self.confirm_host_key

@@ -31,7 +31,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import shlex
 import shutil
 import socket
 import tempfile
@@ -463,44 +462,6 @@ class SshTarget:
             f"the SSH connection to {self.label} dropped while {doing}{why}; the next "
             "action reconnects"
         )
-
-    async def put_file(
-        self, path: str, data: bytes, *, mode: int = 0o644, timeout: float | None = None  # noqa: ASYNC109
-    ) -> None:
-        limit = self.settings.command_timeout_s if timeout is None else timeout
-        conn = await self.connection()
-        try:
-            async with asyncio.timeout(limit), self._sessions, conn.start_sftp_client() as sftp:
-                tmp = f"{path}.windflow-upload"
-                async with sftp.open(tmp, "wb") as fh:
-                    await fh.write(data)
-                await sftp.chmod(tmp, mode)
-                await sftp.posix_rename(tmp, path)
-        except TimeoutError:
-            raise CommandTimeoutError(
-                f"uploading {path} to {self.label} did not finish within {limit:g} s"
-            ) from None
-        except asyncssh.SFTPError as exc:
-            raise TargetUnreachableError(
-                f"could not write {path} on {self.label}: {exc.reason}"
-            ) from exc
-        except asyncssh.ChannelOpenError:
-            # No SFTP subsystem on this server: write through the shell instead.
-            await self._put_via_shell(path, data, mode, limit)
-        except (asyncssh.DisconnectError, OSError) as exc:
-            raise self._dropped(f"uploading {path}", exc) from exc
-
-    async def _put_via_shell(self, path: str, data: bytes, mode: int, limit: float) -> None:
-        quoted = shlex.quote(path)
-        tmp = shlex.quote(f"{path}.windflow-upload")
-        result = await self.run(
-            f"umask 077; cat > {tmp} && chmod {mode:o} {tmp} && mv -f {tmp} {quoted}",
-            stdin=data, timeout=limit,
-        )
-        if not result.ok:
-            raise TargetUnreachableError(
-                f"could not write {path} on {self.label}: {result.stderr.strip()}"
-            )
 
     # -- Docker socket ----------------------------------------------------------------
 

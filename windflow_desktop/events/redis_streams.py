@@ -7,7 +7,7 @@ from typing import Any
 
 STREAM_PREFIX = "windflow:events:"
 DEFAULT_AGGREGATE_TYPES: tuple[str, ...] = (
-    "organization", "user", "target", "stack", "deployment", "template",
+    "organization", "user", "target", "stack", "deployment",
 )
 EVENT_FIELD = b"event"  # the one field of an entry: the event as compact JSON
 

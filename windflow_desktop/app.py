@@ -234,6 +234,7 @@ class WindFlowApp:
         from .stores.containers import ContainersStore
         from .stores.dashboard import DashboardStore
         from .stores.deployments import DeploymentsStore
+        from .stores.directory import DirectoryStore
         from .stores.event_bridge import EventBridge
         from .stores.notifications import NotificationsStore
         from .stores.session import SessionStore
@@ -277,10 +278,11 @@ class WindFlowApp:
         activity = ActivityStore(session, services.activity)
         notifications = NotificationsStore(self.ui_settings)
         dashboard = DashboardStore(session, services.dashboard)
+        directory = DirectoryStore(session, services.targets, services.stacks)
         self.stores = [session, users, targets, containers, stacks, deployments, activity,
-                       dashboard]
+                       dashboard, directory]
         for store in (users, targets, containers, stacks, deployments, activity, notifications,
-                      dashboard):
+                      dashboard, directory):
             bridge.sig_events_received.connect(store.apply_events)
         self.gc_policy.watch(bridge.sig_events_received)
         for store in self.stores:
@@ -318,16 +320,11 @@ class WindFlowApp:
         stacks_page.sig_deploy_requested.connect(deploy)
         window.set_page("stacks", stacks_page)
 
-        def name_of(kind: str, object_id: uuid.UUID) -> str:
-            found: Any = (
-                targets.target(object_id) if kind == "target"
-                else next((s for s in stacks.rows if s.id == object_id), None)
-            )
-            return str(found.name) if found is not None else str(object_id)[:8]
-
-        window.set_page("deployments", DeploymentsPage(
-            deployments, names=name_of, ui_settings=self.ui_settings
-        ))
+        # Names by id from the directory: archived stacks and filtered-out rows too.
+        deployments_page = DeploymentsPage(deployments, names=directory.name_of,
+                                           ui_settings=self.ui_settings)
+        directory.sig_changed.connect(deployments_page.refresh_names)
+        window.set_page("deployments", deployments_page)
 
         bar = self.message_bar = MessageBar()
         window.setMenuWidget(bar)

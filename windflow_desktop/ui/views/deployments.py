@@ -300,7 +300,7 @@ class DeploymentsPage(QWidget):
         store.sig_rows_changed.connect(self._on_changed)
         store.sig_detail_changed.connect(self._show_detail)
         self.log.bind(store)
-        store.sig_targets_changed.connect(self._refresh_names)
+        store.sig_targets_changed.connect(self.refresh_names)
         store.sig_error.connect(lambda code, msg: self.message.show_message(
             msg, Level.ERROR, code=code))
         self.model.reset(store.rows)
@@ -313,7 +313,8 @@ class DeploymentsPage(QWidget):
                     return t.name
         return str(obj_id)[:8]
 
-    def _refresh_names(self) -> None:
+    def refresh_names(self) -> None:
+        """The names shown changed (a target or stack was renamed, or they loaded)."""
         if self.model.rowCount():
             self.model.dataChanged.emit(self.model.index(0, 1),
                                         self.model.index(self.model.rowCount() - 1, 3))

@@ -144,7 +144,10 @@ async def seed(workspace: Workspace) -> None:
                 started_at=created, finished_at=None if i == 0 else created + timedelta(
                     seconds=rng.randint(4, 40)),
                 error="health: api exited with code 1" if status in (
-                    DeploymentStatus.FAILED, DeploymentStatus.ROLLED_BACK) else None)
+                    DeploymentStatus.FAILED, DeploymentStatus.ROLLED_BACK) else None,
+                # The running one is another machine's, alive: start-up leaves it alone.
+                runner="build-server:4242:0a1b2c3d" if i == 0 else None,
+                heartbeat_at=now if i == 0 else None)
             await uow.deployments.add(dep)
             stages = ["preflight", "validate", "pull"] + ([] if i == 0 else ["up", "health"])
             if i == 1:  # the one shown selected: stopped and started again since

@@ -127,7 +127,3 @@ def redis_url(redis_server_module: RedisServer) -> str:
         redis_server_module.start()
     redis_server_module.flushall()
     return redis_server_module.url
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "redis: needs a redis-server (started by a fixture)")

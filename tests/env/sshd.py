@@ -247,7 +247,3 @@ def sshd_server(docker_engine: DockerEngine) -> Iterator[SshServer]:
         yield server
     finally:
         server.stop()
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "sshd: needs the test sshd (started by a fixture)")

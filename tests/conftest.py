@@ -22,4 +22,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # Fixture plugins for real services; each module starts its service on loopback.
 pytest_plugins: list[str] = ["tests.env.postgres", "tests.env.redis", "tests.env.docker",
                              "tests.env.sshd", "tests.env.registry",
-                             "tests.integration.target_support"]
+                             "tests.support.target",
+                             "tests.support.qt"]

@@ -28,7 +28,7 @@ import httpx
 
 from tests.benchmarks import benchmark
 from tests.benchmarks.bench_database import seed_history
-from tests.integration.server_support import running_server, windflow
+from tests.support.server import running_server, windflow
 from windflow_desktop.config import load_settings
 from windflow_desktop.repositories.sql.backend import SqlBackend
 

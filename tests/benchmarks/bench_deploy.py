@@ -25,12 +25,7 @@ from typing import Any
 from tests.env.docker import start_docker
 from tests.env.keyring_backend import MemoryKeyring
 from tests.env.services import free_port
-from tests.integration.deploy_support import (
-    STACK,
-    VARIABLES,
-    build_graph,
-    compose_v2_config,
-)
+from tests.support.deploy import STACK, VARIABLES, build_graph, compose_v2_config
 from windflow_desktop.domain.enums import DeploymentStatus
 from windflow_desktop.domain.models import Deployment
 from windflow_desktop.engine.executor import LocalExecutor

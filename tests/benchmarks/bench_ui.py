@@ -162,8 +162,8 @@ async def _run_storm(home: Path, audited_only: bool, app_gc: bool) -> float:
     from PySide6.QtCore import QEvent, QSettings
     from PySide6.QtWidgets import QApplication, QMainWindow
 
-    from tests.gui.activity_support import audit_rows, seed_audit
-    from tests.integration.auth_support import PASSWORD, build_services
+    from tests.support.activity import audit_rows, seed_audit
+    from tests.support.auth import PASSWORD, build_services
     from windflow_desktop.events import LocalBus
     from windflow_desktop.gc_policy import GcPolicy
     from windflow_desktop.repositories.sql.backend import SqlBackend

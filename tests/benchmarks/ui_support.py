@@ -188,7 +188,7 @@ class _Unreachable:
 async def _signed_in(home: Path) -> tuple[Any, Any, Any, Any]:
     """A SQLite workspace, its services (fast hashing), a signed-in session store, and a
     DeploymentService over an executor pool that reaches nothing."""
-    from tests.integration.auth_support import build_services
+    from tests.support.auth import build_services
     from windflow_desktop.services.common import ServiceContext
     from windflow_desktop.services.deploy.core import DeploymentCore
     from windflow_desktop.services.deployments import DeploymentService
@@ -366,7 +366,7 @@ async def _deployments_open(home: Path) -> dict[str, float]:
 
 
 async def _reopen(home: Path, old_session: Any) -> tuple[Any, Any, Any, Any]:
-    from tests.integration.auth_support import build_services
+    from tests.support.auth import build_services
     from windflow_desktop.services.common import ServiceContext
     from windflow_desktop.services.deploy.core import DeploymentCore
     from windflow_desktop.services.deployments import DeploymentService

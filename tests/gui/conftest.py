@@ -14,82 +14,17 @@ Teardown cancels the tasks still pending, lets them finish, and closes the loop 
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-import qasync
-from PySide6.QtWidgets import QApplication
 
-from tests.integration.auth_support import Services, build_services
+from tests.support.auth import build_services
+from tests.support.qt import Runner, Workspace
 from windflow_desktop.repositories.sql.backend import SqlBackend
 from windflow_desktop.stores.session import SessionStore
 from windflow_desktop.stores.users import UsersStore
-
-T = TypeVar("T")
-Runner = Callable[[Awaitable[T]], T]
-
-
-def _spin_until(app: QApplication, done: Callable[[], bool], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not done():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"not done after {timeout_s} s")
-        app.processEvents()
-        time.sleep(0.001)  # let executor threads (aiosqlite, argon2) hand back results
-
-
-@pytest.fixture
-def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
-    """The running asyncio loop of this test, driven by Qt events."""
-    loop = qasync.QEventLoop(qapp, already_running=True)
-    asyncio.set_event_loop(loop)
-    try:
-        yield loop
-    finally:
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for task in pending:
-            task.cancel()
-        try:
-            _spin_until(qapp, lambda: all(t.done() for t in pending), 10.0)
-        finally:
-            # Whatever happened, this loop is closed before the next test makes its own:
-            # a loop left open keeps Qt timers and notifiers that call into it later,
-            # from another test's events (a crash of the whole run, not one failure).
-            loop._QEventLoop__is_running = False  # type: ignore[attr-defined]
-            qapp.aboutToQuit.disconnect(loop._after_run_forever)
-            asyncio.events._set_running_loop(None)
-            loop.close()
-            asyncio.set_event_loop(None)
-
-
-@pytest.fixture
-def arun(qapp: QApplication, qloop: qasync.QEventLoop) -> Runner[Any]:
-    """Run a coroutine (or wait for a task) on ``qloop`` from synchronous test code."""
-
-    def run(coro: Awaitable[T], timeout_s: float = 30.0) -> T:
-        task = asyncio.ensure_future(coro, loop=qloop)  # a store action is a task already
-        _spin_until(qapp, task.done, timeout_s)
-        return task.result()
-
-    return run
-
-
-@dataclass
-class Workspace:
-    """Real services over a SQLite file, with the stores the screens bind to."""
-
-    services: Services
-    session: SessionStore
-    users: UsersStore
-    run: Runner[Any]
-
-    def new_session_store(self) -> SessionStore:
-        return SessionStore(self.services.auth)
 
 
 @pytest.fixture

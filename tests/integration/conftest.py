@@ -11,13 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.databases import sqlite_url
 from windflow_desktop.repositories.sql.backend import SqlBackend
 
 DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-def sqlite_url(path: Path) -> str:
-    return f"sqlite+aiosqlite:///{path}"
 
 
 @pytest.fixture(params=DATABASES)

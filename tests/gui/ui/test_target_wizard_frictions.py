@@ -1,0 +1,147 @@
+"""The target wizard's last frictions, through the widgets over the real services, sshd
+and dockerd: "This computer" is the first choice while no local target exists; Browse…
+fills the key file; the SSH step's time leaves out the time the host-key box was open;
+the Save and scan page shows capabilities as the Targets page does (labels, GB, whole
+versions); once saved there is no Cancel; Finish selects the new target."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox, QWizard
+from pytestqt.qtbot import QtBot
+
+from tests.env.docker import DockerEngine
+from tests.env.sshd import SshServer
+from tests.support.auth import PASSWORD
+from tests.support.qt import Workspace
+from tests.support.target import engine_settings
+from windflow_desktop.domain.enums import TargetAuth, TargetKind, TargetStatus
+from windflow_desktop.domain.targets import TargetSpec
+from windflow_desktop.engine.pool import ExecutorPool
+from windflow_desktop.engine.ssh import KnownHosts
+from windflow_desktop.services.common import ServiceContext
+from windflow_desktop.services.targets import TargetService
+from windflow_desktop.stores.targets import TargetsStore
+from windflow_desktop.ui.views.targets import TargetsPage
+
+WAIT_MS = 30_000
+HOST_KEY_OPEN_MS = 1500  # how long the person reads the fingerprint
+
+
+@dataclass
+class World:
+    ws: Workspace
+    targets: TargetsStore
+    page: TargetsPage
+    sshd: SshServer
+
+
+@pytest.fixture
+def world(qtbot: QtBot, workspace: Workspace, tmp_path: Path, docker_engine: DockerEngine,
+          sshd_server: SshServer) -> Iterator[World]:
+    svc = workspace.services
+    workspace.run(workspace.session.setup(username="alice", email="alice@example.test",
+                                          password=PASSWORD, organization_name="Acme"))
+    pool = ExecutorPool(KnownHosts(tmp_path / "known_hosts"), svc.secrets.aget,
+                        settings=engine_settings())
+    targets = TargetsStore(TargetService(ServiceContext(svc.backend, svc.bus,
+                                                        clock=svc.clock), svc.secrets, pool),
+                           workspace.session)
+    pool.confirm_host_key = targets.confirm_host_key
+    workspace.run(targets.load())
+    page = TargetsPage(targets)
+    qtbot.addWidget(page)
+    page.resize(1180, 700)
+    page.show()
+    try:
+        yield World(workspace, targets, page, sshd_server)
+    finally:
+        workspace.run(targets.shutdown())
+        workspace.run(pool.close())
+
+
+def test_wizard_from_kind_to_finish(qtbot: QtBot, world: World) -> None:
+    page, sshd = world.page, world.sshd
+    qtbot.mouseClick(page.add_button, Qt.MouseButton.LeftButton)
+    wizard = page._wizard
+    assert wizard is not None
+    qtbot.waitUntil(wizard.isVisible)
+    # no local target yet: "This computer" is chosen
+    assert wizard.kind_page.buttons[TargetKind.LOCAL].isChecked()
+    wizard.kind_page.buttons[TargetKind.SSH].click()
+    wizard.next()
+    form = wizard.connection_page
+    qtbot.keyClicks(form.name, "db-1")
+    qtbot.keyClicks(form.host, "127.0.0.1")
+    form.port.setValue(sshd.port)
+    qtbot.keyClicks(form.username, sshd.user)
+    form.auth.setCurrentIndex(form.auth.findData(TargetAuth.KEY))
+    # Browse… next to the key file: a non-blocking chooser fills the field
+    browse = form.browse_rows[form.key_file].findChild(type(page.add_button))
+    assert browse is not None and browse.isVisible() and browse.text() == "Browse…"
+    qtbot.mouseClick(browse, Qt.MouseButton.LeftButton)
+    chooser = form.browse_dialog
+    assert chooser is not None
+    qtbot.waitUntil(chooser.isVisible)
+    chooser.selectFile(str(sshd.client_key))
+    chooser.accept()
+    assert form.key_file.text() == str(sshd.client_key)
+    for row in (form.ca_file, form.cert_file, form.client_key):
+        assert not form.browse_rows[row].isVisible()
+
+    wizard.next()  # the test starts and asks about the host key; the person reads it
+    qtbot.waitUntil(lambda: bool(page._boxes), timeout=WAIT_MS)
+    qtbot.wait(HOST_KEY_OPEN_MS)
+    page._boxes[-1].button(QMessageBox.StandardButton.Yes).click()
+    qtbot.waitUntil(wizard.test_page.isComplete, timeout=WAIT_MS)
+    steps = wizard.test_page.steps
+    times = {steps.topLevelItem(i).text(1): steps.topLevelItem(i).text(2)
+             for i in range(steps.topLevelItemCount())}
+    ssh_ms = float(times["SSH handshake and sign-in"].split()[0])
+    assert ssh_ms < HOST_KEY_OPEN_MS, times  # the box's time is not the handshake's
+
+    wizard.next()  # save and scan
+    scan = wizard.scan_page
+    qtbot.waitUntil(scan.isComplete, timeout=WAIT_MS)
+    caps = scan.capabilities
+    rows = {caps.topLevelItem(i).text(0): caps.topLevelItem(i)
+            for i in range(caps.topLevelItemCount())}
+    assert {"Docker engine", "Compose v2", "Operating system", "Memory"} <= set(rows), rows
+    memory = rows["Memory"].text(2)
+    assert "GB" in memory and "_bytes" not in memory and "total_bytes" not in memory
+    version = rows["Docker engine"].text(1)
+    width = caps.fontMetrics().horizontalAdvance(version)
+    assert caps.columnWidth(1) >= width, (caps.columnWidth(1), version)  # not clipped
+    # saved: Cancel would not undo it, only Finish is offered
+    assert not wizard.button(QWizard.WizardButton.CancelButton).isVisible()
+    saved = scan.saved
+    assert saved is not None
+    qtbot.mouseClick(wizard.button(QWizard.WizardButton.FinishButton),
+                     Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.selected() is not None, timeout=WAIT_MS)
+    selected = page.selected()
+    assert selected is not None and selected.id == saved.id
+    assert selected.status is TargetStatus.ONLINE
+
+
+def test_empty_targets_table_points_at_add_target(qtbot: QtBot, world: World) -> None:
+    page = world.page
+    empty = page.empty_state
+    qtbot.waitUntil(empty.isVisible, timeout=WAIT_MS)
+    assert empty.button.text() == "Add target…" and "No targets yet" in empty.label.text()
+    qtbot.mouseClick(empty.button, Qt.MouseButton.LeftButton)
+    wizard = page._wizard
+    assert wizard is not None
+    qtbot.waitUntil(wizard.isVisible, timeout=WAIT_MS)
+    wizard.reject()
+    # a target in the list: the hint goes; a filter that hides every row does not bring
+    # it back (the list is not empty, only filtered)
+    world.ws.run(world.targets.save(TargetSpec(name="laptop", kind=TargetKind.LOCAL)))
+    qtbot.waitUntil(lambda: not empty.isVisible(), timeout=WAIT_MS)
+    page.filter.setText("nothing matches this")
+    assert page.proxy.rowCount() == 0 and not empty.isVisible()

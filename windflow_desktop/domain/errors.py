@@ -20,6 +20,12 @@ class WindFlowError(Exception):
         return self.message
 
 
+class SecretStoreUnavailable(WindFlowError):
+    """No usable keyring: secrets cannot be kept across restarts."""
+
+    code = "SECRET_STORE_UNAVAILABLE"
+
+
 class ConfigurationError(WindFlowError):
     """A setting, the settings file or the data folder is unusable."""
 

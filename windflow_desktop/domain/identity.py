@@ -13,7 +13,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .enums import Role
+from .errors import ValidationError
 from .models import Organization, User, utcnow
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024
+
+
+def check_password_policy(password: str, field: str = "password") -> None:
+    """Raise ``ValidationError`` for a password too short or too long (never echoing it)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            f"the password must have at least {MIN_PASSWORD_LENGTH} characters", field=field
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ValidationError(
+            f"the password must have at most {MAX_PASSWORD_LENGTH} characters", field=field
+        )
+    if not password.strip():
+        raise ValidationError("the password cannot be only spaces", field=field)
+
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,1 @@
-"""Password hashing, tokens, the keyring secret store and the role → permission table."""
+"""Password hashing, tokens and the keyring secret store."""

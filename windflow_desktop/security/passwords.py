@@ -10,32 +10,12 @@ from argon2 import PasswordHasher as _Argon2Hasher
 from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from ..domain.errors import ValidationError
-
 # Above OWASP's Argon2id minimum (m=46 MiB, t=1, p=1). On the 2-core development machine
 # a verification takes ~140 ms under load (t=3, m=64 MiB took ~450 ms, too close to the
 # 500 ms ceiling of `login_ms`); `python -m tests.benchmarks login` measures it.
 DEFAULT_TIME_COST = 2
 DEFAULT_MEMORY_COST_KIB = 46 * 1024
 DEFAULT_PARALLELISM = 1
-
-MIN_PASSWORD_LENGTH = 8
-MAX_PASSWORD_LENGTH = 1024
-
-
-def check_password_policy(password: str, field: str = "password") -> None:
-    """Raise ``ValidationError`` for a password too short or too long (never echoing it)."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(
-            f"the password must have at least {MIN_PASSWORD_LENGTH} characters", field=field
-        )
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise ValidationError(
-            f"the password must have at most {MAX_PASSWORD_LENGTH} characters", field=field
-        )
-    if not password.strip():
-        raise ValidationError("the password cannot be only spaces", field=field)
-
 
 class PasswordHasher:
     """Argon2id hashes in PHC string form (``$argon2id$v=19$m=…,t=…,p=…$salt$hash``)."""

@@ -23,7 +23,7 @@ import keyring.backend
 import keyring.errors
 from keyring.backends import fail, null
 
-from ..domain.errors import WindFlowError
+from ..domain.errors import SecretStoreUnavailable
 
 log = logging.getLogger("windflow.security")
 
@@ -35,12 +35,6 @@ NO_KEYRING_MESSAGE = (
     "Windows Credential Manager), or continue without remembering secrets: they will be "
     "asked for again after a restart. WindFlow never stores them in clear text."
 )
-
-
-class SecretStoreUnavailable(WindFlowError):
-    """No usable keyring: secrets cannot be kept across restarts."""
-
-    code = "SECRET_STORE_UNAVAILABLE"
 
 
 def signing_key_name(workspace_id: str) -> str:

@@ -20,7 +20,7 @@ from ..domain.errors import (
     ValidationError,
 )
 from ..domain.identity import AccessToken, Principal
-from ..security.permissions import ALL_PERMISSIONS, ORG_READ
+from ..domain.permissions import ALL_PERMISSIONS, ORG_READ
 from .common import ServiceContext
 
 PREFIX = "wf_pat_"

@@ -18,8 +18,8 @@ from ..domain.errors import NotFoundError, ValidationError
 from ..domain.identity import Principal
 from ..domain.models import AuditEvent
 from ..domain.paging import Page, PageRequest
+from ..domain.permissions import ORG_READ
 from ..repositories.protocols import UnitOfWork
-from ..security.permissions import ORG_READ
 from .common import ServiceContext
 
 MAX_ACTORS = 2000

@@ -23,16 +23,16 @@ from ..domain.errors import (
     ConflictError,
     LoginLockedError,
     NotFoundError,
+    SecretStoreUnavailable,
     ValidationError,
 )
-from ..domain.identity import Principal, RefreshTokenRecord
+from ..domain.identity import Principal, RefreshTokenRecord, check_password_policy
 from ..domain.models import Membership, Organization, User
 from ..domain.paging import PageRequest
 from ..repositories.protocols import UnitOfWork
-from ..security.passwords import PasswordHasher, check_password_policy
+from ..security.passwords import PasswordHasher
 from ..security.secrets import (
     SecretStore,
-    SecretStoreUnavailable,
     remembered_session_name,
     signing_key_name,
 )

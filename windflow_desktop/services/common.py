@@ -27,9 +27,9 @@ from ..domain.errors import (
 from ..domain.events import Event
 from ..domain.identity import Principal
 from ..domain.models import AuditEvent, Deployment, Stack, Target, User, utcnow
+from ..domain.permissions import PermissionChecker
 from ..domain.slugs import slug_of
 from ..repositories.protocols import Backend, UnitOfWork
-from ..security.permissions import PermissionChecker
 
 T = TypeVar("T")
 log = logging.getLogger("windflow.services")

@@ -24,10 +24,10 @@ from ..domain.errors import WindFlowError
 from ..domain.events import DockerObjectActed
 from ..domain.identity import Principal
 from ..domain.models import Target
+from ..domain.permissions import CONTAINERS_MANAGE, TARGETS_READ
 from ..engine.docker_api import DockerApi
 from ..engine.lines import mask_secrets
 from ..engine.pool import ExecutorPool
-from ..security.permissions import CONTAINERS_MANAGE, TARGETS_READ
 from ..security.redaction import mask_environment, mask_tree
 from ..security.secrets import SecretStore
 from .common import ServiceContext

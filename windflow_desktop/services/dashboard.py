@@ -28,14 +28,14 @@ from ..domain.errors import NotFoundError, ValidationError
 from ..domain.identity import Principal
 from ..domain.models import Deployment, Target
 from ..domain.paging import PageRequest
-from ..repositories.protocols import UnitOfWork
-from ..security.permissions import (
+from ..domain.permissions import (
     DEPLOYMENTS_READ,
     ORG_READ,
     STACKS_READ,
     TARGETS_READ,
     PermissionChecker,
 )
+from ..repositories.protocols import UnitOfWork
 from .activity import ActivityEntry, _actor_names, _entry
 from .common import ServiceContext
 

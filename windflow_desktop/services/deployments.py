@@ -36,16 +36,16 @@ from ..domain.models import (
     Target,
 )
 from ..domain.paging import Page, PageRequest
-from ..domain.variables import parse_spec, resolve_values
-from ..engine.compose import env_file_text
-from ..engine.compose_validation import missing_required, validate_compose
-from ..repositories.protocols import UnitOfWork
-from ..security.permissions import (
+from ..domain.permissions import (
     DEPLOYMENTS_CREATE,
     DEPLOYMENTS_MANAGE,
     DEPLOYMENTS_READ,
     STACKS_WRITE,
 )
+from ..domain.variables import parse_spec, resolve_values
+from ..engine.compose import env_file_text
+from ..engine.compose_validation import missing_required, validate_compose
+from ..repositories.protocols import UnitOfWork
 from ..security.secrets import SecretStore
 from .common import Scope, ServiceContext
 from .deploy.core import DeploymentCore

@@ -9,8 +9,7 @@ from ..domain.errors import AuthenticationError, NotFoundError
 from ..domain.identity import Invitation, Member, PendingInvitation, Principal
 from ..domain.models import Membership, Organization, User
 from ..domain.paging import Page, PageRequest
-from ..repositories.protocols import UnitOfWork
-from ..security.permissions import (
+from ..domain.permissions import (
     ORG_DELETE,
     ORG_MANAGE,
     ORG_READ,
@@ -18,6 +17,7 @@ from ..security.permissions import (
     USERS_READ,
     permissions_of,
 )
+from ..repositories.protocols import UnitOfWork
 from ..security.secrets import SecretStore
 from .common import ServiceContext, clean_org_name, confirm_session, unique_slug
 from .secret_refs import delete_secrets, deployments_secret_refs, targets_secret_refs

@@ -23,12 +23,12 @@ from ..domain.errors import ConflictError, ValidationError
 from ..domain.identity import Principal
 from ..domain.models import RevisionDiff, Stack, StackRevision
 from ..domain.paging import Page, PageRequest
+from ..domain.permissions import STACKS_READ, STACKS_WRITE
 from ..domain.variables import VariableSpec, parse_spec, spec_dicts
 from ..engine.compose_validation import validate_compose
 from ..engine.files import read_regular_file
 from ..engine.safe_yaml import Limits, YAMLLimitError, load_bounded
 from ..repositories.protocols import UnitOfWork
-from ..security.permissions import STACKS_READ, STACKS_WRITE
 from .common import Scope, ServiceContext, slugify
 
 EXPORT_FORMAT = "windflow.stack"

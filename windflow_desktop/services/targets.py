@@ -25,12 +25,12 @@ from ..domain.events import TargetStatusChanged
 from ..domain.identity import Principal
 from ..domain.models import Target, TargetCapability
 from ..domain.paging import Page, PageRequest
+from ..domain.permissions import TARGETS_READ, TARGETS_SCAN, TARGETS_WRITE
 from ..domain.targets import ConnectionReport, HealthResult, ScanOutcome, TargetSpec
 from ..engine.errors import status_for
 from ..engine.pool import ExecutorPool, local_socket_url
 from ..engine.probe import StepCallback, check_connection
 from ..engine.scanner import ScanResult, bounded, scan_target
-from ..security.permissions import TARGETS_READ, TARGETS_SCAN, TARGETS_WRITE
 from ..security.secrets import SecretStore
 from .common import Scope, ServiceContext
 from .secret_refs import delete_secrets, deployments_secret_refs

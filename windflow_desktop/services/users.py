@@ -13,12 +13,12 @@ import uuid
 
 from ..domain.enums import Role
 from ..domain.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
-from ..domain.identity import Invitation, Member, Principal
+from ..domain.identity import Invitation, Member, Principal, check_password_policy
 from ..domain.models import Membership, User
 from ..domain.paging import Page, PageRequest
+from ..domain.permissions import USERS_MANAGE, USERS_READ, permissions_of
 from ..repositories.protocols import UnitOfWork
-from ..security.passwords import PasswordHasher, check_password_policy
-from ..security.permissions import USERS_MANAGE, USERS_READ, permissions_of
+from ..security.passwords import PasswordHasher
 from .common import Scope, ServiceContext, clean_email, clean_username, public_user
 
 # One answer whichever of the username or the email is taken (and never which account).

@@ -15,10 +15,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from ..domain.errors import LoginLockedError, WindFlowError
+from ..domain.errors import LoginLockedError, SecretStoreUnavailable, WindFlowError
 from ..domain.identity import Principal
 from ..domain.models import Membership, Organization, User
-from ..security.secrets import SecretStoreUnavailable
 from ..services.auth import AuthService, AuthSession
 from ..services.common import SESSION_ENDED
 from .base import Store

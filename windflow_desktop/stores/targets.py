@@ -25,8 +25,8 @@ from ..domain.errors import WindFlowError
 from ..domain.events import Event
 from ..domain.identity import Principal
 from ..domain.models import HostKeyPrompt, Target, TargetCapability
+from ..domain.permissions import TARGETS_SCAN, TARGETS_WRITE, PermissionChecker
 from ..domain.targets import ConnectionReport, HealthResult, ScanOutcome, StepResult, TargetSpec
-from ..security.permissions import TARGETS_SCAN, TARGETS_WRITE, PermissionChecker
 from ..services.targets import TargetService
 from .base import Store
 from .session import SessionStore

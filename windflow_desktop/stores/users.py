@@ -24,7 +24,7 @@ from ..domain.events import Event
 from ..domain.identity import Member, PendingInvitation, Principal
 from ..domain.models import Organization
 from ..domain.paging import PageRequest
-from ..security.permissions import USERS_MANAGE, PermissionChecker
+from ..domain.permissions import USERS_MANAGE, PermissionChecker
 from ..services.organizations import OrganizationService
 from ..services.users import UserService
 from .base import Store

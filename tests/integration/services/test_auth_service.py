@@ -15,12 +15,13 @@ from windflow_desktop.domain.errors import (
     ConflictError,
     LoginLockedError,
     PermissionDeniedError,
+    SecretStoreUnavailable,
     ValidationError,
 )
 from windflow_desktop.domain.paging import PageRequest
 from windflow_desktop.repositories.sql.backend import SqlBackend
 from windflow_desktop.security.passwords import PasswordHasher
-from windflow_desktop.security.secrets import SecretStore, SecretStoreUnavailable
+from windflow_desktop.security.secrets import SecretStore
 from windflow_desktop.services.auth import AuthService
 from windflow_desktop.services.common import ServiceContext
 

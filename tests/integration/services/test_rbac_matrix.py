@@ -6,7 +6,7 @@ when reached through one's own organization). Runs on SQLite and PostgreSQL thro
 ``backend`` fixture.
 
 Expectations are written out here by hand (lowest role per method), not derived from
-``security/permissions.py``, so a wrong table entry fails this test.
+``domain/permissions.py``, so a wrong table entry fails this test.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ viewer or the owner role) x own vs other organization, on SQLite and PostgreSQL 
 allowed in its own organization, what an allowed call gets there, and what it gets when
 aimed at the other organization (by a member, and by a superuser). A role below the
 lowest one gets ``PermissionDeniedError`` everywhere: the permission is checked before any
-object is looked up. Nothing here is derived from ``security/permissions.py``.
+object is looked up. Nothing here is derived from ``domain/permissions.py``.
 
 How a call aims at the other organization is part of its row's call (``OTHER``):
 - ``object``: the actor, acting in its own organization, names the other organization's

@@ -21,10 +21,10 @@ FORBIDDEN = {
     "events": {"repositories", "engine", "services", "stores", "ui"},
     "engine": {"security", "repositories", "events", "services", "stores", "ui"},
     "services": {"stores", "ui"},
-    # The windows see data only through stores, and stores only through services (the
-    # event bridge also subscribes to the bus).
-    "stores": {"ui", "repositories", "engine", "server", "remote"},
-    "ui": {"services", "repositories", "engine", "events", "server", "remote"},
+    # The windows see data only through stores, and stores only through services and the
+    # domain (the event bridge also subscribes to the bus).
+    "stores": {"ui", "repositories", "engine", "security", "server", "remote"},
+    "ui": {"services", "repositories", "engine", "events", "security", "server", "remote"},
     # The desktop's client of a server: it reaches no database, Redis or target itself.
     "remote": {"repositories", "engine", "security", "stores", "ui"},
 }

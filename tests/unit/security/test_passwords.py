@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from windflow_desktop.domain.errors import ValidationError
-from windflow_desktop.security.passwords import PasswordHasher, check_password_policy
+from windflow_desktop.domain.identity import check_password_policy
+from windflow_desktop.security.passwords import PasswordHasher
 
 FAST = {"time_cost": 1, "memory_cost": 8 * 1024, "parallelism": 1}
 

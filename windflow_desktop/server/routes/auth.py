@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...security.permissions import PermissionChecker
+from ...domain.permissions import PermissionChecker
 from ...services.auth import AuthSession
 from ..deps import Caller, Services
 from ..serialize import membership_json, plain, user_json

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...security.passwords import MIN_PASSWORD_LENGTH
+from ...domain.identity import MIN_PASSWORD_LENGTH
 from ...stores.base import Store
 from .message_bar import MessageBar, as_sentence
 

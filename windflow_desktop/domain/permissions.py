@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 
-from ..domain.enums import Role
-from ..domain.errors import PermissionDeniedError
-from ..domain.identity import Principal
+from .enums import Role
+from .errors import PermissionDeniedError
+from .identity import Principal
 
 TARGETS_READ = "targets:read"
 TARGETS_WRITE = "targets:write"

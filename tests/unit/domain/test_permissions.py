@@ -6,11 +6,11 @@ import uuid
 
 import pytest
 
+from windflow_desktop.domain import permissions as p
 from windflow_desktop.domain.enums import Role
 from windflow_desktop.domain.errors import PermissionDeniedError
 from windflow_desktop.domain.identity import Principal
-from windflow_desktop.security import permissions as p
-from windflow_desktop.security.permissions import ROLE_PERMISSIONS, PermissionChecker
+from windflow_desktop.domain.permissions import ROLE_PERMISSIONS, PermissionChecker
 
 ORG, OTHER = uuid.uuid4(), uuid.uuid4()
 

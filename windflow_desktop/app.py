@@ -15,9 +15,7 @@ import os
 import signal
 import sys
 import time
-import uuid
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -26,10 +24,15 @@ from . import __version__
 from .config import Settings
 from .domain.errors import WindFlowError
 from .gc_policy import GcPolicy
+from .stores.host_keys import HostKeyQuestions
 from .ui.crash import CrashHandler
-from .ui.main_window import PAGES, MainWindow
+from .ui.main_window import MainWindow
 from .ui.qtlog import install_qt_message_handler
 from .workspace import Workspace
+
+if TYPE_CHECKING:
+    from .stores.build import Stores
+    from .ui.shell import Shell
 
 log = logging.getLogger("windflow.app")
 FIRST_PAINT_TIMEOUT_S = 10.0
@@ -57,16 +60,16 @@ class WindFlowApp:
             dialogs=False if smoke else None, on_interrupt=self.quit_requested.set
         )
         self.window: MainWindow | None = None
-        self.workspace = Workspace(settings, secrets=secrets)
-        self.bridge: Any = None
+        # The host-key question of any SSH connection, asked by the executor pool (built
+        # with the workspace) and answered by the window (built later, by the shell).
+        self.host_keys = HostKeyQuestions()
+        self.workspace = Workspace(settings, secrets=secrets,
+                                   confirm_host_key=self.host_keys.ask)
+        self.stores: Stores | None = None
         self.session: Any = None
+        self.shell: Shell | None = None
         self.message_bar: Any = None
-        self.stores: list[Any] = []
-        self.health: Any = None
-        self.tray: Any = None
-        self.idle_lock: Any = None
         self.reconcile: asyncio.Future[Any] | None = None
-        self.theme: Any = None
         self.ui_settings: Any = None
         self.gc_policy = GcPolicy()
 
@@ -85,18 +88,10 @@ class WindFlowApp:
                 await asyncio.wait({self.reconcile}, timeout=HOUSEKEEPING_GRACE_S)
                 self.reconcile.cancel()
                 await asyncio.gather(self.reconcile, return_exceptions=True)
-            if self.tray is not None:
-                self.tray.close()
-            if self.idle_lock is not None:
-                self.idle_lock.shutdown()
-            if self.theme is not None:
-                self.theme.stop()
-            if self.health is not None:
-                await self.health.stop()
-            for store in reversed(self.stores):
-                await store.shutdown()
-            if self.bridge is not None:
-                self.bridge.close()
+            if self.shell is not None:
+                self.shell.close()
+            if self.stores is not None:
+                await self.stores.shutdown()
             await self.workspace.close()
             if self.window is not None:
                 self.window.save_state()
@@ -141,8 +136,6 @@ class WindFlowApp:
         if self.smoke:
             print(json.dumps({"ready_ms": round(ready_ms), "version": __version__}), flush=True)
             return 0
-        if self.watch_health:
-            self.health.start()
         while await self._sign_in():
             if await self._until_signed_out_or_quit():
                 break
@@ -209,8 +202,8 @@ class WindFlowApp:
 
     def _close_requested(self) -> None:
         """The window's close button: the tray keeps the app running where there is one."""
-        if self.tray is not None:
-            self.tray.handle_close_request()
+        if self.shell is not None:
+            self.shell.tray.handle_close_request()
         else:
             self._quit_asked()
 
@@ -228,179 +221,23 @@ class WindFlowApp:
             ask(self.quit_requested.set)
 
     def _bind(self, window: MainWindow) -> None:
-        """Build the stores over the services and bind the window to them."""
-        from .engine import HealthMonitor
-        from .stores.activity import ActivityStore
-        from .stores.containers import ContainersStore
-        from .stores.dashboard import DashboardStore
-        from .stores.deployments import DeploymentsStore
-        from .stores.directory import DirectoryStore
-        from .stores.event_bridge import EventBridge
-        from .stores.notifications import NotificationsStore
-        from .stores.session import SessionStore
-        from .stores.stacks import StacksStore
-        from .stores.targets import TargetsStore
-        from .stores.users import UsersStore
-        from .ui.dialogs.deploy_stack import DeployDialog
-        from .ui.idle_lock import IdleLock
-        from .ui.theme import ThemeController
-        from .ui.tray import TrayController
-        from .ui.views.activity import ActivityPage
-        from .ui.views.containers import ContainersPage
-        from .ui.views.dashboard import DashboardPage
-        from .ui.views.deployments import DeploymentsPage
-        from .ui.views.invitations import InvitationsPanel
-        from .ui.views.notifications import (
-            NotificationBell,
-            NotificationCentre,
-            NotificationSettings,
+        """Build the stores over the services and the window's shell over the stores."""
+        from .stores.build import build_stores
+        from .ui.shell import Shell
+
+        stores = self.stores = build_stores(
+            self.workspace.services, self.workspace.bus, self.ui_settings,
+            host_keys=self.host_keys,
+            health_interval_s=self.settings.health_interval_s if self.watch_health else None,
+            parent=window,
         )
-        from .ui.views.settings import SettingsPage
-        from .ui.views.stacks import StacksPage
-        from .ui.views.targets import TargetsPage
-        from .ui.views.users import UsersPage
-        from .ui.widgets.account_menu import AccountButton
-        from .ui.widgets.message_bar import MessageBar, keyring_notice
-
-        services = self.workspace.services
-        list_targets = self._list_targets
-        bridge = self.bridge = EventBridge(self.workspace.bus, parent=window)
-        bridge.sig_bus_state_changed.connect(window.set_bus_state)
-        window.set_bus_state(str(bridge.state))
-
-        session = self.session = SessionStore(services.auth, parent=window)
-        users = UsersStore(session, services.users, services.organizations)
-        targets = TargetsStore(services.targets, session)
-        containers = ContainersStore(services.containers, session)
-        self.workspace.pool.confirm_host_key = targets.confirm_host_key
-        stacks = StacksStore(session, services.stacks)
-        deployments = DeploymentsStore(session, services.deployments, list_targets)
-        activity = ActivityStore(session, services.activity)
-        notifications = NotificationsStore(self.ui_settings)
-        dashboard = DashboardStore(session, services.dashboard)
-        directory = DirectoryStore(session, services.targets, services.stacks)
-        self.stores = [session, users, targets, containers, stacks, deployments, activity,
-                       dashboard, directory]
-        for store in (users, targets, containers, stacks, deployments, activity, notifications,
-                      dashboard, directory):
-            bridge.sig_events_received.connect(store.apply_events)
-        self.gc_policy.watch(bridge.sig_events_received)
-        for store in self.stores:
+        self.session = stores.session
+        self.gc_policy.watch(stores.bridge.sig_events_received)
+        for store in stores.acting:
             self.gc_policy.watch(store.sig_busy_changed)
-
-        def organization_changed() -> None:
-            principal = session.principal
-            org = principal.organization_id if principal is not None else None
-            notifications.set_organization(str(org) if org else None)
-
-        session.sig_session_changed.connect(organization_changed)
-        qapp = QApplication.instance()
-        assert isinstance(qapp, QApplication)
-        self.theme = ThemeController(qapp)
-        self.theme.start()
-        self.health = HealthMonitor(
-            targets.health_round, interval_s=self.settings.health_interval_s
-        )
-
-        def fleet_loaded() -> None:
-            # Check the fleet as soon as it is known (after sign-in), then every interval.
-            if targets.loaded and self.watch_health:
-                self.health.run_now()
-
-        targets.sig_targets_reset.connect(fleet_loaded)
-        targets_page = TargetsPage(targets, self.ui_settings)
-        window.set_page("targets", targets_page)
-        window.set_page("containers", ContainersPage(containers, targets, self.ui_settings))
-        stacks_page = StacksPage(stacks, self.ui_settings)
-
-        def deploy(stack: Any) -> None:
-            if stacks.revision is not None:
-                DeployDialog(deployments, stack, stacks.revision, window).open()
-
-        stacks_page.sig_deploy_requested.connect(deploy)
-        window.set_page("stacks", stacks_page)
-
-        # Names by id from the directory: archived stacks and filtered-out rows too.
-        deployments_page = DeploymentsPage(deployments, names=directory.name_of,
-                                           ui_settings=self.ui_settings)
-        directory.sig_changed.connect(deployments_page.refresh_names)
-        window.set_page("deployments", deployments_page)
-
-        bar = self.message_bar = MessageBar()
-        window.setMenuWidget(bar)
-        session.sig_keyring_unavailable.connect(lambda message: keyring_notice(bar, message))
-        session.sig_shared_database.connect(bar.show_warning)
-        bar.bind(session)
-        # A service that refuses the session (ended elsewhere) signs this window out: the
-        # sign-in prompt follows, with the reason in the bar. Queued: after the action.
-        session.watch(*self.stores)
-        session.sig_session_ended.connect(lambda message: bar.show_error("SESSION_ENDED",
-                                                                         message))
-        self.idle_lock = IdleLock(session, window, self.settings.idle_lock_s)
-        window.statusBar().addPermanentWidget(
-            AccountButton(session, users, message_bar=bar)
-        )
-        settings_page = SettingsPage()
-        settings_page.add_section("Users & roles", UsersPage(users, self.ui_settings))
-        settings_page.add_section("Invitations", InvitationsPanel(users))
-
-        def invitations_changed() -> None:
-            # Seen on sign-in: joining an organization waits for the user's answer.
-            count = len(users.invitations)
-            if count:
-                def show() -> None:
-                    window.show_page("settings")
-                    settings_page.show_section("Invitations")
-
-                bar.show_message(
-                    f"{count} organization invitation{'s' if count > 1 else ''} "
-                    "waiting for your answer", actions=[("Show", show)],
-                )
-
-        users.sig_invitations_changed.connect(invitations_changed)
-        window.set_page("settings", settings_page)
-
-        activity_page = ActivityPage(activity, self.ui_settings)
-        window.set_page("activity", activity_page)
-        centre = NotificationCentre(notifications)
-        bell = NotificationBell(notifications, centre)
-        window.statusBar().addPermanentWidget(bell)
-        tray = self.tray = TrayController(window, notifications, centre, self.ui_settings)
-        tray.sig_quit_requested.connect(self._quit_asked)
-        tray.sig_centre_requested.connect(bell.toggle_centre)
-        settings_page.add_section(
-            "Notifications",
-            NotificationSettings(notifications, tray_available=tray.tray_available),
-        )
-        selectors: dict[str, Callable[[uuid.UUID], object]] = {
-            "target": targets_page.select,
-            "stack": stacks_page.select_stack,
-            "deployment": deployments.select,
-        }
-
-        def open_object(aggregate_type: str, aggregate_id: str) -> None:
-            """Show the page of an object (a notification or activity row was opened)."""
-            key = {"user": "settings", "membership": "settings"}.get(
-                aggregate_type, f"{aggregate_type}s"
-            )
-            if key in {spec.key for spec in PAGES}:
-                window.show_page(key)
-                window.show_and_raise()
-            if key == "settings":
-                settings_page.show_section("Users & roles")
-            if aggregate_id and aggregate_type in selectors:
-                with contextlib.suppress(ValueError):
-                    selectors[aggregate_type](uuid.UUID(aggregate_id))
-
-        tray.sig_open_object.connect(open_object)
-        activity_page.sig_open_object.connect(open_object)
-        dashboard_page = DashboardPage(dashboard, self.ui_settings)
-        window.set_page("dashboard", dashboard_page)
-        dashboard_page.sig_open_object.connect(open_object)
-
-    async def _list_targets(self, principal: Any) -> Any:
-        page = await self.workspace.services.targets.list_targets(principal)
-        return page.items
+        self.shell = Shell(window, stores, self.ui_settings,
+                           idle_lock_s=self.settings.idle_lock_s, quit_asked=self._quit_asked)
+        self.message_bar = self.shell.message_bar
 
     def _notice_no_keyring(self) -> None:
         from .security.secrets import NO_KEYRING_MESSAGE

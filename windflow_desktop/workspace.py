@@ -11,10 +11,23 @@ import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import Settings
 from .private_files import private_sqlite_file
+
+if TYPE_CHECKING:
+    from .services.access_tokens import AccessTokenService
+    from .services.activity import ActivityService
+    from .services.auth import AuthService
+    from .services.common import ServiceContext
+    from .services.containers import ContainerService
+    from .services.dashboard import DashboardService
+    from .services.deployments import DeploymentService
+    from .services.organizations import OrganizationService
+    from .services.stacks import StackService
+    from .services.targets import TargetService
+    from .services.users import UserService
 
 log = logging.getLogger("windflow.app")
 
@@ -24,8 +37,10 @@ class Workspace:
     and closed in reverse. No Qt here: a CLI or a test builds the same graph."""
 
     def __init__(self, settings: Settings, *, secrets: Any = None,
-                 sealed_secrets: bool = False, database_clock: bool = False) -> None:
+                 sealed_secrets: bool = False, database_clock: bool = False,
+                 confirm_host_key: Any = None) -> None:
         """``secrets``: a store to use instead of the OS keyring (tests);
+        ``confirm_host_key``: who answers "trust this new SSH host key?" (no one: no);
         ``sealed_secrets``: secrets sealed in the database under the server's key (a
         server, which has no keyring); ``database_clock``: time read from the database
         (a server and its workers, on machines whose clocks may differ)."""
@@ -34,11 +49,12 @@ class Workspace:
         self._secrets = secrets
         self._sealed = sealed_secrets
         self._database_clock = database_clock
+        self._confirm_host_key = confirm_host_key
         self.clock: Any = None
         self.backend: Any = None
         self.bus: Any = None
         self.secrets: Any = None
-        self.services: Any = None
+        self.services: Services = None  # type: ignore[assignment]  # until open()
         self.pool: Any = None
         self.keyring_missing = False
 
@@ -80,7 +96,8 @@ class Workspace:
                 self.keyring_missing = True
                 self.secrets = SecretStore.memory_only()
             self.pool = ExecutorPool(
-                KnownHosts(self.settings.home / "known_hosts"), self.secrets.aget
+                KnownHosts(self.settings.home / "known_hosts"), self.secrets.aget,
+                confirm_host_key=self._confirm_host_key,
             )
             self._stack.push_async_callback(self.pool.close)
             self.clock = utcnow
@@ -142,17 +159,19 @@ class Workspace:
 
 @dataclass
 class Services:
-    context: Any
-    auth: Any
-    access_tokens: Any
-    users: Any
-    organizations: Any
-    targets: Any
-    containers: Any
-    stacks: Any
-    deployments: Any
-    activity: Any
-    dashboard: Any = None
+    """The local services (they satisfy ``services.protocols.ServiceApis``)."""
+
+    context: ServiceContext
+    auth: AuthService
+    access_tokens: AccessTokenService
+    users: UserService
+    organizations: OrganizationService
+    targets: TargetService
+    containers: ContainerService
+    stacks: StackService
+    deployments: DeploymentService
+    activity: ActivityService
+    dashboard: DashboardService
 
 
 def sqlite_file(url: str) -> Path | None:

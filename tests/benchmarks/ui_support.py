@@ -407,7 +407,7 @@ async def _idle_app(home: Path) -> dict[str, float]:
         window.show_page(page)  # each page shown once, as a user looking around would
         await asyncio.sleep(0.5)
     for _ in range(300):  # until every store has finished loading (30 s at most)
-        if not any(getattr(store, "busy", False) for store in app.stores):
+        if not any(store.busy for store in app.stores.acting):
             break
         await asyncio.sleep(0.1)
     await asyncio.sleep(3.0)  # idle
@@ -416,11 +416,9 @@ async def _idle_app(home: Path) -> dict[str, float]:
         samples.append(_rss_mb())
         await asyncio.sleep(0.2)
     rss = max(samples)
-    deployments = next((s for s in app.stores if type(s).__name__ == "DeploymentsStore"),
-                       None)
-    targets = next((s for s in app.stores if type(s).__name__ == "TargetsStore"), None)
-    print(f"# idle app: {len(targets.targets) if targets else '?'} targets, "
-          f"{len(deployments.rows) if deployments else '?'} deployments loaded, "
+    deployments, targets = app.stores.deployments, app.stores.targets
+    print(f"# idle app: {len(targets.targets)} targets, "
+          f"{len(deployments.rows)} deployments loaded, "
           f"RSS {rss:.1f} MB", flush=True)
     app.quit_requested.set()
     await running

@@ -15,7 +15,6 @@ from .errors import (
     status_for,
 )
 from .executor import CommandResult, Executor, LocalExecutor
-from .health import HealthMonitor
 from .pool import EngineSettings, ExecutorPool
 from .probe import check_connection
 from .scanner import ScanResult, scan_target
@@ -24,7 +23,7 @@ from .ssh import HostKeyConfirm, KnownHosts, SshSettings, SshTarget
 __all__ = [
     "CommandResult", "CommandTimeoutError", "ConnectionDroppedError", "DockerApi",
     "DockerApiError", "DockerUnavailableError", "EngineSettings", "Executor", "ExecutorPool",
-    "HealthMonitor", "HostKeyChangedError", "HostKeyConfirm", "HostKeyPrompt",
+    "HostKeyChangedError", "HostKeyConfirm", "HostKeyPrompt",
     "HostKeyRejectedError", "KnownHosts", "LocalExecutor", "ScanResult", "SshSettings",
     "SshTarget", "TargetAuthError", "TlsError", "check_connection", "scan_target", "status_for",
 ]

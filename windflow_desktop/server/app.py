@@ -44,11 +44,11 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        workspace = Workspace(settings, secrets=secrets, sealed_secrets=True,
-                              database_clock=True)
-        await workspace.open()
         # No one answers a dialog here: new host keys wait for a decision through the API.
-        app.state.host_keys = workspace.pool.confirm_host_key = HostKeyDecisions()
+        app.state.host_keys = host_keys = HostKeyDecisions()
+        workspace = Workspace(settings, secrets=secrets, sealed_secrets=True,
+                              database_clock=True, confirm_host_key=host_keys)
+        await workspace.open()
         app.state.workspace = workspace
         store, redis = await _feed_store(settings)
         app.state.feed = feed = EventFeed(workspace.bus, store)

@@ -25,7 +25,8 @@ from ..domain.events import NOT_AUDITED, Event
 from ..domain.identity import Principal
 from ..domain.paging import PageRequest
 from ..domain.words import words
-from ..services.activity import ActivityEntry, ActivityFilters, ActivityService, Actor
+from ..services.activity import ActivityEntry, ActivityFilters, Actor
+from ..services.protocols import ActivityApi
 from .base import Store
 from .session import SessionStore
 
@@ -65,7 +66,7 @@ class ActivityStore(Store):
     def __init__(
         self,
         session: SessionStore,
-        service: ActivityService,
+        service: ActivityApi,
         *,
         page_size: int = PAGE_SIZE,
         parent: QObject | None = None,

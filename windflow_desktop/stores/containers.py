@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, Signal
 from ..domain.containers import ContainerInfo
 from ..domain.events import DeploymentFinished, DeploymentStatusChanged, DockerObjectActed, Event
 from ..domain.identity import Principal
-from ..services.containers import ContainerService
+from ..services.protocols import ContainersApi
 from .base import Store
 from .session import SessionStore
 
@@ -50,7 +50,7 @@ class ContainersStore(Store):
     sig_log_lines = Signal(object)
     sig_log_ended = Signal(str)
 
-    def __init__(self, service: ContainerService, session: SessionStore,
+    def __init__(self, service: ContainersApi, session: SessionStore,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._service = service

@@ -25,11 +25,11 @@ from ..domain.events import NOT_AUDITED, PAYLOADS, DeploymentFinished, Event, Ta
 from ..domain.identity import Principal
 from ..services.activity import ActivityEntry
 from ..services.dashboard import (
-    DashboardService,
     DashboardSummary,
     RecentDeployment,
     TargetHealth,
 )
+from ..services.protocols import DashboardApi
 from .base import Store
 from .session import SessionStore
 
@@ -49,7 +49,7 @@ class DashboardStore(Store):
 
     sig_summary_changed = Signal()
 
-    def __init__(self, session: SessionStore, service: DashboardService,
+    def __init__(self, session: SessionStore, service: DashboardApi,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._session = session

@@ -39,7 +39,7 @@ from ..domain.models import (
     Target,
 )
 from ..domain.paging import PageRequest
-from ..services.deployments import DeploymentService
+from ..services.protocols import DeploymentsApi
 from .base import Store
 from .session import SessionStore
 
@@ -84,7 +84,7 @@ class DeploymentsStore(Store):
     sig_preview_ready = Signal(object)
     sig_previous_values = Signal(object, object, object)
 
-    def __init__(self, session: SessionStore, service: DeploymentService,
+    def __init__(self, session: SessionStore, service: DeploymentsApi,
                  list_targets: TargetLister, *, page_size: int = PAGE_SIZE,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -15,8 +15,7 @@ from PySide6.QtCore import QObject
 
 from ..domain.events import Event
 from ..domain.paging import MAX_PAGE_SIZE, PageRequest
-from ..services.stacks import StackService
-from ..services.targets import TargetService
+from ..services.protocols import StacksApi, TargetsApi
 from .base import Store
 from .session import SessionStore
 
@@ -24,7 +23,7 @@ RELOAD_AFTER_S = 0.3
 
 
 class DirectoryStore(Store):
-    def __init__(self, session: SessionStore, targets: TargetService, stacks: StackService,
+    def __init__(self, session: SessionStore, targets: TargetsApi, stacks: StacksApi,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._session = session

@@ -18,8 +18,9 @@ from PySide6.QtCore import QObject, Signal
 from ..domain.errors import LoginLockedError, SecretStoreUnavailable, WindFlowError
 from ..domain.identity import Principal
 from ..domain.models import Membership, Organization, User
-from ..services.auth import AuthService, AuthSession
+from ..services.auth import AuthSession
 from ..services.common import SESSION_ENDED
+from ..services.protocols import AuthApi
 from .base import Store
 
 log = logging.getLogger("windflow.stores.session")
@@ -46,7 +47,7 @@ class SessionStore(Store):
     sig_shared_database = Signal(str)
     sig_session_ended = Signal(str)
 
-    def __init__(self, auth: AuthService, parent: QObject | None = None) -> None:
+    def __init__(self, auth: AuthApi, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._auth = auth
         self._session: AuthSession | None = None

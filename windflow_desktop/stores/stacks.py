@@ -21,7 +21,8 @@ from ..domain.events import Event
 from ..domain.identity import Principal
 from ..domain.models import RevisionDiff, Stack, StackRevision
 from ..domain.paging import PageRequest
-from ..services.stacks import StackService, read_import_file
+from ..services.protocols import StacksApi
+from ..services.stacks import read_import_file
 from .base import Store
 from .session import SessionStore
 
@@ -58,7 +59,7 @@ class StacksStore(Store):
     sig_diff_ready = Signal(object)
     sig_exported = Signal(str, str)
 
-    def __init__(self, session: SessionStore, service: StackService,
+    def __init__(self, session: SessionStore, service: StacksApi,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._session = session

@@ -1,14 +1,11 @@
 """``TargetsStore``: the targets of the signed-in organization for the Targets page and
 the add/edit wizard — load, add, edit, delete, connection test (live steps), scan one or
-all (with progress), capabilities, health rounds, and the host-key question.
+all (with progress), capabilities, and the health rounds (``health_interval_s``: the
+store checks the fleet once it is loaded, then every interval, until it shuts down).
 
 Every call goes through ``TargetService`` with the session's principal. Changes reach the
 page as precise batches (``sig_targets_applied(upserts, removed_ids)``); a long action
 (test, scan) can be cancelled with ``cancel(action)``.
-
-The host-key question: ``confirm_host_key`` is the ``ExecutorPool``'s callback. It emits
-``sig_host_key_asked(prompt, future)`` and waits (at most ``HOST_KEY_WAIT_S``) for the
-page to answer with ``future.set_result(bool)``; no answer means no.
 """
 
 from __future__ import annotations
@@ -24,17 +21,17 @@ from PySide6.QtCore import QObject, Signal
 from ..domain.errors import WindFlowError
 from ..domain.events import Event
 from ..domain.identity import Principal
-from ..domain.models import HostKeyPrompt, Target, TargetCapability
+from ..domain.models import Target, TargetCapability
 from ..domain.permissions import TARGETS_SCAN, TARGETS_WRITE, PermissionChecker
 from ..domain.targets import ConnectionReport, HealthResult, ScanOutcome, StepResult, TargetSpec
-from ..services.targets import TargetService
+from ..services.health_loop import HealthMonitor
+from ..services.protocols import TargetsApi
 from .base import Store
 from .session import SessionStore
 
 __all__ = ["ConnectionReport", "StepResult", "TargetSpec", "TargetsStore"]
 
 log = logging.getLogger("windflow.stores.targets")
-HOST_KEY_WAIT_S = 300.0
 
 
 class TargetsStore(Store):
@@ -45,7 +42,6 @@ class TargetsStore(Store):
     sig_test_step(object): a ``StepResult`` of the running connection test.
     sig_test_finished(object): the ``ConnectionReport`` of the test.
     sig_scan_progress(int, int): targets scanned so far, of how many.
-    sig_host_key_asked(object, object): a ``HostKeyPrompt`` and the future to answer.
     sig_saved(object): the ``Target`` the wizard saved (created or edited).
     """
 
@@ -55,13 +51,15 @@ class TargetsStore(Store):
     sig_test_step = Signal(object)
     sig_test_finished = Signal(object)
     sig_scan_progress = Signal(int, int)
-    sig_host_key_asked = Signal(object, object)
     sig_saved = Signal(object)
 
-    def __init__(self, service: TargetService, session: SessionStore,
-                 parent: QObject | None = None) -> None:
+    def __init__(self, service: TargetsApi, session: SessionStore,
+                 parent: QObject | None = None, *,
+                 health_interval_s: float | None = None) -> None:
         super().__init__(parent)
         self._service = service
+        self._health = (None if health_interval_s is None
+                        else HealthMonitor(self.health_round, interval_s=health_interval_s))
         self._session = session
         self._targets: dict[uuid.UUID, Target] = {}
         self._capabilities: dict[uuid.UUID, tuple[TargetCapability, ...]] = {}
@@ -95,16 +93,6 @@ class TargetsStore(Store):
     def can_scan(self) -> bool:
         p = self._session.principal
         return p is not None and PermissionChecker(p).has_permission(TARGETS_SCAN)
-
-    # -- the host-key question -------------------------------------------------------------
-
-    async def confirm_host_key(self, prompt: HostKeyPrompt) -> bool:
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self.sig_host_key_asked.emit(prompt, future)
-        try:
-            return await asyncio.wait_for(future, HOST_KEY_WAIT_S)
-        except TimeoutError:
-            return False
 
     # -- live updates --------------------------------------------------------------------
 
@@ -140,6 +128,7 @@ class TargetsStore(Store):
             self.loaded = True
             if first:
                 self.sig_targets_reset.emit()
+                self._check_health_now()
             else:
                 self.sig_targets_applied.emit(tuple(fresh.values()), removed)
             self.sig_changed.emit()
@@ -280,6 +269,19 @@ class TargetsStore(Store):
             return results
 
         return self.run("scan", act)
+
+    def _check_health_now(self) -> None:
+        """The fleet is known (after sign-in): check it now, then every interval."""
+        if self._health is not None:
+            if self._health.running:
+                self._health.run_now()
+            else:
+                self._health.start()
+
+    async def shutdown(self) -> None:
+        if self._health is not None:
+            await self._health.stop()
+        await super().shutdown()
 
     async def health_round(self) -> list[HealthResult]:
         """One health check of every target (the ``HealthMonitor``'s round)."""

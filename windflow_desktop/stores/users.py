@@ -25,8 +25,7 @@ from ..domain.identity import Member, PendingInvitation, Principal
 from ..domain.models import Organization
 from ..domain.paging import PageRequest
 from ..domain.permissions import USERS_MANAGE, PermissionChecker
-from ..services.organizations import OrganizationService
-from ..services.users import UserService
+from ..services.protocols import OrganizationsApi, UsersApi
 from .base import Store
 from .session import SessionStore
 
@@ -59,8 +58,8 @@ class UsersStore(Store):
     def __init__(
         self,
         session: SessionStore,
-        users: UserService,
-        organizations: OrganizationService,
+        users: UsersApi,
+        organizations: OrganizationsApi,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)

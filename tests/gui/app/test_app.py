@@ -103,7 +103,7 @@ def test_a_session_ended_elsewhere_brings_back_the_sign_in(
     changed = qloop.create_task(change_password_elsewhere())
     qtbot.waitUntil(changed.done, timeout=WAIT_MS)
     changed.result()
-    users = next(s for s in app.stores if type(s).__name__ == "UsersStore")
+    users = app.stores.users
     users.load()  # the window's next call to the services
     qtbot.waitUntil(lambda: dialog_of(LoginDialog) is not None, timeout=WAIT_MS)
     assert not app.session.signed_in

@@ -103,11 +103,11 @@ def test_notifications_name_the_stack_and_the_target(
         desk.check_target(dialog, target)
         dep = desk.deploy(dialog, WEB_PORT=str(free_port()), GREETING="hi")
         desk.wait_status(dep.id, DeploymentStatus.SUCCEEDED)
-        toast = desk.app.tray.toast
+        toast = desk.app.shell.tray.toast
         assert toast is not None
         qtbot.waitUntil(lambda: "succeeded" in toast.title.text().lower(), timeout=30_000)
         assert "Hello web on build box" in toast.message.text().replace("\n", " ")
-        model = desk.app.tray.centre.list.model()
+        model = desk.app.shell.tray.centre.list.model()
         texts = [str(model.index(r, 0).data()) for r in range(model.rowCount())]
         assert any("Hello web on build box" in t for t in texts), texts
 
@@ -309,7 +309,7 @@ def test_unsaved_stack_edits_are_asked_about(
         # Quit from the tray menu: asked too; Cancel keeps the app running
         qtbot.keyClick(page.editor, Qt.Key.Key_Return)
         qtbot.keyClicks(page.editor, "# more")
-        desk.app.tray.sig_quit_requested.emit()
+        desk.app.shell.tray.sig_quit_requested.emit()
         box = desk.question()
         box.button(box.StandardButton.Cancel).click()
         assert not desk.app.quit_requested.is_set()

@@ -178,7 +178,7 @@ def test_first_run_to_deploy_stop_remove(qtbot: QtBot, qloop: Any, tmp_path: Pat
         assert stack is not None and stack.name == "Hello web" and stack.tags == ["demo"]
 
         # 5. the deploy dialog: tick the target, type the port, preview, Deploy
-        notifications = app.tray.store
+        notifications = app.shell.tray.store
         notified: list[Any] = []
         notifications.sig_notified.connect(notified.append)
         click(qtbot, stacks_page.deploy_button)

@@ -26,7 +26,9 @@ from windflow_desktop.engine.pool import ExecutorPool
 from windflow_desktop.engine.ssh import KnownHosts
 from windflow_desktop.services.common import ServiceContext
 from windflow_desktop.services.targets import TargetService
+from windflow_desktop.stores.host_keys import HostKeyQuestions
 from windflow_desktop.stores.targets import TargetsStore
+from windflow_desktop.ui.dialogs.target_hostkey import HostKeyAnswers
 from windflow_desktop.ui.views.targets import TargetsPage
 
 WAIT_MS = 30_000
@@ -39,6 +41,7 @@ class World:
     targets: TargetsStore
     page: TargetsPage
     sshd: SshServer
+    host_keys: HostKeyAnswers
 
 
 @pytest.fixture
@@ -47,19 +50,20 @@ def world(qtbot: QtBot, workspace: Workspace, tmp_path: Path, docker_engine: Doc
     svc = workspace.services
     workspace.run(workspace.session.setup(username="alice", email="alice@example.test",
                                           password=PASSWORD, organization_name="Acme"))
+    host_keys = HostKeyQuestions()
     pool = ExecutorPool(KnownHosts(tmp_path / "known_hosts"), svc.secrets.aget,
-                        settings=engine_settings())
+                        settings=engine_settings(), confirm_host_key=host_keys.ask)
     targets = TargetsStore(TargetService(ServiceContext(svc.backend, svc.bus,
                                                         clock=svc.clock), svc.secrets, pool),
                            workspace.session)
-    pool.confirm_host_key = targets.confirm_host_key
     workspace.run(targets.load())
     page = TargetsPage(targets)
+    answers = HostKeyAnswers(host_keys, page)  # the shell does this over the main window
     qtbot.addWidget(page)
     page.resize(1180, 700)
     page.show()
     try:
-        yield World(workspace, targets, page, sshd_server)
+        yield World(workspace, targets, page, sshd_server, answers)
     finally:
         workspace.run(targets.shutdown())
         workspace.run(pool.close())
@@ -95,9 +99,9 @@ def test_wizard_from_kind_to_finish(qtbot: QtBot, world: World) -> None:
         assert not form.browse_rows[row].isVisible()
 
     wizard.next()  # the test starts and asks about the host key; the person reads it
-    qtbot.waitUntil(lambda: bool(page._boxes), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: bool(world.host_keys.boxes), timeout=WAIT_MS)
     qtbot.wait(HOST_KEY_OPEN_MS)
-    page._boxes[-1].button(QMessageBox.StandardButton.Yes).click()
+    world.host_keys.boxes[-1].button(QMessageBox.StandardButton.Yes).click()
     qtbot.waitUntil(wizard.test_page.isComplete, timeout=WAIT_MS)
     steps = wizard.test_page.steps
     times = {steps.topLevelItem(i).text(1): steps.topLevelItem(i).text(2)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QEvent, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox, QWizard
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget, QWizard
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -33,7 +33,9 @@ from windflow_desktop.services.common import ServiceContext
 from windflow_desktop.services.containers import ContainerService
 from windflow_desktop.services.targets import TargetService
 from windflow_desktop.stores.containers import ContainersStore
+from windflow_desktop.stores.host_keys import HostKeyQuestions
 from windflow_desktop.stores.targets import TargetsStore
+from windflow_desktop.ui.dialogs.target_hostkey import HostKeyAnswers
 from windflow_desktop.ui.views.containers import CONTAINER_ROLE, ContainersPage
 from windflow_desktop.ui.views.targets import TargetsPage
 
@@ -48,6 +50,7 @@ class Ops:
     containers: ContainersStore
     docker: DockerEngine
     sshd: SshServer
+    host_keys: HostKeyQuestions
 
     def ssh_spec(self, name: str = "web-1", **kw: Any) -> TargetSpec:
         values: dict[str, Any] = {"name": name, "kind": TargetKind.SSH, "host": "127.0.0.1",
@@ -63,15 +66,15 @@ def ops(workspace: Workspace, tmp_path: Path, docker_engine: DockerEngine,
     svc = workspace.services
     workspace.run(workspace.session.setup(username="alice", email="alice@example.test",
                                           password=PASSWORD, organization_name="Acme"))
+    host_keys = HostKeyQuestions()
     pool = ExecutorPool(KnownHosts(tmp_path / "known_hosts"), svc.secrets.aget,
-                        settings=engine_settings())
+                        settings=engine_settings(), confirm_host_key=host_keys.ask)
     ctx = ServiceContext(svc.backend, svc.bus, clock=svc.clock)
     targets = TargetsStore(TargetService(ctx, svc.secrets, pool), workspace.session)
     containers = ContainersStore(ContainerService(ctx, pool, svc.secrets), workspace.session)
-    pool.confirm_host_key = targets.confirm_host_key
     workspace.run(targets.load())
     try:
-        yield Ops(workspace, pool, targets, containers, docker_engine, sshd_server)
+        yield Ops(workspace, pool, targets, containers, docker_engine, sshd_server, host_keys)
     finally:
         workspace.run(containers.shutdown())
         workspace.run(targets.shutdown())
@@ -80,15 +83,21 @@ def ops(workspace: Workspace, tmp_path: Path, docker_engine: DockerEngine,
 
 def open_page(qtbot: QtBot, ops: Ops) -> TargetsPage:
     page = TargetsPage(ops.targets)
+    HostKeyAnswers(ops.host_keys, page)  # the shell does this over the main window
     qtbot.addWidget(page)
     page.resize(1200, 600)
     page.show()
     return page
 
 
+def host_key_boxes(window: QWidget) -> list[QMessageBox]:
+    return [box for box in window.findChildren(QMessageBox)
+            if box.accessibleName() == "Host key confirmation" and box.isVisible()]
+
+
 def answer_host_key(qtbot: QtBot, page: TargetsPage, accept: bool = True) -> None:
-    qtbot.waitUntil(lambda: bool(page._boxes), timeout=WAIT_MS)
-    box = page._boxes[-1]
+    qtbot.waitUntil(lambda: bool(host_key_boxes(page)), timeout=WAIT_MS)
+    box = host_key_boxes(page)[-1]
     assert "SHA256:" in box.informativeText()
     button = QMessageBox.StandardButton.Yes if accept else QMessageBox.StandardButton.No
     box.button(button).click()

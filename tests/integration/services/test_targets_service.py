@@ -30,8 +30,8 @@ from windflow_desktop.engine.errors import (
     TargetAuthError,
     TlsError,
 )
-from windflow_desktop.engine.health import HealthMonitor
 from windflow_desktop.repositories.sql.backend import SqlBackend
+from windflow_desktop.services.health_loop import HealthMonitor
 from windflow_desktop.services.targets import secret_name
 
 

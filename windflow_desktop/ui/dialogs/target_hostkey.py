@@ -1,14 +1,19 @@
 """The host-key question for a new SSH host, non-modal: ``ask_host_key(parent, prompt,
 future)`` shows the fingerprint and resolves ``future`` with the answer (closing the box
-is a no). Never ``exec()``: the event loop keeps running while the user reads."""
+is a no). Never ``exec()``: the event loop keeps running while the user reads.
+
+``HostKeyAnswers`` shows every question of a ``HostKeyQuestions`` over one window,
+whichever page or deployment raised it."""
 
 from __future__ import annotations
 
 import asyncio
 
+from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from ...domain.models import HostKeyPrompt
+from ...stores.host_keys import HostKeyQuestions
 
 
 def ask_host_key(parent: QWidget | None, prompt: HostKeyPrompt,
@@ -37,3 +42,19 @@ def ask_host_key(parent: QWidget | None, prompt: HostKeyPrompt,
     future.add_done_callback(lambda _f: box.close() if box.isVisible() else None)
     box.open()
     return box
+
+
+class HostKeyAnswers(QObject):
+    """Asks the user each question of ``questions`` over ``window``; ``boxes``: the open
+    ones."""
+
+    def __init__(self, questions: HostKeyQuestions, window: QWidget) -> None:
+        super().__init__(window)
+        self._window = window
+        self.boxes: list[QMessageBox] = []
+        questions.sig_asked.connect(self._ask)
+
+    def _ask(self, prompt: HostKeyPrompt, future: asyncio.Future[bool]) -> None:
+        box = ask_host_key(self._window, prompt, future)
+        self.boxes.append(box)
+        box.finished.connect(lambda _r: self.boxes.remove(box) if box in self.boxes else None)

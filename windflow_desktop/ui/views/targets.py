@@ -36,9 +36,8 @@ from PySide6.QtWidgets import (
 )
 
 from ...domain.enums import TargetKind, TargetStatus
-from ...domain.models import HostKeyPrompt, Target
+from ...domain.models import Target
 from ...stores.targets import ConnectionReport, StepResult, TargetsStore
-from ..dialogs.target_hostkey import ask_host_key
 from ..dialogs.target_wizard import StepsView, TargetWizard
 from ..models.base import ROW_ROLE, SORT_ROLE, Column, RowTableModel
 from ..widgets.badge import BadgeDelegate
@@ -230,7 +229,6 @@ class TargetsPage(QWidget):
         store.sig_scan_progress.connect(self._on_progress)
         store.sig_busy_changed.connect(self._on_busy)
         store.sig_error.connect(self.messages.show_error)
-        store.sig_host_key_asked.connect(self._ask_host_key)
         self._reset()
 
     # -- store → view ----------------------------------------------------------------------
@@ -283,12 +281,6 @@ class TargetsPage(QWidget):
         self.messages.clear_on_success(task, self.store)
         self._on_busy()
         task.add_done_callback(lambda _t: self._on_busy())
-
-    def _ask_host_key(self, prompt: HostKeyPrompt, future: asyncio.Future[bool]) -> None:
-        box = ask_host_key(self, prompt, future)
-        self._boxes.append(box)
-        box.finished.connect(lambda _r, b=box: self._boxes.remove(b)
-                             if b in self._boxes else None)
 
     # -- view → store ----------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-log = logging.getLogger("windflow.engine.health")
+log = logging.getLogger("windflow.services.health_loop")
 
 
 class HealthMonitor:

@@ -1,0 +1,102 @@
+"""``build_stores(services, bus, ui_settings)``: every store of one window over the
+services (local or a server's) and the event bus, wired to each other and to the bus.
+
+The stores are built in the order they depend on each other (the session first) and shut
+down in reverse (``Stores.shutdown``). Each one receives the bus's events in batches (one
+per frame) through the ``EventBridge``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QSettings
+
+from ..domain.identity import Principal
+from ..domain.models import Target
+from ..events.protocol import EventBus
+from ..services.protocols import ServiceApis
+from .activity import ActivityStore
+from .base import Store
+from .containers import ContainersStore
+from .dashboard import DashboardStore
+from .deployments import DeploymentsStore
+from .directory import DirectoryStore
+from .event_bridge import EventBridge
+from .host_keys import HostKeyQuestions
+from .notifications import NotificationsStore
+from .session import SessionStore
+from .stacks import StacksStore
+from .targets import TargetsStore
+from .users import UsersStore
+
+
+@dataclass(frozen=True)
+class Stores:
+    bridge: EventBridge
+    host_keys: HostKeyQuestions
+    session: SessionStore
+    users: UsersStore
+    targets: TargetsStore
+    containers: ContainersStore
+    stacks: StacksStore
+    deployments: DeploymentsStore
+    activity: ActivityStore
+    notifications: NotificationsStore
+    dashboard: DashboardStore
+    directory: DirectoryStore
+
+    @property
+    def acting(self) -> tuple[Store, ...]:
+        """The stores that run actions (watched for "busy", shut down at exit)."""
+        return (self.session, self.users, self.targets, self.containers, self.stacks,
+                self.deployments, self.activity, self.dashboard, self.directory)
+
+    async def shutdown(self) -> None:
+        for store in reversed(self.acting):
+            await store.shutdown()
+        self.bridge.close()
+
+
+def build_stores(services: ServiceApis, bus: EventBus, ui_settings: QSettings, *,
+                 host_keys: HostKeyQuestions, health_interval_s: float | None,
+                 parent: QObject | None = None) -> Stores:
+    """``host_keys``: the questions the services' SSH connections ask (given to the
+    executor pool when it was built); ``health_interval_s``: how often the targets store
+    checks the fleet (None: never)."""
+    bridge = EventBridge(bus, parent=parent)
+    session = SessionStore(services.auth, parent=parent)
+
+    async def list_targets(principal: Principal) -> Sequence[Target]:
+        return (await services.targets.list_targets(principal)).items
+
+    stores = Stores(
+        bridge=bridge,
+        host_keys=host_keys,
+        session=session,
+        users=UsersStore(session, services.users, services.organizations),
+        targets=TargetsStore(services.targets, session, health_interval_s=health_interval_s),
+        containers=ContainersStore(services.containers, session),
+        stacks=StacksStore(session, services.stacks),
+        deployments=DeploymentsStore(session, services.deployments, list_targets),
+        activity=ActivityStore(session, services.activity),
+        notifications=NotificationsStore(ui_settings),
+        dashboard=DashboardStore(session, services.dashboard),
+        directory=DirectoryStore(session, services.targets, services.stacks),
+    )
+    for receiver in (stores.users, stores.targets, stores.containers, stores.stacks,
+                     stores.deployments, stores.activity, stores.notifications,
+                     stores.dashboard, stores.directory):
+        bridge.sig_events_received.connect(receiver.apply_events)
+
+    def organization_changed() -> None:
+        principal = session.principal
+        org = principal.organization_id if principal is not None else None
+        stores.notifications.set_organization(str(org) if org else None)
+
+    session.sig_session_changed.connect(organization_changed)
+    # A service that refuses the session (ended elsewhere) signs this window out. Queued:
+    # after the action.
+    session.watch(*stores.acting)
+    return stores

@@ -1,0 +1,144 @@
+"""``Shell``: the main window's furniture over the stores — every page, the message bar,
+the account button, the notification bell and centre, the tray, the theme, the idle lock,
+the host-key questions, and "open this object" from a notification, an activity row or
+the dashboard."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from ..stores.build import Stores
+from .dialogs.deploy_stack import DeployDialog
+from .dialogs.target_hostkey import HostKeyAnswers
+from .idle_lock import IdleLock
+from .main_window import PAGES, MainWindow
+from .theme import ThemeController
+from .tray import TrayController
+from .views.activity import ActivityPage
+from .views.containers import ContainersPage
+from .views.dashboard import DashboardPage
+from .views.deployments import DeploymentsPage
+from .views.invitations import InvitationsPanel
+from .views.notifications import NotificationBell, NotificationCentre, NotificationSettings
+from .views.settings import SettingsPage
+from .views.stacks import StacksPage
+from .views.targets import TargetsPage
+from .views.users import UsersPage
+from .widgets.account_menu import AccountButton
+from .widgets.message_bar import MessageBar, keyring_notice
+
+
+class Shell:
+    """Builds the window's pages and furniture over ``stores``; ``quit_asked``: the user
+    asked to quit (the tray's Quit)."""
+
+    def __init__(self, window: MainWindow, stores: Stores, ui_settings: QSettings, *,
+                 idle_lock_s: float, quit_asked: Callable[[], None]) -> None:
+        self.window = window
+        self.stores = stores
+        session = stores.session
+        bridge = stores.bridge
+        bridge.sig_bus_state_changed.connect(window.set_bus_state)
+        window.set_bus_state(str(bridge.state))
+        self.host_key_answers = HostKeyAnswers(stores.host_keys, window)
+        qapp = QApplication.instance()
+        assert isinstance(qapp, QApplication)
+        self.theme = ThemeController(qapp)
+        self.theme.start()
+
+        targets_page = TargetsPage(stores.targets, ui_settings)
+        window.set_page("targets", targets_page)
+        window.set_page("containers",
+                        ContainersPage(stores.containers, stores.targets, ui_settings))
+        stacks_page = StacksPage(stores.stacks, ui_settings)
+        stacks_page.sig_deploy_requested.connect(self._deploy)
+        window.set_page("stacks", stacks_page)
+        # Names by id from the directory: archived stacks and filtered-out rows too.
+        deployments_page = DeploymentsPage(stores.deployments, names=stores.directory.name_of,
+                                           ui_settings=ui_settings)
+        stores.directory.sig_changed.connect(deployments_page.refresh_names)
+        window.set_page("deployments", deployments_page)
+
+        bar = self.message_bar = MessageBar()
+        window.setMenuWidget(bar)
+        session.sig_keyring_unavailable.connect(lambda message: keyring_notice(bar, message))
+        session.sig_shared_database.connect(bar.show_warning)
+        bar.bind(session)
+        session.sig_session_ended.connect(lambda message: bar.show_error("SESSION_ENDED",
+                                                                         message))
+        self.idle_lock = IdleLock(session, window, idle_lock_s)
+        window.statusBar().addPermanentWidget(
+            AccountButton(session, stores.users, message_bar=bar))
+
+        settings_page = self.settings_page = SettingsPage()
+        settings_page.add_section("Users & roles", UsersPage(stores.users, ui_settings))
+        settings_page.add_section("Invitations", InvitationsPanel(stores.users))
+        stores.users.sig_invitations_changed.connect(self._invitations_changed)
+        window.set_page("settings", settings_page)
+
+        activity_page = ActivityPage(stores.activity, ui_settings)
+        window.set_page("activity", activity_page)
+        centre = NotificationCentre(stores.notifications)
+        bell = NotificationBell(stores.notifications, centre)
+        window.statusBar().addPermanentWidget(bell)
+        tray = self.tray = TrayController(window, stores.notifications, centre, ui_settings)
+        tray.sig_quit_requested.connect(quit_asked)
+        tray.sig_centre_requested.connect(bell.toggle_centre)
+        settings_page.add_section(
+            "Notifications",
+            NotificationSettings(stores.notifications, tray_available=tray.tray_available),
+        )
+        self._selectors: dict[str, Callable[[uuid.UUID], object]] = {
+            "target": targets_page.select,
+            "stack": stacks_page.select_stack,
+            "deployment": stores.deployments.select,
+        }
+        tray.sig_open_object.connect(self.open_object)
+        activity_page.sig_open_object.connect(self.open_object)
+        dashboard_page = DashboardPage(stores.dashboard, ui_settings)
+        window.set_page("dashboard", dashboard_page)
+        dashboard_page.sig_open_object.connect(self.open_object)
+
+    def _deploy(self, stack: Any) -> None:
+        revision = self.stores.stacks.revision
+        if revision is not None:
+            DeployDialog(self.stores.deployments, stack, revision, self.window).open()
+
+    def _invitations_changed(self) -> None:
+        # Seen on sign-in: joining an organization waits for the user's answer.
+        count = len(self.stores.users.invitations)
+        if count:
+            def show() -> None:
+                self.window.show_page("settings")
+                self.settings_page.show_section("Invitations")
+
+            self.message_bar.show_message(
+                f"{count} organization invitation{'s' if count > 1 else ''} "
+                "waiting for your answer", actions=[("Show", show)],
+            )
+
+    def open_object(self, aggregate_type: str, aggregate_id: str) -> None:
+        """Show the page of an object (a notification or activity row was opened)."""
+        key = {"user": "settings", "membership": "settings"}.get(
+            aggregate_type, f"{aggregate_type}s"
+        )
+        if key in {spec.key for spec in PAGES}:
+            self.window.show_page(key)
+            self.window.show_and_raise()
+        if key == "settings":
+            self.settings_page.show_section("Users & roles")
+        if aggregate_id and aggregate_type in self._selectors:
+            with contextlib.suppress(ValueError):
+                self._selectors[aggregate_type](uuid.UUID(aggregate_id))
+
+    def close(self) -> None:
+        """Tray, idle lock and theme watcher stop (before the stores shut down)."""
+        self.tray.close()
+        self.idle_lock.shutdown()
+        self.theme.stop()

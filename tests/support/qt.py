@@ -22,7 +22,7 @@ T = TypeVar("T")
 Runner = Callable[[Awaitable[T]], T]
 
 
-def _spin_until(app: QApplication, done: Callable[[], bool], timeout_s: float) -> None:
+def _spin_until(app: QApplication, done: Callable[[], bool], timeout_s: float = 5.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not done():
         if time.monotonic() > deadline:

@@ -58,15 +58,9 @@ class Executor(Protocol):
 
     label: str
 
-    async def run(
-        self,
-        command: str | Sequence[str],
-        *,
-        env: Mapping[str, str] | None = None,
-        stdin: bytes | str | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109
-        on_line: LineCallback | None = None,
-    ) -> CommandResult: ...
+    async def run(self, command: str | Sequence[str], *, env: Mapping[str, str] | None = None,
+                  stdin: bytes | str | None = None, timeout: float | None = None,  # noqa: ASYNC109
+                  on_line: LineCallback | None = None) -> CommandResult: ...
 
     async def close(self) -> None: ...
 

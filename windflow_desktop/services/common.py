@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -260,26 +260,40 @@ def session_ended() -> AuthenticationError:
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,149}$")
 
 
-def slugify(name: str) -> str:
-    return slug_of(name, limit=90, fallback="org")
-
-
-async def unique_slug(uow: UnitOfWork, name: str) -> str:
-    base = slugify(name)
+async def free_slug(name: str, taken: Callable[[str], Awaitable[bool]], *, limit: int,
+                    fallback: str) -> str:
+    """The slug of ``name`` (``fallback`` when nothing of it is left), made unique with
+    ``-2``, ``-3``… while ``taken`` says it is."""
+    base = slug_of(name, limit=limit, fallback=fallback)
     slug, n = base, 1
-    while await uow.organizations.get_by_slug(slug) is not None:
+    while await taken(slug):
         n += 1
         slug = f"{base}-{n}"
     return slug
 
 
-def clean_org_name(name: str) -> str:
+async def unique_slug(uow: UnitOfWork, name: str) -> str:
+    """A free organization slug for ``name``."""
+
+    async def taken(slug: str) -> bool:
+        return await uow.organizations.get_by_slug(slug) is not None
+
+    return await free_slug(name, taken, limit=90, fallback="org")
+
+
+def clean_name(name: str, what: str) -> str:
+    """``name`` with its spaces folded; a ``what`` ("stack", "organization") needs one of
+    at most 200 characters."""
     text = " ".join(name.split())
     if not text:
-        raise ValidationError("the organization needs a name", field="name")
+        raise ValidationError(f"the {what} needs a name", field="name")
     if len(text) > 200:
-        raise ValidationError("the organization name is longer than 200 characters", field="name")
+        raise ValidationError(f"the {what} name is longer than 200 characters", field="name")
     return text
+
+
+def clean_org_name(name: str) -> str:
+    return clean_name(name, "organization")
 
 
 def clean_username(username: str) -> str:

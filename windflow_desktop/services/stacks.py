@@ -29,7 +29,7 @@ from ..engine.compose_validation import validate_compose
 from ..engine.files import read_regular_file
 from ..engine.safe_yaml import Limits, YAMLLimitError, load_bounded
 from ..repositories.protocols import UnitOfWork
-from .common import Scope, ServiceContext, slugify
+from .common import Scope, ServiceContext, clean_name, free_slug
 
 EXPORT_FORMAT = "windflow.stack"
 EXPORT_VERSION = 1
@@ -353,12 +353,7 @@ async def _checked(compose_yaml: str, variables: Sequence[Mapping[str, Any]]
 
 
 def _clean_name(name: str) -> str:
-    text = " ".join(name.split())
-    if not text:
-        raise ValidationError("the stack needs a name", field="name")
-    if len(text) > 200:
-        raise ValidationError("the stack name is longer than 200 characters", field="name")
-    return text
+    return clean_name(name, "stack")
 
 
 def _clean_tags(tags: Sequence[str]) -> list[str]:
@@ -373,12 +368,10 @@ def _clean_tags(tags: Sequence[str]) -> list[str]:
 
 
 async def _unique_slug(uow: UnitOfWork, org_id: uuid.UUID, name: str) -> str:
-    base = slugify(name)[:80] or "stack"
-    slug, n = base, 1
+    """A slug no stack of the organization has, archived ones included."""
     existing: set[str] = set()
-    after: str | None = None
     for archived in (False, True):
-        after = None
+        after: str | None = None
         while True:
             page = await uow.stacks.list(org_id, PageRequest(1000, after, search=None),
                                          archived=archived)
@@ -386,10 +379,11 @@ async def _unique_slug(uow: UnitOfWork, org_id: uuid.UUID, name: str) -> str:
             if page.next_cursor is None:
                 break
             after = page.next_cursor
-    while slug in existing:
-        n += 1
-        slug = f"{base}-{n}"
-    return slug
+
+    async def taken(slug: str) -> bool:
+        return slug in existing
+
+    return await free_slug(name, taken, limit=80, fallback="stack")
 
 
 def read_import_file(path: str) -> str:

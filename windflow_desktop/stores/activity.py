@@ -27,7 +27,7 @@ from ..domain.paging import PageRequest
 from ..domain.words import words
 from ..services.activity import ActivityEntry, ActivityFilters, Actor
 from ..services.protocols import ActivityApi
-from .base import Store
+from .base import OrganizationStore
 from .session import SessionStore
 
 __all__ = ["ActivityEntry", "ActivityFilters", "ActivityStore", "Actor", "describe"]
@@ -48,7 +48,7 @@ TIME_RANGES: Mapping[str, timedelta | None] = {
 }
 
 
-class ActivityStore(Store):
+class ActivityStore(OrganizationStore):
     """Signals (besides those of ``Store``):
     sig_rows_reset(): ``rows`` was replaced (new query, refresh, signed out).
     sig_rows_appended(object): an older page, a tuple of ``ActivityEntry`` (goes last).
@@ -86,9 +86,7 @@ class ActivityStore(Store):
         self._actors: tuple[Actor, ...] = ()
         self._actor_names: dict[uuid.UUID, str] = {}
         self._actor_ids: dict[str, uuid.UUID] = {}  # parsing a UUID per live event adds up
-        session.sig_session_changed.connect(self._on_session_changed)
-        if session.principal is not None:
-            self._on_session_changed()
+        self._follow(session, now=True)
 
     # -- state -----------------------------------------------------------------------
 
@@ -302,14 +300,7 @@ class ActivityStore(Store):
             if entry.actor_id is not None and entry.actor_id not in self._actor_names:
                 self._actor_names[entry.actor_id] = entry.actor_name
 
-    def _require(self) -> Principal:
-        return self._session.require_principal()
-
-    def _on_session_changed(self) -> None:
-        p = self._session.principal
-        if self._closed or not self._identity_changed(p):
-            return  # tokens rotated: same user, same organization
-        self.cancel_all()  # a result of the previous session must not land
+    def _switch(self, p: Principal | None) -> None:
         self._rows, self._cursor, self._loaded = [], None, False
         self._actors = ()
         self.sig_rows_reset.emit()

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from PySide6.QtCore import QObject, Signal
 
 from ..domain.errors import WindFlowError
+from ..domain.identity import Principal
 from ..tasks import TaskTracker
 
 T = TypeVar("T")
@@ -113,3 +114,37 @@ class Store(QObject):
         self._closed = True
         await self._tasks.shutdown()
         self._actions.clear()
+
+
+class OrganizationStore(Store):
+    """A store of what the signed-in user sees in their organization.
+
+    ``_follow(session)``, at the end of ``__init__``, binds it to the session: whenever the
+    user or the organization changes (not when the tokens only rotate), its running
+    actions are cancelled — a result of the previous session must never land — and
+    ``_switch(principal)`` drops what it held and loads for the new principal (None:
+    signed out). ``now``: switch at once if someone is signed in already.
+    """
+
+    _session: Any
+
+    def _follow(self, session: Any, *, now: bool = False) -> None:
+        self._session = session
+        session.sig_session_changed.connect(self._on_session_changed)
+        if now:
+            self._on_session_changed()
+        else:
+            self._identity_changed(session.principal)
+
+    def _require(self) -> Principal:
+        principal: Principal = self._session.require_principal()
+        return principal
+
+    def _on_session_changed(self) -> None:
+        if self._closed or not self._identity_changed(self._session.principal):
+            return
+        self.cancel_all()
+        self._switch(self._session.principal)
+
+    def _switch(self, principal: Principal | None) -> None:
+        raise NotImplementedError

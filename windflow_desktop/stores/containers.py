@@ -21,7 +21,7 @@ from ..domain.containers import ContainerInfo
 from ..domain.events import DeploymentFinished, DeploymentStatusChanged, DockerObjectActed, Event
 from ..domain.identity import Principal
 from ..services.protocols import ContainersApi
-from .base import Store
+from .base import OrganizationStore
 from .session import SessionStore
 
 __all__ = ["ContainerInfo", "ContainersStore"]
@@ -37,7 +37,7 @@ _CHANGING: dict[str, Any] = {
 ACTIONS = ("start", "stop", "restart", "remove")
 
 
-class ContainersStore(Store):
+class ContainersStore(OrganizationStore):
     """Signals (besides those of ``Store``):
     sig_containers_changed(): ``containers`` was reloaded (or the target changed).
     sig_log_started(str): following the logs of this container id began.
@@ -61,8 +61,7 @@ class ContainersStore(Store):
         self._flush: asyncio.TimerHandle | None = None
         self._reload: asyncio.TimerHandle | None = None
         self.following: str | None = None
-        self._identity_changed(session.principal)
-        session.sig_session_changed.connect(self._on_session_changed)
+        self._follow(session)
 
     @property
     def containers(self) -> tuple[ContainerInfo, ...]:
@@ -75,10 +74,8 @@ class ContainersStore(Store):
             groups.setdefault(c.project, []).append(c)
         return groups
 
-    def _on_session_changed(self) -> None:
-        if self._identity_changed(self._session.principal):
-            self.cancel_all()  # a result of the previous session must not land
-        if self._session.principal is None:
+    def _switch(self, principal: Principal | None) -> None:
+        if principal is None:
             self.stop_logs()
             self.target_id = None
             self._containers = []
@@ -199,5 +196,3 @@ class ContainersStore(Store):
             batch, self._pending = self._pending, []
             self.sig_log_lines.emit(batch)
 
-    def _require(self) -> Principal:
-        return self._session.require_principal()

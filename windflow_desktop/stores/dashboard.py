@@ -30,7 +30,7 @@ from ..services.dashboard import (
     TargetHealth,
 )
 from ..services.protocols import DashboardApi
-from .base import Store
+from .base import OrganizationStore
 from .session import SessionStore
 
 __all__ = ["DashboardStore", "DashboardSummary", "RecentDeployment", "TargetHealth"]
@@ -42,7 +42,7 @@ _NO_RELOAD = frozenset({"deployment.log", "deployment.stage_changed"})
 # Published but not audited: never an activity row (as in ActivityStore).
 
 
-class DashboardStore(Store):
+class DashboardStore(OrganizationStore):
     """Signals (besides those of ``Store``):
     sig_summary_changed(): ``summary`` was replaced or patched (counts, lists).
     """
@@ -57,9 +57,7 @@ class DashboardStore(Store):
         self._summary: DashboardSummary | None = None
         self._stale = False
         self.reload_count = 0  # finished loads (tests, diagnostics)
-        session.sig_session_changed.connect(self._on_session_changed)
-        if session.principal is not None:
-            self._on_session_changed()
+        self._follow(session, now=True)
 
     # -- state -----------------------------------------------------------------------
 
@@ -172,14 +170,7 @@ class DashboardStore(Store):
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _require(self) -> Principal:
-        return self._session.require_principal()
-
-    def _on_session_changed(self) -> None:
-        p = self._session.principal
-        if self._closed or not self._identity_changed(p):
-            return  # tokens rotated: same user, same organization
-        self.cancel_all()  # a result of the previous session must not land
+    def _switch(self, p: Principal | None) -> None:
         self._stale = False
         self._summary = None
         self.sig_summary_changed.emit()

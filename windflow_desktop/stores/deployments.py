@@ -40,7 +40,7 @@ from ..domain.models import (
 )
 from ..domain.paging import PageRequest
 from ..services.protocols import DeploymentsApi
-from .base import Store
+from .base import OrganizationStore
 from .session import SessionStore
 
 PAGE_SIZE = 200
@@ -50,7 +50,7 @@ KEEP: Any = object()
 TargetLister = Callable[[Principal], Awaitable[Sequence[Target]]]
 
 
-class DeploymentsStore(Store):
+class DeploymentsStore(OrganizationStore):
     """Signals (besides those of ``Store``):
     sig_rows_reset(): ``rows`` replaced (new query).
     sig_rows_appended(object): an older page (tuple of ``Deployment``), goes last.
@@ -106,16 +106,9 @@ class DeploymentsStore(Store):
         self.log_has_older = False
         self.targets: list[Target] = []
         self.holders: dict[tuple[uuid.UUID, uuid.UUID], Deployment] = {}
-        self._identity_changed(session.principal)
-        session.sig_session_changed.connect(self._on_session)
+        self._follow(session)
 
-    def _p(self) -> Principal:
-        return self._session.require_principal()
-
-    def _on_session(self) -> None:
-        if not self._identity_changed(self._session.principal):
-            return  # only the tokens rotated: the rows still belong to this session
-        self.cancel_all()  # a load of the previous session must not land
+    def _switch(self, principal: Principal | None) -> None:
         self.rows, self._cursor, self._loaded = [], None, False
         self.detail, self.stages = None, []
         self._reset_log()
@@ -124,7 +117,7 @@ class DeploymentsStore(Store):
         self.sig_rows_reset.emit()
         self.sig_detail_changed.emit()
         self.sig_targets_changed.emit()
-        if self._session.principal is not None:
+        if principal is not None:
             self.load()
 
     # -- list ------------------------------------------------------------------------
@@ -184,7 +177,7 @@ class DeploymentsStore(Store):
 
     async def _page(self, after: str | None) -> Any:
         return await self._service.list_deployments(
-            self._p(), PageRequest(self._page_size, after, search=self.search or None),
+            self._require(), PageRequest(self._page_size, after, search=self.search or None),
             status=list(self.status_filter) or None, stack_id=self.stack_filter,
             target_id=self.target_filter)
 
@@ -200,7 +193,7 @@ class DeploymentsStore(Store):
         return flow.status_text(dep.status, self.standing(dep))
 
     async def _holders(self) -> dict[tuple[uuid.UUID, uuid.UUID], Deployment]:
-        held = await self._service.current_deployments(self._p())
+        held = await self._service.current_deployments(self._require())
         return {(d.stack_id, d.target_id): d for d in held}
 
     def _reload_holders(self) -> Any:
@@ -224,7 +217,7 @@ class DeploymentsStore(Store):
         """Read the organization's targets (the deploy dialog's list); cleared when the
         user or the organization changes, reloaded when a target changes."""
         async def act() -> int:
-            self.targets = list(await self._list_targets(self._p()))
+            self.targets = list(await self._list_targets(self._require()))
             self.sig_targets_changed.emit()
             return len(self.targets)
 
@@ -240,7 +233,7 @@ class DeploymentsStore(Store):
             return None
 
         async def act() -> int:
-            p = self._p()
+            p = self._require()
             self.detail = await self._service.get(p, deployment_id)
             self.stages = list(await self._service.stages(p, deployment_id))
             self.sig_detail_changed.emit()
@@ -263,7 +256,7 @@ class DeploymentsStore(Store):
 
     async def _load_newest(self, deployment_id: uuid.UUID) -> int:
         """The newest page of the log, in place of what is shown."""
-        lines = list(await self._service.log_page(self._p(), deployment_id,
+        lines = list(await self._service.log_page(self._require(), deployment_id,
                                                   limit=LOG_PAGE))
         if not self._selected(deployment_id):
             return 0
@@ -284,7 +277,7 @@ class DeploymentsStore(Store):
 
         async def act() -> int:
             lines = [x for x in await self._service.log_page(
-                self._p(), deployment_id, before_seq=before, limit=LOG_PAGE)
+                self._require(), deployment_id, before_seq=before, limit=LOG_PAGE)
                 if x.seq < before]
             if not self._selected(deployment_id) or before != self.log_first_seq:
                 return 0
@@ -299,7 +292,7 @@ class DeploymentsStore(Store):
     async def _catch_up(self, deployment_id: uuid.UUID) -> int:
         """Read the stored lines after ``log_seq``; more than a page behind, start over
         from the newest page (older ones stay a scroll away)."""
-        lines = await self._service.logs(self._p(), deployment_id,
+        lines = await self._service.logs(self._require(), deployment_id,
                                          after_seq=self.log_seq, limit=LOG_PAGE)
         if not self._selected(deployment_id):
             return 0
@@ -322,7 +315,7 @@ class DeploymentsStore(Store):
                stop_on_failure: bool = False) -> Any:
         async def act() -> list[Deployment]:
             rollout = await self._service.deploy(
-                self._p(), stack_id, target_ids, variables=variables, overrides=overrides,
+                self._require(), stack_id, target_ids, variables=variables, overrides=overrides,
                 revision=revision, parallel=parallel, stop_on_failure=stop_on_failure)
             self._upsert(rollout.deployments)
             return rollout.deployments
@@ -334,7 +327,7 @@ class DeploymentsStore(Store):
     def preview(self, stack_id: uuid.UUID, target_id: uuid.UUID,
                 variables: Mapping[str, str | None], revision: int | None = None) -> Any:
         async def act() -> DeployPreview:
-            preview = await self._service.preview(self._p(), stack_id, target_id, variables,
+            preview = await self._service.preview(self._require(), stack_id, target_id, variables,
                                                   revision)
             self.sig_preview_ready.emit(preview)
             return preview
@@ -343,7 +336,7 @@ class DeploymentsStore(Store):
 
     def load_previous_values(self, stack_id: uuid.UUID, target_id: uuid.UUID) -> Any:
         async def act() -> PreviousValues:
-            values = await self._service.previous_values(self._p(), stack_id, target_id)
+            values = await self._service.previous_values(self._require(), stack_id, target_id)
             self.sig_previous_values.emit(stack_id, target_id, values)
             return values
 
@@ -352,7 +345,7 @@ class DeploymentsStore(Store):
     def act_on(self, action: str, deployment_id: uuid.UUID, *, volumes: bool = False) -> Any:
         """``redeploy``, ``rollback``, ``cancel``, ``stop``, ``start`` or ``remove``."""
         async def act() -> Any:
-            p, s = self._p(), self._service
+            p, s = self._require(), self._service
             if action in ("redeploy", "rollback"):
                 rollout = await (s.redeploy(p, deployment_id) if action == "redeploy"
                                  else s.rollback(p, deployment_id))
@@ -439,14 +432,14 @@ class DeploymentsStore(Store):
     async def _reload_stages(self) -> None:
         if self.detail is None:
             return
-        self.stages = list(await self._service.stages(self._p(), self.detail.id))
+        self.stages = list(await self._service.stages(self._require(), self.detail.id))
         self.sig_detail_changed.emit()
 
     async def _fetch_created(self, ids: list[uuid.UUID]) -> None:
         fresh = []
         for dep_id in ids:
             try:
-                fresh.append(await self._service.get(self._p(), dep_id))
+                fresh.append(await self._service.get(self._require(), dep_id))
             except WindFlowError:
                 continue
         self._upsert(fresh)

@@ -14,15 +14,16 @@ from typing import Any
 from PySide6.QtCore import QObject
 
 from ..domain.events import Event
+from ..domain.identity import Principal
 from ..domain.paging import MAX_PAGE_SIZE, PageRequest
 from ..services.protocols import StacksApi, TargetsApi
-from .base import Store
+from .base import OrganizationStore
 from .session import SessionStore
 
 RELOAD_AFTER_S = 0.3
 
 
-class DirectoryStore(Store):
+class DirectoryStore(OrganizationStore):
     def __init__(self, session: SessionStore, targets: TargetsApi, stacks: StacksApi,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -30,18 +31,16 @@ class DirectoryStore(Store):
         self._targets = targets
         self._stacks = stacks
         self._names: dict[tuple[str, uuid.UUID], str] = {}
-        session.sig_session_changed.connect(self._on_session_changed)
-        if session.principal is not None:
-            self._on_session_changed()
+        self._follow(session, now=True)
 
     def name_of(self, kind: str, object_id: uuid.UUID) -> str:
         """The name of target or stack ``object_id`` (its short id while not known)."""
         return self._names.get((kind, object_id)) or str(object_id)[:8]
 
-    def _on_session_changed(self) -> None:
+    def _switch(self, principal: Principal | None) -> None:
         self._names = {}
         self.sig_changed.emit()
-        if self._session.principal is not None:
+        if principal is not None:
             self.run("load", self._load)
 
     def apply_events(self, batch: Sequence[Event]) -> None:

@@ -23,7 +23,7 @@ from ..domain.models import RevisionDiff, Stack, StackRevision
 from ..domain.paging import PageRequest
 from ..services.protocols import StacksApi
 from ..services.stacks import read_import_file
-from .base import Store
+from .base import OrganizationStore
 from .session import SessionStore
 
 
@@ -40,7 +40,7 @@ class StackDetails:
         return cls(stack.name, stack.description, tuple(stack.tags))
 
 
-class StacksStore(Store):
+class StacksStore(OrganizationStore):
     """Signals (besides those of ``Store``):
     sig_rows_reset(): ``rows`` was replaced.
     sig_row_changed(object): one ``Stack`` was added or changed (upsert).
@@ -71,20 +71,13 @@ class StacksStore(Store):
         self.revision: StackRevision | None = None
         self.revisions: list[StackRevision] = []
         self.report: ComposeReport | None = None
-        self._identity_changed(session.principal)
-        session.sig_session_changed.connect(self._on_session)
+        self._follow(session)
 
-    def _p(self) -> Principal:
-        return self._session.require_principal()
-
-    def _on_session(self) -> None:
-        if not self._identity_changed(self._session.principal):
-            return  # only the tokens rotated: the rows (and the selection) still hold
-        self.cancel_all()  # a result of the previous session must not land
+    def _switch(self, principal: Principal | None) -> None:
         self.rows, self.selected, self.revision, self.revisions = [], None, None, []
         self.sig_rows_reset.emit()
         self.sig_selected_changed.emit()
-        if self._session.principal is not None:
+        if principal is not None:
             self.load()
 
     # -- list ------------------------------------------------------------------------
@@ -100,7 +93,7 @@ class StacksStore(Store):
             after: str | None = None
             while True:  # stacks are few; the list shows them all
                 page = await self._service.list_stacks(
-                    self._p(), PageRequest(500, after, search=self.search or None),
+                    self._require(), PageRequest(500, after, search=self.search or None),
                     archived=self.archived)
                 rows.extend(page.items)
                 if page.next_cursor is None:
@@ -139,7 +132,7 @@ class StacksStore(Store):
                description: str = "", tags: Sequence[str] = (), message: str = "") -> Any:
         async def act() -> Stack:
             stack, _ = await self._service.create_stack(
-                self._p(), name=name, compose_yaml=compose_yaml, variables=variables,
+                self._require(), name=name, compose_yaml=compose_yaml, variables=variables,
                 description=description, tags=tags, message=message)
             self._upsert(stack)
             await self._reselect(stack.id)
@@ -157,7 +150,7 @@ class StacksStore(Store):
         async def act() -> StackRevision | None:
             if stack is None:
                 raise WindFlowError("choose a stack first")
-            p = self._p()
+            p = self._require()
             renamed = details is not None and details != StackDetails.of(stack)
             if renamed and details is not None:
                 self._upsert(await self._service.update_stack(
@@ -182,7 +175,7 @@ class StacksStore(Store):
         async def act() -> Stack | None:
             if stack is None:
                 return None
-            changed = await self._service.update_stack(self._p(), stack.id, host_access=on)
+            changed = await self._service.update_stack(self._require(), stack.id, host_access=on)
             await self._reselect(changed.id)
             return changed
 
@@ -194,7 +187,7 @@ class StacksStore(Store):
         async def act() -> StackRevision | None:
             if stack is None:
                 return None
-            rev = await self._service.restore(self._p(), stack.id, number)
+            rev = await self._service.restore(self._require(), stack.id, number)
             await self._reselect(stack.id)
             return rev
 
@@ -206,7 +199,7 @@ class StacksStore(Store):
         async def act() -> RevisionDiff | None:
             if stack is None:
                 return None
-            result = await self._service.diff(self._p(), stack.id, old, new)
+            result = await self._service.diff(self._require(), stack.id, old, new)
             self.sig_diff_ready.emit(result)
             return result
 
@@ -218,7 +211,7 @@ class StacksStore(Store):
         async def act() -> Stack | None:
             if stack is None:
                 return None
-            copy = await self._service.duplicate(self._p(), stack.id, name)
+            copy = await self._service.duplicate(self._require(), stack.id, name)
             self._upsert(copy)
             await self._reselect(copy.id)
             return copy
@@ -231,7 +224,7 @@ class StacksStore(Store):
         async def act() -> Stack | None:
             if stack is None:
                 return None
-            p = self._p()
+            p = self._require()
             changed = await (self._service.archive(p, stack.id) if archived
                              else self._service.unarchive(p, stack.id))
             self._remove(changed.id)
@@ -245,7 +238,7 @@ class StacksStore(Store):
         """Import from a file (its size checked, then read, in a worker thread)."""
         async def act() -> Stack:
             text = await asyncio.to_thread(read_import_file, path)
-            stack = await self._service.import_stack(self._p(), text)
+            stack = await self._service.import_stack(self._require(), text)
             self._upsert(stack)
             await self._reselect(stack.id)
             return stack
@@ -258,7 +251,7 @@ class StacksStore(Store):
         async def act() -> str | None:
             if stack is None:
                 return None
-            text = await self._service.export_stack(self._p(), stack.id, fmt)
+            text = await self._service.export_stack(self._require(), stack.id, fmt)
             await asyncio.to_thread(Path(path).write_text, text, encoding="utf-8")
             self.sig_exported.emit(fmt, path)
             return path
@@ -267,7 +260,7 @@ class StacksStore(Store):
 
     def import_text(self, text: str, name: str | None = None) -> Any:
         async def act() -> Stack:
-            stack = await self._service.import_stack(self._p(), text, name=name)
+            stack = await self._service.import_stack(self._require(), text, name=name)
             self._upsert(stack)
             await self._reselect(stack.id)
             return stack
@@ -285,7 +278,7 @@ class StacksStore(Store):
             return
 
         async def act() -> None:
-            p = self._p()
+            p = self._require()
             for raw in ids:
                 try:
                     stack = await self._service.get_stack(p, uuid.UUID(raw))
@@ -305,7 +298,7 @@ class StacksStore(Store):
     # -- helpers -----------------------------------------------------------------------
 
     async def _reselect(self, stack_id: uuid.UUID) -> None:
-        p = self._p()
+        p = self._require()
         stack = await self._service.get_stack(p, stack_id)
         revision = await self._service.get_revision(p, stack_id)
         revisions = list((await self._service.revisions(p, stack_id, PageRequest(200))).items)

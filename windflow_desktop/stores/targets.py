@@ -26,7 +26,7 @@ from ..domain.permissions import TARGETS_SCAN, TARGETS_WRITE, PermissionChecker
 from ..domain.targets import ConnectionReport, HealthResult, ScanOutcome, StepResult, TargetSpec
 from ..services.health_loop import HealthMonitor
 from ..services.protocols import TargetsApi
-from .base import Store
+from .base import OrganizationStore
 from .session import SessionStore
 
 __all__ = ["ConnectionReport", "StepResult", "TargetSpec", "TargetsStore"]
@@ -34,7 +34,7 @@ __all__ = ["ConnectionReport", "StepResult", "TargetSpec", "TargetsStore"]
 log = logging.getLogger("windflow.stores.targets")
 
 
-class TargetsStore(Store):
+class TargetsStore(OrganizationStore):
     """Signals (besides those of ``Store``):
     sig_targets_reset(): ``targets`` was replaced (loaded, signed out).
     sig_targets_applied(object, object): upserted ``Target`` rows (tuple), removed ids (tuple).
@@ -65,8 +65,7 @@ class TargetsStore(Store):
         self._capabilities: dict[uuid.UUID, tuple[TargetCapability, ...]] = {}
         self.last_report: ConnectionReport | None = None
         self.loaded = False
-        self._identity_changed(session.principal)
-        session.sig_session_changed.connect(self._on_session_changed)
+        self._follow(session)
 
     # -- state ---------------------------------------------------------------------------
 
@@ -104,11 +103,8 @@ class TargetsStore(Store):
         if touched:
             self.load()
 
-    def _on_session_changed(self) -> None:
-        if not self._identity_changed(self._session.principal):
-            return  # only the tokens rotated: the targets still belong to this session
-        self.cancel_all()  # a load/scan of the previous session must not land
-        if self._session.principal is None:
+    def _switch(self, principal: Principal | None) -> None:
+        if principal is None:
             self._targets.clear()
             self._capabilities.clear()
             self.loaded = False
@@ -303,9 +299,6 @@ class TargetsStore(Store):
             task.cancel()
 
     # -- helpers ---------------------------------------------------------------------------
-
-    def _require(self) -> Principal:
-        return self._session.require_principal()
 
     async def _refresh(self, target_id: uuid.UUID) -> None:
         try:

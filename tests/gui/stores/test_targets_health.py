@@ -11,21 +11,12 @@ from pytestqt.qtbot import QtBot
 from tests.support.auth import PASSWORD
 from tests.support.auth_dialogs import set_up
 from tests.support.qt import Workspace
+from tests.support.targets_store import target_service
 from windflow_desktop.domain.enums import TargetKind, TargetStatus
 from windflow_desktop.domain.targets import TargetSpec
-from windflow_desktop.engine import ExecutorPool, KnownHosts
-from windflow_desktop.services.common import ServiceContext
-from windflow_desktop.services.targets import TargetService
 from windflow_desktop.stores.targets import TargetsStore
 
 WAIT_MS = 15_000
-
-
-def target_service(workspace: Workspace, tmp_path: Path) -> TargetService:
-    svc = workspace.services
-    pool = ExecutorPool(KnownHosts(tmp_path / "known_hosts"), svc.secrets.aget)
-    return TargetService(ServiceContext(svc.backend, svc.bus, clock=svc.clock), svc.secrets,
-                         pool)
 
 
 def test_first_health_round_runs_once_the_fleet_is_loaded(

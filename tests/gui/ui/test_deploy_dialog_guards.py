@@ -5,14 +5,13 @@ in for the deployment service: the refusal is the dialog's own."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication
 
-from tests.support.qt import Runner, arun, qloop  # noqa: F401 - fixtures
+from tests.support.qt import Runner, _spin_until, arun, qloop  # noqa: F401 - fixtures
 from windflow_desktop.domain.enums import DeploymentStatus, Role, TargetAuth, TargetKind
 from windflow_desktop.domain.identity import Principal
 from windflow_desktop.domain.models import (
@@ -60,14 +59,6 @@ class _CountingService:
                                    project_name="p", status=DeploymentStatus.PENDING)])
 
 
-def _spin(app: QApplication, done: Any, timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not done():
-        assert time.monotonic() < deadline, "timed out"
-        app.processEvents()
-        time.sleep(0.001)
-
-
 def _dialog(app: QApplication, service: _CountingService) -> tuple[DeployDialog,
                                                                    DeploymentsStore]:
     async def targets(p: object) -> list[Target]:
@@ -76,7 +67,7 @@ def _dialog(app: QApplication, service: _CountingService) -> tuple[DeployDialog,
 
     store = DeploymentsStore(_Session(), service, targets)  # type: ignore[arg-type]
     store.load_targets()
-    _spin(app, lambda: bool(store.targets))
+    _spin_until(app, lambda: bool(store.targets))
     stack = Stack(organization_id=ORG, name="Api", slug="api")
     dialog = DeployDialog(store, stack, StackRevision(stack_id=stack.id, number=1,
                                                       compose_yaml=COMPOSE,
@@ -103,7 +94,7 @@ def test_a_variable_the_file_requires_is_refused_empty_naming_it(
 
         dialog.fields["API_TOKEN"].setText("s3cret")
         dialog.deploy_button.click()
-        _spin(qapp, lambda: bool(service.deploys))
+        _spin_until(qapp, lambda: bool(service.deploys))
         assert service.deploys[0]["variables"]["API_TOKEN"] == "s3cret"
     finally:
         dialog.close()

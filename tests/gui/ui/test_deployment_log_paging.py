@@ -11,11 +11,15 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from tests.support.auth import PASSWORD
-from tests.support.deployments import offline_deployments
+from tests.support.deployments import (
+    acme_owned_by_alice,
+    offline_deployments,
+    open_deployments_page,
+    web_on_edge,
+)
 from tests.support.qt import Workspace
 from windflow_desktop.domain.enums import DeploymentStage, DeploymentStatus, LogStream
-from windflow_desktop.domain.models import Deployment, Stack, StackRevision, Target, utcnow
+from windflow_desktop.domain.models import Deployment, utcnow
 from windflow_desktop.services.deployments import DeploymentService
 from windflow_desktop.stores.deployments import LOG_PAGE, DeploymentsStore
 from windflow_desktop.ui.views.deployments import DeploymentsPage
@@ -43,17 +47,11 @@ class CountingService(DeploymentService):
 @pytest.fixture
 def long_log(workspace: Workspace) -> tuple[DeploymentsStore, CountingService]:
     ws, svc = workspace, workspace.services
-    session = ws.run(svc.auth.setup(username="alice", email="alice@example.test",
-                                    password=PASSWORD, organization_name="Acme"))
-    org = session.principal.organization_id
-    assert org is not None
+    org = acme_owned_by_alice(ws)
 
     async def fill() -> None:
         async with svc.backend.unit_of_work() as uow:
-            target = await uow.targets.add(Target(organization_id=org, name="edge-1"))
-            stack = await uow.stacks.add(Stack(organization_id=org, name="Web", slug="web",
-                                               current_revision=1))
-            rev = await uow.stacks.add_revision(StackRevision(stack.id, 1, "services: {}"))
+            target, stack, (rev,) = await web_on_edge(uow, org)
             dep = await uow.deployments.add(Deployment(
                 organization_id=org, stack_id=stack.id, revision_id=rev.id,
                 target_id=target.id, project_name="wf-web-0001",
@@ -77,12 +75,7 @@ def test_the_log_is_read_a_page_at_a_time(
         qtbot: QtBot, workspace: Workspace,
         long_log: tuple[DeploymentsStore, CountingService]) -> None:
     store, service = long_log
-    page = DeploymentsPage(store)
-    qtbot.addWidget(page)
-    page.resize(1200, 800)
-    page.show()
-    workspace.run(workspace.session.login("alice", PASSWORD))
-    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=WAIT_MS)
+    page = open_deployments_page(qtbot, workspace, store, rows=1)
 
     page.table.selectRow(0)
     qtbot.waitUntil(lambda: page.log.line_count == LOG_PAGE, timeout=WAIT_MS)

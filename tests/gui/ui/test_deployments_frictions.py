@@ -13,15 +13,12 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 
 from tests.support.auth import PASSWORD
-from tests.support.deployments import offline_deployments
+from tests.support.deployments import acme_owned_by_alice, offline_deployments, web_on_edge
 from tests.support.qt import Workspace
 from windflow_desktop.domain.enums import DeploymentStage, DeploymentStatus
 from windflow_desktop.domain.models import (
     Deployment,
     DeploymentStageRecord,
-    Stack,
-    StackRevision,
-    Target,
     utcnow,
 )
 from windflow_desktop.ui.views.deployments import DeploymentsPage
@@ -36,18 +33,11 @@ def page(qtbot: QtBot, workspace: Workspace) -> DeploymentsPage:
     """Two deployments of "Web" (revisions 1 and 2); the newer went through a watch and
     stop/start/stop/start/remove."""
     ws, svc = workspace, workspace.services
-    session = ws.run(svc.auth.setup(username="alice", email="alice@example.test",
-                                    password=PASSWORD, organization_name="Acme"))
-    org = session.principal.organization_id
-    assert org is not None
+    org = acme_owned_by_alice(ws)
 
     async def fill() -> None:
         async with svc.backend.unit_of_work() as uow:
-            target = await uow.targets.add(Target(organization_id=org, name="edge-1"))
-            stack = await uow.stacks.add(Stack(organization_id=org, name="Web", slug="web",
-                                               current_revision=2))
-            revs = [await uow.stacks.add_revision(StackRevision(stack.id, n, "services: {}"))
-                    for n in (1, 2)]
+            target, stack, revs = await web_on_edge(uow, org, revisions=2)
             start = utcnow() - timedelta(hours=1)
             for i, rev in enumerate(revs):
                 dep = await uow.deployments.add(Deployment(

@@ -12,14 +12,17 @@ import pytest
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from tests.support.auth import PASSWORD
-from tests.support.deployments import offline_deployments
+from tests.support.deployments import (
+    acme_owned_by_alice,
+    offline_deployments,
+    open_deployments_page,
+    web_on_edge,
+)
 from tests.support.qt import Workspace
 from windflow_desktop.domain.enums import DeploymentStage, DeploymentStatus, LogStream
 from windflow_desktop.domain.events import Event
-from windflow_desktop.domain.models import Deployment, Stack, StackRevision, Target, utcnow
+from windflow_desktop.domain.models import Deployment, utcnow
 from windflow_desktop.stores.deployments import DeploymentsStore
-from windflow_desktop.ui.views.deployments import DeploymentsPage
 
 WAIT_MS = 15_000
 ROWS = 450
@@ -28,18 +31,12 @@ ROWS = 450
 @pytest.fixture
 def filled(workspace: Workspace) -> tuple[DeploymentsStore, list[Deployment]]:
     ws, svc = workspace, workspace.services
-    session = ws.run(svc.auth.setup(username="alice", email="alice@example.test",
-                                    password=PASSWORD, organization_name="Acme"))
-    org = session.principal.organization_id
-    assert org is not None
+    org = acme_owned_by_alice(ws)
     deps: list[Deployment] = []
 
     async def fill() -> None:
         async with svc.backend.unit_of_work() as uow:
-            target = await uow.targets.add(Target(organization_id=org, name="edge-1"))
-            stack = await uow.stacks.add(Stack(organization_id=org, name="Web", slug="web",
-                                               current_revision=1))
-            rev = await uow.stacks.add_revision(StackRevision(stack.id, 1, "services: {}"))
+            target, stack, (rev,) = await web_on_edge(uow, org)
             start = utcnow() - timedelta(hours=10)
             for i in range(ROWS):
                 deps.append(await uow.deployments.add(Deployment(
@@ -61,12 +58,7 @@ def filled(workspace: Workspace) -> tuple[DeploymentsStore, list[Deployment]]:
 def test_lazy_pages_live_rows_and_log(qtbot: QtBot, workspace: Workspace,
                                       filled: tuple[DeploymentsStore, list[Deployment]]) -> None:
     store, deps = filled
-    page = DeploymentsPage(store)
-    qtbot.addWidget(page)
-    page.resize(1200, 800)
-    page.show()
-    workspace.run(workspace.session.login("alice", PASSWORD))
-    qtbot.waitUntil(lambda: page.model.rowCount() == 100, timeout=WAIT_MS)
+    page = open_deployments_page(qtbot, workspace, store, rows=100)
     assert page.model.canFetchMore(page.model.index(-1, -1).parent())
     page.table.scrollToBottom()  # the view asks for more as it reaches the end
     qtbot.waitUntil(lambda: page.model.rowCount() >= 200, timeout=WAIT_MS)

@@ -5,29 +5,18 @@ generator ticks Secret (unticked afterwards, the spec says ``secret: false``).""
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox
 from pytestqt.qtbot import QtBot
 
 from tests.support.auth import PASSWORD
 from tests.support.qt import Workspace
-from windflow_desktop.services.common import ServiceContext
-from windflow_desktop.services.stacks import StackService
 from windflow_desktop.stores.stacks import StacksStore
 from windflow_desktop.ui.views.stacks import StacksPage
 from windflow_desktop.ui.widgets.variables_table import VariablesTable
 
 WAIT_MS = 15_000
 HOST = "services:\n  agent:\n    image: localhost/busybox\n    privileged: true\n"
-
-
-@pytest.fixture
-def stacks(workspace: Workspace) -> StacksStore:
-    svc = workspace.services
-    workspace.run(svc.auth.setup(username="alice", email="alice@example.test",
-                                 password=PASSWORD, organization_name="Acme"))
-    return StacksStore(workspace.session, StackService(ServiceContext(svc.backend, svc.bus)))
 
 
 def test_host_access_warnings_and_the_flag(qtbot: QtBot, workspace: Workspace,

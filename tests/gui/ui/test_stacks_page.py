@@ -4,27 +4,16 @@ qtmodeltester."""
 
 from __future__ import annotations
 
-import pytest
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from tests.support.auth import PASSWORD
 from tests.support.qt import Workspace
-from windflow_desktop.services.common import ServiceContext
-from windflow_desktop.services.stacks import StackService
 from windflow_desktop.stores.stacks import StacksStore
 from windflow_desktop.ui.views.stacks import StacksPage
 
 WAIT_MS = 15_000
 GOOD = "services:\n  web:\n    image: localhost/busybox\n    ports: ['${PORT}:80']\n"
-
-
-@pytest.fixture
-def stacks(workspace: Workspace) -> StacksStore:
-    svc = workspace.services
-    workspace.run(svc.auth.setup(username="alice", email="alice@example.test",
-                                 password=PASSWORD, organization_name="Acme"))
-    return StacksStore(workspace.session, StackService(ServiceContext(svc.backend, svc.bus)))
 
 
 def test_edit_validate_save_diff_restore(qtbot: QtBot, workspace: Workspace,

@@ -17,16 +17,10 @@ from pytestqt.qtbot import QtBot
 
 from tests.env.docker import DockerEngine
 from tests.env.sshd import SshServer
-from tests.support.auth import PASSWORD
 from tests.support.qt import Workspace
-from tests.support.target import engine_settings
+from tests.support.targets_store import alices_targets
 from windflow_desktop.domain.enums import TargetAuth, TargetKind, TargetStatus
 from windflow_desktop.domain.targets import TargetSpec
-from windflow_desktop.engine.pool import ExecutorPool
-from windflow_desktop.engine.ssh import KnownHosts
-from windflow_desktop.services.common import ServiceContext
-from windflow_desktop.services.targets import TargetService
-from windflow_desktop.stores.host_keys import HostKeyQuestions
 from windflow_desktop.stores.targets import TargetsStore
 from windflow_desktop.ui.dialogs.target_hostkey import HostKeyAnswers
 from windflow_desktop.ui.views.targets import TargetsPage
@@ -47,16 +41,7 @@ class World:
 @pytest.fixture
 def world(qtbot: QtBot, workspace: Workspace, tmp_path: Path, docker_engine: DockerEngine,
           sshd_server: SshServer) -> Iterator[World]:
-    svc = workspace.services
-    workspace.run(workspace.session.setup(username="alice", email="alice@example.test",
-                                          password=PASSWORD, organization_name="Acme"))
-    host_keys = HostKeyQuestions()
-    pool = ExecutorPool(KnownHosts(tmp_path / "known_hosts"), svc.secrets.aget,
-                        settings=engine_settings(), confirm_host_key=host_keys.ask)
-    targets = TargetsStore(TargetService(ServiceContext(svc.backend, svc.bus,
-                                                        clock=svc.clock), svc.secrets, pool),
-                           workspace.session)
-    workspace.run(targets.load())
+    targets, pool, host_keys = alices_targets(workspace, tmp_path)
     page = TargetsPage(targets)
     answers = HostKeyAnswers(host_keys, page)  # the shell does this over the main window
     qtbot.addWidget(page)

@@ -22,16 +22,13 @@ from pytestqt.qtbot import QtBot
 
 from tests.env.docker import BUSYBOX_IMAGE, DockerEngine
 from tests.env.sshd import SshServer
-from tests.support.auth import PASSWORD
 from tests.support.qt import Workspace
-from tests.support.target import engine_settings
+from tests.support.targets_store import alices_targets
 from windflow_desktop.domain.enums import TargetAuth, TargetKind, TargetStatus
 from windflow_desktop.domain.targets import TargetSpec
 from windflow_desktop.engine.pool import ExecutorPool
-from windflow_desktop.engine.ssh import KnownHosts
 from windflow_desktop.services.common import ServiceContext
 from windflow_desktop.services.containers import ContainerService
-from windflow_desktop.services.targets import TargetService
 from windflow_desktop.stores.containers import ContainersStore
 from windflow_desktop.stores.host_keys import HostKeyQuestions
 from windflow_desktop.stores.targets import TargetsStore
@@ -63,16 +60,11 @@ class Ops:
 @pytest.fixture
 def ops(workspace: Workspace, tmp_path: Path, docker_engine: DockerEngine,
         sshd_server: SshServer) -> Iterator[Ops]:
+    targets, pool, host_keys = alices_targets(workspace, tmp_path)
     svc = workspace.services
-    workspace.run(workspace.session.setup(username="alice", email="alice@example.test",
-                                          password=PASSWORD, organization_name="Acme"))
-    host_keys = HostKeyQuestions()
-    pool = ExecutorPool(KnownHosts(tmp_path / "known_hosts"), svc.secrets.aget,
-                        settings=engine_settings(), confirm_host_key=host_keys.ask)
-    ctx = ServiceContext(svc.backend, svc.bus, clock=svc.clock)
-    targets = TargetsStore(TargetService(ctx, svc.secrets, pool), workspace.session)
-    containers = ContainersStore(ContainerService(ctx, pool, svc.secrets), workspace.session)
-    workspace.run(targets.load())
+    containers = ContainersStore(
+        ContainerService(ServiceContext(svc.backend, svc.bus, clock=svc.clock), pool,
+                         svc.secrets), workspace.session)
     try:
         yield Ops(workspace, pool, targets, containers, docker_engine, sshd_server, host_keys)
     finally:

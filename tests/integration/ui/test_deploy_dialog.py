@@ -20,7 +20,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.support.a11y import ACTIONABLE, actionable_widgets
 from tests.support.deploy_dialog_widgets import type_into
-from tests.support.qt import Runner, arun, qloop  # noqa: F401 - fixtures
+from tests.support.qt import Runner, _spin_until, arun, qloop  # noqa: F401 - fixtures
 from windflow_desktop.domain.enums import DeploymentStatus, Role, TargetAuth, TargetKind
 from windflow_desktop.domain.errors import TargetUnreachableError
 from windflow_desktop.domain.identity import Principal
@@ -91,15 +91,6 @@ class GatedService:
         return PreviousValues()
 
 
-def _spin(app: QApplication, done: Any, timeout_s: float = 5.0) -> None:
-    import time
-    deadline = time.monotonic() + timeout_s
-    while not done():
-        assert time.monotonic() < deadline, "timed out"
-        app.processEvents()
-        time.sleep(0.001)
-
-
 def _store(service: GatedService, names: tuple[str, ...] = ("here",)) -> DeploymentsStore:
     async def targets(p: object) -> list[Target]:
         return [Target(organization_id=ORG, name=name, kind=TargetKind.LOCAL, host="",
@@ -125,7 +116,7 @@ def open_dialog(qapp: QApplication, arun: Runner[Any]) -> Iterator[OpenDialog]: 
               *checked: int) -> tuple[DeployDialog, DeploymentsStore]:
         store = _store(service, names)
         store.load_targets()
-        _spin(qapp, lambda: bool(store.targets))
+        _spin_until(qapp, lambda: bool(store.targets))
         stack = Stack(organization_id=ORG, name="Shop", slug="shop")
         revision = StackRevision(stack_id=stack.id, number=1, compose_yaml="services: {}\n",
                                  variables=VARIABLES)
@@ -150,7 +141,7 @@ def test_second_deploy_does_not_cancel_the_first(
     try:
         first = store.deploy(uuid.uuid4(), [uuid.uuid4()])
         second = store.deploy(uuid.uuid4(), [uuid.uuid4()])
-        _spin(qapp, lambda: service.calls == 2)
+        _spin_until(qapp, lambda: service.calls == 2)
         service.release.set()
         assert arun(first) and arun(second)
         assert service.cancelled == 0
@@ -164,7 +155,7 @@ def test_dialog_guards_double_click_and_is_deleted_when_closed(
     store = _store(service)
     try:
         store.load_targets()
-        _spin(qapp, lambda: bool(store.targets))
+        _spin_until(qapp, lambda: bool(store.targets))
         stack = Stack(organization_id=ORG, name="Shop", slug="shop")
         revision = StackRevision(stack_id=stack.id, number=1, compose_yaml="services: {}\n",
                                  variables=[])
@@ -173,13 +164,13 @@ def test_dialog_guards_double_click_and_is_deleted_when_closed(
         dialog.targets.item(0).setCheckState(Qt.CheckState.Checked)
         dialog.show()
         dialog.deploy_button.click()
-        _spin(qapp, lambda: service.calls == 1)
+        _spin_until(qapp, lambda: service.calls == 1)
         assert not dialog.deploy_button.isEnabled()
         dialog.deploy()  # a second click (or Enter) while the first is on its way
         qapp.processEvents()
         assert service.calls == 1
         service.release.set()
-        _spin(qapp, lambda: not shiboken6.isValid(dialog) or not dialog.isVisible())
+        _spin_until(qapp, lambda: not shiboken6.isValid(dialog) or not dialog.isVisible())
         qapp.sendPostedEvents(None, 0)  # the deferred delete of the closed dialog
         gc.collect()
         assert not shiboken6.isValid(dialog)
@@ -206,7 +197,7 @@ def test_an_override_typed_for_one_target_reaches_its_deploy_only(
     type_into(qtbot, table, 1, 0, "Bonjour")
     dialog.fields["GREETING"].setText("Hello")
     dialog.deploy_button.click()
-    _spin(qapp, lambda: service.calls == 1)
+    _spin_until(qapp, lambda: service.calls == 1)
     beta = store.targets[1]
     assert service.kwargs["overrides"] == {beta.id: {"GREETING": "Bonjour"}}
     assert service.kwargs["variables"]["GREETING"] == "Hello"
@@ -229,7 +220,7 @@ def test_unchecking_a_target_drops_its_row_and_its_override(
     assert dialog.parsed_overrides() == {alpha.id: {"DB_PASSWORD": "alpha-pw"}}
     assert "alpha-pw" not in str(table.model().index(0, 1).data())
     dialog.deploy_button.click()
-    _spin(qapp, lambda: service.calls == 1)
+    _spin_until(qapp, lambda: service.calls == 1)
     assert service.kwargs["overrides"] == {alpha.id: {"DB_PASSWORD": "alpha-pw"}}
 
 
@@ -240,7 +231,7 @@ def test_preflight_checks_are_a_list_under_a_summary(
     type_into(qtbot, dialog.overrides.table, 0, 0, "Hola")  # alpha is the one previewed
     service.preview_result = TargetUnreachableError("alpha does not answer")
     dialog.preview_button.click()
-    _spin(qapp, lambda: dialog.preflight.text().startswith("No preview"))
+    _spin_until(qapp, lambda: dialog.preflight.text().startswith("No preview"))
     assert dialog.checks.count() == 0
 
     config = "services:\n  web:\n    image: nginx:1.27\n"
@@ -251,7 +242,7 @@ def test_preflight_checks_are_a_list_under_a_summary(
     ), config)
     dialog.preview_button.click()
     assert dialog.preflight.text().startswith("Running")
-    _spin(qapp, lambda: dialog.checks.count() == 3)
+    _spin_until(qapp, lambda: dialog.checks.count() == 3)
     assert service.preview_values["GREETING"] == "Hola"
     rows = [dialog.checks.item(i) for i in range(3)]
     assert [r.data(CHECK_ROLE).ok for r in rows] == [True, False, True]

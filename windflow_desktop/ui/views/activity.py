@@ -56,6 +56,7 @@ from ..widgets.list_tools import (
     focus_filter,
     install_page_shortcuts,
     remember_header,
+    selected_row,
 )
 from ..widgets.message_bar import MessageBar
 from ..widgets.page_header import PageHeader, page_layout
@@ -363,9 +364,7 @@ class ActivityPage(QWidget):
         self.store.set_filters(aggregate_id=aggregate_id)
 
     def selected(self) -> ActivityEntry | None:
-        rows = self.table.selectionModel().selectedRows()
-        entry = rows[0].data(ROW_ROLE) if rows else None
-        return entry if isinstance(entry, ActivityEntry) else None
+        return selected_row(self.table, ActivityEntry)
 
     def save_state(self) -> None:
         self.header_memory.save()

@@ -51,6 +51,7 @@ from ..widgets.list_tools import (
     fit_placeholder,
     install_page_shortcuts,
     remember_header,
+    selected_row,
 )
 from ..widgets.message_bar import Level, MessageBar
 from ..widgets.page_header import PageHeader, page_layout
@@ -351,9 +352,8 @@ class DeploymentsPage(QWidget):
         return menu
 
     def _delete_selected(self) -> None:
-        rows = self.table.selectionModel().selectedRows()
-        dep = rows[0].data(ROW_ROLE) if rows else None
-        if isinstance(dep, Deployment) and Action.REMOVE in self.store.allowed_actions(dep):
+        dep = selected_row(self.table, Deployment)
+        if dep is not None and Action.REMOVE in self.store.allowed_actions(dep):
             self._act("remove", dep)
 
     def _filter(self) -> None:

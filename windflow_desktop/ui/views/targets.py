@@ -39,7 +39,7 @@ from ...domain.enums import TargetKind, TargetStatus
 from ...domain.models import Target
 from ...stores.targets import ConnectionReport, StepResult, TargetsStore
 from ..dialogs.target_wizard import StepsView, TargetWizard
-from ..models.base import ROW_ROLE, SORT_ROLE, Column, RowTableModel
+from ..models.base import SORT_ROLE, Column, RowTableModel
 from ..widgets.badge import BadgeDelegate
 from ..widgets.list_tools import (
     EmptyState,
@@ -51,6 +51,8 @@ from ..widgets.list_tools import (
     install_context_menu,
     install_page_shortcuts,
     remember_header,
+    select_key,
+    selected_row,
 )
 from ..widgets.message_bar import MessageBar
 from ..widgets.page_header import PageHeader, page_layout
@@ -285,18 +287,10 @@ class TargetsPage(QWidget):
     # -- view → store ----------------------------------------------------------------------
 
     def selected(self) -> Target | None:
-        rows = self.table.selectionModel().selectedRows()
-        if not rows:
-            return None
-        row = self.proxy.data(rows[0], ROW_ROLE)
-        return row if isinstance(row, Target) else None
+        return selected_row(self.table, Target)
 
     def select(self, target_id: uuid.UUID) -> None:
-        position = self.model.position(target_id)
-        if position is None:
-            return
-        index = self.proxy.mapFromSource(self.model.index(position, 0))
-        self.table.selectRow(index.row())
+        select_key(self.table, self.proxy, self.model, target_id)
 
     def _on_selection(self) -> None:
         target = self.selected()

@@ -48,7 +48,7 @@ from ...domain.enums import Role
 from ...domain.identity import Member
 from ...stores.users import UsersStore
 from ..dialogs.invite_user import InviteUserDialog
-from ..models.base import ROW_ROLE, SORT_ROLE, Column, RowTableModel
+from ..models.base import SORT_ROLE, Column, RowTableModel
 from ..widgets.badge import BadgeDelegate
 from ..widgets.list_tools import (
     add_action,
@@ -58,6 +58,8 @@ from ..widgets.list_tools import (
     install_context_menu,
     install_page_shortcuts,
     remember_header,
+    select_key,
+    selected_row,
 )
 from ..widgets.message_bar import MessageBar
 
@@ -260,18 +262,10 @@ class UsersPage(QWidget):
     # -- state → widgets -------------------------------------------------------------
 
     def selected(self) -> Member | None:
-        rows = self.table.selectionModel().selectedRows()
-        if not rows:
-            return None
-        member = rows[0].data(ROW_ROLE)
-        return member if isinstance(member, Member) else None
+        return selected_row(self.table, Member)
 
     def select_user(self, user_id: uuid.UUID) -> None:
-        position = self.model.position(user_id)
-        if position is None:
-            return
-        index = self.proxy.mapFromSource(self.model.index(position, 0))
-        self.table.selectRow(index.row())
+        select_key(self.table, self.proxy, self.model, user_id)
 
     def _on_reset(self) -> None:
         self.message_bar.clear()  # another session or organization: old news

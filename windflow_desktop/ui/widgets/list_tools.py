@@ -11,8 +11,8 @@ in the filter box and in editors on the same page.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 import shiboken6
 from PySide6.QtCore import (
@@ -45,7 +45,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..models.base import ROW_ROLE, RowTableModel
+
 SAVE_DELAY_MS = 400
+R = TypeVar("R")
+
+
+def selected_row(table: QTableView, kind: type[R]) -> R | None:
+    """The row object (``ROW_ROLE``) of the table's first selected row, if a ``kind``."""
+    rows = table.selectionModel().selectedRows()
+    row = rows[0].data(ROW_ROLE) if rows else None
+    return row if isinstance(row, kind) else None
+
+
+def select_key(table: QTableView, proxy: QSortFilterProxyModel, model: RowTableModel[Any],
+               key: Hashable) -> None:
+    """Select the row of ``key`` in ``table`` (shown through ``proxy``), if it is there."""
+    position = model.position(key)
+    if position is not None:
+        table.selectRow(proxy.mapFromSource(model.index(position, 0)).row())
 
 
 class HeaderMemory(QObject):

@@ -57,6 +57,7 @@ class Workspace:
         from .services.database_clock import DatabaseClock
         from .services.deploy.core import DeploymentCore
         from .services.deployments import DeploymentService
+        from .services.disk import DiskService
         from .services.organizations import OrganizationService
         from .services.stacks import StackService
         from .services.targets import TargetService
@@ -96,6 +97,7 @@ class Workspace:
                 organizations=OrganizationService(context, self.secrets),
                 targets=TargetService(context, self.secrets, self.pool),
                 containers=ContainerService(context, self.pool, self.secrets),
+                disk=DiskService(context, self.pool),
                 stacks=StackService(context),
                 activity=ActivityService(context),
                 dashboard=DashboardService(context),
@@ -153,6 +155,7 @@ class Services:
     deployments: Any
     activity: Any
     dashboard: Any = None
+    disk: Any = None
 
 
 def sqlite_file(url: str) -> Path | None:

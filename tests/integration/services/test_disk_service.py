@@ -1,12 +1,13 @@
 """DiskService on a real engine: images, volumes and networks listed with what uses them;
 a prune preview that shows the bytes, a prune that removes only the unused and reports
 the bytes the engine freed; a WindFlow deployment's volumes kept (and their removal
-refused, with the stack); a viewer may look but not remove.
+refused, with the stack); a viewer may look but not remove; SSH and TCP+TLS targets
+reach the engine the same way.
 
-The engine is this module's own dockerd, not the session's: pruning removes every unused
-image and volume of the engine, the session's busybox image and other tests' leftovers
-included (and the engine's own image prune would also untag a used image's extra tags —
-the reason the service removes item by item)."""
+The prune test runs on this module's own dockerd, not the session's: pruning removes every
+unused image and volume of the engine, the session's busybox image and other tests'
+leftovers included (and the engine's own image prune would also untag a used image's
+extra tags — the reason the service removes item by item)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import pytest
 from tests.env.docker import BUSYBOX_IMAGE, DockerEngine, start_docker
 from tests.env.keyring_backend import MemoryKeyring
 from tests.support.auth import Clock, RecordingBus, add_member, add_org
-from tests.support.target import engine_settings
+from tests.support.target import TargetWorld, engine_settings
 from windflow_desktop.domain.compose import project_name
 from windflow_desktop.domain.containers import DiskKind, DiskUsage, ImageUsage
 from windflow_desktop.domain.enums import DeploymentStatus, Role, TargetKind
@@ -205,3 +206,26 @@ async def test_list_preview_prune_and_protect(world: World) -> None:
     assert events["image.pruned"].data["bytes_freed"] >= BLOB_BYTES
     assert events["volume.pruned"].data["removed"] == [free]
     assert events["volume.removed"].aggregate_id == plain
+
+
+@pytest.mark.parametrize("kind", ["ssh", "tls"])
+async def test_ssh_and_tls_targets_list_preview_and_remove(target_world: TargetWorld,
+                                                           kind: str) -> None:
+    w = target_world  # the session's engine: nothing is pruned here
+    spec = w.ssh_spec() if kind == "ssh" else w.tls_spec()
+    target = await w.targets.create_target(w.owner, spec)
+    service = DiskService(ServiceContext(w.backend, w.bus, clock=w.clock), w.pool)
+    name = f"probe-{uuid.uuid4().hex[:8]}"
+    await asyncio.to_thread(w.docker.cli, "volume", "create", name)
+    try:
+        usage = await service.usage(w.viewer, target.id)
+        assert any(BUSYBOX_IMAGE in i.tags for i in usage.images)
+        assert next(v for v in usage.volumes if v.name == name).used_by == ()
+        plan = await service.prune_preview(w.viewer, target.id, DiskKind.VOLUMES)
+        assert name in [i.name for i in plan.items]
+        await service.remove(w.owner, target.id, DiskKind.VOLUMES, name)
+        volumes = (await asyncio.to_thread(w.docker.cli, "volume", "ls", "-q")).split()
+        assert name not in volumes
+        assert "volume.removed" in w.bus.types()
+    finally:
+        await asyncio.to_thread(w.docker.cli, "volume", "rm", "-f", name, check=False)

@@ -25,8 +25,9 @@ from ..domain.containers import (
     PruneResult,
     VolumeUsage,
 )
-from ..domain.errors import NotFoundError, WindFlowError
+from ..domain.errors import NotFoundError, TargetUnreachableError, WindFlowError
 from .docker_api import COMPOSE_PROJECT, DockerApi
+from .errors import DockerUnavailableError
 
 BUILTIN_NETWORKS = frozenset({"bridge", "host", "none"})
 
@@ -71,15 +72,18 @@ async def prune(api: DockerApi, plan: PrunePlan, layers_before: int) -> PruneRes
             pass  # gone meanwhile (an untagged parent goes with its child): not ours
         except WindFlowError as exc:
             failed.append((item.name, exc.message))
+            if isinstance(exc, TargetUnreachableError | DockerUnavailableError):
+                break  # the rest would fail the same way, each after a timeout
             continue
         else:
             freed += item.bytes
         removed.append(item.name)
-    if plan.kind is DiskKind.IMAGES:
-        freed = 0
-        if removed:
+    if plan.kind is DiskKind.IMAGES and removed:
+        try:
             after = int((await api.disk_usage()).get("LayersSize") or 0)
             freed = max(0, layers_before - after)
+        except WindFlowError:
+            pass  # the engine went away: the plan's bytes of what it removed
     return PruneResult(plan.kind, tuple(removed), freed, tuple(failed))
 
 

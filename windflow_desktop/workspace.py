@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .services.containers import ContainerService
     from .services.dashboard import DashboardService
     from .services.deployments import DeploymentService
+    from .services.disk import DiskService
     from .services.organizations import OrganizationService
     from .services.stacks import StackService
     from .services.targets import TargetService
@@ -73,6 +74,7 @@ class Workspace:
         from .services.database_clock import DatabaseClock
         from .services.deploy.core import DeploymentCore
         from .services.deployments import DeploymentService
+        from .services.disk import DiskService
         from .services.organizations import OrganizationService
         from .services.stacks import StackService
         from .services.targets import TargetService
@@ -113,6 +115,7 @@ class Workspace:
                 organizations=OrganizationService(context, self.secrets),
                 targets=TargetService(context, self.secrets, self.pool),
                 containers=ContainerService(context, self.pool, self.secrets),
+                disk=DiskService(context, self.pool),
                 stacks=StackService(context),
                 activity=ActivityService(context),
                 dashboard=DashboardService(context),
@@ -172,6 +175,7 @@ class Services:
     deployments: DeploymentService
     activity: ActivityService
     dashboard: DashboardService
+    disk: DiskService
 
 
 def sqlite_file(url: str) -> Path | None:

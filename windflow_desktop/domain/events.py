@@ -215,6 +215,31 @@ class DockerObjectActed:
         return cls(str(d["target_id"]), str(d.get("target") or ""))
 
 
+@dataclass(frozen=True, slots=True)
+class DiskCleaned:
+    """``volume.removed``, ``network.removed`` (the aggregate id is the volume or network)
+    and ``image.pruned``, ``volume.pruned``, ``network.pruned`` (the aggregate id is the
+    target): what went from a target's disk, and the bytes the engine freed."""
+
+    TYPES: ClassVar[frozenset[str]] = frozenset({
+        "volume.removed", "network.removed", "image.pruned", "volume.pruned",
+        "network.pruned"})
+    target_id: str
+    target_name: str
+    removed: tuple[str, ...] = ()
+    bytes_freed: int = 0
+
+    def to_data(self) -> dict[str, Any]:
+        return {"target_id": self.target_id, "target": self.target_name,
+                "removed": list(self.removed), "bytes_freed": self.bytes_freed}
+
+    @classmethod
+    def from_event(cls, event: Event) -> DiskCleaned:
+        d = event.data
+        return cls(str(d["target_id"]), str(d.get("target") or ""),
+                   tuple(str(n) for n in d.get("removed") or ()), int(d.get("bytes_freed") or 0))
+
+
 NOT_AUDITED = frozenset({DeploymentLogBatch.TYPE, DeploymentStageChanged.TYPE,
                          DeploymentStatusChanged.TYPE})
 """Published for the windows, never written to the audit trail (progress, not history)."""
@@ -223,6 +248,7 @@ PAYLOADS: dict[str, Any] = {cls.TYPE: cls for cls in (
     DeploymentCreated, DeploymentFinished, DeploymentStageChanged, DeploymentStatusChanged,
     DeploymentLogBatch, TargetStatusChanged)}
 PAYLOADS.update(dict.fromkeys(DockerObjectActed.TYPES, DockerObjectActed))
+PAYLOADS.update(dict.fromkeys(DiskCleaned.TYPES, DiskCleaned))
 
 
 def well_formed(event: Event) -> bool:

@@ -23,6 +23,8 @@ from typing import Any, Self, TypeVar
 
 import aiodocker
 import aiohttp
+from aiodocker.networks import DockerNetwork
+from aiodocker.volumes import DockerVolume
 
 from ..domain.containers import ContainerInfo, ContainerStats, ImageInfo
 from ..domain.errors import NotFoundError, TargetUnreachableError
@@ -296,6 +298,35 @@ class DockerApi:
             await self._docker.images.delete(reference, force=force)
 
         await self._call(f"remove image {reference}", act)
+
+    async def disk_usage(self) -> dict[str, Any]:
+        """The engine's ``/system/df``: images (with shared sizes), containers (with
+        mounts and networks), volumes (with sizes where the driver reports them)."""
+        async def fetch() -> dict[str, Any]:
+            return dict(await self._docker._query_json("system/df"))
+
+        return await self._call("report its disk usage", fetch)
+
+    async def image_tags(self, reference: str) -> tuple[str, ...]:
+        """The image's tags (``repo:tag``), as the engine has them now."""
+        async def fetch() -> tuple[str, ...]:
+            raw = await self._docker.images.inspect(reference)
+            return tuple(str(t) for t in raw.get("RepoTags") or () if t and t != "<none>:<none>")
+
+        return await self._call(f"inspect image {reference[:19]}", fetch)
+
+    async def remove_volume(self, name: str) -> None:
+        async def act() -> None:
+            await DockerVolume(self._docker, name).delete()  # type: ignore[no-untyped-call]
+
+        await self._call(f"remove volume {name}", act)
+
+    async def remove_network(self, name_or_id: str) -> None:
+        async def act() -> None:
+            network = DockerNetwork(self._docker, name_or_id)  # type: ignore[no-untyped-call]
+            await network.delete()
+
+        await self._call(f"remove network {name_or_id}", act)
 
     async def volumes(self) -> list[dict[str, Any]]:
         async def fetch() -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from windflow_desktop.domain.events import (
     DeploymentLogBatch,
     DeploymentStageChanged,
     DeploymentStatusChanged,
+    DiskCleaned,
     DockerObjectActed,
     Event,
     TargetStatusChanged,
@@ -30,6 +31,7 @@ SAMPLES = [
     DeploymentLogBatch(((1, "2026-12-05T10:00:00+00:00", "stdout", "hello"),)),
     TargetStatusChanged("box", "online", "offline", "timed out"),
     DockerObjectActed("t", "box"),
+    DiskCleaned("t", "box", ("old:1", "cache"), 10240),
 ]
 PACKAGE = Path(__file__).resolve().parents[3] / "windflow_desktop"
 

@@ -4,6 +4,7 @@ One place, so "1 services" and "rolled_back" cannot come back in a new message."
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import Enum
 
 
@@ -17,3 +18,19 @@ def words(value: Enum | str) -> str:
     """An enum value (or a raw key) as words: ``rolled_back`` → "rolled back"."""
     text = value.value if isinstance(value, Enum) else value
     return str(text).replace("_", " ")
+
+
+def ago(moment: datetime | None, now: datetime | None = None) -> str:
+    """"just now", "5 min ago", "3 h ago", or the local date and time; "never" for None."""
+    if moment is None:
+        return "never"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    seconds = int(((now or datetime.now(UTC)) - moment).total_seconds())
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")

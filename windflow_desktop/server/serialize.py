@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from ..domain.models import Deployment, DeploymentStageRecord, Membership, Stack, Target, User
+from ..domain.paging import Page
 from ..services.deploy.values import secret_ref
+
+T = TypeVar("T")
 
 
 def plain(value: Any) -> Any:
@@ -66,5 +70,6 @@ def membership_json(membership: Membership) -> dict[str, Any]:
     return _fields(membership)
 
 
-def page_json(items: list[dict[str, Any]], next_cursor: str | None) -> dict[str, Any]:
-    return {"items": items, "next_cursor": next_cursor}
+def page_json(page: Page[T], to_json: Callable[[T], Any] = plain) -> dict[str, Any]:
+    """A page as ``{"items": [...], "next_cursor": ...}``, each item through ``to_json``."""
+    return {"items": [to_json(item) for item in page.items], "next_cursor": page.next_cursor}

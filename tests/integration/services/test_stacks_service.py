@@ -112,6 +112,13 @@ async def test_duplicate_archive_and_scope(backend: SqlBackend) -> None:
         await svc.get_stack(stranger, stack.id)
 
 
+async def test_slugs_of_names_without_letters_are_stack_slugs(backend: SqlBackend) -> None:
+    svc, _bus, admin, _viewer = await _setup(backend)
+    first, _ = await svc.create_stack(admin, name="!!!", compose_yaml=V1, variables=VARS)
+    second, _ = await svc.create_stack(admin, name="???", compose_yaml=V1, variables=VARS)
+    assert (first.slug, second.slug) == ("stack", "stack-2")
+
+
 @pytest.mark.parametrize("fmt", ["json", "yaml"])
 async def test_export_import_round_trip_without_secret_values(
     backend: SqlBackend, fmt: str

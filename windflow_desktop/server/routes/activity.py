@@ -24,8 +24,7 @@ async def activity(caller: Caller, services: Services, limit: Limit = 100,
                    aggregate_id: Annotated[str | None, Query(max_length=100)] = None,
                    since: datetime | None = None) -> dict[str, Any]:
     filters = ActivityFilters(type_prefix, actor_id, aggregate_id, since)
-    page = await services.activity.list(caller, PageRequest(limit, cursor), filters)
-    return page_json([plain(e) for e in page.items], page.next_cursor)
+    return page_json(await services.activity.list(caller, PageRequest(limit, cursor), filters))
 
 
 @router.get("/dashboard")

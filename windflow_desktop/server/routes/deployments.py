@@ -66,10 +66,9 @@ async def list_deployments(caller: Caller, services: Services, limit: Limit = 10
                            status: Annotated[list[DeploymentStatus] | None, Query()] = None,
                            target_id: uuid.UUID | None = None,
                            stack_id: uuid.UUID | None = None) -> dict[str, Any]:
-    page = await services.deployments.list_deployments(
+    return page_json(await services.deployments.list_deployments(
         caller, PageRequest(limit, cursor), status=status, target_id=target_id,
-        stack_id=stack_id)
-    return page_json([deployment_json(d) for d in page.items], page.next_cursor)
+        stack_id=stack_id), deployment_json)
 
 
 @router.get("/{deployment_id}")

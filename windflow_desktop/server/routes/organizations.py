@@ -23,8 +23,7 @@ class NewOrganization(BaseModel):
 @router.get("")
 async def list_organizations(caller: Caller, services: Services, limit: Limit = 100,
                              cursor: Cursor = None) -> dict[str, Any]:
-    page = await services.organizations.list(caller, PageRequest(limit, cursor))
-    return page_json([plain(o) for o in page.items], page.next_cursor)
+    return page_json(await services.organizations.list(caller, PageRequest(limit, cursor)))
 
 
 @router.post("", status_code=201)

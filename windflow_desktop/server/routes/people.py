@@ -41,8 +41,7 @@ def _member(member: Any) -> dict[str, Any]:
 @router.get("")
 async def list_users(caller: Caller, services: Services, limit: Limit = 100,
                      cursor: Cursor = None) -> dict[str, Any]:
-    page = await services.users.list_users(caller, PageRequest(limit, cursor))
-    return page_json([_member(m) for m in page.items], page.next_cursor)
+    return page_json(await services.users.list_users(caller, PageRequest(limit, cursor)), _member)
 
 
 @router.post("", status_code=201)

@@ -47,9 +47,8 @@ class NewRevision(BaseModel):
 @router.get("")
 async def list_stacks(caller: Caller, services: Services, limit: Limit = 100,
                       cursor: Cursor = None, archived: bool = False) -> dict[str, Any]:
-    page = await services.stacks.list_stacks(caller, PageRequest(limit, cursor),
-                                             archived=archived)
-    return page_json([stack_json(s) for s in page.items], page.next_cursor)
+    return page_json(await services.stacks.list_stacks(caller, PageRequest(limit, cursor),
+                                             archived=archived), stack_json)
 
 
 @router.post("", status_code=201)
@@ -80,8 +79,7 @@ async def save_revision(stack_id: uuid.UUID, body: NewRevision, caller: Caller,
 @router.get("/{stack_id}/revisions")
 async def revisions(stack_id: uuid.UUID, caller: Caller, services: Services,
                     limit: Limit = 100, cursor: Cursor = None) -> dict[str, Any]:
-    page = await services.stacks.revisions(caller, stack_id, PageRequest(limit, cursor))
-    return page_json([plain(r) for r in page.items], page.next_cursor)
+    return page_json(await services.stacks.revisions(caller, stack_id, PageRequest(limit, cursor)))
 
 
 @router.get("/{stack_id}/revisions/{number}")

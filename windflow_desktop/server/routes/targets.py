@@ -43,8 +43,8 @@ class TargetBody(BaseModel):
 @router.get("")
 async def list_targets(caller: Caller, services: Services, limit: Limit = 100,
                        cursor: Cursor = None) -> dict[str, Any]:
-    page = await services.targets.list_targets(caller, PageRequest(limit, cursor))
-    return page_json([target_json(t) for t in page.items], page.next_cursor)
+    targets = await services.targets.list_targets(caller, PageRequest(limit, cursor))
+    return page_json(targets, target_json)
 
 
 @router.post("", status_code=201)

@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QTableView,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -38,6 +37,7 @@ from ...stores.dashboard import DashboardStore, RecentDeployment, TargetHealth
 from ..models.base import ROW_ROLE, Column, RowTableModel
 from ..theme import set_font, theme_for
 from ..widgets.badge import BadgeDelegate
+from ..widgets.layouts import vbox
 from ..widgets.list_tools import remember_header
 from ..widgets.message_bar import MessageBar
 from ..widgets.page_header import PageHeader, page_layout
@@ -181,12 +181,8 @@ class StatCard(QFrame):
         set_font(self.value_label, pixel_size=28, bold=True)
         self.caption_label = QLabel("")
         self.caption_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(14, 10, 14, 10)
-        layout.setSpacing(2)
-        layout.addWidget(self.title_label)
-        layout.addWidget(self.value_label)
-        layout.addWidget(self.caption_label)
+        vbox(self, self.title_label, self.value_label, self.caption_label,
+             margins=(14, 10, 14, 10), spacing=2)
 
     @property
     def value(self) -> str:

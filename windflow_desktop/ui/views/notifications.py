@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import (
@@ -53,11 +52,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...domain.models import utcnow
+from ...domain.words import ago
 from ...resources import icon_path
 from ...stores.notifications import Notification, NotificationKind, NotificationsStore
 from ..models.base import ROW_ROLE, Column, RowTableModel
 from ..theme import set_font, theme_for
+from ..widgets.layouts import hbox, vbox
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -92,18 +92,6 @@ def wrap_lines(text: str, font: QFont, width: int, max_lines: int) -> tuple[str,
     rest = " ".join(lines[max_lines - 1:]) + " …"
     last = QFontMetrics(font).elidedText(rest, Qt.TextElideMode.ElideRight, width)
     return "\n".join([*lines[:max_lines - 1], last]), True
-
-
-def when(ts: datetime, now: datetime | None = None) -> str:
-    """"just now", "5 min ago", "3 h ago", or the date."""
-    seconds = ((now or utcnow()) - ts).total_seconds()
-    if seconds < 60:
-        return "just now"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min ago"
-    if seconds < 86400:
-        return f"{int(seconds // 3600)} h ago"
-    return ts.astimezone().strftime("%b %d, %H:%M")
 
 
 def _tone(n: Notification) -> str:
@@ -177,7 +165,7 @@ class NotificationDelegate(QStyledItemDelegate):
         title_font = QFont(opt.font)
         title_font.setWeight(QFont.Weight.Normal if n.read else QFont.Weight.DemiBold)
         painter.setFont(opt.font)
-        stamp = when(n.ts)
+        stamp = ago(n.ts)
         stamp_width = painter.fontMetrics().horizontalAdvance(stamp)
         painter.setPen(muted)
         line_h = painter.fontMetrics().height()
@@ -236,15 +224,8 @@ class NotificationCentre(QFrame):
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setWordWrap(True)
 
-        top = QHBoxLayout()
-        top.addWidget(self.heading, 1)
-        top.addWidget(self.mark_read_button)
-        top.addWidget(self.clear_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 10, 12, 10)
-        layout.addLayout(top)
-        layout.addWidget(self.list, 1)
-        layout.addWidget(self.empty_label, 1)
+        top = hbox((self.heading, 1), self.mark_read_button, self.clear_button)
+        vbox(self, top, (self.list, 1), (self.empty_label, 1), margins=(12, 10, 12, 10))
 
         self.mark_read_button.clicked.connect(store.mark_all_read)
         self.clear_button.clicked.connect(store.clear)

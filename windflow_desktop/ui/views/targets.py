@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QSettings, QSortFilterProxyModel, Qt
@@ -37,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from ...domain.enums import TargetKind, TargetStatus
 from ...domain.models import Target
+from ...domain.words import ago
 from ...stores.targets import ConnectionReport, StepResult, TargetsStore
 from ..dialogs.target_wizard import StepsView, TargetWizard
 from ..models.base import SORT_ROLE, Column, RowTableModel
@@ -61,22 +61,6 @@ from ..widgets.target_text import capability_row, host_text, kind_text
 STATUS_TONE = {TargetStatus.ONLINE: "success", TargetStatus.OFFLINE: "warning",
                TargetStatus.ERROR: "error", TargetStatus.UNKNOWN: "neutral"}
 SETTINGS_HEADER = "targets/header"
-
-
-def ago(moment: datetime | None, now: datetime | None = None) -> str:
-    if moment is None:
-        return "never"
-    now = now or datetime.now(UTC)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    seconds = int((now - moment).total_seconds())
-    if seconds < 60:
-        return "just now"
-    if seconds < 3600:
-        return f"{seconds // 60} min ago"
-    if seconds < 86400:
-        return f"{seconds // 3600} h ago"
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 class TargetsPage(QWidget):

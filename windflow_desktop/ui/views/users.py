@@ -40,7 +40,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QTableView,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -50,6 +49,7 @@ from ...stores.users import UsersStore
 from ..dialogs.invite_user import InviteUserDialog
 from ..models.base import SORT_ROLE, Column, RowTableModel
 from ..widgets.badge import BadgeDelegate
+from ..widgets.layouts import vbox
 from ..widgets.list_tools import (
     add_action,
     confirm,
@@ -234,15 +234,8 @@ class UsersPage(QWidget):
         tools.addStretch(1)
         for widget in self._action_widgets:
             tools.addWidget(widget)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(16, 14, 16, 14)
-        layout.setSpacing(10)
-        layout.addWidget(self.intro)
-        layout.addWidget(self.read_only_note)
-        layout.addWidget(self.message_bar)
-        layout.addLayout(tools)
-        layout.addWidget(self.table, 1)
-        layout.addWidget(self.empty_label)
+        vbox(self, self.intro, self.read_only_note, self.message_bar, tools, (self.table, 1),
+             self.empty_label, margins=(16, 14, 16, 14), spacing=10)
 
         self.search.textChanged.connect(self.proxy.setFilterFixedString)
         self.invite_button.clicked.connect(self.open_invite)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from ...domain.identity import MIN_PASSWORD_LENGTH
 from ...stores.base import Store
+from .layouts import vbox
 from .message_bar import MessageBar, as_sentence
 
 INTERRUPTED_CODE = "INTERRUPTED"
@@ -161,15 +162,8 @@ class FormDialog(QDialog):
         self.submit_button.clicked.connect(self.submit)
         self.cancel_button.clicked.connect(self.reject)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 16)
-        layout.setSpacing(10)
-        layout.addWidget(self.heading)
-        layout.addWidget(self.blurb)
-        layout.addWidget(self.message_bar)
-        layout.addWidget(self._form_box)
-        layout.addStretch(1)
-        layout.addWidget(self.buttons)
+        vbox(self, self.heading, self.blurb, self.message_bar, self._form_box, None,
+             self.buttons, margins=(24, 20, 24, 16), spacing=10)
 
     # -- building --------------------------------------------------------------------
 

@@ -21,9 +21,10 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
+
+from .layouts import vbox
 
 
 class LogView(QWidget):
@@ -65,10 +66,7 @@ class LogView(QWidget):
         bar.addWidget(self.state, 1, Qt.AlignmentFlag.AlignLeft)
         bar.addWidget(self.follow)
         bar.addWidget(self.clear_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(bar)
-        layout.addWidget(self.text, 1)
+        vbox(self, bar, (self.text, 1), margins=(0, 0, 0, 0))
 
     def set_state(self, text: str) -> None:
         self.state.setText(text)

@@ -125,7 +125,9 @@ OTHER_ORG: list[tuple[str, Callable[[Ids], str], Any, str]] = [
 OPEN = {("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/refresh"),
         ("POST", "/api/v1/auth/logout"), ("GET", "/healthz"), ("GET", "/readyz"),
         ("GET", "/api/v1/events"),  # test_server_events.py: only one's own organization
-        ("POST", "/api/v1/auth/logout-all")}  # test_server_access_tokens.py: one's own
+        ("POST", "/api/v1/auth/logout-all"),  # test_server_access_tokens.py: one's own
+        # test_remote_auth.py: one's own password, whatever the role
+        ("POST", "/api/v1/auth/password"), ("POST", "/api/v1/auth/confirm-password")}
 
 
 def _fill(value: Any, ids: Ids) -> Any:

@@ -26,7 +26,7 @@ from tests.support.auth import PASSWORD
 from tests.support.qt import Workspace
 from tests.support.targets_store import alices_targets
 from windflow_desktop.domain.compose import project_name
-from windflow_desktop.domain.containers import ImageUsage, VolumeUsage
+from windflow_desktop.domain.containers import DiskKind, ImageUsage, VolumeUsage
 from windflow_desktop.domain.enums import DeploymentStatus, Role, TargetKind
 from windflow_desktop.domain.models import Deployment, Target
 from windflow_desktop.domain.targets import TargetSpec
@@ -163,7 +163,7 @@ def test_tabs_list_prune_previewed_and_reported_protected_volume(
     engine.cli("run", "-d", "--name", "user", "--network", "none", "--stop-signal", "SIGKILL",
                "-v", f"{busy}:/data", BUSYBOX_IMAGE, "sleep", "300")
 
-    page, _store = open_disk_page(qtbot, w, target)
+    page, store = open_disk_page(qtbot, w, target)
     for tab in page.tab_of.values():
         qtmodeltester.check(tab.model)  # type: ignore[attr-defined]
         assert not tab.remove_button.isHidden() and not tab.prune_button.isHidden()  # owner
@@ -239,7 +239,17 @@ def test_tabs_list_prune_previewed_and_reported_protected_volume(
     assert f"Removed the volume {free}" in page.messages.text()
     page.tabs.setCurrentWidget(page.images)
     page.grab().save(str(tmp_path / "disk-images.png"))
+
+    # -- removed elsewhere (another window): its event reloads the page ------------------
     engine.cli("rm", "-f", "user")
+    bus = w.ws.services.bus
+    seen = len(bus.events)
+    w.ws.run(DiskService(w.ctx, w.pool).remove(w.ws.session.require_principal(), target.id,
+                                               DiskKind.VOLUMES, busy))
+    assert page.volumes.model.position(busy) is not None
+    store.apply_events(bus.events[seen:])
+    qtbot.waitUntil(lambda: page.volumes.model.position(busy) is None, timeout=WAIT_MS)
+    assert page.tabs.tabText(1) == "Volumes (1)"
 
 
 def test_a_viewer_sees_no_remove_or_prune(qtbot: QtBot, world: World,

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from ..domain.compose import ComposeReport
-from ..domain.containers import ContainerInfo
+from ..domain.containers import ContainerInfo, DiskKind, DiskUsage, PrunePlan, PruneResult
 from ..domain.enums import DeploymentStatus, Role, TargetKind, TargetStatus
 from ..domain.identity import Member, PendingInvitation, Principal
 from ..domain.models import (
@@ -121,6 +121,8 @@ class ContainersApi(Protocol):
 
     async def list_containers(self, principal: Principal,
                               target_id: uuid.UUID) -> list[ContainerInfo]: ...
+    async def inspect(self, principal: Principal, target_id: uuid.UUID, container_id: str, *,
+                      raw: bool = False) -> dict[str, Any]: ...
     async def start(self, principal: Principal, target_id: uuid.UUID,
                     container_id: str) -> None: ...
     async def stop(self, principal: Principal, target_id: uuid.UUID, container_id: str, *,
@@ -133,6 +135,18 @@ class ContainersApi(Protocol):
                    tail: int = 200) -> list[str]: ...
     def follow_logs(self, principal: Principal, target_id: uuid.UUID, container_id: str, *,
                     tail: int = 100) -> AsyncIterator[str]: ...
+
+
+class DiskApi(Protocol):
+    """What the stores ask of the disk service (``services/disk.py``)."""
+
+    async def usage(self, principal: Principal, target_id: uuid.UUID) -> DiskUsage: ...
+    async def remove(self, principal: Principal, target_id: uuid.UUID, kind: DiskKind,
+                     ref: str, *, force: bool = False) -> None: ...
+    async def prune_preview(self, principal: Principal, target_id: uuid.UUID,
+                            kind: DiskKind) -> PrunePlan: ...
+    async def prune(self, principal: Principal, target_id: uuid.UUID,
+                    kind: DiskKind) -> PruneResult: ...
 
 
 class StacksApi(Protocol):
@@ -240,6 +254,8 @@ class ServiceApis(Protocol):
     def targets(self) -> TargetsApi: ...
     @property
     def containers(self) -> ContainersApi: ...
+    @property
+    def disk(self) -> DiskApi: ...
     @property
     def stacks(self) -> StacksApi: ...
     @property

@@ -19,10 +19,12 @@ from ..events.protocol import EventBus
 from ..services.protocols import ServiceApis
 from .activity import ActivityStore
 from .base import Store
+from .container_detail import ContainerDetailStore
 from .containers import ContainersStore
 from .dashboard import DashboardStore
 from .deployments import DeploymentsStore
 from .directory import DirectoryStore
+from .disk import DiskStore
 from .event_bridge import EventBridge
 from .host_keys import HostKeyQuestions
 from .notifications import NotificationsStore
@@ -46,12 +48,15 @@ class Stores:
     notifications: NotificationsStore
     dashboard: DashboardStore
     directory: DirectoryStore
+    disk: DiskStore
+    container_detail: ContainerDetailStore
 
     @property
     def acting(self) -> tuple[Store, ...]:
         """The stores that run actions (watched for "busy", shut down at exit)."""
         return (self.session, self.users, self.targets, self.containers, self.stacks,
-                self.deployments, self.activity, self.dashboard, self.directory)
+                self.deployments, self.activity, self.dashboard, self.directory, self.disk,
+                self.container_detail)
 
     async def shutdown(self) -> None:
         for store in reversed(self.acting):
@@ -84,10 +89,12 @@ def build_stores(services: ServiceApis, bus: EventBus, ui_settings: QSettings, *
         notifications=NotificationsStore(ui_settings),
         dashboard=DashboardStore(session, services.dashboard),
         directory=DirectoryStore(session, services.targets, services.stacks),
+        disk=DiskStore(services.disk, session),
+        container_detail=ContainerDetailStore(services.containers, session),
     )
     for receiver in (stores.users, stores.targets, stores.containers, stores.stacks,
                      stores.deployments, stores.activity, stores.notifications,
-                     stores.dashboard, stores.directory):
+                     stores.dashboard, stores.directory, stores.disk, stores.container_detail):
         bridge.sig_events_received.connect(receiver.apply_events)
 
     def organization_changed() -> None:

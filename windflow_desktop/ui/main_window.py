@@ -43,6 +43,8 @@ PAGES = (
              "and rollback to the last good revision."),
     PageSpec("containers", "Containers", "The containers on each target: start, stop, "
              "restart, remove, and their logs."),
+    PageSpec("disk", "Disk", "Images, volumes and networks on each target, and pruning "
+             "what nothing uses."),
     PageSpec("activity", "Activity", "Who did what, when, and to which object."),
     PageSpec("settings", "Settings", "Users and roles, your invitations, and notifications."),
 )

@@ -24,6 +24,7 @@ from .views.activity import ActivityPage
 from .views.containers import ContainersPage
 from .views.dashboard import DashboardPage
 from .views.deployments import DeploymentsPage
+from .views.disk import DiskPage
 from .views.invitations import InvitationsPanel
 from .views.notifications import NotificationBell, NotificationCentre, NotificationSettings
 from .views.settings import SettingsPage
@@ -55,7 +56,9 @@ class Shell:
         targets_page = TargetsPage(stores.targets, ui_settings)
         window.set_page("targets", targets_page)
         window.set_page("containers",
-                        ContainersPage(stores.containers, stores.targets, ui_settings))
+                        ContainersPage(stores.containers, stores.targets, ui_settings,
+                                       detail=stores.container_detail))
+        window.set_page("disk", DiskPage(stores.disk, stores.targets, ui_settings))
         stacks_page = StacksPage(stores.stacks, ui_settings)
         stacks_page.sig_deploy_requested.connect(self._deploy)
         window.set_page("stacks", stacks_page)

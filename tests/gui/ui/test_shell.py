@@ -30,8 +30,8 @@ def test_sidebar_lists_every_page_and_ctrl_number_switches(qtbot: QtBot, tmp_pat
     window.sidebar.setFocus()
     titles = [window.sidebar.item(i).text() for i in range(window.sidebar.count())]
     assert titles == [
-        "Dashboard", "Targets", "Stacks", "Deployments", "Containers", "Activity", "Settings"
-    ]
+        "Dashboard", "Targets", "Stacks", "Deployments", "Containers", "Disk", "Activity",
+        "Settings"]
     for number, spec in enumerate(PAGES, start=1):
         QTest.keySequence(window.windowHandle(), QKeySequence(f"Ctrl+{number}"))
         assert window.current_page_key() == spec.key

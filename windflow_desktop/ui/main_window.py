@@ -172,13 +172,16 @@ class MainWindow(QMainWindow):
         geometry = self._ui_settings.value("main_window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1180, 740)
-        row = self._ui_settings.value("main_window/page", 0, type=int)
-        if isinstance(row, int) and 0 <= row < self.sidebar.count():
-            self.sidebar.setCurrentRow(row)
+        # The page by its key: a page added in a later version shifts no one's place.
+        key = self._ui_settings.value("main_window/page_key", "", type=str)
+        if key in self._page_index:
+            self.sidebar.setCurrentRow(self._page_index[key])
 
     def save_state(self) -> None:
         self._ui_settings.setValue("main_window/geometry", self.saveGeometry())
-        self._ui_settings.setValue("main_window/page", self.sidebar.currentRow())
+        row = self.sidebar.currentRow()
+        if 0 <= row < len(PAGES):
+            self._ui_settings.setValue("main_window/page_key", PAGES[row].key)
         self._ui_settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:

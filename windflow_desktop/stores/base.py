@@ -148,3 +148,9 @@ class OrganizationStore(Store):
 
     def _switch(self, principal: Principal | None) -> None:
         raise NotImplementedError
+
+    def resync(self) -> None:
+        """Drop what is shown and load it again (the live feed lost events)."""
+        if not self._closed and self._session.principal is not None:
+            self.cancel_all()
+            self._switch(self._session.principal)

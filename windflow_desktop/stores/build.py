@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QSettings
 
+from ..domain.events import CLIENT_RESYNC, Event
 from ..domain.identity import Principal
 from ..domain.models import Target
 from ..events.protocol import EventBus
 from ..services.protocols import ServiceApis
 from .activity import ActivityStore
-from .base import Store
+from .base import OrganizationStore, Store
 from .container_detail import ContainerDetailStore
 from .containers import ContainersStore
 from .dashboard import DashboardStore
@@ -96,6 +97,14 @@ def build_stores(services: ServiceApis, bus: EventBus, ui_settings: QSettings, *
                      stores.deployments, stores.activity, stores.notifications,
                      stores.dashboard, stores.directory, stores.disk, stores.container_detail):
         bridge.sig_events_received.connect(receiver.apply_events)
+
+    def resync_if_asked(batch: Sequence[Event]) -> None:
+        if any(event.event_type == CLIENT_RESYNC for event in batch):
+            for store in stores.acting:
+                if isinstance(store, OrganizationStore):
+                    store.resync()
+
+    bridge.sig_events_received.connect(resync_if_asked)
 
     def organization_changed() -> None:
         principal = session.principal

@@ -61,6 +61,12 @@ _BUS_STATES = {
                 "the log says why. Changes made meanwhile appear once it is back."),
     "closed": ("○ Offline", "Live updates are off."),
 }
+_SERVER_STATES = {
+    "connected": ("● Live (server)", "Changes from {server} appear as they happen."),
+    "reconnecting": ("◌ Reconnecting…", "{server} cannot be reached; trying again. What "
+                     "the pages show stays until it answers."),
+    "closed": ("○ Offline", "Not connected to {server}."),
+}
 
 
 SELECTED_ICON_COLOR = "#ffffff"  # on the highlight, as the selected entry's text
@@ -162,9 +168,14 @@ class MainWindow(QMainWindow):
     def set_workspace(self, text: str) -> None:
         self.workspace_label.setText(text)
 
-    def set_bus_state(self, state: str) -> None:
-        """Show the bus's state (a ``BusState`` value) in the status bar."""
-        label, tip = _BUS_STATES.get(state, (state, ""))
+    def set_bus_state(self, state: str, *, server: str = "", reason: str = "") -> None:
+        """Show the bus's state (a ``BusState`` value) in the status bar; through a
+        ``server``, its own words ("Live (server)"), with ``reason`` when not live."""
+        label, tip = (_SERVER_STATES if server else _BUS_STATES).get(state, (state, ""))
+        if server:
+            tip = tip.format(server=server)
+        if reason and state != "connected":
+            tip = f"{tip} ({reason})"
         self.bus_label.setText(label)
         self.bus_label.setToolTip(tip)
 

@@ -130,7 +130,10 @@ class WindFlowApp:
             await self._started()
             if self.smoke:
                 if token:
-                    await self._smoke_sign_in(token)
+                    try:
+                        await self._smoke_sign_in(token)
+                    except WindFlowError as exc:
+                        return await self._fatal(exc)
                     ready_ms = process_age_ms(self.started)
                 print(json.dumps({"ready_ms": round(ready_ms), "version": __version__}),
                       flush=True)

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from ..domain.compose import ComposeReport
 from ..domain.containers import ContainerInfo, DiskKind, DiskUsage, PrunePlan, PruneResult
 from ..domain.enums import DeploymentStatus, Role, TargetKind, TargetStatus
-from ..domain.identity import Member, PendingInvitation, Principal
+from ..domain.identity import AccessToken, Member, PendingInvitation, Principal
 from ..domain.models import (
     Deployment,
     DeploymentLog,
@@ -241,11 +241,22 @@ class DeploymentsApi(Protocol):
     async def shutdown(self) -> None: ...
 
 
+class AccessTokensApi(Protocol):
+    """What the stores ask of the access tokens service (``services/access_tokens.py``)."""
+
+    async def create(self, principal: Principal, name: str, expires_in_days: int,
+                     scopes: Iterable[str] | None = None) -> tuple[AccessToken, str]: ...
+    async def list(self, principal: Principal) -> Sequence[AccessToken]: ...
+    async def revoke(self, principal: Principal, token_id: uuid.UUID) -> None: ...
+
+
 class ServiceApis(Protocol):
     """The services one desktop is built over (local: ``workspace.Services``)."""
 
     @property
     def auth(self) -> AuthApi: ...
+    @property
+    def access_tokens(self) -> AccessTokensApi: ...
     @property
     def users(self) -> UsersApi: ...
     @property

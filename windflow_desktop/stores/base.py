@@ -140,6 +140,10 @@ class OrganizationStore(Store):
         principal: Principal = self._session.require_principal()
         return principal
 
+    @property
+    def signed_in(self) -> bool:
+        return self._session.principal is not None
+
     def _on_session_changed(self) -> None:
         if self._closed or not self._identity_changed(self._session.principal):
             return

@@ -18,6 +18,7 @@ from ..domain.identity import Principal
 from ..domain.models import Target
 from ..events.protocol import EventBus
 from ..services.protocols import ServiceApis
+from .access_tokens import AccessTokensStore
 from .activity import ActivityStore
 from .base import OrganizationStore, Store
 from .container_detail import ContainerDetailStore
@@ -39,6 +40,7 @@ from .users import UsersStore
 class Stores:
     bridge: EventBridge
     host_keys: HostKeyQuestions
+    access_tokens: AccessTokensStore
     session: SessionStore
     users: UsersStore
     targets: TargetsStore
@@ -55,9 +57,9 @@ class Stores:
     @property
     def acting(self) -> tuple[Store, ...]:
         """The stores that run actions (watched for "busy", shut down at exit)."""
-        return (self.session, self.users, self.targets, self.containers, self.stacks,
-                self.deployments, self.activity, self.dashboard, self.directory, self.disk,
-                self.container_detail)
+        return (self.session, self.access_tokens, self.users, self.targets,
+                self.containers, self.stacks, self.deployments, self.activity,
+                self.dashboard, self.directory, self.disk, self.container_detail)
 
     async def shutdown(self) -> None:
         for store in reversed(self.acting):
@@ -80,6 +82,7 @@ def build_stores(services: ServiceApis, bus: EventBus, ui_settings: QSettings, *
     stores = Stores(
         bridge=bridge,
         host_keys=host_keys,
+        access_tokens=AccessTokensStore(session, services.access_tokens),
         session=session,
         users=UsersStore(session, services.users, services.organizations),
         targets=TargetsStore(services.targets, session, health_interval_s=health_interval_s),

@@ -20,6 +20,7 @@ from .idle_lock import IdleLock
 from .main_window import PAGES, MainWindow
 from .theme import ThemeController
 from .tray import TrayController
+from .views.access_tokens import AccessTokensPanel
 from .views.activity import ActivityPage
 from .views.containers import ContainersPage
 from .views.dashboard import DashboardPage
@@ -92,6 +93,8 @@ class Shell:
         settings_page = self.settings_page = SettingsPage()
         settings_page.add_section("Users & roles", UsersPage(stores.users, ui_settings))
         settings_page.add_section("Invitations", InvitationsPanel(stores.users))
+        if server:  # tokens let CI act on a server; a workspace of one's own has no API
+            settings_page.add_section("Access tokens", AccessTokensPanel(stores.access_tokens))
         stores.users.sig_invitations_changed.connect(self._invitations_changed)
         window.set_page("settings", settings_page)
 

@@ -9,7 +9,6 @@ window or another), ``RELOAD_DEBOUNCE_S`` after the last of a burst.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -20,7 +19,7 @@ from ..domain.containers import ContainerDetail, container_detail
 from ..domain.events import DockerObjectActed, Event
 from ..domain.identity import Principal
 from ..services.protocols import ContainersApi
-from .base import OrganizationStore
+from .base import Debounced, OrganizationStore
 from .session import SessionStore
 
 __all__ = ["ContainerDetail", "ContainerDetailStore"]
@@ -45,7 +44,7 @@ class ContainerDetailStore(OrganizationStore):
         self.target_id: uuid.UUID | None = None
         self.container_id: str | None = None
         self.detail: ContainerDetail | None = None
-        self._reload: asyncio.TimerHandle | None = None
+        self._reload = Debounced(RELOAD_DEBOUNCE_S, self._reload_now)
         self._follow(session)
 
     def _switch(self, principal: Principal | None) -> None:
@@ -89,18 +88,12 @@ class ContainerDetailStore(OrganizationStore):
         if any(e.event_type in _CONTAINER_EVENTS and e.organization_id == org
                and self.container_id.startswith(e.aggregate_id or "-")
                and DockerObjectActed.from_event(e).target_id == target for e in batch):
-            if self._reload is not None:
-                self._reload.cancel()
-            self._reload = asyncio.get_running_loop().call_later(RELOAD_DEBOUNCE_S,
-                                                                 self._reload_now)
+            self._reload.poke()
 
     def _reload_now(self) -> None:
-        self._reload = None
         if not self._closed and self.container_id is not None:
             self.load()
 
     async def shutdown(self) -> None:
-        if self._reload is not None:
-            self._reload.cancel()
-            self._reload = None
+        self._reload.cancel()
         await super().shutdown()

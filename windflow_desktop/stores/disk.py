@@ -10,7 +10,6 @@ of a burst.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -22,7 +21,7 @@ from ..domain.events import DeploymentFinished, DiskCleaned, DockerObjectActed, 
 from ..domain.identity import Principal
 from ..domain.permissions import CONTAINERS_MANAGE, PermissionChecker
 from ..services.protocols import DiskApi
-from .base import OrganizationStore
+from .base import Debounced, OrganizationStore
 from .session import SessionStore
 
 __all__ = ["DiskKind", "DiskStore", "DiskUsage", "PrunePlan", "PruneResult"]
@@ -55,7 +54,7 @@ class DiskStore(OrganizationStore):
         self._service = service
         self.target_id: uuid.UUID | None = None
         self.usage: DiskUsage | None = None
-        self._reload: asyncio.TimerHandle | None = None
+        self._reload = Debounced(RELOAD_DEBOUNCE_S, self._reload_now)
         self._follow(session)
 
     @property
@@ -141,21 +140,12 @@ class DiskStore(OrganizationStore):
         org, target = str(principal.organization_id), str(self.target_id)
         if any(e.event_type in _CHANGING and e.organization_id == org
                and _CHANGING[e.event_type].from_event(e).target_id == target for e in batch):
-            self._schedule_reload()
-
-    def _schedule_reload(self) -> None:
-        if self._reload is not None:
-            self._reload.cancel()  # a burst (a prune's events, a rollout) is one reload
-        self._reload = asyncio.get_running_loop().call_later(RELOAD_DEBOUNCE_S,
-                                                             self._reload_now)
+            self._reload.poke()
 
     def _reload_now(self) -> None:
-        self._reload = None
         if not self._closed and self.target_id is not None:
             self.load()
 
     async def shutdown(self) -> None:
-        if self._reload is not None:
-            self._reload.cancel()
-            self._reload = None
+        self._reload.cancel()
         await super().shutdown()

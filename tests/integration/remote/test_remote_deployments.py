@@ -191,6 +191,10 @@ async def test_errors_are_the_domains_own(server: Server, tmp_path_factory:
         with pytest.raises(ValidationError) as missing:
             await deployments.deploy(NOBODY, stack.id, [target_id])
         assert missing.value.field == "GREETING"
+        with pytest.raises(ValidationError) as too_many:  # the request's own rules
+            await deployments.deploy(NOBODY, stack.id, [target_id], parallel=99,
+                                     variables={"GREETING": "x"})
+        assert too_many.value.field == "parallel"
         with pytest.raises(PermissionDeniedError):
             await vera.deploy(NOBODY, stack.id, [target_id], variables={"GREETING": "x"})
 

@@ -162,6 +162,9 @@ async def test_errors_are_the_domains_own(server: Server, olga: RemoteStacks) ->
     with pytest.raises(ValidationError) as blank:
         await olga.create_stack(NOBODY, name="   ", compose_yaml=COMPOSE)
     assert blank.value.field == "name"
+    with pytest.raises(ValidationError) as empty:  # refused by the request's own rules
+        await olga.update_stack(NOBODY, stack.id, name="")
+    assert empty.value.field == "name"
     with pytest.raises(ValidationError) as invalid:
         await olga.save_revision(NOBODY, stack.id, compose_yaml="services: [")
     assert (invalid.value.field, invalid.value.code) == ("compose_yaml", "COMPOSE_INVALID")

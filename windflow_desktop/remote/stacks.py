@@ -22,10 +22,9 @@ T = TypeVar("T")
 
 
 def page_of(cls: type[T], data: dict[str, Any]) -> Page[T]:
-    """A page of ``cls``, item by item: ``decode(Page[cls], …)`` reads ``Sequence[T]`` as a
-    one-item tuple and refuses a page of two or more (a gap in ``remote/decode.py``)."""
-    return Page(tuple(decode(cls, item) for item in data["items"]),
-                decode(str | None, data["next_cursor"]))
+    """A page of ``cls``."""
+    page: Page[T] = decode(Page[cls], data)  # type: ignore[valid-type]
+    return page
 
 
 def page_params(page: PageRequest | None) -> dict[str, Any]:

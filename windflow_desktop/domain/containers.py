@@ -21,6 +21,7 @@ class ContainerInfo:
     service: str        # compose service ("" when not part of one)
     ports: tuple[str, ...] = ()
     labels: dict[str, str] = field(default_factory=dict, compare=False)
+    image_id: str = ""  # the image it runs (a tag may have moved to another since)
 
     @property
     def short_id(self) -> str:
@@ -323,3 +324,27 @@ def container_detail(info: dict[str, object]) -> ContainerDetail:
         command=_command(info, config), state=str(state.get("Status") or ""),
         ports=_ports(info, config), mounts=mounts, restart_policy=policy,
         health=str(health.get("Status") or ""), health_log=checks, environment=environment)
+
+
+# -- updates: does a newer image stand behind the tag a container runs? --------------------
+
+
+class UpdateState(StrEnum):
+    CURRENT = "current"      # the registry's digest for the tag is the one running
+    AVAILABLE = "available"  # the tag points to another image now
+    UNKNOWN = "unknown"      # pinned by digest, or built here: nothing to compare
+    FAILED = "failed"        # the registry could not tell (``message`` says why)
+
+
+@dataclass(frozen=True)
+class ImageUpdate:
+    """One image reference that containers of a target run, against its registry."""
+
+    image: str
+    containers: tuple[str, ...]
+    projects: tuple[str, ...]
+    deployment_ids: tuple[uuid.UUID, ...]
+    state: UpdateState
+    running: tuple[str, ...] = ()  # the digests the running image has
+    latest: str = ""               # the registry's digest for the tag now
+    message: str = ""

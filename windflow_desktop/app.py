@@ -374,6 +374,7 @@ class WindFlowApp:
             # Through a server, the server checks the fleet.
             health_interval_s=(self.settings.health_interval_s
                                if self.watch_health and self.place.local else None),
+            updates_interval_s=self.settings.updates_interval_s if self.watch_health else None,
             parent=window,
         )
         self.session = stores.session

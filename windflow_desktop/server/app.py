@@ -32,6 +32,7 @@ from .routes import (
     people,
     stacks,
     targets,
+    updates,
 )
 
 log = logging.getLogger("windflow.server")
@@ -78,7 +79,7 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
     app.add_middleware(BodyLimit)
     api = APIRouter(prefix=API)
     for routes in (auth, organizations, targets, stacks, deployments, people, activity,
-                   events):
+                   events, updates):
         api.include_router(routes.router)
     app.include_router(api)
 

@@ -12,7 +12,14 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from ..domain.compose import ComposeReport
-from ..domain.containers import ContainerInfo, DiskKind, DiskUsage, PrunePlan, PruneResult
+from ..domain.containers import (
+    ContainerInfo,
+    DiskKind,
+    DiskUsage,
+    ImageUpdate,
+    PrunePlan,
+    PruneResult,
+)
 from ..domain.enums import DeploymentStatus, Role, TargetKind, TargetStatus
 from ..domain.identity import AccessToken, Member, PendingInvitation, Principal
 from ..domain.models import (
@@ -250,6 +257,13 @@ class AccessTokensApi(Protocol):
     async def revoke(self, principal: Principal, token_id: uuid.UUID) -> None: ...
 
 
+class UpdatesApi(Protocol):
+    """What the stores ask of the updates service (``services/updates.py``)."""
+
+    async def check(self, principal: Principal,
+                    target_id: uuid.UUID) -> tuple[ImageUpdate, ...]: ...
+
+
 class ServiceApis(Protocol):
     """The services one desktop is built over (local: ``workspace.Services``)."""
 
@@ -257,6 +271,8 @@ class ServiceApis(Protocol):
     def auth(self) -> AuthApi: ...
     @property
     def access_tokens(self) -> AccessTokensApi: ...
+    @property
+    def updates(self) -> UpdatesApi: ...
     @property
     def users(self) -> UsersApi: ...
     @property

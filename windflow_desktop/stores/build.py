@@ -33,6 +33,7 @@ from .notifications import NotificationsStore
 from .session import SessionStore
 from .stacks import StacksStore
 from .targets import TargetsStore
+from .updates import UpdatesStore
 from .users import UsersStore
 
 
@@ -52,6 +53,7 @@ class Stores:
     dashboard: DashboardStore
     directory: DirectoryStore
     disk: DiskStore
+    updates: UpdatesStore
     container_detail: ContainerDetailStore
 
     @property
@@ -59,7 +61,8 @@ class Stores:
         """The stores that run actions (watched for "busy", shut down at exit)."""
         return (self.session, self.access_tokens, self.users, self.targets,
                 self.containers, self.stacks, self.deployments, self.activity,
-                self.dashboard, self.directory, self.disk, self.container_detail)
+                self.dashboard, self.directory, self.disk, self.container_detail,
+                self.updates)
 
     async def shutdown(self) -> None:
         for store in reversed(self.acting):
@@ -69,23 +72,25 @@ class Stores:
 
 def build_stores(services: ServiceApis, bus: EventBus, ui_settings: QSettings, *,
                  host_keys: HostKeyQuestions, health_interval_s: float | None,
+                 updates_interval_s: float | None = None,
                  parent: QObject | None = None) -> Stores:
     """``host_keys``: the questions the services' SSH connections ask (given to the
     executor pool when it was built); ``health_interval_s``: how often the targets store
-    checks the fleet (None: never)."""
+    checks the fleet, ``updates_interval_s`` its images for updates (None: never)."""
     bridge = EventBridge(bus, parent=parent)
     session = SessionStore(services.auth, parent=parent)
 
     async def list_targets(principal: Principal) -> Sequence[Target]:
         return (await services.targets.list_targets(principal)).items
 
+    targets = TargetsStore(services.targets, session, health_interval_s=health_interval_s)
     stores = Stores(
         bridge=bridge,
         host_keys=host_keys,
         access_tokens=AccessTokensStore(session, services.access_tokens),
         session=session,
         users=UsersStore(session, services.users, services.organizations),
-        targets=TargetsStore(services.targets, session, health_interval_s=health_interval_s),
+        targets=targets,
         containers=ContainersStore(services.containers, session),
         stacks=StacksStore(session, services.stacks),
         deployments=DeploymentsStore(session, services.deployments, list_targets),
@@ -95,6 +100,8 @@ def build_stores(services: ServiceApis, bus: EventBus, ui_settings: QSettings, *
         directory=DirectoryStore(session, services.targets, services.stacks),
         disk=DiskStore(services.disk, session),
         container_detail=ContainerDetailStore(services.containers, session),
+        updates=UpdatesStore(session, services.updates, targets,
+                             interval_s=updates_interval_s),
     )
     for receiver in (stores.users, stores.targets, stores.containers, stores.stacks,
                      stores.deployments, stores.activity, stores.notifications,

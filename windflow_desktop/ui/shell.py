@@ -14,6 +14,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 from ..stores.build import Stores
+from ..stores.notifications import Notification, NotificationKind
 from .dialogs.deploy_stack import DeployDialog
 from .dialogs.target_hostkey import HostKeyAnswers
 from .idle_lock import IdleLock
@@ -117,7 +118,8 @@ class Shell:
         }
         tray.sig_open_object.connect(self.open_object)
         activity_page.sig_open_object.connect(self.open_object)
-        dashboard_page = DashboardPage(stores.dashboard, ui_settings)
+        dashboard_page = DashboardPage(stores.dashboard, ui_settings, updates=stores.updates)
+        stores.updates.sig_found.connect(self._updates_found)
         window.set_page("dashboard", dashboard_page)
         dashboard_page.sig_open_object.connect(self.open_object)
 
@@ -139,9 +141,15 @@ class Shell:
                 "waiting for your answer", actions=[("Show", show)],
             )
 
+    def _updates_found(self, count: int, first: str) -> None:
+        more = f" and {count - 1} more" if count > 1 else ""
+        self.stores.notifications.tell(Notification(
+            NotificationKind.UPDATES_AVAILABLE, "Image updates available",
+            f"A newer image stands behind the tag of {first}{more}", "dashboard", ""))
+
     def open_object(self, aggregate_type: str, aggregate_id: str) -> None:
         """Show the page of an object (a notification or activity row was opened)."""
-        key = {"user": "settings", "membership": "settings"}.get(
+        key = {"user": "settings", "membership": "settings", "dashboard": "dashboard"}.get(
             aggregate_type, f"{aggregate_type}s"
         )
         if key in {spec.key for spec in PAGES}:

@@ -253,3 +253,27 @@ async def test_refusals_are_the_domains_errors(server: Server, targets: RemoteTa
     finally:
         await viewer_session.close()
     assert (await targets.get_target(NOBODY, box.id)).name == box.name
+
+
+async def test_a_target_read_back_edits_without_losing_its_key_files(
+        targets: RemoteTargets, http: httpx.AsyncClient, tmp_path: Path) -> None:
+    """What the edit wizard does: the target as read, into a spec, changed, saved — its
+    key and certificate file paths come back from the server, so nothing is lost and
+    nothing is refused for a missing key file."""
+    tls = await targets.create_target(NOBODY, TargetSpec(
+        name=_name("tls"), kind=TargetKind.DOCKER_TCP, host="10.0.0.3", port=2376,
+        ca_file=str(tmp_path / "ca.pem"), cert_file=str(tmp_path / "cert.pem"),
+        client_key_file=str(tmp_path / "key.pem")))
+    ssh = await targets.create_target(NOBODY, TargetSpec(
+        name=_name("ssh"), kind=TargetKind.SSH, host="10.0.0.4", username="deploy",
+        auth=TargetAuth.KEY, key_file=str(tmp_path / "id_ed25519")), "passphrase")
+    for made in (tls, ssh):
+        spec = TargetSpec.of(await targets.get_target(NOBODY, made.id))
+        changed = await targets.update_target(NOBODY, made.id,
+                                              replace(spec, labels={"edited": "yes"}))
+        assert TargetSpec.of(changed) == replace(spec, labels={"edited": "yes"})
+        assert changed.tls == made.tls and changed.tls
+        shown = (await http.get(f"/targets/{made.id}")).json()
+        assert "secret_ref" not in shown and shown["tls"] == made.tls
+    assert TargetSpec.of(await targets.get_target(NOBODY, tls.id)).client_key_file == str(
+        tmp_path / "key.pem")

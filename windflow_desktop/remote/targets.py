@@ -12,7 +12,7 @@ from typing import Any
 
 from ..domain.enums import TargetKind, TargetStatus
 from ..domain.identity import Principal
-from ..domain.models import Target, TargetCapability
+from ..domain.models import HostKeyPrompt, Target, TargetCapability
 from ..domain.paging import Page, PageRequest
 from ..domain.targets import ConnectionReport, HealthResult, ScanOutcome, TargetSpec
 from ..services.protocols import StepCallback, TargetsApi
@@ -117,6 +117,24 @@ class RemoteTargets:
         data = await self._session.request("POST", "/targets/health",
                                            json={"target_ids": ids})
         return decode(list[HealthResult], data)
+
+    # -- beyond the protocol: on a server, a new SSH host key waits for a person ---------
+    # (no dialog can ask there: the connection is refused and the key kept as pending;
+    # someone with targets:write trusts that exact fingerprint, the next connection
+    # takes it — server/host_keys.py)
+
+    async def pending_host_key(self, principal: Principal,
+                               target_id: uuid.UUID) -> HostKeyPrompt | None:
+        """The host key the target offered the server and nobody trusted yet."""
+        data = await self._session.request("GET", f"/targets/{target_id}/host-key")
+        return decode(HostKeyPrompt | None, data)
+
+    async def trust_host_key(self, principal: Principal, target_id: uuid.UUID,
+                             fingerprint: str) -> None:
+        """Trust the pending key with this fingerprint (``ConflictError`` when it is not
+        the one the host offered)."""
+        await self._session.request("POST", f"/targets/{target_id}/host-key",
+                                    json={"fingerprint": fingerprint})
 
 
 def _spec_json(spec: TargetSpec) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """``RemoteTargets`` against a real ``windflow serve`` whose targets are a real Docker
 engine: each method of the targets protocol through the remote class, checked against
 what the server did (read back through the remote class and through the HTTP API);
-refusals come back as the domain's errors."""
+refusals come back as the domain's errors; a new SSH host key trusted through it."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ import httpx
 import pytest
 
 from tests.env.docker import DockerEngine
+from tests.env.sshd import SshServer
 from tests.support.server import PASSWORD, Server, bearer, create_owner, running_server, sign_in
 from windflow_desktop.domain.enums import Role, TargetAuth, TargetKind, TargetStatus
 from windflow_desktop.domain.errors import (
+    ConflictError,
     NotFoundError,
     PermissionDeniedError,
     ValidationError,
@@ -277,3 +279,25 @@ async def test_a_target_read_back_edits_without_losing_its_key_files(
         assert "secret_ref" not in shown and shown["tls"] == made.tls
     assert TargetSpec.of(await targets.get_target(NOBODY, tls.id)).client_key_file == str(
         tmp_path / "key.pem")
+
+
+async def test_a_new_host_key_is_trusted_then_forgotten(
+        targets: RemoteTargets, sshd_server: SshServer) -> None:
+    """On a server no dialog asks: the first test is refused and the key waits; trusted
+    through the remote class, the next test connects; forgetting it then finds it."""
+    box = await targets.create_target(NOBODY, TargetSpec(
+        name=_name("ssh"), kind=TargetKind.SSH, host=sshd_server.host, port=sshd_server.port,
+        username=sshd_server.user, auth=TargetAuth.PASSWORD), sshd_server.password)
+    assert await targets.pending_host_key(NOBODY, box.id) is None
+    first = await targets.test_connection(NOBODY, box.id)
+    assert not first.ok
+    pending = await targets.pending_host_key(NOBODY, box.id)
+    assert pending is not None and pending.fingerprint.startswith("SHA256:")
+    assert (pending.host, pending.port) == (sshd_server.host, sshd_server.port)
+    with pytest.raises(ConflictError):
+        await targets.trust_host_key(NOBODY, box.id, "SHA256:not-the-one-it-offered")
+    await targets.trust_host_key(NOBODY, box.id, pending.fingerprint)
+    assert (await targets.test_connection(NOBODY, box.id)).ok
+    assert await targets.pending_host_key(NOBODY, box.id) is None
+    assert await targets.forget_host_key(NOBODY, box.id) is True
+    assert await targets.forget_host_key(NOBODY, box.id) is False

@@ -141,6 +141,9 @@ class Workspace:
         """Connect the bus (after its listeners subscribed, so none misses the first state)."""
         await self.bus.start()
 
+    async def signed_in(self) -> None:
+        """Someone signed in: the local bus runs already; nothing more to start."""
+
     async def housekeeping(self) -> None:
         """Work left by earlier runs: unfinished deployments, expired session records."""
         await self.services.deployments.reconcile_unfinished()

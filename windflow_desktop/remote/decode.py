@@ -59,13 +59,14 @@ def _decode(tp: Any, data: Any) -> Any:
         if data not in typing.get_args(tp):
             raise ValueError(f"{data!r} is not one of {typing.get_args(tp)}")
         return data
+    fixed = origin is tuple  # tuple[A, B] is fixed-length; Sequence[A] never is
     if origin in (abc.Sequence, abc.Iterable, abc.Collection):
         origin = tuple
     if origin in (tuple, list, set, frozenset):
         args = typing.get_args(tp)
         if not isinstance(data, list | tuple):
             raise TypeError(f"expected a list, got {type(data).__name__}")
-        if origin is tuple and args and args[-1] is not Ellipsis:
+        if fixed and args and args[-1] is not Ellipsis:
             return tuple(_decode(a, v) for a, v in zip(args, data, strict=True))
         item = args[0] if args else Any
         return origin(_decode(item, v) for v in data)

@@ -13,16 +13,20 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QSettings
 
+from ..domain.events import CLIENT_RESYNC, Event
 from ..domain.identity import Principal
 from ..domain.models import Target
 from ..events.protocol import EventBus
 from ..services.protocols import ServiceApis
+from .access_tokens import AccessTokensStore
 from .activity import ActivityStore
-from .base import Store
+from .base import OrganizationStore, Store
+from .container_detail import ContainerDetailStore
 from .containers import ContainersStore
 from .dashboard import DashboardStore
 from .deployments import DeploymentsStore
 from .directory import DirectoryStore
+from .disk import DiskStore
 from .event_bridge import EventBridge
 from .host_keys import HostKeyQuestions
 from .notifications import NotificationsStore
@@ -36,6 +40,7 @@ from .users import UsersStore
 class Stores:
     bridge: EventBridge
     host_keys: HostKeyQuestions
+    access_tokens: AccessTokensStore
     session: SessionStore
     users: UsersStore
     targets: TargetsStore
@@ -46,12 +51,15 @@ class Stores:
     notifications: NotificationsStore
     dashboard: DashboardStore
     directory: DirectoryStore
+    disk: DiskStore
+    container_detail: ContainerDetailStore
 
     @property
     def acting(self) -> tuple[Store, ...]:
         """The stores that run actions (watched for "busy", shut down at exit)."""
-        return (self.session, self.users, self.targets, self.containers, self.stacks,
-                self.deployments, self.activity, self.dashboard, self.directory)
+        return (self.session, self.access_tokens, self.users, self.targets,
+                self.containers, self.stacks, self.deployments, self.activity,
+                self.dashboard, self.directory, self.disk, self.container_detail)
 
     async def shutdown(self) -> None:
         for store in reversed(self.acting):
@@ -74,6 +82,7 @@ def build_stores(services: ServiceApis, bus: EventBus, ui_settings: QSettings, *
     stores = Stores(
         bridge=bridge,
         host_keys=host_keys,
+        access_tokens=AccessTokensStore(session, services.access_tokens),
         session=session,
         users=UsersStore(session, services.users, services.organizations),
         targets=TargetsStore(services.targets, session, health_interval_s=health_interval_s),
@@ -84,11 +93,21 @@ def build_stores(services: ServiceApis, bus: EventBus, ui_settings: QSettings, *
         notifications=NotificationsStore(ui_settings),
         dashboard=DashboardStore(session, services.dashboard),
         directory=DirectoryStore(session, services.targets, services.stacks),
+        disk=DiskStore(services.disk, session),
+        container_detail=ContainerDetailStore(services.containers, session),
     )
     for receiver in (stores.users, stores.targets, stores.containers, stores.stacks,
                      stores.deployments, stores.activity, stores.notifications,
-                     stores.dashboard, stores.directory):
+                     stores.dashboard, stores.directory, stores.disk, stores.container_detail):
         bridge.sig_events_received.connect(receiver.apply_events)
+
+    def resync_if_asked(batch: Sequence[Event]) -> None:
+        if any(event.event_type == CLIENT_RESYNC for event in batch):
+            for store in stores.acting:
+                if isinstance(store, OrganizationStore):
+                    store.resync()
+
+    bridge.sig_events_received.connect(resync_if_asked)
 
     def organization_changed() -> None:
         principal = session.principal

@@ -32,8 +32,9 @@ def test_round_trips() -> None:
     assert decode(Deployment, deployment_json(dep)).error == "boom"
     principal = Principal(uuid.uuid4(), org, Role.OPERATOR, scopes=frozenset({"x:read"}))
     assert decode(Principal, plain(principal)) == principal
-    page = decode(Page[Stack], plain(Page((stack,), "next")))
-    assert page.next_cursor == "next" and page.items[0].id == stack.id
+    other = Stack(organization_id=org, name="Api", slug="api")
+    page = decode(Page[Stack], plain(Page((stack, other), "next")))
+    assert page.next_cursor == "next" and [s.id for s in page.items] == [stack.id, other.id]
 
 
 def test_unknown_keys_are_ignored_and_missing_ones_refused() -> None:

@@ -42,6 +42,14 @@ class RemoteContainers:
         data = await self._session.request("GET", self._path(target_id))
         return decode(list[ContainerInfo], data)
 
+    async def inspect(self, principal: Principal, target_id: uuid.UUID, container_id: str, *,
+                      raw: bool = False) -> dict[str, Any]:
+        """The engine's description of the container, secret values masked by the server
+        (``raw``, for those who may manage containers: as they are)."""
+        data: dict[str, Any] = await self._session.request(
+            "GET", self._path(target_id, container_id), params={"raw": raw})
+        return data
+
     async def start(self, principal: Principal, target_id: uuid.UUID,
                     container_id: str) -> None:
         await self._session.request("POST", self._path(target_id, container_id, "start"))

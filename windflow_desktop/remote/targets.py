@@ -46,10 +46,7 @@ class RemoteTargets:
             if value is not None:
                 params[key] = value
         data = await self._session.request("GET", "/targets", params=params)
-        # Not ``decode(Page[Target], …)``: decode reads ``Sequence[T]`` (Page.items) as a
-        # fixed-length tuple of one, so a page of two or more fails (reported).
-        return Page(tuple(decode(list[Target], data["items"])),
-                    decode(str | None, data.get("next_cursor")))
+        return decode(Page[Target], data)
 
     async def get_target(self, principal: Principal, target_id: uuid.UUID) -> Target:
         return decode(Target, await self._session.request("GET", f"/targets/{target_id}"))

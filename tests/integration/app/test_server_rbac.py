@@ -68,6 +68,10 @@ MATRIX: list[tuple[str, str, Callable[[Ids], str], Any, str]] = [
     # 400 DOCKER_UNAVAILABLE (test_remote_containers.py runs them on a real engine).
     ("GET", "/api/v1/targets/{target_id}/containers",
      lambda i: f"/api/v1/targets/{i['target']}/containers", None, "YYYY"),
+    # The raw view (secret values left as they are) is for those who manage containers;
+    # the masked one is everyone's (test_remote_containers.py).
+    ("GET", "/api/v1/targets/{target_id}/containers/{container_id}",
+     lambda i: f"/api/v1/targets/{i['target']}/containers/web1?raw=true", None, "DYYY"),
     ("POST", "/api/v1/targets/{target_id}/containers/{container_id}/start",
      lambda i: f"/api/v1/targets/{i['target']}/containers/web1/start", None, "DYYY"),
     ("POST", "/api/v1/targets/{target_id}/containers/{container_id}/stop",

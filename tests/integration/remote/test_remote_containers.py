@@ -1,9 +1,9 @@
 """``RemoteContainers`` against a real ``windflow serve`` and a real Docker engine (a
 ``local`` target of the server on the test engine's socket): containers listed, stopped,
 started, restarted and removed through the remote class, checked against what the
-engine says (``docker inspect``); a log tailed, followed live over the server's SSE
-stream (stopped by the reader, or ended with the container's output); refusals as the
-domain's errors."""
+engine says (``docker inspect``); inspected with secret values masked (raw for those who
+may manage); a log tailed, followed live over the server's SSE stream (stopped by the
+reader, or ended with the container's output); refusals as the domain's errors."""
 
 from __future__ import annotations
 
@@ -77,7 +77,8 @@ async def _run(engine: DockerEngine, script: str, project: str = "") -> str:
               "--label", "com.docker.compose.service=web"] if project else []
     out = await asyncio.to_thread(
         engine.cli, "run", "-d", "--name", f"wf-{uuid.uuid4().hex[:8]}", "--network", "none",
-        *labels, "--stop-signal", "SIGKILL", BUSYBOX_IMAGE, "sh", "-c", script)
+        *labels, "--env", "DB_PASSWORD=hunter2-secret", "--stop-signal", "SIGKILL",
+        BUSYBOX_IMAGE, "sh", "-c", script)
     return out.strip()
 
 
@@ -128,6 +129,13 @@ async def test_list_act_tail_and_follow(session: ServerSession, target_id: uuid.
             await task
         assert len(seen) >= 4 and all(line.startswith("tick ") for line in seen)
 
+        info = await containers.inspect(NOBODY, target_id, cid)
+        assert info["Id"] == cid and info["State"]["Running"] is True
+        assert "DB_PASSWORD=hunter2-secret" not in info["Config"]["Env"]
+        assert any(e.startswith("DB_PASSWORD=") for e in info["Config"]["Env"])
+        raw = await containers.inspect(NOBODY, target_id, cid, raw=True)
+        assert "DB_PASSWORD=hunter2-secret" in raw["Config"]["Env"]
+
         tail = await containers.logs(NOBODY, target_id, cid, tail=3)
         assert len(tail) == 3 and all(line.startswith("tick ") for line in tail)
 
@@ -176,6 +184,9 @@ async def test_refusals_are_the_domains_errors(server: Server, session: ServerSe
         # Reading is a viewer's; acting is not (and the container is left as it was).
         assert cid in {c.id for c in await viewer.list_containers(NOBODY, target_id)}
         assert await viewer.logs(NOBODY, target_id, cid) == []
+        assert (await viewer.inspect(NOBODY, target_id, cid))["Id"] == cid
+        with pytest.raises(PermissionDeniedError):
+            await viewer.inspect(NOBODY, target_id, cid, raw=True)
         for act in (viewer.stop, viewer.restart, viewer.remove):
             with pytest.raises(PermissionDeniedError):
                 await act(NOBODY, target_id, cid)
@@ -184,7 +195,8 @@ async def test_refusals_are_the_domains_errors(server: Server, session: ServerSe
         assert (await _state(docker_engine, cid))["Running"] is True
 
         # Unknown container or target: refused before any line, as a status.
-        for call in (lambda: containers.logs(NOBODY, target_id, "no-such-container"),
+        for call in (lambda: containers.inspect(NOBODY, target_id, "no-such-container"),
+                     lambda: containers.logs(NOBODY, target_id, "no-such-container"),
                      lambda: containers.stop(NOBODY, target_id, "no-such-container"),
                      lambda: containers.list_containers(NOBODY, uuid.uuid4())):
             with pytest.raises(NotFoundError):

@@ -1,5 +1,5 @@
-"""A target's containers: list, start, stop, restart, remove, the last lines of a log,
-and a log followed live as Server-Sent Events.
+"""A target's containers: list, inspect (secret values masked), start, stop, restart,
+remove, the last lines of a log, and a log followed live as Server-Sent Events.
 
 The follow stream (``GET …/logs/follow``, ``text/event-stream``): one ``line`` event per
 log line (``data``: the line as a JSON string), a ``: ping`` comment every 15 s while the
@@ -41,6 +41,16 @@ Tail = Annotated[int, Query(ge=0, le=10_000)]
 @router.get("")
 async def list_containers(target_id: uuid.UUID, caller: Caller, services: Services) -> Any:
     return plain(await services.containers.list_containers(caller, target_id))
+
+
+@router.get("/{container_id}")
+async def inspect(target_id: uuid.UUID, container_id: ContainerId, caller: Caller,
+                  services: Services, raw: bool = False) -> dict[str, Any]:
+    """The engine's description of the container, secret values masked; ``raw`` (needs
+    ``containers:manage``) leaves them as they are."""
+    info: dict[str, Any] = await services.containers.inspect(caller, target_id, container_id,
+                                                             raw=raw)
+    return info
 
 
 @router.post("/{container_id}/start", status_code=204)

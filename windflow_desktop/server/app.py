@@ -26,6 +26,7 @@ from .principals import PrincipalCache
 from .routes import (
     activity,
     auth,
+    containers,
     deployments,
     events,
     organizations,
@@ -81,6 +82,7 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
     for routes in (auth, organizations, targets, stacks, deployments, people, activity,
                    events, updates):
         api.include_router(routes.router)
+    api.include_router(containers.router)
     app.include_router(api)
 
     @app.get("/healthz")

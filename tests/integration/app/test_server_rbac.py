@@ -52,6 +52,38 @@ MATRIX: list[tuple[str, str, Callable[[Ids], str], Any, str]] = [
      lambda r: {"fingerprint": "SHA256:abcdefgh"}, "DDYY"),
     ("POST", "/api/v1/targets/{target_id}/scan",
      lambda i: f"/api/v1/targets/{i['target']}/scan", None, "DYYY"),
+    ("GET", "/api/v1/targets/{target_id}/capabilities",
+     lambda i: f"/api/v1/targets/{i['target']}/capabilities", None, "YYYY"),
+    ("PUT", "/api/v1/targets/{target_id}", lambda i: f"/api/v1/targets/{i['target']}",
+     lambda r: {"name": "box", "kind": "local", "docker_socket": "{no_engine}"}, "DDYY"),
+    ("DELETE", "/api/v1/targets/{target_id}/host-key",
+     lambda i: f"/api/v1/targets/{i['target']}/host-key", None, "DDYY"),
+    ("POST", "/api/v1/targets/test-draft", lambda i: "/api/v1/targets/test-draft",
+     lambda r: {"name": f"draft-{r}", "kind": "local", "docker_socket": "{no_engine}",
+                "target_id": "{target}"}, "DDYY"),
+    # One round of health checks: what the service checks is targets:read.
+    ("POST", "/api/v1/targets/health", lambda i: "/api/v1/targets/health",
+     lambda r: {"target_ids": ["{target}"]}, "YYYY"),
+    # A target's containers: its engine is not there, so a call let through answers
+    # 400 DOCKER_UNAVAILABLE (test_remote_containers.py runs them on a real engine).
+    ("GET", "/api/v1/targets/{target_id}/containers",
+     lambda i: f"/api/v1/targets/{i['target']}/containers", None, "YYYY"),
+    # The raw view (secret values left as they are) is for those who manage containers;
+    # the masked one is everyone's (test_remote_containers.py).
+    ("GET", "/api/v1/targets/{target_id}/containers/{container_id}",
+     lambda i: f"/api/v1/targets/{i['target']}/containers/web1?raw=true", None, "DYYY"),
+    ("POST", "/api/v1/targets/{target_id}/containers/{container_id}/start",
+     lambda i: f"/api/v1/targets/{i['target']}/containers/web1/start", None, "DYYY"),
+    ("POST", "/api/v1/targets/{target_id}/containers/{container_id}/stop",
+     lambda i: f"/api/v1/targets/{i['target']}/containers/web1/stop", None, "DYYY"),
+    ("POST", "/api/v1/targets/{target_id}/containers/{container_id}/restart",
+     lambda i: f"/api/v1/targets/{i['target']}/containers/web1/restart", None, "DYYY"),
+    ("DELETE", "/api/v1/targets/{target_id}/containers/{container_id}",
+     lambda i: f"/api/v1/targets/{i['target']}/containers/web1", None, "DYYY"),
+    ("GET", "/api/v1/targets/{target_id}/containers/{container_id}/logs",
+     lambda i: f"/api/v1/targets/{i['target']}/containers/web1/logs", None, "YYYY"),
+    ("GET", "/api/v1/targets/{target_id}/containers/{container_id}/logs/follow",
+     lambda i: f"/api/v1/targets/{i['target']}/containers/web1/logs/follow", None, "YYYY"),
     ("GET", "/api/v1/stacks", lambda i: "/api/v1/stacks", None, "YYYY"),
     ("POST", "/api/v1/stacks", lambda i: "/api/v1/stacks",
      lambda r: {"name": f"Stack {r}", "compose_yaml": COMPOSE}, "DDYY"),
@@ -156,6 +188,13 @@ OTHER_ORG: list[tuple[str, Callable[[Ids], str], Any, str]] = [
                       f"&target_id={i['other_target']}", None, "NNNN"),
     ("GET", lambda i: f"/api/v1/targets/{i['other_target']}", None, "NNNN"),
     ("DELETE", lambda i: f"/api/v1/targets/{i['other_target']}", None, "DDNN"),
+    ("GET", lambda i: f"/api/v1/targets/{i['other_target']}/containers", None, "NNNN"),
+    ("POST", lambda i: f"/api/v1/targets/{i['other_target']}/containers/web1/stop", None,
+     "DNNN"),
+    ("GET", lambda i: f"/api/v1/targets/{i['other_target']}/containers/web1/logs/follow",
+     None, "NNNN"),
+    ("POST", lambda i: "/api/v1/targets/health", {"target_ids": ["{other_target}"]},
+     "NNNN"),
     ("POST", lambda i: "/api/v1/deployments",
      {"stack_id": "{other_stack}", "target_ids": ["{other_target}"]}, "DNNN"),
     ("GET", lambda i: f"/api/v1/deployments?stack_id={i['other_stack']}", None, "YYYY"),
@@ -251,6 +290,7 @@ def test_the_rbac_matrix_over_http(team: dict[str, Any]) -> None:
             assert made.status_code == 201, made.text
             return str(made.json()["id"])
 
+        ids["no_engine"] = f"unix://{home}/no-engine.sock"
         ids["target"] = target("box")
         for role in ROLES:
             ids[f"target_{role}"] = target(f"box-{role}")

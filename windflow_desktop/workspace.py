@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .services.dashboard import DashboardService
     from .services.deployments import DeploymentService
     from .services.disk import DiskService
+    from .services.drift import DriftService
     from .services.organizations import OrganizationService
     from .services.stacks import StackService
     from .services.targets import TargetService
@@ -119,6 +120,7 @@ class Workspace:
                 containers=ContainerService(context, self.pool, self.secrets),
                 disk=DiskService(context, self.pool),
                 updates=UpdateService(context, self.pool, self.secrets),
+                drift=DriftService(context, self.pool),
                 stacks=StackService(context),
                 activity=ActivityService(context),
                 dashboard=DashboardService(context),
@@ -183,6 +185,7 @@ class Services:
     dashboard: DashboardService
     disk: DiskService
     updates: UpdateService
+    drift: DriftService
 
 
 def sqlite_file(url: str) -> Path | None:

@@ -348,3 +348,21 @@ class ImageUpdate:
     running: tuple[str, ...] = ()  # the digests the running image has
     latest: str = ""               # the registry's digest for the tag now
     message: str = ""
+
+
+# -- drift: what runs no longer matches what was deployed ------------------------------------
+
+
+@dataclass(frozen=True)
+class Drift:
+    """A WindFlow deployment and how its project on the target differs from what it
+    deployed, in words (none: it matches)."""
+
+    deployment_id: uuid.UUID
+    project: str
+    stack_name: str
+    differences: tuple[str, ...] = ()
+
+    @property
+    def drifted(self) -> bool:
+        return bool(self.differences)

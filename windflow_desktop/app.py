@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("windflow.app")
 FIRST_PAINT_TIMEOUT_S = 10.0
 HOUSEKEEPING_GRACE_S = 3.0
+DRIFT_INTERVAL_S = 300.0  # how often the deployments are compared with their targets
 CHANGE_PLACE = 2  # the sign-in dialog's result when the user chose another place
 
 
@@ -375,6 +376,7 @@ class WindFlowApp:
             health_interval_s=(self.settings.health_interval_s
                                if self.watch_health and self.place.local else None),
             updates_interval_s=self.settings.updates_interval_s if self.watch_health else None,
+            drift_interval_s=DRIFT_INTERVAL_S if self.watch_health else None,
             parent=window,
         )
         self.session = stores.session

@@ -77,6 +77,7 @@ class Workspace:
         from .services.deploy.core import DeploymentCore
         from .services.deployments import DeploymentService
         from .services.disk import DiskService
+        from .services.drift import DriftService
         from .services.organizations import OrganizationService
         from .services.stacks import StackService
         from .services.targets import TargetService

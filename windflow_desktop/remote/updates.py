@@ -1,10 +1,11 @@
-"""``RemoteUpdates``: the server checks the registries (``UpdatesApi`` over HTTP)."""
+"""``RemoteUpdates`` and ``RemoteDrift``: the server checks the registries and the
+targets (``UpdatesApi`` and ``DriftApi`` over HTTP)."""
 
 from __future__ import annotations
 
 import uuid
 
-from ..domain.containers import ImageUpdate
+from ..domain.containers import Drift, ImageUpdate
 from ..domain.identity import Principal
 from .client import ServerSession
 from .decode import decode
@@ -18,4 +19,14 @@ class RemoteUpdates:
                     target_id: uuid.UUID) -> tuple[ImageUpdate, ...]:
         answer = await self.session.request("GET", f"/targets/{target_id}/updates")
         lines: tuple[ImageUpdate, ...] = decode(tuple[ImageUpdate, ...], answer)
+        return lines
+
+
+class RemoteDrift:
+    def __init__(self, session: ServerSession) -> None:
+        self.session = session
+
+    async def check(self, principal: Principal, target_id: uuid.UUID) -> tuple[Drift, ...]:
+        answer = await self.session.request("GET", f"/targets/{target_id}/drift")
+        lines: tuple[Drift, ...] = decode(tuple[Drift, ...], answer)
         return lines

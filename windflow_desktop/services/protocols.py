@@ -16,6 +16,7 @@ from ..domain.containers import (
     ContainerInfo,
     DiskKind,
     DiskUsage,
+    Drift,
     ImageUpdate,
     PrunePlan,
     PruneResult,
@@ -264,6 +265,12 @@ class UpdatesApi(Protocol):
                     target_id: uuid.UUID) -> tuple[ImageUpdate, ...]: ...
 
 
+class DriftApi(Protocol):
+    """What the stores ask of the drift service (``services/drift.py``)."""
+
+    async def check(self, principal: Principal, target_id: uuid.UUID) -> tuple[Drift, ...]: ...
+
+
 class ServiceApis(Protocol):
     """The services one desktop is built over (local: ``workspace.Services``)."""
 
@@ -273,6 +280,8 @@ class ServiceApis(Protocol):
     def access_tokens(self) -> AccessTokensApi: ...
     @property
     def updates(self) -> UpdatesApi: ...
+    @property
+    def drift(self) -> DriftApi: ...
     @property
     def users(self) -> UsersApi: ...
     @property

@@ -33,7 +33,7 @@ from .notifications import NotificationsStore
 from .session import SessionStore
 from .stacks import StacksStore
 from .targets import TargetsStore
-from .updates import UpdatesStore
+from .updates import DriftStore, UpdatesStore
 from .users import UsersStore
 
 
@@ -54,6 +54,7 @@ class Stores:
     directory: DirectoryStore
     disk: DiskStore
     updates: UpdatesStore
+    drift: DriftStore
     container_detail: ContainerDetailStore
 
     @property
@@ -62,7 +63,7 @@ class Stores:
         return (self.session, self.access_tokens, self.users, self.targets,
                 self.containers, self.stacks, self.deployments, self.activity,
                 self.dashboard, self.directory, self.disk, self.container_detail,
-                self.updates)
+                self.updates, self.drift)
 
     async def shutdown(self) -> None:
         for store in reversed(self.acting):
@@ -73,10 +74,12 @@ class Stores:
 def build_stores(services: ServiceApis, bus: EventBus, ui_settings: QSettings, *,
                  host_keys: HostKeyQuestions, health_interval_s: float | None,
                  updates_interval_s: float | None = None,
+                 drift_interval_s: float | None = None,
                  parent: QObject | None = None) -> Stores:
     """``host_keys``: the questions the services' SSH connections ask (given to the
     executor pool when it was built); ``health_interval_s``: how often the targets store
-    checks the fleet, ``updates_interval_s`` its images for updates (None: never)."""
+    checks the fleet, ``updates_interval_s`` its images for updates and
+    ``drift_interval_s`` its deployments for changes by hand (None: never)."""
     bridge = EventBridge(bus, parent=parent)
     session = SessionStore(services.auth, parent=parent)
 
@@ -102,6 +105,7 @@ def build_stores(services: ServiceApis, bus: EventBus, ui_settings: QSettings, *
         container_detail=ContainerDetailStore(services.containers, session),
         updates=UpdatesStore(session, services.updates, targets,
                              interval_s=updates_interval_s),
+        drift=DriftStore(session, services.drift, targets, interval_s=drift_interval_s),
     )
     for receiver in (stores.users, stores.targets, stores.containers, stores.stacks,
                      stores.deployments, stores.activity, stores.notifications,

@@ -38,6 +38,7 @@ class NotificationKind(StrEnum):
     TARGET_OFFLINE = "target_offline"
     TARGET_ONLINE = "target_online"
     UPDATES_AVAILABLE = "updates_available"
+    DEPLOYMENT_DRIFTED = "deployment_drifted"
 
     @property
     def label(self) -> str:
@@ -56,6 +57,7 @@ _KIND_LABELS = {
     NotificationKind.TARGET_OFFLINE: "A target went offline",
     NotificationKind.TARGET_ONLINE: "A target is back online",
     NotificationKind.UPDATES_AVAILABLE: "An image has an update",
+    NotificationKind.DEPLOYMENT_DRIFTED: "A deployment was changed by hand",
 }
 _SEVERITY = {
     NotificationKind.DEPLOYMENT_SUCCEEDED: "info",
@@ -64,6 +66,7 @@ _SEVERITY = {
     NotificationKind.TARGET_OFFLINE: "error",
     NotificationKind.TARGET_ONLINE: "info",
     NotificationKind.UPDATES_AVAILABLE: "info",
+    NotificationKind.DEPLOYMENT_DRIFTED: "warning",
 }
 _RANK = {"info": 0, "warning": 1, "error": 2}
 

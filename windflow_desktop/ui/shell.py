@@ -118,8 +118,10 @@ class Shell:
         }
         tray.sig_open_object.connect(self.open_object)
         activity_page.sig_open_object.connect(self.open_object)
-        dashboard_page = DashboardPage(stores.dashboard, ui_settings, updates=stores.updates)
+        dashboard_page = DashboardPage(stores.dashboard, ui_settings, updates=stores.updates,
+                                       drift=stores.drift)
         stores.updates.sig_found.connect(self._updates_found)
+        stores.drift.sig_found.connect(self._drift_found)
         window.set_page("dashboard", dashboard_page)
         dashboard_page.sig_open_object.connect(self.open_object)
 
@@ -146,6 +148,12 @@ class Shell:
         self.stores.notifications.tell(Notification(
             NotificationKind.UPDATES_AVAILABLE, "Image updates available",
             f"A newer image stands behind the tag of {first}{more}", "dashboard", ""))
+
+    def _drift_found(self, count: int, first: str) -> None:
+        more = f" (and {count - 1} more)" if count > 1 else ""
+        self.stores.notifications.tell(Notification(
+            NotificationKind.DEPLOYMENT_DRIFTED, "A deployment was changed by hand",
+            f"{first}{more}", "dashboard", ""))
 
     def open_object(self, aggregate_type: str, aggregate_id: str) -> None:
         """Show the page of an object (a notification or activity row was opened)."""

@@ -34,7 +34,8 @@ from ...domain.enums import DeploymentStatus, TargetKind, TargetStatus
 from ...domain.words import plural
 from ...stores.activity import ActivityEntry, describe, event_label
 from ...stores.dashboard import DashboardStore, RecentDeployment, TargetHealth
-from ...stores.updates import UpdatesStore
+from ...stores.sweeps import TargetSweep
+from ...stores.updates import DriftStore, UpdatesStore
 from ..models.base import ROW_ROLE, Column, RowTableModel
 from ..theme import set_font, theme_for
 from ..widgets.badge import BadgeDelegate
@@ -272,10 +273,10 @@ class DashboardPage(QWidget):
 
     def __init__(self, store: DashboardStore, ui_settings: QSettings | None = None,
                  parent: QWidget | None = None, *,
-                 updates: UpdatesStore | None = None) -> None:
+                 updates: UpdatesStore | None = None,
+                 drift: DriftStore | None = None) -> None:
         super().__init__(parent)
         self.store = store
-        self.updates = updates
         self.setAccessibleName("Dashboard page")
 
         self.header = PageHeader("Dashboard", "Loading…")
@@ -338,13 +339,18 @@ class DashboardPage(QWidget):
         for card in self.cards:
             cards.addWidget(card)
         self.updates_card = StatCard("Image updates")
-        self.updates_card.setVisible(updates is not None)
-        if updates is not None:
-            cards.addWidget(self.updates_card)
-            self.updates_card.sig_clicked.connect(updates.check_now)
-            updates.sig_updates_changed.connect(self._show_updates)
-            updates.sig_busy_changed.connect(lambda _b: self._show_updates())
-            self._show_updates()
+        self.drift_card = StatCard("Changed by hand")
+        self._sweeps: list[tuple[StatCard, TargetSweep[Any] | None, str, str]] = [
+            (self.updates_card, updates, "image", "behind their tag"),
+            (self.drift_card, drift, "deployment", "differ from what was deployed")]
+        for card, sweep, _noun, _what in self._sweeps:
+            card.setVisible(sweep is not None)
+            if sweep is not None:
+                cards.addWidget(card)
+                card.sig_clicked.connect(sweep.check_now)
+                sweep.sig_results_changed.connect(self._show_sweeps)
+                sweep.sig_busy_changed.connect(lambda _b: self._show_sweeps())
+        self._show_sweeps()
         grid = QGridLayout()
         grid.setHorizontalSpacing(16)
         grid.setVerticalSpacing(6)
@@ -415,25 +421,27 @@ class DashboardPage(QWidget):
 
     # -- widgets → window ------------------------------------------------------------
 
-    def _show_updates(self) -> None:
-        """How many running images have a newer one behind their tag (click: check)."""
-        updates = self.updates
-        if updates is None:
-            return
-        if updates.busy:
-            self.updates_card.set_value("…", "checking the registries")
-            return
-        if not updates.lines and not updates.problems:
-            self.updates_card.set_value("?", "not checked yet: click to check")
-            return
-        count = len(updates.available)
-        problems = f"; {len(updates.problems)} target(s) not checked" if updates.problems \
-            else ""
-        caption = ("click to check again" if count == 0 else
-                   f"{count} image{'s' if count != 1 else ''} behind their tag") + problems
-        self.updates_card.set_value(str(count), caption, "warning" if count else "success")
-        names = sorted({line.image for _t, line in updates.available})
-        self.updates_card.setToolTip("\n".join(names) if names else caption)
+    def _show_sweeps(self) -> None:
+        """Images with a newer one behind their tag, deployments changed by hand (click:
+        check now; the tooltip says which)."""
+        for card, sweep, noun, what in self._sweeps:
+            if sweep is None:
+                continue
+            if sweep.busy:
+                card.set_value("…", "checking")
+                continue
+            if not sweep.results and not sweep.problems:
+                card.set_value("?", "not checked yet: click to check")
+                continue
+            found = sweep.findings()
+            count = len(found)
+            caption = "click to check again" if count == 0 else \
+                f"{count} {noun}{'s' if count != 1 else ''} {what}"
+            if sweep.problems:
+                caption += f"; {len(sweep.problems)} target(s) not checked"
+            card.set_value(str(count), caption, "warning" if count else "success")
+            lines = sorted({sweep.words(result) for _t, result in found})
+            card.setToolTip("\n".join(lines) if lines else caption)
 
     def _open_row(self, index: QModelIndex) -> None:
         row = index.data(ROW_ROLE)

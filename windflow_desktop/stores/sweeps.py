@@ -1,0 +1,99 @@
+"""``TargetSweep``: a check run on every target of the organization — once the fleet is
+known, every ``interval_s`` and on demand (``check_now``) — with its results by target,
+the targets that could not be checked and why, and each new finding announced once
+(``sig_found``). ``UpdatesStore`` (images with a newer one behind their tag) and
+``DriftStore`` (deployments whose project was changed by hand) are two of them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import QObject, Signal
+
+from ..domain.errors import WindFlowError
+from ..domain.identity import Principal
+from ..services.health_loop import HealthMonitor
+from .base import OrganizationStore
+from .targets import TargetsStore
+
+R = TypeVar("R")
+Check = Callable[[Principal, uuid.UUID], Awaitable[Sequence[R]]]
+
+
+class TargetSweep(OrganizationStore, Generic[R]):
+    """Signals: sig_results_changed(): ``results``/``problems`` were replaced;
+    sig_found(int, str): this many findings not announced before, the first one's words."""
+
+    sig_results_changed = Signal()
+    sig_found = Signal(int, str)
+
+    def __init__(self, session: Any, check: Check[R], targets: TargetsStore, *,
+                 interval_s: float | None = None, name: str = "sweep",
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._check_one = check
+        self._targets = targets
+        self.results: dict[uuid.UUID, tuple[R, ...]] = {}
+        self.problems: dict[uuid.UUID, str] = {}
+        self._announced: set[Hashable] = set()
+        self._loop = (HealthMonitor(self._round, interval_s=interval_s, name=name)
+                      if interval_s is not None else None)
+        targets.sig_targets_reset.connect(self._fleet_known)
+        self._follow(session)
+
+    # -- what a kind of sweep says -------------------------------------------------------
+
+    def findings(self) -> list[tuple[uuid.UUID, R]]:
+        """The results worth telling about (all of them by default)."""
+        return [(t, r) for t, rs in self.results.items() for r in rs]
+
+    def identity(self, target_id: uuid.UUID, result: R) -> Hashable:
+        """What makes a finding the same one next time (it is told once)."""
+        return (target_id, repr(result))
+
+    def words(self, result: R) -> str:
+        return str(result)
+
+    # -- running -------------------------------------------------------------------------
+
+    def _switch(self, principal: Principal | None) -> None:
+        self.results, self.problems, self._announced = {}, {}, set()
+        self.sig_results_changed.emit()
+
+    def _fleet_known(self) -> None:
+        if self._loop is not None and self._targets.loaded and not self._loop.running:
+            self._loop.start()
+
+    def check_now(self) -> Any:
+        return self.run("check", self._check)
+
+    async def _round(self) -> None:
+        if self.signed_in and self._targets.loaded:
+            await self._check()
+
+    async def _check(self) -> int:
+        principal = self._require()
+        results: dict[uuid.UUID, tuple[R, ...]] = {}
+        problems: dict[uuid.UUID, str] = {}
+        for target in self._targets.targets:
+            try:
+                results[target.id] = tuple(await self._check_one(principal, target.id))
+            except WindFlowError as exc:
+                problems[target.id] = exc.message
+        if self._session.principal is not principal:
+            return 0  # signed out or switched meanwhile: this round is someone else's
+        self.results, self.problems = results, problems
+        self.sig_results_changed.emit()
+        found = self.findings()
+        fresh = [(t, r) for t, r in found if self.identity(t, r) not in self._announced]
+        self._announced.update(self.identity(t, r) for t, r in fresh)
+        if fresh:
+            self.sig_found.emit(len(fresh), self.words(fresh[0][1]))
+        return len(found)
+
+    async def shutdown(self) -> None:
+        if self._loop is not None:
+            await self._loop.stop()
+        await super().shutdown()

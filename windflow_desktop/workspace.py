@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .services.organizations import OrganizationService
     from .services.stacks import StackService
     from .services.targets import TargetService
+    from .services.terminal import TerminalService
     from .services.users import UserService
 
 log = logging.getLogger("windflow.app")
@@ -78,6 +79,7 @@ class Workspace:
         from .services.organizations import OrganizationService
         from .services.stacks import StackService
         from .services.targets import TargetService
+        from .services.terminal import TerminalService
         from .services.users import UserService
 
         try:
@@ -116,6 +118,7 @@ class Workspace:
                 targets=TargetService(context, self.secrets, self.pool),
                 containers=ContainerService(context, self.pool, self.secrets),
                 disk=DiskService(context, self.pool),
+                terminal=TerminalService(context, self.pool),
                 stacks=StackService(context),
                 activity=ActivityService(context),
                 dashboard=DashboardService(context),
@@ -176,6 +179,7 @@ class Services:
     activity: ActivityService
     dashboard: DashboardService
     disk: DiskService
+    terminal: TerminalService
 
 
 def sqlite_file(url: str) -> Path | None:

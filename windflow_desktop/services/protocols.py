@@ -31,6 +31,7 @@ from ..domain.models import (
 )
 from ..domain.paging import Page, PageRequest
 from ..domain.targets import ConnectionReport, HealthResult, ScanOutcome, StepResult, TargetSpec
+from ..domain.terminal import TerminalSession
 from .activity import ActivityEntry, ActivityFilters, Actor
 from .auth import AuthSession
 from .dashboard import DashboardSummary
@@ -133,6 +134,13 @@ class ContainersApi(Protocol):
                    tail: int = 200) -> list[str]: ...
     def follow_logs(self, principal: Principal, target_id: uuid.UUID, container_id: str, *,
                     tail: int = 100) -> AsyncIterator[str]: ...
+
+
+class TerminalApi(Protocol):
+    """What the stores ask of the terminal service (``services/terminal.py``)."""
+
+    async def open(self, principal: Principal, target_id: uuid.UUID, container_id: str,
+                   shell: str = "sh", *, cols: int = 80, rows: int = 24) -> TerminalSession: ...
 
 
 class StacksApi(Protocol):
@@ -240,6 +248,8 @@ class ServiceApis(Protocol):
     def targets(self) -> TargetsApi: ...
     @property
     def containers(self) -> ContainersApi: ...
+    @property
+    def terminal(self) -> TerminalApi: ...
     @property
     def stacks(self) -> StacksApi: ...
     @property

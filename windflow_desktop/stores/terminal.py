@@ -17,6 +17,7 @@ import itertools
 import time
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -40,7 +41,7 @@ class Terminal(QObject):
     sig_opened(): the shell runs (the service opened and audited it).
     sig_output(bytes): output of the shell, in order.
     sig_ended(object): the shell ended: its exit code (int) or None (unknown, failed to
-        open, or closed from here).
+        open — ``error`` says why — or closed from here).
     """
 
     sig_opened = Signal()
@@ -49,7 +50,7 @@ class Terminal(QObject):
 
     def __init__(self, store: TerminalStore, key: int, target_id: uuid.UUID,
                  container_id: str, shell: str) -> None:
-        super().__init__(store)
+        super().__init__()  # no parent: it goes when the store and the window let it go
         self._store = store
         self.key = key
         self.target_id = target_id
@@ -58,6 +59,7 @@ class Terminal(QObject):
         self.state = "opening"  # → "open" → "ended"
         self.opened_at: float | None = None
         self.exit_code: int | None = None
+        self.error: str | None = None  # why it could not open or went wrong (for people)
         self._input: asyncio.Queue[bytes | tuple[int, int]] = asyncio.Queue()
 
     @property
@@ -122,7 +124,7 @@ class TerminalStore(OrganizationStore):
 
         task = self.run(f"terminal:{terminal.key}", go)
         # Also when cancelled before it ran (closed at once, signed out).
-        task.add_done_callback(lambda _task: self._ended(terminal))
+        task.add_done_callback(lambda done: self._ended(terminal, done))
         return terminal
 
     def close(self, terminal: Terminal) -> None:
@@ -163,9 +165,11 @@ class TerminalStore(OrganizationStore):
             else:
                 await _resize(session, *item)
 
-    def _ended(self, terminal: Terminal) -> None:
+    def _ended(self, terminal: Terminal, task: asyncio.Task[Any]) -> None:
         if terminal.state == "ended":
             return
+        error = self.error_of(task)
+        terminal.error = error[1] if error else None
         terminal.state = "ended"
         self.terminals.pop(terminal.key, None)
         if not self._closed:

@@ -176,6 +176,17 @@ def test_a_shell_that_is_missing_keeps_the_window_with_the_reason(
     qtbot.waitUntil(lambda: env.terminal.terminals == {}, timeout=WAIT_MS)
 
 
+def test_a_container_that_is_gone_says_so_in_the_window(qtbot: Any, env: Env) -> None:
+    dialog = TerminalDialog(env.terminal, env.local.id, "0123456789ab", "gone")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: "did not start" in dialog.status.text(), timeout=WAIT_MS)
+    assert dialog.isVisible() and dialog.messages.shown
+    assert "0123456789ab" in dialog.messages.text()
+    assert env.terminal.terminals == {}
+    assert "container.shell_opened" not in env.ws.services.bus.types()
+
+
 def test_a_viewer_has_no_terminal_entry(qtbot: Any, env: Env) -> None:
     owner = env.ws.session.require_principal()
     env.ws.run(env.ws.services.users.create_user(

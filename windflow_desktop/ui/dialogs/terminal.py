@@ -9,7 +9,6 @@ and in its status line, so another shell can be chosen. Closing the window ends 
 
 from __future__ import annotations
 
-import contextlib
 import time
 import uuid
 
@@ -57,7 +56,6 @@ class TerminalDialog(QDialog):
         self.view.sig_resized.connect(self._resized)
         self.shell_combo.currentTextChanged.connect(lambda _s: self.open_shell())
         self.reopen_button.clicked.connect(self.open_shell)
-        store.sig_error.connect(self._error)
         self.open_shell()
 
     def open_shell(self) -> None:
@@ -110,14 +108,10 @@ class TerminalDialog(QDialog):
             return
         code = f" (exit code {exit_code})" if exit_code is not None else ""
         self.status.setText(f"{terminal.shell} did not start{code}")
-
-    def _error(self, code: str, message: str) -> None:
-        if self.isVisible():
-            self.messages.show_error(code, message)
+        if terminal.error:
+            self.messages.show_error("TERMINAL", terminal.error)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.terminal is not None:
             self._detach().close()
-        with contextlib.suppress(RuntimeError, TypeError):
-            self.store.sig_error.disconnect(self._error)
         super().closeEvent(event)

@@ -9,6 +9,7 @@ target lookup happen in a unit of work; the session itself holds no transaction.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from ..domain.errors import ValidationError
@@ -21,6 +22,7 @@ from ..engine.terminal import open_terminal
 from .common import ServiceContext
 
 SHELLS = ("sh", "bash")
+CONTAINER_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")  # an id or a name
 MAX_COLS, MAX_ROWS = 1000, 500
 
 
@@ -36,8 +38,9 @@ class TerminalService:
                    shell: str = "sh", *, cols: int = 80, rows: int = 24) -> TerminalSession:
         if shell not in SHELLS:
             raise ValidationError(f"choose a shell among {', '.join(SHELLS)}", field="shell")
-        if not container_id.strip():
-            raise ValidationError("choose a container", field="container_id")
+        if not CONTAINER_REF.fullmatch(container_id):
+            # Never an option of ``docker exec`` (``--privileged``) on an SSH target.
+            raise ValidationError("choose a container (its id or name)", field="container_id")
         cols, rows = max(2, min(cols, MAX_COLS)), max(2, min(rows, MAX_ROWS))
         async with self.ctx.authorized(principal, CONTAINERS_EXEC) as scope:
             target = await scope.target(target_id)

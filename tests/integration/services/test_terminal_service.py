@@ -92,6 +92,9 @@ async def test_a_viewer_cannot_open_a_shell(target_world: TargetWorld, container
         await service.open(w.viewer, target.id, container)
     with pytest.raises(ValidationError):
         await service.open(w.owner, target.id, container, "python")
+    for ref in ("--privileged", "", "a b"):  # never an option of docker exec
+        with pytest.raises(ValidationError):
+            await service.open(w.owner, target.id, ref)
     assert "container.shell_opened" not in w.bus.types()
 
 

@@ -201,6 +201,7 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
+    app.setQuitOnLastWindowClosed(False)  # as the app: closing the terminal is not quitting
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:

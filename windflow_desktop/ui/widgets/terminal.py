@@ -16,6 +16,8 @@ column and row count (``sig_resized``), debounced.
 
 from __future__ import annotations
 
+import itertools
+import math
 import time
 from typing import Any
 
@@ -26,6 +28,7 @@ from PySide6.QtGui import (
     QFont,
     QFontDatabase,
     QFontMetrics,
+    QFontMetricsF,
     QGuiApplication,
     QKeyEvent,
     QMouseEvent,
@@ -151,18 +154,27 @@ class TerminalView(QWidget):
         self._resize_timer.timeout.connect(self._apply_size)
 
     def _set_font(self, font: QFont) -> None:
+        """The font and its bold/italic variants, spaced so that every character of a
+        run takes exactly one cell (whole pixels): a run is then one ``drawText``."""
         self.setFont(font)
-        self._fonts: dict[tuple[bool, bool], QFont] = {}
-        for bold in (False, True):
-            for italic in (False, True):
-                variant = QFont(font)
-                variant.setBold(bold)
-                variant.setItalic(italic)
-                self._fonts[(bold, italic)] = variant
+        self.cell_w = max(1, math.ceil(QFontMetricsF(font).horizontalAdvance("M")))
         metrics = QFontMetrics(font)
-        self.cell_w = max(1, metrics.horizontalAdvance("M"))
         self.cell_h = max(1, metrics.height())
         self.ascent = metrics.ascent()
+        self._fonts: dict[tuple[bool, bool, bool, bool], QFont] = {}
+        self._exact: dict[tuple[bool, bool, bool, bool], bool] = {}
+        for bold, italic, underline, strike in itertools.product((False, True), repeat=4):
+            variant = QFont(font)
+            variant.setBold(bold)
+            variant.setItalic(italic)
+            variant.setUnderline(underline)
+            variant.setStrikeOut(strike)
+            advance = QFontMetricsF(variant).horizontalAdvance("M")
+            variant.setLetterSpacing(QFont.SpacingType.AbsoluteSpacing, self.cell_w - advance)
+            run = QFontMetricsF(variant).horizontalAdvance("M" * 200)
+            key = (bold, italic, underline, strike)
+            self._fonts[key] = variant
+            self._exact[key] = abs(run - 200 * self.cell_w) < 1.0
 
     # -- size -------------------------------------------------------------------------------
 
@@ -280,59 +292,55 @@ class TerminalView(QWidget):
         self.sig_painted.emit()
 
     def _paint_line(self, painter: QPainter, row: int) -> None:
-        line = self._visible_line(row)
-        default = self.term.default_char
-        top = row * self.cell_h
+        line: Any = self._visible_line(row)
+        get, default = line.get, self.term.default_char
+        top, cols = row * self.cell_h, self.cols
         selected = self._selected_span(row)
-        run_start: int = 0
-        run_key: tuple[object, ...] | None = None
+        run_start = 0
+        run_key: Any = None
         text: list[str] = []
-        for x in range(self.cols + 1):
-            if x < self.cols:
-                char = line.get(x, default)  # type: ignore[attr-defined]
-                key = (char.fg, char.bg, char.bold, char.italics, char.underscore,
-                       char.strikethrough, char.reverse,
-                       selected is not None and selected[0] <= x < selected[1])
-            else:
-                key = None
+        for x in range(cols):
+            char = get(x, default)
+            key = char[1:]  # everything but the character: fg, bg, bold, italics, …
+            if selected is not None:
+                key = (key, selected[0] <= x < selected[1])
             if key != run_key:
-                if run_key is not None and text:
+                if text:
                     self._paint_run(painter, run_start, x - run_start, top, "".join(text),
                                     run_key)
                 run_start, run_key, text = x, key, []
-            if x < self.cols:
-                text.append(char.data or "")
+            text.append(char.data)
+        if text:
+            self._paint_run(painter, run_start, cols - run_start, top, "".join(text), run_key)
 
     def _paint_run(self, painter: QPainter, x: int, cells: int, top: int, text: str,
-                   key: tuple[object, ...]) -> None:
-        fg_name, bg_name, bold, italic, underline, strike, reverse, selected = key
-        fg = colour(str(fg_name), FOREGROUND)
-        bg = colour(str(bg_name), BACKGROUND)
+                   key: Any) -> None:
+        selected = False
+        if len(key) == 2:
+            key, selected = key
+        fg_name, bg_name, bold, italic, underline, strike, reverse = key[:7]
+        fg = colour(fg_name, FOREGROUND)
+        bg = colour(bg_name, BACKGROUND)
         if reverse:
             fg, bg = bg, fg
         if selected:
             bg = SELECTION
-        area = QRect(x * self.cell_w, top, cells * self.cell_w, self.cell_h)
-        if bg != BACKGROUND:
-            painter.fillRect(area, bg)
-        if not text.strip():
+        left = x * self.cell_w
+        if bg is not BACKGROUND:
+            painter.fillRect(left, top, cells * self.cell_w, self.cell_h, bg)
+        if text.isspace() and not (underline or strike):
             return
-        font = self._fonts[(bool(bold), bool(italic))]
-        if underline or strike:
-            font = QFont(font)
-            font.setUnderline(bool(underline))
-            font.setStrikeOut(bool(strike))
-        painter.setFont(font)
+        style = (bool(bold), bool(italic), bool(underline), bool(strike))
+        painter.setFont(self._fonts[style])
         painter.setPen(fg)
-        # Cell by cell where a character is not one cell wide in this font (a fallback
-        # glyph); else the run in one call.
-        if len(text) == cells and QFontMetrics(font).horizontalAdvance(text) == cells * self.cell_w:
-            painter.drawText(area.left(), top + self.ascent, text)
-        else:
-            left = area.left()
-            for ch in text:
-                painter.drawText(left, top + self.ascent, ch)
-                left += self.cell_w * max(1, wcwidth(ch))  # a wide character: two cells
+        baseline = top + self.ascent
+        if text.isascii() and len(text) == cells and self._exact[style]:
+            painter.drawText(left, baseline, text)
+            return
+        # Cell by cell: wide characters (two cells) and glyphs from a fallback font.
+        for ch in text:  # a wide character's second cell holds "" (gone in the join)
+            painter.drawText(left, baseline, ch)
+            left += self.cell_w * max(1, wcwidth(ch))
 
     def _paint_cursor(self, painter: QPainter) -> None:
         screen = self.term
@@ -344,7 +352,7 @@ class TerminalView(QWidget):
             painter.fillRect(area, FOREGROUND)
             char = screen.buffer[y].get(x, screen.default_char)
             if char.data.strip():
-                painter.setFont(self._fonts[(bool(char.bold), bool(char.italics))])
+                painter.setFont(self._fonts[(bool(char.bold), bool(char.italics), False, False)])
                 painter.setPen(BACKGROUND)
                 painter.drawText(area.left(), area.top() + self.ascent, char.data)
         else:

@@ -155,15 +155,20 @@ class TerminalStore(OrganizationStore):
     async def _pump_input(terminal: Terminal, session: TerminalSession) -> None:
         queue = terminal._input
         while True:
-            item = await queue.get()
-            if isinstance(item, bytes):
-                # Keystrokes that queued up meanwhile go out as one write.
-                parts = [item]
-                while not queue.empty() and isinstance(queue._queue[0], bytes):  # type: ignore[attr-defined]
-                    parts.append(queue.get_nowait())  # type: ignore[arg-type]
-                await session.write(b"".join(parts))
-            else:
+            items = [await queue.get()]
+            while not queue.empty():  # what queued up meanwhile, in order
+                items.append(queue.get_nowait())
+            keys: list[bytes] = []
+            for item in items:
+                if isinstance(item, bytes):
+                    keys.append(item)  # neighbouring keystrokes go out as one write
+                    continue
+                if keys:
+                    await session.write(b"".join(keys))
+                    keys = []
                 await _resize(session, *item)
+            if keys:
+                await session.write(b"".join(keys))
 
     def _ended(self, terminal: Terminal, task: asyncio.Task[Any]) -> None:
         if terminal.state == "ended":

@@ -26,6 +26,7 @@ from .domain.errors import WindFlowError
 from .gc_policy import GcPolicy
 from .stores.host_keys import HostKeyQuestions
 from .ui.crash import CrashHandler
+from .ui.dialogs.place import Place, load_place, save_place
 from .ui.main_window import MainWindow
 from .ui.qtlog import install_qt_message_handler
 from .workspace import Workspace
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("windflow.app")
 FIRST_PAINT_TIMEOUT_S = 10.0
 HOUSEKEEPING_GRACE_S = 3.0
+CHANGE_PLACE = 2  # the sign-in dialog's result when the user chose another place
 
 
 class WindFlowApp:
@@ -63,8 +65,11 @@ class WindFlowApp:
         # The host-key question of any SSH connection, asked by the executor pool (built
         # with the workspace) and answered by the window (built later, by the shell).
         self.host_keys = HostKeyQuestions()
-        self.workspace = Workspace(settings, secrets=secrets,
-                                   confirm_host_key=self.host_keys.ask)
+        self._secrets = secrets
+        # Below the stores: this computer's workspace, or a connection to a server.
+        self.workspace: Any = None
+        self.place: Place = Place()
+        self._next_place: Place | None = None
         self.stores: Stores | None = None
         self.session: Any = None
         self.shell: Shell | None = None
@@ -72,6 +77,7 @@ class WindFlowApp:
         self.reconcile: asyncio.Future[Any] | None = None
         self.ui_settings: Any = None
         self.gc_policy = GcPolicy()
+        self._tasks: set[asyncio.Future[Any]] = set()  # dialogs' helpers, kept alive
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -83,16 +89,7 @@ class WindFlowApp:
         try:
             return await self._run()
         finally:
-            if self.reconcile is not None:
-                # Let housekeeping finish its database work; cancel only what lingers.
-                await asyncio.wait({self.reconcile}, timeout=HOUSEKEEPING_GRACE_S)
-                self.reconcile.cancel()
-                await asyncio.gather(self.reconcile, return_exceptions=True)
-            if self.shell is not None:
-                self.shell.close()
-            if self.stores is not None:
-                await self.stores.shutdown()
-            await self.workspace.close()
+            await self._unbind()
             if self.window is not None:
                 self.window.save_state()
                 self.window.deleteLater()
@@ -114,12 +111,69 @@ class WindFlowApp:
         await first_paint(window)
         ready_ms = process_age_ms(self.started)
         log.info("first window painted after %.0f ms", ready_ms)
-        try:
-            await self.workspace.open()
-        except WindFlowError as exc:
-            return await self._fatal(exc)
-        window.set_workspace(f"Workspace: {self.workspace.description}")
-        self._bind(window)
+        token = os.environ.get("WINDFLOW_SERVER_TOKEN", "") if self.smoke else ""
+        place = smoke_place() if self.smoke else load_place(ui_settings)
+        while True:
+            try:
+                await self._open(place)
+            except WindFlowError as exc:
+                if place.local or self.smoke:
+                    return await self._fatal(exc)
+                # A server that cannot be reached: say why and let the user choose.
+                await self._unbind()
+                chosen = await self._ask_place(place, problem=exc.message)
+                if chosen is None:
+                    return 0
+                place = chosen
+                continue
+            self._bind(window)
+            await self._started()
+            if self.smoke:
+                if token:
+                    try:
+                        await self._smoke_sign_in(token)
+                    except WindFlowError as exc:
+                        return await self._fatal(exc)
+                    ready_ms = process_age_ms(self.started)
+                print(json.dumps({"ready_ms": round(ready_ms), "version": __version__}),
+                      flush=True)
+                return 0
+            if not await self._work_here():
+                return 0
+            await self._unbind()
+            place = self._next_place or Place()
+
+    async def _open(self, place: Place) -> None:
+        """Open this computer's workspace or connect to a server (``self.workspace``)."""
+        self.place = place
+        if place.local:
+            self.workspace = Workspace(self.settings, secrets=self._secrets,
+                                       confirm_host_key=self.host_keys.ask)
+        else:
+            from .remote.connection import ServerConnection
+
+            self.workspace = ServerConnection(place.server, await self._keyring(),
+                                              username=place.username,
+                                              ca_file=place.ca_file or None)
+        await self.workspace.open()
+        if not self.smoke:
+            save_place(self.ui_settings, place)
+
+    async def _keyring(self) -> Any:
+        """The OS keyring (a server's refresh token is kept there), or this process's
+        memory when there is none (signing in again is then due at each start)."""
+        from .security.secrets import SecretStore
+
+        secrets = self._secrets or SecretStore()
+        if not await secrets.aavailable():
+            return SecretStore.memory_only()
+        return secrets
+
+    async def _started(self) -> None:
+        """Once the stores and windows stand: the bus, notices, housekeeping."""
+        assert self.window is not None
+        self.window.set_workspace(self.workspace.description if not self.place.local
+                                  else f"Workspace: {self.workspace.description}")
         await self.workspace.start_bus()
         if self.workspace.keyring_missing:
             self._notice_no_keyring()
@@ -133,32 +187,65 @@ class WindFlowApp:
         # Everything built so far lives until exit: frozen out of the collector's sight;
         # from now on full collections wait for quiet moments (see gc_policy).
         self.gc_policy.start()
-        if self.smoke:
-            print(json.dumps({"ready_ms": round(ready_ms), "version": __version__}), flush=True)
-            return 0
-        while await self._sign_in():
-            if await self._until_signed_out_or_quit():
-                break
-        return 0
 
-    async def _sign_in(self) -> bool:
-        """Restore the remembered session, or ask (first run or login); False: user quit."""
+    async def _work_here(self) -> bool:
+        """Sign in and work until the user quits (False) or chose another place (True)."""
+        self._next_place = None
+        while True:
+            outcome = await self._sign_in()
+            if outcome is not True:
+                return outcome is not False  # a Place: work there instead
+            await self.workspace.signed_in()
+            if await self._until_signed_out_or_quit():
+                return False
+            if self._next_place is not None:  # "Switch workspace or server…"
+                return True
+
+    async def _unbind(self) -> None:
+        """Take the stores and windows down, then what stands below them."""
+        if self.reconcile is not None:
+            # Let housekeeping finish its database work; cancel only what lingers.
+            await asyncio.wait({self.reconcile}, timeout=HOUSEKEEPING_GRACE_S)
+            self.reconcile.cancel()
+            await asyncio.gather(self.reconcile, return_exceptions=True)
+            self.reconcile = None
+        if self.shell is not None:
+            self.shell.close()
+            self.shell = None
+        if self.stores is not None:
+            await self.stores.shutdown()
+            self.stores = None
+        if self.workspace is not None:
+            await self.workspace.close()
+
+    async def _smoke_sign_in(self, token: str) -> None:
+        """``--smoke`` against a server: sign in with the access token, wait until the
+        first page has painted the server's data."""
+        assert self.stores is not None and self.window is not None
+        loaded = asyncio.Event()
+        self.stores.dashboard.sig_summary_changed.connect(
+            lambda: loaded.set() if self.stores and self.stores.dashboard.summary else None)
+        auth = self.workspace.services.auth
+        self.stores.session.use(await auth.sign_in_with_token(token))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(loaded.wait(), FIRST_PAINT_TIMEOUT_S)
+        self.window.show_page("dashboard")
+        self.window.update()
+        await first_paint(self.window)
+
+    async def _ask_place(self, current: Place, *, problem: str = "") -> Place | None:
+        """Where to work, asked over the window; None: the user cancelled."""
         from PySide6.QtWidgets import QDialog
 
-        from .ui.dialogs.first_run import FirstRunDialog
-        from .ui.dialogs.login import LoginDialog
+        from .ui.dialogs.place import PlaceDialog, recent_servers
 
-        session, window = self.session, self.window
-        needs_setup = await session.check_setup()
-        if needs_setup is None:  # the check failed; the message bar says why
-            return await self._wait_quit_returning(False)
-        if not needs_setup and await session.restore_remembered() is not None:
-            return True
-        dialog = (
-            FirstRunDialog(session, parent=window)
-            if needs_setup
-            else LoginDialog(session, workspace=self.workspace.description, parent=window)
-        )
+        dialog = PlaceDialog(current, recent_servers(self.ui_settings), problem=problem,
+                             parent=self.window)
+        result = await self._until_closed(dialog)
+        return dialog.place if result == QDialog.DialogCode.Accepted else None
+
+    async def _until_closed(self, dialog: Any) -> int | None:
+        """Open ``dialog`` (never ``exec``) and wait for its result; None: the app quit."""
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
         def finished(result: int) -> None:
@@ -172,8 +259,64 @@ class WindFlowApp:
         quit_wait.cancel()
         if not done.done():
             dialog.reject()
+            return None
+        return done.result()
+
+    async def _sign_in(self) -> bool | Place:
+        """Restore the remembered session, or ask (first run or login); False: the user
+        quit; a ``Place``: they chose to work somewhere else."""
+        from PySide6.QtWidgets import QDialog
+
+        from .ui.dialogs.first_run import FirstRunDialog
+        from .ui.dialogs.login import LoginDialog
+
+        session, window = self.session, self.window
+        needs_setup = await session.check_setup()
+        if needs_setup is None:  # the check failed; the message bar says why
+            return await self._wait_quit_returning(False)
+        if not needs_setup and await session.restore_remembered() is not None:
+            return True
+        dialog: Any = None
+
+        def change_place() -> None:
+            self._spawn(self._change_place(dialog))
+
+        where = (self.workspace.description if not self.place.local
+                 else str(self.workspace.description))
+        dialog = (
+            FirstRunDialog(session, parent=window, on_change_place=change_place)
+            if needs_setup
+            else LoginDialog(session, workspace=where, parent=window,
+                             on_change_place=change_place)
+        )
+        result = await self._until_closed(dialog)
+        if result is None:
             return False
-        return done.result() == QDialog.DialogCode.Accepted and session.signed_in
+        if result == CHANGE_PLACE and self._next_place is not None:
+            return self._next_place
+        return result == QDialog.DialogCode.Accepted and session.signed_in
+
+    async def _change_place(self, sign_in: Any) -> None:
+        """"Change…" in the sign-in: another place closes the sign-in to go there."""
+        chosen = await self._ask_place(self.place)
+        if chosen is not None and chosen != self.place and sign_in.isVisible():
+            self._next_place = chosen
+            sign_in.done(CHANGE_PLACE)
+
+    def switch_place(self) -> None:
+        """The account menu's "Switch workspace or server…": sign out, then choose."""
+        async def switch() -> None:
+            chosen = await self._ask_place(self.place)
+            if chosen is not None and chosen != self.place:
+                self._next_place = chosen
+                self.session.logout()
+
+        self._spawn(switch())
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _until_signed_out_or_quit(self) -> bool:
         """Wait while signed in; True when the user quits, False when they signed out."""
@@ -228,15 +371,21 @@ class WindFlowApp:
         stores = self.stores = build_stores(
             self.workspace.services, self.workspace.bus, self.ui_settings,
             host_keys=self.host_keys,
-            health_interval_s=self.settings.health_interval_s if self.watch_health else None,
+            # Through a server, the server checks the fleet.
+            health_interval_s=(self.settings.health_interval_s
+                               if self.watch_health and self.place.local else None),
+            updates_interval_s=self.settings.updates_interval_s if self.watch_health else None,
             parent=window,
         )
         self.session = stores.session
         self.gc_policy.watch(stores.bridge.sig_events_received)
         for store in stores.acting:
             self.gc_policy.watch(store.sig_busy_changed)
+        bus = self.workspace.bus
         self.shell = Shell(window, stores, self.ui_settings,
-                           idle_lock_s=self.settings.idle_lock_s, quit_asked=self._quit_asked)
+                           idle_lock_s=self.settings.idle_lock_s, quit_asked=self._quit_asked,
+                           switch_place=self.switch_place, server=self.place.server,
+                           bus_reason=lambda: str(getattr(bus, "reason", "") or ""))
         self.message_bar = self.shell.message_bar
 
     def _notice_no_keyring(self) -> None:
@@ -257,6 +406,11 @@ class WindFlowApp:
             box.open()
             await self.quit_requested.wait()
         return 2
+
+
+def smoke_place() -> Place:
+    """``--smoke``: a server when ``WINDFLOW_SERVER_URL`` names one, else this computer."""
+    return Place(os.environ.get("WINDFLOW_SERVER_URL", "").strip().rstrip("/"))
 
 
 def _report_housekeeping(task: asyncio.Future[Any]) -> None:

@@ -20,8 +20,10 @@ from .private_files import FOLDER_MODE, exposed_settings_notice, make_private
 APP_NAME = "WindFlow Desktop"
 SETTINGS_FILE = "settings.toml"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-_FILE_KEYS = {"database_url", "redis_url", "log_level", "health_interval_s", "idle_lock_s"}
+_FILE_KEYS = {"database_url", "redis_url", "log_level", "health_interval_s", "idle_lock_s",
+              "updates_interval_s"}
 IDLE_LOCK_S = 8 * 3600.0  # an idle window asks for the password again after 8 hours
+UPDATES_INTERVAL_S = 6 * 3600.0  # how often the running images are checked for updates
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Settings:
     # window shows them and the log keeps them.
     notices: tuple[str, ...] = ()
     idle_lock_s: float = IDLE_LOCK_S
+    updates_interval_s: float = UPDATES_INTERVAL_S
 
     @property
     def log_dir(self) -> Path:
@@ -62,10 +65,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "log_level": "INFO",
         "health_interval_s": 30.0,
         "idle_lock_s": IDLE_LOCK_S,
+        "updates_interval_s": UPDATES_INTERVAL_S,
     }
     values.update(_read_settings_file(home / SETTINGS_FILE))
     exposed = exposed_settings_notice(home / SETTINGS_FILE)
-    for key in ("database_url", "redis_url", "log_level", "health_interval_s", "idle_lock_s"):
+    for key in sorted(_FILE_KEYS):
         raw = env.get(f"WINDFLOW_{key.upper()}")
         if raw:
             values[key] = raw
@@ -78,6 +82,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         notices=(exposed,) if exposed else (),
         idle_lock_s=_seconds(values["idle_lock_s"], "WINDFLOW_IDLE_LOCK_S",
                              f"; the default is {IDLE_LOCK_S:.0f} (8 hours)"),
+        updates_interval_s=_seconds(values["updates_interval_s"], "WINDFLOW_UPDATES_INTERVAL_S",
+                                    f"; the default is {UPDATES_INTERVAL_S:.0f} (6 hours)"),
     )
 
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .services.stacks import StackService
     from .services.targets import TargetService
     from .services.terminal import TerminalService
+    from .services.updates import UpdateService
     from .services.users import UserService
 
 log = logging.getLogger("windflow.app")
@@ -80,6 +81,7 @@ class Workspace:
         from .services.stacks import StackService
         from .services.targets import TargetService
         from .services.terminal import TerminalService
+        from .services.updates import UpdateService
         from .services.users import UserService
 
         try:
@@ -118,6 +120,7 @@ class Workspace:
                 targets=TargetService(context, self.secrets, self.pool),
                 containers=ContainerService(context, self.pool, self.secrets),
                 disk=DiskService(context, self.pool),
+                updates=UpdateService(context, self.pool, self.secrets),
                 terminal=TerminalService(context, self.pool),
                 stacks=StackService(context),
                 activity=ActivityService(context),
@@ -143,6 +146,9 @@ class Workspace:
     async def start_bus(self) -> None:
         """Connect the bus (after its listeners subscribed, so none misses the first state)."""
         await self.bus.start()
+
+    async def signed_in(self) -> None:
+        """Someone signed in: the local bus runs already; nothing more to start."""
 
     async def housekeeping(self) -> None:
         """Work left by earlier runs: unfinished deployments, expired session records."""
@@ -179,6 +185,7 @@ class Services:
     activity: ActivityService
     dashboard: DashboardService
     disk: DiskService
+    updates: UpdateService
     terminal: TerminalService
 
 

@@ -21,6 +21,7 @@ class ContainerInfo:
     service: str        # compose service ("" when not part of one)
     ports: tuple[str, ...] = ()
     labels: dict[str, str] = field(default_factory=dict, compare=False)
+    image_id: str = ""  # the image it runs (a tag may have moved to another since)
 
     @property
     def short_id(self) -> str:
@@ -183,3 +184,167 @@ def prune_plan(usage: DiskUsage, kind: DiskKind) -> PrunePlan:
         tuple((v.name, f"kept: it belongs to {v.managed}")
               for v in unused if v.managed is not None),
     )
+
+
+# -- one container in detail -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PortMapping:
+    """A container port and where the host publishes it (``host_port`` "" when only
+    exposed)."""
+
+    container_port: str   # "80/tcp"
+    host_ip: str = ""
+    host_port: str = ""
+
+    def __str__(self) -> str:
+        if not self.host_port:
+            return f"{self.container_port} (not published)"
+        host = f"{self.host_ip}:" if self.host_ip and self.host_ip not in ("0.0.0.0", "::") \
+            else ""
+        return f"{host}{self.host_port} → {self.container_port}"
+
+
+@dataclass(frozen=True)
+class MountInfo:
+    kind: str          # volume, bind, tmpfs
+    source: str        # the volume's name, or the host path of a bind mount
+    destination: str   # the path inside the container
+    read_only: bool = False
+
+    def __str__(self) -> str:
+        mode = "read-only" if self.read_only else "read-write"
+        source = self.source or "(anonymous)"
+        return f"{source} → {self.destination} ({self.kind}, {mode})"
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """One run of the container's health check."""
+
+    started: str
+    exit_code: int
+    output: str
+
+
+@dataclass(frozen=True)
+class ContainerDetail:
+    """What the engine says about one container, for the detail panel; the environment
+    comes as the service gave it (secret values masked)."""
+
+    id: str
+    name: str
+    image: str
+    command: str
+    state: str
+    ports: tuple[PortMapping, ...] = ()
+    mounts: tuple[MountInfo, ...] = ()
+    restart_policy: str = ""
+    health: str = ""   # healthy, unhealthy, starting ("" without a health check)
+    health_log: tuple[HealthCheck, ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+
+def _mapping(value: object) -> dict[str, object]:
+    return value if isinstance(value, dict) else {}
+
+
+def _dicts(value: object) -> list[dict[str, object]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _strings(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _command(info: dict[str, object], config: dict[str, object]) -> str:
+    words = _strings(config.get("Entrypoint")) + _strings(config.get("Cmd"))
+    if not words and info.get("Path"):
+        words = [str(info["Path"]), *_strings(info.get("Args"))]
+    return " ".join(f'"{w}"' if not w or " " in w else w for w in words)
+
+
+def _ports(info: dict[str, object], config: dict[str, object]) -> tuple[PortMapping, ...]:
+    """The published ports (the running container's, else the ones asked for), then the
+    exposed ones no host port publishes."""
+    live = _mapping(_mapping(info.get("NetworkSettings")).get("Ports"))
+    wanted = _mapping(_mapping(info.get("HostConfig")).get("PortBindings"))
+    bindings = live if any(live.values()) else wanted
+    out: list[PortMapping] = []
+    for port in sorted(set(bindings) | set(_mapping(config.get("ExposedPorts"))),
+                       key=_port_key):
+        published = bindings.get(port)
+        entries = _dicts(published)
+        if not entries:
+            out.append(PortMapping(port))
+        for binding in entries:
+            out.append(PortMapping(port, str(binding.get("HostIp") or ""),
+                                   str(binding.get("HostPort") or "")))
+    return tuple(out)
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def _port_key(port: str) -> tuple[int, str]:
+    number, _, proto = port.partition("/")
+    return (int(number) if number.isdigit() else 0, proto)
+
+
+def container_detail(info: dict[str, object]) -> ContainerDetail:
+    """A ``ContainerDetail`` from the engine's inspect answer (``docker inspect``)."""
+    config = _mapping(info.get("Config"))
+    state = _mapping(info.get("State"))
+    host = _mapping(info.get("HostConfig"))
+    health = _mapping(state.get("Health"))
+    restart = _mapping(host.get("RestartPolicy"))
+    policy = str(restart.get("Name") or "no")
+    retries = restart.get("MaximumRetryCount")
+    if policy == "on-failure" and isinstance(retries, int) and retries:
+        policy = f"{policy} (at most {retries} retries)"
+    mounts = tuple(
+        MountInfo(str(m.get("Type") or ""), str(m.get("Name") or m.get("Source") or ""),
+                  str(m.get("Destination") or ""), not m.get("RW", True))
+        for m in _dicts(info.get("Mounts")))
+    checks = tuple(
+        HealthCheck(str(c.get("Start") or ""), _int(c.get("ExitCode")),
+                    str(c.get("Output") or "").strip())
+        for c in _dicts(health.get("Log")))
+    environment = tuple((name, value) for name, _, value in
+                        (entry.partition("=") for entry in _strings(config.get("Env"))))
+    return ContainerDetail(
+        id=str(info.get("Id") or ""), name=str(info.get("Name") or "").lstrip("/"),
+        image=str(config.get("Image") or info.get("Image") or ""),
+        command=_command(info, config), state=str(state.get("Status") or ""),
+        ports=_ports(info, config), mounts=mounts, restart_policy=policy,
+        health=str(health.get("Status") or ""), health_log=checks, environment=environment)
+
+
+# -- updates: does a newer image stand behind the tag a container runs? --------------------
+
+
+class UpdateState(StrEnum):
+    CURRENT = "current"      # the registry's digest for the tag is the one running
+    AVAILABLE = "available"  # the tag points to another image now
+    UNKNOWN = "unknown"      # pinned by digest, or built here: nothing to compare
+    FAILED = "failed"        # the registry could not tell (``message`` says why)
+
+
+@dataclass(frozen=True)
+class ImageUpdate:
+    """One image reference that containers of a target run, against its registry."""
+
+    image: str
+    containers: tuple[str, ...]
+    projects: tuple[str, ...]
+    deployment_ids: tuple[uuid.UUID, ...]
+    state: UpdateState
+    running: tuple[str, ...] = ()  # the digests the running image has
+    latest: str = ""               # the registry's digest for the tag now
+    message: str = ""

@@ -47,6 +47,11 @@ class Event:
         )
 
 
+# The event a client's bus delivers when it could not replay what it missed (a server
+# that restarted without its feed): every store reloads what it shows.
+CLIENT_RESYNC = "client.resync"
+
+
 # -- typed payloads: one per event type, written by its producers, read by consumers -----
 
 

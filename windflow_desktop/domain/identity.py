@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from .enums import Role
 from .errors import ValidationError
@@ -137,3 +138,32 @@ class AccessToken:
     created_at: datetime = field(default_factory=utcnow)
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+
+
+# -- session tokens: what they carry (signing and checking them is security/tokens.py) -
+
+
+class TokenType(StrEnum):
+    ACCESS = "access"
+    REFRESH = "refresh"
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    type: TokenType
+    sub: uuid.UUID
+    org: uuid.UUID | None
+    jti: str
+    iat: datetime
+    exp: datetime
+    sid: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    """An access and a refresh token; the token texts never show in ``repr``."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    access: TokenClaims
+    refresh: TokenClaims

@@ -315,6 +315,15 @@ class DockerApi:
 
         return await self._call(f"inspect image {reference[:19]}", fetch)
 
+    async def repo_digests(self, reference: str) -> tuple[str, ...]:
+        """The digests the registry gave the image when it was pulled or pushed
+        (``repo@sha256:…``); none for an image built here and never pushed."""
+        async def fetch() -> tuple[str, ...]:
+            raw = await self._docker.images.inspect(reference)
+            return tuple(str(d) for d in raw.get("RepoDigests") or () if d)
+
+        return await self._call(f"inspect image {reference[:40]}", fetch)
+
     async def remove_volume(self, name: str) -> None:
         async def act() -> None:
             await DockerVolume(self._docker, name).delete()  # type: ignore[no-untyped-call]
@@ -387,6 +396,7 @@ def _container(raw: dict[str, Any]) -> ContainerInfo:
         service=labels.get(COMPOSE_SERVICE, ""),
         ports=tuple(ports),
         labels=labels,
+        image_id=str(raw.get("ImageID", "")),
     )
 
 

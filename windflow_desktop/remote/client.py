@@ -37,7 +37,15 @@ class TokenKeeper:
 
     def __init__(self, secrets: SecretStore, server: str, username: str) -> None:
         self._secrets = secrets
-        self.name = f"server/{httpx.URL(server).host}/{username}/refresh"
+        self._host = httpx.URL(server).host
+        self.username = username
+        self.name = ""
+        self.use_user(username)
+
+    def use_user(self, username: str) -> None:
+        """Keep the token of ``username`` from now on (who signs in decides)."""
+        self.username = username
+        self.name = f"server/{self._host}/{username}/refresh"
 
     async def load(self) -> str | None:
         return await self._secrets.aget(self.name)
@@ -85,6 +93,16 @@ class ServerSession:
     @property
     def can_refresh(self) -> bool:
         return self._refresh_token is not None
+
+    @property
+    def refresh_token(self) -> str | None:
+        return self._refresh_token
+
+    async def use_tokens(self, access_token: str, refresh_token: str) -> None:
+        """Tokens the server gave in another answer (a password change)."""
+        self.access_token, self._refresh_token = access_token, refresh_token
+        if self.keeper is not None:
+            await self.keeper.keep(refresh_token)
 
     # -- signing in ------------------------------------------------------------------------
 

@@ -14,14 +14,13 @@ from collections.abc import Iterable
 
 import httpx
 
-from ..domain.events import Event
+from ..domain.events import CLIENT_RESYNC, Event
 from ..events.dispatch import Deduper, Listeners
 from ..events.protocol import BusState
 from ..events.supervisor import backoff_delay
 from .client import ServerSession
 
 log = logging.getLogger("windflow.remote.events")
-RESYNC = "client.resync"
 READ_TIMEOUT_S = 45.0  # the server pings every 15 s: three missed pings is a dead line
 
 
@@ -130,7 +129,7 @@ class RemoteBus(Listeners):
         if kind == "reset":
             self.last_event_id = event_id
             self._set_state(BusState.CONNECTED, "live (reloaded)")
-            await self._deliver(Event(event_type=RESYNC, aggregate_type="client",
+            await self._deliver(Event(event_type=CLIENT_RESYNC, aggregate_type="client",
                                       aggregate_id="", data={}))
             return
         if kind == "error":

@@ -14,14 +14,13 @@ import base64
 import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 import jwt
 
 from ..domain.errors import AuthenticationError
+from ..domain.identity import TokenClaims, TokenPair, TokenType
 from ..domain.models import utcnow
 
 ALGORITHM = "HS256"
@@ -33,35 +32,9 @@ KEY_BYTES = 32
 Clock = Callable[[], datetime]
 
 
-class TokenType(StrEnum):
-    ACCESS = "access"
-    REFRESH = "refresh"
-
-
 def generate_signing_key() -> str:
     """A new random signing key as URL-safe text (32 random bytes)."""
     return base64.urlsafe_b64encode(secrets.token_bytes(KEY_BYTES)).decode()
-
-
-@dataclass(frozen=True)
-class TokenClaims:
-    type: TokenType
-    sub: uuid.UUID
-    org: uuid.UUID | None
-    jti: str
-    iat: datetime
-    exp: datetime
-    sid: uuid.UUID | None = None
-
-
-@dataclass(frozen=True)
-class TokenPair:
-    """An access and a refresh token; the token texts never show in ``repr``."""
-
-    access_token: str = field(repr=False)
-    refresh_token: str = field(repr=False)
-    access: TokenClaims
-    refresh: TokenClaims
 
 
 class TokenIssuer:

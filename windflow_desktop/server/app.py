@@ -26,12 +26,14 @@ from .principals import PrincipalCache
 from .routes import (
     activity,
     auth,
+    containers,
     deployments,
     events,
     organizations,
     people,
     stacks,
     targets,
+    updates,
 )
 
 log = logging.getLogger("windflow.server")
@@ -78,8 +80,9 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
     app.add_middleware(BodyLimit)
     api = APIRouter(prefix=API)
     for routes in (auth, organizations, targets, stacks, deployments, people, activity,
-                   events):
+                   events, updates):
         api.include_router(routes.router)
+    api.include_router(containers.router)
     app.include_router(api)
 
     @app.get("/healthz")

@@ -17,8 +17,14 @@ from .principals import PrincipalCache
 _bearer = HTTPBearer(auto_error=False)
 
 
-def services(request: Request) -> Any:
+def _services(request: Request) -> Any:
     return request.app.state.workspace.services
+
+
+async def services(request: Request) -> Any:
+    """(``async``: FastAPI runs a plain ``def`` dependency in a worker thread, a thread
+    hop on every request.)"""
+    return _services(request)
 
 
 async def principal(
@@ -29,7 +35,7 @@ async def principal(
         raise AuthenticationError("sign in first: this needs a bearer access token",
                                   code="NOT_SIGNED_IN")
     cache: PrincipalCache = request.app.state.principals
-    return await cache.principal(services(request), credentials.credentials)
+    return await cache.principal(_services(request), credentials.credentials)
 
 
 Services = Annotated[Any, Depends(services)]

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -46,9 +47,12 @@ def install(app: FastAPI) -> None:
         problems = [{"where": ".".join(str(p) for p in e.get("loc", ())),
                      "problem": str(e.get("msg", ""))} for e in exc.errors()[:20]]
         first = problems[0] if problems else {"where": "", "problem": "invalid request"}
+        details: dict[str, Any] = {"problems": problems}
+        if (field := _field(exc.errors())) is not None:
+            details["field"] = field  # the client's ValidationError names it, as locally
         return JSONResponse(error_body(
             "VALIDATION_ERROR", f"{first['where']}: {first['problem']}".lstrip(": "),
-            {"problems": problems}), 422)
+            details), 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -61,3 +65,11 @@ def install(app: FastAPI) -> None:
         log.exception("%s %s failed", request.method, request.url.path)
         return JSONResponse(error_body("INTERNAL_ERROR", "the server failed to answer this "
                                        "request; its log says why"), 500)
+
+
+def _field(errors: Sequence[Any]) -> str | None:
+    """The request's field the first problem is in (``("body", "tags", 3)`` → ``tags``,
+    ``("query", "limit")`` → ``limit``); None when it is the body as a whole."""
+    loc: Sequence[Any] = errors[0].get("loc", ()) if errors else ()
+    name = loc[1] if len(loc) > 1 else None
+    return name if isinstance(name, str) else None

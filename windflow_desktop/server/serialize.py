@@ -39,9 +39,12 @@ def _fields(obj: Any, *leave_out: str) -> dict[str, Any]:
 
 
 def target_json(target: Target) -> dict[str, Any]:
-    out = _fields(target, "secret_ref", "tls")
+    # ``tls`` holds the paths of key and certificate files on the server and the
+    # insecure flag (engine/pool.py), never key material: an editor needs them back
+    # (``TargetSpec.of``), or every edit of a key-auth or client-certificate target is
+    # refused for a missing key file.
+    out = _fields(target, "secret_ref")
     out["has_secret"] = target.secret_ref is not None
-    out["tls"] = {k: v for k, v in plain(target.tls).items() if "key" not in k.lower()}
     return out
 
 

@@ -26,7 +26,14 @@ from ..domain.errors import (
     SecretStoreUnavailable,
     ValidationError,
 )
-from ..domain.identity import Principal, RefreshTokenRecord, check_password_policy
+from ..domain.identity import (
+    Principal,
+    RefreshTokenRecord,
+    TokenClaims,
+    TokenPair,
+    TokenType,
+    check_password_policy,
+)
 from ..domain.models import Membership, Organization, User
 from ..domain.paging import PageRequest
 from ..repositories.protocols import UnitOfWork
@@ -36,7 +43,7 @@ from ..security.secrets import (
     remembered_session_name,
     signing_key_name,
 )
-from ..security.tokens import TokenClaims, TokenIssuer, TokenPair, TokenType, generate_signing_key
+from ..security.tokens import TokenIssuer, generate_signing_key
 from .common import (
     ServiceContext,
     clean_email,

@@ -106,7 +106,7 @@ class DiskService:
         None when that one took the project down (its volumes are no longer protected)."""
         async with self.ctx.authorized(principal, permission) as scope:
             target = await scope.target(target_id)
-            return target, await _projects(scope, target_id)
+            return target, await managed_projects(scope, target_id)
 
     async def _audit(self, principal: Principal, event: str, aggregate: str,
                      subject: object, data: dict[str, object]) -> None:
@@ -114,7 +114,7 @@ class DiskService:
             scope.record(event, aggregate, subject, data)
 
 
-async def _projects(scope: Scope, target_id: uuid.UUID) -> dict[str, ManagedProject | None]:
+async def managed_projects(scope: Scope, target_id: uuid.UUID) -> dict[str, ManagedProject | None]:
     newest = await scope.uow.deployments.newest_per_project(scope.org, list(DeploymentStatus))
     projects: dict[str, ManagedProject | None] = {}
     for dep in newest:

@@ -12,9 +12,16 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from ..domain.compose import ComposeReport
-from ..domain.containers import ContainerInfo
+from ..domain.containers import (
+    ContainerInfo,
+    DiskKind,
+    DiskUsage,
+    ImageUpdate,
+    PrunePlan,
+    PruneResult,
+)
 from ..domain.enums import DeploymentStatus, Role, TargetKind, TargetStatus
-from ..domain.identity import Member, PendingInvitation, Principal
+from ..domain.identity import AccessToken, Member, PendingInvitation, Principal
 from ..domain.models import (
     Deployment,
     DeploymentLog,
@@ -122,6 +129,8 @@ class ContainersApi(Protocol):
 
     async def list_containers(self, principal: Principal,
                               target_id: uuid.UUID) -> list[ContainerInfo]: ...
+    async def inspect(self, principal: Principal, target_id: uuid.UUID, container_id: str, *,
+                      raw: bool = False) -> dict[str, Any]: ...
     async def start(self, principal: Principal, target_id: uuid.UUID,
                     container_id: str) -> None: ...
     async def stop(self, principal: Principal, target_id: uuid.UUID, container_id: str, *,
@@ -134,6 +143,18 @@ class ContainersApi(Protocol):
                    tail: int = 200) -> list[str]: ...
     def follow_logs(self, principal: Principal, target_id: uuid.UUID, container_id: str, *,
                     tail: int = 100) -> AsyncIterator[str]: ...
+
+
+class DiskApi(Protocol):
+    """What the stores ask of the disk service (``services/disk.py``)."""
+
+    async def usage(self, principal: Principal, target_id: uuid.UUID) -> DiskUsage: ...
+    async def remove(self, principal: Principal, target_id: uuid.UUID, kind: DiskKind,
+                     ref: str, *, force: bool = False) -> None: ...
+    async def prune_preview(self, principal: Principal, target_id: uuid.UUID,
+                            kind: DiskKind) -> PrunePlan: ...
+    async def prune(self, principal: Principal, target_id: uuid.UUID,
+                    kind: DiskKind) -> PruneResult: ...
 
 
 class TerminalApi(Protocol):
@@ -235,11 +256,31 @@ class DeploymentsApi(Protocol):
     async def shutdown(self) -> None: ...
 
 
+class AccessTokensApi(Protocol):
+    """What the stores ask of the access tokens service (``services/access_tokens.py``)."""
+
+    async def create(self, principal: Principal, name: str, expires_in_days: int,
+                     scopes: Iterable[str] | None = None) -> tuple[AccessToken, str]: ...
+    async def list(self, principal: Principal) -> Sequence[AccessToken]: ...
+    async def revoke(self, principal: Principal, token_id: uuid.UUID) -> None: ...
+
+
+class UpdatesApi(Protocol):
+    """What the stores ask of the updates service (``services/updates.py``)."""
+
+    async def check(self, principal: Principal,
+                    target_id: uuid.UUID) -> tuple[ImageUpdate, ...]: ...
+
+
 class ServiceApis(Protocol):
     """The services one desktop is built over (local: ``workspace.Services``)."""
 
     @property
     def auth(self) -> AuthApi: ...
+    @property
+    def access_tokens(self) -> AccessTokensApi: ...
+    @property
+    def updates(self) -> UpdatesApi: ...
     @property
     def users(self) -> UsersApi: ...
     @property
@@ -248,6 +289,8 @@ class ServiceApis(Protocol):
     def targets(self) -> TargetsApi: ...
     @property
     def containers(self) -> ContainersApi: ...
+    @property
+    def disk(self) -> DiskApi: ...
     @property
     def terminal(self) -> TerminalApi: ...
     @property

@@ -116,6 +116,29 @@ class Store(QObject):
         self._actions.clear()
 
 
+class Debounced:
+    """Runs ``action`` once, ``delay_s`` after the last ``poke()`` of a burst (a prune's
+    events, a rollout's): many events, one reload. ``cancel()`` at shutdown."""
+
+    def __init__(self, delay_s: float, action: Callable[[], object]) -> None:
+        self.delay_s = delay_s
+        self._action = action
+        self._handle: asyncio.TimerHandle | None = None
+
+    def poke(self) -> None:
+        self.cancel()
+        self._handle = asyncio.get_running_loop().call_later(self.delay_s, self._fire)
+
+    def cancel(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _fire(self) -> None:
+        self._handle = None
+        self._action()
+
+
 class OrganizationStore(Store):
     """A store of what the signed-in user sees in their organization.
 
@@ -140,6 +163,10 @@ class OrganizationStore(Store):
         principal: Principal = self._session.require_principal()
         return principal
 
+    @property
+    def signed_in(self) -> bool:
+        return self._session.principal is not None
+
     def _on_session_changed(self) -> None:
         if self._closed or not self._identity_changed(self._session.principal):
             return
@@ -148,3 +175,9 @@ class OrganizationStore(Store):
 
     def _switch(self, principal: Principal | None) -> None:
         raise NotImplementedError
+
+    def resync(self) -> None:
+        """Drop what is shown and load it again (the live feed lost events)."""
+        if not self._closed and self._session.principal is not None:
+            self.cancel_all()
+            self._switch(self._session.principal)

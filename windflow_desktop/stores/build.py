@@ -13,16 +13,20 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QSettings
 
+from ..domain.events import CLIENT_RESYNC, Event
 from ..domain.identity import Principal
 from ..domain.models import Target
 from ..events.protocol import EventBus
 from ..services.protocols import ServiceApis
+from .access_tokens import AccessTokensStore
 from .activity import ActivityStore
-from .base import Store
+from .base import OrganizationStore, Store
+from .container_detail import ContainerDetailStore
 from .containers import ContainersStore
 from .dashboard import DashboardStore
 from .deployments import DeploymentsStore
 from .directory import DirectoryStore
+from .disk import DiskStore
 from .event_bridge import EventBridge
 from .host_keys import HostKeyQuestions
 from .notifications import NotificationsStore
@@ -30,6 +34,7 @@ from .session import SessionStore
 from .stacks import StacksStore
 from .targets import TargetsStore
 from .terminal import TerminalStore
+from .updates import UpdatesStore
 from .users import UsersStore
 
 
@@ -37,6 +42,7 @@ from .users import UsersStore
 class Stores:
     bridge: EventBridge
     host_keys: HostKeyQuestions
+    access_tokens: AccessTokensStore
     session: SessionStore
     users: UsersStore
     targets: TargetsStore
@@ -47,13 +53,18 @@ class Stores:
     notifications: NotificationsStore
     dashboard: DashboardStore
     directory: DirectoryStore
+    disk: DiskStore
+    updates: UpdatesStore
+    container_detail: ContainerDetailStore
     terminal: TerminalStore
 
     @property
     def acting(self) -> tuple[Store, ...]:
         """The stores that run actions (watched for "busy", shut down at exit)."""
-        return (self.session, self.users, self.targets, self.containers, self.stacks,
-                self.deployments, self.activity, self.dashboard, self.directory, self.terminal)
+        return (self.session, self.access_tokens, self.users, self.targets,
+                self.containers, self.stacks, self.deployments, self.activity,
+                self.dashboard, self.directory, self.disk, self.container_detail,
+                self.updates, self.terminal)
 
     async def shutdown(self) -> None:
         for store in reversed(self.acting):
@@ -63,22 +74,25 @@ class Stores:
 
 def build_stores(services: ServiceApis, bus: EventBus, ui_settings: QSettings, *,
                  host_keys: HostKeyQuestions, health_interval_s: float | None,
+                 updates_interval_s: float | None = None,
                  parent: QObject | None = None) -> Stores:
     """``host_keys``: the questions the services' SSH connections ask (given to the
     executor pool when it was built); ``health_interval_s``: how often the targets store
-    checks the fleet (None: never)."""
+    checks the fleet, ``updates_interval_s`` its images for updates (None: never)."""
     bridge = EventBridge(bus, parent=parent)
     session = SessionStore(services.auth, parent=parent)
 
     async def list_targets(principal: Principal) -> Sequence[Target]:
         return (await services.targets.list_targets(principal)).items
 
+    targets = TargetsStore(services.targets, session, health_interval_s=health_interval_s)
     stores = Stores(
         bridge=bridge,
         host_keys=host_keys,
+        access_tokens=AccessTokensStore(session, services.access_tokens),
         session=session,
         users=UsersStore(session, services.users, services.organizations),
-        targets=TargetsStore(services.targets, session, health_interval_s=health_interval_s),
+        targets=targets,
         containers=ContainersStore(services.containers, session),
         stacks=StacksStore(session, services.stacks),
         deployments=DeploymentsStore(session, services.deployments, list_targets),
@@ -86,12 +100,24 @@ def build_stores(services: ServiceApis, bus: EventBus, ui_settings: QSettings, *
         notifications=NotificationsStore(ui_settings),
         dashboard=DashboardStore(session, services.dashboard),
         directory=DirectoryStore(session, services.targets, services.stacks),
+        disk=DiskStore(services.disk, session),
+        container_detail=ContainerDetailStore(services.containers, session),
+        updates=UpdatesStore(session, services.updates, targets,
+                             interval_s=updates_interval_s),
         terminal=TerminalStore(services.terminal, session),
     )
     for receiver in (stores.users, stores.targets, stores.containers, stores.stacks,
                      stores.deployments, stores.activity, stores.notifications,
-                     stores.dashboard, stores.directory):
+                     stores.dashboard, stores.directory, stores.disk, stores.container_detail):
         bridge.sig_events_received.connect(receiver.apply_events)
+
+    def resync_if_asked(batch: Sequence[Event]) -> None:
+        if any(event.event_type == CLIENT_RESYNC for event in batch):
+            for store in stores.acting:
+                if isinstance(store, OrganizationStore):
+                    store.resync()
+
+    bridge.sig_events_received.connect(resync_if_asked)
 
     def organization_changed() -> None:
         principal = session.principal

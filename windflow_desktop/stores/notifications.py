@@ -37,6 +37,7 @@ class NotificationKind(StrEnum):
     DEPLOYMENT_ROLLED_BACK = "deployment_rolled_back"
     TARGET_OFFLINE = "target_offline"
     TARGET_ONLINE = "target_online"
+    UPDATES_AVAILABLE = "updates_available"
 
     @property
     def label(self) -> str:
@@ -54,6 +55,7 @@ _KIND_LABELS = {
     NotificationKind.DEPLOYMENT_ROLLED_BACK: "A deployment was rolled back",
     NotificationKind.TARGET_OFFLINE: "A target went offline",
     NotificationKind.TARGET_ONLINE: "A target is back online",
+    NotificationKind.UPDATES_AVAILABLE: "An image has an update",
 }
 _SEVERITY = {
     NotificationKind.DEPLOYMENT_SUCCEEDED: "info",
@@ -61,6 +63,7 @@ _SEVERITY = {
     NotificationKind.DEPLOYMENT_ROLLED_BACK: "warning",
     NotificationKind.TARGET_OFFLINE: "error",
     NotificationKind.TARGET_ONLINE: "info",
+    NotificationKind.UPDATES_AVAILABLE: "info",
 }
 _RANK = {"info": 0, "warning": 1, "error": 2}
 
@@ -254,6 +257,15 @@ class NotificationsStore(QObject):
             self.sig_recent_changed.emit()
             self.sig_notified.emit(_grouped(fresh))
         self._update_state()
+
+    def tell(self, note: Notification) -> None:
+        """A notification that comes from no event (an updates check found something)."""
+        if note.kind in self._muted:
+            return
+        self._recent.insert(0, note)
+        del self._recent[self._max_recent:]
+        self.sig_recent_changed.emit()
+        self.sig_notified.emit(note)
 
     def mark_all_read(self) -> None:
         if not any(not n.read for n in self._recent):

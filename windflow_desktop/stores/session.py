@@ -131,6 +131,10 @@ class SessionStore(Store):
 
         return self.run("login", act)
 
+    def use(self, session: AuthSession) -> None:
+        """Take a session signed in elsewhere (a personal access token, ``--smoke``)."""
+        self._set(session)
+
     def restore_remembered(self) -> Any:
         async def act() -> AuthSession | None:
             session = await self._auth.restore_remembered()

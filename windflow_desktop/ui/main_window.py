@@ -43,6 +43,8 @@ PAGES = (
              "and rollback to the last good revision."),
     PageSpec("containers", "Containers", "The containers on each target: start, stop, "
              "restart, remove, and their logs."),
+    PageSpec("disk", "Disk", "Images, volumes and networks on each target, and pruning "
+             "what nothing uses."),
     PageSpec("activity", "Activity", "Who did what, when, and to which object."),
     PageSpec("settings", "Settings", "Users and roles, your invitations, and notifications."),
 )
@@ -58,6 +60,12 @@ _BUS_STATES = {
                 "The reader of live updates stopped unexpectedly and is being restarted; "
                 "the log says why. Changes made meanwhile appear once it is back."),
     "closed": ("○ Offline", "Live updates are off."),
+}
+_SERVER_STATES = {
+    "connected": ("● Live (server)", "Changes from {server} appear as they happen."),
+    "reconnecting": ("◌ Reconnecting…", "{server} cannot be reached; trying again. What "
+                     "the pages show stays until it answers."),
+    "closed": ("○ Offline", "Not connected to {server}."),
 }
 
 
@@ -160,9 +168,14 @@ class MainWindow(QMainWindow):
     def set_workspace(self, text: str) -> None:
         self.workspace_label.setText(text)
 
-    def set_bus_state(self, state: str) -> None:
-        """Show the bus's state (a ``BusState`` value) in the status bar."""
-        label, tip = _BUS_STATES.get(state, (state, ""))
+    def set_bus_state(self, state: str, *, server: str = "", reason: str = "") -> None:
+        """Show the bus's state (a ``BusState`` value) in the status bar; through a
+        ``server``, its own words ("Live (server)"), with ``reason`` when not live."""
+        label, tip = (_SERVER_STATES if server else _BUS_STATES).get(state, (state, ""))
+        if server:
+            tip = tip.format(server=server)
+        if reason and state != "connected":
+            tip = f"{tip} ({reason})"
         self.bus_label.setText(label)
         self.bus_label.setToolTip(tip)
 
@@ -170,13 +183,16 @@ class MainWindow(QMainWindow):
         geometry = self._ui_settings.value("main_window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1180, 740)
-        row = self._ui_settings.value("main_window/page", 0, type=int)
-        if isinstance(row, int) and 0 <= row < self.sidebar.count():
-            self.sidebar.setCurrentRow(row)
+        # The page by its key: a page added in a later version shifts no one's place.
+        key = self._ui_settings.value("main_window/page_key", "", type=str)
+        if key in self._page_index:
+            self.sidebar.setCurrentRow(self._page_index[key])
 
     def save_state(self) -> None:
         self._ui_settings.setValue("main_window/geometry", self.saveGeometry())
-        self._ui_settings.setValue("main_window/page", self.sidebar.currentRow())
+        row = self.sidebar.currentRow()
+        if 0 <= row < len(PAGES):
+            self._ui_settings.setValue("main_window/page_key", PAGES[row].key)
         self._ui_settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:

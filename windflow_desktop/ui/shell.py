@@ -14,16 +14,19 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 from ..stores.build import Stores
+from ..stores.notifications import Notification, NotificationKind
 from .dialogs.deploy_stack import DeployDialog
 from .dialogs.target_hostkey import HostKeyAnswers
 from .idle_lock import IdleLock
 from .main_window import PAGES, MainWindow
 from .theme import ThemeController
 from .tray import TrayController
+from .views.access_tokens import AccessTokensPanel
 from .views.activity import ActivityPage
 from .views.containers import ContainersPage
 from .views.dashboard import DashboardPage
 from .views.deployments import DeploymentsPage
+from .views.disk import DiskPage
 from .views.invitations import InvitationsPanel
 from .views.notifications import NotificationBell, NotificationCentre, NotificationSettings
 from .views.settings import SettingsPage
@@ -39,13 +42,22 @@ class Shell:
     asked to quit (the tray's Quit)."""
 
     def __init__(self, window: MainWindow, stores: Stores, ui_settings: QSettings, *,
-                 idle_lock_s: float, quit_asked: Callable[[], None]) -> None:
+                 idle_lock_s: float, quit_asked: Callable[[], None],
+                 switch_place: Callable[[], None] | None = None,
+                 server: str = "", bus_reason: Callable[[], str] | None = None) -> None:
+        """``server``: the server this window works through ("" for this computer);
+        ``bus_reason``: why the live feed is not live (said in the status bar)."""
         self.window = window
         self.stores = stores
         session = stores.session
         bridge = stores.bridge
-        bridge.sig_bus_state_changed.connect(window.set_bus_state)
-        window.set_bus_state(str(bridge.state))
+
+        def bus_state(state: str) -> None:
+            window.set_bus_state(state, server=server,
+                                 reason=bus_reason() if bus_reason is not None else "")
+
+        bridge.sig_bus_state_changed.connect(bus_state)
+        bus_state(str(bridge.state))
         self.host_key_answers = HostKeyAnswers(stores.host_keys, window)
         qapp = QApplication.instance()
         assert isinstance(qapp, QApplication)
@@ -56,7 +68,9 @@ class Shell:
         window.set_page("targets", targets_page)
         window.set_page("containers",
                         ContainersPage(stores.containers, stores.targets, ui_settings,
+                                       detail=stores.container_detail,
                                        terminal=stores.terminal))
+        window.set_page("disk", DiskPage(stores.disk, stores.targets, ui_settings))
         stacks_page = StacksPage(stores.stacks, ui_settings)
         stacks_page.sig_deploy_requested.connect(self._deploy)
         window.set_page("stacks", stacks_page)
@@ -74,19 +88,22 @@ class Shell:
         session.sig_session_ended.connect(lambda message: bar.show_error("SESSION_ENDED",
                                                                          message))
         self.idle_lock = IdleLock(session, window, idle_lock_s)
-        window.statusBar().addPermanentWidget(
-            AccountButton(session, stores.users, message_bar=bar))
+        self.account = AccountButton(session, stores.users, message_bar=bar,
+                                     switch_place=switch_place)
+        window.statusBar().addPermanentWidget(self.account)
 
         settings_page = self.settings_page = SettingsPage()
         settings_page.add_section("Users & roles", UsersPage(stores.users, ui_settings))
         settings_page.add_section("Invitations", InvitationsPanel(stores.users))
+        if server:  # tokens let CI act on a server; a workspace of one's own has no API
+            settings_page.add_section("Access tokens", AccessTokensPanel(stores.access_tokens))
         stores.users.sig_invitations_changed.connect(self._invitations_changed)
         window.set_page("settings", settings_page)
 
         activity_page = ActivityPage(stores.activity, ui_settings)
         window.set_page("activity", activity_page)
         centre = NotificationCentre(stores.notifications)
-        bell = NotificationBell(stores.notifications, centre)
+        bell = self.bell = NotificationBell(stores.notifications, centre)
         window.statusBar().addPermanentWidget(bell)
         tray = self.tray = TrayController(window, stores.notifications, centre, ui_settings)
         tray.sig_quit_requested.connect(quit_asked)
@@ -102,7 +119,8 @@ class Shell:
         }
         tray.sig_open_object.connect(self.open_object)
         activity_page.sig_open_object.connect(self.open_object)
-        dashboard_page = DashboardPage(stores.dashboard, ui_settings)
+        dashboard_page = DashboardPage(stores.dashboard, ui_settings, updates=stores.updates)
+        stores.updates.sig_found.connect(self._updates_found)
         window.set_page("dashboard", dashboard_page)
         dashboard_page.sig_open_object.connect(self.open_object)
 
@@ -124,9 +142,15 @@ class Shell:
                 "waiting for your answer", actions=[("Show", show)],
             )
 
+    def _updates_found(self, count: int, first: str) -> None:
+        more = f" and {count - 1} more" if count > 1 else ""
+        self.stores.notifications.tell(Notification(
+            NotificationKind.UPDATES_AVAILABLE, "Image updates available",
+            f"A newer image stands behind the tag of {first}{more}", "dashboard", ""))
+
     def open_object(self, aggregate_type: str, aggregate_id: str) -> None:
         """Show the page of an object (a notification or activity row was opened)."""
-        key = {"user": "settings", "membership": "settings"}.get(
+        key = {"user": "settings", "membership": "settings", "dashboard": "dashboard"}.get(
             aggregate_type, f"{aggregate_type}s"
         )
         if key in {spec.key for spec in PAGES}:
@@ -139,7 +163,11 @@ class Shell:
                 self._selectors[aggregate_type](uuid.UUID(aggregate_id))
 
     def close(self) -> None:
-        """Tray, idle lock and theme watcher stop (before the stores shut down)."""
+        """Tray, idle lock and theme watcher stop and the shell's widgets leave the window
+        (before the stores shut down); the pages stay until the next shell replaces them."""
         self.tray.close()
         self.idle_lock.shutdown()
         self.theme.stop()
+        for widget in (self.account, self.bell):
+            self.window.statusBar().removeWidget(widget)
+            widget.deleteLater()

@@ -30,8 +30,8 @@ def test_sidebar_lists_every_page_and_ctrl_number_switches(qtbot: QtBot, tmp_pat
     window.sidebar.setFocus()
     titles = [window.sidebar.item(i).text() for i in range(window.sidebar.count())]
     assert titles == [
-        "Dashboard", "Targets", "Stacks", "Deployments", "Containers", "Activity", "Settings"
-    ]
+        "Dashboard", "Targets", "Stacks", "Deployments", "Containers", "Disk", "Activity",
+        "Settings"]
     for number, spec in enumerate(PAGES, start=1):
         QTest.keySequence(window.windowHandle(), QKeySequence(f"Ctrl+{number}"))
         assert window.current_page_key() == spec.key
@@ -55,6 +55,9 @@ def test_geometry_and_page_are_remembered(qtbot: QtBot, tmp_path: Path) -> None:
         window.close()
     again = make_window(qtbot, tmp_path)
     assert again.current_page_key() == "activity"
+    # Kept by its key: a page added in a later version does not move anyone elsewhere.
+    stored = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
+    assert stored.value("main_window/page_key") == "activity"
     # The offscreen screen is 800 px wide, so only the height survives unclamped.
     assert again.size().height() == 570
 

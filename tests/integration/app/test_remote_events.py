@@ -11,10 +11,11 @@ from pathlib import Path
 
 from tests.env.services import free_port
 from tests.support.server import COMPOSE, PASSWORD, create_owner, running_server
+from windflow_desktop.domain.events import CLIENT_RESYNC as RESYNC
 from windflow_desktop.domain.events import Event
 from windflow_desktop.events.protocol import BusState
 from windflow_desktop.remote.client import ServerSession
-from windflow_desktop.remote.events import RESYNC, RemoteBus
+from windflow_desktop.remote.events import RemoteBus
 
 
 async def _until(check: object, timeout: float = 20) -> None:

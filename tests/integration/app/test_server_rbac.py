@@ -9,6 +9,7 @@ viewer's token. Real ``windflow serve`` on loopback, on SQLite and on PostgreSQL
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -24,6 +25,12 @@ from windflow_desktop.repositories.sql.backend import SqlBackend
 
 ROLES = ("viewer", "operator", "admin", "owner")
 COMPOSE = "services:\n  web:\n    image: localhost/busybox\n    command: [sleep, '60']\n"
+
+
+def _export(name: str) -> str:
+    return json.dumps({"format": "windflow.stack", "version": 1, "stack": {"name": name},
+                       "revisions": [{"number": 1, "compose_yaml": COMPOSE}]})
+
 
 Ids = dict[str, str]
 # (method, route as the app names it, how to fill it in, body, V O A W)
@@ -45,6 +52,38 @@ MATRIX: list[tuple[str, str, Callable[[Ids], str], Any, str]] = [
      lambda r: {"fingerprint": "SHA256:abcdefgh"}, "DDYY"),
     ("POST", "/api/v1/targets/{target_id}/scan",
      lambda i: f"/api/v1/targets/{i['target']}/scan", None, "DYYY"),
+    ("GET", "/api/v1/targets/{target_id}/capabilities",
+     lambda i: f"/api/v1/targets/{i['target']}/capabilities", None, "YYYY"),
+    ("PUT", "/api/v1/targets/{target_id}", lambda i: f"/api/v1/targets/{i['target']}",
+     lambda r: {"name": "box", "kind": "local", "docker_socket": "{no_engine}"}, "DDYY"),
+    ("DELETE", "/api/v1/targets/{target_id}/host-key",
+     lambda i: f"/api/v1/targets/{i['target']}/host-key", None, "DDYY"),
+    ("POST", "/api/v1/targets/test-draft", lambda i: "/api/v1/targets/test-draft",
+     lambda r: {"name": f"draft-{r}", "kind": "local", "docker_socket": "{no_engine}",
+                "target_id": "{target}"}, "DDYY"),
+    # One round of health checks: what the service checks is targets:read.
+    ("POST", "/api/v1/targets/health", lambda i: "/api/v1/targets/health",
+     lambda r: {"target_ids": ["{target}"]}, "YYYY"),
+    # A target's containers: its engine is not there, so a call let through answers
+    # 400 DOCKER_UNAVAILABLE (test_remote_containers.py runs them on a real engine).
+    ("GET", "/api/v1/targets/{target_id}/containers",
+     lambda i: f"/api/v1/targets/{i['target']}/containers", None, "YYYY"),
+    # The raw view (secret values left as they are) is for those who manage containers;
+    # the masked one is everyone's (test_remote_containers.py).
+    ("GET", "/api/v1/targets/{target_id}/containers/{container_id}",
+     lambda i: f"/api/v1/targets/{i['target']}/containers/web1?raw=true", None, "DYYY"),
+    ("POST", "/api/v1/targets/{target_id}/containers/{container_id}/start",
+     lambda i: f"/api/v1/targets/{i['target']}/containers/web1/start", None, "DYYY"),
+    ("POST", "/api/v1/targets/{target_id}/containers/{container_id}/stop",
+     lambda i: f"/api/v1/targets/{i['target']}/containers/web1/stop", None, "DYYY"),
+    ("POST", "/api/v1/targets/{target_id}/containers/{container_id}/restart",
+     lambda i: f"/api/v1/targets/{i['target']}/containers/web1/restart", None, "DYYY"),
+    ("DELETE", "/api/v1/targets/{target_id}/containers/{container_id}",
+     lambda i: f"/api/v1/targets/{i['target']}/containers/web1", None, "DYYY"),
+    ("GET", "/api/v1/targets/{target_id}/containers/{container_id}/logs",
+     lambda i: f"/api/v1/targets/{i['target']}/containers/web1/logs", None, "YYYY"),
+    ("GET", "/api/v1/targets/{target_id}/containers/{container_id}/logs/follow",
+     lambda i: f"/api/v1/targets/{i['target']}/containers/web1/logs/follow", None, "YYYY"),
     ("GET", "/api/v1/stacks", lambda i: "/api/v1/stacks", None, "YYYY"),
     ("POST", "/api/v1/stacks", lambda i: "/api/v1/stacks",
      lambda r: {"name": f"Stack {r}", "compose_yaml": COMPOSE}, "DDYY"),
@@ -65,6 +104,20 @@ MATRIX: list[tuple[str, str, Callable[[Ids], str], Any, str]] = [
      lambda i: f"/api/v1/stacks/{i['archivable']}/archive", None, "DDYY"),
     ("POST", "/api/v1/stacks/{stack_id}/unarchive",
      lambda i: f"/api/v1/stacks/{i['archivable']}/unarchive", None, "DDYY"),
+    # Validation stores nothing, but only for someone signed in (OPEN lists no such row).
+    ("POST", "/api/v1/stacks/validate", lambda i: "/api/v1/stacks/validate",
+     lambda r: {"compose_yaml": COMPOSE}, "YYYY"),
+    ("POST", "/api/v1/stacks/import", lambda i: "/api/v1/stacks/import",
+     lambda r: {"text": _export(f"Imported by {r}")}, "DDYY"),
+    ("GET", "/api/v1/stacks/{stack_id}/revisions/current",
+     lambda i: f"/api/v1/stacks/{i['stack']}/revisions/current", None, "YYYY"),
+    ("POST", "/api/v1/stacks/{stack_id}/restore",
+     lambda i: f"/api/v1/stacks/{i['stack']}/restore", lambda r: {"number": 1}, "DDYY"),
+    ("POST", "/api/v1/stacks/{stack_id}/duplicate",
+     lambda i: f"/api/v1/stacks/{i['stack']}/duplicate",
+     lambda r: {"name": f"Copy by {r}"}, "DDYY"),
+    ("GET", "/api/v1/stacks/{stack_id}/export",
+     lambda i: f"/api/v1/stacks/{i['stack']}/export?fmt=yaml", None, "YYYY"),
     ("GET", "/api/v1/deployments", lambda i: "/api/v1/deployments", None, "YYYY"),
     ("POST", "/api/v1/deployments", lambda i: "/api/v1/deployments",
      lambda r: {"stack_id": "{stack}", "target_ids": ["{target_" + r + "}"]}, "DYYY"),
@@ -76,6 +129,16 @@ MATRIX: list[tuple[str, str, Callable[[Ids], str], Any, str]] = [
      lambda i: f"/api/v1/deployments/{i['deployment']}/stages", None, "YYYY"),
     ("GET", "/api/v1/deployments/{deployment_id}/logs",
      lambda i: f"/api/v1/deployments/{i['deployment']}/logs", None, "YYYY"),
+    ("GET", "/api/v1/deployments/{deployment_id}/logs/page",
+     lambda i: f"/api/v1/deployments/{i['deployment']}/logs/page?limit=10", None, "YYYY"),
+    # Chunked JSON lines until the deployment ended (its target has no engine: soon).
+    ("GET", "/api/v1/deployments/{deployment_id}/logs/follow",
+     lambda i: f"/api/v1/deployments/{i['deployment']}/logs/follow", None, "YYYY"),
+    ("GET", "/api/v1/deployments/current", lambda i: "/api/v1/deployments/current", None,
+     "YYYY"),
+    ("GET", "/api/v1/deployments/previous-values",
+     lambda i: f"/api/v1/deployments/previous-values?stack_id={i['stack']}"
+               f"&target_id={i['target']}", None, "YYYY"),
     ("POST", "/api/v1/deployments/{deployment_id}/redeploy",
      lambda i: f"/api/v1/deployments/{i['deployment']}/redeploy", lambda r: {}, "DYYY"),
     ("POST", "/api/v1/deployments/{deployment_id}/rollback",
@@ -96,6 +159,8 @@ MATRIX: list[tuple[str, str, Callable[[Ids], str], Any, str]] = [
     ("DELETE", "/api/v1/users/{user_id}", lambda i: f"/api/v1/users/{i['leaver']}", None,
      "DDYY"),
     ("GET", "/api/v1/activity", lambda i: "/api/v1/activity", None, "YYYY"),
+    ("GET", "/api/v1/targets/{target_id}/updates",
+     lambda i: f"/api/v1/targets/{i['target']}/updates", None, "YYYY"),
     ("GET", "/api/v1/dashboard", lambda i: "/api/v1/dashboard", None, "YYYY"),
     ("GET", "/api/v1/auth/me", lambda i: "/api/v1/auth/me", None, "YYYY"),
     ("GET", "/api/v1/organizations", lambda i: "/api/v1/organizations", None, "YYYY"),
@@ -116,8 +181,20 @@ OTHER_ORG: list[tuple[str, Callable[[Ids], str], Any, str]] = [
     ("PATCH", lambda i: f"/api/v1/stacks/{i['other_stack']}", {"description": "x"}, "DDNN"),
     ("POST", lambda i: f"/api/v1/stacks/{i['other_stack']}/revisions",
      {"compose_yaml": COMPOSE}, "DDNN"),
+    ("GET", lambda i: f"/api/v1/stacks/{i['other_stack']}/export", None, "NNNN"),
+    ("POST", lambda i: f"/api/v1/stacks/{i['other_stack']}/duplicate", {"name": "Mine"},
+     "DDNN"),
+    ("GET", lambda i: f"/api/v1/deployments/previous-values?stack_id={i['other_stack']}"
+                      f"&target_id={i['other_target']}", None, "NNNN"),
     ("GET", lambda i: f"/api/v1/targets/{i['other_target']}", None, "NNNN"),
     ("DELETE", lambda i: f"/api/v1/targets/{i['other_target']}", None, "DDNN"),
+    ("GET", lambda i: f"/api/v1/targets/{i['other_target']}/containers", None, "NNNN"),
+    ("POST", lambda i: f"/api/v1/targets/{i['other_target']}/containers/web1/stop", None,
+     "DNNN"),
+    ("GET", lambda i: f"/api/v1/targets/{i['other_target']}/containers/web1/logs/follow",
+     None, "NNNN"),
+    ("POST", lambda i: "/api/v1/targets/health", {"target_ids": ["{other_target}"]},
+     "NNNN"),
     ("POST", lambda i: "/api/v1/deployments",
      {"stack_id": "{other_stack}", "target_ids": ["{other_target}"]}, "DNNN"),
     ("GET", lambda i: f"/api/v1/deployments?stack_id={i['other_stack']}", None, "YYYY"),
@@ -125,7 +202,9 @@ OTHER_ORG: list[tuple[str, Callable[[Ids], str], Any, str]] = [
 OPEN = {("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/refresh"),
         ("POST", "/api/v1/auth/logout"), ("GET", "/healthz"), ("GET", "/readyz"),
         ("GET", "/api/v1/events"),  # test_server_events.py: only one's own organization
-        ("POST", "/api/v1/auth/logout-all")}  # test_server_access_tokens.py: one's own
+        ("POST", "/api/v1/auth/logout-all"),  # test_server_access_tokens.py: one's own
+        # test_remote_auth.py: one's own password, whatever the role
+        ("POST", "/api/v1/auth/password"), ("POST", "/api/v1/auth/confirm-password")}
 
 
 def _fill(value: Any, ids: Ids) -> Any:
@@ -211,6 +290,7 @@ def test_the_rbac_matrix_over_http(team: dict[str, Any]) -> None:
             assert made.status_code == 201, made.text
             return str(made.json()["id"])
 
+        ids["no_engine"] = f"unix://{home}/no-engine.sock"
         ids["target"] = target("box")
         for role in ROLES:
             ids[f"target_{role}"] = target(f"box-{role}")

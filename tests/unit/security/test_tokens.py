@@ -11,11 +11,8 @@ import jwt
 import pytest
 
 from windflow_desktop.domain.errors import AuthenticationError
-from windflow_desktop.security.tokens import (
-    TokenIssuer,
-    TokenType,
-    generate_signing_key,
-)
+from windflow_desktop.domain.identity import TokenType
+from windflow_desktop.security.tokens import TokenIssuer, generate_signing_key
 
 USER, ORG = uuid.uuid4(), uuid.uuid4()
 

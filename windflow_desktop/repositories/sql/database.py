@@ -27,7 +27,11 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         connect_args["timeout"] = 30
     elif url.startswith("postgresql"):
         connect_args["timeout"] = CONNECT_TIMEOUT_S
-    engine = create_async_engine(url, echo=echo, connect_args=connect_args, pool_pre_ping=True)
+    # A server's connections can drop (a restart, an idle timeout): check each before
+    # use. A SQLite file cannot, and the check cost a round trip to the connection's
+    # thread on every unit of work.
+    engine = create_async_engine(url, echo=echo, connect_args=connect_args,
+                                 pool_pre_ping=not url.startswith("sqlite"))
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     event.listen(engine.sync_engine, "handle_error", _integrity_as_conflict)

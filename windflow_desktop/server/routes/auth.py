@@ -57,10 +57,38 @@ async def logout(body: Refresh, services: Services) -> None:
 @router.get("/me")
 async def me(caller: Caller, services: Services) -> dict[str, Any]:
     user, memberships = await services.auth.whoami(caller)
+    organizations = (await services.organizations.list(caller)).items
+    organization = next((o for o in organizations if o.id == caller.organization_id), None)
     return {"user": user_json(user), "organization_id": plain(caller.organization_id),
+            "organization": plain(organization),
             "role": plain(caller.role), "is_superuser": caller.is_superuser,
             "permissions": sorted(PermissionChecker(caller).permissions()),
             "memberships": [membership_json(m) for m in memberships]}
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    current_password: Annotated[str, Field(min_length=1, max_length=1024)]
+    new_password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class PasswordCheck(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+@router.post("/password")
+async def change_password(body: PasswordChange, caller: Caller, services: Services
+                          ) -> dict[str, Any]:
+    """One's own password; every other session ends, this one goes on with new tokens."""
+    return _tokens(await services.auth.change_password(caller, body.current_password,
+                                                       body.new_password))
+
+
+@router.post("/confirm-password", status_code=204)
+async def confirm_password(body: PasswordCheck, caller: Caller, services: Services) -> None:
+    """Is this the caller's password (a locked window asks)? 401 when it is not."""
+    await services.auth.confirm_password(caller, body.password)
 
 
 @router.post("/logout-all", status_code=204)

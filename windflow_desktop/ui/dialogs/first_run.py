@@ -4,6 +4,7 @@ workspace, then sign in (optionally remembered on this computer)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtWidgets import QWidget
@@ -23,7 +24,8 @@ class FirstRunDialog(FormDialog):
     """Accepted once the workspace is set up and the owner is signed in (read the session
     from the ``SessionStore``); rejected when the user quits instead."""
 
-    def __init__(self, session: SessionStore, parent: QWidget | None = None) -> None:
+    def __init__(self, session: SessionStore, parent: QWidget | None = None, *,
+                 on_change_place: Callable[[], None] | None = None) -> None:
         super().__init__(
             session,
             title="Set up WindFlow Desktop",
@@ -36,6 +38,9 @@ class FirstRunDialog(FormDialog):
             parent=parent,
         )
         self.session = session
+        if on_change_place is not None:
+            self.add_place("On this computer. Joining a team? Use its WindFlow server.",
+                           on_change_place)
         self.add_section("Your account")
         self.username = line_edit("Username", placeholder="e.g. alice")
         self.email = line_edit("Email", placeholder="name@example.com")

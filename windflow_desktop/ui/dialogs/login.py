@@ -50,6 +50,7 @@ class LoginDialog(FormDialog):
         session: SessionStore,
         *,
         workspace: str = "",
+        on_change_place: Callable[[], None] | None = None,
         login: str = "",
         clock: Callable[[], float] = time.monotonic,
         parent: QWidget | None = None,
@@ -58,7 +59,8 @@ class LoginDialog(FormDialog):
             session,
             title="Sign in — WindFlow Desktop",
             heading="Sign in",
-            blurb=f"Workspace: {workspace}" if workspace else "",
+            blurb=(f"Workspace: {workspace}" if workspace and on_change_place is None
+                   else ""),
             submit_text="Sign in",
             busy_text="Signing in…",
             cancel_text="Quit",
@@ -73,6 +75,9 @@ class LoginDialog(FormDialog):
         # A coarse timer may fire early and show the same second twice.
         self.lockout_timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.lockout_timer.timeout.connect(self.update_lockout)
+        if on_change_place is not None:
+            where = workspace if workspace.startswith("Server:") else f"Workspace: {workspace}"
+            self.add_place(where, on_change_place)
         self.login = line_edit("Username or email")
         self.login.setText(login)
         self.password = line_edit("Password", password=True)

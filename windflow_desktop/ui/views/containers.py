@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from ...domain.enums import TargetStatus
 from ...domain.models import Target
 from ...domain.words import plural
+from ...stores.container_detail import ContainerDetailStore
 from ...stores.containers import ContainerInfo, ContainersStore
 from ...stores.targets import TargetsStore
 from ...stores.terminal import TerminalStore
@@ -48,6 +49,7 @@ from ..widgets.list_tools import (
 from ..widgets.log_view import LogView
 from ..widgets.message_bar import MessageBar
 from ..widgets.page_header import PageHeader, page_layout
+from .container_detail import ContainerDetailPanel
 
 CONTAINER_ROLE = Qt.ItemDataRole.UserRole + 10
 HEADERS = ["Name", "Image", "State", "Status", "Ports"]
@@ -70,6 +72,7 @@ def tone(c: ContainerInfo) -> str:
 class ContainersPage(QWidget):
     def __init__(self, store: ContainersStore, targets: TargetsStore,
                  ui_settings: QSettings | None = None, parent: QWidget | None = None, *,
+                 detail: ContainerDetailStore | None = None,
                  terminal: TerminalStore | None = None) -> None:
         super().__init__(parent)
         self.store = store
@@ -142,7 +145,21 @@ class ContainersPage(QWidget):
         find.addStretch(1)
         find.addWidget(self.summary)
         splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.tree)
+        # The selected container's detail beside the list (container_detail.py).
+        self.detail_panel = ContainerDetailPanel(detail) if detail is not None else None
+        if self.detail_panel is not None:
+            top = QSplitter(Qt.Orientation.Horizontal)
+            top.addWidget(self.tree)
+            top.addWidget(self.detail_panel)
+            top.setStretchFactor(0, 3)
+            top.setStretchFactor(1, 2)
+            splitter.addWidget(top)
+            self.detail_panel.follow(self._selected_ids)
+            self.tree.selectionModel().currentChanged.connect(
+                self.detail_panel.selection_changed)
+            store.sig_containers_changed.connect(self.detail_panel.selection_changed)
+        else:
+            splitter.addWidget(self.tree)
         splitter.addWidget(self.log_view)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
@@ -281,6 +298,10 @@ class ContainersPage(QWidget):
             return None
         value = index.siblingAtColumn(0).data(CONTAINER_ROLE)
         return value if isinstance(value, ContainerInfo) else None
+
+    def _selected_ids(self) -> tuple[uuid.UUID | None, str | None]:
+        c = self.selected()
+        return self.store.target_id, c.id if c is not None else None
 
     def _update_actions(self) -> None:
         c = self.selected()

@@ -34,6 +34,7 @@ from ...domain.enums import DeploymentStatus, TargetKind, TargetStatus
 from ...domain.words import plural
 from ...stores.activity import ActivityEntry, describe, event_label
 from ...stores.dashboard import DashboardStore, RecentDeployment, TargetHealth
+from ...stores.updates import UpdatesStore
 from ..models.base import ROW_ROLE, Column, RowTableModel
 from ..theme import set_font, theme_for
 from ..widgets.badge import BadgeDelegate
@@ -270,9 +271,11 @@ class DashboardPage(QWidget):
     sig_open_object = Signal(str, str)
 
     def __init__(self, store: DashboardStore, ui_settings: QSettings | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *,
+                 updates: UpdatesStore | None = None) -> None:
         super().__init__(parent)
         self.store = store
+        self.updates = updates
         self.setAccessibleName("Dashboard page")
 
         self.header = PageHeader("Dashboard", "Loading…")
@@ -334,6 +337,14 @@ class DashboardPage(QWidget):
         cards.setSpacing(10)
         for card in self.cards:
             cards.addWidget(card)
+        self.updates_card = StatCard("Image updates")
+        self.updates_card.setVisible(updates is not None)
+        if updates is not None:
+            cards.addWidget(self.updates_card)
+            self.updates_card.sig_clicked.connect(updates.check_now)
+            updates.sig_updates_changed.connect(self._show_updates)
+            updates.sig_busy_changed.connect(lambda _b: self._show_updates())
+            self._show_updates()
         grid = QGridLayout()
         grid.setHorizontalSpacing(16)
         grid.setVerticalSpacing(6)
@@ -403,6 +414,26 @@ class DashboardPage(QWidget):
         self.activity_empty.setVisible(not s.activity)
 
     # -- widgets → window ------------------------------------------------------------
+
+    def _show_updates(self) -> None:
+        """How many running images have a newer one behind their tag (click: check)."""
+        updates = self.updates
+        if updates is None:
+            return
+        if updates.busy:
+            self.updates_card.set_value("…", "checking the registries")
+            return
+        if not updates.lines and not updates.problems:
+            self.updates_card.set_value("?", "not checked yet: click to check")
+            return
+        count = len(updates.available)
+        problems = f"; {len(updates.problems)} target(s) not checked" if updates.problems \
+            else ""
+        caption = ("click to check again" if count == 0 else
+                   f"{count} image{'s' if count != 1 else ''} behind their tag") + problems
+        self.updates_card.set_value(str(count), caption, "warning" if count else "success")
+        names = sorted({line.image for _t, line in updates.available})
+        self.updates_card.setToolTip("\n".join(names) if names else caption)
 
     def _open_row(self, index: QModelIndex) -> None:
         row = index.data(ROW_ROLE)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -32,6 +33,7 @@ class AccountButton(QToolButton):
         users: UsersStore,
         *,
         message_bar: MessageBar | None = None,
+        switch_place: Callable[[], None] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -60,6 +62,10 @@ class AccountButton(QToolButton):
         self.change_password_action.triggered.connect(self.open_change_password)
         self.logout_action = QAction("Log out", self)
         self.logout_action.triggered.connect(self.log_out)
+        self.switch_place_action = QAction("Switch workspace or server…", self)
+        self.switch_place_action.setVisible(switch_place is not None)
+        if switch_place is not None:
+            self.switch_place_action.triggered.connect(switch_place)
         session.sig_session_changed.connect(self.refresh)
         session.sig_busy_changed.connect(lambda busy: self.setEnabled(not busy))
         users.sig_organizations_changed.connect(self.refresh)
@@ -107,6 +113,7 @@ class AccountButton(QToolButton):
             self.org_actions[org_id] = action
         menu.addSeparator()
         menu.addAction(self.change_password_action)
+        menu.addAction(self.switch_place_action)
         menu.addAction(self.logout_action)
 
     def switch_to(self, organization_id: uuid.UUID) -> None:

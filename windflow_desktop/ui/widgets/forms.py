@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -200,6 +201,20 @@ class FormDialog(QDialog):
             widget.editingFinished.connect(lambda: self._check(field))
             widget.textEdited.connect(lambda _t: self._recheck(field))
         return field
+
+    def add_place(self, where: str, on_change: Callable[[], None]) -> QPushButton:
+        """A line under the heading saying where this signs in, with "Change…"."""
+        label = QLabel(where)
+        label.setObjectName("dialogBlurb")
+        change = QPushButton("Change…")
+        change.setAccessibleName("Change where to work")
+        change.setAutoDefault(False)
+        change.clicked.connect(on_change)
+        row = QHBoxLayout()
+        row.addWidget(label, 1)
+        row.addWidget(change)
+        self.form.insertRow(0, row)
+        return change
 
     def add_checkbox(self, text: str, accessible_name: str) -> QCheckBox:
         box = QCheckBox(text)

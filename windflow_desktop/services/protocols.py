@@ -158,7 +158,10 @@ class DiskApi(Protocol):
 
 
 class TerminalApi(Protocol):
-    """What the stores ask of the terminal service (``services/terminal.py``)."""
+    """What the stores ask of the terminal service (``services/terminal.py``);
+    ``available``: whether shells can be opened at all in this mode."""
+
+    available: bool
 
     async def open(self, principal: Principal, target_id: uuid.UUID, container_id: str,
                    shell: str = "sh", *, cols: int = 80, rows: int = 24) -> TerminalSession: ...

@@ -30,6 +30,8 @@ class TerminalService:
     """Public API: ``open(p, target_id, container_id, shell="sh", cols=80, rows=24)
     -> TerminalSession`` (the caller closes it)."""
 
+    available = True  # (a server's client says False: see ``remote/terminal.py``)
+
     def __init__(self, context: ServiceContext, pool: ExecutorPool) -> None:
         self.ctx = context
         self.pool = pool

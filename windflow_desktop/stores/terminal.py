@@ -94,9 +94,11 @@ class TerminalStore(OrganizationStore):
 
     @property
     def can_exec(self) -> bool:
-        """Whether the signed-in user may open a shell in a container."""
+        """Whether the signed-in user may open a shell in a container (and shells can be
+        opened in this mode)."""
         p = self._session.principal
-        return p is not None and PermissionChecker(p).has_permission(CONTAINERS_EXEC)
+        return (p is not None and self._service.available
+                and PermissionChecker(p).has_permission(CONTAINERS_EXEC))
 
     def _switch(self, principal: Principal | None) -> None:
         # The running terminals' actions were cancelled (``cancel_all``): each ended.

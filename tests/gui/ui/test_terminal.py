@@ -22,9 +22,11 @@ from tests.support.auth import PASSWORD
 from tests.support.qt import Workspace
 from tests.support.target import HostKeyAnswers, engine_settings
 from windflow_desktop.domain.enums import Role, TargetAuth, TargetKind
+from windflow_desktop.domain.errors import WindFlowError
 from windflow_desktop.domain.models import Target
 from windflow_desktop.domain.targets import TargetSpec
 from windflow_desktop.engine import ExecutorPool, KnownHosts
+from windflow_desktop.remote.terminal import RemoteTerminal
 from windflow_desktop.services.common import ServiceContext
 from windflow_desktop.services.containers import ContainerService
 from windflow_desktop.services.targets import TargetService
@@ -198,3 +200,22 @@ def test_a_viewer_has_no_terminal_entry(qtbot: Any, env: Env) -> None:
     entries = _entries(page.build_context_menu())
     assert "Follow logs" in entries and ENTRY not in entries
     assert env.terminal.can_exec is False
+
+
+def test_through_a_server_there_is_no_terminal_yet(qtbot: Any, env: Env) -> None:
+    """A desktop signed in to a server: no entry (the server offers no terminal yet), and
+    opening one anyway says so."""
+    remote = RemoteTerminal(None)  # type: ignore[arg-type]  # never reaches the server
+    store = TerminalStore(remote, env.ws.session)
+    assert env.terminal.can_exec and not store.can_exec  # the same owner
+    page = ContainersPage(env.containers, env.targets, env.settings, terminal=store)
+    qtbot.addWidget(page)
+    page.select_target(env.local.id)
+    qtbot.waitUntil(lambda: any(c.id == env.container_id for c in env.containers.containers),
+                    timeout=WAIT_MS)
+    page._reselect(env.container_id)
+    assert ENTRY not in _entries(page.build_context_menu())
+    with pytest.raises(WindFlowError, match="not available through a WindFlow server"):
+        env.ws.run(remote.open(env.ws.session.require_principal(), env.local.id,
+                               env.container_id))
+    env.ws.run(store.shutdown())

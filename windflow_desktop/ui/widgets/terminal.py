@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 import pyte
-from PySide6.QtCore import QPoint, QRect, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPoint, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -190,7 +190,6 @@ class TerminalView(QWidget):
         return cols * self.cell_w, rows * self.cell_h
 
     def sizeHint(self):  # type: ignore[no-untyped-def]
-        from PySide6.QtCore import QSize
 
         w, h = self.size_for(self.cols, self.rows)
         return QSize(w, h)
@@ -361,11 +360,10 @@ class TerminalView(QWidget):
 
     # -- keys -------------------------------------------------------------------------------
 
-    def event(self, event):  # type: ignore[no-untyped-def]
+    def event(self, event: QEvent) -> bool:
         # Tab and Backtab belong to the shell, not to the focus chain.
-        from PySide6.QtCore import QEvent
-
-        if event.type() == QEvent.Type.KeyPress and event.key() in (_K.Key_Tab, _K.Key_Backtab):
+        if (isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyPress
+                and event.key() in (_K.Key_Tab, _K.Key_Backtab)):
             self.keyPressEvent(event)
             return True
         return super().event(event)

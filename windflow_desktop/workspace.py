@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .services.organizations import OrganizationService
     from .services.stacks import StackService
     from .services.targets import TargetService
+    from .services.terminal import TerminalService
     from .services.updates import UpdateService
     from .services.users import UserService
 
@@ -81,6 +82,7 @@ class Workspace:
         from .services.organizations import OrganizationService
         from .services.stacks import StackService
         from .services.targets import TargetService
+        from .services.terminal import TerminalService
         from .services.updates import UpdateService
         from .services.users import UserService
 
@@ -122,6 +124,7 @@ class Workspace:
                 disk=DiskService(context, self.pool),
                 updates=UpdateService(context, self.pool, self.secrets),
                 drift=DriftService(context, self.pool),
+                terminal=TerminalService(context, self.pool),
                 stacks=StackService(context),
                 activity=ActivityService(context),
                 dashboard=DashboardService(context),
@@ -187,6 +190,7 @@ class Services:
     disk: DiskService
     updates: UpdateService
     drift: DriftService
+    terminal: TerminalService
 
 
 def sqlite_file(url: str) -> Path | None:

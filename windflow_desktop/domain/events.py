@@ -245,13 +245,32 @@ class DiskCleaned:
                    tuple(str(n) for n in d.get("removed") or ()), int(d.get("bytes_freed") or 0))
 
 
+@dataclass(frozen=True, slots=True)
+class ShellOpened:
+    """``container.shell_opened``: someone (the event's actor) opened an interactive shell
+    in a container (the aggregate id) of a target. What was typed is never recorded."""
+
+    TYPE: ClassVar[str] = "container.shell_opened"
+    target_id: str
+    target_name: str
+    shell: str
+
+    def to_data(self) -> dict[str, Any]:
+        return {"target_id": self.target_id, "target": self.target_name, "shell": self.shell}
+
+    @classmethod
+    def from_event(cls, event: Event) -> ShellOpened:
+        d = event.data
+        return cls(str(d["target_id"]), str(d.get("target") or ""), str(d["shell"]))
+
+
 NOT_AUDITED = frozenset({DeploymentLogBatch.TYPE, DeploymentStageChanged.TYPE,
                          DeploymentStatusChanged.TYPE})
 """Published for the windows, never written to the audit trail (progress, not history)."""
 
 PAYLOADS: dict[str, Any] = {cls.TYPE: cls for cls in (
     DeploymentCreated, DeploymentFinished, DeploymentStageChanged, DeploymentStatusChanged,
-    DeploymentLogBatch, TargetStatusChanged)}
+    DeploymentLogBatch, TargetStatusChanged, ShellOpened)}
 PAYLOADS.update(dict.fromkeys(DockerObjectActed.TYPES, DockerObjectActed))
 PAYLOADS.update(dict.fromkeys(DiskCleaned.TYPES, DiskCleaned))
 

@@ -39,6 +39,7 @@ from ..domain.models import (
 )
 from ..domain.paging import Page, PageRequest
 from ..domain.targets import ConnectionReport, HealthResult, ScanOutcome, StepResult, TargetSpec
+from ..domain.terminal import TerminalSession
 from .activity import ActivityEntry, ActivityFilters, Actor
 from .auth import AuthSession
 from .dashboard import DashboardSummary
@@ -155,6 +156,16 @@ class DiskApi(Protocol):
                             kind: DiskKind) -> PrunePlan: ...
     async def prune(self, principal: Principal, target_id: uuid.UUID,
                     kind: DiskKind) -> PruneResult: ...
+
+
+class TerminalApi(Protocol):
+    """What the stores ask of the terminal service (``services/terminal.py``);
+    ``available``: whether shells can be opened at all in this mode."""
+
+    available: bool
+
+    async def open(self, principal: Principal, target_id: uuid.UUID, container_id: str,
+                   shell: str = "sh", *, cols: int = 80, rows: int = 24) -> TerminalSession: ...
 
 
 class StacksApi(Protocol):
@@ -292,6 +303,8 @@ class ServiceApis(Protocol):
     def containers(self) -> ContainersApi: ...
     @property
     def disk(self) -> DiskApi: ...
+    @property
+    def terminal(self) -> TerminalApi: ...
     @property
     def stacks(self) -> StacksApi: ...
     @property

@@ -33,6 +33,7 @@ from .notifications import NotificationsStore
 from .session import SessionStore
 from .stacks import StacksStore
 from .targets import TargetsStore
+from .terminal import TerminalStore
 from .updates import DriftStore, UpdatesStore
 from .users import UsersStore
 
@@ -56,6 +57,7 @@ class Stores:
     updates: UpdatesStore
     drift: DriftStore
     container_detail: ContainerDetailStore
+    terminal: TerminalStore
 
     @property
     def acting(self) -> tuple[Store, ...]:
@@ -63,7 +65,7 @@ class Stores:
         return (self.session, self.access_tokens, self.users, self.targets,
                 self.containers, self.stacks, self.deployments, self.activity,
                 self.dashboard, self.directory, self.disk, self.container_detail,
-                self.updates, self.drift)
+                self.updates, self.drift, self.terminal)
 
     async def shutdown(self) -> None:
         for store in reversed(self.acting):
@@ -106,6 +108,7 @@ def build_stores(services: ServiceApis, bus: EventBus, ui_settings: QSettings, *
         updates=UpdatesStore(session, services.updates, targets,
                              interval_s=updates_interval_s),
         drift=DriftStore(session, services.drift, targets, interval_s=drift_interval_s),
+        terminal=TerminalStore(services.terminal, session),
     )
     for receiver in (stores.users, stores.targets, stores.containers, stores.stacks,
                      stores.deployments, stores.activity, stores.notifications,

@@ -68,7 +68,8 @@ class Shell:
         window.set_page("targets", targets_page)
         window.set_page("containers",
                         ContainersPage(stores.containers, stores.targets, ui_settings,
-                                       detail=stores.container_detail))
+                                       detail=stores.container_detail,
+                                       terminal=stores.terminal))
         window.set_page("disk", DiskPage(stores.disk, stores.targets, ui_settings))
         stacks_page = StacksPage(stores.stacks, ui_settings)
         stacks_page.sig_deploy_requested.connect(self._deploy)

@@ -18,6 +18,7 @@ from windflow_desktop.domain.events import (
     DiskCleaned,
     DockerObjectActed,
     Event,
+    ShellOpened,
     TargetStatusChanged,
     well_formed,
 )
@@ -32,6 +33,7 @@ SAMPLES = [
     TargetStatusChanged("box", "online", "offline", "timed out"),
     DockerObjectActed("t", "box"),
     DiskCleaned("t", "box", ("old:1", "cache"), 10240),
+    ShellOpened("t", "box", "sh"),
 ]
 PACKAGE = Path(__file__).resolve().parents[3] / "windflow_desktop"
 

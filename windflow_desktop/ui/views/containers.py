@@ -34,6 +34,8 @@ from ...domain.words import plural
 from ...stores.container_detail import ContainerDetailStore
 from ...stores.containers import ContainerInfo, ContainersStore
 from ...stores.targets import TargetsStore
+from ...stores.terminal import TerminalStore
+from ..dialogs.terminal import TerminalDialog
 from ..models.base import ROW_ROLE, SORT_ROLE
 from ..widgets.badge import BadgeDelegate
 from ..widgets.list_tools import (
@@ -70,10 +72,12 @@ def tone(c: ContainerInfo) -> str:
 class ContainersPage(QWidget):
     def __init__(self, store: ContainersStore, targets: TargetsStore,
                  ui_settings: QSettings | None = None, parent: QWidget | None = None, *,
-                 detail: ContainerDetailStore | None = None) -> None:
+                 detail: ContainerDetailStore | None = None,
+                 terminal: TerminalStore | None = None) -> None:
         super().__init__(parent)
         self.store = store
         self.targets = targets
+        self.terminal = terminal
         self.setAccessibleName("Containers page")
         self.confirm_box: QMessageBox | None = None
         self.header = PageHeader("Containers",
@@ -348,6 +352,8 @@ class ContainersPage(QWidget):
                 if action == "remove":
                     entry.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
             add_action(menu, "Follow logs", self._follow)
+            if self.terminal is not None and self.terminal.can_exec:
+                add_action(menu, "Open terminal…", self.open_terminal, enabled=c.running)
             menu.addSeparator()
             container_id, name = c.id, c.name
             add_action(menu, "Copy name", lambda: _copy(name))
@@ -355,6 +361,16 @@ class ContainersPage(QWidget):
             menu.addSeparator()
         add_action(menu, "Refresh", self.refresh, shortcut=QKeySequence(Qt.Key.Key_F5))
         return menu
+
+    def open_terminal(self) -> TerminalDialog | None:
+        """A shell in the selected container, in a window of its own."""
+        c, target = self.selected(), self._target()
+        if c is None or target is None or self.terminal is None:
+            return None
+        dialog = TerminalDialog(self.terminal, target.id, c.id, f"{c.name} on {target.name}",
+                                parent=self)
+        dialog.show()
+        return dialog
 
     def _follow(self) -> None:
         c = self.selected()

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .services.disk import DiskService
     from .services.organizations import OrganizationService
     from .services.stacks import StackService
+    from .services.stats import StatsService
     from .services.targets import TargetService
     from .services.users import UserService
 
@@ -77,6 +78,7 @@ class Workspace:
         from .services.disk import DiskService
         from .services.organizations import OrganizationService
         from .services.stacks import StackService
+        from .services.stats import StatsService
         from .services.targets import TargetService
         from .services.users import UserService
 
@@ -116,6 +118,7 @@ class Workspace:
                 targets=TargetService(context, self.secrets, self.pool),
                 containers=ContainerService(context, self.pool, self.secrets),
                 disk=DiskService(context, self.pool),
+                stats=StatsService(context, self.pool),
                 stacks=StackService(context),
                 activity=ActivityService(context),
                 dashboard=DashboardService(context),
@@ -176,6 +179,7 @@ class Services:
     activity: ActivityService
     dashboard: DashboardService
     disk: DiskService
+    stats: StatsService
 
 
 def sqlite_file(url: str) -> Path | None:

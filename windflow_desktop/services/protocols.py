@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from ..domain.compose import ComposeReport
-from ..domain.containers import ContainerInfo
+from ..domain.containers import ContainerInfo, ContainerStats
 from ..domain.enums import DeploymentStatus, Role, TargetKind, TargetStatus
 from ..domain.identity import Member, PendingInvitation, Principal
 from ..domain.models import (
@@ -135,6 +135,13 @@ class ContainersApi(Protocol):
                     tail: int = 100) -> AsyncIterator[str]: ...
 
 
+class StatsApi(Protocol):
+    """What the stores ask of the live stats service (``services/stats.py``)."""
+
+    def watch(self, principal: Principal, target_id: uuid.UUID, *, interval_s: float = 1.0,
+              refresh_s: float = 5.0) -> AsyncIterator[dict[str, ContainerStats]]: ...
+
+
 class StacksApi(Protocol):
     """What the stores ask of the stacks service (``services/stacks.py``)."""
 
@@ -248,3 +255,5 @@ class ServiceApis(Protocol):
     def activity(self) -> ActivityApi: ...
     @property
     def dashboard(self) -> DashboardApi: ...
+    @property
+    def stats(self) -> StatsApi: ...

@@ -28,6 +28,7 @@ from .host_keys import HostKeyQuestions
 from .notifications import NotificationsStore
 from .session import SessionStore
 from .stacks import StacksStore
+from .stats import StatsStore
 from .targets import TargetsStore
 from .users import UsersStore
 
@@ -46,12 +47,13 @@ class Stores:
     notifications: NotificationsStore
     dashboard: DashboardStore
     directory: DirectoryStore
+    stats: StatsStore
 
     @property
     def acting(self) -> tuple[Store, ...]:
         """The stores that run actions (watched for "busy", shut down at exit)."""
         return (self.session, self.users, self.targets, self.containers, self.stacks,
-                self.deployments, self.activity, self.dashboard, self.directory)
+                self.deployments, self.activity, self.dashboard, self.directory, self.stats)
 
     async def shutdown(self) -> None:
         for store in reversed(self.acting):
@@ -84,6 +86,7 @@ def build_stores(services: ServiceApis, bus: EventBus, ui_settings: QSettings, *
         notifications=NotificationsStore(ui_settings),
         dashboard=DashboardStore(session, services.dashboard),
         directory=DirectoryStore(session, services.targets, services.stacks),
+        stats=StatsStore(services.stats, session),
     )
     for receiver in (stores.users, stores.targets, stores.containers, stores.stacks,
                      stores.deployments, stores.activity, stores.notifications,

@@ -55,7 +55,8 @@ class Shell:
         targets_page = TargetsPage(stores.targets, ui_settings)
         window.set_page("targets", targets_page)
         window.set_page("containers",
-                        ContainersPage(stores.containers, stores.targets, ui_settings))
+                        ContainersPage(stores.containers, stores.targets, ui_settings,
+                                       stats=stores.stats))
         stacks_page = StacksPage(stores.stacks, ui_settings)
         stacks_page.sig_deploy_requested.connect(self._deploy)
         window.set_page("stacks", stacks_page)

@@ -18,7 +18,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.env.docker import BUSYBOX_IMAGE, DockerEngine
 from tests.support.qt import Workspace
-from tests.support.sockets import connections_to
+from tests.support.sockets import connections_to, settled_connections
 from tests.support.targets_store import alices_targets
 from windflow_desktop.domain.enums import TargetKind
 from windflow_desktop.domain.targets import TargetSpec
@@ -79,7 +79,7 @@ def test_stats_stream_while_shown_and_stop_when_hidden(qtbot: QtBot, env: Env) -
                           "sh", "-c", "while :; do :; done").strip()
     idle = env.docker.cli(*run, "--label", "com.docker.compose.service=idle", BUSYBOX_IMAGE,
                           "sleep", "100000").strip()
-    baseline = connections_to(env.docker.socket)
+    baseline = settled_connections(env.docker.socket)
     try:
         page = ContainersPage(env.containers, env.targets, stats=env.stats)
         qtbot.addWidget(page)
@@ -98,10 +98,12 @@ def test_stats_stream_while_shown_and_stop_when_hidden(qtbot: QtBot, env: Env) -
             (a.column(), b.column(), b.row() - a.row() + 1, list(roles))))
         batches = []
         env.stats.sig_stats_updated.connect(batches.append)
-        qtbot.waitUntil(lambda: len(env.stats.history(busy)) >= 5
-                        and len(env.stats.history(idle)) >= 5, timeout=WAIT_MS)
-        busy_cpu = statistics.mean(s.cpu_percent for s in list(env.stats.history(busy))[1:])
-        idle_cpu = statistics.mean(s.cpu_percent for s in list(env.stats.history(idle))[1:])
+        qtbot.waitUntil(lambda: len(env.stats.history(busy)) >= 9
+                        and len(env.stats.history(idle)) >= 9, timeout=WAIT_MS)
+        # The median of 8 samples: other processes on this 2-core machine take the CPU
+        # away from the busy container for a moment now and then.
+        busy_cpu = statistics.median(s.cpu_percent for s in list(env.stats.history(busy))[1:])
+        idle_cpu = statistics.median(s.cpu_percent for s in list(env.stats.history(idle))[1:])
         assert busy_cpu >= 50.0 and idle_cpu < 5.0, (busy_cpu, idle_cpu)
         # Each batch: the changed rows' two stats cells (busy and idle are adjacent rows of
         # one project: one range), the sort key only; no reset.

@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from tests.env.docker import BUSYBOX_IMAGE
-from tests.support.sockets import connections_to
+from tests.support.sockets import connections_to, settled_connections
 from tests.support.target import TargetWorld
 from windflow_desktop.domain.containers import ContainerStats
 from windflow_desktop.domain.errors import NotFoundError
@@ -49,7 +49,7 @@ async def test_busy_container_near_one_core_idle_near_zero(target_world: TargetW
     idle = await _run(w, "sleep", "100000")
     if kind == "ssh":  # the pooled SSH connection's own forward stays open: count after it
         await w.containers.list_containers(w.owner, target.id)
-    before = connections_to(w.docker.socket)
+    before = await asyncio.to_thread(settled_connections, w.docker.socket)
     samples: dict[str, list[ContainerStats]] = {busy: [], idle: []}
     batches = 0
     try:
@@ -61,12 +61,14 @@ async def test_busy_container_near_one_core_idle_near_zero(target_world: TargetW
                     for cid, sample in batch.items():
                         if cid in samples:
                             samples[cid].append(sample)
-                    if min(len(s) for s in samples.values()) >= 4:
+                    if min(len(s) for s in samples.values()) >= 9:
                         # Both streams open while watching: one per running container.
                         assert connections_to(w.docker.socket) >= before + 2
                         break
-        busy_cpu = statistics.mean(s.cpu_percent for s in samples[busy][1:])
-        idle_cpu = statistics.mean(s.cpu_percent for s in samples[idle][1:])
+        # The median of 8 samples: other processes on this 2-core machine take the CPU
+        # away from the busy container for a moment now and then.
+        busy_cpu = statistics.median(s.cpu_percent for s in samples[busy][1:])
+        idle_cpu = statistics.median(s.cpu_percent for s in samples[idle][1:])
         assert busy_cpu >= 50.0, samples[busy]
         assert idle_cpu < 5.0, samples[idle]
         last = samples[busy][-1]

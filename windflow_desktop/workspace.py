@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .services.drift import DriftService
     from .services.organizations import OrganizationService
     from .services.stacks import StackService
+    from .services.stats import StatsService
     from .services.targets import TargetService
     from .services.terminal import TerminalService
     from .services.updates import UpdateService
@@ -81,6 +82,7 @@ class Workspace:
         from .services.drift import DriftService
         from .services.organizations import OrganizationService
         from .services.stacks import StackService
+        from .services.stats import StatsService
         from .services.targets import TargetService
         from .services.terminal import TerminalService
         from .services.updates import UpdateService
@@ -125,6 +127,7 @@ class Workspace:
                 updates=UpdateService(context, self.pool, self.secrets),
                 drift=DriftService(context, self.pool),
                 terminal=TerminalService(context, self.pool),
+                stats=StatsService(context, self.pool),
                 stacks=StackService(context),
                 activity=ActivityService(context),
                 dashboard=DashboardService(context),
@@ -191,6 +194,7 @@ class Services:
     updates: UpdateService
     drift: DriftService
     terminal: TerminalService
+    stats: StatsService
 
 
 def sqlite_file(url: str) -> Path | None:

@@ -34,11 +34,25 @@ class ContainerInfo:
 
 @dataclass(frozen=True)
 class ContainerStats:
+    """One sample of a container's resource use, as ``docker stats`` computes it: CPU in
+    percent of one core (a container busy on two cores shows 200), memory without the
+    page cache the kernel can take back, network and block I/O as totals since start."""
+
     cpu_percent: float
     memory_bytes: int
     memory_limit_bytes: int
     network_rx_bytes: int
     network_tx_bytes: int
+    block_read_bytes: int = 0
+    block_write_bytes: int = 0
+    online_cpus: int = 0        # the cores the container may use (0: unknown)
+    read_at: float = 0.0        # the engine's time of the sample, seconds since the epoch
+
+    @property
+    def memory_percent(self) -> float:
+        if self.memory_limit_bytes <= 0:
+            return 0.0
+        return 100.0 * self.memory_bytes / self.memory_limit_bytes
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ unix sockets, TCP+TLS and streams, and adds no thread pool (docker-py is blockin
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import ssl
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import datetime
@@ -260,6 +262,40 @@ class DockerApi:
 
         return await self._call(f"read the stats of {container_id[:12]}", fetch)
 
+    async def follow_stats(self, container_id: str) -> AsyncGenerator[ContainerStats, None]:
+        """The engine's stats stream of one container (a sample a second), until
+        cancelled or the engine ends it. The first sample, which has no previous one to
+        take the CPU delta from, is skipped. The response is closed on the way out."""
+        stream_timeout = aiohttp.ClientTimeout(
+            total=None, sock_read=None, connect=self.connect_timeout_s,
+            sock_connect=self.connect_timeout_s,
+        )
+        try:
+            query = self._docker._query(
+                f"containers/{container_id}/stats", method="GET",
+                params={"stream": "1"}, timeout=stream_timeout,
+            )
+            async with query as response:
+                try:
+                    async for line in response.content:
+                        if not line.strip():
+                            continue
+                        raw = json.loads(line)
+                        if (raw.get("precpu_stats") or {}).get("system_cpu_usage"):
+                            yield _stats(raw)
+                finally:
+                    response.close()
+        except (aiodocker.DockerError, aiohttp.ClientError, OSError, ValueError) as exc:
+            raise self.translate(exc, f"follow the stats of {container_id[:12]}") from exc
+
+    def allow_streams(self, count: int) -> None:
+        """Let this client hold ``count`` open streams besides its requests (aiohttp's
+        pool holds 100 connections by default, and a stream keeps one)."""
+        connector = self._docker.connector
+        limit = getattr(connector, "_limit", 0)
+        if limit and limit < count + 10:
+            connector._limit = count + 10
+
     # -- images, volumes, networks ---------------------------------------------------------
 
     async def images(self) -> list[ImageInfo]:
@@ -409,21 +445,57 @@ def _ts(value: Any) -> datetime | None:
 
 
 def _stats(raw: dict[str, Any]) -> ContainerStats:
+    """A stats sample as ``docker stats`` shows it: CPU % = the container's CPU time
+    delta over the host's, times the online cores, times 100 (``precpu_stats`` is the
+    previous sample's, so each sample of a stream carries its own delta); memory without
+    the inactive page cache (cgroup v2 ``inactive_file``, v1 ``total_inactive_file``)."""
     cpu, pre = raw.get("cpu_stats") or {}, raw.get("precpu_stats") or {}
     delta = (cpu.get("cpu_usage", {}).get("total_usage", 0)
              - pre.get("cpu_usage", {}).get("total_usage", 0))
-    system = cpu.get("system_cpu_usage", 0) - pre.get("system_cpu_usage", 0)
+    system = (cpu.get("system_cpu_usage") or 0) - (pre.get("system_cpu_usage") or 0)
     cpus = cpu.get("online_cpus") or len(cpu.get("cpu_usage", {}).get("percpu_usage") or []) or 1
     percent = (delta / system) * cpus * 100.0 if system > 0 and delta > 0 else 0.0
     memory = raw.get("memory_stats") or {}
+    detail = memory.get("stats") or {}
+    cache = detail.get("inactive_file", detail.get("total_inactive_file", 0)) or 0
+    usage = int(memory.get("usage", 0) or 0)
+    used = usage - int(cache) if int(cache) < usage else usage
     rx = tx = 0
     for net in (raw.get("networks") or {}).values():
         rx += int(net.get("rx_bytes", 0))
         tx += int(net.get("tx_bytes", 0))
+    read = written = 0
+    for entry in (raw.get("blkio_stats") or {}).get("io_service_bytes_recursive") or ():
+        op = str(entry.get("op", "")).lower()
+        if op == "read":
+            read += int(entry.get("value", 0))
+        elif op == "write":
+            written += int(entry.get("value", 0))
     return ContainerStats(
         cpu_percent=round(percent, 2),
-        memory_bytes=int(memory.get("usage", 0)),
-        memory_limit_bytes=int(memory.get("limit", 0)),
+        memory_bytes=used,
+        memory_limit_bytes=int(memory.get("limit", 0) or 0),
         network_rx_bytes=rx,
         network_tx_bytes=tx,
+        block_read_bytes=read,
+        block_write_bytes=written,
+        online_cpus=int(cpus),
+        read_at=_engine_time(raw.get("read")),
     )
+
+
+def _engine_time(value: Any) -> float:
+    """The engine's RFC 3339 time (nanoseconds, ``Z``) in seconds since the epoch; 0.0
+    when absent or the zero time."""
+    match = _RFC3339.match(value) if isinstance(value, str) else None
+    if match is None or value.startswith("0001-"):
+        return 0.0
+    whole, fraction, zone = match.groups()
+    try:
+        stamp = datetime.fromisoformat(whole + ("+00:00" if zone in (None, "Z") else zone))
+    except ValueError:
+        return 0.0
+    return stamp.timestamp() + (float(fraction) if fraction else 0.0)
+
+
+_RFC3339 = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$")

@@ -32,6 +32,7 @@ from .routes import (
     organizations,
     people,
     stacks,
+    stats,
     targets,
     updates,
 )
@@ -80,7 +81,7 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
     app.add_middleware(BodyLimit)
     api = APIRouter(prefix=API)
     for routes in (auth, organizations, targets, stacks, deployments, people, activity,
-                   events, updates):
+                   events, updates, stats):
         api.include_router(routes.router)
     api.include_router(containers.router)
     app.include_router(api)

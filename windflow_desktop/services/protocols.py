@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from ..domain.compose import ComposeReport
 from ..domain.containers import (
     ContainerInfo,
+    ContainerStats,
     DiskKind,
     DiskUsage,
     Drift,
@@ -168,6 +169,13 @@ class TerminalApi(Protocol):
                    shell: str = "sh", *, cols: int = 80, rows: int = 24) -> TerminalSession: ...
 
 
+class StatsApi(Protocol):
+    """What the stores ask of the live stats service (``services/stats.py``)."""
+
+    def watch(self, principal: Principal, target_id: uuid.UUID, *, interval_s: float = 1.0,
+              refresh_s: float = 5.0) -> AsyncIterator[dict[str, ContainerStats]]: ...
+
+
 class StacksApi(Protocol):
     """What the stores ask of the stacks service (``services/stacks.py``)."""
 
@@ -313,3 +321,5 @@ class ServiceApis(Protocol):
     def activity(self) -> ActivityApi: ...
     @property
     def dashboard(self) -> DashboardApi: ...
+    @property
+    def stats(self) -> StatsApi: ...

@@ -32,6 +32,7 @@ from .host_keys import HostKeyQuestions
 from .notifications import NotificationsStore
 from .session import SessionStore
 from .stacks import StacksStore
+from .stats import StatsStore
 from .targets import TargetsStore
 from .terminal import TerminalStore
 from .updates import DriftStore, UpdatesStore
@@ -58,6 +59,7 @@ class Stores:
     drift: DriftStore
     container_detail: ContainerDetailStore
     terminal: TerminalStore
+    stats: StatsStore
 
     @property
     def acting(self) -> tuple[Store, ...]:
@@ -65,7 +67,8 @@ class Stores:
         return (self.session, self.access_tokens, self.users, self.targets,
                 self.containers, self.stacks, self.deployments, self.activity,
                 self.dashboard, self.directory, self.disk, self.container_detail,
-                self.updates, self.drift, self.terminal)
+                self.updates, self.drift, self.terminal,
+                self.stats)
 
     async def shutdown(self) -> None:
         for store in reversed(self.acting):
@@ -109,6 +112,7 @@ def build_stores(services: ServiceApis, bus: EventBus, ui_settings: QSettings, *
                              interval_s=updates_interval_s),
         drift=DriftStore(session, services.drift, targets, interval_s=drift_interval_s),
         terminal=TerminalStore(services.terminal, session),
+        stats=StatsStore(services.stats, session),
     )
     for receiver in (stores.users, stores.targets, stores.containers, stores.stacks,
                      stores.deployments, stores.activity, stores.notifications,

@@ -69,7 +69,7 @@ class Shell:
         window.set_page("containers",
                         ContainersPage(stores.containers, stores.targets, ui_settings,
                                        detail=stores.container_detail,
-                                       terminal=stores.terminal))
+                                       terminal=stores.terminal, stats=stores.stats))
         window.set_page("disk", DiskPage(stores.disk, stores.targets, ui_settings))
         stacks_page = StacksPage(stores.stacks, ui_settings)
         stacks_page.sig_deploy_requested.connect(self._deploy)

@@ -161,6 +161,8 @@ MATRIX: list[tuple[str, str, Callable[[Ids], str], Any, str]] = [
     ("GET", "/api/v1/activity", lambda i: "/api/v1/activity", None, "YYYY"),
     ("GET", "/api/v1/targets/{target_id}/updates",
      lambda i: f"/api/v1/targets/{i['target']}/updates", None, "YYYY"),
+    ("GET", "/api/v1/targets/{target_id}/stats",
+     lambda i: f"/api/v1/targets/{i['other_target']}/stats", None, "NNNN"),
     ("GET", "/api/v1/targets/{target_id}/drift",
      lambda i: f"/api/v1/targets/{i['target']}/drift", None, "YYYY"),
     ("GET", "/api/v1/dashboard", lambda i: "/api/v1/dashboard", None, "YYYY"),

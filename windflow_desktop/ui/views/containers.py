@@ -13,7 +13,14 @@ import uuid
 from functools import partial
 
 from PySide6.QtCore import QModelIndex, QSettings, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QGuiApplication, QKeySequence, QStandardItem, QStandardItemModel
+from PySide6.QtGui import (
+    QGuiApplication,
+    QHideEvent,
+    QKeySequence,
+    QShowEvent,
+    QStandardItem,
+    QStandardItemModel,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -33,6 +40,7 @@ from ...domain.models import Target
 from ...domain.words import plural
 from ...stores.container_detail import ContainerDetailStore
 from ...stores.containers import ContainerInfo, ContainersStore
+from ...stores.stats import HISTORY, StatsStore
 from ...stores.targets import TargetsStore
 from ...stores.terminal import TerminalStore
 from ..dialogs.terminal import TerminalDialog
@@ -49,10 +57,13 @@ from ..widgets.list_tools import (
 from ..widgets.log_view import LogView
 from ..widgets.message_bar import MessageBar
 from ..widgets.page_header import PageHeader, page_layout
+from ..widgets.stats_chart import StatsChart
 from .container_detail import ContainerDetailPanel
+from .container_stats import STATS_HEADERS, LiveStats
 
 CONTAINER_ROLE = Qt.ItemDataRole.UserRole + 10
-HEADERS = ["Name", "Image", "State", "Status", "Ports"]
+HEADERS = ["Name", "Image", "State", "Status", "Ports", *STATS_HEADERS]
+CPU_COLUMN = 5
 STATE_MARK = {"running": "●", "exited": "○", "created": "○", "paused": "◐",
               "restarting": "◌", "dead": "✖"}
 STATE_COLUMN = 2
@@ -73,7 +84,8 @@ class ContainersPage(QWidget):
     def __init__(self, store: ContainersStore, targets: TargetsStore,
                  ui_settings: QSettings | None = None, parent: QWidget | None = None, *,
                  detail: ContainerDetailStore | None = None,
-                 terminal: TerminalStore | None = None) -> None:
+                 terminal: TerminalStore | None = None,
+                 stats: StatsStore | None = None) -> None:
         super().__init__(parent)
         self.store = store
         self.targets = targets
@@ -129,6 +141,12 @@ class ContainersPage(QWidget):
         self.tree.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.header_memory = remember_header(self.tree, ui_settings, SETTINGS_HEADER)
         self.log_view = LogView("Logs")
+        self.stats_chart = StatsChart(HISTORY)
+        # Live CPU/memory columns and the chart stream only while the page is shown.
+        self.live = LiveStats(stats, self.model, self.tree, self.stats_chart,
+                              container_role=CONTAINER_ROLE, cpu_column=CPU_COLUMN
+                              ) if stats is not None else None
+        self.stats_chart.setVisible(self.live is not None)
 
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Target"))
@@ -160,9 +178,10 @@ class ContainersPage(QWidget):
             store.sig_containers_changed.connect(self.detail_panel.selection_changed)
         else:
             splitter.addWidget(self.tree)
+        splitter.addWidget(self.stats_chart)
         splitter.addWidget(self.log_view)
         splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(2, 2)
         layout = page_layout(self, self.header)
         layout.addWidget(self.messages)
         layout.addLayout(bar)
@@ -232,6 +251,18 @@ class ContainersPage(QWidget):
         target_id = uuid.UUID(data) if data else None
         self.log_view.clear()
         self.store.select_target(target_id)
+        if self.live is not None and self.isVisible():
+            self.live.follow(target_id)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self.live is not None:
+            self.live.follow(self.store.target_id)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        if self.live is not None:
+            self.live.stop()
 
     # -- containers ------------------------------------------------------------------------
 
@@ -256,17 +287,20 @@ class ContainersPage(QWidget):
                 cells = [
                     QStandardItem(f"{STATE_MARK.get(c.state, '?')} {c.service or c.name}"),
                     QStandardItem(c.image), QStandardItem(c.state), QStandardItem(c.status),
-                    QStandardItem(", ".join(c.ports)),
+                    QStandardItem(", ".join(c.ports)), QStandardItem(), QStandardItem(),
                 ]
                 cells[0].setToolTip(f"{c.name} ({c.short_id})")
+                live = self.live.sort_keys(c.id) if self.live is not None else (-1.0, -1.0)
                 sort_keys = ((c.service or c.name).lower(), c.image, c.state, c.status,
-                             cells[4].text())
+                             cells[4].text(), *live)
                 for cell, key in zip(cells, sort_keys, strict=True):
                     cell.setData(c, CONTAINER_ROLE)
                     cell.setData(c, ROW_ROLE)
                     cell.setData(key, SORT_ROLE)
                 head.appendRow(cells)
             self.model.appendRow([head, *fillers])
+        if self.live is not None:
+            self.live.rows_rebuilt()
         self._span_heads()
         self.tree.expandAll()
         target = self._target()

@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import uuid
 import weakref
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
 from ..domain.errors import WindFlowError
+from ..domain.events import Event
 from ..domain.identity import Principal
 from ..tasks import TaskTracker
 
@@ -114,6 +116,17 @@ class Store(QObject):
         self._closed = True
         await self._tasks.shutdown()
         self._actions.clear()
+
+
+def about_target(batch: Sequence[Event], principal: Principal | None,
+                 target_id: uuid.UUID | None, payloads: Mapping[str, Any]) -> bool:
+    """Whether ``batch`` has an event of one of ``payloads``' types about ``target_id`` in
+    the principal's organization (each payload class reads its event's ``target_id``)."""
+    if principal is None or target_id is None:
+        return False
+    org, target = str(principal.organization_id), str(target_id)
+    return any(e.event_type in payloads and e.organization_id == org
+               and payloads[e.event_type].from_event(e).target_id == target for e in batch)
 
 
 class Debounced:

@@ -21,7 +21,7 @@ from ..domain.containers import ContainerInfo
 from ..domain.events import DeploymentFinished, DeploymentStatusChanged, DockerObjectActed, Event
 from ..domain.identity import Principal
 from ..services.protocols import ContainersApi
-from .base import OrganizationStore
+from .base import Debounced, OrganizationStore, about_target
 from .session import SessionStore
 
 __all__ = ["ContainerInfo", "ContainersStore"]
@@ -59,7 +59,7 @@ class ContainersStore(OrganizationStore):
         self._containers: list[ContainerInfo] = []
         self._pending: list[str] = []
         self._flush: asyncio.TimerHandle | None = None
-        self._reload: asyncio.TimerHandle | None = None
+        self._reload = Debounced(RELOAD_DEBOUNCE_S, self._reload_now)
         self.following: str | None = None
         self._follow(session)
 
@@ -155,29 +155,16 @@ class ContainersStore(OrganizationStore):
 
     def apply_events(self, batch: Sequence[Event]) -> None:
         """An ``EventBridge`` batch: reload (debounced) when the chosen target changed."""
-        principal = self._session.principal
-        if self._closed or principal is None or self.target_id is None:
-            return
-        org, target = str(principal.organization_id), str(self.target_id)
-        if any(e.event_type in _CHANGING and e.organization_id == org
-               and _CHANGING[e.event_type].from_event(e).target_id == target for e in batch):
-            self._schedule_reload()
-
-    def _schedule_reload(self) -> None:
-        if self._reload is not None:
-            self._reload.cancel()  # a burst (a rollout, a stop of many) is one reload
-        self._reload = asyncio.get_running_loop().call_later(RELOAD_DEBOUNCE_S,
-                                                             self._reload_now)
+        if not self._closed and about_target(batch, self._session.principal,
+                                             self.target_id, _CHANGING):
+            self._reload.poke()  # a burst (a rollout, a stop of many) is one reload
 
     def _reload_now(self) -> None:
-        self._reload = None
         if not self._closed and self.target_id is not None:
             self.refresh()
 
     async def shutdown(self) -> None:
-        if self._reload is not None:
-            self._reload.cancel()
-            self._reload = None
+        self._reload.cancel()
         await super().shutdown()
 
     # -- helpers ----------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from ..domain.events import DeploymentFinished, DiskCleaned, DockerObjectActed, 
 from ..domain.identity import Principal
 from ..domain.permissions import CONTAINERS_MANAGE, PermissionChecker
 from ..services.protocols import DiskApi
-from .base import Debounced, OrganizationStore
+from .base import Debounced, OrganizationStore, about_target
 from .session import SessionStore
 
 __all__ = ["DiskKind", "DiskStore", "DiskUsage", "PrunePlan", "PruneResult"]
@@ -134,12 +134,8 @@ class DiskStore(OrganizationStore):
 
     def apply_events(self, batch: Sequence[Event]) -> None:
         """An ``EventBridge`` batch: reload (debounced) when the chosen target changed."""
-        principal = self._session.principal
-        if self._closed or principal is None or self.target_id is None:
-            return
-        org, target = str(principal.organization_id), str(self.target_id)
-        if any(e.event_type in _CHANGING and e.organization_id == org
-               and _CHANGING[e.event_type].from_event(e).target_id == target for e in batch):
+        if not self._closed and about_target(batch, self._session.principal,
+                                             self.target_id, _CHANGING):
             self._reload.poke()
 
     def _reload_now(self) -> None:

@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...domain.enums import TargetStatus
 from ...domain.models import Target
 from ...domain.words import plural
 from ...stores.container_detail import ContainerDetailStore
@@ -58,6 +57,7 @@ from ..widgets.log_view import LogView
 from ..widgets.message_bar import MessageBar
 from ..widgets.page_header import PageHeader, page_layout
 from ..widgets.stats_chart import StatsChart
+from ..widgets.target_picker import first_online, refill_targets
 from .container_detail import ContainerDetailPanel
 from .container_stats import STATS_HEADERS, LiveStats
 
@@ -219,27 +219,12 @@ class ContainersPage(QWidget):
     # -- targets ---------------------------------------------------------------------------
 
     def _fill_targets(self) -> None:
-        current = self.target_combo.currentData()
-        # Item data as str: a uuid.UUID round-trips through Qt but findData misses it.
-        wanted = [(t.name, str(t.id)) for t in sorted(self.targets.targets,
-                                                      key=lambda t: t.name.lower())]
-        present = [(self.target_combo.itemText(i), self.target_combo.itemData(i))
-                   for i in range(self.target_combo.count())]
-        if wanted == present:
-            return
-        self.target_combo.blockSignals(True)
-        self.target_combo.clear()
-        for name, target_id in wanted:
-            self.target_combo.addItem(name, target_id)
-        index = self.target_combo.findData(current) if current is not None else -1
-        self.target_combo.setCurrentIndex(index if index >= 0 else -1)
-        self.target_combo.blockSignals(False)
-        if index < 0 and self.target_combo.count() and current is None:
+        had_choice = self.target_combo.currentData() is not None
+        index = refill_targets(self.target_combo, self.targets.targets)
+        if index is not None and index < 0 and self.target_combo.count() and not had_choice:
             # Start where containers can be listed: the first target that is online.
-            online = [str(t.id) for t in self.targets.targets
-                      if t.status is TargetStatus.ONLINE]
-            first = min((self.target_combo.findData(i) for i in online), default=0)
-            self.target_combo.setCurrentIndex(first)
+            self.target_combo.setCurrentIndex(first_online(self.target_combo,
+                                                           self.targets.targets))
 
     def select_target(self, target_id: uuid.UUID) -> None:
         index = self.target_combo.findData(str(target_id))

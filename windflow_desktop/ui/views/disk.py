@@ -43,7 +43,6 @@ from ...domain.containers import (
     PruneResult,
     VolumeUsage,
 )
-from ...domain.enums import TargetStatus
 from ...domain.words import plural
 from ...stores.disk import DiskStore
 from ...stores.targets import TargetsStore
@@ -58,6 +57,7 @@ from ..widgets.list_tools import (
 )
 from ..widgets.message_bar import MessageBar
 from ..widgets.page_header import PageHeader, page_layout
+from ..widgets.target_picker import first_online, refill_targets
 from ..widgets.target_text import human_size
 
 R = TypeVar("R")
@@ -277,26 +277,13 @@ class DiskPage(QWidget):
     # -- targets ---------------------------------------------------------------------------
 
     def _fill_targets(self) -> None:
-        current = self.target_combo.currentData()
-        wanted = [(t.name, str(t.id)) for t in sorted(self.targets.targets,
-                                                      key=lambda t: t.name.lower())]
-        present = [(self.target_combo.itemText(i), self.target_combo.itemData(i))
-                   for i in range(self.target_combo.count())]
-        if wanted == present:
+        index = refill_targets(self.target_combo, self.targets.targets)
+        if index is None or index >= 0:
             return
-        self.target_combo.blockSignals(True)
-        self.target_combo.clear()
-        for name, target_id in wanted:
-            self.target_combo.addItem(name, target_id)
-        index = self.target_combo.findData(current) if current is not None else -1
-        self.target_combo.setCurrentIndex(index)
-        self.target_combo.blockSignals(False)
-        if index < 0 and self.target_combo.count():
-            online = [str(t.id) for t in self.targets.targets
-                      if t.status is TargetStatus.ONLINE]
-            first = min((self.target_combo.findData(i) for i in online), default=0)
-            self.target_combo.setCurrentIndex(first)
-        elif index < 0:
+        if self.target_combo.count():
+            self.target_combo.setCurrentIndex(first_online(self.target_combo,
+                                                           self.targets.targets))
+        else:
             self._on_target(-1)
 
     def select_target(self, target_id: uuid.UUID) -> None:

@@ -28,6 +28,7 @@ from .routes import (
     auth,
     containers,
     deployments,
+    disk,
     events,
     organizations,
     people,
@@ -81,7 +82,7 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
     app.add_middleware(BodyLimit)
     api = APIRouter(prefix=API)
     for routes in (auth, organizations, targets, stacks, deployments, people, activity,
-                   events, updates, stats):
+                   events, updates, stats, disk):
         api.include_router(routes.router)
     api.include_router(containers.router)
     app.include_router(api)

@@ -142,6 +142,9 @@ class Deployment:
     heartbeat_at: datetime | None = None
     # The number of ``revision_id`` (read with the row, never written).
     revision_number: int = 0
+    # Pull every image again, even those the target has (an update: a newer image
+    # behind the same tag); otherwise only the missing ones are pulled.
+    pull_images: bool = False
 
 
 @dataclass(frozen=True)

@@ -384,13 +384,18 @@ class ComposeProject:
         on_progress: ProgressCallback | None = None,
         should_stop: Callable[[], bool] | None = None,
         present: set[str] | None = None,
+        always: bool = False,
     ) -> list[str]:
-        """Pull the images not present on the target, one by one; returns those pulled."""
-        if present is None:
-            present = await self.present_images()
-        missing = [i for i in dict.fromkeys(images) if normalize_image(i) not in present]
-        if missing:  # a digest or a docker.io/ name is not in that list as written
-            missing = await self._absent(missing)
+        """Pull the images not present on the target (``always``: every one, a newer
+        image may stand behind the same tag), one by one; returns those pulled."""
+        if always:
+            missing = list(dict.fromkeys(images))
+        else:
+            if present is None:
+                present = await self.present_images()
+            missing = [i for i in dict.fromkeys(images) if normalize_image(i) not in present]
+            if missing:  # a digest or a docker.io/ name is not in that list as written
+                missing = await self._absent(missing)
         total = len(images)
         done_count = total - len(missing)
         for image in images:

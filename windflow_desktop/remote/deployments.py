@@ -210,9 +210,10 @@ class RemoteDeployments:
 
     async def redeploy(self, principal: Principal, deployment_id: uuid.UUID, *,
                        variables: Mapping[str, str | None] | None = None,
-                       revision: int | None = None) -> Rollout:
+                       revision: int | None = None, pull_images: bool = False) -> Rollout:
         answer = await self._call("POST", f"/{deployment_id}/redeploy", json={
-            "variables": dict(variables or {}), "revision": revision})
+            "variables": dict(variables or {}), "revision": revision,
+            "pull_images": pull_images})
         return self._rollout(principal, answer)
 
     async def rollback(self, principal: Principal, deployment_id: uuid.UUID) -> Rollout:

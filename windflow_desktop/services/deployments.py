@@ -159,8 +159,10 @@ class DeploymentService:
         revision: int | None = None,
         parallel: int = 4,
         stop_on_failure: bool = False,
+        pull_images: bool = False,
     ) -> Rollout:
-        """Deploy revision ``revision`` (the current one by default) to every target.
+        """Deploy revision ``revision`` (the current one by default) to every target;
+        ``pull_images``: pull every image again (an update), not only the missing ones.
 
         Every value is checked (required variables, those the Compose file requires with
         ``${NAME:?…}`` too, unknown names, values Compose cannot carry) for every target,
@@ -191,7 +193,8 @@ class DeploymentService:
         # the caller is cancelled: a committed deployment always gets its pipeline (and
         # keeps its secrets); the refs go only when nothing was committed.
         inner = asyncio.ensure_future(self._commit_and_start(
-            principal, stack.id, rev_id, stored, refs, parallel, stop_on_failure))
+            principal, stack.id, rev_id, stored, refs, parallel, stop_on_failure,
+            pull_images))
         inner.add_done_callback(_retrieve)
         return await asyncio.shield(inner)
 
@@ -276,7 +279,7 @@ class DeploymentService:
     async def _commit_and_start(
         self, principal: Principal, stack_id: uuid.UUID, revision_id: uuid.UUID,
         stored: list[tuple[uuid.UUID, Target, dict[str, object]]], refs: list[str],
-        parallel: int, stop_on_failure: bool,
+        parallel: int, stop_on_failure: bool, pull_images: bool = False,
     ) -> Rollout:
         created: list[Deployment] = []
         self.rollouts.claim([dep_id for dep_id, _, _ in stored])
@@ -289,7 +292,7 @@ class DeploymentService:
                     target = await scope.target(target.id)
                     await _no_active(scope.uow, stack, target)
                     created.append(await self._new_deployment(
-                        scope, stack, revision_id, target, dep_id, values))
+                        scope, stack, revision_id, target, dep_id, values, pull_images))
         except BaseException:
             self.rollouts.release([dep_id for dep_id, _, _ in stored])
             await self._delete_refs(refs)
@@ -305,9 +308,10 @@ class DeploymentService:
 
     async def redeploy(self, principal: Principal, deployment_id: uuid.UUID, *,
                        variables: Mapping[str, str | None] | None = None,
-                       revision: int | None = None) -> Rollout:
+                       revision: int | None = None, pull_images: bool = False) -> Rollout:
         """Deploy again to the same target with the same values, changed by ``variables``;
-        ``revision`` picks another revision (the stack's current one with ``0``)."""
+        ``revision`` picks another revision (the stack's current one with ``0``);
+        ``pull_images``: with every image pulled again (an update)."""
         async with self.ctx.authorized(principal, DEPLOYMENTS_CREATE) as scope:
             old = await scope.deployment(deployment_id)
             old_rev = await scope.uow.stacks.get_revision_by_id(old.revision_id)
@@ -325,7 +329,7 @@ class DeploymentService:
         known = {s.name for s in specs}
         values = {k: v for k, v in values.items() if k in known}
         return await self.deploy(principal, stack.id, [old.target_id], variables=values,
-                                 revision=number)
+                                 revision=number, pull_images=pull_images)
 
     async def rollback(self, principal: Principal, deployment_id: uuid.UUID) -> Rollout:
         """Re-apply an earlier succeeded deployment (its revision and its values)."""
@@ -415,7 +419,7 @@ class DeploymentService:
 
     async def _new_deployment(self, scope: Scope, stack: Stack, revision_id: uuid.UUID,
                               target: Target, dep_id: uuid.UUID,
-                              stored: dict[str, object]) -> Deployment:
+                              stored: dict[str, object], pull_images: bool) -> Deployment:
         assert scope.principal is not None
         revision_number = (await scope.uow.stacks.get_revision_by_id(revision_id)).number
         dep = await scope.uow.deployments.add(Deployment(
@@ -424,7 +428,7 @@ class DeploymentService:
             variables=stored, status=DeploymentStatus.PENDING,
             actor_id=scope.principal.user_id, id=dep_id, created_at=self.ctx.clock(),
             runner=self.core.runner, heartbeat_at=self.ctx.clock(),
-            revision_number=revision_number,
+            revision_number=revision_number, pull_images=pull_images,
         ))
         scope.record(DeploymentCreated.TYPE, "deployment", dep.id, DeploymentCreated(
             stack_id=str(stack.id), target_id=str(target.id), stack_name=stack.name,

@@ -343,12 +343,14 @@ class DeploymentsStore(OrganizationStore):
         return self.run("previous_values", act)
 
     def act_on(self, action: str, deployment_id: uuid.UUID, *, volumes: bool = False) -> Any:
-        """``redeploy``, ``rollback``, ``cancel``, ``stop``, ``start`` or ``remove``."""
+        """``redeploy``, ``update`` (a redeploy pulling every image again), ``rollback``,
+        ``cancel``, ``stop``, ``start`` or ``remove``."""
         async def act() -> Any:
             p, s = self._require(), self._service
-            if action in ("redeploy", "rollback"):
-                rollout = await (s.redeploy(p, deployment_id) if action == "redeploy"
-                                 else s.rollback(p, deployment_id))
+            if action in ("redeploy", "update", "rollback"):
+                rollout = await (s.rollback(p, deployment_id) if action == "rollback"
+                                 else s.redeploy(p, deployment_id,
+                                                 pull_images=action == "update"))
                 self._upsert(rollout.deployments)
                 return rollout.deployments
             if action == "cancel":

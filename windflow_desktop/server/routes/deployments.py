@@ -61,6 +61,7 @@ class Redeploy(BaseModel):
     model_config = ConfigDict(extra="forbid")
     variables: Values = {}
     revision: Annotated[int | None, Field(ge=0)] = None
+    pull_images: bool = False  # an update: every image pulled again
 
 
 SeqQuery = Annotated[int, Query(ge=0)]

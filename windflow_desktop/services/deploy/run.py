@@ -217,9 +217,10 @@ async def _pull(run: RunState, model: Mapping[str, Any]) -> None:
     def progress(done: int, total: int, image: str) -> None:
         run.logs.system(f"images {done}/{total}" + (f": pulled {image}" if image else ""))
 
+    # An update pulls every image again: a newer one may stand behind the same tag.
     await run.compose().pull(images, on_line=run.logs.add, on_progress=progress,
                              should_stop=lambda: run.cancel.cancelled,
-                             present=run.present_images)
+                             present=run.present_images, always=run.deployment.pull_images)
     if run.cancel.cancelled:
         raise Cancelled()
 

@@ -249,7 +249,8 @@ class DeploymentsPage(QWidget):
         self.buttons: dict[str, QPushButton] = {}
         self.confirm_box: QMessageBox | None = None
         actions = QHBoxLayout()
-        for action, label in (("redeploy", "Redeploy"), ("rollback", "Roll back to this"),
+        for action, label in (("redeploy", "Redeploy"), ("update", "Update images"),
+                              ("rollback", "Roll back to this"),
                               ("cancel", "Cancel"), ("stop", "Stop"), ("start", "Start"),
                               ("remove", "Remove…")):
             button = QPushButton(label)
@@ -257,6 +258,9 @@ class DeploymentsPage(QWidget):
             button.clicked.connect(lambda _=False, a=action: self._act(a))
             self.buttons[action] = button
             actions.addWidget(button)
+        self.buttons["update"].setToolTip(
+            "Deploy this again with every image pulled anew, so a newer image behind the "
+            "same tag runs — health check, watch and rollback as usual")
         actions.addStretch(1)
         self.follow = QCheckBox("Follow")
         self.follow.setAccessibleName("Follow the log")
@@ -341,7 +345,7 @@ class DeploymentsPage(QWidget):
             for action, button in self.buttons.items():
                 entry = add_action(menu, button.text(),
                                    lambda a=action, d=dep: self._act(a, d),  # type: ignore[misc]
-                                   enabled=action in allowed)
+                                   enabled=_allowed(action, allowed))
                 if action == "remove":
                     entry.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
             menu.addSeparator()
@@ -389,7 +393,7 @@ class DeploymentsPage(QWidget):
         self.stepper.set_stages(self.store.stages)
         allowed = self.store.allowed_actions(dep)
         for action, button in self.buttons.items():
-            button.setEnabled(action in allowed)
+            button.setEnabled(_allowed(action, allowed))
 
     def _act(self, action: str, dep: Deployment | None = None) -> None:
         dep = dep or self.store.detail
@@ -414,6 +418,11 @@ class DeploymentsPage(QWidget):
             then=lambda volumes: self.message.clear_on_success(
                 self.store.act_on("remove", dep_id, volumes=volumes), self.store))
         return self.confirm_box
+
+
+def _allowed(action: str, allowed: frozenset[Action]) -> bool:
+    """"Update images" is a redeploy that pulls every image again."""
+    return (Action.REDEPLOY if action == "update" else action) in allowed
 
 
 def _copy(text: str) -> None:

@@ -21,9 +21,10 @@ APP_NAME = "WindFlow Desktop"
 SETTINGS_FILE = "settings.toml"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _FILE_KEYS = {"database_url", "redis_url", "log_level", "health_interval_s", "idle_lock_s",
-              "updates_interval_s"}
+              "updates_interval_s", "access_token_ttl_s"}
 IDLE_LOCK_S = 8 * 3600.0  # an idle window asks for the password again after 8 hours
 UPDATES_INTERVAL_S = 6 * 3600.0  # how often the running images are checked for updates
+ACCESS_TOKEN_TTL_S = 900.0  # a session's access token lives 15 minutes (then refreshed)
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Settings:
     notices: tuple[str, ...] = ()
     idle_lock_s: float = IDLE_LOCK_S
     updates_interval_s: float = UPDATES_INTERVAL_S
+    access_token_ttl_s: float = ACCESS_TOKEN_TTL_S
 
     @property
     def log_dir(self) -> Path:
@@ -66,6 +68,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "health_interval_s": 30.0,
         "idle_lock_s": IDLE_LOCK_S,
         "updates_interval_s": UPDATES_INTERVAL_S,
+        "access_token_ttl_s": ACCESS_TOKEN_TTL_S,
     }
     values.update(_read_settings_file(home / SETTINGS_FILE))
     exposed = exposed_settings_notice(home / SETTINGS_FILE)
@@ -84,6 +87,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                              f"; the default is {IDLE_LOCK_S:.0f} (8 hours)"),
         updates_interval_s=_seconds(values["updates_interval_s"], "WINDFLOW_UPDATES_INTERVAL_S",
                                     f"; the default is {UPDATES_INTERVAL_S:.0f} (6 hours)"),
+        access_token_ttl_s=_seconds(values["access_token_ttl_s"],
+                                    "WINDFLOW_ACCESS_TOKEN_TTL_S",
+                                    f"; the default is {ACCESS_TOKEN_TTL_S:.0f} (15 minutes)"),
     )
 
 

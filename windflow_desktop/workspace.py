@@ -10,6 +10,7 @@ import logging
 import os
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -117,7 +118,9 @@ class Workspace:
             context = ServiceContext(self.backend, self.bus, clock=self.clock)
             self.services = Services(
                 context=context,
-                auth=AuthService(context, self.secrets, client_id=installation),
+                auth=AuthService(
+                    context, self.secrets, client_id=installation,
+                    access_ttl=timedelta(seconds=self.settings.access_token_ttl_s)),
                 access_tokens=AccessTokenService(context),
                 users=UserService(context),
                 organizations=OrganizationService(context, self.secrets),

@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import jwt
+
 from ..domain.events import Event
 from ..domain.identity import Principal
 from ..events.protocol import EventBus, Subscription
@@ -38,9 +40,20 @@ class PrincipalCache:
         principal: Principal = await source.authenticate(token)
         if len(self._entries) >= MAX_ENTRIES:
             self._entries.clear()
-        self._entries[token] = (principal, now + self._ttl)
+        # Never remembered past the token's own expiry: an expired token is refused.
+        self._entries[token] = (principal, now + min(self._ttl, _lifetime_left(token)))
         return principal
 
     def close(self) -> None:
         self._subscription.cancel()
         self._entries.clear()
+
+
+def _lifetime_left(token: str) -> float:
+    """Seconds until a session token expires (it was verified just before; an access
+    token of a person's own is not a JWT and has no expiry here)."""
+    try:
+        exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
+    except jwt.PyJWTError:
+        return TTL_S
+    return max(0.0, float(exp) - time.time()) if exp is not None else TTL_S

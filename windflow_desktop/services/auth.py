@@ -43,7 +43,7 @@ from ..security.secrets import (
     remembered_session_name,
     signing_key_name,
 )
-from ..security.tokens import TokenIssuer, generate_signing_key
+from ..security.tokens import ACCESS_TTL, TokenIssuer, generate_signing_key
 from .common import (
     ServiceContext,
     clean_email,
@@ -104,8 +104,10 @@ class AuthService:
         lockout_base: timedelta = LOCKOUT_BASE,
         lockout_max: timedelta = LOCKOUT_MAX,
         client_id: str = LOCAL_SOURCE,
+        access_ttl: timedelta = ACCESS_TTL,
     ) -> None:
         self.ctx = context
+        self._access_ttl = access_ttl
         self.secrets = secrets
         self.hasher = hasher or PasswordHasher()
         self._throttle = LoginThrottlePolicy(
@@ -144,7 +146,8 @@ class AuthService:
                     await self.secrets.aset(name, key)
                     log.info("generated a new workspace signing key")
                 self._signing_key = key
-                self._issuer = TokenIssuer(key, clock=self.ctx.clock)
+                self._issuer = TokenIssuer(key, clock=self.ctx.clock,
+                                           access_ttl=self._access_ttl)
             return self._issuer
 
     # -- first run -------------------------------------------------------------------

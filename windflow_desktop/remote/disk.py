@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from ..domain.containers import DiskKind, DiskUsage, PrunePlan, PruneResult
 from ..domain.identity import Principal
+from ..services.protocols import DiskApi
 from .client import ServerSession
 from .decode import decode
 
@@ -38,3 +39,6 @@ class RemoteDisk:
         result: PruneResult = decode(PruneResult, await self.session.request(
             "POST", f"/targets/{target_id}/disk/prune/{kind.value}"))
         return result
+
+
+_check: type[DiskApi] = RemoteDisk

@@ -62,9 +62,9 @@ class AccountButton(QToolButton):
         self.change_password_action.triggered.connect(self.open_change_password)
         self.logout_action = QAction("Log out", self)
         self.logout_action.triggered.connect(self.log_out)
-        self.switch_place_action = QAction("Switch workspace or server…", self)
-        self.switch_place_action.setVisible(switch_place is not None)
-        if switch_place is not None:
+        self.switch_place_action: QAction | None = None
+        if switch_place is not None:  # the app can work elsewhere (a page alone cannot)
+            self.switch_place_action = QAction("Switch workspace or server…", self)
             self.switch_place_action.triggered.connect(switch_place)
         session.sig_session_changed.connect(self.refresh)
         session.sig_busy_changed.connect(lambda busy: self.setEnabled(not busy))
@@ -113,7 +113,8 @@ class AccountButton(QToolButton):
             self.org_actions[org_id] = action
         menu.addSeparator()
         menu.addAction(self.change_password_action)
-        menu.addAction(self.switch_place_action)
+        if self.switch_place_action is not None:
+            menu.addAction(self.switch_place_action)
         menu.addAction(self.logout_action)
 
     def switch_to(self, organization_id: uuid.UUID) -> None:

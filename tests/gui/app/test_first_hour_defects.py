@@ -20,6 +20,8 @@ pytestmark = [pytest.mark.gui,
               # tests/env/docker.py leaves dockerd's log file object to the process.
               pytest.mark.filterwarnings("ignore::ResourceWarning"),
               pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
+# "Update images" is a redeploy that pulls: offered wherever Redeploy is.
+REDEPLOYS = {"redeploy", "update"}
 
 
 def running(engine: DockerEngine, project: str) -> list[str]:
@@ -58,15 +60,15 @@ def test_after_a_rollback_what_runs_can_be_stopped_and_old_rows_say_so(
 
         # the rolled-back attempt: nothing to stop through it
         desk.select(broken.id)
-        qtbot.waitUntil(lambda: desk.enabled_buttons() == {"redeploy"}, timeout=5000)
+        qtbot.waitUntil(lambda: desk.enabled_buttons() == REDEPLOYS, timeout=5000)
         # the older good one is superseded: it can be rolled back to, not stopped
         desk.select(older.id)
-        qtbot.waitUntil(lambda: desk.enabled_buttons() == {"redeploy", "rollback"},
+        qtbot.waitUntil(lambda: desk.enabled_buttons() == REDEPLOYS | {"rollback"},
                         timeout=5000)
         assert desk.status_shown(older.id) == "superseded"
         # the one that runs: Stop is there, and it works
         desk.select(good.id)
-        qtbot.waitUntil(lambda: desk.enabled_buttons() == {"redeploy", "stop", "remove"},
+        qtbot.waitUntil(lambda: desk.enabled_buttons() == REDEPLOYS | {"stop", "remove"},
                         timeout=5000)
         assert desk.status_shown(good.id) == "succeeded"
         page = desk.deployments_page
@@ -75,7 +77,7 @@ def test_after_a_rollback_what_runs_can_be_stopped_and_old_rows_say_so(
         desk.wait_status(good.id, DeploymentStatus.STOPPED)
         assert not page.message.isVisible(), page.message.text()
         assert running(docker_engine, good.project_name) == []
-        qtbot.waitUntil(lambda: desk.enabled_buttons() == {"redeploy", "start", "remove"},
+        qtbot.waitUntil(lambda: desk.enabled_buttons() == REDEPLOYS | {"start", "remove"},
                         timeout=5000)
 
         # Remove: the older row no longer describes anything that exists
@@ -84,7 +86,7 @@ def test_after_a_rollback_what_runs_can_be_stopped_and_old_rows_say_so(
             desk.wait_status(good.id, DeploymentStatus.REMOVED)
         qtbot.waitUntil(lambda: desk.status_shown(older.id) == "removed", timeout=5000)
         desk.select(older.id)
-        qtbot.waitUntil(lambda: desk.enabled_buttons() == {"redeploy"}, timeout=5000)
+        qtbot.waitUntil(lambda: desk.enabled_buttons() == REDEPLOYS, timeout=5000)
         assert not page.message.isVisible(), page.message.text()
 
 

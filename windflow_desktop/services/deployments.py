@@ -49,6 +49,7 @@ from ..repositories.protocols import UnitOfWork
 from ..security.secrets import SecretStore
 from .common import Scope, ServiceContext
 from .deploy.core import DeploymentCore
+from .deploy.jobs import IdempotentRequests, JobDispatch
 from .deploy.rollouts import Rollout, Rollouts
 from .deploy.values import secret_ref, stored_secret
 from .secret_refs import deployment_secret_refs
@@ -77,6 +78,14 @@ class DeploymentService:
         self.core = core
         self.secrets = secrets
         self.rollouts = Rollouts(context, core)
+        # Server mode with Redis: deployments go on the job queue for workers; this
+        # process never runs a pipeline (nor settles what workers run).
+        self.queue: JobDispatch | None = None
+        self._idempotent = IdempotentRequests()
+
+    def use_queue(self, queue: JobDispatch) -> None:
+        self.queue = queue
+        self._idempotent = IdempotentRequests(queue)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -160,14 +169,32 @@ class DeploymentService:
         parallel: int = 4,
         stop_on_failure: bool = False,
         pull_images: bool = False,
+        idempotency_key: str | None = None,
     ) -> Rollout:
         """Deploy revision ``revision`` (the current one by default) to every target;
-        ``pull_images``: pull every image again (an update), not only the missing ones.
+        ``pull_images``: pull every image again (an update), not only the missing ones;
+        ``idempotency_key``: a request made again with the same key (by the same person)
+        answers the deployments the first one made, and starts nothing.
 
         Every value is checked (required variables, those the Compose file requires with
         ``${NAME:?…}`` too, unknown names, values Compose cannot carry) for every target,
         and a revision that needs host access needs the stack's flag and ``stacks:write``,
         before any deployment is created."""
+        if idempotency_key:
+            key = f"{principal.user_id}:{idempotency_key}"
+            earlier = await self._idempotent.begin(key)
+            if earlier is not None:
+                return Rollout([await self.get(principal, dep_id) for dep_id in earlier])
+            try:
+                rollout = await self.deploy(
+                    principal, stack_id, target_ids, variables=variables,
+                    overrides=overrides, revision=revision, parallel=parallel,
+                    stop_on_failure=stop_on_failure, pull_images=pull_images)
+            except BaseException:
+                await self._idempotent.abandon(key)
+                raise
+            await self._idempotent.done(key, [d.id for d in rollout.deployments])
+            return rollout
         if not target_ids:
             raise ValidationError("choose at least one target", field="target_ids")
         if len(set(target_ids)) != len(target_ids):
@@ -297,7 +324,17 @@ class DeploymentService:
             self.rollouts.release([dep_id for dep_id, _, _ in stored])
             await self._delete_refs(refs)
             raise
-        return self.rollouts.start(created, parallel, stop_on_failure)
+        if self.queue is None:
+            return self.rollouts.start(created, parallel, stop_on_failure)
+        self.rollouts.release([dep_id for dep_id, _, _ in stored])
+        for dep in created:
+            try:
+                await self.queue.enqueue(dep.id)
+            except Exception as exc:  # Redis down: say so rather than leave it pending
+                log.warning("deployment %s could not be queued", dep.id, exc_info=True)
+                await self.core.fail_unstarted(
+                    dep, f"not started: the job queue could not take it ({exc})")
+        return Rollout(created)
 
     async def _delete_refs(self, refs: list[str]) -> None:
         for ref in refs:
@@ -427,7 +464,8 @@ class DeploymentService:
             target_id=target.id, project_name=project_name(stack.slug, stack.id, target.id),
             variables=stored, status=DeploymentStatus.PENDING,
             actor_id=scope.principal.user_id, id=dep_id, created_at=self.ctx.clock(),
-            runner=self.core.runner, heartbeat_at=self.ctx.clock(),
+            runner=None if self.queue else self.core.runner,
+            heartbeat_at=None if self.queue else self.ctx.clock(),
             revision_number=revision_number, pull_images=pull_images,
         ))
         scope.record(DeploymentCreated.TYPE, "deployment", dep.id, DeploymentCreated(
@@ -438,7 +476,9 @@ class DeploymentService:
 
     async def reconcile_unfinished(self) -> list[Deployment]:
         """Settle what a previous run of the app left pending or running (once, at
-        start-up, before any deploy)."""
+        start-up, before any deploy); with a job queue, the workers do."""
+        if self.queue is not None:
+            return []
         return await self.rollouts.reconcile_unfinished()
 
     async def shutdown(self) -> None:

@@ -158,18 +158,27 @@ def test_a_deployment_is_queued_by_the_api_and_run_by_a_worker_once(
         again = deploy(http, auth, stack, target, key="req-1")  # a retried request
         assert [d["id"] for d in again] == [first[0]["id"]]
 
-        with worker(env, tmp_path / "w1.log") as w1:
+        client = redis_server.client()
+        client.xadd(JOBS_STREAM, {"deployment": first[0]["id"]})  # a duplicate delivery
+        with worker(env, tmp_path / "w1.log"), worker(env, tmp_path / "w2.log"):
             dep = wait_for(http, auth, first[0]["id"], ended)
             assert dep["status"] == "succeeded", (dep, (tmp_path / "w1.log").read_text())
             attempt, runner = row(postgres_url, dep["id"])
-            assert attempt == 1 and runner is not None and f":{w1.pid}:" in runner
+            assert attempt == 1 and runner is not None  # claimed once: one run
+            deadline = time.monotonic() + 30  # the watch after success holds the job
+            while client.xpending(JOBS_STREAM, JOBS_GROUP)["pending"]:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        stages = http.get(f"/api/v1/deployments/{dep['id']}/stages", headers=auth).json()
+        assert [(s["stage"], s["outcome"]) for s in stages] == [
+            (name, "succeeded") for name in
+            ("preflight", "validate", "pull", "up", "health", "done", "watch")], stages
         assert docker.cli("ps", "-q", "--filter",
                           f"label=com.docker.compose.project={dep['project_name']}").strip()
         # The same key again after the run: the same deployment, no second run.
         assert [d["id"] for d in deploy(http, auth, stack, target, key="req-1")] == \
             [dep["id"]]
-        client = redis_server.client()
-        assert client.xlen(JOBS_STREAM) == 1
+        assert client.xlen(JOBS_STREAM) == 2
         assert client.xpending(JOBS_STREAM, JOBS_GROUP)["pending"] == 0
 
 

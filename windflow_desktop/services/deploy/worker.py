@@ -22,6 +22,7 @@ import uuid
 
 from ...domain.enums import ACTIVE_DEPLOYMENT, DeploymentStatus
 from ...domain.errors import NotFoundError, StaleAttemptError
+from ...domain.models import Deployment
 from ...events.redis_jobs import Job, JobQueue
 from .context import CancelToken
 from .core import DeploymentCore
@@ -90,6 +91,12 @@ class Worker:
                 await self.core.fail_unstarted(fresh, reason)
             await self.queue.bury(job, reason)
             return
+        if self._held_elsewhere(dep):
+            # Another worker runs it and renews its lease: a duplicate delivery is
+            # dropped; a job reclaimed while its holder is alive is left to its holder.
+            if not job.reclaimed:
+                await self.queue.ack(job)
+            return
         if not await self._claim(dep.id, dep.attempt):
             await self.queue.ack(job)  # another worker claimed it: never a second run
             return
@@ -130,10 +137,20 @@ class Worker:
                     with contextlib.suppress(BaseException):
                         await run
                     raise HandedBack
-            await run
-            await self.core.stop_watches(grace_s=1.0)
+            dep = await run
+            # The watch after a success is part of the run (it rolls back a service that
+            # dies in it): the job is held, and its lease renewed, until it ends.
+            await self.core.watching(dep.id)
         finally:
             stop.cancel()
+
+    def _held_elsewhere(self, dep: Deployment) -> bool:
+        """Whether another worker claimed ``dep`` and its row heartbeat is younger than
+        the lease (by the database's clock)."""
+        if dep.runner is None or dep.runner == self.id or dep.heartbeat_at is None:
+            return False
+        age = (self.core.context.clock() - dep.heartbeat_at).total_seconds()
+        return age < self.queue.lease_s
 
     async def _claim(self, dep_id: uuid.UUID, attempt: int) -> bool:
         async with self.core.context.backend.unit_of_work() as uow:

@@ -149,16 +149,19 @@ class JobQueue:
         entries: Any = await self._redis.xrevrange(self.dead, count=count)
         return [(_text(i), {_text(k): _text(v) for k, v in f.items()}) for i, f in entries]
 
-    async def retry_dead(self, dead_id: str) -> uuid.UUID | None:
-        """Put a dead job back on the queue (its entry leaves the dead stream)."""
-        entries: Any = await self._redis.xrange(self.dead, min=dead_id, max=dead_id)
+    async def dead_job(self, dead_id: str) -> uuid.UUID | None:
+        """The deployment of a dead-lettered job, or None."""
+        try:
+            entries: Any = await self._redis.xrange(self.dead, min=dead_id, max=dead_id)
+        except ResponseError:  # not a stream id
+            return None
         if not entries:
             return None
         fields = {_text(k): _text(v) for k, v in entries[0][1].items()}
-        dep_id = uuid.UUID(fields[JOB_FIELD.decode()])
-        await self.enqueue(dep_id)
+        return uuid.UUID(fields[JOB_FIELD.decode()])
+
+    async def drop_dead(self, dead_id: str) -> None:
         await self._redis.xdel(self.dead, dead_id)
-        return dep_id
 
     async def beat(self, worker: str) -> None:
         await self._redis.hset(WORKERS_KEY, worker, f"{time.time():.3f}")

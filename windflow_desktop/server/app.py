@@ -36,6 +36,7 @@ from .routes import (
     stats,
     targets,
     updates,
+    workers,
 )
 
 log = logging.getLogger("windflow.server")
@@ -88,7 +89,7 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
     app.add_middleware(BodyLimit)
     api = APIRouter(prefix=API)
     for routes in (auth, organizations, targets, stacks, deployments, people, activity,
-                   events, updates, stats, disk):
+                   events, updates, stats, disk, workers):
         api.include_router(routes.router)
     api.include_router(containers.router)
     app.include_router(api)

@@ -20,6 +20,7 @@ from ..domain.deployment_flow import HOLDS, Action, require
 from ..domain.enums import ACTIVE_DEPLOYMENT, DeploymentStatus
 from ..domain.errors import (
     ConflictError,
+    NotFoundError,
     PermissionDeniedError,
     ValidationError,
     WindFlowError,
@@ -473,6 +474,42 @@ class DeploymentService:
             target_name=target.name, project=dep.project_name,
             status=dep.status.value).to_data())
         return dep
+
+    # -- workers (server mode with a job queue) ----------------------------------------------
+
+    async def workers(self, principal: Principal) -> dict[str, object]:
+        """The workers alive (their last heartbeat, unix seconds), the jobs queued,
+        running and dead, and the dead jobs of the caller's organization."""
+        async with self.ctx.authorized(principal, DEPLOYMENTS_MANAGE) as scope:
+            if self.queue is None:
+                return {"queue": False, "workers": {}, "queued": 0, "running": 0,
+                        "dead": 0, "dead_jobs": []}
+            counts = await self.queue.counts()
+            dead = []
+            for dead_id, fields in await self.queue.dead_jobs():
+                try:
+                    dep = await scope.deployment(uuid.UUID(fields["deployment"]))
+                except (WindFlowError, KeyError, ValueError):
+                    continue  # another organization's, or gone
+                dead.append({"id": dead_id, "deployment_id": str(dep.id),
+                             "reason": fields.get("reason", ""),
+                             "deliveries": int(fields.get("deliveries", "0"))})
+            return {"queue": True, "workers": await self.queue.workers(),
+                    "queued": counts.queued, "running": counts.running,
+                    "dead": counts.dead, "dead_jobs": dead}
+
+    async def retry_dead(self, principal: Principal, dead_id: str) -> Rollout:
+        """Deploy a dead-lettered job's deployment again (a new deployment, the same
+        revision and values); the dead entry goes."""
+        async with self.ctx.authorized(principal, DEPLOYMENTS_MANAGE) as scope:
+            dep_id = await self.queue.dead_job(dead_id) if self.queue else None
+            if dep_id is None:
+                raise NotFoundError("dead job", dead_id)
+            await scope.deployment(dep_id)  # the caller's organization's
+        rollout = await self.redeploy(principal, dep_id)
+        assert self.queue is not None
+        await self.queue.drop_dead(dead_id)
+        return rollout
 
     async def reconcile_unfinished(self) -> list[Deployment]:
         """Settle what a previous run of the app left pending or running (once, at

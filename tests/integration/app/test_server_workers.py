@@ -230,3 +230,17 @@ def test_a_job_that_kills_its_worker_every_time_is_dead_lettered(
         dead = redis_server.client().xrange(DEAD_STREAM)
         assert [f[b"deployment"].decode() for _, f in dead] == [dep_id]
         assert b"dead-lettered" in dead[0][1][b"reason"]
+
+        # What an operator sees, and the retry of the dead job: a new deployment, queued.
+        seen = http.get("/api/v1/workers", headers=auth).json()
+        assert seen["queue"] is True and seen["dead"] == 1 and seen["running"] == 0
+        assert [j["deployment_id"] for j in seen["dead_jobs"]] == [dep_id]
+        dead_id = seen["dead_jobs"][0]["id"]
+        retried = http.post(f"/api/v1/workers/dead/{dead_id}/retry", headers=auth)
+        assert retried.status_code == 202, retried.text
+        again = retried.json()["deployments"]
+        assert [d["status"] for d in again] == ["pending"] and again[0]["id"] != dep_id
+        after = http.get("/api/v1/workers", headers=auth).json()
+        assert (after["dead"], after["queued"], after["dead_jobs"]) == (0, 1, [])
+        assert http.post(f"/api/v1/workers/dead/{dead_id}/retry",
+                         headers=auth).status_code == 404

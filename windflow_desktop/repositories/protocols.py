@@ -126,6 +126,10 @@ class DeploymentRepository(Protocol):
         """Compare-and-set: if the row's attempt is still ``expected_attempt``, bump it and
         make ``runner`` its runner (heartbeat ``at``); False when another claim won."""
         ...
+    async def release(self, deployment_id: uuid.UUID, attempt: int) -> None:
+        """The claim of ``attempt`` lets go: no heartbeat (another worker may take it at
+        once)."""
+        ...
     async def fence(self, deployment_id: uuid.UUID, attempt: int) -> None:
         """Lock the row for this transaction if its attempt is ``attempt``; else raise
         ``StaleAttemptError`` (a newer claim owns it)."""

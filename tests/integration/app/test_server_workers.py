@@ -244,3 +244,33 @@ def test_a_job_that_kills_its_worker_every_time_is_dead_lettered(
         assert (after["dead"], after["queued"], after["dead_jobs"]) == (0, 1, [])
         assert http.post(f"/api/v1/workers/dead/{dead_id}/retry",
                          headers=auth).status_code == 404
+
+
+def test_sigterm_lets_the_running_stage_finish_or_hands_the_job_back(
+        tmp_path: Path, postgres_url: str, redis_server: RedisServer,
+        docker: DockerEngine) -> None:
+    with workspace(tmp_path, postgres_url, redis_server.url, docker) as (http, auth, env,
+                                                                          target):
+        quick = deploy(http, auth, new_stack(http, auth, "Drained", SLOW.format(delay=2)),
+                       target)[0]["id"]
+        with worker(env, tmp_path / "w1.log") as w1:
+            wait_for(http, auth, quick, lambda d: d["stage"] == "health")
+            w1.send_signal(signal.SIGTERM)  # within the grace period: the run ends
+            assert w1.wait(timeout=60) == 0
+        assert http.get(f"/api/v1/deployments/{quick}",
+                        headers=auth).json()["status"] == "succeeded"
+
+        stuck = deploy(http, auth, new_stack(http, auth, "Handed", SLOW.format(delay=60)),
+                       target)[0]["id"]
+        # A lease of a minute: only a job handed back is taken at once.
+        long = {"WINDFLOW_WORKER_LEASE_S": "60"}
+        with worker(env, tmp_path / "w2.log", WINDFLOW_WORKER_GRACE_S="1", **long) as w2:
+            wait_for(http, auth, stuck, lambda d: d["stage"] == "health")
+            w2.send_signal(signal.SIGTERM)  # past the grace period: handed back
+            assert w2.wait(timeout=60) == 0
+        client = redis_server.client()
+        assert client.xpending(JOBS_STREAM, JOBS_GROUP)["pending"] == 1  # not lost
+        with worker(env, tmp_path / "w3.log", **long) as w3:
+            dep = wait_for(http, auth, stuck, ended, timeout=40)  # well within the lease
+            assert f":{w3.pid}:" in str(row(postgres_url, stuck)[1])
+        assert dep["status"] == "failed" and "not running" in dep["error"], dep

@@ -317,6 +317,14 @@ class SqlDeploymentRepository(_Repository[Deployment]):
         # before keeps the old attempt.
         return bool(getattr(result, "rowcount", 0) == 1)
 
+    async def release(self, deployment_id: uuid.UUID, attempt: int) -> None:
+        await self.session.execute(
+            update(deployments_table)
+            .where(deployments_table.c.id == deployment_id,
+                   deployments_table.c.attempt == attempt)
+            .values(heartbeat_at=None)
+            .execution_options(synchronize_session=False))
+
     async def fence(self, deployment_id: uuid.UUID, attempt: int) -> None:
         # A no-op UPDATE: it takes the row lock (PostgreSQL), so a claim cannot land
         # between this check and the transaction's commit.

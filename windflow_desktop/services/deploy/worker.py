@@ -108,7 +108,7 @@ class Worker:
                 # Its worker died mid-run: settle it from the target's real state.
                 await self.core.reconcile(dep.id)
             else:
-                await self._run(dep.id, token)
+                await self._run(dep.id, dep.attempt + 1, token)
             await self.queue.ack(job)
         except HandedBack:
             log.info("deployment %s handed back to the queue", dep.id)
@@ -123,7 +123,8 @@ class Worker:
             with contextlib.suppress(BaseException):
                 await lease
 
-    async def _run(self, dep_id: uuid.UUID, token: CancelToken) -> None:
+    async def _run(self, dep_id: uuid.UUID, attempt: int, token: CancelToken) -> None:
+        """Run the claimed deployment (``attempt``: this claim's fencing token)."""
         run = asyncio.ensure_future(self.core.run(dep_id, token))
         stop = asyncio.ensure_future(self._stopping.wait())
         try:
@@ -132,10 +133,13 @@ class Worker:
                 done, _ = await asyncio.wait({run}, timeout=self.grace_s)
                 if not done:  # then hand it back: the next worker settles it
                     assert self._current is not None
-                    await self.queue.hand_back(self._current[0], self.id)
                     run.cancel()
                     with contextlib.suppress(BaseException):
                         await run
+                    async with self.core.context.backend.unit_of_work() as uow:
+                        await uow.deployments.release(dep_id, attempt)
+                        await uow.commit()
+                    await self.queue.hand_back(self._current[0], self.id)
                     raise HandedBack
             dep = await run
             # The watch after a success is part of the run (it rolls back a service that
@@ -146,11 +150,12 @@ class Worker:
 
     def _held_elsewhere(self, dep: Deployment) -> bool:
         """Whether another worker claimed ``dep`` and its row heartbeat is younger than
-        the lease (by the database's clock)."""
+        two thirds of the lease (by the database's clock; a live holder writes it every
+        third)."""
         if dep.runner is None or dep.runner == self.id or dep.heartbeat_at is None:
             return False
         age = (self.core.context.clock() - dep.heartbeat_at).total_seconds()
-        return age < self.queue.lease_s
+        return age < self.queue.lease_s * 2 / 3
 
     async def _claim(self, dep_id: uuid.UUID, attempt: int) -> bool:
         async with self.core.context.backend.unit_of_work() as uow:

@@ -33,6 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     owner.add_argument("--email", help="their email address (default: USERNAME@localhost."
                        "localdomain, to change in the app)")
     commands.add_parser("rotate-key", help="seal every secret under a new server key")
+    commands.add_parser("worker", help="run deployments from the job queue (needs "
+                        "WINDFLOW_REDIS_URL and the server's database and key)")
     args = parser.parse_args(argv)
 
     from .domain.errors import WindFlowError
@@ -46,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_create_owner(settings, args.username, args.org, args.email))
         if args.command == "rotate-key":
             return asyncio.run(_rotate_key(settings))
+        if args.command == "worker":
+            return asyncio.run(_worker(settings))
         return _serve(settings, args)
     except WindFlowError as exc:
         print(f"windflow: {exc.message}", file=sys.stderr)
@@ -79,6 +83,39 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
                 # Event streams never end by themselves: at shutdown they are cut after
                 # this long (clients come back with Last-Event-ID).
                 timeout_graceful_shutdown=GRACE_S)
+    return 0
+
+
+async def _worker(settings: Settings) -> int:
+    """Take deployment jobs until SIGTERM/SIGINT (the running one finishes its stages, or
+    is handed back to the queue after the grace period)."""
+    import signal
+
+    from .events.redis_jobs import JobQueue
+    from .services.deploy.worker import Worker
+    from .workspace import Workspace
+
+    if not settings.redis_url:
+        print("windflow: a worker needs WINDFLOW_REDIS_URL (the job queue)", file=sys.stderr)
+        return 2
+    lease_s = float(os.environ.get("WINDFLOW_WORKER_LEASE_S", "30"))
+    max_deliveries = int(os.environ.get("WINDFLOW_WORKER_MAX_DELIVERIES", "3"))
+    grace_s = float(os.environ.get("WINDFLOW_WORKER_GRACE_S", "20"))
+    workspace = Workspace(settings, sealed_secrets=True, database_clock=True)
+    await workspace.open()
+    queue = JobQueue(settings.redis_url, lease_s=lease_s)
+    try:
+        await workspace.start_bus()
+        worker = Worker(workspace.services.deployments.core, queue,
+                        max_deliveries=max_deliveries, grace_s=grace_s)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(worker.drain()))
+        print(f"windflow worker {worker.id} ready", flush=True)
+        await worker.serve()
+    finally:
+        await queue.close()
+        await workspace.close()
     return 0
 
 

@@ -89,6 +89,10 @@ class ConflictError(WindFlowError):
     code = "CONFLICT"
 
 
+class StaleAttemptError(ConflictError):
+    """A write by a worker whose claim of the deployment another worker took over."""
+
+
 class TargetUnreachableError(WindFlowError):
     code = "TARGET_UNREACHABLE"
 

@@ -145,6 +145,9 @@ class Deployment:
     # Pull every image again, even those the target has (an update: a newer image
     # behind the same tag); otherwise only the missing ones are pulled.
     pull_images: bool = False
+    # The fencing token: bumped by every claim of the deployment by a worker; a write
+    # carrying an older attempt is refused (a stale worker's writes never land).
+    attempt: int = 0
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from .routes import (
     stats,
     targets,
     updates,
+    workers,
 )
 
 log = logging.getLogger("windflow.server")
@@ -54,6 +55,10 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
                               database_clock=True, confirm_host_key=host_keys)
         await workspace.open()
         app.state.workspace = workspace
+        jobs = _job_queue(settings)
+        if jobs is not None:  # deployments run on `windflow worker` processes
+            workspace.services.deployments.use_queue(jobs)
+        app.state.jobs = jobs
         store, redis = await _feed_store(settings)
         app.state.feed = feed = EventFeed(workspace.bus, store)
         app.state.principals = principals = PrincipalCache(workspace.bus)
@@ -75,6 +80,8 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
             await workspace.close()
             if redis is not None:
                 await redis.aclose()
+            if jobs is not None:
+                await jobs.close()
 
     app = FastAPI(title="WindFlow", version=__version__, lifespan=lifespan,
                   openapi_url=f"{API}/openapi.json", docs_url=None, redoc_url=None)
@@ -82,7 +89,7 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
     app.add_middleware(BodyLimit)
     api = APIRouter(prefix=API)
     for routes in (auth, organizations, targets, stacks, deployments, people, activity,
-                   events, updates, stats, disk):
+                   events, updates, stats, disk, workers):
         api.include_router(routes.router)
     api.include_router(containers.router)
     app.include_router(api)
@@ -104,6 +111,16 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
         return JSONResponse({"status": "ready"})
 
     return app
+
+
+def _job_queue(settings: Settings) -> Any:
+    """The deployments' job queue on a team's Redis, else None (deployments run in this
+    process, as before)."""
+    if not settings.redis_url:
+        return None
+    from ..events.redis_jobs import JobQueue
+
+    return JobQueue(settings.redis_url)
 
 
 async def _feed_store(settings: Settings) -> tuple[FeedStore, Any]:

@@ -20,6 +20,7 @@ from ..domain.deployment_flow import HOLDS, Action, require
 from ..domain.enums import ACTIVE_DEPLOYMENT, DeploymentStatus
 from ..domain.errors import (
     ConflictError,
+    NotFoundError,
     PermissionDeniedError,
     ValidationError,
     WindFlowError,
@@ -49,6 +50,7 @@ from ..repositories.protocols import UnitOfWork
 from ..security.secrets import SecretStore
 from .common import Scope, ServiceContext
 from .deploy.core import DeploymentCore
+from .deploy.jobs import IdempotentRequests, JobDispatch
 from .deploy.rollouts import Rollout, Rollouts
 from .deploy.values import secret_ref, stored_secret
 from .secret_refs import deployment_secret_refs
@@ -77,6 +79,14 @@ class DeploymentService:
         self.core = core
         self.secrets = secrets
         self.rollouts = Rollouts(context, core)
+        # Server mode with Redis: deployments go on the job queue for workers; this
+        # process never runs a pipeline (nor settles what workers run).
+        self.queue: JobDispatch | None = None
+        self._idempotent = IdempotentRequests()
+
+    def use_queue(self, queue: JobDispatch) -> None:
+        self.queue = queue
+        self._idempotent = IdempotentRequests(queue)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -160,14 +170,32 @@ class DeploymentService:
         parallel: int = 4,
         stop_on_failure: bool = False,
         pull_images: bool = False,
+        idempotency_key: str | None = None,
     ) -> Rollout:
         """Deploy revision ``revision`` (the current one by default) to every target;
-        ``pull_images``: pull every image again (an update), not only the missing ones.
+        ``pull_images``: pull every image again (an update), not only the missing ones;
+        ``idempotency_key``: a request made again with the same key (by the same person)
+        answers the deployments the first one made, and starts nothing.
 
         Every value is checked (required variables, those the Compose file requires with
         ``${NAME:?…}`` too, unknown names, values Compose cannot carry) for every target,
         and a revision that needs host access needs the stack's flag and ``stacks:write``,
         before any deployment is created."""
+        if idempotency_key:
+            key = f"{principal.user_id}:{idempotency_key}"
+            earlier = await self._idempotent.begin(key)
+            if earlier is not None:
+                return Rollout([await self.get(principal, dep_id) for dep_id in earlier])
+            try:
+                rollout = await self.deploy(
+                    principal, stack_id, target_ids, variables=variables,
+                    overrides=overrides, revision=revision, parallel=parallel,
+                    stop_on_failure=stop_on_failure, pull_images=pull_images)
+            except BaseException:
+                await self._idempotent.abandon(key)
+                raise
+            await self._idempotent.done(key, [d.id for d in rollout.deployments])
+            return rollout
         if not target_ids:
             raise ValidationError("choose at least one target", field="target_ids")
         if len(set(target_ids)) != len(target_ids):
@@ -297,7 +325,17 @@ class DeploymentService:
             self.rollouts.release([dep_id for dep_id, _, _ in stored])
             await self._delete_refs(refs)
             raise
-        return self.rollouts.start(created, parallel, stop_on_failure)
+        if self.queue is None:
+            return self.rollouts.start(created, parallel, stop_on_failure)
+        self.rollouts.release([dep_id for dep_id, _, _ in stored])
+        for dep in created:
+            try:
+                await self.queue.enqueue(dep.id)
+            except Exception as exc:  # Redis down: say so rather than leave it pending
+                log.warning("deployment %s could not be queued", dep.id, exc_info=True)
+                await self.core.fail_unstarted(
+                    dep, f"not started: the job queue could not take it ({exc})")
+        return Rollout(created)
 
     async def _delete_refs(self, refs: list[str]) -> None:
         for ref in refs:
@@ -427,7 +465,8 @@ class DeploymentService:
             target_id=target.id, project_name=project_name(stack.slug, stack.id, target.id),
             variables=stored, status=DeploymentStatus.PENDING,
             actor_id=scope.principal.user_id, id=dep_id, created_at=self.ctx.clock(),
-            runner=self.core.runner, heartbeat_at=self.ctx.clock(),
+            runner=None if self.queue else self.core.runner,
+            heartbeat_at=None if self.queue else self.ctx.clock(),
             revision_number=revision_number, pull_images=pull_images,
         ))
         scope.record(DeploymentCreated.TYPE, "deployment", dep.id, DeploymentCreated(
@@ -436,9 +475,47 @@ class DeploymentService:
             status=dep.status.value).to_data())
         return dep
 
+    # -- workers (server mode with a job queue) ----------------------------------------------
+
+    async def workers(self, principal: Principal) -> dict[str, object]:
+        """The workers alive (their last heartbeat, unix seconds), the jobs queued,
+        running and dead, and the dead jobs of the caller's organization."""
+        async with self.ctx.authorized(principal, DEPLOYMENTS_MANAGE) as scope:
+            if self.queue is None:
+                return {"queue": False, "workers": {}, "queued": 0, "running": 0,
+                        "dead": 0, "dead_jobs": []}
+            counts = await self.queue.counts()
+            dead = []
+            for dead_id, fields in await self.queue.dead_jobs():
+                try:
+                    dep = await scope.deployment(uuid.UUID(fields["deployment"]))
+                except (WindFlowError, KeyError, ValueError):
+                    continue  # another organization's, or gone
+                dead.append({"id": dead_id, "deployment_id": str(dep.id),
+                             "reason": fields.get("reason", ""),
+                             "deliveries": int(fields.get("deliveries", "0"))})
+            return {"queue": True, "workers": await self.queue.workers(),
+                    "queued": counts.queued, "running": counts.running,
+                    "dead": counts.dead, "dead_jobs": dead}
+
+    async def retry_dead(self, principal: Principal, dead_id: str) -> Rollout:
+        """Deploy a dead-lettered job's deployment again (a new deployment, the same
+        revision and values); the dead entry goes."""
+        async with self.ctx.authorized(principal, DEPLOYMENTS_MANAGE) as scope:
+            dep_id = await self.queue.dead_job(dead_id) if self.queue else None
+            if dep_id is None:
+                raise NotFoundError("dead job", dead_id)
+            await scope.deployment(dep_id)  # the caller's organization's
+        rollout = await self.redeploy(principal, dep_id)
+        assert self.queue is not None
+        await self.queue.drop_dead(dead_id)
+        return rollout
+
     async def reconcile_unfinished(self) -> list[Deployment]:
         """Settle what a previous run of the app left pending or running (once, at
-        start-up, before any deploy)."""
+        start-up, before any deploy); with a job queue, the workers do."""
+        if self.queue is not None:
+            return []
         return await self.rollouts.reconcile_unfinished()
 
     async def shutdown(self) -> None:

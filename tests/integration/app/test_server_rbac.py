@@ -119,6 +119,10 @@ MATRIX: list[tuple[str, str, Callable[[Ids], str], Any, str]] = [
     ("GET", "/api/v1/stacks/{stack_id}/export",
      lambda i: f"/api/v1/stacks/{i['stack']}/export?fmt=yaml", None, "YYYY"),
     ("GET", "/api/v1/deployments", lambda i: "/api/v1/deployments", None, "YYYY"),
+    # The job queue's workers (this server has no Redis: no queue, past the check).
+    ("GET", "/api/v1/workers", lambda i: "/api/v1/workers", None, "DYYY"),
+    ("POST", "/api/v1/workers/dead/{dead_id}/retry",
+     lambda i: "/api/v1/workers/dead/1-0/retry", None, "DNNN"),
     ("POST", "/api/v1/deployments", lambda i: "/api/v1/deployments",
      lambda r: {"stack_id": "{stack}", "target_ids": ["{target_" + r + "}"]}, "DYYY"),
     ("POST", "/api/v1/deployments/preview", lambda i: "/api/v1/deployments/preview",

@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...domain.enums import DeploymentStatus, LogStream, Role, TargetKind, TargetStatus
-from ...domain.errors import NotFoundError
+from ...domain.errors import NotFoundError, StaleAttemptError
 from ...domain.identity import Standing
 from ...domain.models import (
     AuditEvent,
@@ -304,6 +304,40 @@ class SqlDeploymentRepository(_Repository[Deployment]):
             await self.session.execute(
                 update(deployments_table).where(deployments_table.c.id.in_(list(ids)))
                 .values(runner=runner, heartbeat_at=at))
+
+    async def claim(self, deployment_id: uuid.UUID, runner: str, expected_attempt: int,
+                    at: datetime) -> bool:
+        result = await self.session.execute(
+            update(deployments_table)
+            .where(deployments_table.c.id == deployment_id,
+                   deployments_table.c.attempt == expected_attempt)
+            .values(attempt=expected_attempt + 1, runner=runner, heartbeat_at=at)
+            .execution_options(synchronize_session=False))
+        # Claim in a unit of work of its own: a copy of the row this session read
+        # before keeps the old attempt.
+        return bool(getattr(result, "rowcount", 0) == 1)
+
+    async def release(self, deployment_id: uuid.UUID, attempt: int) -> None:
+        await self.session.execute(
+            update(deployments_table)
+            .where(deployments_table.c.id == deployment_id,
+                   deployments_table.c.attempt == attempt)
+            .values(heartbeat_at=None)
+            .execution_options(synchronize_session=False))
+
+    async def fence(self, deployment_id: uuid.UUID, attempt: int) -> None:
+        # A no-op UPDATE: it takes the row lock (PostgreSQL), so a claim cannot land
+        # between this check and the transaction's commit.
+        result = await self.session.execute(
+            update(deployments_table)
+            .where(deployments_table.c.id == deployment_id,
+                   deployments_table.c.attempt == attempt)
+            .values(attempt=attempt)
+            .execution_options(synchronize_session=False))
+        if getattr(result, "rowcount", 0) != 1:
+            raise StaleAttemptError(
+                f"deployment {deployment_id}: attempt {attempt} is no longer the current "
+                "one (another worker took it over); the write is refused")
 
     async def last_succeeded(self, stack_id: uuid.UUID, target_id: uuid.UUID, *,
                              exclude: uuid.UUID | None = None) -> Deployment | None:

@@ -222,6 +222,7 @@ deployments = Table(
     Column("runner", String(200)),
     Column("heartbeat_at", UTCDateTime()),
     Column("pull_images", Boolean, nullable=False, server_default=false()),
+    Column("attempt", Integer, nullable=False, server_default="0"),
     Index(None, "organization_id", "status", "created_at"),
     Index(None, "organization_id", "created_at"),
     Index(None, "target_id", "stack_id", "created_at"),

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -81,8 +81,13 @@ def _lines(lines: Sequence[DeploymentLog]) -> dict[str, Any]:
 
 
 @router.post("", status_code=202)
-async def deploy(body: NewDeployment, caller: Caller, services: Services) -> dict[str, Any]:
-    return _started(await services.deployments.deploy(caller, **body.model_dump()))
+async def deploy(body: NewDeployment, caller: Caller, services: Services,
+                 idempotency_key: Annotated[str | None, Header(
+                     alias="Idempotency-Key", max_length=200)] = None) -> dict[str, Any]:
+    """With an ``Idempotency-Key``, the same request made again answers the same
+    deployments and starts nothing."""
+    return _started(await services.deployments.deploy(
+        caller, **body.model_dump(), idempotency_key=idempotency_key))
 
 
 @router.post("/preview")

@@ -1,6 +1,8 @@
 """The journal of deployments: the only writer of deployment rows, stage records, the
 ``deployment.finished`` audit row and the deployment events (log lines are the log
-writer's), and the reads the core needs."""
+writer's), and the reads the core needs. Every write is fenced by the deployment's
+``attempt``: once another worker claimed the deployment, this run's writes are refused
+(``StaleAttemptError``)."""
 
 from __future__ import annotations
 
@@ -90,6 +92,7 @@ class Journal:
     async def set(self, dep: Deployment, **fields: Any) -> None:
         """Store ``fields`` of ``dep`` (a status or stage change is published)."""
         async with self._ctx.backend.unit_of_work() as uow:
+            await uow.deployments.fence(dep.id, dep.attempt)
             row = await uow.deployments.get(dep.id)
             _assign(row, dep, fields)
             await uow.deployments.save(row)
@@ -107,6 +110,7 @@ class Journal:
         fields = {**opening, **({"stage": current} if current is not None else {})}
         with _taking_ended(run) as ended:  # a stage ending meanwhile waits for the next
             async with self._ctx.backend.unit_of_work() as uow:
+                await uow.deployments.fence(dep.id, dep.attempt)
                 await _save_stages(uow, ended)
                 await uow.deployments.save_stage(record)
                 if fields:
@@ -139,6 +143,7 @@ class Journal:
             return
         with _taking_ended(run) as ended:
             async with self._ctx.backend.unit_of_work() as uow:
+                await uow.deployments.fence(run.deployment.id, run.deployment.attempt)
                 await _save_stages(uow, ended)
                 await uow.commit()
 
@@ -170,6 +175,7 @@ class Journal:
         await logs.flush()
         now = self._ctx.clock()
         async with self._ctx.services.transaction() as scope:
+            await scope.uow.deployments.fence(dep.id, dep.attempt)
             await _save_stages(scope.uow, stage_records)
             row = await scope.uow.deployments.get(dep.id)
             _assign(row, dep, {**(opening or {}), "status": status, "error": error,
@@ -186,6 +192,7 @@ class Journal:
         """End a deployment that never reached the target (one event, no stages)."""
         error = mask(error, await self.secret_values(dep))
         async with self._ctx.backend.unit_of_work() as uow:
+            await uow.deployments.fence(dep.id, dep.attempt)
             row = await uow.deployments.get(dep.id)
             _assign(row, dep, {"status": status, "error": error,
                                "finished_at": self._ctx.clock()})

@@ -1,0 +1,276 @@
+"""Deployments in server mode with Redis run on ``windflow worker`` processes fed by the
+``windflow:jobs`` stream (real Redis, PostgreSQL and dockerd): the API process only
+records and enqueues; a killed worker's job is taken by another after its lease and ends
+in the target's true state; a job whose worker dies past the delivery limit reaches the
+dead-letter stream and its deployment says why; an ``Idempotency-Key`` answers the same
+deployments."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.env.docker import DockerEngine
+from tests.env.redis import RedisServer
+from tests.support.deploy import compose_v2_config
+from tests.support.server import _environ, bearer, create_owner, running_server, sign_in
+from windflow_desktop.events.redis_jobs import DEAD_STREAM, JOBS_GROUP, JOBS_STREAM
+from windflow_desktop.repositories.sql.backend import SqlBackend
+
+pytestmark = pytest.mark.postgres
+
+# Healthy only after a few seconds: the run sits in its health stage long enough to kill
+# the worker there, after ``up`` changed the target.
+SLOW = """\
+services:
+  web:
+    image: localhost/busybox
+    command: ["sh", "-c", "sleep {delay}; touch /ready; exec sleep 1000000"]
+    healthcheck:
+      test: ["CMD-SHELL", "test -f /ready"]
+      interval: 1s
+      retries: 60
+    stop_signal: SIGKILL
+"""
+LEASE_S = "2"
+
+
+@contextmanager
+def workspace(tmp_path: Path, postgres_url: str, redis_url: str, docker: DockerEngine
+              ) -> Iterator[tuple[httpx.Client, dict[str, str], dict[str, str], str]]:
+    """A server on PostgreSQL with the job queue on Redis, signed in as its owner, with a
+    local target on the test dockerd; yields (http, auth, env, target id)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"WINDFLOW_DATABASE_URL": postgres_url, "WINDFLOW_REDIS_URL": redis_url,
+           "DOCKER_CONFIG": str(compose_v2_config(home)), "HOME": str(home),
+           "WINDFLOW_WORKER_LEASE_S": LEASE_S}
+    create_owner(home, **env)
+    with running_server(home, **env) as server, server.client() as http:
+        auth = bearer(sign_in(http, "olga")["access_token"])
+        made = http.post("/api/v1/targets", headers=auth, json={
+            "name": "here", "kind": "local", "docker_socket": docker.host})
+        assert made.status_code == 201, made.text
+        env["WINDFLOW_HOME"] = str(home)
+        yield http, auth, env, str(made.json()["id"])
+
+
+@contextmanager
+def worker(env: dict[str, str], log: Path, **extra: str) -> Iterator[subprocess.Popen[str]]:
+    home = Path(env["WINDFLOW_HOME"])
+    with log.open("a") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "windflow_desktop.cli", "worker"],
+            env=_environ(home, **{**env, **extra}), stdout=out, stderr=subprocess.STDOUT,
+            text=True)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def new_stack(http: httpx.Client, auth: dict[str, str], name: str, compose: str) -> str:
+    made = http.post("/api/v1/stacks", headers=auth,
+                     json={"name": name, "compose_yaml": compose})
+    assert made.status_code == 201, made.text
+    return str(made.json()["stack"]["id"])
+
+
+def deploy(http: httpx.Client, auth: dict[str, str], stack: str, target: str,
+           key: str | None = None) -> list[dict[str, Any]]:
+    headers = {**auth, **({"Idempotency-Key": key} if key else {})}
+    made = http.post("/api/v1/deployments", headers=headers,
+                     json={"stack_id": stack, "target_ids": [target]})
+    assert made.status_code == 202, made.text
+    return list(made.json()["deployments"])
+
+
+def wait_for(http: httpx.Client, auth: dict[str, str], dep_id: str,
+             done: Callable[[dict[str, Any]], bool], timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        dep = http.get(f"/api/v1/deployments/{dep_id}", headers=auth).json()
+        if done(dep):
+            return dict(dep)
+        assert time.monotonic() < deadline, f"deployment stuck: {dep}"
+        time.sleep(0.1)
+
+
+def ended(dep: dict[str, Any]) -> bool:
+    return dep["status"] not in ("pending", "running")
+
+
+def row(url: str, dep_id: str) -> tuple[int, str | None]:
+    async def read() -> tuple[int, str | None]:
+        backend = SqlBackend(url)
+        await backend.open()
+        try:
+            async with backend.unit_of_work() as uow:
+                dep = await uow.deployments.get(uuid.UUID(dep_id))
+            return dep.attempt, dep.runner
+        finally:
+            await backend.close()
+    return asyncio.run(read())
+
+
+def runs_apart(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> None:
+    """The second run's stages all start after the first run's last recorded moment: no
+    two runs of the project at once (the killed run's open stage never ends: it is
+    settled by the second)."""
+    last = max(t for s in first for t in (s["started_at"], s["finished_at"]) if t)
+    assert all(s["started_at"] > last for s in second), (first, second)
+
+
+@pytest.fixture
+def docker(docker_engine: DockerEngine) -> DockerEngine:
+    return docker_engine
+
+
+def test_a_deployment_is_queued_by_the_api_and_run_by_a_worker_once(
+        tmp_path: Path, postgres_url: str, redis_server: RedisServer,
+        docker: DockerEngine) -> None:
+    with workspace(tmp_path, postgres_url, redis_server.url, docker) as (http, auth, env,
+                                                                          target):
+        stack = new_stack(http, auth, "Quick", SLOW.format(delay=0))
+        first = deploy(http, auth, stack, target, key="req-1")
+        assert [d["status"] for d in first] == ["pending"]
+        time.sleep(1.0)  # no worker yet: the API process runs nothing
+        assert http.get(f"/api/v1/deployments/{first[0]['id']}",
+                        headers=auth).json()["status"] == "pending"
+        again = deploy(http, auth, stack, target, key="req-1")  # a retried request
+        assert [d["id"] for d in again] == [first[0]["id"]]
+
+        client = redis_server.client()
+        client.xadd(JOBS_STREAM, {"deployment": first[0]["id"]})  # a duplicate delivery
+        with worker(env, tmp_path / "w1.log"), worker(env, tmp_path / "w2.log"):
+            dep = wait_for(http, auth, first[0]["id"], ended)
+            assert dep["status"] == "succeeded", (dep, (tmp_path / "w1.log").read_text())
+            attempt, runner = row(postgres_url, dep["id"])
+            assert attempt == 1 and runner is not None  # claimed once: one run
+            deadline = time.monotonic() + 30  # the watch after success holds the job
+            while client.xpending(JOBS_STREAM, JOBS_GROUP)["pending"]:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        stages = http.get(f"/api/v1/deployments/{dep['id']}/stages", headers=auth).json()
+        assert [(s["stage"], s["outcome"]) for s in stages] == [
+            (name, "succeeded") for name in
+            ("preflight", "validate", "pull", "up", "health", "done", "watch")], stages
+        assert docker.cli("ps", "-q", "--filter",
+                          f"label=com.docker.compose.project={dep['project_name']}").strip()
+        # The same key again after the run: the same deployment, no second run.
+        assert [d["id"] for d in deploy(http, auth, stack, target, key="req-1")] == \
+            [dep["id"]]
+        assert client.xlen(JOBS_STREAM) == 2
+        assert client.xpending(JOBS_STREAM, JOBS_GROUP)["pending"] == 0
+
+
+def test_a_killed_workers_job_is_taken_over_and_ends_in_the_targets_true_state(
+        tmp_path: Path, postgres_url: str, redis_server: RedisServer,
+        docker: DockerEngine) -> None:
+    with workspace(tmp_path, postgres_url, redis_server.url, docker) as (http, auth, env,
+                                                                          target):
+        stack = new_stack(http, auth, "Slow", SLOW.format(delay=4))
+        dep_id = deploy(http, auth, stack, target)[0]["id"]
+        with worker(env, tmp_path / "w1.log") as w1:
+            wait_for(http, auth, dep_id, lambda d: d["stage"] == "health")
+            os.kill(w1.pid, signal.SIGKILL)  # mid-run, after `up` changed the target
+            w1.wait()
+        with worker(env, tmp_path / "w2.log") as w2:
+            dep = wait_for(http, auth, dep_id, ended, timeout=60)
+            attempt, runner = row(postgres_url, dep_id)
+            assert attempt == 2 and runner is not None and f":{w2.pid}:" in runner
+        stages = http.get(f"/api/v1/deployments/{dep_id}/stages", headers=auth).json()
+        names = [s["stage"] for s in stages]
+        assert "reconcile" in names and "up" in names, stages
+        # The true state: what the target runs decides, and the reason says so.
+        running = docker.cli("ps", "-q", "--filter", "health=healthy", "--filter",
+                             f"label=com.docker.compose.project={dep['project_name']}")
+        if dep["status"] == "succeeded":
+            assert running.strip(), dep
+        else:
+            assert dep["status"] == "failed" and "not running" in dep["error"], dep
+        runs_apart([s for s in stages if s["stage"] != "reconcile"],
+                   [s for s in stages if s["stage"] == "reconcile"])
+
+
+def test_a_job_that_kills_its_worker_every_time_is_dead_lettered(
+        tmp_path: Path, postgres_url: str, redis_server: RedisServer,
+        docker: DockerEngine) -> None:
+    with workspace(tmp_path, postgres_url, redis_server.url, docker) as (http, auth, env,
+                                                                          target):
+        stack = new_stack(http, auth, "Doomed", SLOW.format(delay=30))
+        dep_id = deploy(http, auth, stack, target)[0]["id"]
+        limit = {"WINDFLOW_WORKER_MAX_DELIVERIES": "1"}
+        with worker(env, tmp_path / "w1.log", **limit) as w1:
+            wait_for(http, auth, dep_id, lambda d: d["stage"] == "health")
+            os.kill(w1.pid, signal.SIGKILL)
+            w1.wait()
+        with worker(env, tmp_path / "w2.log", **limit):
+            dep = wait_for(http, auth, dep_id, ended, timeout=60)
+        assert dep["status"] == "failed"
+        assert "dead-lettered" in dep["error"] and "limit is 1" in dep["error"], dep
+        dead = redis_server.client().xrange(DEAD_STREAM)
+        assert [f[b"deployment"].decode() for _, f in dead] == [dep_id]
+        assert b"dead-lettered" in dead[0][1][b"reason"]
+
+        # What an operator sees, and the retry of the dead job: a new deployment, queued.
+        seen = http.get("/api/v1/workers", headers=auth).json()
+        assert seen["queue"] is True and seen["dead"] == 1 and seen["running"] == 0
+        assert [j["deployment_id"] for j in seen["dead_jobs"]] == [dep_id]
+        dead_id = seen["dead_jobs"][0]["id"]
+        retried = http.post(f"/api/v1/workers/dead/{dead_id}/retry", headers=auth)
+        assert retried.status_code == 202, retried.text
+        again = retried.json()["deployments"]
+        assert [d["status"] for d in again] == ["pending"] and again[0]["id"] != dep_id
+        after = http.get("/api/v1/workers", headers=auth).json()
+        assert (after["dead"], after["queued"], after["dead_jobs"]) == (0, 1, [])
+        assert http.post(f"/api/v1/workers/dead/{dead_id}/retry",
+                         headers=auth).status_code == 404
+
+
+def test_sigterm_lets_the_running_stage_finish_or_hands_the_job_back(
+        tmp_path: Path, postgres_url: str, redis_server: RedisServer,
+        docker: DockerEngine) -> None:
+    with workspace(tmp_path, postgres_url, redis_server.url, docker) as (http, auth, env,
+                                                                          target):
+        quick = deploy(http, auth, new_stack(http, auth, "Drained", SLOW.format(delay=2)),
+                       target)[0]["id"]
+        with worker(env, tmp_path / "w1.log") as w1:
+            wait_for(http, auth, quick, lambda d: d["stage"] == "health")
+            w1.send_signal(signal.SIGTERM)  # within the grace period: the run ends
+            assert w1.wait(timeout=60) == 0
+        assert http.get(f"/api/v1/deployments/{quick}",
+                        headers=auth).json()["status"] == "succeeded"
+
+        stuck = deploy(http, auth, new_stack(http, auth, "Handed", SLOW.format(delay=60)),
+                       target)[0]["id"]
+        # A lease of a minute: only a job handed back is taken at once.
+        long = {"WINDFLOW_WORKER_LEASE_S": "60"}
+        with worker(env, tmp_path / "w2.log", WINDFLOW_WORKER_GRACE_S="1", **long) as w2:
+            wait_for(http, auth, stuck, lambda d: d["stage"] == "health")
+            w2.send_signal(signal.SIGTERM)  # past the grace period: handed back
+            assert w2.wait(timeout=60) == 0
+        client = redis_server.client()
+        assert client.xpending(JOBS_STREAM, JOBS_GROUP)["pending"] == 1  # not lost
+        with worker(env, tmp_path / "w3.log", **long) as w3:
+            dep = wait_for(http, auth, stuck, ended, timeout=40)  # well within the lease
+            assert f":{w3.pid}:" in str(row(postgres_url, stuck)[1])
+        assert dep["status"] == "failed" and "not running" in dep["error"], dep

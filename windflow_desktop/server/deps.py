@@ -42,3 +42,4 @@ Services = Annotated[Any, Depends(services)]
 Caller = Annotated[Principal, Depends(principal)]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 Cursor = Annotated[str | None, Query(max_length=512)]
+Search = Annotated[str | None, Query(max_length=200)]  # a PageRequest's text search

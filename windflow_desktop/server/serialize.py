@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, TypeVar
 
+from ..domain.identity import Member
 from ..domain.models import Deployment, DeploymentStageRecord, Membership, Stack, Target, User
 from ..domain.paging import Page
 from ..services.deploy.values import secret_ref
@@ -67,6 +68,13 @@ def stage_json(record: DeploymentStageRecord) -> dict[str, Any]:
 
 def user_json(user: User) -> dict[str, Any]:
     return _fields(user, "password_hash")
+
+
+def member_json(member: Member) -> dict[str, Any]:
+    """A user as a member of one organization (no password hash)."""
+    out = _fields(member, "user")
+    out["user"] = user_json(member.user)
+    return out
 
 
 def membership_json(membership: Membership) -> dict[str, Any]:

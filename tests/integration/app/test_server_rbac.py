@@ -162,6 +162,19 @@ MATRIX: list[tuple[str, str, Callable[[Ids], str], Any, str]] = [
      lambda i: f"/api/v1/users/{i['tess']}/enable", None, "DDYY"),
     ("DELETE", "/api/v1/users/{user_id}", lambda i: f"/api/v1/users/{i['leaver']}", None,
      "DDYY"),
+    # The same answer whether the login exists or not (no one learns who has an account).
+    ("POST", "/api/v1/users/invitations", lambda i: "/api/v1/users/invitations",
+     lambda r: {"login": f"someone-{r}", "role": "viewer"}, "DDYY"),
+    ("GET", "/api/v1/organizations/{organization_id}",
+     lambda i: f"/api/v1/organizations/{i['org']}", None, "YYYY"),
+    ("GET", "/api/v1/organizations/{organization_id}/members",
+     lambda i: f"/api/v1/organizations/{i['org']}/members", None, "YYYY"),
+    # Everyone's own invitations (someone else's, or none, is not found).
+    ("GET", "/api/v1/invitations", lambda i: "/api/v1/invitations", None, "YYYY"),
+    ("POST", "/api/v1/invitations/{invitation_id}/accept",
+     lambda i: f"/api/v1/invitations/{uuid.uuid4()}/accept", None, "NNNN"),
+    ("POST", "/api/v1/invitations/{invitation_id}/decline",
+     lambda i: f"/api/v1/invitations/{uuid.uuid4()}/decline", None, "NNNN"),
     ("GET", "/api/v1/activity", lambda i: "/api/v1/activity", None, "YYYY"),
     ("GET", "/api/v1/targets/{target_id}/updates",
      lambda i: f"/api/v1/targets/{i['target']}/updates", None, "YYYY"),
@@ -177,6 +190,7 @@ MATRIX: list[tuple[str, str, Callable[[Ids], str], Any, str]] = [
      lambda i: f"/api/v1/targets/{i['other_target']}/disk/prune/volumes", None, "DNNN"),
     ("GET", "/api/v1/targets/{target_id}/drift",
      lambda i: f"/api/v1/targets/{i['target']}/drift", None, "YYYY"),
+    ("GET", "/api/v1/activity/actors", lambda i: "/api/v1/activity/actors", None, "YYYY"),
     ("GET", "/api/v1/dashboard", lambda i: "/api/v1/dashboard", None, "YYYY"),
     ("GET", "/api/v1/auth/me", lambda i: "/api/v1/auth/me", None, "YYYY"),
     ("GET", "/api/v1/organizations", lambda i: "/api/v1/organizations", None, "YYYY"),
@@ -214,6 +228,11 @@ OTHER_ORG: list[tuple[str, Callable[[Ids], str], Any, str]] = [
     ("POST", lambda i: "/api/v1/deployments",
      {"stack_id": "{other_stack}", "target_ids": ["{other_target}"]}, "DNNN"),
     ("GET", lambda i: f"/api/v1/deployments?stack_id={i['other_stack']}", None, "YYYY"),
+    # Not a member there: refused; olga, made by create-owner, is a superuser and may.
+    ("GET", lambda i: f"/api/v1/organizations/{i['other_org']}", None, "DDDY"),
+    ("GET", lambda i: f"/api/v1/organizations/{i['other_org']}/members", None, "DDDY"),
+    ("GET", lambda i: f"/api/v1/activity?organization_id={i['other_org']}", None, "DDDY"),
+    ("GET", lambda i: f"/api/v1/dashboard?organization_id={i['other_org']}", None, "DDDY"),
 ]
 OPEN = {("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/refresh"),
         ("POST", "/api/v1/auth/logout"), ("GET", "/healthz"), ("GET", "/readyz"),
@@ -277,7 +296,8 @@ def _other_organization(url: str) -> Ids:
                 await uow.commit()
         finally:
             await backend.close()
-        return {"other_stack": str(stack.id), "other_target": str(target.id)}
+        return {"other_stack": str(stack.id), "other_target": str(target.id),
+                "other_org": str(org.id)}
 
     return asyncio.run(make())
 
@@ -287,6 +307,7 @@ def test_the_rbac_matrix_over_http(team: dict[str, Any]) -> None:
     ids: Ids = _other_organization(team["url"])
     with running_server(home, **team["env"]) as server, server.client() as http:
         owner = _sign_in(http, "olga")
+        ids["org"] = http.get("/api/v1/auth/me", headers=owner).json()["organization_id"]
         users = {"owner": "olga"}
         for role, name in (("viewer", "vera"), ("operator", "otto"), ("admin", "ada")):
             made = http.post("/api/v1/users", headers=owner, json={

@@ -1,7 +1,8 @@
 """``windflow``: the server and its administration, beside the desktop's
 ``windflow-desktop``. ``windflow serve`` runs the API (needs the ``server`` extra);
 ``windflow create-owner USERNAME --org NAME`` makes the first owner of an empty
-workspace, the password read from standard input (there is no self-registration)."""
+workspace, the password read from standard input (there is no self-registration);
+``windflow deploy|status|logs`` drive a server from CI (see ``ci.py``)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("rotate-key", help="seal every secret under a new server key")
     commands.add_parser("worker", help="run deployments from the job queue (needs "
                         "WINDFLOW_REDIS_URL and the server's database and key)")
+    from .ci import CI_COMMANDS, add_commands
+
+    add_commands(commands)
     args = parser.parse_args(argv)
+    if args.command in CI_COMMANDS:  # a client of a server: no workspace of its own
+        from .ci import main as ci_main
+
+        return ci_main(args.command, args)
 
     from .domain.errors import WindFlowError
     from .logging_setup import start_process

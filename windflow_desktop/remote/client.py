@@ -10,9 +10,10 @@ connection; none is retried on an answer. Every error is a domain error."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, Protocol
 
 import httpx
@@ -24,6 +25,18 @@ log = logging.getLogger("windflow.remote")
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 RETRIES = 2
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+@contextlib.asynccontextmanager
+async def response_lines(response: httpx.Response) -> AsyncIterator[AsyncIterator[str]]:
+    """The lines of a streamed answer, their iterator closed here, in this task: left to
+    the collector it is finalised in another task, which anyio refuses (an unraisable
+    error, and a connection not given back)."""
+    lines = response.aiter_lines()
+    try:
+        yield lines
+    finally:
+        await lines.aclose()  # type: ignore[attr-defined]
 
 
 class SecretStore(Protocol):

@@ -19,7 +19,7 @@ from ..domain.containers import ContainerInfo
 from ..domain.errors import WindFlowError
 from ..domain.identity import Principal
 from ..services.protocols import ContainersApi
-from .client import TIMEOUT, ServerSession
+from .client import TIMEOUT, ServerSession, response_lines
 from .decode import decode
 from .errors import ServerUnreachableError, from_response, from_transport
 
@@ -89,19 +89,20 @@ class RemoteContainers:
                     await response.aread()
                     raise from_response(response)
                 kind, data = "", ""
-                async for line in response.aiter_lines():
-                    if line.startswith("event:"):
-                        kind = line[6:].strip()
-                    elif line.startswith("data:"):
-                        data = line[5:].strip()
-                    elif not line:  # the end of an event
-                        if kind == "line":
-                            yield str(json.loads(data))
-                        elif kind == "end":
-                            return
-                        elif kind == "error":
-                            raise _stream_error(json.loads(data))
-                        kind, data = "", ""
+                async with response_lines(response) as lines:
+                    async for line in lines:
+                        if line.startswith("event:"):
+                            kind = line[6:].strip()
+                        elif line.startswith("data:"):
+                            data = line[5:].strip()
+                        elif not line:  # the end of an event
+                            if kind == "line":
+                                yield str(json.loads(data))
+                            elif kind == "end":
+                                return
+                            elif kind == "error":
+                                raise _stream_error(json.loads(data))
+                            kind, data = "", ""
             # Closed without its end: the server went away (a restart, a proxy).
             raise ServerUnreachableError(f"{self._session.url} closed the log of "
                                          f"{container_id[:12]} before it ended: follow it "

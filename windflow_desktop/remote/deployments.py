@@ -33,7 +33,7 @@ from ..domain.models import (
 from ..domain.paging import Page, PageRequest
 from ..services.deploy.rollouts import Rollout
 from ..services.protocols import DeploymentsApi
-from .client import ServerSession
+from .client import ServerSession, response_lines
 from .decode import decode
 from .errors import from_response, from_transport
 from .stacks import page_params
@@ -157,23 +157,24 @@ class RemoteDeployments:
                     if response.status_code >= 400:
                         await response.aread()
                         raise from_response(response)
-                    async for text in response.aiter_lines():
-                        if not text.strip():
-                            continue
-                        item = json.loads(text)
-                        cut_since, attempt = None, 0
-                        kind = item.get("type")
-                        if kind == "log" and int(item["seq"]) > seq:
-                            seq = int(item["seq"])
-                            yield DeploymentLog(deployment_id, seq, str(item["line"]),
-                                                LogStream(item["stream"]),
-                                                datetime.fromisoformat(item["ts"]))
-                        elif kind == "end":
-                            return
-                        elif kind == "error":
-                            raise from_response(httpx.Response(int(item["status"]), json={
-                                "error": item.get("error"), "message": item.get("message"),
-                                "details": item.get("details") or {}}))
+                    async with response_lines(response) as lines:
+                        async for text in lines:
+                            if not text.strip():
+                                continue
+                            item = json.loads(text)
+                            cut_since, attempt = None, 0
+                            kind = item.get("type")
+                            if kind == "log" and int(item["seq"]) > seq:
+                                seq = int(item["seq"])
+                                yield DeploymentLog(deployment_id, seq, str(item["line"]),
+                                                    LogStream(item["stream"]),
+                                                    datetime.fromisoformat(item["ts"]))
+                            elif kind == "end":
+                                return
+                            elif kind == "error":
+                                raise from_response(httpx.Response(int(item["status"]), json={
+                                    "error": item.get("error"), "message": item.get("message"),
+                                    "details": item.get("details") or {}}))
                     failure: httpx.TransportError | None = None  # ended without "end"
             except httpx.TransportError as exc:
                 failure = exc

@@ -18,7 +18,7 @@ from ..domain.events import CLIENT_RESYNC, Event
 from ..events.dispatch import Deduper, Listeners
 from ..events.protocol import BusState
 from ..events.supervisor import backoff_delay
-from .client import ServerSession
+from .client import ServerSession, response_lines
 
 log = logging.getLogger("windflow.remote.events")
 READ_TIMEOUT_S = 45.0  # the server pings every 15 s: three missed pings is a dead line
@@ -106,20 +106,21 @@ class RemoteBus(Listeners):
 
                 raise from_response(response)
             kind, event_id, data = "", None, ""
-            async for line in response.aiter_lines():
-                if line:
-                    field, _, value = line.partition(":")
-                    value = value[1:] if value.startswith(" ") else value
-                    if field == "event":
-                        kind = value
-                    elif field == "id":
-                        event_id = value
-                    elif field == "data":
-                        data = value
-                    continue
-                if kind:
-                    await self._frame(kind, event_id, data)
-                kind, event_id, data = "", None, ""
+            async with response_lines(response) as lines:
+                async for line in lines:
+                    if line:
+                        field, _, value = line.partition(":")
+                        value = value[1:] if value.startswith(" ") else value
+                        if field == "event":
+                            kind = value
+                        elif field == "id":
+                            event_id = value
+                        elif field == "data":
+                            data = value
+                        continue
+                    if kind:
+                        await self._frame(kind, event_id, data)
+                    kind, event_id, data = "", None, ""
 
     async def _frame(self, kind: str, event_id: str | None, data: str) -> None:
         if kind == "ready":

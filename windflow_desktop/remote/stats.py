@@ -12,7 +12,7 @@ import httpx
 from ..domain.containers import ContainerStats
 from ..domain.errors import WindFlowError
 from ..domain.identity import Principal
-from .client import ServerSession
+from .client import ServerSession, response_lines
 from .decode import decode
 from .errors import from_response, from_transport
 
@@ -33,13 +33,14 @@ class RemoteStats:
                 if response.status_code >= 400:
                     await response.aread()
                     raise from_response(response)
-                async for line in response.aiter_lines():
-                    if not line.strip():
-                        continue
-                    raw = json.loads(line)
-                    if "error" in raw and "message" in raw:
-                        raise WindFlowError(str(raw["message"]), code=str(raw["error"]))
-                    batch: dict[str, ContainerStats] = decode(dict[str, ContainerStats], raw)
-                    yield batch
+                async with response_lines(response) as lines:
+                    async for line in lines:
+                        if not line.strip():
+                            continue
+                        raw = json.loads(line)
+                        if "error" in raw and "message" in raw:
+                            raise WindFlowError(str(raw["message"]), code=str(raw["error"]))
+                        batch: dict[str, ContainerStats] = decode(dict[str, ContainerStats], raw)
+                        yield batch
         except httpx.TransportError as exc:
             raise from_transport(exc, self.session.url) from exc

@@ -13,6 +13,8 @@ No I/O, no Qt: callers find the holder (one query, or the rows they have) and pa
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -164,3 +166,19 @@ def require(action: Action, dep: Deployment, holder: Deployment | None) -> None:
     where = standing(dep, holder)
     if action not in allowed(dep.status, where):
         raise ConflictError(refusal(action, dep.status, where))
+
+
+@dataclass
+class Rollout:
+    """The deployments one request created, and the task that runs them."""
+
+    deployments: list[Deployment]
+    task: asyncio.Task[list[Deployment]] | None = field(default=None, repr=False)
+
+    async def wait(self) -> list[Deployment]:
+        """Their states once their pipelines ended, in the order of the request. A
+        succeeded one may still be rolled back by the watch that follows its success
+        (``DeploymentCore.watching``); a staged rollout waits for each wave's watch."""
+        if self.task is None:
+            return self.deployments
+        return await asyncio.shield(self.task)

@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from .enums import Role
 from .errors import ValidationError
-from .models import Organization, User, utcnow
+from .models import Membership, Organization, User, utcnow
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
@@ -167,3 +167,14 @@ class TokenPair:
     refresh_token: str = field(repr=False)
     access: TokenClaims
     refresh: TokenClaims
+
+
+@dataclass(frozen=True)
+class AuthSession:
+    """A signed-in user in one organization; ``tokens`` never show in ``repr``."""
+
+    user: User
+    principal: Principal
+    organization: Organization | None
+    memberships: tuple[Membership, ...]
+    tokens: TokenPair = field(repr=False)

@@ -6,12 +6,11 @@ reading another organization."""
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
+from ..domain.activity import ActivityEntry, ActivityFilters, Actor, DashboardSummary
 from ..domain.identity import Principal
 from ..domain.paging import Page, PageRequest
-from ..services.activity import ActivityEntry, ActivityFilters, Actor
-from ..services.dashboard import DashboardSummary
-from ..services.protocols import ActivityApi, DashboardApi
 from .client import ServerSession
 from .decode import decode
 from .paging import query
@@ -51,5 +50,8 @@ class RemoteDashboard:
         return decode(DashboardSummary, data)
 
 
-_activity: type[ActivityApi] = RemoteActivity
-_dashboard: type[DashboardApi] = RemoteDashboard
+if TYPE_CHECKING:
+    from ..services.protocols import ActivityApi, DashboardApi
+
+    _activity: type[ActivityApi] = RemoteActivity
+    _dashboard: type[DashboardApi] = RemoteDashboard

@@ -17,9 +17,8 @@ from typing import Any
 import jwt
 
 from ..domain.errors import ValidationError
-from ..domain.identity import Principal, TokenClaims, TokenPair, TokenType
+from ..domain.identity import AuthSession, Principal, TokenClaims, TokenPair, TokenType
 from ..domain.models import Membership, Organization, User
-from ..services.auth import AuthSession
 from .client import ServerSession
 from .decode import decode
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from ..domain.containers import ContainerInfo
 from ..domain.errors import WindFlowError
 from ..domain.identity import Principal
-from ..services.protocols import ContainersApi
 from .client import TIMEOUT, ServerSession, response_lines
 from .decode import decode
 from .errors import ServerUnreachableError, from_response, from_transport
@@ -117,5 +116,8 @@ def _stream_error(body: dict[str, Any]) -> WindFlowError:
     return from_response(httpx.Response(status, json=body))
 
 
-def _conforms(remote: RemoteContainers) -> ContainersApi:
-    return remote
+if TYPE_CHECKING:
+    from ..services.protocols import ContainersApi
+
+    def _conforms(remote: RemoteContainers) -> ContainersApi:
+        return remote

@@ -17,10 +17,11 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ..domain.deployment_flow import Rollout
 from ..domain.enums import DeploymentStatus, LogStream
 from ..domain.identity import Principal
 from ..domain.models import (
@@ -31,8 +32,6 @@ from ..domain.models import (
     PreviousValues,
 )
 from ..domain.paging import Page, PageRequest
-from ..services.deploy.rollouts import Rollout
-from ..services.protocols import DeploymentsApi
 from .client import ServerSession, response_lines
 from .decode import decode
 from .errors import from_response, from_transport
@@ -240,4 +239,7 @@ class RemoteDeployments:
         """Nothing runs here: the server's deployments go on without this desktop."""
 
 
-_check: type[DeploymentsApi] = RemoteDeployments
+if TYPE_CHECKING:
+    from ..services.protocols import DeploymentsApi
+
+    _check: type[DeploymentsApi] = RemoteDeployments

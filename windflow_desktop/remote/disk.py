@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from ..domain.containers import DiskKind, DiskUsage, PrunePlan, PruneResult
 from ..domain.identity import Principal
-from ..services.protocols import DiskApi
 from .client import ServerSession
 from .decode import decode
 
@@ -41,4 +41,7 @@ class RemoteDisk:
         return result
 
 
-_check: type[DiskApi] = RemoteDisk
+if TYPE_CHECKING:
+    from ..services.protocols import DiskApi
+
+    _check: type[DiskApi] = RemoteDisk

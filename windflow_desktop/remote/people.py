@@ -6,12 +6,12 @@ it is not sent — the server acts for the token's caller and checks its rights 
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from ..domain.enums import Role
 from ..domain.identity import Member, PendingInvitation, Principal
 from ..domain.models import Membership, Organization
 from ..domain.paging import Page, PageRequest
-from ..services.protocols import OrganizationsApi, UsersApi
 from .client import ServerSession
 from .decode import decode
 from .paging import query
@@ -90,5 +90,8 @@ class RemoteOrganizations:
         await self._session.request("POST", f"/invitations/{invitation_id}/decline")
 
 
-_users: type[UsersApi] = RemoteUsers
-_organizations: type[OrganizationsApi] = RemoteOrganizations
+if TYPE_CHECKING:
+    from ..services.protocols import OrganizationsApi, UsersApi
+
+    _users: type[UsersApi] = RemoteUsers
+    _organizations: type[OrganizationsApi] = RemoteOrganizations

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..domain.compose import ComposeReport
 from ..domain.identity import Principal
 from ..domain.models import RevisionDiff, Stack, StackRevision
 from ..domain.paging import Page, PageRequest
-from ..services.protocols import StacksApi
 from .client import ServerSession
 from .decode import decode
 
@@ -135,4 +134,7 @@ class RemoteStacks:
                                               json={"text": text, "name": name}))
 
 
-_check: type[StacksApi] = RemoteStacks
+if TYPE_CHECKING:
+    from ..services.protocols import StacksApi
+
+    _check: type[StacksApi] = RemoteStacks

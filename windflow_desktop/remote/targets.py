@@ -8,14 +8,13 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..domain.enums import TargetKind, TargetStatus
 from ..domain.identity import Principal
 from ..domain.models import HostKeyPrompt, Target, TargetCapability
 from ..domain.paging import Page, PageRequest
 from ..domain.targets import ConnectionReport, HealthResult, ScanOutcome, TargetSpec
-from ..services.protocols import StepCallback, TargetsApi
 from .client import ServerSession
 from .decode import decode
 
@@ -147,5 +146,8 @@ def _replayed(report: ConnectionReport, on_step: StepCallback | None) -> Connect
     return report
 
 
-def _conforms(remote: RemoteTargets) -> TargetsApi:
-    return remote
+if TYPE_CHECKING:
+    from ..services.protocols import StepCallback, TargetsApi
+
+    def _conforms(remote: RemoteTargets) -> TargetsApi:
+        return remote

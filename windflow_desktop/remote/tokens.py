@@ -2,30 +2,21 @@
 scripts; the Settings → Access tokens page): make one (its text is answered once and
 never again), list them (with when each was last used), revoke one.
 
-``RemoteAccessTokens`` has the local ``AccessTokenService``'s shape (``AccessTokensApi``
-below), so a page can be built over either: the ``principal`` is accepted and not sent
-(the server acts for the token's caller). A record comes back as the domain's
-``AccessToken`` with a blank ``token_hash`` — the hash never leaves the server."""
+``RemoteAccessTokens`` has the local ``AccessTokenService``'s shape
+(``services/protocols.py`` ``AccessTokensApi``), so a page can be built over either:
+the ``principal`` is accepted and not sent (the server acts for the token's caller).
+A record comes back as the domain's ``AccessToken`` with a blank ``token_hash`` — the
+hash never leaves the server."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from ..domain.identity import AccessToken, Principal
-from ..services.access_tokens import AccessTokenService
 from .client import ServerSession
 from .decode import decode
-
-
-class AccessTokensApi(Protocol):
-    """What a page asks of the access tokens (local: ``services/access_tokens.py``)."""
-
-    async def create(self, principal: Principal, name: str, expires_in_days: int,
-                     scopes: Iterable[str] | None = None) -> tuple[AccessToken, str]: ...
-    async def list(self, principal: Principal) -> Sequence[AccessToken]: ...
-    async def revoke(self, principal: Principal, token_id: uuid.UUID) -> None: ...
 
 
 def _record(data: dict[str, Any]) -> AccessToken:
@@ -56,5 +47,7 @@ class RemoteAccessTokens:
         await self._session.request("DELETE", f"/auth/tokens/{token_id}")
 
 
-_remote: type[AccessTokensApi] = RemoteAccessTokens
-_local: type[AccessTokensApi] = AccessTokenService
+if TYPE_CHECKING:
+    from ..services.protocols import AccessTokensApi
+
+    _remote: type[AccessTokensApi] = RemoteAccessTokens

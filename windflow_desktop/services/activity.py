@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
+from ..domain.activity import ActivityEntry, ActivityFilters, Actor
 from ..domain.errors import NotFoundError, ValidationError
 from ..domain.identity import Principal
 from ..domain.models import AuditEvent
@@ -23,50 +22,6 @@ from ..repositories.protocols import UnitOfWork
 from .common import ServiceContext
 
 MAX_ACTORS = 2000
-
-
-@dataclass(frozen=True)
-class ActivityFilters:
-    """What to show. ``type_prefix`` is ``"deployment."`` for a whole aggregate or a full
-    event type; ``aggregate_id`` is one object; ``since`` a lower time bound (inclusive)."""
-
-    type_prefix: str | None = None
-    actor_id: uuid.UUID | None = None
-    aggregate_id: str | None = None
-    since: datetime | None = None
-
-    def __post_init__(self) -> None:
-        if self.type_prefix is not None and len(self.type_prefix) > 100:
-            raise ValidationError("the event type filter is too long", field="type_prefix")
-        if self.aggregate_id is not None and len(self.aggregate_id) > 100:
-            raise ValidationError("the object filter is too long", field="aggregate_id")
-
-    @property
-    def active(self) -> bool:
-        return any(v is not None for v in
-                   (self.type_prefix, self.actor_id, self.aggregate_id, self.since))
-
-
-@dataclass(frozen=True)
-class ActivityEntry:
-    """One audit event as the Activity view shows it (``actor_name`` is "" for the system)."""
-
-    id: str
-    ts: datetime
-    type: str
-    aggregate_type: str
-    aggregate_id: str
-    actor_id: uuid.UUID | None
-    actor_name: str
-    data: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Someone who may appear in the trail (a member of the organization)."""
-
-    id: uuid.UUID
-    name: str
 
 
 class ActivityService:

@@ -14,7 +14,6 @@ import logging
 import math
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 from ..domain.enums import Role
@@ -27,10 +26,10 @@ from ..domain.errors import (
     ValidationError,
 )
 from ..domain.identity import (
+    AuthSession,
     Principal,
     RefreshTokenRecord,
     TokenClaims,
-    TokenPair,
     TokenType,
     check_password_policy,
 )
@@ -69,17 +68,6 @@ log = logging.getLogger("windflow.auth")
 WORKSPACE_ID_KEY = "workspace_id"
 LOCAL_SOURCE = "local"
 __all__ = ["BAD_CREDENTIALS", "AuthService", "AuthSession"]
-
-
-@dataclass(frozen=True)
-class AuthSession:
-    """A signed-in user in one organization; ``tokens`` never show in ``repr``."""
-
-    user: User
-    principal: Principal
-    organization: Organization | None
-    memberships: tuple[Membership, ...]
-    tokens: TokenPair = field(repr=False)
 
 
 class AuthService:

@@ -13,15 +13,13 @@ organization's summary.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import timedelta
 
+from ..domain.activity import DashboardSummary, RecentDeployment, TargetCounts, TargetHealth
 from ..domain.enums import (
     ACTIVE_DEPLOYMENT,
-    DeploymentStage,
     DeploymentStatus,
-    TargetKind,
     TargetStatus,
 )
 from ..domain.errors import NotFoundError, ValidationError
@@ -36,7 +34,7 @@ from ..domain.permissions import (
     PermissionChecker,
 )
 from ..repositories.protocols import UnitOfWork
-from .activity import ActivityEntry, _actor_names, _entry
+from .activity import _actor_names, _entry
 from .common import ServiceContext
 
 RECENT_DEPLOYMENTS = 8
@@ -48,64 +46,6 @@ FAILED = (DeploymentStatus.FAILED, DeploymentStatus.ROLLED_BACK)
 # The health list shows the targets that need attention first.
 HEALTH_ORDER = (TargetStatus.ERROR, TargetStatus.OFFLINE, TargetStatus.UNKNOWN,
                 TargetStatus.ONLINE)
-
-
-@dataclass(frozen=True)
-class TargetCounts:
-    online: int = 0
-    offline: int = 0
-    error: int = 0
-    unknown: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.online + self.offline + self.error + self.unknown
-
-    @classmethod
-    def of(cls, by_status: Mapping[TargetStatus, int]) -> TargetCounts:
-        return cls(**{s.value: int(by_status.get(s, 0)) for s in TargetStatus})
-
-
-@dataclass(frozen=True)
-class RecentDeployment:
-    """A deployment as the dashboard lists it (plain values, names resolved)."""
-
-    id: uuid.UUID
-    stack_id: uuid.UUID
-    stack_name: str
-    target_id: uuid.UUID
-    target_name: str
-    status: DeploymentStatus
-    stage: DeploymentStage | None
-    created_at: datetime
-    finished_at: datetime | None
-    error: str | None
-
-
-@dataclass(frozen=True)
-class TargetHealth:
-    id: uuid.UUID
-    name: str
-    kind: TargetKind
-    host: str
-    status: TargetStatus
-    last_seen: datetime | None
-
-
-@dataclass(frozen=True)
-class DashboardSummary:
-    """Everything the dashboard shows, as of ``generated_at``."""
-
-    organization_id: uuid.UUID
-    generated_at: datetime
-    targets: TargetCounts = field(default_factory=TargetCounts)
-    stacks: int = 0
-    deployments_running: int = 0
-    failed_24h: int = 0
-    succeeded_24h: int = 0
-    recent_deployments: tuple[RecentDeployment, ...] = ()
-    health: tuple[TargetHealth, ...] = ()
-    activity: tuple[ActivityEntry, ...] = ()
 
 
 class DashboardService:

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 
 from ..domain.compose import ComposeReport, project_name
-from ..domain.deployment_flow import HOLDS, Action, require
+from ..domain.deployment_flow import HOLDS, Action, Rollout, require
 from ..domain.enums import ACTIVE_DEPLOYMENT, DeploymentStatus
 from ..domain.errors import (
     ConflictError,
@@ -51,7 +51,7 @@ from ..security.secrets import SecretStore
 from .common import Scope, ServiceContext
 from .deploy.core import DeploymentCore
 from .deploy.jobs import IdempotentRequests, JobDispatch
-from .deploy.rollouts import Rollout, Rollouts
+from .deploy.rollouts import Rollouts
 from .deploy.values import secret_ref, stored_secret
 from .secret_refs import deployment_secret_refs
 

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
+from ..domain.activity import ActivityEntry, ActivityFilters, Actor, DashboardSummary
 from ..domain.compose import ComposeReport
 from ..domain.containers import (
     ContainerInfo,
@@ -22,6 +23,7 @@ from ..domain.containers import (
     PrunePlan,
     PruneResult,
 )
+from ..domain.deployment_flow import Rollout
 from ..domain.enums import DeploymentStatus, Role, TargetKind, TargetStatus
 from ..domain.identity import AccessToken, Member, PendingInvitation, Principal
 from ..domain.models import (
@@ -41,10 +43,7 @@ from ..domain.models import (
 from ..domain.paging import Page, PageRequest
 from ..domain.targets import ConnectionReport, HealthResult, ScanOutcome, StepResult, TargetSpec
 from ..domain.terminal import TerminalSession
-from .activity import ActivityEntry, ActivityFilters, Actor
 from .auth import AuthSession
-from .dashboard import DashboardSummary
-from .deploy.rollouts import Rollout
 
 StepCallback = Callable[[StepResult], None]
 

@@ -21,11 +21,11 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from ..domain.activity import ActivityEntry, ActivityFilters, Actor
 from ..domain.events import NOT_AUDITED, Event
 from ..domain.identity import Principal
 from ..domain.paging import PageRequest
 from ..domain.words import words
-from ..services.activity import ActivityEntry, ActivityFilters, Actor
 from ..services.protocols import ActivityApi
 from .base import OrganizationStore
 from .session import SessionStore

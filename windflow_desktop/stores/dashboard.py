@@ -20,15 +20,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from ..domain.activity import ActivityEntry, DashboardSummary, RecentDeployment, TargetHealth
 from ..domain.enums import DeploymentStage, DeploymentStatus, TargetStatus
 from ..domain.events import NOT_AUDITED, PAYLOADS, DeploymentFinished, Event, TargetStatusChanged
 from ..domain.identity import Principal
-from ..services.activity import ActivityEntry
-from ..services.dashboard import (
-    DashboardSummary,
-    RecentDeployment,
-    TargetHealth,
-)
 from ..services.protocols import DashboardApi
 from .base import OrganizationStore
 from .session import SessionStore

@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication
 
 from tests.support.qt import Runner, _spin_until, arun, qloop  # noqa: F401 - fixtures
+from windflow_desktop.domain.deployment_flow import Rollout
 from windflow_desktop.domain.enums import DeploymentStatus, Role, TargetAuth, TargetKind
 from windflow_desktop.domain.identity import Principal
 from windflow_desktop.domain.models import (
@@ -22,7 +23,6 @@ from windflow_desktop.domain.models import (
     StackRevision,
     Target,
 )
-from windflow_desktop.services.deploy.rollouts import Rollout
 from windflow_desktop.stores.deployments import DeploymentsStore
 from windflow_desktop.ui.dialogs.deploy_stack import DeployDialog
 from windflow_desktop.ui.widgets.message_bar import Level

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.server import PASSWORD, create_owner, running_server
+from windflow_desktop.domain.activity import ActivityFilters
 from windflow_desktop.domain.enums import Role
 from windflow_desktop.domain.errors import NotFoundError, PermissionDeniedError, ValidationError
 from windflow_desktop.domain.paging import PageRequest
@@ -16,7 +17,6 @@ from windflow_desktop.remote.activity import RemoteActivity, RemoteDashboard
 from windflow_desktop.remote.client import ServerSession
 from windflow_desktop.remote.people import RemoteOrganizations, RemoteUsers
 from windflow_desktop.remote.tokens import RemoteAccessTokens
-from windflow_desktop.services.activity import ActivityFilters
 
 ANY = None  # the principal is not sent: the server acts for the token's caller
 

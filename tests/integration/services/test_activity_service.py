@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.support.auth import add_member, add_org, build_services
+from windflow_desktop.domain.activity import ActivityFilters
 from windflow_desktop.domain.enums import Role
 from windflow_desktop.domain.errors import PermissionDeniedError, ValidationError
 from windflow_desktop.domain.identity import Principal
 from windflow_desktop.domain.models import AuditEvent
 from windflow_desktop.domain.paging import PageRequest
 from windflow_desktop.repositories.sql.backend import SqlBackend
-from windflow_desktop.services.activity import ActivityFilters, ActivityService
+from windflow_desktop.services.activity import ActivityService
 from windflow_desktop.services.common import ServiceContext
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

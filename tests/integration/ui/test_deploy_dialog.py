@@ -21,6 +21,7 @@ from pytestqt.qtbot import QtBot
 from tests.support.a11y import ACTIONABLE, actionable_widgets
 from tests.support.deploy_dialog_widgets import type_into
 from tests.support.qt import Runner, _spin_until, arun, qloop  # noqa: F401 - fixtures
+from windflow_desktop.domain.deployment_flow import Rollout
 from windflow_desktop.domain.enums import DeploymentStatus, Role, TargetAuth, TargetKind
 from windflow_desktop.domain.errors import TargetUnreachableError
 from windflow_desktop.domain.identity import Principal
@@ -33,7 +34,6 @@ from windflow_desktop.domain.models import (
     StackRevision,
     Target,
 )
-from windflow_desktop.services.deploy.rollouts import Rollout
 from windflow_desktop.stores.deployments import DeploymentsStore
 from windflow_desktop.ui.dialogs.deploy_stack import CHECK_ROLE, DeployDialog
 

@@ -5,17 +5,18 @@ from __future__ import annotations
 import json
 import uuid
 
-from windflow_desktop.domain.enums import DeploymentStatus, TargetKind, TargetStatus
-from windflow_desktop.domain.models import utcnow
-from windflow_desktop.remote.decode import decode
-from windflow_desktop.server.serialize import plain
-from windflow_desktop.services.activity import ActivityEntry, Actor
-from windflow_desktop.services.dashboard import (
+from windflow_desktop.domain.activity import (
+    ActivityEntry,
+    Actor,
     DashboardSummary,
     RecentDeployment,
     TargetCounts,
     TargetHealth,
 )
+from windflow_desktop.domain.enums import DeploymentStatus, TargetKind, TargetStatus
+from windflow_desktop.domain.models import utcnow
+from windflow_desktop.remote.decode import decode
+from windflow_desktop.server.serialize import plain
 
 
 def test_a_dashboard_summary_round_trips() -> None:

@@ -10,8 +10,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from ...domain.activity import ActivityFilters
 from ...domain.paging import PageRequest
-from ...services.activity import ActivityFilters
 from ..deps import Caller, Cursor, Limit, Search, Services
 from ..serialize import page_json, plain
 

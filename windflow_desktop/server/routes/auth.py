@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from ...domain.identity import AuthSession
 from ...domain.permissions import PermissionChecker
-from ...services.auth import AuthSession
 from ..deps import Caller, Services
 from ..serialize import membership_json, plain, user_json
 

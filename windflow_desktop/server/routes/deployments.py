@@ -23,12 +23,12 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from ...domain.deployment_flow import Rollout
 from ...domain.enums import DeploymentStatus
 from ...domain.errors import ValidationError, WindFlowError, http_status
 from ...domain.identity import Principal
 from ...domain.models import DeploymentLog
 from ...domain.paging import PageRequest
-from ...services.deploy.rollouts import Rollout
 from ..deps import Caller, Cursor, Limit, Services
 from ..feed import EventFeed
 from ..serialize import deployment_json, page_json, plain, stage_json

@@ -8,8 +8,8 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from dataclasses import dataclass, field
 
+from ...domain.deployment_flow import Rollout
 from ...domain.enums import ACTIVE_DEPLOYMENT, DeploymentStatus
 from ...domain.models import Deployment
 from ...domain.paging import PageRequest
@@ -20,22 +20,6 @@ from .core import DeploymentCore
 
 RECONCILE_CONCURRENCY = 8
 log = logging.getLogger("windflow.deployments")
-
-
-@dataclass
-class Rollout:
-    """The deployments one request created, and the task that runs them."""
-
-    deployments: list[Deployment]
-    task: asyncio.Task[list[Deployment]] | None = field(default=None, repr=False)
-
-    async def wait(self) -> list[Deployment]:
-        """Their states once their pipelines ended, in the order of the request. A
-        succeeded one may still be rolled back by the watch that follows its success
-        (``DeploymentCore.watching``); a staged rollout waits for each wave's watch."""
-        if self.task is None:
-            return self.deployments
-        return await asyncio.shield(self.task)
 
 
 class Rollouts:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import math
 
+# The code of the error that says a session was ended elsewhere (signed out everywhere,
+# a password change, a revoked token): the window signs out and says why.
+SESSION_ENDED = "SESSION_ENDED"
+
 
 class WindFlowError(Exception):
     """Base of every expected error; ``message`` is for people, ``code`` for programs."""

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from ..domain.errors import (
+    SESSION_ENDED,
     AuthenticationError,
     NotFoundError,
     PermissionDeniedError,
@@ -41,7 +42,6 @@ _SECRET_KEY = re.compile(r"pass(word|phrase)?|secret|token|private|signing|crede
 
 
 _UNSET: Any = object()
-SESSION_ENDED = "SESSION_ENDED"
 
 
 class Publisher(Protocol):

@@ -15,10 +15,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from ..domain.errors import LoginLockedError, SecretStoreUnavailable, WindFlowError
+from ..domain.errors import SESSION_ENDED, LoginLockedError, SecretStoreUnavailable, WindFlowError
 from ..domain.identity import AuthSession, Principal
 from ..domain.models import Membership, Organization, User
-from ..services.common import SESSION_ENDED
 from ..services.protocols import AuthApi
 from .base import Store
 

@@ -22,7 +22,6 @@ from ..domain.identity import Principal
 from ..domain.models import RevisionDiff, Stack, StackRevision
 from ..domain.paging import PageRequest
 from ..services.protocols import StacksApi
-from ..services.stacks import read_import_file
 from .base import OrganizationStore
 from .session import SessionStore
 
@@ -237,6 +236,8 @@ class StacksStore(OrganizationStore):
     def import_file(self, path: str) -> Any:
         """Import from a file (its size checked, then read, in a worker thread)."""
         async def act() -> Stack:
+            from ..services.stacks import read_import_file  # (its module is heavy)
+
             text = await asyncio.to_thread(read_import_file, path)
             stack = await self._service.import_stack(self._require(), text)
             self._upsert(stack)

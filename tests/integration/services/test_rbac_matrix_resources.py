@@ -136,6 +136,10 @@ TABLE: dict[str, Row] = {
     "deployments.stop": Row(OPERATOR, UNREACHABLE, NOT_FOUND, NOT_FOUND),
     "deployments.start": Row(OPERATOR, UNREACHABLE, NOT_FOUND, NOT_FOUND),
     "deployments.remove": Row(OPERATOR, UNREACHABLE, NOT_FOUND, NOT_FOUND),
+    # The job queue's workers and dead jobs (no queue here: an empty report, no such job);
+    # managing, not reading: a superuser of another organization is refused too.
+    "deployments.workers": Row(OPERATOR, OK, DENIED, DENIED),
+    "deployments.retry_dead": Row(OPERATOR, NOT_FOUND, DENIED, DENIED),
     # -- containers (every call reaches the target's engine) --------------------------------
     "containers.list_containers": Row(VIEWER, UNREACHABLE, NOT_FOUND, NOT_FOUND),
     # Issue #9 item 16 (masking its Config.Env, containers:manage for the raw view) would
@@ -267,6 +271,8 @@ def own_calls() -> dict[str, Call]:
             lambda dep: _started(w.svc.deployments.rollback(p, dep.id))),
         "deployments.current_deployments": lambda w, p:
             w.svc.deployments.current_deployments(p),
+        "deployments.workers": lambda w, p: w.svc.deployments.workers(p),
+        "deployments.retry_dead": lambda w, p: w.svc.deployments.retry_dead(p, "0-1"),
         "deployments.previous_values": lambda w, p: w.svc.deployments.previous_values(
             p, w.own.stack.id, w.own.target.id),
         "deployments.cancel": lambda w, p: _then(
@@ -325,7 +331,8 @@ def other_calls() -> dict[str, tuple[str, Call]]:
         name: (MEMBER, own_calls()[name]) for name in (
             "targets.list_targets", "targets.create_target", "stacks.list_stacks",
             "stacks.create_stack", "stacks.import_stack", "deployments.list_deployments",
-            "deployments.current_deployments", "activity.actors")
+            "deployments.current_deployments", "activity.actors", "deployments.workers",
+            "deployments.retry_dead")
     }
     objects: dict[str, Call] = {
         "targets.get_target": lambda w, p: w.svc.targets.get_target(p, o(w).target.id),

@@ -96,9 +96,65 @@ class ConflictError(WindFlowError):
 class StaleAttemptError(ConflictError):
     """A write by a worker whose claim of the deployment another worker took over."""
 
+    code = "STALE_ATTEMPT"
+
 
 class TargetUnreachableError(WindFlowError):
     code = "TARGET_UNREACHABLE"
+
+
+# Reaching a target (raised by the engine; here so every layer — and a server's client —
+# knows the same kinds).
+class TargetAuthError(TargetUnreachableError):
+    """The host answered but refused the user, key, passphrase or password."""
+
+    code = "TARGET_AUTH_FAILED"
+
+
+class HostKeyChangedError(TargetUnreachableError):
+    """The host presented a key other than the one trusted before: refused."""
+
+    code = "HOST_KEY_CHANGED"
+
+
+class HostKeyRejectedError(TargetUnreachableError):
+    """A new host's key was not accepted by the user (or nobody could be asked)."""
+
+    code = "HOST_KEY_NOT_TRUSTED"
+
+
+class ConnectionDroppedError(TargetUnreachableError):
+    """The connection to the target was lost while a command or request was running."""
+
+    code = "CONNECTION_DROPPED"
+
+
+class TlsError(TargetUnreachableError):
+    """The TLS handshake with a Docker engine failed (CA, certificate, key)."""
+
+    code = "TLS_FAILED"
+
+
+class CommandTimeoutError(WindFlowError):
+    """A command on a target did not finish within its timeout (it was stopped)."""
+
+    code = "COMMAND_TIMEOUT"
+
+
+class DockerUnavailableError(WindFlowError):
+    """The target is reachable but its Docker engine is not (missing, stopped, no rights)."""
+
+    code = "DOCKER_UNAVAILABLE"
+
+
+class DockerApiError(WindFlowError):
+    """The Docker engine refused a request; ``status`` is its HTTP status."""
+
+    code = "DOCKER_API_ERROR"
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class DeploymentError(WindFlowError):
@@ -122,6 +178,20 @@ HTTP_STATUS: tuple[tuple[type[WindFlowError], int], ...] = (
 )
 
 
-def http_status(exc: WindFlowError) -> int:
-    """The status ``exc`` is answered with (400 for any other expected error)."""
-    return next((status for kind, status in HTTP_STATUS if isinstance(exc, kind)), 400)
+def http_status(exc: WindFlowError | type[WindFlowError]) -> int:
+    """The status ``exc`` (or any error of that kind) is answered with (400 for any other
+    expected error)."""
+    kind = exc if isinstance(exc, type) else type(exc)
+    return next((status for parent, status in HTTP_STATUS if issubclass(kind, parent)), 400)
+
+
+def kind_of(code: str) -> type[WindFlowError] | None:
+    """The kind of this tree that answers with ``code`` (how a server's client reads an
+    error back as the same class it was raised as); None for a code of no kind here."""
+    return _KINDS.get(code)
+
+
+_KINDS: dict[str, type[WindFlowError]] = {}
+for _kind in list(globals().values()):
+    if isinstance(_kind, type) and issubclass(_kind, WindFlowError):
+        _KINDS.setdefault(_kind.code, _kind)  # the first defined: a subclass may reuse a code

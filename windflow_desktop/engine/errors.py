@@ -1,62 +1,25 @@
-"""Errors of reaching a target, each with a message that says what to fix, and the
-target status each one means (``status_for``)."""
+"""Errors of reaching a target — the classes live in the domain's error tree (so a client
+of a server reads the same kinds back) — and the target status each one means
+(``status_for``)."""
 
 from __future__ import annotations
 
 from ..domain.enums import TargetStatus
-from ..domain.errors import TargetUnreachableError, WindFlowError
+from ..domain.errors import (
+    CommandTimeoutError,
+    ConnectionDroppedError,
+    DockerApiError,
+    DockerUnavailableError,
+    HostKeyChangedError,
+    HostKeyRejectedError,
+    TargetAuthError,
+    TargetUnreachableError,
+    TlsError,
+)
 
-
-class TargetAuthError(TargetUnreachableError):
-    """The host answered but refused the user, key, passphrase or password."""
-
-    code = "TARGET_AUTH_FAILED"
-
-
-class HostKeyChangedError(TargetUnreachableError):
-    """The host presented a key other than the one trusted before: refused."""
-
-    code = "HOST_KEY_CHANGED"
-
-
-class HostKeyRejectedError(TargetUnreachableError):
-    """A new host's key was not accepted by the user (or nobody could be asked)."""
-
-    code = "HOST_KEY_NOT_TRUSTED"
-
-
-class ConnectionDroppedError(TargetUnreachableError):
-    """The connection to the target was lost while a command or request was running."""
-
-    code = "CONNECTION_DROPPED"
-
-
-class TlsError(TargetUnreachableError):
-    """The TLS handshake with a Docker engine failed (CA, certificate, key)."""
-
-    code = "TLS_FAILED"
-
-
-class CommandTimeoutError(WindFlowError):
-    """A command on a target did not finish within its timeout (it was stopped)."""
-
-    code = "COMMAND_TIMEOUT"
-
-
-class DockerUnavailableError(WindFlowError):
-    """The target is reachable but its Docker engine is not (missing, stopped, no rights)."""
-
-    code = "DOCKER_UNAVAILABLE"
-
-
-class DockerApiError(WindFlowError):
-    """The Docker engine refused a request; ``status`` is its HTTP status."""
-
-    code = "DOCKER_API_ERROR"
-
-    def __init__(self, message: str, status: int = 0) -> None:
-        super().__init__(message)
-        self.status = status
+__all__ = ["CommandTimeoutError", "ConnectionDroppedError", "DockerApiError",
+           "DockerUnavailableError", "HostKeyChangedError", "HostKeyRejectedError",
+           "TargetAuthError", "TlsError", "status_for"]
 
 
 def status_for(exc: BaseException) -> TargetStatus:

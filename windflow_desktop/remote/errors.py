@@ -11,12 +11,15 @@ import httpx
 from ..domain.errors import (
     AuthenticationError,
     ConflictError,
+    DockerApiError,
     LoginLockedError,
     NotFoundError,
     PermissionDeniedError,
     TargetUnreachableError,
     ValidationError,
     WindFlowError,
+    http_status,
+    kind_of,
 )
 
 
@@ -35,6 +38,12 @@ def from_response(response: httpx.Response) -> WindFlowError:
     raw_details = body.get("details")
     details: dict[str, Any] = raw_details if isinstance(raw_details, dict) else {}
     status = response.status_code
+    kind = kind_of(code)
+    if (kind is not None and kind.__init__ is WindFlowError.__init__
+            and status == http_status(kind)):
+        return kind(message, code=code)  # e.g. DOCKER_UNAVAILABLE, HOST_KEY_CHANGED, as raised
+    if kind is DockerApiError and status == 400:
+        return DockerApiError(message, int(details.get("status") or 0))
     if status == 429:
         return LoginLockedError(int(details.get("retry_after_s", 60)))
     if status == 401:

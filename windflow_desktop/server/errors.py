@@ -13,7 +13,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..domain.errors import LoginLockedError, ValidationError, WindFlowError, http_status
+from ..domain.errors import (
+    DockerApiError,
+    LoginLockedError,
+    ValidationError,
+    WindFlowError,
+    http_status,
+)
 
 log = logging.getLogger("windflow.server")
 
@@ -34,6 +40,8 @@ def install(app: FastAPI) -> None:
         headers: dict[str, str] = {}
         if isinstance(exc, ValidationError) and exc.field:
             details["field"] = exc.field
+        if isinstance(exc, DockerApiError):
+            details["status"] = exc.status
         if isinstance(exc, LoginLockedError):
             details["retry_after_s"] = exc.retry_after_s
             headers["Retry-After"] = str(exc.retry_after_s)

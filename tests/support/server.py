@@ -14,11 +14,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from tests.env.services import free_port
+
+if TYPE_CHECKING:
+    from windflow_desktop.remote.client import ServerSession
 
 KEYRING = "tests.env.keyring_backend.MemoryKeyring"
 PASSWORD = "correct horse battery staple"
@@ -101,6 +104,28 @@ def running_server(home: Path, *args: str, scheme: str = "http", ca_file: str | 
             process.wait()
         if process.stdout is not None:
             process.stdout.close()
+
+
+@contextmanager
+def acme_server(home: Path, *args: str, **env: str) -> Iterator[Server]:
+    """A running server where ``olga`` (owner) and ``vera`` (viewer) of Acme sign in
+    with ``PASSWORD`` — the set-up most tests through a server start from."""
+    create_owner(home, **env)
+    with running_server(home, *args, **env) as server, server.client() as http:
+        owner = bearer(sign_in(http, "olga")["access_token"])
+        made = http.post("/api/v1/users", headers=owner, json={
+            "username": "vera", "email": "vera@example.test", "password": PASSWORD})
+        assert made.status_code == 201, made.text
+        yield server
+
+
+async def signed_in(server: Server, user: str) -> ServerSession:
+    """The desktop's client of ``server``, signed in as ``user``; close it when done."""
+    from windflow_desktop.remote.client import ServerSession
+
+    session = ServerSession(server.url)
+    await session.login(user, PASSWORD)
+    return session
 
 
 class EventStream:

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from tests.env.docker import BUSYBOX_IMAGE, DockerEngine
-from tests.support.server import PASSWORD, Server, bearer, create_owner, running_server, sign_in
+from tests.support.server import Server, acme_server, signed_in
 from windflow_desktop.domain.enums import Role, TargetKind
 from windflow_desktop.domain.errors import (
     NotFoundError,
@@ -38,29 +38,17 @@ TICKING = "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.1; done"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server for the module: ``olga`` (owner) and ``vera`` (viewer) of Acme."""
-    home = tmp_path_factory.mktemp("server")
-    create_owner(home)
-    with running_server(home) as server, server.client() as http:
-        owner = bearer(sign_in(http, "olga")["access_token"])
-        made = http.post("/api/v1/users", headers=owner, json={
-            "username": "vera", "email": "vera@example.test", "password": PASSWORD})
-        assert made.status_code == 201, made.text
-        yield server
-
-
-async def _signed_in(server: Server, user: str) -> ServerSession:
-    session = ServerSession(server.url)
-    await session.login(user, PASSWORD)
-    return session
+    with acme_server(tmp_path_factory.mktemp("server")) as running:
+        yield running
 
 
 @pytest.fixture
 async def session(server: Server) -> AsyncIterator[ServerSession]:
-    signed_in = await _signed_in(server, "olga")
+    olga = await signed_in(server, "olga")
     try:
-        yield signed_in
+        yield olga
     finally:
-        await signed_in.close()
+        await olga.close()
 
 
 @pytest.fixture
@@ -178,7 +166,7 @@ async def test_refusals_are_the_domains_errors(server: Server, session: ServerSe
                                                docker_engine: DockerEngine) -> None:
     containers = RemoteContainers(session)
     cid = await _run(docker_engine, "sleep 60")
-    viewer_session = await _signed_in(server, "vera")
+    viewer_session = await signed_in(server, "vera")
     try:
         viewer = RemoteContainers(viewer_session)
         # Reading is a viewer's; acting is not (and the container is left as it was).

@@ -16,12 +16,10 @@ import pytest
 from tests.env.docker import DockerEngine
 from tests.support.deploy import compose_v2_config
 from tests.support.server import (
-    PASSWORD,
     Server,
+    acme_server,
     bearer,
-    create_owner,
-    running_server,
-    sign_in,
+    signed_in,
 )
 from windflow_desktop.domain.enums import ACTIVE_DEPLOYMENT, DeploymentStatus
 from windflow_desktop.domain.errors import (
@@ -31,7 +29,6 @@ from windflow_desktop.domain.errors import (
     ValidationError,
 )
 from windflow_desktop.domain.identity import Principal
-from windflow_desktop.remote.client import ServerSession
 from windflow_desktop.remote.deployments import RemoteDeployments
 from windflow_desktop.remote.stacks import RemoteStacks
 
@@ -57,20 +54,9 @@ def server(tmp_path_factory: pytest.TempPathFactory,
            docker_engine: DockerEngine) -> Iterator[Server]:
     """A server whose deployments run Compose v2 with projects under its own home."""
     home = tmp_path_factory.mktemp("server")
-    create_owner(home)
-    with running_server(home, DOCKER_CONFIG=str(compose_v2_config(home)),
-                        HOME=str(home)) as running, running.client() as http:
-        owner = bearer(sign_in(http, "olga")["access_token"])
-        made = http.post("/api/v1/users", headers=owner, json={
-            "username": "vera", "email": "vera@example.test", "password": PASSWORD})
-        assert made.status_code == 201, made.text
+    with acme_server(home, DOCKER_CONFIG=str(compose_v2_config(home)),
+                     HOME=str(home)) as running:
         yield running
-
-
-async def _signed_in(server: Server, user: str) -> ServerSession:
-    session = ServerSession(server.url)
-    await session.login(user, PASSWORD)
-    return session
 
 
 def _containers(engine: DockerEngine, project: str, *, running: bool = True) -> list[str]:
@@ -80,7 +66,7 @@ def _containers(engine: DockerEngine, project: str, *, running: bool = True) -> 
 
 async def test_a_stack_deployed_through_the_client_runs_on_the_servers_target(
         server: Server, docker_engine: DockerEngine) -> None:
-    session = await _signed_in(server, "olga")
+    session = await signed_in(server, "olga")
     stacks, deployments = RemoteStacks(session), RemoteDeployments(session)
     try:
         made = await session.request("POST", "/targets", json={
@@ -177,9 +163,9 @@ async def test_a_stack_deployed_through_the_client_runs_on_the_servers_target(
 
 async def test_errors_are_the_domains_own(server: Server, tmp_path_factory:
                                           pytest.TempPathFactory) -> None:
-    session = await _signed_in(server, "olga")
+    session = await signed_in(server, "olga")
     stacks, deployments = RemoteStacks(session), RemoteDeployments(session)
-    viewer = await _signed_in(server, "vera")
+    viewer = await signed_in(server, "vera")
     vera = RemoteDeployments(viewer)
     try:
         nowhere = tmp_path_factory.mktemp("nowhere") / "no-engine.sock"

@@ -19,7 +19,11 @@ from pathlib import Path
 import pytest
 
 from tests.env.docker import BUSYBOX_IMAGE, DockerEngine, start_docker
-from tests.support.server import PASSWORD, Server, bearer, create_owner, running_server, sign_in
+from tests.support.server import (
+    Server,
+    acme_server,
+    signed_in,
+)
 from windflow_desktop.domain.containers import DiskKind
 from windflow_desktop.domain.enums import Role, TargetKind
 from windflow_desktop.domain.errors import (
@@ -42,14 +46,8 @@ NOBODY = Principal(uuid.uuid4(), uuid.uuid4(), Role.VIEWER)
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server for the module: ``olga`` (owner) and ``vera`` (viewer) of Acme."""
-    home = tmp_path_factory.mktemp("server")
-    create_owner(home)
-    with running_server(home) as server, server.client() as http:
-        owner = bearer(sign_in(http, "olga")["access_token"])
-        made = http.post("/api/v1/users", headers=owner, json={
-            "username": "vera", "email": "vera@example.test", "password": PASSWORD})
-        assert made.status_code == 201, made.text
-        yield server
+    with acme_server(tmp_path_factory.mktemp("server")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -62,19 +60,13 @@ def own_engine() -> Iterator[DockerEngine]:
         engine.stop()
 
 
-async def _signed_in(server: Server, user: str) -> ServerSession:
-    session = ServerSession(server.url)
-    await session.login(user, PASSWORD)
-    return session
-
-
 @pytest.fixture
 async def session(server: Server) -> AsyncIterator[ServerSession]:
-    signed_in = await _signed_in(server, "olga")
+    olga = await signed_in(server, "olga")
     try:
-        yield signed_in
+        yield olga
     finally:
-        await signed_in.close()
+        await olga.close()
 
 
 async def _target(session: ServerSession, engine: DockerEngine) -> uuid.UUID:
@@ -124,7 +116,7 @@ async def test_a_viewer_looks_and_is_refused_the_rest(
     target = await _target(session, docker_engine)
     volume = f"rd-{uuid.uuid4().hex[:6]}"
     docker_engine.cli("volume", "create", volume)
-    viewer_session = await _signed_in(server, "vera")
+    viewer_session = await signed_in(server, "vera")
     try:
         viewer = RemoteDisk(viewer_session)
         assert volume in [v.name for v in (await viewer.usage(NOBODY, target)).volumes]

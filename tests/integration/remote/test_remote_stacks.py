@@ -13,12 +13,11 @@ import pytest
 import yaml
 
 from tests.support.server import (
-    PASSWORD,
     Server,
+    acme_server,
     bearer,
-    create_owner,
-    running_server,
     sign_in,
+    signed_in,
 )
 from windflow_desktop.domain.errors import (
     AuthenticationError,
@@ -43,25 +42,13 @@ NOBODY = Principal(uuid.uuid4(), uuid.uuid4(), None)
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    home = tmp_path_factory.mktemp("server")
-    create_owner(home)
-    with running_server(home) as running, running.client() as http:
-        owner = bearer(sign_in(http, "olga")["access_token"])
-        made = http.post("/api/v1/users", headers=owner, json={
-            "username": "vera", "email": "vera@example.test", "password": PASSWORD})
-        assert made.status_code == 201, made.text
+    with acme_server(tmp_path_factory.mktemp("server")) as running:
         yield running
-
-
-async def _signed_in(server: Server, user: str) -> ServerSession:
-    session = ServerSession(server.url)
-    await session.login(user, PASSWORD)
-    return session
 
 
 @pytest.fixture
 async def olga(server: Server) -> AsyncIterator[RemoteStacks]:
-    session = await _signed_in(server, "olga")
+    session = await signed_in(server, "olga")
     yield RemoteStacks(session)
     await session.close()
 
@@ -178,7 +165,7 @@ async def test_errors_are_the_domains_own(server: Server, olga: RemoteStacks) ->
     with pytest.raises(ConflictError, match="archived"):
         await olga.restore(NOBODY, stack.id, 1)
 
-    session = await _signed_in(server, "vera")
+    session = await signed_in(server, "vera")
     vera = RemoteStacks(session)
     try:
         assert stack.id in {s.id for s in (await vera.list_stacks(

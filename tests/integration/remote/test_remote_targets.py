@@ -16,7 +16,13 @@ import pytest
 
 from tests.env.docker import DockerEngine
 from tests.env.sshd import SshServer
-from tests.support.server import PASSWORD, Server, bearer, create_owner, running_server, sign_in
+from tests.support.server import (
+    Server,
+    acme_server,
+    bearer,
+    sign_in,
+    signed_in,
+)
 from windflow_desktop.domain.enums import Role, TargetAuth, TargetKind, TargetStatus
 from windflow_desktop.domain.errors import (
     ConflictError,
@@ -27,7 +33,6 @@ from windflow_desktop.domain.errors import (
 from windflow_desktop.domain.identity import Principal
 from windflow_desktop.domain.paging import PageRequest
 from windflow_desktop.domain.targets import FAILED, OK, StepResult, TargetSpec
-from windflow_desktop.remote.client import ServerSession
 from windflow_desktop.remote.targets import RemoteTargets
 
 # Accepted for the protocol, never sent: the server acts for the token's caller.
@@ -37,14 +42,8 @@ NOBODY = Principal(uuid.uuid4(), uuid.uuid4(), Role.VIEWER)
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server for the module: ``olga`` (owner) and ``vera`` (viewer) of Acme."""
-    home = tmp_path_factory.mktemp("server")
-    create_owner(home)
-    with running_server(home) as server, server.client() as http:
-        owner = bearer(sign_in(http, "olga")["access_token"])
-        made = http.post("/api/v1/users", headers=owner, json={
-            "username": "vera", "email": "vera@example.test", "password": PASSWORD})
-        assert made.status_code == 201, made.text
-        yield server
+    with acme_server(tmp_path_factory.mktemp("server")) as running:
+        yield running
 
 
 @pytest.fixture
@@ -61,15 +60,9 @@ async def http(server: Server, owner_token: str) -> AsyncIterator[httpx.AsyncCli
         yield client
 
 
-async def _signed_in(server: Server, user: str) -> ServerSession:
-    session = ServerSession(server.url)
-    await session.login(user, PASSWORD)
-    return session
-
-
 @pytest.fixture
 async def targets(server: Server) -> AsyncIterator[RemoteTargets]:
-    session = await _signed_in(server, "olga")
+    session = await signed_in(server, "olga")
     try:
         yield RemoteTargets(session)
     finally:
@@ -234,7 +227,7 @@ async def test_refusals_are_the_domains_errors(server: Server, targets: RemoteTa
         await targets.capabilities(NOBODY, uuid.uuid4())
     box = await targets.create_target(NOBODY, _nowhere(tmp_path, _name("box")))
 
-    viewer_session = await _signed_in(server, "vera")
+    viewer_session = await signed_in(server, "vera")
     try:
         viewer = RemoteTargets(viewer_session)
         assert box.id in {t.id for t in (await viewer.list_targets(NOBODY)).items}

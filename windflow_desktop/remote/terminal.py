@@ -179,8 +179,7 @@ class RemoteTerminal:
 def _refused(exc: Any) -> WindFlowError:
     """A handshake answered with an error: the domain error of its body."""
     answer = exc.response
-    return from_response(httpx.Response(answer.status_code, content=answer.body or b"",
-                                        headers=list(answer.headers.raw_items())))
+    return from_response(httpx.Response(answer.status_code, content=bytes(answer.body or b"")))
 
 
 def _expiry(token: str) -> float | None:

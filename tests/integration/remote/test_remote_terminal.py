@@ -1,10 +1,10 @@
 """``RemoteTerminal`` through a real ``windflow serve`` to a real Docker engine (a
 ``local`` target of the server on the test engine's socket): an operator's shell echoes
 (read back from a pyte screen, as the terminal widget shows it), follows a resize
-(``stty size``), ends with its exit code; the server audits it (``container.shell_opened``,
-never the keystrokes); closing the socket ends the shell in the container; refusals are
-the domain's errors before any socket opens; an expired or unknown access token is
-refreshed as for any request."""
+(``stty size``), ends with its exit code; the server audits it
+(``container.shell_opened``, never the keystrokes); refusals are the domain's errors
+before any socket opens; an expired or unknown access token is refreshed as for any
+request."""
 
 from __future__ import annotations
 
@@ -153,33 +153,10 @@ async def test_a_shell_through_the_server_echoes_resizes_exits_and_is_audited(
     rows = [r for r in page["items"] if r["type"] == "container.shell_opened"
             and r["aggregate_id"] == container]
     assert len(rows) == 1, page["items"]
-    assert rows[0]["actor_id"] == me["user_id"]
+    assert rows[0]["actor_id"] == me["user"]["id"]
     assert rows[0]["data"] == {"target_id": str(target_id), "target": rows[0]["data"]["target"],
                                "shell": "sh"}
     assert "echo" not in json.dumps(page["items"])  # never the keystrokes
-
-
-async def _shell_pids(engine: DockerEngine, cid: str, marker: str) -> list[str]:
-    out = await asyncio.to_thread(engine.cli, "top", cid, "-o", "pid,args")
-    return [line for line in out.splitlines() if marker in line]
-
-
-async def test_closing_the_socket_ends_the_shell_in_the_container(
-        otto: ServerSession, target_id: uuid.UUID, container: str,
-        docker_engine: DockerEngine) -> None:
-    session = await RemoteTerminal(otto).open(NOBODY, target_id, container)
-    screen = Screen(session)
-    await session.write(b"echo re''ady; exec sleep 4242\r")
-    await screen.until("ready")
-    deadline = time.monotonic() + 10
-    while not await _shell_pids(docker_engine, container, "sleep 4242"):
-        assert time.monotonic() < deadline, "the shell did not run sleep"
-        await asyncio.sleep(0.1)
-    await session.close()
-    deadline = time.monotonic() + 15
-    while await _shell_pids(docker_engine, container, "sleep 4242"):
-        assert time.monotonic() < deadline, "the exec outlived its socket"
-        await asyncio.sleep(0.2)
 
 
 async def test_refusals_are_the_domains_errors_before_any_socket_opens(

@@ -4,7 +4,8 @@
 (``stty size``), ends with its exit code; the server audits it
 (``container.shell_opened``, never the keystrokes); refusals are the domain's errors
 before any socket opens; an expired or unknown access token is refreshed as for any
-request."""
+request; over TLS the session's CA is the socket's (an untrusted or absent server is
+said as for any request)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pyte
 import pytest
 
-from tests.env.docker import BUSYBOX_IMAGE, DockerEngine
+from tests.env.docker import BUSYBOX_IMAGE, DockerEngine, make_tls
 from tests.support.server import PASSWORD, Server, bearer, create_owner, running_server, sign_in
 from windflow_desktop.domain.enums import Role, TargetKind
 from windflow_desktop.domain.errors import (
@@ -31,6 +33,7 @@ from windflow_desktop.domain.identity import Principal
 from windflow_desktop.domain.targets import TargetSpec
 from windflow_desktop.domain.terminal import TerminalSession
 from windflow_desktop.remote.client import ServerSession
+from windflow_desktop.remote.errors import ServerUnreachableError
 from windflow_desktop.remote.targets import RemoteTargets
 from windflow_desktop.remote.terminal import RemoteShell, RemoteTerminal
 
@@ -207,3 +210,40 @@ async def test_a_stale_access_token_is_refreshed_first(
     finally:
         await session.close()
     assert otto.refreshes == refreshes + 1
+
+
+async def test_over_tls_the_sessions_trust_is_the_sockets(
+        tmp_path: Path, docker_engine: DockerEngine, container: str) -> None:
+    """``wss://`` with the session's CA file; a session that does not trust the server's
+    certificate, or a server that is not there, is said as for any request."""
+    create_owner(tmp_path)
+    tls = make_tls(tmp_path / "tls")
+    with running_server(tmp_path, "--tls-cert", str(tls.server_cert), "--tls-key",
+                        str(tls.server_key), scheme="https", ca_file=str(tls.ca)) as server:
+        trusted = ServerSession(server.url, ca_file=str(tls.ca))
+        untrusted = ServerSession(server.url)
+        try:
+            await trusted.login("olga", PASSWORD)
+            made = await trusted.request("POST", "/targets", json={
+                "name": "here", "kind": "local", "docker_socket": docker_engine.host})
+            target_id = uuid.UUID(made["id"])
+            session = await RemoteTerminal(trusted).open(NOBODY, target_id, container)
+            try:
+                await session.write(b"echo sec''ure\r")
+                await Screen(session).until("secure")
+            finally:
+                await session.close()
+            untrusted.access_token = trusted.access_token
+            with pytest.raises(ServerUnreachableError) as refused:
+                await RemoteTerminal(untrusted).open(NOBODY, target_id, container)
+            assert refused.value.code == "TLS_UNTRUSTED"
+        finally:
+            await trusted.close()
+            await untrusted.close()
+    down = ServerSession("http://127.0.0.1:9")
+    down.access_token = "whatever"
+    try:
+        with pytest.raises(ServerUnreachableError, match="is the server running"):
+            await RemoteTerminal(down).open(NOBODY, uuid.uuid4(), container)
+    finally:
+        await down.close()

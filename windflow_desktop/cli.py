@@ -78,6 +78,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         import uvicorn
 
         from .server.app import create_app
+        from .server.routes.terminal import MAX_MESSAGE_BYTES
     except ImportError:
         print("windflow: the server needs its extra: pip install 'windflow-desktop[server]'",
               file=sys.stderr)
@@ -90,7 +91,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
                 forwarded_allow_ips=",".join(args.trusted_proxy) or "",
                 # Event streams never end by themselves: at shutdown they are cut after
                 # this long (clients come back with Last-Event-ID).
-                timeout_graceful_shutdown=GRACE_S)
+                timeout_graceful_shutdown=GRACE_S,
+                # A WebSocket message (the container terminal's) is never buffered whole
+                # past this (1009); the desktop sends a long paste in pieces.
+                ws_max_size=MAX_MESSAGE_BYTES + 1024)
     return 0
 
 

@@ -9,8 +9,13 @@
   its output is emulated and painted, until the line printed after it shows (goal
   ≤ 50 ms). Also the flood's duration and its throughput (``_mb_per_s``).
 
-Both run in a child process (``python -m tests.benchmarks.bench_terminal``) under the
-app's own GC policy, as the app is once its workspace is open.
+- ``terminal_echo_server_p50_ms`` (benchmark ``terminal_server``): the same presses with
+  the dialog's store over ``RemoteTerminal`` — through a ``windflow serve`` on loopback
+  (its own process) and its WebSocket relay to the same engine. Also ``_p95_ms``,
+  ``_max_ms``.
+
+Each runs in a child process (``python -m tests.benchmarks.bench_terminal [server]``);
+the local one under the app's own GC policy, as the app is once its workspace is open.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +42,19 @@ FLOOD_BYTES = 15_000_000  # 20 MB once in base64
 
 @benchmark("terminal")
 def bench_terminal() -> dict[str, float]:
+    return _child()
+
+
+@benchmark("terminal_server")
+def bench_terminal_server() -> dict[str, float]:
+    return _child("server")
+
+
+def _child(*args: str) -> dict[str, float]:
     env = dict(os.environ)
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
-    out = subprocess.run([sys.executable, "-m", "tests.benchmarks.bench_terminal"], env=env,
-                         capture_output=True, text=True, timeout=900, check=False)
+    out = subprocess.run([sys.executable, "-m", "tests.benchmarks.bench_terminal", *args],
+                         env=env, capture_output=True, text=True, timeout=900, check=False)
     sys.stderr.write(out.stderr[-4000:])
     lines = out.stdout.strip().splitlines()
     if not lines or not lines[-1].startswith("{"):
@@ -57,9 +72,56 @@ async def _wait(condition: Any, timeout_s: float) -> None:
         await asyncio.sleep(0.002)
 
 
-async def _measure(home: Path) -> dict[str, float]:
+async def _echo_samples(dialog: Any) -> list[float]:
+    """Key press → the echoed character painted, ``PRESSES`` times (sorted, in ms), in
+    the open ``TerminalDialog`` at a shell prompt."""
     from PySide6.QtCore import QEvent, Qt
     from PySide6.QtGui import QKeyEvent
+    from PySide6.QtWidgets import QApplication
+
+    view = dialog.view
+    expected: list[str] = []
+    painted_at: list[float] = []
+
+    def on_paint() -> None:
+        if expected and painted_at == []:
+            row = view.term.cursor.y
+            if view._line_text(view.term.buffer[row]).rstrip().endswith(expected[0]):
+                painted_at.append(time.perf_counter())
+
+    view.sig_painted.connect(on_paint)
+
+    def press(key: Qt.Key, text: str, mods: Qt.KeyboardModifier = Qt.KeyboardModifier
+              .NoModifier) -> None:
+        QApplication.sendEvent(view, QKeyEvent(QEvent.Type.KeyPress, key, mods, text))
+
+    samples: list[float] = []
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    typed = ""
+    for n in range(PRESSES):
+        if n and n % 12 == 0:  # a fresh prompt now and then: Ctrl+C
+            expected.clear()
+            press(Qt.Key.Key_C, "\x03", Qt.KeyboardModifier.ControlModifier)
+            typed = ""
+            await asyncio.sleep(0.15)
+        ch = letters[n % len(letters)]
+        typed += ch
+        expected[:] = ["# " + typed]
+        painted_at.clear()
+        await asyncio.sleep(0.03)  # a person's pace, and the last paint out of the way
+        started = time.perf_counter()
+        press(Qt.Key(Qt.Key.Key_A + letters.index(ch)), ch)
+        await _wait(lambda: bool(painted_at), 10)
+        samples.append((painted_at[0] - started) * 1000)
+    expected.clear()
+    press(Qt.Key.Key_C, "\x03", Qt.KeyboardModifier.ControlModifier)
+    await asyncio.sleep(0.2)
+    samples.sort()
+    return samples
+
+
+async def _measure(home: Path) -> dict[str, float]:
+    from PySide6.QtCore import QEvent
     from PySide6.QtWidgets import QApplication
 
     from tests.env.docker import BUSYBOX_IMAGE, start_docker
@@ -105,43 +167,7 @@ async def _measure(home: Path) -> dict[str, float]:
         policy.start()
         policy.watch(store.sig_busy_changed)
 
-        expected: list[str] = []
-        painted_at: list[float] = []
-
-        def on_paint() -> None:
-            if expected and painted_at == []:
-                row = view.term.cursor.y
-                if view._line_text(view.term.buffer[row]).rstrip().endswith(expected[0]):
-                    painted_at.append(time.perf_counter())
-
-        view.sig_painted.connect(on_paint)
-
-        def press(key: Qt.Key, text: str, mods: Qt.KeyboardModifier = Qt.KeyboardModifier
-                  .NoModifier) -> None:
-            QApplication.sendEvent(view, QKeyEvent(QEvent.Type.KeyPress, key, mods, text))
-
-        samples: list[float] = []
-        letters = "abcdefghijklmnopqrstuvwxyz"
-        typed = ""
-        for n in range(PRESSES):
-            if n and n % 12 == 0:  # a fresh prompt now and then: Ctrl+C
-                expected.clear()
-                press(Qt.Key.Key_C, "\x03", Qt.KeyboardModifier.ControlModifier)
-                typed = ""
-                await asyncio.sleep(0.15)
-            ch = letters[n % len(letters)]
-            typed += ch
-            expected[:] = ["# " + typed]
-            painted_at.clear()
-            await asyncio.sleep(0.03)  # a person's pace, and the last paint out of the way
-            started = time.perf_counter()
-            press(Qt.Key(Qt.Key.Key_A + letters.index(ch)), ch)
-            await _wait(lambda: bool(painted_at), 10)
-            samples.append((painted_at[0] - started) * 1000)
-        expected.clear()
-        press(Qt.Key.Key_C, "\x03", Qt.KeyboardModifier.ControlModifier)
-        await asyncio.sleep(0.2)
-        samples.sort()
+        samples = await _echo_samples(dialog)
 
         # The flood.
         marker = "flood-2-end"
@@ -196,6 +222,63 @@ async def _measure(home: Path) -> dict[str, float]:
         await asyncio.to_thread(engine.stop)
 
 
+async def _measure_server(home: Path) -> dict[str, float]:
+    """``terminal_echo_server_p50_ms``: the same presses in a ``TerminalDialog`` whose
+    store is over ``RemoteTerminal``: desktop → ``windflow serve`` on loopback (its own
+    process) → the Engine API's exec, and back."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    from tests.env.docker import BUSYBOX_IMAGE, start_docker
+    from tests.support.server import PASSWORD, create_owner, running_server
+    from windflow_desktop.remote.client import ServerSession
+    from windflow_desktop.remote.services import RemoteServices
+    from windflow_desktop.stores.session import SessionStore
+    from windflow_desktop.stores.terminal import TerminalStore
+    from windflow_desktop.ui.dialogs.terminal import TerminalDialog
+
+    engine = await asyncio.to_thread(start_docker)
+    serving = running_server(home)
+    connection: ServerSession | None = None
+    try:
+        await asyncio.to_thread(create_owner, home)
+        server = await asyncio.to_thread(serving.__enter__)
+        connection = ServerSession(server.url)
+        remote = RemoteServices.over(connection)
+        session = SessionStore(remote.auth)
+        await session.login("olga", PASSWORD)
+        made = await connection.request("POST", "/targets", json={
+            "name": "here", "kind": "local", "docker_socket": engine.host})
+        container = (await asyncio.to_thread(
+            engine.cli, "run", "-d", "--network", "none", "--stop-signal", "SIGKILL",
+            BUSYBOX_IMAGE, "sleep", "3600")).strip()
+        store = TerminalStore(remote.terminal, session)
+        dialog = TerminalDialog(store, uuid.UUID(made["id"]), container, "bench")
+        dialog.resize(900, 600)
+        dialog.show()
+        view = dialog.view
+        await _wait(lambda: dialog.terminal is not None and dialog.terminal.state == "open", 30)
+        await _wait(lambda: any("# " in line for line in view.screen_lines()), 20)
+        samples = await _echo_samples(dialog)
+        print(f"# echo through a server: {len(samples)} presses, p50 "
+              f"{statistics.median(samples):.1f} ms, max {samples[-1]:.1f} ms", flush=True)
+        dialog.close()
+        await asyncio.sleep(0.2)
+        await store.shutdown()
+        await session.shutdown()
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        return {
+            "terminal_echo_server_p50_ms": round(statistics.median(samples), 1),
+            "terminal_echo_server_p95_ms": round(samples[int(len(samples) * 0.95) - 1], 1),
+            "terminal_echo_server_max_ms": round(samples[-1], 1),
+        }
+    finally:
+        if connection is not None:
+            await connection.close()
+        await asyncio.to_thread(serving.__exit__, None, None, None)
+        await asyncio.to_thread(engine.stop)
+
+
 def main() -> None:
     import qasync
     from PySide6.QtWidgets import QApplication
@@ -206,7 +289,8 @@ def main() -> None:
     asyncio.set_event_loop(loop)
     try:
         with loop, tempfile.TemporaryDirectory() as home:
-            results = loop.run_until_complete(_measure(Path(home)))
+            measure = _measure_server if sys.argv[1:] == ["server"] else _measure
+            results = loop.run_until_complete(measure(Path(home)))
     finally:
         asyncio.set_event_loop(None)
     print(json.dumps(results), flush=True)

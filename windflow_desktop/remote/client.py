@@ -91,6 +91,7 @@ class ServerSession:
                  keeper: TokenKeeper | None = None,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.url = url.rstrip("/")
+        self.ca_file = ca_file  # (also for the container terminal's WebSocket)
         self.keeper = keeper
         self.access_token: str | None = None
         self._refresh_token: str | None = None

@@ -35,6 +35,7 @@ from .routes import (
     stacks,
     stats,
     targets,
+    terminal,
     updates,
     workers,
 )
@@ -89,7 +90,7 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
     app.add_middleware(BodyLimit)
     api = APIRouter(prefix=API)
     for routes in (auth, organizations, targets, stacks, deployments, people, activity,
-                   events, updates, stats, disk, workers):
+                   events, updates, stats, disk, workers, terminal):
         api.include_router(routes.router)
     api.include_router(containers.router)
     app.include_router(api)

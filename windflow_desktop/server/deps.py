@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.requests import HTTPConnection
 
 from ..domain.errors import AuthenticationError
 from ..domain.identity import Principal
@@ -17,8 +18,8 @@ from .principals import PrincipalCache
 _bearer = HTTPBearer(auto_error=False)
 
 
-def _services(request: Request) -> Any:
-    return request.app.state.workspace.services
+def _services(connection: HTTPConnection) -> Any:
+    return connection.app.state.workspace.services
 
 
 async def services(request: Request) -> Any:
@@ -32,10 +33,28 @@ async def principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise AuthenticationError("sign in first: this needs a bearer access token",
-                                  code="NOT_SIGNED_IN")
-    cache: PrincipalCache = request.app.state.principals
-    return await cache.principal(_services(request), credentials.credentials)
+        raise _not_signed_in()
+    return await _principal_of(request, credentials.credentials)
+
+
+async def connection_principal(connection: HTTPConnection) -> Principal:
+    """The principal of a connection's ``Authorization: Bearer`` header, for a route
+    FastAPI's security dependencies do not serve (a WebSocket's handshake): the same
+    check as ``principal``."""
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _not_signed_in()
+    return await _principal_of(connection, token.strip())
+
+
+async def _principal_of(connection: HTTPConnection, token: str) -> Principal:
+    cache: PrincipalCache = connection.app.state.principals
+    return await cache.principal(_services(connection), token)
+
+
+def _not_signed_in() -> AuthenticationError:
+    return AuthenticationError("sign in first: this needs a bearer access token",
+                               code="NOT_SIGNED_IN")
 
 
 Services = Annotated[Any, Depends(services)]

@@ -1,11 +1,14 @@
 """The container terminal, end to end on the real engine and sshd: "Open terminal…" on
 the Containers page opens a shell (local and SSH targets) whose output is read back from
 the widget's pyte screen; typed keys (Ctrl+C too) reach it; a resize of the widget is
-what ``stty size`` says; ``exit`` closes the window. A viewer has no such entry."""
+what ``stty size`` says; ``exit`` closes the window. A viewer has no such entry. The
+same through a WindFlow server (the stores over ``RemoteServices``)."""
 
 from __future__ import annotations
 
+import os
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,18 +23,21 @@ from tests.env.docker import BUSYBOX_IMAGE, DockerEngine
 from tests.env.sshd import SshServer
 from tests.support.auth import PASSWORD
 from tests.support.qt import Workspace
+from tests.support.server import bearer, create_owner, running_server
+from tests.support.server import sign_in as api_sign_in
 from tests.support.target import HostKeyAnswers, engine_settings
 from windflow_desktop.domain.enums import Role, TargetAuth, TargetKind
-from windflow_desktop.domain.errors import WindFlowError
 from windflow_desktop.domain.models import Target
 from windflow_desktop.domain.targets import TargetSpec
 from windflow_desktop.engine import ExecutorPool, KnownHosts
-from windflow_desktop.remote.terminal import RemoteTerminal
+from windflow_desktop.remote.client import ServerSession
+from windflow_desktop.remote.services import RemoteServices
 from windflow_desktop.services.common import ServiceContext
 from windflow_desktop.services.containers import ContainerService
 from windflow_desktop.services.targets import TargetService
 from windflow_desktop.services.terminal import TerminalService
 from windflow_desktop.stores.containers import ContainersStore
+from windflow_desktop.stores.session import SessionStore
 from windflow_desktop.stores.targets import TargetsStore
 from windflow_desktop.stores.terminal import TerminalStore
 from windflow_desktop.ui.dialogs.terminal import TerminalDialog
@@ -202,20 +208,78 @@ def test_a_viewer_has_no_terminal_entry(qtbot: Any, env: Env) -> None:
     assert env.terminal.can_exec is False
 
 
-def test_through_a_server_there_is_no_terminal_yet(qtbot: Any, env: Env) -> None:
-    """A desktop signed in to a server: no entry (the server offers no terminal yet), and
-    opening one anyway says so."""
-    remote = RemoteTerminal(None)  # type: ignore[arg-type]  # never reaches the server
-    store = TerminalStore(remote, env.ws.session)
-    assert env.terminal.can_exec and not store.can_exec  # the same owner
-    page = ContainersPage(env.containers, env.targets, env.settings, terminal=store)
-    qtbot.addWidget(page)
-    page.select_target(env.local.id)
-    qtbot.waitUntil(lambda: any(c.id == env.container_id for c in env.containers.containers),
-                    timeout=WAIT_MS)
-    page._reselect(env.container_id)
-    assert ENTRY not in _entries(page.build_context_menu())
-    with pytest.raises(WindFlowError, match="not available through a WindFlow server"):
-        env.ws.run(remote.open(env.ws.session.require_principal(), env.local.id,
-                               env.container_id))
-    env.ws.run(store.shutdown())
+def test_through_a_server_an_operator_gets_a_terminal(
+        qtbot: Any, env: Env, docker_engine: DockerEngine, tmp_path: Path) -> None:
+    """A desktop signed in to a WindFlow server (the stores over ``RemoteServices``): an
+    operator is offered "Open terminal…" and gets a shell relayed by the server (echo,
+    ``stty size`` after a resize, ``exit`` closes the window); a viewer is offered none."""
+    home = tmp_path / "server"
+    create_owner(home)
+    with running_server(home) as server, server.client() as http:
+        owner = bearer(api_sign_in(http, "olga")["access_token"])
+        for name, role in (("otto", "operator"), ("vera", "viewer")):
+            assert http.post("/api/v1/users", headers=owner, json={
+                "username": name, "email": f"{name}@example.test", "password": PASSWORD,
+                "role": role}).status_code == 201
+        made = http.post("/api/v1/targets", headers=owner, json={
+            "name": "engine", "kind": "local", "docker_socket": docker_engine.host})
+        assert made.status_code == 201, made.text
+        target_id = uuid.UUID(made.json()["id"])
+        connections: list[ServerSession] = []
+        stores: list[Any] = []
+
+        def signed_in(user: str) -> tuple[RemoteServices, SessionStore]:
+            connection = ServerSession(server.url)
+            connections.append(connection)
+            remote = RemoteServices.over(connection)
+            session = SessionStore(remote.auth)
+            stores.append(session)
+            env.ws.run(session.login(user, PASSWORD))
+            assert session.signed_in
+            return remote, session
+
+        try:
+            remote, session = signed_in("otto")
+            targets = TargetsStore(remote.targets, session)
+            containers = ContainersStore(remote.containers, session)
+            terminal = TerminalStore(remote.terminal, session)
+            stores[:0] = [terminal, containers, targets]
+            assert terminal.can_exec
+            env.ws.run(targets.load())
+            page = ContainersPage(containers, targets, env.settings, terminal=terminal)
+            qtbot.addWidget(page)
+            page.resize(1100, 700)
+            page.show()
+            page.select_target(target_id)
+            qtbot.waitUntil(lambda: any(c.id == env.container_id
+                                        for c in containers.containers), timeout=WAIT_MS)
+            page._reselect(env.container_id)
+            assert _entries(page.build_context_menu())[ENTRY] is True
+            dialog = page.open_terminal()
+            assert isinstance(dialog, TerminalDialog)
+            view = dialog.view
+            qtbot.waitUntil(lambda: dialog.terminal is not None
+                            and dialog.terminal.state == "open", timeout=WAIT_MS)
+            _type(qtbot, view, "echo through-the-ser''ver-$((6*7))")
+            _wait_text(qtbot, view, r"(?m)^through-the-server-42\s*$")
+            w, h = view.size_for(61, 17)
+            dialog.resize(dialog.width() - view.width() + w,
+                          dialog.height() - view.height() + h)
+            qtbot.waitUntil(lambda: (view.cols, view.rows) == (61, 17), timeout=WAIT_MS)
+            _type(qtbot, view, "busybox stty size; ls /")
+            _wait_text(qtbot, view, r"(?m)^17 61\s*$")
+            if shots := os.environ.get("WINDFLOW_SCREENSHOTS"):
+                qtbot.wait(200)
+                dialog.grab().save(str(Path(shots) / "terminal-through-server.png"))
+            _type(qtbot, view, "exit")
+            qtbot.waitUntil(lambda: not isValid(dialog) or not dialog.isVisible(),
+                            timeout=WAIT_MS)
+            assert terminal.terminals == {}
+
+            _, viewer = signed_in("vera")
+            assert TerminalStore(remote.terminal, viewer).can_exec is False
+        finally:
+            for store in stores:
+                env.ws.run(store.shutdown())
+            for connection in connections:
+                env.ws.run(connection.close())

@@ -91,6 +91,8 @@ class TerminalDialog(QDialog):
     def _resized(self, cols: int, rows: int) -> None:
         if self.terminal is not None:
             self.terminal.resize(cols, rows)
+            if self.terminal.state == "open":  # the size shown is the shell's
+                self.status.setText(f"{self.terminal.shell} · {cols} x {rows}")
 
     def _opened(self) -> None:
         if self.terminal is not None:

@@ -28,6 +28,7 @@ from ...domain.models import (
 )
 from ...domain.paging import Page, PageRequest
 from .paging import keyset_page, search_filter
+from .standings import StandingCache
 from .tables import (
     access_tokens,
     deployment_logs,
@@ -120,12 +121,23 @@ _STANDING_NO_SESSION = _standing(with_session=False)
 class SqlUserRepository(_Repository[User]):
     entity, label = User, "user"
 
+    def __init__(self, session: AsyncSession, standings: StandingCache | None = None) -> None:
+        super().__init__(session)
+        self._standings = standings
+        # Taken as the unit of work begins: nothing it reads can be older than this.
+        self._generation = standings.start() if standings is not None else None
+
     async def standing(self, user_id: uuid.UUID, organization_id: uuid.UUID | None,
                        family_id: uuid.UUID | None) -> Standing | None:
         """The user, their role in ``organization_id`` and whether the session
         ``family_id`` is live (a refresh-token family with an unrevoked token, or an
         unrevoked personal access token) — in one statement (every service call asks
         it); None when the user is gone."""
+        key = (user_id, organization_id, family_id)
+        if self._standings is not None:
+            known = self._standings.get(key)
+            if known is not None:
+                return known
         stmt = _STANDING if family_id is not None else _STANDING_NO_SESSION
         params = {"user_id": user_id, "organization_id": organization_id,
                   "family_id": family_id}
@@ -133,7 +145,10 @@ class SqlUserRepository(_Repository[User]):
         if row is None:
             return None
         user, role, session_live = row
-        return Standing(user, Role(role) if role is not None else None, bool(session_live))
+        standing = Standing(user, Role(role) if role is not None else None, bool(session_live))
+        if self._standings is not None:
+            self._standings.put(key, standing, self._generation)
+        return standing
 
     async def get_by_login(self, username_or_email: str) -> User | None:
         login = username_or_email.strip().lower()

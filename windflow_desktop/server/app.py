@@ -55,6 +55,8 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
         workspace = Workspace(settings, secrets=secrets, sealed_secrets=True,
                               database_clock=True, confirm_host_key=host_keys)
         await workspace.open()
+        if _sole_writer(settings, workspace):
+            workspace.backend.remember_standings()
         app.state.workspace = workspace
         jobs = _job_queue(settings)
         if jobs is not None:  # deployments run on `windflow worker` processes
@@ -112,6 +114,13 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
         return JSONResponse({"status": "ready"})
 
     return app
+
+
+def _sole_writer(settings: Settings, workspace: Workspace) -> bool:
+    """The embedded set-up: this process is the only one that writes the workspace (no
+    workers, no other server), so a user's standing can be remembered until it is
+    written (repositories/sql/standings.py). A team's database has other writers."""
+    return not settings.redis_url and workspace.backend.engine.dialect.name == "sqlite"
 
 
 def _job_queue(settings: Settings) -> Any:

@@ -28,19 +28,22 @@ from .repositories import (
     SqlUserRepository,
     SqlWorkspaceMetaRepository,
 )
+from .standings import StandingCache
 
 
 class SqlUnitOfWork:
     """Repositories sharing one transaction; leaving without ``commit()`` rolls back."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession],
+                 standings: StandingCache | None = None) -> None:
         self._sessions = sessions
         self._session: AsyncSession | None = None
+        self._standings = standings
 
     async def __aenter__(self) -> Self:
         session = self._session = self._sessions()
         self.organizations = SqlOrganizationRepository(session)
-        self.users = SqlUserRepository(session)
+        self.users = SqlUserRepository(session, self._standings)
         self.memberships = SqlMembershipRepository(session)
         self.targets = SqlTargetRepository(session)
         self.stacks = SqlStackRepository(session)
@@ -87,12 +90,20 @@ class SqlBackend:
         self.engine = engine or create_engine(url)
         self.description = describe_url(self.engine)
         self._sessions: async_sessionmaker[Any] = session_factory(self.engine)
+        self._standings: StandingCache | None = None
 
     async def open(self) -> None:
         await migrate(self.engine)
 
+    def remember_standings(self) -> None:
+        """Keep users' standings between units of work (``standings.py``): only for a
+        database no other process writes."""
+        if self._standings is None:
+            self._standings = StandingCache()
+            self._standings.watch(self.engine)
+
     def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._sessions)
+        return SqlUnitOfWork(self._sessions, self._standings)
 
     async def database_time(self) -> datetime:
         """The database server's time now (UTC, to the millisecond or better)."""

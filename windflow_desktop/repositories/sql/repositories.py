@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import delete, func, insert, select, true, update
+from sqlalchemy import bindparam, delete, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...domain.enums import DeploymentStatus, LogStream, Role, TargetKind, TargetStatus
@@ -28,6 +28,7 @@ from ...domain.models import (
 )
 from ...domain.paging import Page, PageRequest
 from .paging import keyset_page, search_filter
+from .standings import StandingCache
 from .tables import (
     access_tokens,
     deployment_logs,
@@ -93,8 +94,38 @@ class SqlOrganizationRepository(_Repository[Organization]):
         return await keyset_page(self.session, stmt, [(name, False), (oid, False)], page)
 
 
+def _standing(with_session: bool) -> Any:
+    """The statement behind ``SqlUserRepository.standing``, built once (it runs on every
+    authenticated request; building it anew each time cost more than running it)."""
+    membership = memberships_table.c
+    tokens = refresh_tokens.c
+    pats = access_tokens.c
+    family = bindparam("family_id", type_=tokens.family_id.type)
+    live = ((select(tokens.jti).where(tokens.family_id == family,
+                                      tokens.revoked_at.is_(None)).exists()
+             | select(pats.id).where(pats.id == family, pats.revoked_at.is_(None)).exists())
+            if with_session else true())
+    return (select(User, membership.role, live)
+            .outerjoin(memberships_table,
+                       (membership.user_id == col(User, "id"))
+                       & (membership.organization_id
+                          == bindparam("organization_id",
+                                       type_=membership.organization_id.type)))
+            .where(col(User, "id") == bindparam("user_id", type_=col(User, "id").type)))
+
+
+_STANDING = _standing(with_session=True)
+_STANDING_NO_SESSION = _standing(with_session=False)
+
+
 class SqlUserRepository(_Repository[User]):
     entity, label = User, "user"
+
+    def __init__(self, session: AsyncSession, standings: StandingCache | None = None) -> None:
+        super().__init__(session)
+        self._standings = standings
+        # Taken as the unit of work begins: nothing it reads can be older than this.
+        self._generation = standings.start() if standings is not None else None
 
     async def standing(self, user_id: uuid.UUID, organization_id: uuid.UUID | None,
                        family_id: uuid.UUID | None) -> Standing | None:
@@ -102,24 +133,22 @@ class SqlUserRepository(_Repository[User]):
         ``family_id`` is live (a refresh-token family with an unrevoked token, or an
         unrevoked personal access token) — in one statement (every service call asks
         it); None when the user is gone."""
-        membership = memberships_table.c
-        tokens = refresh_tokens.c
-        pats = access_tokens.c
-        live = ((select(tokens.jti).where(tokens.family_id == family_id,
-                                          tokens.revoked_at.is_(None)).exists()
-                 | select(pats.id).where(pats.id == family_id,
-                                         pats.revoked_at.is_(None)).exists())
-                if family_id is not None else true())
-        stmt = (select(User, membership.role, live)
-                .outerjoin(memberships_table,
-                           (membership.user_id == col(User, "id"))
-                           & (membership.organization_id == organization_id))
-                .where(col(User, "id") == user_id))
-        row = (await self.session.execute(stmt)).first()
+        key = (user_id, organization_id, family_id)
+        if self._standings is not None:
+            known = self._standings.get(key)
+            if known is not None:
+                return known
+        stmt = _STANDING if family_id is not None else _STANDING_NO_SESSION
+        params = {"user_id": user_id, "organization_id": organization_id,
+                  "family_id": family_id}
+        row = (await self.session.execute(stmt, params)).first()
         if row is None:
             return None
         user, role, session_live = row
-        return Standing(user, Role(role) if role is not None else None, bool(session_live))
+        standing = Standing(user, Role(role) if role is not None else None, bool(session_live))
+        if self._standings is not None:
+            self._standings.put(key, standing, self._generation)
+        return standing
 
     async def get_by_login(self, username_or_email: str) -> User | None:
         login = username_or_email.strip().lower()

@@ -116,6 +116,8 @@ async def _worker(settings: Settings) -> int:
         await workspace.start_bus()
         worker = Worker(workspace.services.deployments.core, queue,
                         max_deliveries=max_deliveries, grace_s=grace_s)
+        if "WINDFLOW_WORKER_WATCH_S" in os.environ:  # tests, benchmarks: a shorter watch
+            worker.core.context.settings.watch_s = float(os.environ["WINDFLOW_WORKER_WATCH_S"])
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, lambda: asyncio.ensure_future(worker.drain()))

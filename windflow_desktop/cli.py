@@ -109,7 +109,9 @@ async def _worker(settings: Settings) -> int:
     lease_s = float(os.environ.get("WINDFLOW_WORKER_LEASE_S", "30"))
     max_deliveries = int(os.environ.get("WINDFLOW_WORKER_MAX_DELIVERIES", "3"))
     grace_s = float(os.environ.get("WINDFLOW_WORKER_GRACE_S", "20"))
-    workspace = Workspace(settings, sealed_secrets=True, database_clock=True)
+    # Workers publish events; the server's feed reads them in its own consumer group.
+    workspace = Workspace(settings, sealed_secrets=True, database_clock=True,
+                          bus_group="-workers")
     await workspace.open()
     queue = JobQueue(settings.redis_url, lease_s=lease_s)
     try:

@@ -134,9 +134,11 @@ class JobQueue:
     async def _job(self, entry: Any, *, reclaimed: bool) -> Job:
         entry_id = _text(entry[0])
         fields = {_text(k): _text(v) for k, v in entry[1].items()}
-        pending = await self._redis.xpending_range(self.stream, self.group, min=entry_id,
-                                                   max=entry_id, count=1)
-        deliveries = int(pending[0]["times_delivered"]) if pending else 1
+        deliveries = 1  # read with ">": never delivered before (one round trip less)
+        if reclaimed:
+            pending = await self._redis.xpending_range(self.stream, self.group, min=entry_id,
+                                                       max=entry_id, count=1)
+            deliveries = int(pending[0]["times_delivered"]) if pending else 1
         return Job(entry_id, uuid.UUID(fields[JOB_FIELD.decode()]), deliveries, reclaimed)
 
     async def renew(self, job: Job, worker: str) -> bool:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
@@ -22,6 +24,7 @@ import pytest
 
 from tests.env.docker import DockerEngine
 from tests.env.redis import RedisServer
+from tests.env.services import wait_for_port
 from tests.env.sshd import SshServer
 from tests.support.server import EventStream
 from tests.support.workers import (
@@ -172,10 +175,42 @@ def test_thirty_deployments_on_three_workers_survive_one_killed_in_up(
           f"{span['each']:.1f} s each (median, the 1 s watch included)")
 
 
+class AofRedis(RedisServer):
+    """A Redis with ``appendonly yes`` and ``appendfsync always``: one SIGKILLed keeps
+    every write it acknowledged."""
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.workdir),
+             "--logfile", str(self.workdir / "redis.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port, timeout=10)
+
+
+@pytest.fixture(params=["shutdown-save", "sigkill-appendonly"])
+def restartable_redis(request: pytest.FixtureRequest, redis_server: RedisServer,
+                      tmp_path: Path) -> Iterator[tuple[RedisServer, Callable[[], None]]]:
+    """A Redis and how it goes down: ``SHUTDOWN SAVE`` (a clean restart, its data in
+    its RDB file), or SIGKILL of one that logs every write (appendonly)."""
+    if request.param == "shutdown-save":
+        yield redis_server, lambda: redis_server.stop(persist=True)
+        return
+    (tmp_path / "aof").mkdir()
+    server = AofRedis(redis_server.binary, tmp_path / "aof")
+    server.start()
+    try:
+        yield server, server.kill
+    finally:
+        server.stop()
+
+
 @pytest.mark.timeout(240)
 def test_jobs_queued_across_a_redis_restart_run_once(
-        tmp_path: Path, postgres_url: str, redis_server: RedisServer,
+        tmp_path: Path, postgres_url: str,
+        restartable_redis: tuple[RedisServer, Callable[[], None]],
         sshd_server: SshServer, docker_engine: DockerEngine) -> None:
+    redis_server, go_down = restartable_redis
     with site(tmp_path, postgres_url, redis_server.url, **FAST) as s:
         targets = ssh_targets(s, sshd_server, 3)
         stack = new_stack(s, "Queued")
@@ -184,8 +219,8 @@ def test_jobs_queued_across_a_redis_restart_run_once(
         client = redis_server.client()
         assert client.xlen(JOBS_STREAM) == 3
 
-        # Redis goes down with SHUTDOWN SAVE (its data on disk) and stays down a while.
-        redis_server.stop(persist=True)
+        # Redis goes down (its data on disk) and stays down a while.
+        go_down()
         late = new_stack(s, "Late")
         during = deploy(s, late, targets[0])
         keyed = deploy(s, late, targets[1], key="while-down")

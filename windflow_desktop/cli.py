@@ -113,13 +113,17 @@ async def _worker(settings: Settings) -> int:
     lease_s = float(os.environ.get("WINDFLOW_WORKER_LEASE_S", "30"))
     max_deliveries = int(os.environ.get("WINDFLOW_WORKER_MAX_DELIVERIES", "3"))
     grace_s = float(os.environ.get("WINDFLOW_WORKER_GRACE_S", "20"))
-    workspace = Workspace(settings, sealed_secrets=True, database_clock=True)
+    # Workers publish events; the server's feed reads them in its own consumer group.
+    workspace = Workspace(settings, sealed_secrets=True, database_clock=True,
+                          bus_group="-workers")
     await workspace.open()
     queue = JobQueue(settings.redis_url, lease_s=lease_s)
     try:
         await workspace.start_bus()
         worker = Worker(workspace.services.deployments.core, queue,
                         max_deliveries=max_deliveries, grace_s=grace_s)
+        if "WINDFLOW_WORKER_WATCH_S" in os.environ:  # tests, benchmarks: a shorter watch
+            worker.core.context.settings.watch_s = float(os.environ["WINDFLOW_WORKER_WATCH_S"])
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, lambda: asyncio.ensure_future(worker.drain()))

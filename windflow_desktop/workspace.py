@@ -44,18 +44,22 @@ class Workspace:
 
     def __init__(self, settings: Settings, *, secrets: Any = None,
                  sealed_secrets: bool = False, database_clock: bool = False,
-                 confirm_host_key: Any = None) -> None:
+                 confirm_host_key: Any = None, bus_group: str = "") -> None:
         """``secrets``: a store to use instead of the OS keyring (tests);
         ``confirm_host_key``: who answers "trust this new SSH host key?" (no one: no);
         ``sealed_secrets``: secrets sealed in the database under the server's key (a
         server, which has no keyring); ``database_clock``: time read from the database
-        (a server and its workers, on machines whose clocks may differ)."""
+        (a server and its workers, on machines whose clocks may differ); ``bus_group``: a
+        suffix for this process's consumer group on a Redis bus (``windflow worker``s
+        share the server's data folder, so its client id: in the server's group they would
+        take, and drop, the events its live feed must send)."""
         self.settings = settings
         self._stack = contextlib.AsyncExitStack()
         self._secrets = secrets
         self._sealed = sealed_secrets
         self._database_clock = database_clock
         self._confirm_host_key = confirm_host_key
+        self._bus_group = bus_group
         self.clock: Any = None
         self.backend: Any = None
         self.bus: Any = None
@@ -97,7 +101,7 @@ class Workspace:
             self._stack.push_async_callback(self.backend.close)
             await self.backend.open()
             installation = client_id(self.settings.home)
-            self.bus = create_bus(self.settings.redis_url, installation)
+            self.bus = create_bus(self.settings.redis_url, installation + self._bus_group)
             self._stack.push_async_callback(self.bus.close)
             self.secrets = self._secrets or (
                 self._sealed_store() if self._sealed else SecretStore())

@@ -30,6 +30,12 @@ class SecretStoreUnavailable(WindFlowError):
     code = "SECRET_STORE_UNAVAILABLE"
 
 
+class QueueUnavailableError(WindFlowError):
+    """The job queue (a server's Redis) cannot be reached: a deployment cannot be queued."""
+
+    code = "QUEUE_UNAVAILABLE"
+
+
 class ConfigurationError(WindFlowError):
     """A setting, the settings file or the data folder is unusable."""
 
@@ -175,6 +181,7 @@ HTTP_STATUS: tuple[tuple[type[WindFlowError], int], ...] = (
     (ConflictError, 409),
     (ValidationError, 422),
     (TargetUnreachableError, 502),
+    (QueueUnavailableError, 503),
 )
 
 

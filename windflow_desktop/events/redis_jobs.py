@@ -11,14 +11,19 @@ Redis, says who runs it (its ``attempt`` fencing token): the queue only delivers
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from ..domain.errors import QueueUnavailableError
 from .redis_streams import stream_items
 
 JOBS_STREAM = "windflow:jobs"
@@ -27,6 +32,16 @@ JOBS_GROUP = "windflow:workers"
 WORKERS_KEY = "windflow:workers"  # hash: worker id -> last heartbeat (unix seconds)
 IDEMPOTENCY_PREFIX = "windflow:idempotency:"
 JOB_FIELD = b"deployment"
+
+
+@contextlib.asynccontextmanager
+async def _reachable() -> AsyncIterator[None]:
+    """Redis down or too slow: the API answers 503 with why, not a server error."""
+    try:
+        yield
+    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        raise QueueUnavailableError(
+            f"the job queue cannot be reached ({exc}); try again shortly") from exc
 
 
 def _text(value: bytes | str) -> str:
@@ -76,21 +91,24 @@ class JobQueue:
     # -- producers --------------------------------------------------------------------------
 
     async def enqueue(self, deployment_id: uuid.UUID) -> str:
-        await self._ensure_group()
-        entry = await self._redis.xadd(self.stream, {JOB_FIELD: str(deployment_id)})
+        async with _reachable():
+            await self._ensure_group()
+            entry = await self._redis.xadd(self.stream, {JOB_FIELD: str(deployment_id)})
         return _text(entry)
 
     async def remember(self, key: str, value: str, ttl_s: int = 86400) -> str | None:
         """Idempotency: store ``value`` under ``key`` unless a value is there; returns the
         earlier value (the request was made before), else None."""
         name = IDEMPOTENCY_PREFIX + key
-        if await self._redis.set(name, value, nx=True, ex=ttl_s):
-            return None
-        old = await self._redis.get(name)
+        async with _reachable():
+            if await self._redis.set(name, value, nx=True, ex=ttl_s):
+                return None
+            old = await self._redis.get(name)
         return _text(old) if old is not None else None
 
     async def forget(self, key: str) -> None:
-        await self._redis.delete(IDEMPOTENCY_PREFIX + key)
+        async with _reachable():
+            await self._redis.delete(IDEMPOTENCY_PREFIX + key)
 
     # -- workers ----------------------------------------------------------------------------
 
@@ -116,9 +134,11 @@ class JobQueue:
     async def _job(self, entry: Any, *, reclaimed: bool) -> Job:
         entry_id = _text(entry[0])
         fields = {_text(k): _text(v) for k, v in entry[1].items()}
-        pending = await self._redis.xpending_range(self.stream, self.group, min=entry_id,
-                                                   max=entry_id, count=1)
-        deliveries = int(pending[0]["times_delivered"]) if pending else 1
+        deliveries = 1  # read with ">": never delivered before (one round trip less)
+        if reclaimed:
+            pending = await self._redis.xpending_range(self.stream, self.group, min=entry_id,
+                                                       max=entry_id, count=1)
+            deliveries = int(pending[0]["times_delivered"]) if pending else 1
         return Job(entry_id, uuid.UUID(fields[JOB_FIELD.decode()]), deliveries, reclaimed)
 
     async def renew(self, job: Job, worker: str) -> bool:

@@ -22,6 +22,7 @@ from ..domain.errors import (
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
+    QueueUnavailableError,
     ValidationError,
     WindFlowError,
 )
@@ -328,6 +329,7 @@ class DeploymentService:
         if self.queue is None:
             return self.rollouts.start(created, parallel, stop_on_failure)
         self.rollouts.release([dep_id for dep_id, _, _ in stored])
+        unqueued: list[str] = []
         for dep in created:
             try:
                 await self.queue.enqueue(dep.id)
@@ -335,6 +337,11 @@ class DeploymentService:
                 log.warning("deployment %s could not be queued", dep.id, exc_info=True)
                 await self.core.fail_unstarted(
                     dep, f"not started: the job queue could not take it ({exc})")
+                unqueued.append(dep.project_name)
+        if unqueued:  # the caller is told, not answered "accepted"
+            raise QueueUnavailableError(
+                f"the job queue cannot be reached: {len(unqueued)} of {len(created)} "
+                f"deployments were not started (recorded as failed); try again shortly")
         return Rollout(created)
 
     async def _delete_refs(self, refs: list[str]) -> None:

@@ -24,6 +24,21 @@ log = logging.getLogger("windflow.remote.events")
 READ_TIMEOUT_S = 45.0  # the server pings every 15 s: three missed pings is a dead line
 
 
+def why_not_live(exc: BaseException) -> str:
+    """Why the stream is not live, in words (shown in the status bar and on the actions
+    it disables)."""
+    message = getattr(exc, "message", None)
+    if message:
+        return str(message)
+    if isinstance(exc, httpx.ConnectError):
+        return "it refuses connections: is it running?"
+    if isinstance(exc, httpx.TimeoutException):
+        return "it did not answer in time"
+    if isinstance(exc, (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)):
+        return "the connection to it was cut"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
 class RemoteBus(Listeners):
     def __init__(self, session: ServerSession, *, backoff_s: float = 0.2,
                  backoff_max_s: float = 10.0) -> None:
@@ -86,7 +101,7 @@ class RemoteBus(Listeners):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a dropped line, a restart, a refused session
-                reason = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+                reason = why_not_live(exc)
             else:
                 attempt = 0
             self._set_state(BusState.RECONNECTING, reason)

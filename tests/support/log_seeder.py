@@ -1,11 +1,11 @@
 """A deployment that writes its log slowly, from a process of its own — what a ``windflow
 worker`` does while the server restarts, without a target to deploy to.
 
-``python -m tests.support.log_seeder HOME STACK_ID TARGET_ID STOP_FILE`` records a running
-deployment of the stack on the target in the workspace of ``HOME`` (its runner: this
-process, heartbeat kept fresh, so a server starting meanwhile leaves it alone), prints its
-id, then appends numbered lines ("line 00001", …) through the repository call the
-pipeline's log writer makes (``append_log_rows``, a few lines every few milliseconds)
+``python -m tests.support.log_seeder HOME STACK_ID TARGET_ID STOP_FILE [PAUSE_S [TAIL]]``
+records a running deployment of the stack on the target in the workspace of ``HOME``
+(its runner: this process, heartbeat kept fresh, so a server starting meanwhile leaves it
+alone), prints its id, then appends numbered lines ("line 00001", …) through the repository call the
+pipeline's log writer makes (``append_log_rows``, ``BATCH`` lines every ``PAUSE_S``)
 until ``STOP_FILE`` exists; then ``TAIL`` more lines, and the deployment succeeds. It
 prints the number of lines written last."""
 
@@ -28,7 +28,8 @@ PAUSE_S = 0.02
 TAIL = 300
 
 
-async def seed(home: Path, stack_id: uuid.UUID, target_id: uuid.UUID, stop: Path) -> int:
+async def seed(home: Path, stack_id: uuid.UUID, target_id: uuid.UUID, stop: Path, *,
+               pause_s: float = PAUSE_S, tail: int = TAIL) -> int:
     settings = load_settings({"WINDFLOW_HOME": str(home)})
     backend = SqlBackend(settings.database_url)
     await backend.open()
@@ -46,7 +47,7 @@ async def seed(home: Path, stack_id: uuid.UUID, target_id: uuid.UUID, stop: Path
                 heartbeat_at=now))
             await uow.commit()
         print(dep.id, flush=True)
-        seq, tail = 0, TAIL
+        seq = 0
         while tail > 0:
             rows = []
             for _ in range(BATCH):
@@ -58,7 +59,7 @@ async def seed(home: Path, stack_id: uuid.UUID, target_id: uuid.UUID, stop: Path
                 await uow.commit()
             if await asyncio.to_thread(stop.exists):
                 tail -= BATCH
-            await asyncio.sleep(PAUSE_S)
+            await asyncio.sleep(pause_s)
         async with backend.unit_of_work() as uow:
             done = await uow.deployments.get(dep.id)
             done.status, done.finished_at = DeploymentStatus.SUCCEEDED, datetime.now(UTC)
@@ -72,4 +73,7 @@ async def seed(home: Path, stack_id: uuid.UUID, target_id: uuid.UUID, stop: Path
 
 if __name__ == "__main__":
     home, stack, target, stop_file = sys.argv[1:5]
-    asyncio.run(seed(Path(home), uuid.UUID(stack), uuid.UUID(target), Path(stop_file)))
+    pause, tail_lines = (float(sys.argv[5]) if len(sys.argv) > 5 else PAUSE_S,
+                         int(sys.argv[6]) if len(sys.argv) > 6 else TAIL)
+    asyncio.run(seed(Path(home), uuid.UUID(stack), uuid.UUID(target), Path(stop_file),
+                     pause_s=pause, tail=tail_lines))

@@ -21,6 +21,7 @@ from ..events.supervisor import backoff_delay
 from .client import ServerSession, response_lines
 
 log = logging.getLogger("windflow.remote.events")
+CONNECTING = "connecting"  # the reason before the stream's first answer
 READ_TIMEOUT_S = 45.0  # the server pings every 15 s: three missed pings is a dead line
 
 
@@ -47,7 +48,7 @@ class RemoteBus(Listeners):
         self._backoff = (backoff_s, backoff_max_s)
         self._dedupe = Deduper(50_000)
         self._state = BusState.RECONNECTING
-        self.reason = "connecting"
+        self.reason = CONNECTING  # stores/connection.py counts this as still there
         self.last_event_id: str | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -79,8 +80,11 @@ class RemoteBus(Listeners):
         self._set_state(BusState.CLOSED, "closed")
 
     def _set_state(self, state: BusState, reason: str) -> None:
+        # The first failure before any answer is news too (still "reconnecting"): the
+        # actions wait for the server from then on (stores/connection.py).
+        first_failure = self.reason == CONNECTING and reason != CONNECTING
         self.reason = reason
-        if state is not self._state and self._state is not BusState.CLOSED:
+        if (state is not self._state or first_failure) and self._state is not BusState.CLOSED:
             self._state = state
             log.info("server events: %s (%s)", state, reason)
             self._state_callbacks.emit(state)

@@ -6,7 +6,9 @@ feed that drops only delays live updates; the actions still reach the database).
 a server, the server's event stream tells: while it is live the server answers; while it
 reconnects (the server stopped, the network dropped) actions would only fail, so
 ``online`` is False and ``reason`` says why. When the stream is back, ``online`` comes back
-on its own (and the stores reload what they missed through the stream's resync).
+on its own (and the stores reload what they missed through the stream's resync). Before
+the stream's first answer (it opens after sign-in, "connecting") the server counts as
+there: it has just answered the health check and the sign-in.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from PySide6.QtCore import QObject, Signal
 
 from ..events.protocol import BusState
 from .event_bridge import EventBridge
+
+CONNECTING = "connecting"  # the server's event stream before its first answer
 
 
 class ConnectionStore(QObject):
@@ -51,8 +55,10 @@ class ConnectionStore(QObject):
     def _on_state(self, state: str) -> None:
         if not self.server:
             return  # this computer's workspace: always there
-        online = state == BusState.CONNECTED.value
-        reason = "" if online else (self._reason_of() or state)
+        why = self._reason_of()
+        online = state == BusState.CONNECTED.value or (
+            state == BusState.RECONNECTING.value and why == CONNECTING)
+        reason = "" if online else (why or state)
         if (online, reason) != (self.online, self.reason):
             self.online, self.reason = online, reason
             self.sig_changed.emit()

@@ -45,7 +45,10 @@ def test_held_buttons_wait_for_the_server_and_come_back_as_their_page_wants(
 ) -> None:
     bridge = EventBridge(bus)  # type: ignore[arg-type]
     connection = ConnectionStore(bridge, server=URL, reason=lambda: bus.reason)
-    assert not connection.online and connection.reason == "connecting"  # not live yet
+    assert connection.online  # not live yet, but it just answered the sign-in
+    bus.set(BusState.RECONNECTING, "it refuses connections: is it running?")
+    assert not connection.online
+    assert connection.reason == "it refuses connections: is it running?"
     bus.set(BusState.CONNECTED, "live")
     assert connection.online and connection.offline_message == ""
 

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtCore import QPoint, QSettings
+from PySide6.QtGui import QPainter, QPixmap
+from PySide6.QtWidgets import QApplication, QPushButton, QToolTip, QWidget
 from pytestqt.qtbot import QtBot
 
 from tests.env.keyring_backend import MemoryKeyring
@@ -42,6 +43,21 @@ def add_target(http: Any, token: str, name: str) -> None:
     made = http.post("/api/v1/targets", headers=bearer(token),
                      json={"name": name, "kind": "local", "docker_socket": "/nowhere.sock"})
     assert made.status_code == 201, made.text
+
+
+def with_tooltip(window: QWidget, button: QWidget) -> QPixmap:
+    """The window with ``button``'s tooltip drawn where Qt shows it (a screenshot)."""
+    shot = window.grab()
+    at = button.mapTo(window, QPoint(8, button.height() + 4))
+    QToolTip.showText(button.mapToGlobal(QPoint(8, button.height() + 4)), button.toolTip(),
+                      button)
+    tip = next(w for w in QApplication.topLevelWidgets()
+               if w.inherits("QTipLabel") and w.isVisible())
+    painter = QPainter(shot)
+    painter.drawPixmap(min(at.x(), shot.width() - tip.width()), at.y(), tip.grab())
+    painter.end()
+    QToolTip.hideText()
+    return shot
 
 
 def test_actions_wait_for_a_server_that_went_away_and_come_back_with_it(
@@ -111,6 +127,8 @@ def test_actions_wait_for_a_server_that_went_away_and_come_back_with_it(
             SHOTS.mkdir(parents=True, exist_ok=True)
             qtbot.wait(200)
             assert window.grab().save(str(SHOTS / "remote-server-down.png"))
+            assert with_tooltip(window, stacks_page.deploy_button).save(
+                str(SHOTS / "remote-server-down-tooltip.png"))
 
             # Meanwhile someone adds a target through the API of a server on the same
             # data (another port: the desktop's server is still down), which stops again.

@@ -377,6 +377,7 @@ class WindFlowApp:
                                if self.watch_health and self.place.local else None),
             updates_interval_s=self.settings.updates_interval_s if self.watch_health else None,
             drift_interval_s=DRIFT_INTERVAL_S if self.watch_health else None,
+            server=self.place.server,
             parent=window,
         )
         self.session = stores.session

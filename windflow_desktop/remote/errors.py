@@ -76,5 +76,6 @@ def from_transport(exc: httpx.TransportError, url: str) -> ServerUnreachableErro
     if isinstance(exc, httpx.TimeoutException):
         return ServerUnreachableError(f"{url} did not answer in time: is it running, and "
                                       "is the address right?")
-    return ServerUnreachableError(f"cannot reach {url} ({type(exc).__name__}: {exc}): is "
-                                  "the server running, and is the address right?")
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return ServerUnreachableError(f"cannot reach {url} ({detail}): is the server running, "
+                                  "and is the address right?")

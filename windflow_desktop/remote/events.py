@@ -21,7 +21,23 @@ from ..events.supervisor import backoff_delay
 from .client import ServerSession, response_lines
 
 log = logging.getLogger("windflow.remote.events")
+CONNECTING = "connecting"  # the reason before the stream's first answer
 READ_TIMEOUT_S = 45.0  # the server pings every 15 s: three missed pings is a dead line
+
+
+def why_not_live(exc: BaseException) -> str:
+    """Why the stream is not live, in words (shown in the status bar and on the actions
+    it disables)."""
+    message = getattr(exc, "message", None)
+    if message:
+        return str(message)
+    if isinstance(exc, httpx.ConnectError):
+        return "it refuses connections: is it running?"
+    if isinstance(exc, httpx.TimeoutException):
+        return "it did not answer in time"
+    if isinstance(exc, (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)):
+        return "the connection to it was cut"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 class RemoteBus(Listeners):
@@ -32,7 +48,7 @@ class RemoteBus(Listeners):
         self._backoff = (backoff_s, backoff_max_s)
         self._dedupe = Deduper(50_000)
         self._state = BusState.RECONNECTING
-        self.reason = "connecting"
+        self.reason = CONNECTING  # stores/connection.py counts this as still there
         self.last_event_id: str | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -64,8 +80,11 @@ class RemoteBus(Listeners):
         self._set_state(BusState.CLOSED, "closed")
 
     def _set_state(self, state: BusState, reason: str) -> None:
+        # The first failure before any answer is news too (still "reconnecting"): the
+        # actions wait for the server from then on (stores/connection.py).
+        first_failure = self.reason == CONNECTING and reason != CONNECTING
         self.reason = reason
-        if state is not self._state and self._state is not BusState.CLOSED:
+        if (state is not self._state or first_failure) and self._state is not BusState.CLOSED:
             self._state = state
             log.info("server events: %s (%s)", state, reason)
             self._state_callbacks.emit(state)
@@ -86,7 +105,7 @@ class RemoteBus(Listeners):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a dropped line, a restart, a refused session
-                reason = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+                reason = why_not_live(exc)
             else:
                 attempt = 0
             self._set_state(BusState.RECONNECTING, reason)

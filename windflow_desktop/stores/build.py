@@ -21,6 +21,7 @@ from ..services.protocols import ServiceApis
 from .access_tokens import AccessTokensStore
 from .activity import ActivityStore
 from .base import OrganizationStore, Store
+from .connection import ConnectionStore
 from .container_detail import ContainerDetailStore
 from .containers import ContainersStore
 from .dashboard import DashboardStore
@@ -60,6 +61,7 @@ class Stores:
     container_detail: ContainerDetailStore
     terminal: TerminalStore
     stats: StatsStore
+    connection: ConnectionStore
 
     @property
     def acting(self) -> tuple[Store, ...]:
@@ -80,11 +82,13 @@ def build_stores(services: ServiceApis, bus: EventBus, ui_settings: QSettings, *
                  host_keys: HostKeyQuestions, health_interval_s: float | None,
                  updates_interval_s: float | None = None,
                  drift_interval_s: float | None = None,
+                 server: str = "",
                  parent: QObject | None = None) -> Stores:
     """``host_keys``: the questions the services' SSH connections ask (given to the
     executor pool when it was built); ``health_interval_s``: how often the targets store
     checks the fleet, ``updates_interval_s`` its images for updates and
-    ``drift_interval_s`` its deployments for changes by hand (None: never)."""
+    ``drift_interval_s`` its deployments for changes by hand (None: never); ``server``:
+    the server the services work through ("" for this computer)."""
     bridge = EventBridge(bus, parent=parent)
     session = SessionStore(services.auth, parent=parent)
 
@@ -113,6 +117,8 @@ def build_stores(services: ServiceApis, bus: EventBus, ui_settings: QSettings, *
         drift=DriftStore(session, services.drift, targets, interval_s=drift_interval_s),
         terminal=TerminalStore(services.terminal, session),
         stats=StatsStore(services.stats, session),
+        connection=ConnectionStore(bridge, server=server, parent=parent,
+                                   reason=lambda: str(getattr(bus, "reason", "") or "")),
     )
     for receiver in (stores.users, stores.targets, stores.containers, stores.stacks,
                      stores.deployments, stores.activity, stores.notifications,

@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, Signal
 
 from ..domain import deployment_flow as flow
 from ..domain.enums import DeploymentStage, DeploymentStatus, LogStream
-from ..domain.errors import WindFlowError
+from ..domain.errors import NotFoundError, WindFlowError
 from ..domain.events import (
     DeploymentFinished,
     DeploymentLogBatch,
@@ -119,6 +119,39 @@ class DeploymentsStore(OrganizationStore):
         self.sig_targets_changed.emit()
         if principal is not None:
             self.load()
+
+    def resync(self) -> None:
+        """The live feed lost events (the server restarted, say): load the list again and
+        the chosen deployment afresh — it stays chosen, and its log goes on from the last
+        line shown: the lines written meanwhile are read from storage, each once, in
+        order (more than a page of them: the newest page, as a catch-up does)."""
+        chosen = self.detail
+        if chosen is None or self._closed or self._session.principal is None:
+            super().resync()
+            return
+        self.cancel_all()
+        self.load()
+        if self.targets:
+            self.load_targets()
+
+        async def act() -> int:
+            p = self._require()
+            try:
+                detail = await self._service.get(p, chosen.id)
+                stages = list(await self._service.stages(p, chosen.id))
+            except NotFoundError:  # removed meanwhile
+                if self._selected(chosen.id):
+                    self.detail, self.stages = None, []
+                    self._reset_log()
+                    self.sig_detail_changed.emit()
+                return 0
+            if not self._selected(chosen.id):
+                return 0
+            self.detail, self.stages = detail, stages
+            self.sig_detail_changed.emit()
+            return await self._catch_up(chosen.id)
+
+        self.run("select", act)
 
     # -- list ------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from ..domain.compose import ComposeReport
-from ..domain.errors import WindFlowError
+from ..domain.errors import NotFoundError, WindFlowError
 from ..domain.events import Event
 from ..domain.identity import Principal
 from ..domain.models import RevisionDiff, Stack, StackRevision
@@ -78,6 +78,26 @@ class StacksStore(OrganizationStore):
         self.sig_selected_changed.emit()
         if principal is not None:
             self.load()
+
+    def resync(self) -> None:
+        """The live feed lost events (the server restarted, say): load the list again and
+        the chosen stack afresh — it stays chosen, and the editor keeps what was typed
+        (the page tells a revision saved meanwhile apart from its unsaved text)."""
+        chosen = self.selected
+        if chosen is None or self._closed or self._session.principal is None:
+            super().resync()
+            return
+        self.cancel_all()
+        self.load()
+
+        async def act() -> None:
+            try:
+                await self._reselect(chosen.id)
+            except NotFoundError:  # removed meanwhile
+                self.selected, self.revision, self.revisions = None, None, []
+                self.sig_selected_changed.emit()
+
+        self.run("select", act)
 
     # -- list ------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from .views.activity import ActivityPage
 from .views.containers import ContainersPage
 from .views.dashboard import DashboardPage
 from .views.deployments import DeploymentsPage
-from .views.disk import DiskPage
+from .views.disk import DiskPage, DiskTab
 from .views.invitations import InvitationsPanel
 from .views.notifications import NotificationBell, NotificationCentre, NotificationSettings
 from .views.settings import SettingsPage
@@ -34,6 +34,7 @@ from .views.stacks import StacksPage
 from .views.targets import TargetsPage
 from .views.users import UsersPage
 from .widgets.account_menu import AccountButton
+from .widgets.connection_gate import ConnectionGate
 from .widgets.message_bar import MessageBar, keyring_notice
 
 
@@ -66,11 +67,12 @@ class Shell:
 
         targets_page = TargetsPage(stores.targets, ui_settings)
         window.set_page("targets", targets_page)
-        window.set_page("containers",
-                        ContainersPage(stores.containers, stores.targets, ui_settings,
-                                       detail=stores.container_detail,
-                                       terminal=stores.terminal, stats=stores.stats))
-        window.set_page("disk", DiskPage(stores.disk, stores.targets, ui_settings))
+        containers_page = ContainersPage(stores.containers, stores.targets, ui_settings,
+                                         detail=stores.container_detail,
+                                         terminal=stores.terminal, stats=stores.stats)
+        window.set_page("containers", containers_page)
+        disk_page = DiskPage(stores.disk, stores.targets, ui_settings)
+        window.set_page("disk", disk_page)
         stacks_page = StacksPage(stores.stacks, ui_settings)
         stacks_page.sig_deploy_requested.connect(self._deploy)
         window.set_page("stacks", stacks_page)
@@ -93,10 +95,12 @@ class Shell:
         window.statusBar().addPermanentWidget(self.account)
 
         settings_page = self.settings_page = SettingsPage()
-        settings_page.add_section("Users & roles", UsersPage(stores.users, ui_settings))
+        users_page = UsersPage(stores.users, ui_settings)
+        settings_page.add_section("Users & roles", users_page)
         settings_page.add_section("Invitations", InvitationsPanel(stores.users))
-        if server:  # tokens let CI act on a server; a workspace of one's own has no API
-            settings_page.add_section("Access tokens", AccessTokensPanel(stores.access_tokens))
+        tokens_panel = AccessTokensPanel(stores.access_tokens) if server else None
+        if tokens_panel is not None:  # tokens let CI act on a server; not this computer
+            settings_page.add_section("Access tokens", tokens_panel)
         stores.users.sig_invitations_changed.connect(self._invitations_changed)
         window.set_page("settings", settings_page)
 
@@ -125,6 +129,23 @@ class Shell:
         stores.drift.sig_found.connect(self._drift_found)
         window.set_page("dashboard", dashboard_page)
         dashboard_page.sig_open_object.connect(self.open_object)
+
+        # The server cannot be reached: the actions that act through it wait for it.
+        gate = self.gate = ConnectionGate(stores.connection, window)
+        gate.hold(targets_page.add_button, targets_page.edit_button,
+                  targets_page.delete_button, targets_page.test_button,
+                  targets_page.scan_button, targets_page.scan_all_button,
+                  *containers_page.buttons.values(), containers_page.logs_button,
+                  stacks_page.new_button, stacks_page.import_button, stacks_page.save_button,
+                  stacks_page.deploy_button, stacks_page.duplicate_button,
+                  stacks_page.archive_button, stacks_page.restore_button,
+                  *deployments_page.buttons.values(),
+                  users_page.invite_button, users_page.role_button,
+                  users_page.active_button, users_page.remove_button)
+        for tab in disk_page.tabs.findChildren(DiskTab):
+            gate.hold(tab.remove_button, tab.prune_button)
+        if tokens_panel is not None:
+            gate.hold(tokens_panel.new_button, tokens_panel.revoke_button)
 
     def _deploy(self, stack: Any) -> None:
         revision = self.stores.stacks.revision
@@ -174,6 +195,7 @@ class Shell:
         """Tray, idle lock and theme watcher stop and the shell's widgets leave the window
         (before the stores shut down); the pages stay until the next shell replaces them."""
         self.tray.close()
+        self.gate.deleteLater()
         self.idle_lock.shutdown()
         self.theme.stop()
         for widget in (self.account, self.bell):

@@ -37,6 +37,7 @@ from .targets import TargetsStore
 from .terminal import TerminalStore
 from .updates import DriftStore, UpdatesStore
 from .users import UsersStore
+from .workers import WorkersStore
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Stores:
     container_detail: ContainerDetailStore
     terminal: TerminalStore
     stats: StatsStore
+    workers: WorkersStore
 
     @property
     def acting(self) -> tuple[Store, ...]:
@@ -68,7 +70,7 @@ class Stores:
                 self.containers, self.stacks, self.deployments, self.activity,
                 self.dashboard, self.directory, self.disk, self.container_detail,
                 self.updates, self.drift, self.terminal,
-                self.stats)
+                self.stats, self.workers)
 
     async def shutdown(self) -> None:
         for store in reversed(self.acting):
@@ -113,6 +115,7 @@ def build_stores(services: ServiceApis, bus: EventBus, ui_settings: QSettings, *
         drift=DriftStore(session, services.drift, targets, interval_s=drift_interval_s),
         terminal=TerminalStore(services.terminal, session),
         stats=StatsStore(services.stats, session),
+        workers=WorkersStore(session, services.workers),
     )
     for receiver in (stores.users, stores.targets, stores.containers, stores.stacks,
                      stores.deployments, stores.activity, stores.notifications,

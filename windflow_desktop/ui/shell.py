@@ -33,6 +33,7 @@ from .views.settings import SettingsPage
 from .views.stacks import StacksPage
 from .views.targets import TargetsPage
 from .views.users import UsersPage
+from .views.workers import WorkersPanel
 from .widgets.account_menu import AccountButton
 from .widgets.message_bar import MessageBar, keyring_notice
 
@@ -97,6 +98,10 @@ class Shell:
         settings_page.add_section("Invitations", InvitationsPanel(stores.users))
         if server:  # tokens let CI act on a server; a workspace of one's own has no API
             settings_page.add_section("Access tokens", AccessTokensPanel(stores.access_tokens))
+            workers = settings_page.add_section("Workers", WorkersPanel(stores.workers))
+            settings_page.tabs.setTabVisible(workers, stores.workers.allowed)
+            stores.workers.sig_allowed_changed.connect(
+                lambda allowed: settings_page.tabs.setTabVisible(workers, allowed))
         stores.users.sig_invitations_changed.connect(self._invitations_changed)
         window.set_page("settings", settings_page)
 

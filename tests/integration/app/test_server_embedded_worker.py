@@ -188,4 +188,7 @@ def test_a_killed_worker_child_is_started_again_and_the_deployment_ends_true(
         quick = deploy(http, auth, "Quick", SLOW.format(delay=0), target)
         assert wait_for(http, auth, quick, ended)["status"] == "succeeded"
         assert f":{second}:" in (row(url, quick)[1] or "")
+        alive_now = http.get("/api/v1/workers", headers=auth).json()["workers"]
+        assert not any(f":{first}:" in name for name in alive_now), alive_now
+        assert any(f":{second}:" in name for name in alive_now), alive_now
     assert not alive(second)

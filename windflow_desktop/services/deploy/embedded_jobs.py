@@ -113,9 +113,10 @@ class EmbeddedJobs:
                 "deployment": str(message["dead"]), "reason": str(message["reason"]),
                 "deliveries": str(message["deliveries"])}
 
-    def worker_gone(self, worker_prefix: str) -> None:
-        """A worker process ended: it is no longer alive, whatever it last reported."""
-        for name in [w for w in self._workers if w.startswith(worker_prefix)]:
+    def worker_gone(self, pid_part: str) -> None:
+        """A worker process ended (``pid_part``: ``":<pid>:"`` of its ``host:pid:nonce``
+        name): it is no longer alive, whatever it last reported."""
+        for name in [w for w in self._workers if pid_part in w]:
             del self._workers[name]
 
     # -- JobDispatch -------------------------------------------------------------------------

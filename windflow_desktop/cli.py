@@ -11,6 +11,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from . import __version__
 from .config import Settings
@@ -34,8 +35,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     owner.add_argument("--email", help="their email address (default: USERNAME@localhost."
                        "localdomain, to change in the app)")
     commands.add_parser("rotate-key", help="seal every secret under a new server key")
-    commands.add_parser("worker", help="run deployments from the job queue (needs "
-                        "WINDFLOW_REDIS_URL and the server's database and key)")
+    worker = commands.add_parser("worker", help="run deployments from the job queue "
+                                 "(needs WINDFLOW_REDIS_URL and the server's database "
+                                 "and key)")
+    # `windflow serve` alone starts its own worker with this: the queue is the deployment
+    # rows, the events go back to the server over a pipe.
+    worker.add_argument("--embedded", action="store_true", help=argparse.SUPPRESS)
     from .ci import CI_COMMANDS, add_commands
 
     add_commands(commands)
@@ -57,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "rotate-key":
             return asyncio.run(_rotate_key(settings))
         if args.command == "worker":
-            return asyncio.run(_worker(settings))
+            return asyncio.run(_worker(settings, embedded=args.embedded))
         return _serve(settings, args)
     except WindFlowError as exc:
         print(f"windflow: {exc.message}", file=sys.stderr)
@@ -83,7 +88,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         print("windflow: the server needs its extra: pip install 'windflow-desktop[server]'",
               file=sys.stderr)
         return 2
-    app = create_app(settings)
+    # Without Redis, deployments run on a worker child process (WINDFLOW_EMBEDDED_WORKER=0:
+    # in the API process, as before).
+    app = create_app(settings, embedded_worker=os.environ.get(
+        "WINDFLOW_EMBEDDED_WORKER", "1") != "0")
     # Sign-in throttling is per client address: only a configured proxy may name it.
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
                 ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key, access_log=False,
@@ -98,16 +106,16 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _worker(settings: Settings) -> int:
+async def _worker(settings: Settings, *, embedded: bool = False) -> int:
     """Take deployment jobs until SIGTERM/SIGINT (the running one finishes its stages, or
-    is handed back to the queue after the grace period)."""
+    is handed back to the queue after the grace period). ``embedded``: the child of
+    ``windflow serve`` without Redis (see ``server.embedded_worker``)."""
     import signal
 
-    from .events.redis_jobs import JobQueue
     from .services.deploy.worker import Worker
     from .workspace import Workspace
 
-    if not settings.redis_url:
+    if not settings.redis_url and not embedded:
         print("windflow: a worker needs WINDFLOW_REDIS_URL (the job queue)", file=sys.stderr)
         return 2
     lease_s = float(os.environ.get("WINDFLOW_WORKER_LEASE_S", "30"))
@@ -117,8 +125,21 @@ async def _worker(settings: Settings) -> int:
     workspace = Workspace(settings, sealed_secrets=True, database_clock=True,
                           bus_group="-workers")
     await workspace.open()
-    queue = JobQueue(settings.redis_url, lease_s=lease_s)
+    queue: Any = None
+    pipes: Any = None
     try:
+        if embedded:
+            from .server.embedded_worker import ChildPipes
+            from .services.deploy.embedded_jobs import RowJobs
+
+            pipes = ChildPipes(workspace.bus)
+            await pipes.open()
+            queue = RowJobs(workspace.backend, workspace.clock, pipes.report,
+                            wake=pipes.wake, lease_s=lease_s)
+        else:
+            from .events.redis_jobs import JobQueue
+
+            queue = JobQueue(settings.redis_url or "", lease_s=lease_s)
         await workspace.start_bus()
         worker = Worker(workspace.services.deployments.core, queue,
                         max_deliveries=max_deliveries, grace_s=grace_s)
@@ -127,11 +148,17 @@ async def _worker(settings: Settings) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, lambda: asyncio.ensure_future(worker.drain()))
+        if pipes is not None:  # the server's end closed (it died): drain and go
+            orphaned = asyncio.create_task(pipes.parent_gone.wait())
+            orphaned.add_done_callback(lambda _: asyncio.ensure_future(worker.drain()))
         print(f"windflow worker {worker.id} ready", flush=True)
         await worker.serve()
     finally:
-        await queue.close()
+        if queue is not None:
+            await queue.close()
         await workspace.close()
+        if pipes is not None:
+            await pipes.close()
     return 0
 
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .services.terminal import TerminalService
     from .services.updates import UpdateService
     from .services.users import UserService
+    from .services.workers import LocalWorkers
 
 log = logging.getLogger("windflow.app")
 
@@ -92,6 +93,7 @@ class Workspace:
         from .services.terminal import TerminalService
         from .services.updates import UpdateService
         from .services.users import UserService
+        from .services.workers import LocalWorkers
 
         try:
             database_file = sqlite_file(self.settings.database_url)
@@ -120,6 +122,12 @@ class Workspace:
                 self.clock = DatabaseClock(self.backend)
                 await self.clock.sync()
             context = ServiceContext(self.backend, self.bus, clock=self.clock)
+            deployments = DeploymentService(
+                context,
+                DeploymentCore(self.backend, self.bus, self.pool, self.secrets,
+                               clock=self.clock),
+                self.secrets,
+            )
             self.services = Services(
                 context=context,
                 auth=AuthService(
@@ -138,12 +146,8 @@ class Workspace:
                 stacks=StackService(context),
                 activity=ActivityService(context),
                 dashboard=DashboardService(context),
-                deployments=DeploymentService(
-                    context,
-                    DeploymentCore(self.backend, self.bus, self.pool, self.secrets,
-                                   clock=self.clock),
-                    self.secrets,
-                ),
+                deployments=deployments,
+                workers=LocalWorkers(deployments),
             )
             self._stack.push_async_callback(self.services.deployments.shutdown)
         except BaseException:
@@ -202,6 +206,7 @@ class Services:
     drift: DriftService
     terminal: TerminalService
     stats: StatsService
+    workers: LocalWorkers
 
 
 def sqlite_file(url: str) -> Path | None:

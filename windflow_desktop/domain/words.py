@@ -34,3 +34,15 @@ def ago(moment: datetime | None, now: datetime | None = None) -> str:
     if seconds < 86400:
         return f"{seconds // 3600} h ago"
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def seconds_ago(moment: datetime | None, now: datetime | None = None) -> str:
+    """Like ``ago`` but to the second within the first minute ("12 s ago"): for
+    heartbeats, which come every few seconds."""
+    if moment is not None:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        seconds = int(((now or datetime.now(UTC)) - moment).total_seconds())
+        if 0 <= seconds < 60:
+            return f"{seconds} s ago"
+    return ago(moment, now)

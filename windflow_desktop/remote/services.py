@@ -19,6 +19,7 @@ from .targets import RemoteTargets
 from .terminal import RemoteTerminal
 from .tokens import RemoteAccessTokens
 from .updates import RemoteDrift, RemoteUpdates
+from .workers import RemoteWorkers
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class RemoteServices:
     drift: RemoteDrift
     terminal: RemoteTerminal
     stats: RemoteStats
+    workers: RemoteWorkers
 
     @classmethod
     def over(cls, session: ServerSession) -> RemoteServices:
@@ -48,7 +50,7 @@ class RemoteServices:
                    activity=RemoteActivity(session), dashboard=RemoteDashboard(session),
                    disk=RemoteDisk(session), updates=RemoteUpdates(session),
                    drift=RemoteDrift(session), terminal=RemoteTerminal(session),
-                   stats=RemoteStats(session))
+                   stats=RemoteStats(session), workers=RemoteWorkers(session))
 
 
 if TYPE_CHECKING:

@@ -126,6 +126,10 @@ class DeploymentRepository(Protocol):
         """Compare-and-set: if the row's attempt is still ``expected_attempt``, bump it and
         make ``runner`` its runner (heartbeat ``at``); False when another claim won."""
         ...
+    async def unfinished(self, limit: int = 500) -> Sequence[Deployment]:
+        """Every organization's pending or running deployments, oldest first (the
+        embedded worker's job queue reads them)."""
+        ...
     async def release(self, deployment_id: uuid.UUID, attempt: int) -> None:
         """The claim of ``attempt`` lets go: no heartbeat (another worker may take it at
         once)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -44,9 +45,12 @@ log = logging.getLogger("windflow.server")
 API = "/api/v1"
 
 
-def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
+def create_app(settings: Settings, *, secrets: Any = None,
+               embedded_worker: bool = False) -> FastAPI:
     """The server over the workspace ``settings`` name; its secrets sealed in the
-    database under the server's key (``secrets``: another store, for tests)."""
+    database under the server's key (``secrets``: another store, for tests). Without
+    Redis and with ``embedded_worker``, deployments run on one ``windflow worker`` child
+    process (``server.embedded_worker``), else in this process."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -61,7 +65,11 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
         jobs = _job_queue(settings)
         if jobs is not None:  # deployments run on `windflow worker` processes
             workspace.services.deployments.use_queue(jobs)
+        supervisor = None
+        if jobs is None and embedded_worker:
+            supervisor, jobs = _embedded_worker(workspace)
         app.state.jobs = jobs
+        app.state.embedded_worker = supervisor
         store, redis = await _feed_store(settings)
         app.state.feed = feed = EventFeed(workspace.bus, store)
         app.state.principals = principals = PrincipalCache(workspace.bus)
@@ -71,6 +79,8 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
             # What a previous run left running is settled now, by the one process that
             # touches this workspace; expired sessions go.
             await workspace.housekeeping()
+            if supervisor is not None:
+                await supervisor.start()
             resync = asyncio.create_task(_keep_in_time(workspace.clock), name="clock")
             try:
                 yield
@@ -78,6 +88,8 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
                 resync.cancel()
                 await asyncio.gather(resync, return_exceptions=True)
         finally:
+            if supervisor is not None:
+                await supervisor.stop()
             principals.close()
             feed.close()
             await workspace.close()
@@ -131,6 +143,24 @@ def _job_queue(settings: Settings) -> Any:
     from ..events.redis_jobs import JobQueue
 
     return JobQueue(settings.redis_url)
+
+
+def _embedded_worker(workspace: Workspace) -> tuple[Any, Any]:
+    """The supervisor of the worker child process and the queue over the deployment
+    rows it reads; the deployments service enqueues there."""
+    from .embedded_worker import EmbeddedWorker
+
+    lease_s, grace_s = worker_timing()
+    supervisor = EmbeddedWorker(workspace.bus, workspace.backend, workspace.clock,
+                                lease_s=lease_s, grace_s=grace_s)
+    workspace.services.deployments.use_queue(supervisor.jobs)
+    return supervisor, supervisor.jobs
+
+
+def worker_timing() -> tuple[float, float]:
+    """A worker's lease and SIGTERM grace period (seconds), from the environment."""
+    return (float(os.environ.get("WINDFLOW_WORKER_LEASE_S", "30")),
+            float(os.environ.get("WINDFLOW_WORKER_GRACE_S", "20")))
 
 
 async def _feed_store(settings: Settings) -> tuple[FeedStore, Any]:

@@ -43,6 +43,7 @@ from ..domain.models import (
 from ..domain.paging import Page, PageRequest
 from ..domain.targets import ConnectionReport, HealthResult, ScanOutcome, StepResult, TargetSpec
 from ..domain.terminal import TerminalSession
+from ..domain.workers import WorkersReport
 from .auth import AuthSession
 
 StepCallback = Callable[[StepResult], None]
@@ -276,6 +277,17 @@ class AccessTokensApi(Protocol):
     async def revoke(self, principal: Principal, token_id: uuid.UUID) -> None: ...
 
 
+class WorkersApi(Protocol):
+    """What the stores ask of the job queue's report (server mode: ``remote/workers.py``;
+    locally ``services/workers.py``); ``available``: whether deployments run on workers
+    here at all (not on a desktop's own workspace)."""
+
+    @property
+    def available(self) -> bool: ...
+    async def report(self, principal: Principal) -> WorkersReport: ...
+    async def retry(self, principal: Principal, dead_id: str) -> None: ...
+
+
 class UpdatesApi(Protocol):
     """What the stores ask of the updates service (``services/updates.py``)."""
 
@@ -298,6 +310,8 @@ class ServiceApis(Protocol):
     def access_tokens(self) -> AccessTokensApi: ...
     @property
     def updates(self) -> UpdatesApi: ...
+    @property
+    def workers(self) -> WorkersApi: ...
     @property
     def drift(self) -> DriftApi: ...
     @property

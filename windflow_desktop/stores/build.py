@@ -38,6 +38,7 @@ from .targets import TargetsStore
 from .terminal import TerminalStore
 from .updates import DriftStore, UpdatesStore
 from .users import UsersStore
+from .workers import WorkersStore
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Stores:
     terminal: TerminalStore
     stats: StatsStore
     connection: ConnectionStore
+    workers: WorkersStore
 
     @property
     def acting(self) -> tuple[Store, ...]:
@@ -70,7 +72,7 @@ class Stores:
                 self.containers, self.stacks, self.deployments, self.activity,
                 self.dashboard, self.directory, self.disk, self.container_detail,
                 self.updates, self.drift, self.terminal,
-                self.stats)
+                self.stats, self.workers)
 
     async def shutdown(self) -> None:
         for store in reversed(self.acting):
@@ -119,6 +121,7 @@ def build_stores(services: ServiceApis, bus: EventBus, ui_settings: QSettings, *
         stats=StatsStore(services.stats, session),
         connection=ConnectionStore(bridge, server=server, parent=parent,
                                    reason=lambda: str(getattr(bus, "reason", "") or "")),
+        workers=WorkersStore(session, services.workers),
     )
     for receiver in (stores.users, stores.targets, stores.containers, stores.stacks,
                      stores.deployments, stores.activity, stores.notifications,

@@ -33,6 +33,7 @@ from .views.settings import SettingsPage
 from .views.stacks import StacksPage
 from .views.targets import TargetsPage
 from .views.users import UsersPage
+from .views.workers import WorkersPanel
 from .widgets.account_menu import AccountButton
 from .widgets.connection_gate import ConnectionGate
 from .widgets.message_bar import MessageBar, keyring_notice
@@ -101,6 +102,10 @@ class Shell:
         tokens_panel = AccessTokensPanel(stores.access_tokens) if server else None
         if tokens_panel is not None:  # tokens let CI act on a server; not this computer
             settings_page.add_section("Access tokens", tokens_panel)
+            workers = settings_page.add_section("Workers", WorkersPanel(stores.workers))
+            settings_page.tabs.setTabVisible(workers, stores.workers.allowed)
+            stores.workers.sig_allowed_changed.connect(
+                lambda allowed: settings_page.tabs.setTabVisible(workers, allowed))
         stores.users.sig_invitations_changed.connect(self._invitations_changed)
         window.set_page("settings", settings_page)
 

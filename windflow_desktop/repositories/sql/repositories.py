@@ -10,7 +10,14 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import bindparam, delete, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ...domain.enums import DeploymentStatus, LogStream, Role, TargetKind, TargetStatus
+from ...domain.enums import (
+    ACTIVE_DEPLOYMENT,
+    DeploymentStatus,
+    LogStream,
+    Role,
+    TargetKind,
+    TargetStatus,
+)
 from ...domain.errors import NotFoundError, StaleAttemptError
 from ...domain.identity import Standing
 from ...domain.models import (
@@ -345,6 +352,13 @@ class SqlDeploymentRepository(_Repository[Deployment]):
         # Claim in a unit of work of its own: a copy of the row this session read
         # before keeps the old attempt.
         return bool(getattr(result, "rowcount", 0) == 1)
+
+    async def unfinished(self, limit: int = 500) -> Sequence[Deployment]:
+        stmt = (select(Deployment)
+                .where(col(Deployment, "status").in_(list(ACTIVE_DEPLOYMENT)))
+                .order_by(col(Deployment, "created_at"), col(Deployment, "id"))
+                .limit(limit))
+        return list((await self.session.scalars(stmt)).all())
 
     async def release(self, deployment_id: uuid.UUID, attempt: int) -> None:
         await self.session.execute(

@@ -23,9 +23,10 @@ import uuid
 from ...domain.enums import ACTIVE_DEPLOYMENT, DeploymentStatus
 from ...domain.errors import NotFoundError, StaleAttemptError
 from ...domain.models import Deployment
-from ...events.redis_jobs import Job, JobQueue
+from ...events.redis_jobs import Job
 from .context import CancelToken
 from .core import DeploymentCore
+from .jobs import WorkerQueue
 
 log = logging.getLogger("windflow.worker")
 
@@ -35,7 +36,7 @@ class HandedBack(Exception):
 
 
 class Worker:
-    def __init__(self, core: DeploymentCore, queue: JobQueue, *,
+    def __init__(self, core: DeploymentCore, queue: WorkerQueue, *,
                  max_deliveries: int = 3, grace_s: float = 20.0) -> None:
         self.core, self.queue = core, queue
         self.max_deliveries = max_deliveries

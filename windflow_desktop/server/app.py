@@ -25,6 +25,7 @@ from .limits import BodyLimit
 from .principals import PrincipalCache
 from .routes import (
     activity,
+    adopt,
     auth,
     containers,
     deployments,
@@ -89,7 +90,7 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
     app.add_middleware(BodyLimit)
     api = APIRouter(prefix=API)
     for routes in (auth, organizations, targets, stacks, deployments, people, activity,
-                   events, updates, stats, disk, workers):
+                   events, updates, stats, disk, workers, adopt):
         api.include_router(routes.router)
     api.include_router(containers.router)
     app.include_router(api)

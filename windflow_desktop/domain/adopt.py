@@ -1,0 +1,65 @@
+"""What runs on a target that WindFlow did not deploy (Compose projects and plain
+containers, from the engine's Compose labels), and what adopting one made."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .containers import ContainerInfo
+
+# The labels Compose puts on every container of a project.
+PROJECT_LABEL = "com.docker.compose.project"
+WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
+CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
+SERVICE_LABEL = "com.docker.compose.service"
+NUMBER_LABEL = "com.docker.compose.container-number"
+
+
+class AdoptSource(StrEnum):
+    """Where an adopted revision's Compose text comes from."""
+
+    FILES = "files"      # the project's compose file, as it is on the target (the default)
+    ENGINE = "engine"    # rebuilt from the containers as the engine runs them (the files
+    #                      are gone, unreadable, several, or use relative paths)
+
+
+@dataclass(frozen=True)
+class UnmanagedProject:
+    """A Compose project on a target that no deployment of this organization holds."""
+
+    name: str
+    working_dir: str
+    config_files: tuple[str, ...]
+    containers: tuple[ContainerInfo, ...]
+
+    @property
+    def running(self) -> int:
+        return sum(1 for c in self.containers if c.running)
+
+
+@dataclass(frozen=True)
+class Unmanaged:
+    """Everything on a target WindFlow does not manage: projects, then plain containers."""
+
+    target_id: uuid.UUID
+    projects: tuple[UnmanagedProject, ...] = ()
+    containers: tuple[ContainerInfo, ...] = ()
+
+    def project(self, name: str) -> UnmanagedProject | None:
+        return next((p for p in self.projects if p.name == name), None)
+
+
+@dataclass(frozen=True)
+class Adopted:
+    """What adopting (or keeping a change) made: a stack revision and a deployment record
+    of what runs, without touching a container."""
+
+    stack_id: uuid.UUID
+    stack_name: str
+    revision: int
+    deployment_id: uuid.UUID
+    project: str
+    source: AdoptSource
+    notes: tuple[str, ...] = ()   # what the user should know ("FOO is secret", …)

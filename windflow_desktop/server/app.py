@@ -89,8 +89,9 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(BodyLimit)
     api = APIRouter(prefix=API)
-    for routes in (auth, organizations, targets, stacks, deployments, people, activity,
-                   events, updates, stats, disk, workers, adopt):
+    # adopt before deployments: its /deployments/{id}/keep is not one of their actions.
+    for routes in (auth, organizations, targets, stacks, adopt, deployments, people,
+                   activity, events, updates, stats, disk, workers):
         api.include_router(routes.router)
     api.include_router(containers.router)
     app.include_router(api)

@@ -63,7 +63,7 @@ async def test_adopt_and_keep_through_the_server(server: Server, docker_engine: 
         assert {c.service for c in project.containers} == {"web", "worker"}
         with pytest.raises(PermissionDeniedError):
             await RemoteAdopt(vera).adopt(NOBODY, target.id, "remotex", "Mine")
-        with pytest.raises(ValidationError, match="Not-A-Name.* cannot be adopted"):
+        with pytest.raises(ValidationError, match=r"Not-A-Name.* cannot be adopted"):
             await RemoteAdopt(olga).adopt(NOBODY, target.id, "Not-A-Name", "Mine")
 
         before = await asyncio.to_thread(ids_of, docker_engine, "remotex")

@@ -20,6 +20,7 @@ from ..events.protocol import EventBus
 from ..services.protocols import ServiceApis
 from .access_tokens import AccessTokensStore
 from .activity import ActivityStore
+from .adopt import AdoptStore
 from .base import OrganizationStore, Store
 from .container_detail import ContainerDetailStore
 from .containers import ContainersStore
@@ -60,6 +61,7 @@ class Stores:
     container_detail: ContainerDetailStore
     terminal: TerminalStore
     stats: StatsStore
+    adopt: AdoptStore
 
     @property
     def acting(self) -> tuple[Store, ...]:
@@ -68,7 +70,7 @@ class Stores:
                 self.containers, self.stacks, self.deployments, self.activity,
                 self.dashboard, self.directory, self.disk, self.container_detail,
                 self.updates, self.drift, self.terminal,
-                self.stats)
+                self.stats, self.adopt)
 
     async def shutdown(self) -> None:
         for store in reversed(self.acting):
@@ -113,6 +115,7 @@ def build_stores(services: ServiceApis, bus: EventBus, ui_settings: QSettings, *
         drift=DriftStore(session, services.drift, targets, interval_s=drift_interval_s),
         terminal=TerminalStore(services.terminal, session),
         stats=StatsStore(services.stats, session),
+        adopt=AdoptStore(services.adopt, session),
     )
     for receiver in (stores.users, stores.targets, stores.containers, stores.stacks,
                      stores.deployments, stores.activity, stores.notifications,

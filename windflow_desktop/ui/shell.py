@@ -69,7 +69,8 @@ class Shell:
         window.set_page("containers",
                         ContainersPage(stores.containers, stores.targets, ui_settings,
                                        detail=stores.container_detail,
-                                       terminal=stores.terminal, stats=stores.stats))
+                                       terminal=stores.terminal, stats=stores.stats,
+                                       adopt=stores.adopt))
         window.set_page("disk", DiskPage(stores.disk, stores.targets, ui_settings))
         stacks_page = StacksPage(stores.stacks, ui_settings)
         stacks_page.sig_deploy_requested.connect(self._deploy)
@@ -120,7 +121,7 @@ class Shell:
         tray.sig_open_object.connect(self.open_object)
         activity_page.sig_open_object.connect(self.open_object)
         dashboard_page = DashboardPage(stores.dashboard, ui_settings, updates=stores.updates,
-                                       drift=stores.drift)
+                                       drift=stores.drift, adopt=stores.adopt)
         stores.updates.sig_found.connect(self._updates_found)
         stores.drift.sig_found.connect(self._drift_found)
         window.set_page("dashboard", dashboard_page)

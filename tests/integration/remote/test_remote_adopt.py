@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.env.docker import DockerEngine
-from tests.integration.services.test_adopt_service import APP, compose_up, ids_of
+from tests.integration.services.test_adopt_service import APP, compose_up, ids_of, remove
 from tests.support.server import PASSWORD, Server, bearer, create_owner, running_server, sign_in
 from windflow_desktop.domain.adopt import AdoptSource
 from windflow_desktop.domain.enums import DeploymentStatus, Role, TargetKind
@@ -49,7 +49,6 @@ async def test_adopt_and_keep_through_the_server(server: Server, docker_engine: 
     (folder / ".env").write_text("DB_PASSWORD=hunter2\n")
     await asyncio.to_thread(compose_up, docker_engine, folder, "remotex", tmp_path)
     olga, vera = ServerSession(server.url), ServerSession(server.url)
-    before: dict[str, str] = {}
     try:
         await olga.login("olga", PASSWORD)
         await vera.login("vera", PASSWORD)
@@ -86,6 +85,4 @@ async def test_adopt_and_keep_through_the_server(server: Server, docker_engine: 
     finally:
         await olga.close()
         await vera.close()
-        if before:
-            await asyncio.to_thread(docker_engine.cli, "rm", "-f", *before.values(),
-                                    check=False)
+        await asyncio.to_thread(remove, docker_engine, "remotex")

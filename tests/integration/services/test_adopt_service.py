@@ -27,7 +27,7 @@ from tests.support.target import engine_settings
 from windflow_desktop.domain.adopt import AdoptSource
 from windflow_desktop.domain.enums import DeploymentStatus, Role
 from windflow_desktop.domain.errors import ConflictError, PermissionDeniedError, ValidationError
-from windflow_desktop.domain.models import Target
+from windflow_desktop.domain.models import Deployment, Target
 from windflow_desktop.engine.adopt import FilesUnreadableError
 from windflow_desktop.engine.compose import ComposeProject, adopted_folder
 from windflow_desktop.engine.executor import LocalExecutor
@@ -88,6 +88,22 @@ def ids_of(engine: DockerEngine, project: str) -> dict[str, str]:
         return {}
     return {c["Config"]["Labels"]["com.docker.compose.service"]: c["Id"]
             for c in json.loads(engine.cli("inspect", *ids))}
+
+
+@asynccontextmanager
+async def _removing(engine: DockerEngine, project: str) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(remove, engine, project)
+
+
+def remove(engine: DockerEngine, project: str) -> None:
+    """Take ``project``'s containers away (the engine outlives the test)."""
+    ids = engine.cli("ps", "-aq", "--filter", f"label=com.docker.compose.project={project}",
+                     check=False).split()
+    if ids:
+        engine.cli("rm", "-f", *ids, check=False)
 
 
 @asynccontextmanager
@@ -170,6 +186,7 @@ async def test_a_project_started_by_hand_is_found_adopted_and_deployed_again(
             assert sorted(p.name for p in folder.iterdir()) == [".env", "compose.yaml"]
     finally:
         docker_engine.cli("rm", "-f", "loner", check=False)
+        remove(docker_engine, "shopx")
 
 
 async def test_files_gone_or_relative_are_said_and_the_engine_view_adopts(
@@ -178,7 +195,8 @@ async def test_files_gone_or_relative_are_said_and_the_engine_view_adopts(
     folder.mkdir()
     (folder / "compose.yaml").write_text(RELATIVE)
     await asyncio.to_thread(compose_up, docker_engine, folder, "gonex", tmp_path)
-    async with adopt_graph(tmp_path, docker_engine) as (g, target, adopt):
+    async with adopt_graph(tmp_path, docker_engine) as (g, target, adopt), \
+            _removing(docker_engine, "gonex"):
         with pytest.raises(FilesUnreadableError, match=r"relative to its folder.*\./state"):
             await adopt.adopt(g.admin, target.id, "gonex", "Gone")
         shutil.rmtree(folder / "state", ignore_errors=True)
@@ -218,30 +236,36 @@ async def test_keeping_a_change_by_hand_makes_a_new_revision(
                                                   variables={})).wait()
         dep = await g.settled(dep)
         assert dep.status is DeploymentStatus.SUCCEEDED, dep.error
-        ids = await asyncio.to_thread(ids_of, docker_engine, dep.project_name)
-        docker_engine.cli("rm", "-f", ids["worker"])  # by hand
+        async with _removing(docker_engine, dep.project_name):
+            await _keep_checks(g, target, adopt, dep, docker_engine)
 
-        drift = DriftService(ServiceContext(g.backend, g.bus), adopt.pool)
-        [changed] = await drift.check(g.admin, target.id)
-        assert changed.drifted
 
-        viewer = await add_member(g.backend, g.org_id, "vera", Role.VIEWER)
-        with pytest.raises(PermissionDeniedError):
-            await adopt.keep(viewer, dep.id)
-        kept = await adopt.keep(g.admin, dep.id)
-        assert kept.revision == 2 and kept.project == dep.project_name
-        revision = await g.stacks.get_revision(g.admin, stack.id)
-        assert revision.number == 2 and "worker" not in revision.compose_yaml
-        assert "web:" in revision.compose_yaml and "data:/data" in revision.compose_yaml
-        record = await g.deployments.get(g.admin, kept.deployment_id)
-        assert record.status is DeploymentStatus.SUCCEEDED and record.revision_number == 2
-        assert await asyncio.to_thread(ids_of, docker_engine, dep.project_name) == \
-            {"web": ids["web"]}  # nothing recreated
-        [clean] = await drift.check(g.admin, target.id)
-        assert clean.deployment_id == kept.deployment_id and not clean.drifted, \
-            clean.differences
-        with pytest.raises(ConflictError):  # the old record no longer holds the project
-            await adopt.keep(g.admin, dep.id)
+async def _keep_checks(g: DeployGraph, target: Target, adopt: AdoptService, dep: Deployment,
+                       docker_engine: DockerEngine) -> None:
+    ids = await asyncio.to_thread(ids_of, docker_engine, dep.project_name)
+    docker_engine.cli("rm", "-f", ids["worker"])  # by hand
+
+    drift = DriftService(ServiceContext(g.backend, g.bus), adopt.pool)
+    [changed] = await drift.check(g.admin, target.id)
+    assert changed.drifted
+
+    viewer = await add_member(g.backend, g.org_id, "vera", Role.VIEWER)
+    with pytest.raises(PermissionDeniedError):
+        await adopt.keep(viewer, dep.id)
+    kept = await adopt.keep(g.admin, dep.id)
+    assert kept.revision == 2 and kept.project == dep.project_name
+    revision = await g.stacks.get_revision(g.admin, dep.stack_id)
+    assert revision.number == 2 and "worker" not in revision.compose_yaml
+    assert "web:" in revision.compose_yaml and "data:/data" in revision.compose_yaml
+    record = await g.deployments.get(g.admin, kept.deployment_id)
+    assert record.status is DeploymentStatus.SUCCEEDED and record.revision_number == 2
+    assert await asyncio.to_thread(ids_of, docker_engine, dep.project_name) == \
+        {"web": ids["web"]}  # nothing recreated
+    [clean] = await drift.check(g.admin, target.id)
+    assert clean.deployment_id == kept.deployment_id and not clean.drifted, \
+        clean.differences
+    with pytest.raises(ConflictError):  # the old record no longer holds the project
+        await adopt.keep(g.admin, dep.id)
 
 
 def test_an_adopted_name_keeps_its_files_in_windflows_folder(tmp_path: Path) -> None:

@@ -70,12 +70,13 @@ services:
 """
 
 
-def compose_up(engine: DockerEngine, folder: Path, project: str, base: Path) -> None:
+def compose_up(engine: DockerEngine, folder: Path, project: str, base: Path,
+               files: tuple[str, ...] = ("compose.yaml",)) -> None:
     """``docker compose -p project -f folder/compose.yaml up -d``, as a user would."""
     env = {**os.environ, "DOCKER_HOST": engine.host,
            "DOCKER_CONFIG": str(compose_v2_config(base))}
-    done = subprocess.run(["docker", "compose", "-p", project, "-f",
-                           str(folder / "compose.yaml"), "up", "-d"],
+    named = [arg for f in files for arg in ("-f", str(folder / f))]
+    done = subprocess.run(["docker", "compose", "-p", project, *named, "up", "-d"],
                           cwd=folder, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
 
@@ -224,6 +225,29 @@ async def test_files_gone_or_relative_are_said_and_the_engine_view_adopts(
         [box] = json.loads(docker_engine.cli(
             "inspect", (await asyncio.to_thread(ids_of, docker_engine, "gonex"))["box"]))
         assert "API_TOKEN=s3cr3t-token" in box["Config"]["Env"]
+
+
+async def test_several_files_are_refused_as_text_and_adopted_as_the_engine_runs_them(
+        tmp_path: Path, docker_engine: DockerEngine) -> None:
+    folder = tmp_path / "two"
+    folder.mkdir()
+    (folder / "compose.yaml").write_text(APP.replace('"${DB_PASSWORD}"', "x"))
+    (folder / "override.yaml").write_text(
+        "services:\n  web:\n    environment:\n      EXTRA: from-the-override\n")
+    await asyncio.to_thread(compose_up, docker_engine, folder, "twox", tmp_path,
+                            ("compose.yaml", "override.yaml"))
+    async with adopt_graph(tmp_path, docker_engine) as (g, target, adopt), \
+            _removing(docker_engine, "twox"):
+        found = (await adopt.discover(g.admin, target.id)).project("twox")
+        assert found is not None and len(found.config_files) == 2
+        with pytest.raises(FilesUnreadableError, match="started from 2 compose files"):
+            await adopt.adopt(g.admin, target.id, "twox", "Two")
+        before = await asyncio.to_thread(ids_of, docker_engine, "twox")
+        adopted = await adopt.adopt(g.admin, target.id, "twox", "Two", AdoptSource.ENGINE)
+        assert await asyncio.to_thread(ids_of, docker_engine, "twox") == before
+        revision = await g.stacks.get_revision(g.admin, adopted.stack_id)
+        assert "EXTRA: from-the-override" in revision.compose_yaml  # both files, merged
+        assert "GREETING: hello" in revision.compose_yaml
 
 
 async def test_keeping_a_change_by_hand_makes_a_new_revision(

@@ -3,6 +3,7 @@ containers, from the engine's Compose labels), and what adopting one made."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
@@ -15,6 +16,9 @@ WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
 CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
 SERVICE_LABEL = "com.docker.compose.service"
 NUMBER_LABEL = "com.docker.compose.container-number"
+# The names WindFlow gives its projects (``engine.compose.PROJECT_NAME``): such a project
+# was deployed by WindFlow from another workspace or server, and is not adopted here.
+_WINDFLOW_NAME = re.compile(r"^wf-[a-z0-9-]{1,40}-[0-9a-f]{8}$")
 
 
 class AdoptSource(StrEnum):
@@ -37,6 +41,11 @@ class UnmanagedProject:
     @property
     def running(self) -> int:
         return sum(1 for c in self.containers if c.running)
+
+    @property
+    def windflow_named(self) -> bool:
+        """Named as WindFlow names its projects: deployed from another workspace."""
+        return bool(_WINDFLOW_NAME.match(self.name))
 
 
 @dataclass(frozen=True)

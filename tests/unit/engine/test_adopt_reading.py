@@ -10,6 +10,7 @@ import asyncio
 import pytest
 import yaml
 
+from windflow_desktop.domain.adopt import UnmanagedProject
 from windflow_desktop.domain.variables import VariableSpec
 from windflow_desktop.engine.adopt import (
     FilesUnreadableError,
@@ -111,3 +112,8 @@ def test_several_compose_files_or_none_are_refused_from_the_files() -> None:
     with pytest.raises(FilesUnreadableError, match="is gone"):
         asyncio.run(read_project_files(LocalExecutor(), "shop", "/nonexistent-wf",
                                        ("/nonexistent-wf/compose.yaml",)))
+
+
+def test_a_windflow_named_project_is_told_apart() -> None:
+    assert UnmanagedProject("wf-shop-0123abcd", "", (), ()).windflow_named
+    assert not UnmanagedProject("shop", "", (), ()).windflow_named

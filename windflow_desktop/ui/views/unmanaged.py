@@ -109,12 +109,18 @@ class UnmanagedPanel(QGroupBox):
         return value if isinstance(value, UnmanagedProject) else None
 
     def _update_actions(self) -> None:
+        project = self.selected_project()
         self.adopt_button.setVisible(self.store.can_adopt)
-        self.adopt_button.setEnabled(self.selected_project() is not None)
+        self.adopt_button.setEnabled(project is not None and not project.windflow_named)
+        self.adopt_button.setToolTip(
+            "Deployed by WindFlow from another workspace or server: manage it there"
+            if project is not None and project.windflow_named else
+            "Take the selected Compose project over as a stack, without recreating its "
+            "containers")
 
     def open_adopt(self) -> AdoptDialog | None:
         project = self.selected_project()
-        if project is None or not self.store.can_adopt:
+        if project is None or project.windflow_named or not self.store.can_adopt:
             return None
         self.dialog = AdoptDialog(self.store, project, parent=self)
         self.dialog.open()

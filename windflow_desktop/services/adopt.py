@@ -93,14 +93,14 @@ class AdoptService:
     async def adopt(self, principal: Principal, target_id: uuid.UUID, project: str,
                     stack_name: str, source: AdoptSource | str = AdoptSource.FILES
                     ) -> Adopted:
-        source = AdoptSource(source)
-        name = _clean_name(stack_name)
-        if not ADOPTED_NAME.match(project) or PROJECT_NAME.match(project):
-            raise ValidationError(
-                f"{project[:80]!r} cannot be adopted: a project name WindFlow keeps must be "
-                "lowercase letters, digits, '_' and '-' (at most 63), and not look like "
-                "one WindFlow makes (wf-<name>-<8 hex>)", field="project")
         async with self.ctx.authorized(principal, DEPLOYMENTS_CREATE) as scope:
+            source = AdoptSource(source)
+            name = _clean_name(stack_name)
+            if not ADOPTED_NAME.match(project) or PROJECT_NAME.match(project):
+                raise ValidationError(
+                    f"{project[:80]!r} cannot be adopted: a project name WindFlow keeps must "
+                    "be lowercase letters, digits, '_' and '-' (at most 63), and not look "
+                    "like one WindFlow makes (wf-<name>-<8 hex>)", field="project")
             target = await scope.target(target_id)
             if project in await _held_projects(scope, target_id):
                 raise ConflictError(f"{project} on {target.name} is already managed by "

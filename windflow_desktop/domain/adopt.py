@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from .containers import ContainerInfo
+from .errors import ValidationError
 
 # The labels Compose puts on every container of a project.
 PROJECT_LABEL = "com.docker.compose.project"
@@ -19,6 +20,17 @@ NUMBER_LABEL = "com.docker.compose.container-number"
 # The names WindFlow gives its projects (``engine.compose.PROJECT_NAME``): such a project
 # was deployed by WindFlow from another workspace or server, and is not adopted here.
 _WINDFLOW_NAME = re.compile(r"^wf-[a-z0-9-]{1,40}-[0-9a-f]{8}$")
+
+
+class FilesUnreadableError(ValidationError):
+    """A project's compose files are gone or cannot be read on the target, or cannot be
+    taken as they are (several of them, paths relative to their folder); ``message``
+    says which and why, and that adopting from the engine's view still works."""
+
+    code = "ADOPT_FILES_UNREADABLE"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="files")
 
 
 class AdoptSource(StrEnum):

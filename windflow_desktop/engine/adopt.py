@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from ..domain.adopt import NUMBER_LABEL, PROJECT_LABEL, SERVICE_LABEL
+from ..domain.adopt import NUMBER_LABEL, PROJECT_LABEL, SERVICE_LABEL, FilesUnreadableError
 from ..domain.errors import DeploymentError, ValidationError
 from .compose_validation import MAX_COMPOSE_BYTES, variables_used
 from .executor import Executor
@@ -29,14 +29,6 @@ SECRET_NAME = re.compile(r"(PASS|PASSWD|PASSWORD|SECRET|TOKEN|API_?KEY|PRIVATE|C
                          r"(^|_)KEY$)", re.IGNORECASE)
 _ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 _MISSING, _UNREADABLE, _TOO_BIG = 3, 4, 5
-
-
-class FilesUnreadableError(ValidationError):
-    """The project's files are gone or cannot be read on the target (or cannot be taken
-    as they are); ``message`` says which and why, and what else can be done."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, field="files")
 
 
 async def read_file(executor: Executor, path: str, limit: int) -> str | None:

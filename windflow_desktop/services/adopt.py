@@ -26,6 +26,7 @@ from ..domain.adopt import (
     WORKING_DIR_LABEL,
     Adopted,
     AdoptSource,
+    FilesUnreadableError,
     Unmanaged,
     UnmanagedProject,
 )
@@ -44,7 +45,6 @@ from ..domain.permissions import (
 from ..domain.variables import parse_spec, spec_dicts
 from ..engine.adopt import (
     EngineView,
-    FilesUnreadableError,
     compose_from_containers,
     infer_variables,
     inspect_project,

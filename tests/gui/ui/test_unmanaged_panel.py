@@ -143,3 +143,33 @@ def test_a_viewer_sees_the_group_without_adopt(qtbot: QtBot, env: Env, tmp_path:
         assert page.unmanaged.open_adopt() is None
     finally:
         remove(env.docker, "viewx")
+
+
+def test_files_gone_the_dialog_offers_the_engine_view(qtbot: QtBot, env: Env,
+                                                      tmp_path: Path) -> None:
+    env.ws.run(env.targets.save(TargetSpec(name="laptop", kind=TargetKind.LOCAL,
+                                           docker_socket=env.docker.host)))
+    folder = tmp_path / "gone"
+    folder.mkdir()
+    (folder / "compose.yaml").write_text(APP.replace('"${DB_PASSWORD}"', "x"))
+    compose_up(env.docker, folder, "gonegui", tmp_path)
+    (folder / "compose.yaml").unlink()
+    try:
+        page = _open(env, qtbot)  # alice, the owner
+        panel = page.unmanaged
+        assert panel is not None
+        head = next(panel.tree.topLevelItem(i) for i in range(panel.tree.topLevelItemCount())
+                    if panel.tree.topLevelItem(i).text(0).startswith("gonegui"))
+        panel.tree.setCurrentItem(head)
+        dialog = panel.open_adopt()
+        assert dialog is not None and dialog.from_files.isChecked()
+        dialog.submit_button.click()
+        qtbot.waitUntil(lambda: "is gone" in dialog.message_bar.text(), timeout=WAIT_MS)
+        assert dialog.isVisible() and dialog.from_engine.isChecked()  # the way out, chosen
+        assert not panel.messages.isVisibleTo(page)  # said once, in the dialog
+        dialog.grab().save(str(SHOT / "adopt-dialog-files-gone.png"))
+        with qtbot.waitSignal(env.adopt.sig_adopted, timeout=WAIT_MS) as adopted:
+            dialog.submit_button.click()
+        assert adopted.args is not None and adopted.args[0].source.value == "engine"
+    finally:
+        remove(env.docker, "gonegui")

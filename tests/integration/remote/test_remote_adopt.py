@@ -15,7 +15,7 @@ import pytest
 from tests.env.docker import DockerEngine
 from tests.integration.services.test_adopt_service import APP, compose_up, ids_of, remove
 from tests.support.server import PASSWORD, Server, bearer, create_owner, running_server, sign_in
-from windflow_desktop.domain.adopt import AdoptSource
+from windflow_desktop.domain.adopt import AdoptSource, FilesUnreadableError
 from windflow_desktop.domain.enums import DeploymentStatus, Role, TargetKind
 from windflow_desktop.domain.errors import PermissionDeniedError, ValidationError
 from windflow_desktop.domain.identity import Principal
@@ -75,6 +75,17 @@ async def test_adopt_and_keep_through_the_server(server: Server, docker_engine: 
         assert dep.status is DeploymentStatus.SUCCEEDED and dep.project_name == "remotex"
         assert (await RemoteAdopt(olga).discover(NOBODY, target.id)).project("remotex") is None
 
+        # Files gone: the reason comes back through the server with its code.
+        (folder / "gone").mkdir()
+        (folder / "gone" / "compose.yaml").write_text(APP)
+        await asyncio.to_thread(compose_up, docker_engine, folder / "gone", "remotegone",
+                                tmp_path)
+        (folder / "gone" / "compose.yaml").unlink()
+        with pytest.raises(ValidationError, match="is gone") as refused:
+            await RemoteAdopt(olga).adopt(NOBODY, target.id, "remotegone", "Gone")
+        assert refused.value.code == FilesUnreadableError.code
+        assert refused.value.field == "files"
+
         docker_engine.cli("rm", "-f", before["worker"])  # a change by hand
         with pytest.raises(PermissionDeniedError):
             await RemoteAdopt(vera).keep(NOBODY, adopted.deployment_id)
@@ -86,3 +97,4 @@ async def test_adopt_and_keep_through_the_server(server: Server, docker_engine: 
         await olga.close()
         await vera.close()
         await asyncio.to_thread(remove, docker_engine, "remotex")
+        await asyncio.to_thread(remove, docker_engine, "remotegone")

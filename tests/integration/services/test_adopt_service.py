@@ -24,11 +24,10 @@ from tests.env.keyring_backend import MemoryKeyring
 from tests.support.auth import add_member
 from tests.support.deploy import DeployGraph, compose_v2_config, local_deploy_graph
 from tests.support.target import engine_settings
-from windflow_desktop.domain.adopt import AdoptSource
+from windflow_desktop.domain.adopt import AdoptSource, FilesUnreadableError
 from windflow_desktop.domain.enums import DeploymentStatus, Role
 from windflow_desktop.domain.errors import ConflictError, PermissionDeniedError, ValidationError
 from windflow_desktop.domain.models import Deployment, Target
-from windflow_desktop.engine.adopt import FilesUnreadableError
 from windflow_desktop.engine.compose import ComposeProject, adopted_folder
 from windflow_desktop.engine.executor import LocalExecutor
 from windflow_desktop.engine.pool import ExecutorPool

@@ -10,10 +10,9 @@ import asyncio
 import pytest
 import yaml
 
-from windflow_desktop.domain.adopt import UnmanagedProject
+from windflow_desktop.domain.adopt import FilesUnreadableError, UnmanagedProject
 from windflow_desktop.domain.variables import VariableSpec
 from windflow_desktop.engine.adopt import (
-    FilesUnreadableError,
     compose_from_containers,
     infer_variables,
     parse_env_file,

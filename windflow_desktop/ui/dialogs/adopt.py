@@ -10,7 +10,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QButtonGroup, QRadioButton, QVBoxLayout, QWidget
 
-from ...domain.adopt import AdoptSource, UnmanagedProject
+from ...domain.adopt import AdoptSource, FilesUnreadableError, UnmanagedProject
 from ...domain.words import plural
 from ...stores.adopt import AdoptStore
 from ..widgets.forms import Field, FormDialog, line_edit
@@ -73,5 +73,5 @@ class AdoptDialog(FormDialog):
 
     def failed(self, code: str, message: str) -> None:
         super().failed(code, message)
-        if self.source is AdoptSource.FILES and "from the engine" in message:
+        if self.source is AdoptSource.FILES and code == FilesUnreadableError.code:
             self.from_engine.setChecked(True)  # the way out the message names

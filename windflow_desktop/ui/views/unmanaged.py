@@ -33,7 +33,7 @@ class UnmanagedPanel(QGroupBox):
         self.setAccessibleName("Not managed by WindFlow")
         self.dialog: AdoptDialog | None = None
         self.messages = MessageBar()
-        self.messages.bind(store)
+        store.sig_error.connect(self._error)
         self.summary = QLabel("")
         self.summary.setAccessibleName("Not managed summary")
         self.summary.setWordWrap(True)
@@ -125,6 +125,10 @@ class UnmanagedPanel(QGroupBox):
         self.dialog = AdoptDialog(self.store, project, parent=self)
         self.dialog.open()
         return self.dialog
+
+    def _error(self, code: str, message: str) -> None:
+        if self.dialog is None or not self.dialog.isVisible():  # else the dialog says it
+            self.messages.show_error(code, message)
 
     def _adopted(self, adopted: Adopted) -> None:
         notes = f" ({'; '.join(adopted.notes)})" if adopted.notes else ""

@@ -20,6 +20,7 @@ from .private_files import private_sqlite_file
 if TYPE_CHECKING:
     from .services.access_tokens import AccessTokenService
     from .services.activity import ActivityService
+    from .services.adopt import AdoptService
     from .services.auth import AuthService
     from .services.common import ServiceContext
     from .services.containers import ContainerService
@@ -77,6 +78,7 @@ class Workspace:
         from .security.secrets import SecretStore
         from .services.access_tokens import AccessTokenService
         from .services.activity import ActivityService
+        from .services.adopt import AdoptService
         from .services.auth import AuthService
         from .services.common import ServiceContext
         from .services.containers import ContainerService
@@ -141,6 +143,7 @@ class Workspace:
                 disk=DiskService(context, self.pool),
                 updates=UpdateService(context, self.pool, self.secrets),
                 drift=DriftService(context, self.pool),
+                adopt=AdoptService(context, self.pool, self.secrets),
                 terminal=TerminalService(context, self.pool),
                 stats=StatsService(context, self.pool),
                 stacks=StackService(context),
@@ -204,6 +207,7 @@ class Services:
     disk: DiskService
     updates: UpdateService
     drift: DriftService
+    adopt: AdoptService
     terminal: TerminalService
     stats: StatsService
     workers: LocalWorkers

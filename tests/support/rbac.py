@@ -39,6 +39,7 @@ from windflow_desktop.engine.ssh import KnownHosts
 from windflow_desktop.repositories.sql.backend import SqlBackend
 from windflow_desktop.security.secrets import SecretStore
 from windflow_desktop.services.activity import ActivityService
+from windflow_desktop.services.adopt import AdoptService
 from windflow_desktop.services.common import ServiceContext
 from windflow_desktop.services.containers import ContainerService
 from windflow_desktop.services.dashboard import DashboardService
@@ -72,6 +73,7 @@ class Services:
     containers: ContainerService
     activity: ActivityService
     dashboard: DashboardService
+    adopt: AdoptService
 
 
 @dataclass
@@ -196,7 +198,7 @@ def build_services(backend: SqlBackend, folder: Path) -> tuple[Services, Executo
     return Services(
         TargetService(ctx, secrets, pool), StackService(ctx),
         DeploymentService(ctx, core, secrets), ContainerService(ctx, pool, secrets),
-        ActivityService(ctx), DashboardService(ctx),
+        ActivityService(ctx), DashboardService(ctx), AdoptService(ctx, pool, secrets),
     ), pool
 
 

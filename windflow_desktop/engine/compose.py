@@ -4,9 +4,11 @@ progress, ``up -d --remove-orphans``, container states, ``stop``/``start``/``dow
 
 Files live in a per-project folder on the target (``<root>/<project>``, mode 0700):
 ``compose.yaml`` and ``.env`` (mode 0600, the variables — Compose interpolates them).
-A project name must look like ``wf-<slug>-<8 hex>`` (what ``project_name`` makes) and the
-root must be an absolute, normalised path: a name read back from the database can never
-point the folder (which Remove deletes) anywhere but right under the projects root.
+A project name must look like ``wf-<slug>-<8 hex>`` (what ``project_name`` makes), or be
+the plain Compose name of a project adopted as it ran (``ADOPTED_NAME``; its files go to
+the folder ``adopted_folder`` names, under the same root), and the root must be an
+absolute, normalised path: a name read back from the database can never point the folder
+(which Remove deletes) anywhere but right under the projects root.
 Staging refuses a projects folder that is not the user's own or that the group or others
 may write to (another account could swap files between ``config`` and ``up``).
 
@@ -21,6 +23,7 @@ revision that fails validation changes nothing on the target.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import posixpath
 import re
@@ -42,6 +45,8 @@ COMPOSE_FILE = "compose.yaml"
 ENV_FILE = ".env"
 NEXT_SUFFIX = ".next"
 PROJECT_NAME = re.compile(r"^wf-[a-z0-9-]{1,40}-[0-9a-f]{8}$")
+# An adopted project keeps the name it ran under (Compose's own rule for a name, shorter).
+ADOPTED_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 # What Compose keeps of its environment (the rest is cleared with ``env -i``).
 COMPOSE_ENV = ("PATH", "HOME", "DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG",
                "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_API_VERSION")
@@ -190,6 +195,25 @@ def check_project_name(name: str) -> str:
     return name
 
 
+def is_adopted_name(name: str) -> bool:
+    """True for the name of a project WindFlow adopted as it ran (not one it makes)."""
+    return not PROJECT_NAME.match(name) and bool(ADOPTED_NAME.match(name))
+
+
+def adopted_folder(name: str) -> str:
+    """The folder (a WindFlow project name) of the files of the adopted project ``name``:
+    WindFlow never writes into the folder the project came from."""
+    return f"wf-adopted-{hashlib.sha256(f'adopted/{name}'.encode()).hexdigest()[:8]}"
+
+
+def check_running_name(name: str) -> str:
+    """``name`` when a WindFlow project may run under it: one WindFlow makes, or the name
+    an adopted project kept; else ``ValidationError`` (as ``check_project_name``)."""
+    if PROJECT_NAME.match(name) or ADOPTED_NAME.match(name):
+        return name
+    return check_project_name(name)
+
+
 def check_root(root: str) -> str:
     """The projects root, normalised; it must be absolute and hold no ``..``."""
     clean = posixpath.normpath(root) if root else ""
@@ -259,9 +283,11 @@ class ComposeProject:
         if flavour not in ("v2", "v1"):
             raise ValueError(f"unknown Compose flavour {flavour!r}")
         self.executor = executor
-        self.project = check_project_name(project)
+        self.project = check_running_name(project)
         self.root = check_root(root)
-        self.directory = f"{self.root}/{check_project_name(folder or project)}"
+        if folder is None:
+            folder = adopted_folder(project) if is_adopted_name(project) else project
+        self.directory = f"{self.root}/{check_project_name(folder)}"
         self.guarded = tuple(check_root(g) for g in guarded)
         self.flavour = flavour
         self.timeout = command_timeout

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .activity import RemoteActivity, RemoteDashboard
+from .adopt import RemoteAdopt
 from .auth import RemoteAuth
 from .client import ServerSession
 from .containers import RemoteContainers
@@ -37,6 +38,7 @@ class RemoteServices:
     disk: RemoteDisk
     updates: RemoteUpdates
     drift: RemoteDrift
+    adopt: RemoteAdopt
     terminal: RemoteTerminal
     stats: RemoteStats
     workers: RemoteWorkers
@@ -49,8 +51,9 @@ class RemoteServices:
                    stacks=RemoteStacks(session), deployments=RemoteDeployments(session),
                    activity=RemoteActivity(session), dashboard=RemoteDashboard(session),
                    disk=RemoteDisk(session), updates=RemoteUpdates(session),
-                   drift=RemoteDrift(session), terminal=RemoteTerminal(session),
-                   stats=RemoteStats(session), workers=RemoteWorkers(session))
+                   drift=RemoteDrift(session), adopt=RemoteAdopt(session),
+                   terminal=RemoteTerminal(session), stats=RemoteStats(session),
+                   workers=RemoteWorkers(session))
 
 
 if TYPE_CHECKING:

@@ -26,6 +26,7 @@ from .limits import BodyLimit
 from .principals import PrincipalCache
 from .routes import (
     activity,
+    adopt,
     auth,
     containers,
     deployments,
@@ -103,8 +104,9 @@ def create_app(settings: Settings, *, secrets: Any = None,
     errors.install(app)
     app.add_middleware(BodyLimit)
     api = APIRouter(prefix=API)
-    for routes in (auth, organizations, targets, stacks, deployments, people, activity,
-                   events, updates, stats, disk, workers, terminal):
+    # adopt before deployments: its /deployments/{id}/keep is not one of their actions.
+    for routes in (auth, organizations, targets, stacks, adopt, deployments, people,
+                   activity, events, updates, stats, disk, workers, terminal):
         api.include_router(routes.router)
     api.include_router(containers.router)
     app.include_router(api)

@@ -45,7 +45,7 @@ from ..domain.permissions import (
     STACKS_WRITE,
 )
 from ..domain.variables import parse_spec, resolve_values
-from ..engine.compose import env_file_text
+from ..engine.compose import env_file_text, is_adopted_name
 from ..engine.compose_validation import missing_required, validate_compose
 from ..repositories.protocols import UnitOfWork
 from ..security.secrets import SecretStore
@@ -152,10 +152,10 @@ class DeploymentService:
             target = await scope.target(target_id)
             rev = await scope.uow.stacks.get_revision(stack.id,
                                                       revision or stack.current_revision)
+            project = await project_of(scope.uow, stack, target.id)
         values = resolve_values(parse_spec(rev.variables), variables or {}, generate=False)
         env_file_text(values)  # refuse values Compose cannot carry before reaching out
-        return await self.core.preview(target, rev, values,
-                                           project_name(stack.slug, stack.id, target.id))
+        return await self.core.preview(target, rev, values, project)
 
     # -- deploying ------------------------------------------------------------------------
 
@@ -469,7 +469,7 @@ class DeploymentService:
         revision_number = (await scope.uow.stacks.get_revision_by_id(revision_id)).number
         dep = await scope.uow.deployments.add(Deployment(
             organization_id=scope.org, stack_id=stack.id, revision_id=revision_id,
-            target_id=target.id, project_name=project_name(stack.slug, stack.id, target.id),
+            target_id=target.id, project_name=await project_of(scope.uow, stack, target.id),
             variables=stored, status=DeploymentStatus.PENDING,
             actor_id=scope.principal.user_id, id=dep_id, created_at=self.ctx.clock(),
             runner=None if self.queue else self.core.runner,
@@ -549,6 +549,17 @@ async def _no_active(uow: UnitOfWork, stack: Stack, target: Target) -> None:
 
 
 APPLIED = (DeploymentStatus.SUCCEEDED, DeploymentStatus.STOPPED, DeploymentStatus.REMOVED)
+
+
+async def project_of(uow: UnitOfWork, stack: Stack, target_id: uuid.UUID) -> str:
+    """The Compose project of ``stack`` on the target: the name WindFlow makes, unless the
+    stack was adopted there (its newest deployment runs under the name the project had
+    before, see ``services/adopt.py``): then that name, so a redeploy updates the adopted
+    containers in place instead of starting a second copy beside them."""
+    newest = await uow.deployments.last_with_status(stack.id, target_id, list(DeploymentStatus))
+    if newest is not None and is_adopted_name(newest.project_name):
+        return newest.project_name
+    return project_name(stack.slug, stack.id, target_id)
 
 
 async def _last_applied(uow: UnitOfWork, stack_id: uuid.UUID,

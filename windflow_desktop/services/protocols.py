@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from ..domain.activity import ActivityEntry, ActivityFilters, Actor, DashboardSummary
+from ..domain.adopt import Adopted, AdoptSource, Unmanaged
 from ..domain.compose import ComposeReport
 from ..domain.containers import (
     ContainerInfo,
@@ -301,6 +302,15 @@ class DriftApi(Protocol):
     async def check(self, principal: Principal, target_id: uuid.UUID) -> tuple[Drift, ...]: ...
 
 
+class AdoptApi(Protocol):
+    """What the stores ask of the adopt service (``services/adopt.py``)."""
+
+    async def discover(self, principal: Principal, target_id: uuid.UUID) -> Unmanaged: ...
+    async def adopt(self, principal: Principal, target_id: uuid.UUID, project: str,
+                    stack_name: str, source: AdoptSource | str = ...) -> Adopted: ...
+    async def keep(self, principal: Principal, deployment_id: uuid.UUID) -> Adopted: ...
+
+
 class ServiceApis(Protocol):
     """The services one desktop is built over (local: ``workspace.Services``)."""
 
@@ -314,6 +324,8 @@ class ServiceApis(Protocol):
     def workers(self) -> WorkersApi: ...
     @property
     def drift(self) -> DriftApi: ...
+    @property
+    def adopt(self) -> AdoptApi: ...
     @property
     def users(self) -> UsersApi: ...
     @property

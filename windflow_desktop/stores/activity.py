@@ -358,6 +358,8 @@ def describe(entry: ActivityEntry) -> str:
         return f"Deployment {status}{error}"
     if t == "deployment.created":
         what = d.get("project") or "deployment"
+        if d.get("status") == "succeeded":  # adopted or kept: recorded as it runs
+            return f"Deployment of {what} recorded as it runs"
         return f"Deployment of {what} queued"
     if t == "target.status_changed":
         before = d.get("from", d.get("previous", "?"))
@@ -373,6 +375,10 @@ def describe(entry: ActivityEntry) -> str:
     if t == "stack.revised":
         revision = f" to revision {d['revision']}" if d.get("revision") else ""
         return f"Stack {name} revised{revision}"
+    if t in ("stack.adopted", "stack.change_kept"):
+        verb = "adopted from" if t == "stack.adopted" else "kept the changes made by hand to"
+        return (f"Stack {name} {verb} project {d.get('project')} on "
+                f"{d.get('target_name')} (revision {d.get('revision')})")
     if t == "organization.renamed":
         return f"Organization renamed from {d.get('from')} to {d.get('to')}"
     label = event_label(t)

@@ -20,6 +20,7 @@ from ..events.protocol import EventBus
 from ..services.protocols import ServiceApis
 from .access_tokens import AccessTokensStore
 from .activity import ActivityStore
+from .adopt import AdoptStore
 from .base import OrganizationStore, Store
 from .connection import ConnectionStore
 from .container_detail import ContainerDetailStore
@@ -64,6 +65,7 @@ class Stores:
     stats: StatsStore
     connection: ConnectionStore
     workers: WorkersStore
+    adopt: AdoptStore
 
     @property
     def acting(self) -> tuple[Store, ...]:
@@ -72,7 +74,7 @@ class Stores:
                 self.containers, self.stacks, self.deployments, self.activity,
                 self.dashboard, self.directory, self.disk, self.container_detail,
                 self.updates, self.drift, self.terminal,
-                self.stats, self.workers)
+                self.stats, self.workers, self.adopt)
 
     async def shutdown(self) -> None:
         for store in reversed(self.acting):
@@ -122,6 +124,7 @@ def build_stores(services: ServiceApis, bus: EventBus, ui_settings: QSettings, *
         connection=ConnectionStore(bridge, server=server, parent=parent,
                                    reason=lambda: str(getattr(bus, "reason", "") or "")),
         workers=WorkersStore(session, services.workers),
+        adopt=AdoptStore(services.adopt, session),
     )
     for receiver in (stores.users, stores.targets, stores.containers, stores.stacks,
                      stores.deployments, stores.activity, stores.notifications,

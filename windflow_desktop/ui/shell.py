@@ -70,7 +70,8 @@ class Shell:
         window.set_page("targets", targets_page)
         containers_page = ContainersPage(stores.containers, stores.targets, ui_settings,
                                          detail=stores.container_detail,
-                                         terminal=stores.terminal, stats=stores.stats)
+                                         terminal=stores.terminal, stats=stores.stats,
+                                         adopt=stores.adopt)
         window.set_page("containers", containers_page)
         disk_page = DiskPage(stores.disk, stores.targets, ui_settings)
         window.set_page("disk", disk_page)
@@ -129,7 +130,7 @@ class Shell:
         tray.sig_open_object.connect(self.open_object)
         activity_page.sig_open_object.connect(self.open_object)
         dashboard_page = DashboardPage(stores.dashboard, ui_settings, updates=stores.updates,
-                                       drift=stores.drift)
+                                       drift=stores.drift, adopt=stores.adopt)
         stores.updates.sig_found.connect(self._updates_found)
         stores.drift.sig_found.connect(self._drift_found)
         window.set_page("dashboard", dashboard_page)

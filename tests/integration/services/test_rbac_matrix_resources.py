@@ -55,6 +55,7 @@ from windflow_desktop.domain.paging import PageRequest
 from windflow_desktop.domain.targets import TargetSpec
 from windflow_desktop.repositories.sql.backend import SqlBackend
 from windflow_desktop.services.activity import ActivityService
+from windflow_desktop.services.adopt import AdoptService
 from windflow_desktop.services.containers import ContainerService
 from windflow_desktop.services.dashboard import DashboardService
 from windflow_desktop.services.deployments import DeploymentService, Rollout
@@ -140,6 +141,11 @@ TABLE: dict[str, Row] = {
     # managing, not reading: a superuser of another organization is refused too.
     "deployments.workers": Row(OPERATOR, OK, DENIED, DENIED),
     "deployments.retry_dead": Row(OPERATOR, NOT_FOUND, DENIED, DENIED),
+    # -- adopt: what runs on a target outside WindFlow (its targets refuse connections) --
+    "adopt.discover": Row(VIEWER, UNREACHABLE, NOT_FOUND, NOT_FOUND),
+    "adopt.adopt": Row(OPERATOR, UNREACHABLE, NOT_FOUND, NOT_FOUND),
+    # The seeded succeeded deployment holds its project: past the checks, to the target.
+    "adopt.keep": Row(OPERATOR, UNREACHABLE, NOT_FOUND, NOT_FOUND),
     # -- containers (every call reaches the target's engine) --------------------------------
     "containers.list_containers": Row(VIEWER, UNREACHABLE, NOT_FOUND, NOT_FOUND),
     # Issue #9 item 16 (masking its Config.Env, containers:manage for the raw view) would
@@ -172,7 +178,7 @@ NOT_CALLED_BY_USERS = {
 SERVICES: dict[str, type] = {
     "targets": TargetService, "stacks": StackService, "deployments": DeploymentService,
     "containers": ContainerService, "activity": ActivityService,
-    "dashboard": DashboardService,
+    "dashboard": DashboardService, "adopt": AdoptService,
 }
 
 _n = itertools.count()
@@ -291,6 +297,9 @@ def own_calls() -> dict[str, Call]:
         "activity.list": lambda w, p: w.svc.activity.list(p),
         "activity.actors": lambda w, p: w.svc.activity.actors(p),
         "dashboard.summary": lambda w, p: w.svc.dashboard.summary(p),
+        "adopt.discover": lambda w, p: w.svc.adopt.discover(p, w.own.target.id),
+        "adopt.adopt": lambda w, p: w.svc.adopt.adopt(p, w.own.target.id, "byhand", "Mine"),
+        "adopt.keep": lambda w, p: w.svc.adopt.keep(p, w.own.deployment.id),
     }
 
 
@@ -386,6 +395,9 @@ def other_calls() -> dict[str, tuple[str, Call]]:
         "deployments.start": lambda w, p: w.svc.deployments.start(p, o(w).deployment.id),
         "deployments.remove": lambda w, p: w.svc.deployments.remove(p, o(w).deployment.id),
         **_container_calls(lambda w: w.other.target.id),
+        "adopt.discover": lambda w, p: w.svc.adopt.discover(p, o(w).target.id),
+        "adopt.adopt": lambda w, p: w.svc.adopt.adopt(p, o(w).target.id, "byhand", "Stolen"),
+        "adopt.keep": lambda w, p: w.svc.adopt.keep(p, o(w).deployment.id),
     }
     return {
         **member,

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from ...domain.models import Target
 from ...domain.words import plural
+from ...stores.adopt import AdoptStore
 from ...stores.container_detail import ContainerDetailStore
 from ...stores.containers import ContainerInfo, ContainersStore
 from ...stores.stats import HISTORY, StatsStore
@@ -60,6 +61,7 @@ from ..widgets.stats_chart import StatsChart
 from ..widgets.target_picker import first_online, refill_targets
 from .container_detail import ContainerDetailPanel
 from .container_stats import STATS_HEADERS, LiveStats
+from .unmanaged import UnmanagedPanel
 
 CONTAINER_ROLE = Qt.ItemDataRole.UserRole + 10
 HEADERS = ["Name", "Image", "State", "Status", "Ports", *STATS_HEADERS]
@@ -85,7 +87,8 @@ class ContainersPage(QWidget):
                  ui_settings: QSettings | None = None, parent: QWidget | None = None, *,
                  detail: ContainerDetailStore | None = None,
                  terminal: TerminalStore | None = None,
-                 stats: StatsStore | None = None) -> None:
+                 stats: StatsStore | None = None,
+                 adopt: AdoptStore | None = None) -> None:
         super().__init__(parent)
         self.store = store
         self.targets = targets
@@ -178,6 +181,10 @@ class ContainersPage(QWidget):
             store.sig_containers_changed.connect(self.detail_panel.selection_changed)
         else:
             splitter.addWidget(self.tree)
+        # What runs here outside WindFlow, with "Adopt…" (unmanaged.py).
+        self.unmanaged = UnmanagedPanel(adopt) if adopt is not None else None
+        if self.unmanaged is not None:
+            splitter.addWidget(self.unmanaged)
         splitter.addWidget(self.stats_chart)
         splitter.addWidget(self.log_view)
         splitter.setStretchFactor(0, 3)
@@ -236,6 +243,8 @@ class ContainersPage(QWidget):
         target_id = uuid.UUID(data) if data else None
         self.log_view.clear()
         self.store.select_target(target_id)
+        if self.unmanaged is not None:
+            self.unmanaged.store.select_target(target_id)
         if self.live is not None and self.isVisible():
             self.live.follow(target_id)
 
@@ -338,6 +347,8 @@ class ContainersPage(QWidget):
     def refresh(self) -> None:
         self.messages.clear()
         self.store.refresh()
+        if self.unmanaged is not None:
+            self.unmanaged.store.refresh()
 
     def _act(self, action: str) -> None:
         c = self.selected()

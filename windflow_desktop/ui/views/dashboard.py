@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from ...domain.enums import DeploymentStatus, TargetKind, TargetStatus
 from ...domain.words import plural
 from ...stores.activity import ActivityEntry, describe, event_label
+from ...stores.adopt import AdoptStore
 from ...stores.dashboard import DashboardStore, RecentDeployment, TargetHealth
 from ...stores.sweeps import TargetSweep
 from ...stores.updates import DriftStore, UpdatesStore
@@ -44,6 +45,7 @@ from ..widgets.list_tools import remember_header
 from ..widgets.message_bar import MessageBar
 from ..widgets.page_header import PageHeader, page_layout
 from .activity import tone as activity_tone
+from .keep_changes import KeepChangesButton
 
 R = TypeVar("R")
 
@@ -274,7 +276,8 @@ class DashboardPage(QWidget):
     def __init__(self, store: DashboardStore, ui_settings: QSettings | None = None,
                  parent: QWidget | None = None, *,
                  updates: UpdatesStore | None = None,
-                 drift: DriftStore | None = None) -> None:
+                 drift: DriftStore | None = None,
+                 adopt: AdoptStore | None = None) -> None:
         super().__init__(parent)
         self.store = store
         self.setAccessibleName("Dashboard page")
@@ -333,6 +336,11 @@ class DashboardPage(QWidget):
             label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
             label.hide()
 
+        # "Keep changes…" where drift is shown (keep_changes.py); put back: Deployments.
+        self.keep_button = KeepChangesButton(drift, adopt, self.message_bar) \
+            if drift is not None and adopt is not None else None
+        if self.keep_button is not None:
+            self.header.add_button(self.keep_button)
         self.header.add_button(self.refresh_button)
         cards = QHBoxLayout()
         cards.setSpacing(10)

@@ -14,6 +14,7 @@ are being replaced)."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import defaultdict
 from typing import Any
@@ -29,6 +30,7 @@ from ..engine.safe_yaml import load_bounded
 from .common import ServiceContext
 
 PARSED_KEPT = 1024
+_EXIT_CODE = re.compile(r"\((-?\d+)\)")
 CONFIG_HASH_LABEL = "com.docker.compose.config-hash"
 
 
@@ -101,8 +103,11 @@ def _differences(services: dict[str, Any], containers: list[ContainerInfo],
             continue
         stopped = [c for c in mine if not c.running]
         if stopped:
-            out.append(f"{name}: {stopped[0].name} is {stopped[0].state} "
-                       f"({stopped[0].status or 'stopped'})")
+            # Words that stay the same from one check to the next (no "2 minutes ago"):
+            # the same difference is told once.
+            code = _EXIT_CODE.search(stopped[0].status)
+            out.append(f"{name}: {stopped[0].name} is {stopped[0].state or 'stopped'}"
+                       + (f" (exit code {code.group(1)})" if code else ""))
         image = str(spec.get("image") or "") if isinstance(spec, dict) else ""
         renamed = False
         if image and "$" not in image:

@@ -13,6 +13,7 @@ import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +23,7 @@ from tests.support.deploy import DeployGraph, compose_v2_config, local_deploy_gr
 from tests.support.target import engine_settings
 from windflow_desktop.domain.enums import DeploymentStatus
 from windflow_desktop.domain.models import Deployment, Target
+from windflow_desktop.engine.docker_api import DockerApi
 from windflow_desktop.engine.pool import ExecutorPool
 from windflow_desktop.engine.ssh import KnownHosts
 from windflow_desktop.security.secrets import SecretStore
@@ -159,12 +161,23 @@ async def _put_back(g: DeployGraph, dep: Deployment) -> Deployment:
 
 
 async def test_a_stopped_container_is_named_and_put_back_clears_it(
-        tmp_path: Path, docker_engine: DockerEngine) -> None:
+        tmp_path: Path, docker_engine: DockerEngine, monkeypatch: pytest.MonkeyPatch) -> None:
     async with _deployed(tmp_path, docker_engine) as (g, target, dep, drift):
         web = _container_of(docker_engine, dep.project_name, "web")
         name = docker_engine.cli("inspect", "-f", "{{.Name}}", web).strip().lstrip("/")
         await asyncio.to_thread(docker_engine.cli, "stop", web)
+        # One engine round-trip for the whole target: the list (no inspect per container).
+        calls: list[str] = []
+        real_call = DockerApi._call
+
+        async def counted(api: DockerApi, what: str, factory: Any) -> Any:
+            calls.append(what)
+            return await real_call(api, what, factory)
+
+        monkeypatch.setattr(DockerApi, "_call", counted)
         [changed] = await drift.check(g.admin, target.id)
+        monkeypatch.undo()
+        assert calls == ["list containers"], calls
         assert changed.deployment_id == dep.id
         assert len(changed.differences) == 1, changed.differences
         assert changed.differences[0].startswith(f"web: {name} is exited")

@@ -148,6 +148,12 @@ class Deployment:
     # The fencing token: bumped by every claim of the deployment by a worker; a write
     # carrying an older attempt is refused (a stale worker's writes never land).
     attempt: int = 0
+    # What its services' containers got from ``up`` (read from them once healthy, by
+    # service): Compose's ``com.docker.compose.config-hash`` label and the image id. A
+    # container that later carries another hash or runs another image was changed by
+    # hand (the drift check compares; empty for deployments made before it was kept).
+    config_hashes: dict[str, str] = field(default_factory=dict)
+    image_ids: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

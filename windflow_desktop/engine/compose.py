@@ -44,6 +44,7 @@ ProgressCallback = Callable[[int, int, str], None]
 COMPOSE_FILE = "compose.yaml"
 ENV_FILE = ".env"
 NEXT_SUFFIX = ".next"
+CONFIG_HASH_LABEL = "com.docker.compose.config-hash"
 PROJECT_NAME = re.compile(r"^wf-[a-z0-9-]{1,40}-[0-9a-f]{8}$")
 # An adopted project keeps the name it ran under (Compose's own rule for a name, shorter).
 ADOPTED_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -78,6 +79,10 @@ class ContainerState:
     # Seconds since State.StartedAt by the target's clock, read in the same command before
     # the inspect (so never more than the truth); None when either time was unreadable.
     uptime_s: float | None = None
+    # Compose's hash of the service's config as it resolved it when it made the container
+    # (the ``com.docker.compose.config-hash`` label) and the id of the image it runs.
+    config_hash: str = ""
+    image_id: str = ""
 
 
 _PROBE_HOME = r"""
@@ -572,6 +577,8 @@ def _container(raw: Mapping[str, Any], now: float | None = None) -> ContainerSta
         ports=frozenset(ports),
         started_at=str(state.get("StartedAt") or ""),
         uptime_s=_uptime(now, str(state.get("StartedAt") or "")),
+        config_hash=str(labels.get(CONFIG_HASH_LABEL, "")),
+        image_id=str(raw.get("Image") or ""),
     )
 
 

@@ -32,7 +32,8 @@ def running_text(count: int) -> str:
 
 async def wait_healthy(project: ComposeProject, services: list[str], rules: HealthRules,
                        on_line: LineCallback,
-                       should_stop: Callable[[], bool] | None = None) -> dict[str, int]:
+                       should_stop: Callable[[], bool] | None = None, *,
+                       healthy: list[ContainerState] | None = None) -> dict[str, int]:
     """Wait until every service runs and has run ``rules.settle_s``; returns the restart
     count each container had when first seen (the baseline a later watch goes on from).
 
@@ -41,7 +42,8 @@ async def wait_healthy(project: ComposeProject, services: list[str], rules: Heal
     StartedAt and starts the window again. If the clocks disagree (a negative uptime)
     or a time is unreadable, the window counts from when this loop first saw the
     container running with that StartedAt. Exits, restart loops and unhealthy states
-    seen at any check raise ``DeploymentError``; ``should_stop`` raises ``Cancelled``."""
+    seen at any check raise ``DeploymentError``; ``should_stop`` raises ``Cancelled``.
+    ``healthy`` (when given) receives the containers of the check that found them healthy."""
     settle = rules.settle_s
     deadline = time.monotonic() + rules.timeout_s
     first_restarts: dict[str, int] = {}
@@ -75,6 +77,8 @@ async def wait_healthy(project: ComposeProject, services: list[str], rules: Heal
         settling = not waiting  # all up; only the window is left
         if settling:
             if settle_left <= 0:
+                if healthy is not None:
+                    healthy[:] = states
                 return first_restarts
             if not announced:
                 announced = True

@@ -100,6 +100,7 @@ def build_stores(services: ServiceApis, bus: EventBus, ui_settings: QSettings, *
         return (await services.targets.list_targets(principal)).items
 
     targets = TargetsStore(services.targets, session, health_interval_s=health_interval_s)
+    drift = DriftStore(session, services.drift, targets, interval_s=drift_interval_s)
     stores = Stores(
         bridge=bridge,
         host_keys=host_keys,
@@ -109,7 +110,8 @@ def build_stores(services: ServiceApis, bus: EventBus, ui_settings: QSettings, *
         targets=targets,
         containers=ContainersStore(services.containers, session),
         stacks=StacksStore(session, services.stacks),
-        deployments=DeploymentsStore(session, services.deployments, list_targets),
+        deployments=DeploymentsStore(session, services.deployments, list_targets,
+                                     drift=drift),
         activity=ActivityStore(session, services.activity),
         notifications=NotificationsStore(ui_settings),
         dashboard=DashboardStore(session, services.dashboard),
@@ -118,7 +120,7 @@ def build_stores(services: ServiceApis, bus: EventBus, ui_settings: QSettings, *
         container_detail=ContainerDetailStore(services.containers, session),
         updates=UpdatesStore(session, services.updates, targets,
                              interval_s=updates_interval_s),
-        drift=DriftStore(session, services.drift, targets, interval_s=drift_interval_s),
+        drift=drift,
         terminal=TerminalStore(services.terminal, session),
         stats=StatsStore(services.stats, session),
         connection=ConnectionStore(bridge, server=server, parent=parent,
@@ -128,7 +130,8 @@ def build_stores(services: ServiceApis, bus: EventBus, ui_settings: QSettings, *
     )
     for receiver in (stores.users, stores.targets, stores.containers, stores.stacks,
                      stores.deployments, stores.activity, stores.notifications,
-                     stores.dashboard, stores.directory, stores.disk, stores.container_detail):
+                     stores.dashboard, stores.directory, stores.disk, stores.container_detail,
+                     stores.drift):
         bridge.sig_events_received.connect(receiver.apply_events)
 
     def resync_if_asked(batch: Sequence[Event]) -> None:

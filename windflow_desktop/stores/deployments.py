@@ -39,9 +39,11 @@ from ..domain.models import (
     Target,
 )
 from ..domain.paging import PageRequest
+from ..domain.permissions import DEPLOYMENTS_CREATE, PermissionChecker
 from ..services.protocols import DeploymentsApi
 from .base import OrganizationStore
 from .session import SessionStore
+from .updates import DriftStore
 
 PAGE_SIZE = 200
 LOG_PAGE = 2000
@@ -70,6 +72,11 @@ class DeploymentsStore(OrganizationStore):
     What a row may do next and how it words its status come from the flow table
     (``domain/deployment_flow``) with the holder of its stack on its target, which this
     store keeps (``holders``, reloaded with the rows and after every status change).
+
+    Whether a deployment's project was changed by hand comes from the ``DriftStore``
+    (given as ``drift``; no scan of its own): ``drift_of`` says the differences, a change
+    repaints exactly the rows (and the detail) whose drift changed, and ``put_back`` is
+    the redeploy of the same revision (for those who may deploy).
     """
 
     sig_rows_reset = Signal()
@@ -86,6 +93,7 @@ class DeploymentsStore(OrganizationStore):
 
     def __init__(self, session: SessionStore, service: DeploymentsApi,
                  list_targets: TargetLister, *, page_size: int = PAGE_SIZE,
+                 drift: DriftStore | None = None,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._session = session
@@ -106,9 +114,14 @@ class DeploymentsStore(OrganizationStore):
         self.log_has_older = False
         self.targets: list[Target] = []
         self.holders: dict[tuple[uuid.UUID, uuid.UUID], Deployment] = {}
+        self._drift_store = drift
+        self._drifts: dict[uuid.UUID, tuple[str, ...]] = {}
+        if drift is not None:
+            drift.sig_results_changed.connect(self._drift_changed)
         self._follow(session)
 
     def _switch(self, principal: Principal | None) -> None:
+        self._drifts = {}
         self.rows, self._cursor, self._loaded = [], None, False
         self.detail, self.stages = None, []
         self._reset_log()
@@ -255,6 +268,43 @@ class DeploymentsStore(OrganizationStore):
             return len(self.targets)
 
         return self.run("load_targets", act)
+
+    # -- drift: changed by hand since deployed --------------------------------------
+
+    def drift_of(self, dep: Deployment) -> tuple[str, ...]:
+        """How the project of ``dep`` differs from what it deployed, in words (none: it
+        matches, or it is not the deployment that holds the project)."""
+        return self._drifts.get(dep.id, ())
+
+    @property
+    def can_deploy(self) -> bool:
+        p = self._session.principal
+        return p is not None and PermissionChecker(p).has_permission(DEPLOYMENTS_CREATE)
+
+    def can_put_back(self, dep: Deployment) -> bool:
+        """A drifted deployment may be put back (redeployed as it was) by whoever may
+        deploy, when the flow allows a redeploy."""
+        return (bool(self.drift_of(dep)) and self.can_deploy
+                and flow.Action.REDEPLOY in self.allowed_actions(dep))
+
+    def put_back(self, deployment_id: uuid.UUID) -> Any:
+        """Redeploy the same revision with the same values: Compose recreates what was
+        changed and starts what was stopped; the drift check after it clears the badge."""
+        return self.act_on("redeploy", deployment_id)
+
+    def _drift_changed(self) -> None:
+        assert self._drift_store is not None
+        fresh = {i: d.differences for i, d in self._drift_store.by_deployment().items()}
+        changed = {i for i in fresh.keys() | self._drifts.keys()
+                   if fresh.get(i) != self._drifts.get(i)}
+        self._drifts = fresh
+        if not changed:
+            return
+        rows = tuple(d for d in self.rows if d.id in changed)
+        if rows:
+            self.sig_rows_changed.emit(rows)
+        if self.detail is not None and self.detail.id in changed:
+            self.sig_detail_changed.emit()
 
     # -- detail ----------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ the targets that could not be checked and why, and each new finding announced on
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Hashable, Sequence
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QObject, Signal
@@ -73,11 +73,16 @@ class TargetSweep(OrganizationStore, Generic[R]):
         if self.signed_in and self._targets.loaded:
             await self._check()
 
-    async def _check(self) -> int:
+    async def _check(self, only: Collection[uuid.UUID] | None = None) -> int:
+        """Check every target, or ``only`` these (the others keep their results)."""
         principal = self._require()
-        results: dict[uuid.UUID, tuple[R, ...]] = {}
-        problems: dict[uuid.UUID, str] = {}
+        fleet = {t.id for t in self._targets.targets}
+        kept = fleet - set(only) if only is not None else set()
+        results = {t: r for t, r in self.results.items() if t in kept}
+        problems = {t: p for t, p in self.problems.items() if t in kept}
         for target in self._targets.targets:
+            if target.id in kept:
+                continue
             try:
                 results[target.id] = tuple(await self._check_one(principal, target.id))
             except WindFlowError as exc:

@@ -43,6 +43,8 @@ class TargetsStore(OrganizationStore):
     sig_test_finished(object): the ``ConnectionReport`` of the test.
     sig_scan_progress(int, int): targets scanned so far, of how many.
     sig_saved(object): the ``Target`` the wizard saved (created or edited).
+    sig_health_checked(object): a health round ended (tuple of ``HealthResult``); the
+        drift check follows it on the targets found online.
     """
 
     sig_targets_reset = Signal()
@@ -52,6 +54,7 @@ class TargetsStore(OrganizationStore):
     sig_test_finished = Signal(object)
     sig_scan_progress = Signal(int, int)
     sig_saved = Signal(object)
+    sig_health_checked = Signal(object)
 
     def __init__(self, service: TargetsApi, session: SessionStore,
                  parent: QObject | None = None, *,
@@ -288,6 +291,8 @@ class TargetsStore(OrganizationStore):
         changed = [r for r in results if r.changed or r.last_seen is not None]
         for result in changed:
             await self._refresh(result.target_id)
+        if self._session.principal is principal:
+            self.sig_health_checked.emit(tuple(results))
         return results
 
     def is_running(self, action: str) -> bool:

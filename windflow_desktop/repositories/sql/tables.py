@@ -28,6 +28,7 @@ from sqlalchemy import (
     Uuid,
     false,
     select,
+    text,
 )
 from sqlalchemy.orm import column_property, registry
 
@@ -223,6 +224,8 @@ deployments = Table(
     Column("heartbeat_at", UTCDateTime()),
     Column("pull_images", Boolean, nullable=False, server_default=false()),
     Column("attempt", Integer, nullable=False, server_default="0"),
+    Column("config_hashes", JSON, nullable=False, server_default=text("'{}'")),
+    Column("image_ids", JSON, nullable=False, server_default=text("'{}'")),
     Index(None, "organization_id", "status", "created_at"),
     Index(None, "organization_id", "created_at"),
     Index(None, "target_id", "stack_id", "created_at"),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from ...domain.deployment_flow import StageOutcome
@@ -25,7 +25,7 @@ from ...domain.errors import Cancelled, DeploymentError, WindFlowError
 from ...domain.models import Deployment, StackRevision, Target
 from ...domain.variables import parse_spec
 from ...domain.words import plural
-from ...engine.compose import facts_of, probe_host, reserved_variables
+from ...engine.compose import ContainerState, facts_of, probe_host, reserved_variables
 from ...engine.compose_model import model_images, model_ports, model_services
 from ...engine.compose_validation import check_values, validate_compose
 from ...engine.health_wait import wait_healthy
@@ -95,6 +95,7 @@ async def walk(ctx: DeployContext, journal: Journal, run: RunState) -> None:
     if failure is None:  # the done record commits with the status: one write less
         run.ended.append(
             journal.new_stage_record(run, DeploymentStage.DONE.value, StageOutcome.SUCCEEDED, ""))
+        run.opening.update(running_config(run.healthy))
         await journal.finish(run, DeploymentStatus.SUCCEEDED, None)
         run.watch = (model_services(model), baseline)
         return
@@ -232,4 +233,19 @@ async def _up(run: RunState) -> None:
 
 async def _health(ctx: DeployContext, run: RunState, model: Mapping[str, Any]) -> dict[str, int]:
     return await wait_healthy(run.compose(), model_services(model), ctx.settings.health(),
-                              run.logs.add, lambda: run.cancel.cancelled)
+                              run.logs.add, lambda: run.cancel.cancelled,
+                              healthy=run.healthy)
+
+
+def running_config(containers: Sequence[ContainerState]) -> dict[str, dict[str, str]]:
+    """The deployment's ``config_hashes`` and ``image_ids`` by service, from the
+    containers its health check saw healthy (no engine call of its own)."""
+    hashes: dict[str, str] = {}
+    images: dict[str, str] = {}
+    for container in containers:
+        if container.service:
+            if container.config_hash:
+                hashes[container.service] = container.config_hash
+            if container.image_id:
+                images[container.service] = container.image_id
+    return {"config_hashes": hashes, "image_ids": images}

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...domain.models import Deployment, DeploymentStageRecord, StackRevision, Target
-from ...engine.compose import ComposeProject, TargetFacts, TargetPlace
+from ...engine.compose import ComposeProject, ContainerState, TargetFacts, TargetPlace
 from ...engine.executor import Executor
 from .context import CancelToken
 from .logs import LogWriter
@@ -29,6 +29,7 @@ class RunState:
     changed_target: bool = False
     present_images: set[str] | None = None
     watch: tuple[list[str], dict[str, int]] | None = None  # (services, restart baseline)
+    healthy: list[ContainerState] = field(default_factory=list)  # as health last saw them
     # Stage records that ended well, stored with the run's next write (the next stage's
     # start or the finish): one transaction per stage transition instead of two.
     ended: list[DeploymentStageRecord] = field(default_factory=list)

@@ -70,14 +70,38 @@ TONES = {
 }
 
 
+DRIFTED = "⚠ drifted"
+PUT_BACK = "Put back"
+
+
 def tone_of(store: DeploymentsStore) -> Callable[[Deployment], str]:
-    """A row's badge tone: a row that no longer describes what runs is neutral."""
+    """A row's badge tone: a row that no longer describes what runs is neutral; one
+    whose project was changed by hand is a warning."""
     def tone(dep: Deployment) -> str:
         if store.standing(dep) in (Standing.SUPERSEDED, Standing.REMOVED_SINCE):
             return "neutral"
+        if store.drift_of(dep):
+            return "warning"
         return TONES.get(dep.status, "neutral")
 
     return tone
+
+
+def status_cell(store: DeploymentsStore) -> Callable[[Deployment], str]:
+    """The Status cell: the flow's words, or "⚠ drifted" for a project changed by hand."""
+    def text(dep: Deployment) -> str:
+        return DRIFTED if store.drift_of(dep) else store.status_text(dep)
+
+    return text
+
+
+def drift_words(store: DeploymentsStore, dep: Deployment) -> str:
+    """The differences as a tooltip and the detail's note ("" when there are none)."""
+    differences = store.drift_of(dep)
+    if not differences:
+        return ""
+    return (f"{store.status_text(dep).capitalize()}, then changed by hand on the target:\n"
+            + "\n".join(f"• {line}" for line in differences))
 
 
 def _when(dep: Deployment) -> str:
@@ -102,7 +126,7 @@ class DeploymentsModel(RowTableModel[Deployment]):
     def __init__(self, store: DeploymentsStore, names: Callable[[str, uuid.UUID], str],
                  parent: Any = None) -> None:
         super().__init__([
-            Column("Status", store.status_text),
+            Column("Status", status_cell(store), sort_value=store.status_text),
             Column("Stack", lambda d: names("stack", d.stack_id)),
             Column("Revision", _revision, sort_value=lambda d: d.revision_number),
             Column("Target", lambda d: names("target", d.target_id)),
@@ -112,6 +136,13 @@ class DeploymentsModel(RowTableModel[Deployment]):
             Column("Project", lambda d: d.project_name),
         ], key=lambda d: d.id, parent=parent)
         self._store = store
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if index.isValid() and index.column() == 0 and index.row() < self.rowCount():
+                return drift_words(self._store, self.row(index.row())) or None
+            return None
+        return super().data(index, role)
 
     def canFetchMore(self, parent: Index) -> bool:
         return not parent.isValid() and self._store.has_more
@@ -245,6 +276,12 @@ class DeploymentsPage(QWidget):
         self.error = QLabel("")
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #cf222e;")
+        self.drift = QLabel("")
+        self.drift.setAccessibleName("Changed by hand")
+        self.drift.setWordWrap(True)
+        self.drift.setTextFormat(Qt.TextFormat.PlainText)
+        self.drift.setStyleSheet("color: #9a6700;")
+        self.drift.hide()
         self.stepper = StageStepper()
         self.buttons: dict[str, QPushButton] = {}
         self.confirm_box: QMessageBox | None = None
@@ -258,6 +295,13 @@ class DeploymentsPage(QWidget):
             button.clicked.connect(lambda _=False, a=action: self._act(a))
             self.buttons[action] = button
             actions.addWidget(button)
+        self.put_back = QPushButton(PUT_BACK)
+        self.put_back.setAccessibleName(PUT_BACK)
+        self.put_back.setToolTip("Deploy the same revision again with the same values: what "
+                                 "was changed by hand is recreated, what was stopped starts")
+        self.put_back.clicked.connect(lambda _=False: self._put_back())
+        self.put_back.hide()
+        actions.insertWidget(0, self.put_back)
         self.buttons["update"].setToolTip(
             "Deploy this again with every image pulled anew, so a newer image behind the "
             "same tag runs — health check, watch and rollback as usual")
@@ -274,6 +318,7 @@ class DeploymentsPage(QWidget):
         dv.addWidget(self.title)
         dv.addWidget(self.stepper)
         dv.addWidget(self.error)
+        dv.addWidget(self.drift)
         dv.addLayout(actions)
         dv.addWidget(self.log, 1)
 
@@ -342,6 +387,9 @@ class DeploymentsPage(QWidget):
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         if isinstance(dep, Deployment):
             allowed = self.store.allowed_actions(dep)
+            if self.store.can_put_back(dep):
+                add_action(menu, PUT_BACK, lambda d=dep: self._put_back(d))  # type: ignore[misc]
+                menu.addSeparator()
             for action, button in self.buttons.items():
                 entry = add_action(menu, button.text(),
                                    lambda a=action, d=dep: self._act(a, d),  # type: ignore[misc]
@@ -381,6 +429,11 @@ class DeploymentsPage(QWidget):
         dep = self.store.detail
         for button in self.buttons.values():
             button.setEnabled(False)
+        drifted = drift_words(self.store, dep) if dep is not None else ""
+        self.drift.setText(drifted)
+        self.drift.setVisible(bool(drifted))
+        self.put_back.setVisible(dep is not None and self.store.can_put_back(dep))
+        self.put_back.setEnabled(self.put_back.isVisibleTo(self))
         if dep is None:
             self.title.setText("Choose a deployment")
             self.error.setText("")
@@ -403,6 +456,11 @@ class DeploymentsPage(QWidget):
             self.confirm_remove(dep)
             return
         self.message.clear_on_success(self.store.act_on(action, dep.id), self.store)
+
+    def _put_back(self, dep: Deployment | None = None) -> None:
+        dep = dep or self.store.detail
+        if dep is not None and self.store.can_put_back(dep):
+            self.message.clear_on_success(self.store.put_back(dep.id), self.store)
 
     def confirm_remove(self, dep: Deployment) -> QMessageBox:
         """Ask (non-blocking, Cancel the default) before taking the project down; the

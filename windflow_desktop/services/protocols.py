@@ -24,7 +24,7 @@ from ..domain.containers import (
     PruneResult,
 )
 from ..domain.deployment_flow import Rollout
-from ..domain.enums import DeploymentStatus, Role, TargetKind, TargetStatus
+from ..domain.enums import DeploymentStatus, Role, TargetKind, TargetStatus, UpdatePolicy
 from ..domain.identity import AccessToken, Member, PendingInvitation, Principal
 from ..domain.models import (
     Deployment,
@@ -197,7 +197,8 @@ class StacksApi(Protocol):
     async def update_stack(self, principal: Principal, stack_id: uuid.UUID, *,
                            name: str | None = None, description: str | None = None,
                            tags: Sequence[str] | None = None,
-                           host_access: bool | None = None) -> Stack: ...
+                           host_access: bool | None = None,
+                           update_policy: UpdatePolicy | str | None = None) -> Stack: ...
     async def save_revision(self, principal: Principal, stack_id: uuid.UUID, *, compose_yaml: str,
                             variables: Sequence[Mapping[str, Any]] = (), message: str = "",
                             expected_revision: int | None = None) -> StackRevision: ...

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .services.stats import StatsService
     from .services.targets import TargetService
     from .services.terminal import TerminalService
+    from .services.update_policy import UpdateSweepService
     from .services.updates import UpdateService
     from .services.users import UserService
 
@@ -44,18 +45,21 @@ class Workspace:
 
     def __init__(self, settings: Settings, *, secrets: Any = None,
                  sealed_secrets: bool = False, database_clock: bool = False,
-                 confirm_host_key: Any = None) -> None:
+                 confirm_host_key: Any = None, scheduled_updates: bool = False) -> None:
         """``secrets``: a store to use instead of the OS keyring (tests);
         ``confirm_host_key``: who answers "trust this new SSH host key?" (no one: no);
         ``sealed_secrets``: secrets sealed in the database under the server's key (a
         server, which has no keyring); ``database_clock``: time read from the database
-        (a server and its workers, on machines whose clocks may differ)."""
+        (a server and its workers, on machines whose clocks may differ);
+        ``scheduled_updates``: the update checks run on a schedule of this process (a
+        server): ``latest`` answers the schedule's round."""
         self.settings = settings
         self._stack = contextlib.AsyncExitStack()
         self._secrets = secrets
         self._sealed = sealed_secrets
         self._database_clock = database_clock
         self._confirm_host_key = confirm_host_key
+        self._scheduled_updates = scheduled_updates
         self.clock: Any = None
         self.backend: Any = None
         self.bus: Any = None
@@ -86,6 +90,7 @@ class Workspace:
         from .services.stats import StatsService
         from .services.targets import TargetService
         from .services.terminal import TerminalService
+        from .services.update_policy import UpdateSweepService
         from .services.updates import UpdateService
         from .services.users import UserService
 
@@ -116,6 +121,10 @@ class Workspace:
                 self.clock = DatabaseClock(self.backend)
                 await self.clock.sync()
             context = ServiceContext(self.backend, self.bus, clock=self.clock)
+            core = DeploymentCore(self.backend, self.bus, self.pool, self.secrets,
+                                  clock=self.clock)
+            deployments = DeploymentService(context, core, self.secrets)
+            updates = UpdateService(context, self.pool, self.secrets)
             self.services = Services(
                 context=context,
                 auth=AuthService(
@@ -127,19 +136,17 @@ class Workspace:
                 targets=TargetService(context, self.secrets, self.pool),
                 containers=ContainerService(context, self.pool, self.secrets),
                 disk=DiskService(context, self.pool),
-                updates=UpdateService(context, self.pool, self.secrets),
+                updates=updates,
+                update_sweeps=UpdateSweepService(context, updates, deployments,
+                                                 watching=core.watching,
+                                                 scheduled=self._scheduled_updates),
                 drift=DriftService(context, self.pool),
                 terminal=TerminalService(context, self.pool),
                 stats=StatsService(context, self.pool),
                 stacks=StackService(context),
                 activity=ActivityService(context),
                 dashboard=DashboardService(context),
-                deployments=DeploymentService(
-                    context,
-                    DeploymentCore(self.backend, self.bus, self.pool, self.secrets,
-                                   clock=self.clock),
-                    self.secrets,
-                ),
+                deployments=deployments,
             )
             self._stack.push_async_callback(self.services.deployments.shutdown)
         except BaseException:
@@ -195,6 +202,7 @@ class Services:
     dashboard: DashboardService
     disk: DiskService
     updates: UpdateService
+    update_sweeps: UpdateSweepService
     drift: DriftService
     terminal: TerminalService
     stats: StatsService

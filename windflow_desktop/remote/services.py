@@ -18,7 +18,7 @@ from .stats import RemoteStats
 from .targets import RemoteTargets
 from .terminal import RemoteTerminal
 from .tokens import RemoteAccessTokens
-from .updates import RemoteDrift, RemoteUpdates
+from .updates import RemoteDrift, RemoteUpdates, RemoteUpdateSweeps
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class RemoteServices:
     dashboard: RemoteDashboard
     disk: RemoteDisk
     updates: RemoteUpdates
+    update_sweeps: RemoteUpdateSweeps
     drift: RemoteDrift
     terminal: RemoteTerminal
     stats: RemoteStats
@@ -47,6 +48,7 @@ class RemoteServices:
                    stacks=RemoteStacks(session), deployments=RemoteDeployments(session),
                    activity=RemoteActivity(session), dashboard=RemoteDashboard(session),
                    disk=RemoteDisk(session), updates=RemoteUpdates(session),
+                   update_sweeps=RemoteUpdateSweeps(session),
                    drift=RemoteDrift(session), terminal=RemoteTerminal(session),
                    stats=RemoteStats(session))
 

@@ -43,6 +43,7 @@ from ..domain.models import (
 from ..domain.paging import Page, PageRequest
 from ..domain.targets import ConnectionReport, HealthResult, ScanOutcome, StepResult, TargetSpec
 from ..domain.terminal import TerminalSession
+from ..domain.updates import UpdateSweep
 from .auth import AuthSession
 
 StepCallback = Callable[[StepResult], None]
@@ -284,6 +285,14 @@ class UpdatesApi(Protocol):
                     target_id: uuid.UUID) -> tuple[ImageUpdate, ...]: ...
 
 
+class UpdateSweepsApi(Protocol):
+    """A round of update checks over the organization's targets with the stacks' update
+    policies applied (``services/update_policy.py``; on a server, its schedule's)."""
+
+    async def sweep(self, principal: Principal) -> UpdateSweep: ...
+    async def latest(self, principal: Principal) -> UpdateSweep: ...
+
+
 class DriftApi(Protocol):
     """What the stores ask of the drift service (``services/drift.py``)."""
 
@@ -299,6 +308,8 @@ class ServiceApis(Protocol):
     def access_tokens(self) -> AccessTokensApi: ...
     @property
     def updates(self) -> UpdatesApi: ...
+    @property
+    def update_sweeps(self) -> UpdateSweepsApi: ...
     @property
     def drift(self) -> DriftApi: ...
     @property

@@ -71,10 +71,12 @@ class TargetSweep(OrganizationStore, Generic[R]):
 
     async def _round(self) -> None:
         if self.signed_in and self._targets.loaded:
-            await self._check()
+            await self._check(now=False)
 
-    async def _check(self) -> int:
-        principal = self._require()
+    async def _gather(self, principal: Principal, fresh: bool
+                      ) -> tuple[dict[uuid.UUID, tuple[R, ...]], dict[uuid.UUID, str]]:
+        """One round's results and problems (``fresh``: asked for now, not on the
+        schedule — a kind of sweep may read the schedule's latest round instead)."""
         results: dict[uuid.UUID, tuple[R, ...]] = {}
         problems: dict[uuid.UUID, str] = {}
         for target in self._targets.targets:
@@ -82,6 +84,11 @@ class TargetSweep(OrganizationStore, Generic[R]):
                 results[target.id] = tuple(await self._check_one(principal, target.id))
             except WindFlowError as exc:
                 problems[target.id] = exc.message
+        return results, problems
+
+    async def _check(self, now: bool = True) -> int:
+        principal = self._require()
+        results, problems = await self._gather(principal, now)
         if self._session.principal is not principal:
             return 0  # signed out or switched meanwhile: this round is someone else's
         self.results, self.problems = results, problems

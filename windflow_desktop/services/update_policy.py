@@ -10,7 +10,9 @@ organization, with each stack's update policy applied to what it found.
   rollout: the failed target gets its old image back (the tag pointed at the digest that
   ran before, then a redeploy without pull), the targets after it are left as they are,
   and the round's ``automatic`` lines say so in words. The same new digest is not tried
-  again on that target (it is still reported, as for ``notify``).
+  again on any of the stack's targets (it is still reported, as for ``notify``); the
+  next push under the tag is. (Remembered by this process: after a restart it is tried
+  once more, and stopped again.)
 
 Who acts: an automatic update acts as the person who chose ``auto`` for the stack
 (``Stack.update_policy_by``), with their rights as they are when it runs — the audit
@@ -65,9 +67,9 @@ class UpdateSweepService:
         self._poll_s = poll_s
         self._latest: dict[uuid.UUID, UpdateSweep] = {}
         self._locks: dict[uuid.UUID, asyncio.Lock] = {}
-        # (stack, target, image) → the registry digest whose automatic update failed
-        # there: not tried again (a newer push is).
-        self._failed: dict[tuple[uuid.UUID, uuid.UUID, str], str] = {}
+        # (stack, image) → the registry digest whose automatic update failed on one of
+        # the stack's targets: not tried again on any (a newer push is).
+        self._failed: dict[tuple[uuid.UUID, str], str] = {}
 
     # -- what the stores and the routes ask ----------------------------------------------
 
@@ -182,8 +184,8 @@ class UpdateSweepService:
                     stack = owners[dep_id][1]
                     if stack.update_policy is not UpdatePolicy.AUTO or stack.archived_at:
                         continue
-                    if self._failed.get((stack.id, target_id, line.image)) == line.latest:
-                        continue  # this digest failed here already: reported only
+                    if self._failed.get((stack.id, line.image)) == line.latest:
+                        continue  # this digest failed already: reported only
                     plans.setdefault(stack.id, {}).setdefault(dep_id, []).append(line)
         done: list[AutoUpdate] = []
         for by_dep in plans.values():
@@ -246,7 +248,7 @@ class UpdateSweepService:
             log.info("stack %s on %s updated automatically", stack.name, target.name)
             return AutoOutcome.UPDATED, "", new.id
         for u in lines:
-            self._failed[(stack.id, target.id, u.image)] = u.latest
+            self._failed[(stack.id, u.image)] = u.latest
         why = new.error or f"it ended {new.status.value}"
         back = await self._restore(actor, target, new, lines)
         return AutoOutcome.FAILED, f"{why}; {back}", new.id

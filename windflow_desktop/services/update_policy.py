@@ -174,7 +174,7 @@ class UpdateSweepService:
                          owners: Mapping[uuid.UUID, tuple[Deployment, Stack]],
                          targets: Mapping[uuid.UUID, Target]) -> tuple[AutoUpdate, ...]:
         plans: dict[uuid.UUID, dict[uuid.UUID, list[ImageUpdate]]] = {}
-        for target_id, lines in reported.items():
+        for lines in reported.values():
             for line in lines:
                 if line.state is not UpdateState.AVAILABLE:
                     continue

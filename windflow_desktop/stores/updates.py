@@ -30,11 +30,11 @@ class UpdatesStore(TargetSweep[ImageUpdate]):
     def __init__(self, session: Any, service: UpdatesApi, targets: TargetsStore, *,
                  interval_s: float | None = None,
                  sweeps: UpdateSweepsApi | None = None) -> None:
-        self._sweeps = sweeps
         self.automatic: tuple[AutoUpdate, ...] = ()
         self._told: set[Hashable] = set()
         super().__init__(session, service.check, targets, interval_s=interval_s,
                          name="updates")
+        self._sweeps = sweeps
 
     def _switch(self, principal: Principal | None) -> None:
         self.automatic, self._told = (), set()

@@ -6,7 +6,7 @@
 - ``auto`` with a broken new image (fails its health check): the first target is put
   back on the old digest, the rollout stops (the second target is not touched), the
   round says so in words, and the same digest is not tried again;
-- the registry down: the error in words, nothing deployed.
+- the registry down, or its login refused: the error in words, nothing deployed.
 
 Two targets are two "local" targets on the one test engine (their Compose projects are
 named after the target, so they do not meet)."""
@@ -27,6 +27,7 @@ from tests.env.docker import BUSYBOX_IMAGE, DockerEngine
 from tests.env.keyring_backend import MemoryKeyring
 from tests.env.registry import Registry, registry, start_registry  # noqa: F401 - fixture
 from tests.support.deploy import DeployGraph, compose_v2_config, local_deploy_graph
+from tests.support.registry_tokens import TokenService
 from tests.support.target import engine_settings
 from windflow_desktop.domain.containers import ImageUpdate, UpdateState
 from windflow_desktop.domain.enums import DeploymentStatus, UpdatePolicy
@@ -38,7 +39,7 @@ from windflow_desktop.engine.ssh import KnownHosts
 from windflow_desktop.security.secrets import SecretStore
 from windflow_desktop.services.common import ServiceContext
 from windflow_desktop.services.update_policy import UpdateSweepService
-from windflow_desktop.services.updates import UpdateService
+from windflow_desktop.services.updates import UpdateService, registry_secret_name
 
 pytestmark = pytest.mark.docker
 
@@ -283,3 +284,42 @@ async def test_auto_acts_as_who_chose_it_and_stops_when_they_may_not(world: Worl
     assert w.running_image(dep.project_name) == old_id
     [line] = lines_of(sweep, reference)
     assert line.state is UpdateState.AVAILABLE
+
+
+async def test_wrong_registry_credentials_are_said_and_nothing_changes(
+    world: World, tmp_path: Path
+) -> None:
+    """A registry that asks for a login (its token service refuses a wrong one): the line
+    says the credentials were refused, the auto stack is not touched; with the right
+    credentials in the secret store the same registry tells of the update."""
+    w = world
+    own = start_registry()
+    tokens = TokenService(tmp_path, "ci", "right-password")
+    try:
+        reference, old_id = await w.pushed(f"wf-auth-{uuid.uuid4().hex[:6]}", host=own.host)
+        stack = await w.stack(reference, UpdatePolicy.AUTO)
+        [dep] = await w.deploy(stack, w.targets[:1])
+        await w.pushed(reference.rsplit("/", 1)[1].split(":")[0], host=own.host)
+        # From now on the registry answers only with a token from its token service.
+        own.stop()
+        tokens.start()
+        own.auth = tokens.auth_config()
+        own.start()
+        await w.g.secrets.aset(registry_secret_name(own.host), "ci:wrong-password")
+
+        sweep = await w.sweeps.sweep(w.g.admin)
+        [line] = lines_of(sweep, reference)
+        assert line.state is UpdateState.FAILED, line
+        assert "refused a token" in line.message and "credentials" in line.message
+        assert tokens.refused >= 1
+        assert sweep.automatic == ()
+        assert (await w.newest(stack, w.targets[0])).id == dep.id
+        assert w.running_image(dep.project_name) == old_id
+
+        await w.g.stacks.update_stack(w.g.admin, stack.id, update_policy="notify")
+        await w.g.secrets.aset(registry_secret_name(own.host), "ci:right-password")
+        [line] = lines_of(await w.sweeps.sweep(w.g.admin), reference)
+        assert line.state is UpdateState.AVAILABLE, line
+    finally:
+        own.remove()
+        tokens.stop()

@@ -81,6 +81,7 @@ def create_app(settings: Settings, *, secrets: Any = None) -> FastAPI:
                 resync.cancel()
                 checks.cancel()
                 await asyncio.gather(resync, checks, return_exceptions=True)
+                await workspace.services.update_sweeps.shutdown()
         finally:
             principals.close()
             feed.close()

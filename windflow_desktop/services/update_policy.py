@@ -70,19 +70,33 @@ class UpdateSweepService:
         # (stack, image) → the registry digest whose automatic update failed on one of
         # the stack's targets: not tried again on any (a newer push is).
         self._failed: dict[tuple[uuid.UUID, str], str] = {}
+        self._rolling: set[uuid.UUID] = set()  # stacks whose automatic update runs
+        self._tasks: set[asyncio.Task[UpdateSweep]] = set()
 
     # -- what the stores and the routes ask ----------------------------------------------
 
     async def sweep(self, principal: Principal) -> UpdateSweep:
-        """Check every target of the principal's organization now, apply the policies."""
-        return await self._round(await self._organization(principal))
+        """Check every target of the principal's organization now, apply the policies.
+        With ``scheduled`` (a server: asked over HTTP) the answer comes once the checks
+        are done; the automatic updates they start go on after it (the next ``latest``
+        tells of them)."""
+        return await self._round(await self._organization(principal),
+                                 wait_for_updates=not self.scheduled)
 
     async def latest(self, principal: Principal) -> UpdateSweep:
         org = await self._organization(principal)
         known = self._latest.get(org)
         if self.scheduled and known is not None:
             return known
-        return await self._round(org)
+        return await self._round(org, wait_for_updates=not self.scheduled)
+
+    async def shutdown(self) -> None:
+        """Stop the automatic updates still under way (a deployment already started
+        ends as the deployment service ends it)."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _organization(self, principal: Principal) -> uuid.UUID:
         async with self.ctx.authorized(principal, TARGETS_READ) as scope:
@@ -108,7 +122,7 @@ class UpdateSweepService:
 
     # -- one round -----------------------------------------------------------------------
 
-    async def _round(self, org: uuid.UUID) -> UpdateSweep:
+    async def _round(self, org: uuid.UUID, *, wait_for_updates: bool = True) -> UpdateSweep:
         async with self._locks.setdefault(org, asyncio.Lock()):
             async with self.ctx.backend.unit_of_work() as uow:
                 scope = Scope(uow, None, org, self.ctx.clock)
@@ -122,13 +136,33 @@ class UpdateSweepService:
                         for t, lines in results.items()}
             sweep = UpdateSweep(reported, problems, (), self.ctx.clock())
             self._latest[org] = sweep  # seen while the automatic updates run
-            automatic = await self._automatic(org, reported, owners,
-                                              {t.id: t for t in targets})
-            if automatic:
-                sweep = UpdateSweep(_after(reported, automatic), problems, automatic,
-                                    sweep.checked_at)
-                self._latest[org] = sweep
+            updates = self._updates(org, sweep, owners, {t.id: t for t in targets})
+            if not wait_for_updates:
+                task = asyncio.create_task(updates, name=f"auto-updates-{org}")
+                self._tasks.add(task)
+                task.add_done_callback(self._ended)
+                return sweep
+            return await updates
+
+    async def _updates(self, org: uuid.UUID, sweep: UpdateSweep,
+                       owners: Mapping[uuid.UUID, tuple[Deployment, Stack]],
+                       targets: Mapping[uuid.UUID, Target]) -> UpdateSweep:
+        """The round once its automatic updates ran (remembered as the latest)."""
+        automatic = await self._automatic(org, sweep.results, owners, targets)
+        if not automatic:
             return sweep
+        # Told in the latest round, this one's or a later one that ran meanwhile.
+        current = self._latest.get(org, sweep)
+        self._latest[org] = UpdateSweep(_after(current.results, automatic),
+                                        current.problems, current.automatic + automatic,
+                                        current.checked_at)
+        return UpdateSweep(_after(sweep.results, automatic), sweep.problems, automatic,
+                           sweep.checked_at)
+
+    def _ended(self, task: asyncio.Task[UpdateSweep]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("automatic updates failed", exc_info=task.exception())
 
     async def _check(self, targets: Sequence[Target],
                      projects: Mapping[uuid.UUID, Mapping[str, ManagedProject | None]]
@@ -182,18 +216,27 @@ class UpdateSweepService:
                     if dep_id not in owners:
                         continue
                     stack = owners[dep_id][1]
-                    if stack.update_policy is not UpdatePolicy.AUTO or stack.archived_at:
-                        continue
+                    if stack.update_policy is not UpdatePolicy.AUTO or stack.archived_at \
+                            or stack.id in self._rolling:
+                        continue  # not auto, or its rollout from an earlier round runs
                     if self._failed.get((stack.id, line.image)) == line.latest:
                         continue  # this digest failed already: reported only
                     plans.setdefault(stack.id, {}).setdefault(dep_id, []).append(line)
         done: list[AutoUpdate] = []
-        for by_dep in plans.values():
-            stack = owners[next(iter(by_dep))][1]
-            # One target at a time, in the order of their names.
-            order = sorted(by_dep, key=lambda d: (targets[owners[d][0].target_id].name, str(d)))
-            done.extend(await self._roll_out(org, stack, [(owners[d][0], by_dep[d])
-                                                          for d in order], targets))
+        self._rolling.update(plans)  # a round meanwhile leaves them to this one
+        try:
+            for stack_id, by_dep in plans.items():
+                stack = owners[next(iter(by_dep))][1]
+                # One target at a time, in the order of their names.
+                order = sorted(by_dep, key=lambda d: (targets[owners[d][0].target_id].name,
+                                                      str(d)))
+                try:
+                    done.extend(await self._roll_out(org, stack, [(owners[d][0], by_dep[d])
+                                                                  for d in order], targets))
+                finally:
+                    self._rolling.discard(stack_id)
+        finally:
+            self._rolling.difference_update(plans)
         return tuple(done)
 
     async def _roll_out(self, org: uuid.UUID, stack: Stack,

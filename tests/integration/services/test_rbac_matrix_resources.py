@@ -172,6 +172,7 @@ NOT_CALLED_BY_USERS = {
     "deployments.reconcile_unfinished": "settles what a previous run left, at start-up",
     "deployments.shutdown": "stops this process's pipelines when the app quits",
     "update_sweeps.run_schedule": "the server's own schedule of update checks",
+    "update_sweeps.shutdown": "stops the automatic updates under way when the server quits",
 }
 
 SERVICES: dict[str, type] = {

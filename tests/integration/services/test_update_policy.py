@@ -323,3 +323,36 @@ async def test_wrong_registry_credentials_are_said_and_nothing_changes(
     finally:
         own.remove()
         tokens.stop()
+
+
+async def test_on_a_server_a_round_asked_for_answers_before_its_updates_end(
+    world: World
+) -> None:
+    """``scheduled`` (a server): the round a desktop asks for answers once the checks are
+    done; the automatic update goes on after it, a round meanwhile does not start it a
+    second time, and the next ``latest`` tells of it."""
+    w = world
+    reference, old_id = await w.pushed(f"wf-srv-{uuid.uuid4().hex[:6]}")
+    stack = await w.stack(reference, UpdatePolicy.AUTO)
+    [dep] = await w.deploy(stack, w.targets[:1])
+    _, new_id = await w.pushed(reference.rsplit("/", 1)[1].split(":")[0])
+    server = UpdateSweepService(w.sweeps.ctx, w.sweeps.updates, w.g.deployments,
+                                watching=w.g.core.watching, scheduled=True, poll_s=0.1)
+
+    answer = await server.sweep(w.g.admin)
+    assert answer.automatic == ()
+    [line] = lines_of(answer, reference)
+    assert line.state is UpdateState.AVAILABLE
+    assert w.running_image(dep.project_name) == old_id  # not yet: it goes on after
+    again = await server.sweep(w.g.admin)  # meanwhile: the same update is not started again
+    assert again.automatic == ()
+    await asyncio.wait_for(asyncio.gather(*list(server._tasks)), timeout=120)
+
+    latest = await server.latest(w.g.admin)
+    [auto] = latest.automatic
+    assert auto.outcome is AutoOutcome.UPDATED, auto
+    assert w.running_image(dep.project_name) == new_id
+    assert {u.state for u in lines_of(latest, reference)} == {UpdateState.CURRENT}
+    page = await w.g.deployments.list_deployments(w.g.admin, stack_id=stack.id)
+    assert len(page.items) == 2  # the first deployment and one update, not two
+    await server.shutdown()

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .services.stats import StatsService
     from .services.targets import TargetService
     from .services.terminal import TerminalService
+    from .services.update_policy import UpdateSweepService
     from .services.updates import UpdateService
     from .services.users import UserService
     from .services.workers import LocalWorkers
@@ -46,7 +47,8 @@ class Workspace:
 
     def __init__(self, settings: Settings, *, secrets: Any = None,
                  sealed_secrets: bool = False, database_clock: bool = False,
-                 confirm_host_key: Any = None, bus_group: str = "") -> None:
+                 confirm_host_key: Any = None, bus_group: str = "",
+                 scheduled_updates: bool = False) -> None:
         """``secrets``: a store to use instead of the OS keyring (tests);
         ``confirm_host_key``: who answers "trust this new SSH host key?" (no one: no);
         ``sealed_secrets``: secrets sealed in the database under the server's key (a
@@ -54,7 +56,9 @@ class Workspace:
         (a server and its workers, on machines whose clocks may differ); ``bus_group``: a
         suffix for this process's consumer group on a Redis bus (``windflow worker``s
         share the server's data folder, so its client id: in the server's group they would
-        take, and drop, the events its live feed must send)."""
+        take, and drop, the events its live feed must send); ``scheduled_updates``: the
+        update checks run on a schedule of this process (a server): ``latest`` answers the
+        schedule's round."""
         self.settings = settings
         self._stack = contextlib.AsyncExitStack()
         self._secrets = secrets
@@ -62,6 +66,7 @@ class Workspace:
         self._database_clock = database_clock
         self._confirm_host_key = confirm_host_key
         self._bus_group = bus_group
+        self._scheduled_updates = scheduled_updates
         self.clock: Any = None
         self.backend: Any = None
         self.bus: Any = None
@@ -93,6 +98,7 @@ class Workspace:
         from .services.stats import StatsService
         from .services.targets import TargetService
         from .services.terminal import TerminalService
+        from .services.update_policy import UpdateSweepService
         from .services.updates import UpdateService
         from .services.users import UserService
         from .services.workers import LocalWorkers
@@ -124,12 +130,10 @@ class Workspace:
                 self.clock = DatabaseClock(self.backend)
                 await self.clock.sync()
             context = ServiceContext(self.backend, self.bus, clock=self.clock)
-            deployments = DeploymentService(
-                context,
-                DeploymentCore(self.backend, self.bus, self.pool, self.secrets,
-                               clock=self.clock),
-                self.secrets,
-            )
+            core = DeploymentCore(self.backend, self.bus, self.pool, self.secrets,
+                                  clock=self.clock)
+            deployments = DeploymentService(context, core, self.secrets)
+            updates = UpdateService(context, self.pool, self.secrets)
             self.services = Services(
                 context=context,
                 auth=AuthService(
@@ -141,7 +145,10 @@ class Workspace:
                 targets=TargetService(context, self.secrets, self.pool),
                 containers=ContainerService(context, self.pool, self.secrets),
                 disk=DiskService(context, self.pool),
-                updates=UpdateService(context, self.pool, self.secrets),
+                updates=updates,
+                update_sweeps=UpdateSweepService(context, updates, deployments,
+                                                 watching=core.watching,
+                                                 scheduled=self._scheduled_updates),
                 drift=DriftService(context, self.pool),
                 adopt=AdoptService(context, self.pool, self.secrets),
                 terminal=TerminalService(context, self.pool),
@@ -206,6 +213,7 @@ class Services:
     dashboard: DashboardService
     disk: DiskService
     updates: UpdateService
+    update_sweeps: UpdateSweepService
     drift: DriftService
     adopt: AdoptService
     terminal: TerminalService

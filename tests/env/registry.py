@@ -52,6 +52,9 @@ class Registry:
     base_dir: Path
     port: int
     proc: subprocess.Popen[bytes] | None = None
+    # Extra configuration (an ``auth:`` section): set before ``start``; with one, a 401
+    # on ``/v2/`` means ready.
+    auth: str = ""
 
     @property
     def host(self) -> str:
@@ -80,7 +83,7 @@ class Registry:
         assert not self.running, "already running"
         config = self.base_dir / "config.yml"
         config.write_text(CONFIG.format(storage=self.base_dir / "storage", port=self.port,
-                                         secret=secrets.token_hex(16)))
+                                         secret=secrets.token_hex(16)) + self.auth)
         # REGISTRY_* variables override the config file: keep the caller's out.
         env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
         with open(self.log_file, "ab") as log:  # the child keeps its own handle
@@ -100,6 +103,8 @@ class Registry:
                         return
                     last = f"HTTP {resp.status}"
             except urllib.error.HTTPError as exc:
+                if exc.code == 401 and self.auth:
+                    return
                 last = f"HTTP {exc.code}"
             except (urllib.error.URLError, OSError) as exc:
                 last = str(getattr(exc, "reason", exc))

@@ -48,6 +48,8 @@ from windflow_desktop.services.deploy.core import DeploymentCore
 from windflow_desktop.services.deployments import DeploymentService
 from windflow_desktop.services.stacks import StackService
 from windflow_desktop.services.targets import TargetService
+from windflow_desktop.services.update_policy import UpdateSweepService
+from windflow_desktop.services.updates import UpdateService
 
 COMPOSE = "services:\n  web:\n    image: localhost/busybox\n    command: [sleep, '60']\n"
 COMPOSE_V2 = COMPOSE.replace("'60'", "'120'")
@@ -74,6 +76,7 @@ class Services:
     activity: ActivityService
     dashboard: DashboardService
     adopt: AdoptService
+    update_sweeps: UpdateSweepService
 
 
 @dataclass
@@ -195,10 +198,13 @@ def build_services(backend: SqlBackend, folder: Path) -> tuple[Services, Executo
     core = DeploymentCore(
         backend, bus, pool, secrets,
         settings=PipelineSettings(projects_root=lambda t: str(folder / "projects")))
+    deployments = DeploymentService(ctx, core, secrets)
     return Services(
         TargetService(ctx, secrets, pool), StackService(ctx),
-        DeploymentService(ctx, core, secrets), ContainerService(ctx, pool, secrets),
+        deployments, ContainerService(ctx, pool, secrets),
         ActivityService(ctx), DashboardService(ctx), AdoptService(ctx, pool, secrets),
+        UpdateSweepService(ctx, UpdateService(ctx, pool, secrets), deployments,
+                           watching=core.watching),
     ), pool
 
 

@@ -36,6 +36,16 @@ class TargetStatus(StrEnum):
     ERROR = "error"
 
 
+class UpdatePolicy(StrEnum):
+    """What happens when a newer image stands behind a tag a stack's deployments run:
+    told (``notify``), deployed one target after the other (``auto``), or not even told
+    (``ignore``)."""
+
+    NOTIFY = "notify"
+    AUTO = "auto"
+    IGNORE = "ignore"
+
+
 class DeploymentStatus(StrEnum):
     PENDING = "pending"
     RUNNING = "running"

@@ -19,6 +19,7 @@ from .enums import (
     TargetAuth,
     TargetKind,
     TargetStatus,
+    UpdatePolicy,
 )
 
 
@@ -106,6 +107,10 @@ class Stack:
     # revision with host paths, privileged mode, host namespaces, devices or added
     # capabilities be deployed (see ``ComposeReport.host_access``).
     host_access: bool = False
+    # When an image its deployments run has an update: notify, update automatically
+    # (staged over its targets, acting as ``update_policy_by``: who chose it), or ignore.
+    update_policy: UpdatePolicy = UpdatePolicy.NOTIFY
+    update_policy_by: uuid.UUID | None = None
 
 
 @dataclass(eq=False)

@@ -335,6 +335,18 @@ class DockerApi:
 
         await self._call(f"remove image {reference}", act)
 
+    async def tag_image(self, source: str, reference: str) -> None:
+        """Point ``reference`` (``repo:tag``) at the image ``source`` (an id, a tag or a
+        ``repo@sha256:…`` digest it has)."""
+        repo, _, tag = reference.rpartition(":")
+        if not repo or "/" in tag:
+            repo, tag = reference, "latest"
+
+        async def act() -> None:
+            await self._docker.images.tag(source, repo, tag=tag)
+
+        await self._call(f"tag image {reference}", act)
+
     async def disk_usage(self) -> dict[str, Any]:
         """The engine's ``/system/df``: images (with shared sizes), containers (with
         mounts and networks), volumes (with sizes where the driver reports them)."""

@@ -10,6 +10,7 @@ in words: unreachable, tag gone, rate-limited (with when to try again), refused.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 from collections.abc import Awaitable, Callable
@@ -102,11 +103,27 @@ class RegistryClient:
         self._http = httpx.AsyncClient(timeout=TIMEOUT, transport=transport,
                                        follow_redirects=True)
         self._tokens: dict[tuple[str, str], str] = {}
+        self._open: set[tuple[str, str]] = set()  # repositories that need no token
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     async def close(self) -> None:
         await self._http.aclose()
 
     async def current_digest(self, ref: ImageRef) -> str:
+        key = (ref.registry, ref.repository)
+        if key in self._tokens or key in self._open:
+            return await self._digest(ref)
+        # The first request for a repository goes alone: the others of the same
+        # repository wait for its token (one token per repository scope, not per tag).
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            if key in self._tokens:
+                return await self._digest(ref)
+            digest = await self._digest(ref)
+            if key not in self._tokens:
+                self._open.add(key)  # answered without a token
+            return digest
+
+    async def _digest(self, ref: ImageRef) -> str:
         scheme = "http" if _loopback(ref.registry) else "https"
         url = f"{scheme}://{ref.registry}/v2/{ref.repository}/manifests/{ref.tag}"
         headers = {"Accept": ACCEPT}

@@ -19,7 +19,7 @@ from .stats import RemoteStats
 from .targets import RemoteTargets
 from .terminal import RemoteTerminal
 from .tokens import RemoteAccessTokens
-from .updates import RemoteDrift, RemoteUpdates
+from .updates import RemoteDrift, RemoteUpdates, RemoteUpdateSweeps
 from .workers import RemoteWorkers
 
 
@@ -37,6 +37,7 @@ class RemoteServices:
     dashboard: RemoteDashboard
     disk: RemoteDisk
     updates: RemoteUpdates
+    update_sweeps: RemoteUpdateSweeps
     drift: RemoteDrift
     adopt: RemoteAdopt
     terminal: RemoteTerminal
@@ -51,6 +52,7 @@ class RemoteServices:
                    stacks=RemoteStacks(session), deployments=RemoteDeployments(session),
                    activity=RemoteActivity(session), dashboard=RemoteDashboard(session),
                    disk=RemoteDisk(session), updates=RemoteUpdates(session),
+                   update_sweeps=RemoteUpdateSweeps(session),
                    drift=RemoteDrift(session), adopt=RemoteAdopt(session),
                    terminal=RemoteTerminal(session), stats=RemoteStats(session),
                    workers=RemoteWorkers(session))

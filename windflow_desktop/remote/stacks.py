@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..domain.compose import ComposeReport
+from ..domain.enums import UpdatePolicy
 from ..domain.identity import Principal
 from ..domain.models import RevisionDiff, Stack, StackRevision
 from ..domain.paging import Page, PageRequest
@@ -86,7 +87,8 @@ class RemoteStacks:
     async def update_stack(self, principal: Principal, stack_id: uuid.UUID, *,
                            name: str | None = None, description: str | None = None,
                            tags: Sequence[str] | None = None,
-                           host_access: bool | None = None) -> Stack:
+                           host_access: bool | None = None,
+                           update_policy: UpdatePolicy | str | None = None) -> Stack:
         # Only what changes is sent: a field left out stays as it is on the server.
         changes: dict[str, Any] = {}
         if name is not None:
@@ -97,6 +99,8 @@ class RemoteStacks:
             changes["tags"] = list(tags)
         if host_access is not None:
             changes["host_access"] = host_access
+        if update_policy is not None:
+            changes["update_policy"] = str(update_policy)
         return decode(Stack, await self._call("PATCH", f"/{stack_id}", json=changes))
 
     async def save_revision(self, principal: Principal, stack_id: uuid.UUID, *, compose_yaml: str,

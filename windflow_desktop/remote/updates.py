@@ -7,6 +7,7 @@ import uuid
 
 from ..domain.containers import Drift, ImageUpdate
 from ..domain.identity import Principal
+from ..domain.updates import UpdateSweep
 from .client import ServerSession
 from .decode import decode
 
@@ -20,6 +21,23 @@ class RemoteUpdates:
         answer = await self.session.request("GET", f"/targets/{target_id}/updates")
         lines: tuple[ImageUpdate, ...] = decode(tuple[ImageUpdate, ...], answer)
         return lines
+
+
+class RemoteUpdateSweeps:
+    """The server checks on its own schedule; ``latest`` reads its latest round,
+    ``sweep`` asks for one now."""
+
+    def __init__(self, session: ServerSession) -> None:
+        self.session = session
+
+    async def latest(self, principal: Principal) -> UpdateSweep:
+        sweep: UpdateSweep = decode(UpdateSweep, await self.session.request("GET", "/updates"))
+        return sweep
+
+    async def sweep(self, principal: Principal) -> UpdateSweep:
+        sweep: UpdateSweep = decode(UpdateSweep, await self.session.request(
+            "POST", "/updates/check"))
+        return sweep
 
 
 class RemoteDrift:

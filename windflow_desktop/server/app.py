@@ -58,7 +58,8 @@ def create_app(settings: Settings, *, secrets: Any = None,
         # No one answers a dialog here: new host keys wait for a decision through the API.
         app.state.host_keys = host_keys = HostKeyDecisions()
         workspace = Workspace(settings, secrets=secrets, sealed_secrets=True,
-                              database_clock=True, confirm_host_key=host_keys)
+                              database_clock=True, confirm_host_key=host_keys,
+                              scheduled_updates=True)
         await workspace.open()
         if _sole_writer(settings, workspace):
             workspace.backend.remember_standings()
@@ -83,11 +84,18 @@ def create_app(settings: Settings, *, secrets: Any = None,
             if supervisor is not None:
                 await supervisor.start()
             resync = asyncio.create_task(_keep_in_time(workspace.clock), name="clock")
+            # The update checks of every organization run here, on the server's schedule
+            # (the desktops read the latest round); the first soon after the start.
+            interval = settings.updates_interval_s
+            checks = asyncio.create_task(workspace.services.update_sweeps.run_schedule(
+                interval, first_after_s=min(interval, 30.0)), name="update-checks")
             try:
                 yield
             finally:
                 resync.cancel()
-                await asyncio.gather(resync, return_exceptions=True)
+                checks.cancel()
+                await asyncio.gather(resync, checks, return_exceptions=True)
+                await workspace.services.update_sweeps.shutdown()
         finally:
             if supervisor is not None:
                 await supervisor.stop()

@@ -25,7 +25,7 @@ from ..domain.containers import (
     PruneResult,
 )
 from ..domain.deployment_flow import Rollout
-from ..domain.enums import DeploymentStatus, Role, TargetKind, TargetStatus
+from ..domain.enums import DeploymentStatus, Role, TargetKind, TargetStatus, UpdatePolicy
 from ..domain.identity import AccessToken, Member, PendingInvitation, Principal
 from ..domain.models import (
     Deployment,
@@ -44,6 +44,7 @@ from ..domain.models import (
 from ..domain.paging import Page, PageRequest
 from ..domain.targets import ConnectionReport, HealthResult, ScanOutcome, StepResult, TargetSpec
 from ..domain.terminal import TerminalSession
+from ..domain.updates import UpdateSweep
 from ..domain.workers import WorkersReport
 from .auth import AuthSession
 
@@ -199,7 +200,8 @@ class StacksApi(Protocol):
     async def update_stack(self, principal: Principal, stack_id: uuid.UUID, *,
                            name: str | None = None, description: str | None = None,
                            tags: Sequence[str] | None = None,
-                           host_access: bool | None = None) -> Stack: ...
+                           host_access: bool | None = None,
+                           update_policy: UpdatePolicy | str | None = None) -> Stack: ...
     async def save_revision(self, principal: Principal, stack_id: uuid.UUID, *, compose_yaml: str,
                             variables: Sequence[Mapping[str, Any]] = (), message: str = "",
                             expected_revision: int | None = None) -> StackRevision: ...
@@ -296,6 +298,14 @@ class UpdatesApi(Protocol):
                     target_id: uuid.UUID) -> tuple[ImageUpdate, ...]: ...
 
 
+class UpdateSweepsApi(Protocol):
+    """A round of update checks over the organization's targets with the stacks' update
+    policies applied (``services/update_policy.py``; on a server, its schedule's)."""
+
+    async def sweep(self, principal: Principal) -> UpdateSweep: ...
+    async def latest(self, principal: Principal) -> UpdateSweep: ...
+
+
 class DriftApi(Protocol):
     """What the stores ask of the drift service (``services/drift.py``)."""
 
@@ -322,6 +332,8 @@ class ServiceApis(Protocol):
     def updates(self) -> UpdatesApi: ...
     @property
     def workers(self) -> WorkersApi: ...
+    @property
+    def update_sweeps(self) -> UpdateSweepsApi: ...
     @property
     def drift(self) -> DriftApi: ...
     @property

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from ..domain.compose import ComposeReport
+from ..domain.enums import UpdatePolicy
 from ..domain.errors import ConflictError, ValidationError
 from ..domain.identity import Principal
 from ..domain.models import RevisionDiff, Stack, StackRevision
@@ -140,10 +141,13 @@ class StackService:
         description: str | None = None,
         tags: Sequence[str] | None = None,
         host_access: bool | None = None,
+        update_policy: UpdatePolicy | str | None = None,
     ) -> Stack:
         """``host_access``: the explicit "this stack needs host access" flag, without
         which a revision with host paths, privileged mode, host namespaces, devices or
-        added capabilities is not deployed."""
+        added capabilities is not deployed. ``update_policy``: notify / auto / ignore
+        when an image its deployments run has an update; an automatic update acts as
+        the person who chose ``auto`` (their rights when it runs)."""
         async with self.ctx.authorized(principal, STACKS_WRITE) as scope:
             stack = await scope.stack(stack_id)
             data: dict[str, Any] = {}
@@ -155,6 +159,17 @@ class StackService:
                 stack.tags = _clean_tags(tags)
             if host_access is not None and host_access != stack.host_access:
                 stack.host_access = data["host_access"] = bool(host_access)
+            if update_policy is not None:
+                try:
+                    policy = UpdatePolicy(update_policy)
+                except ValueError:
+                    raise ValidationError(
+                        f"unknown update policy {update_policy!r}: notify, auto or ignore",
+                        field="update_policy") from None
+                if policy is not stack.update_policy or policy is UpdatePolicy.AUTO:
+                    stack.update_policy = policy
+                    stack.update_policy_by = principal.user_id
+                    data["update_policy"] = policy.value
             stack.updated_at = self.ctx.clock()
             stack = await scope.uow.stacks.save(stack)
             scope.record("stack.updated", "stack", stack.id, {"name": stack.name, **data})

@@ -5,6 +5,7 @@ registry needs them, are the secret ``registry/<host>`` (``user:password``)."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import uuid
 from collections import defaultdict
@@ -12,12 +13,15 @@ from collections.abc import Mapping
 
 from ..domain.containers import ContainerInfo, ImageUpdate, ManagedProject, UpdateState
 from ..domain.identity import Principal
+from ..domain.models import Target
 from ..domain.permissions import TARGETS_READ
 from ..engine.pool import ExecutorPool
 from ..engine.registry import RegistryClient, RegistryError, parse_reference
 from ..security.secrets import SecretStore
 from .common import ServiceContext
 from .disk import managed_projects
+
+CONCURRENT_REQUESTS = 16  # registry requests under way at once in one check
 
 
 def registry_secret_name(registry: str) -> str:
@@ -37,6 +41,12 @@ class UpdateService:
         async with self.ctx.authorized(principal, TARGETS_READ) as scope:
             target = await scope.target(target_id)
             projects = await managed_projects(scope, target_id)
+        return await self.inspect(target, projects)
+
+    async def inspect(self, target: Target, projects: Mapping[str, ManagedProject | None]
+                      ) -> tuple[ImageUpdate, ...]:
+        """``check`` once the target and its managed projects were read (and the right
+        to read them checked, or the server's own schedule asks)."""
         groups: dict[str, list[ContainerInfo]] = defaultdict(list)
         async with self.pool.docker(target) as api:
             for container in await api.containers(all=False):
@@ -46,12 +56,22 @@ class UpdateService:
                     image = str(config.get("Image") or image)
                 groups[image].append(container)
             # The digests of the image each runs — by id: the tag may have moved since.
-            digests = {image: await api.repo_digests(group[0].image_id or image)
-                       for image, group in groups.items()}
+            names = sorted(groups)
+            found = await asyncio.gather(*(api.repo_digests(groups[i][0].image_id or i)
+                                           for i in names))
+            digests = dict(zip(names, found, strict=True))
+        # The registries are asked at once (a bound on how many at a time); the client
+        # asks one token per repository and reuses it for all of its tags.
         client = RegistryClient(self._credentials)
+        bound = asyncio.Semaphore(CONCURRENT_REQUESTS)
+
+        async def one(image: str) -> ImageUpdate:
+            async with bound:
+                return await self._one(client, image, groups[image], digests[image],
+                                       projects)
+
         try:
-            return tuple([await self._one(client, image, groups[image], digests[image],
-                                          projects) for image in sorted(groups)])
+            return tuple(await asyncio.gather(*(one(image) for image in names)))
         finally:
             await client.close()
 

@@ -119,7 +119,7 @@ def build_stores(services: ServiceApis, bus: EventBus, ui_settings: QSettings, *
         disk=DiskStore(services.disk, session),
         container_detail=ContainerDetailStore(services.containers, session),
         updates=UpdatesStore(session, services.updates, targets,
-                             interval_s=updates_interval_s),
+                             interval_s=updates_interval_s, sweeps=services.update_sweeps),
         drift=drift,
         terminal=TerminalStore(services.terminal, session),
         stats=StatsStore(services.stats, session),

@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from ..domain.compose import ComposeReport
+from ..domain.enums import UpdatePolicy
 from ..domain.errors import NotFoundError, WindFlowError
 from ..domain.events import Event
 from ..domain.identity import Principal
@@ -199,6 +200,21 @@ class StacksStore(OrganizationStore):
             return changed
 
         return self.run("host-access", act)
+
+    def set_update_policy(self, policy: UpdatePolicy) -> Any:
+        """Set the selected stack's update policy (``stacks:write``): notify, auto or
+        ignore; automatic updates then act as the one who chose them."""
+        stack = self.selected
+
+        async def act() -> Stack | None:
+            if stack is None:
+                return None
+            changed = await self._service.update_stack(self._require(), stack.id,
+                                                       update_policy=policy)
+            await self._reselect(changed.id)
+            return changed
+
+        return self.run("update-policy", act)
 
     def restore(self, number: int) -> Any:
         stack = self.selected

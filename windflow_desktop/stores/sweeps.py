@@ -71,11 +71,14 @@ class TargetSweep(OrganizationStore, Generic[R]):
 
     async def _round(self) -> None:
         if self.signed_in and self._targets.loaded:
-            await self._check()
+            await self._check(now=False)
 
-    async def _check(self, only: Collection[uuid.UUID] | None = None) -> int:
-        """Check every target, or ``only`` these (the others keep their results)."""
-        principal = self._require()
+    async def _gather(self, principal: Principal, fresh: bool,
+                      only: Collection[uuid.UUID] | None = None
+                      ) -> tuple[dict[uuid.UUID, tuple[R, ...]], dict[uuid.UUID, str]]:
+        """One round's results and problems, of every target or ``only`` these (the others
+        keep their results); ``fresh``: asked for now, not on the schedule — a kind of
+        sweep may read the schedule's latest round instead."""
         fleet = {t.id for t in self._targets.targets}
         kept = fleet - set(only) if only is not None else set()
         results = {t: r for t, r in self.results.items() if t in kept}
@@ -87,6 +90,13 @@ class TargetSweep(OrganizationStore, Generic[R]):
                 results[target.id] = tuple(await self._check_one(principal, target.id))
             except WindFlowError as exc:
                 problems[target.id] = exc.message
+        return results, problems
+
+    async def _check(self, now: bool = True,
+                     only: Collection[uuid.UUID] | None = None) -> int:
+        """Check every target, or ``only`` these (the others keep their results)."""
+        principal = self._require()
+        results, problems = await self._gather(principal, now, only)
         if self._session.principal is not principal:
             return 0  # signed out or switched meanwhile: this round is someone else's
         self.results, self.problems = results, problems

@@ -5,23 +5,65 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Collection, Hashable, Iterable, Sequence
 from typing import Any
+
+from PySide6.QtCore import Signal
 
 from ..domain.containers import Drift, ImageUpdate, UpdateState
 from ..domain.enums import TargetStatus
 from ..domain.events import DeploymentFinished, DeploymentStatusChanged, Event
+from ..domain.identity import Principal
 from ..domain.targets import HealthResult
-from ..services.protocols import DriftApi, UpdatesApi
+from ..domain.updates import AutoOutcome, AutoUpdate
+from ..services.protocols import DriftApi, UpdatesApi, UpdateSweepsApi
 from .sweeps import TargetSweep
 from .targets import TargetsStore
 
 
 class UpdatesStore(TargetSweep[ImageUpdate]):
+    """With ``sweeps``, a round is one ``UpdateSweepsApi`` call: the stacks' update
+    policies applied (``ignore`` stacks' images left out, ``auto`` stacks updated); on a
+    server the scheduled rounds read the server's latest round.
+
+    Signals: sig_automatic(int, str, bool): this many automatic updates not told before,
+    the words of the first failed one (else the first one), whether one failed."""
+
+    sig_automatic = Signal(int, str, bool)
+
     def __init__(self, session: Any, service: UpdatesApi, targets: TargetsStore, *,
-                 interval_s: float | None = None) -> None:
+                 interval_s: float | None = None,
+                 sweeps: UpdateSweepsApi | None = None) -> None:
+        self.automatic: tuple[AutoUpdate, ...] = ()
+        self._told: set[Hashable] = set()
         super().__init__(session, service.check, targets, interval_s=interval_s,
                          name="updates")
+        self._sweeps = sweeps
+
+    def _switch(self, principal: Principal | None) -> None:
+        self.automatic, self._told = (), set()
+        super()._switch(principal)
+
+    async def _gather(self, principal: Principal, fresh: bool,
+                      only: Collection[uuid.UUID] | None = None
+                      ) -> tuple[dict[uuid.UUID, tuple[ImageUpdate, ...]], dict[uuid.UUID, str]]:
+        if self._sweeps is None:
+            return await super()._gather(principal, fresh, only)
+        ask = self._sweeps.sweep if fresh else self._sweeps.latest
+        sweep = await ask(principal)
+        if self._session.principal is principal:
+            self._tell(sweep.automatic)
+        return dict(sweep.results), dict(sweep.problems)
+
+    def _tell(self, automatic: tuple[AutoUpdate, ...]) -> None:
+        self.automatic = automatic
+        new = [a for a in automatic
+               if (a.deployment_id, a.outcome, a.new_deployment_id) not in self._told]
+        self._told.update((a.deployment_id, a.outcome, a.new_deployment_id) for a in new)
+        if not new:
+            return
+        failed = [a for a in new if a.outcome is not AutoOutcome.UPDATED]
+        self.sig_automatic.emit(len(new), str((failed or new)[0]), bool(failed))
 
     @property
     def available(self) -> list[tuple[uuid.UUID, ImageUpdate]]:

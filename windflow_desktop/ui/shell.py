@@ -132,6 +132,7 @@ class Shell:
         dashboard_page = DashboardPage(stores.dashboard, ui_settings, updates=stores.updates,
                                        drift=stores.drift, adopt=stores.adopt)
         stores.updates.sig_found.connect(self._updates_found)
+        stores.updates.sig_automatic.connect(self._updated_automatically)
         stores.drift.sig_found.connect(self._drift_found)
         window.set_page("dashboard", dashboard_page)
         dashboard_page.sig_open_object.connect(self.open_object)
@@ -176,6 +177,17 @@ class Shell:
         self.stores.notifications.tell(Notification(
             NotificationKind.UPDATES_AVAILABLE, "Image updates available",
             f"A newer image stands behind the tag of {first}{more}", "dashboard", ""))
+
+    def _updated_automatically(self, count: int, first: str, failed: bool) -> None:
+        more = f" (and {count - 1} more)" if count > 1 else ""
+        if failed:
+            self.stores.notifications.tell(Notification(
+                NotificationKind.DEPLOYMENT_ROLLED_BACK, "An automatic update stopped",
+                f"{first[:1].upper()}{first[1:]}{more}", "dashboard", ""))
+        else:
+            self.stores.notifications.tell(Notification(
+                NotificationKind.UPDATES_AVAILABLE, "Updated automatically",
+                f"{first[:1].upper()}{first[1:]}{more}", "dashboard", ""))
 
     def _drift_found(self, count: int, first: str) -> None:
         more = f" (and {count - 1} more)" if count > 1 else ""

@@ -189,6 +189,10 @@ MATRIX: list[tuple[str, str, Callable[[Ids], str], Any, str]] = [
      lambda i: f"/api/v1/targets/{i['other_target']}/disk/prune/volumes", None, "NNNN"),
     ("POST", "/api/v1/targets/{target_id}/disk/prune/{kind}",
      lambda i: f"/api/v1/targets/{i['other_target']}/disk/prune/volumes", None, "DNNN"),
+    # The organization's latest round of update checks; a round now (its automatic
+    # updates act as whoever chose them, not as the caller).
+    ("GET", "/api/v1/updates", lambda i: "/api/v1/updates", None, "YYYY"),
+    ("POST", "/api/v1/updates/check", lambda i: "/api/v1/updates/check", None, "YYYY"),
     ("GET", "/api/v1/targets/{target_id}/drift",
      lambda i: f"/api/v1/targets/{i['target']}/drift", None, "YYYY"),
     # What runs outside WindFlow (the target has no engine: past the check, a 400).

@@ -61,6 +61,7 @@ from windflow_desktop.services.dashboard import DashboardService
 from windflow_desktop.services.deployments import DeploymentService, Rollout
 from windflow_desktop.services.stacks import StackService
 from windflow_desktop.services.targets import TargetService
+from windflow_desktop.services.update_policy import UpdateSweepService
 
 
 class Outcome(enum.Enum):
@@ -167,18 +168,24 @@ TABLE: dict[str, Row] = {
     "activity.list": Row(VIEWER, OK, DENIED, OK),
     "activity.actors": Row(VIEWER, OK, DENIED, OK),
     "dashboard.summary": Row(VIEWER, OK, DENIED, OK),
+    # -- update checks (the targets refuse: each is a problem of the round, not an error) --
+    "update_sweeps.sweep": Row(VIEWER, OK, DENIED, OK),
+    "update_sweeps.latest": Row(VIEWER, OK, DENIED, OK),
 }
 
 # Public methods no user calls: the app runs them for itself, with no principal.
 NOT_CALLED_BY_USERS = {
     "deployments.reconcile_unfinished": "settles what a previous run left, at start-up",
     "deployments.shutdown": "stops this process's pipelines when the app quits",
+    "update_sweeps.run_schedule": "the server's own schedule of update checks",
+    "update_sweeps.shutdown": "stops the automatic updates under way when the server quits",
 }
 
 SERVICES: dict[str, type] = {
     "targets": TargetService, "stacks": StackService, "deployments": DeploymentService,
     "containers": ContainerService, "activity": ActivityService,
     "dashboard": DashboardService, "adopt": AdoptService,
+    "update_sweeps": UpdateSweepService,
 }
 
 _n = itertools.count()
@@ -300,6 +307,8 @@ def own_calls() -> dict[str, Call]:
         "adopt.discover": lambda w, p: w.svc.adopt.discover(p, w.own.target.id),
         "adopt.adopt": lambda w, p: w.svc.adopt.adopt(p, w.own.target.id, "byhand", "Mine"),
         "adopt.keep": lambda w, p: w.svc.adopt.keep(p, w.own.deployment.id),
+        "update_sweeps.sweep": lambda w, p: w.svc.update_sweeps.sweep(p),
+        "update_sweeps.latest": lambda w, p: w.svc.update_sweeps.latest(p),
     }
 
 
@@ -341,7 +350,7 @@ def other_calls() -> dict[str, tuple[str, Call]]:
             "targets.list_targets", "targets.create_target", "stacks.list_stacks",
             "stacks.create_stack", "stacks.import_stack", "deployments.list_deployments",
             "deployments.current_deployments", "activity.actors", "deployments.workers",
-            "deployments.retry_dead")
+            "deployments.retry_dead", "update_sweeps.sweep", "update_sweeps.latest")
     }
     objects: dict[str, Call] = {
         "targets.get_target": lambda w, p: w.svc.targets.get_target(p, o(w).target.id),

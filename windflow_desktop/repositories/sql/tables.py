@@ -42,6 +42,7 @@ from ...domain.enums import (
     TargetAuth,
     TargetKind,
     TargetStatus,
+    UpdatePolicy,
 )
 
 metadata = MetaData(
@@ -181,6 +182,9 @@ stacks = Table(
     _created(),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("host_access", Boolean, nullable=False, default=False, server_default=false()),
+    Column("update_policy", _enum(UpdatePolicy), nullable=False, default=UpdatePolicy.NOTIFY,
+           server_default=UpdatePolicy.NOTIFY.value),
+    Column("update_policy_by", Uuid),  # no foreign key: see migration 0011
     UniqueConstraint("organization_id", "slug"),
     Index(None, "organization_id", "archived_at", "name"),
 )

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from ...domain.enums import UpdatePolicy
 from ...domain.paging import PageRequest
 from ..deps import Caller, Cursor, Limit, Services
 from ..serialize import page_json, plain, stack_json
@@ -37,6 +38,7 @@ class StackChange(BaseModel):
     tags: Annotated[list[Annotated[str, Field(max_length=50)]] | None,
                     Field(max_length=50)] = None
     host_access: bool | None = None
+    update_policy: UpdatePolicy | None = None
 
 
 class NewRevision(BaseModel):

@@ -20,6 +20,22 @@ async def updates(target_id: uuid.UUID, caller: Caller, services: Services
     return [plain(line) for line in await services.updates.check(caller, target_id)]
 
 
+@router.get("/updates")
+async def latest_updates(caller: Caller, services: Services) -> dict[str, Any]:
+    """The latest round of the server's scheduled update checks for the caller's
+    organization (one runs now when none has yet), the stacks' policies applied."""
+    result: dict[str, Any] = plain(await services.update_sweeps.latest(caller))
+    return result
+
+
+@router.post("/updates/check")
+async def check_updates(caller: Caller, services: Services) -> dict[str, Any]:
+    """A round of update checks now (automatic updates included, as the person who
+    chose them for each stack)."""
+    result: dict[str, Any] = plain(await services.update_sweeps.sweep(caller))
+    return result
+
+
 @router.get("/targets/{target_id}/drift")
 async def drift(target_id: uuid.UUID, caller: Caller, services: Services
                 ) -> list[dict[str, Any]]:

@@ -63,6 +63,7 @@ from ..widgets.page_header import PageHeader, page_layout
 from ..widgets.variables_table import VariablesTable
 from .stacks_compose import ComposePane
 from .stacks_revisions import RevisionsPane
+from .stacks_updates import UpdatePolicyChoice
 from .unsaved import UNSAVED_MARK, UnsavedGuard
 
 NEW_STACK = """services:
@@ -208,6 +209,12 @@ class StacksPage(QWidget):
         name_row.addWidget(self.tags_edit, 1)
         details.addRow("Name", name_row)
         details.addRow("Description", self.description_edit)
+        self.update_policy = UpdatePolicyChoice()
+        self.update_policy.activated.connect(lambda _i: self._set_update_policy())
+        policy_row = QHBoxLayout()
+        policy_row.addWidget(self.update_policy)
+        policy_row.addStretch(1)
+        details.addRow("Image updates", policy_row)
 
         self.compose_pane = compose_tab = ComposePane()
         self.editor, self.issues = compose_tab.editor, compose_tab.issues
@@ -304,6 +311,15 @@ class StacksPage(QWidget):
         def done(_: Any) -> None:  # refused (an error shows): the box shows the stored flag
             if shiboken6.isValid(self) and self.store.selected is not None:
                 self.host_access.setChecked(self.store.selected.host_access)
+
+        task.add_done_callback(done)
+
+    def _set_update_policy(self) -> None:
+        task: Any = self.store.set_update_policy(self.update_policy.policy)
+
+        def done(_: Any) -> None:  # refused (an error shows): the choice shows the stored one
+            if shiboken6.isValid(self) and self.store.selected is not None:
+                self.update_policy.show_policy(self.store.selected.update_policy)
 
         task.add_done_callback(done)
 
@@ -522,6 +538,7 @@ class StacksPage(QWidget):
                 self.unsaved.mark_clean()
             return
         self.host_access.setChecked(stack.host_access)
+        self.update_policy.show_policy(stack.update_policy)
         archived = " (archived)" if stack.archived_at else ""
         self.title.setText(f"{stack.name} — revision {stack.current_revision}{archived}")
         self.archive_button.setText("Unarchive" if stack.archived_at else "Archive")
@@ -558,7 +575,7 @@ class StacksPage(QWidget):
 
     def _enable(self, on: bool, *, creating: bool = False) -> None:
         for b in (self.deploy_button, self.duplicate_button, self.archive_button,
-                  self.export_button, self.host_access):
+                  self.export_button, self.host_access, self.update_policy):
             b.setEnabled(on and not creating)
         self._enable_revision_actions()
         self.save_button.setEnabled(on or creating)

@@ -103,7 +103,8 @@ class Shell:
         tokens_panel = AccessTokensPanel(stores.access_tokens) if server else None
         if tokens_panel is not None:  # tokens let CI act on a server; not this computer
             settings_page.add_section("Access tokens", tokens_panel)
-            workers = settings_page.add_section("Workers", WorkersPanel(stores.workers))
+            workers_panel = WorkersPanel(stores.workers)
+            workers = settings_page.add_section("Workers", workers_panel)
             settings_page.tabs.setTabVisible(workers, stores.workers.allowed)
             stores.workers.sig_allowed_changed.connect(
                 lambda allowed: settings_page.tabs.setTabVisible(workers, allowed))
@@ -146,13 +147,19 @@ class Shell:
                   stacks_page.new_button, stacks_page.import_button, stacks_page.save_button,
                   stacks_page.deploy_button, stacks_page.duplicate_button,
                   stacks_page.archive_button, stacks_page.restore_button,
-                  *deployments_page.buttons.values(),
+                  stacks_page.update_policy,
+                  *deployments_page.buttons.values(), deployments_page.put_back,
                   users_page.invite_button, users_page.role_button,
                   users_page.active_button, users_page.remove_button)
         for tab in disk_page.tabs.findChildren(DiskTab):
             gate.hold(tab.remove_button, tab.prune_button)
+        if containers_page.unmanaged is not None:
+            gate.hold(containers_page.unmanaged.adopt_button)
+        if dashboard_page.keep_button is not None:
+            gate.hold(dashboard_page.keep_button)
         if tokens_panel is not None:
-            gate.hold(tokens_panel.new_button, tokens_panel.revoke_button)
+            gate.hold(tokens_panel.new_button, tokens_panel.revoke_button,
+                      workers_panel.retry_button)
 
     def _deploy(self, stack: Any) -> None:
         revision = self.stores.stacks.revision

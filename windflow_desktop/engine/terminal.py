@@ -45,20 +45,68 @@ READ_CHUNK = 65536
 Closer = Callable[[], Awaitable[object]]
 
 
+# The shell's wrapper prints its pid first as an OSC sequence (terminals ignore unknown
+# ones; ``ShellPid`` takes it out of the stream): closing the window must end the shell,
+# and neither the Engine API nor ``docker exec`` over SSH ends an exec whose client went
+# away — it would live on in the container, with whatever it runs.
+PID_MARK = b"\x1b]5379;wf-shell-pid="
+_WRAPPER = 'printf "\\033]5379;wf-shell-pid=%s\\007" "$$"; exec "$0"'
+
+
 def shell_command(shell: str) -> list[str]:
-    """The command run in the container for a shell name (``sh``, ``bash`` …)."""
-    return [shell]
+    """The command run in the container for a shell name (``sh``, ``bash`` …): the shell
+    itself, after saying its pid (``PID_MARK``)."""
+    return [shell, "-c", _WRAPPER, shell]
+
+
+def hang_up_command(shell: str, pid: int) -> list[str]:
+    """Ends the shell ``pid`` (its foreground job gets the hang-up from the kernel)."""
+    return [shell, "-c", f"kill -HUP {int(pid)}"]
+
+
+class ShellPid:
+    """Takes the wrapper's pid mark out of the first bytes of a shell's output."""
+
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self._head = b""
+        self._done = False
+
+    def take(self, data: bytes) -> bytes:
+        """``data`` without the mark; ``b""`` while the mark may still be arriving."""
+        if self._done:
+            return data
+        head = self._head + data
+        start = head.find(PID_MARK)
+        if start >= 0:
+            end = head.find(b"\x07", start)
+            if end < 0 and len(head) < 4096:
+                self._head = head
+                return b""
+            if end >= 0:
+                value = head[start + len(PID_MARK):end]
+                self.pid = int(value) if value.isdigit() else None
+                head = head[:start] + head[end + 1:]
+        elif len(head) < len(PID_MARK) and PID_MARK.startswith(head):
+            self._head = head
+            return b""
+        self._done, self._head = True, b""
+        return head
 
 
 class DockerExecSession:
     """An exec with a TTY through the Engine API; ``api`` stays open until ``close``."""
 
     def __init__(self, api: DockerApi, exec_: Exec, stream: Stream,
-                 on_close: Closer | None = None) -> None:
+                 on_close: Closer | None = None, *, container_id: str = "",
+                 shell: str = "sh") -> None:
         self._api = api
         self._exec = exec_
         self._stream = stream
         self._on_close = on_close
+        self._container_id = container_id
+        self._shell = shell
+        self._pid = ShellPid()
         self._ended = False
         self._closed = False
         self.exit_code: int | None = None
@@ -80,24 +128,25 @@ class DockerExecSession:
             return exec_, stream
 
         exec_, stream = await api._call(what, start)
-        session = cls(api, exec_, stream, on_close)
+        session = cls(api, exec_, stream, on_close, container_id=container_id, shell=shell)
         with contextlib.suppress(Exception):  # a shell that ended at once has no size
             await session.resize(cols, rows)
         return session
 
     async def read(self) -> bytes:
-        if self._ended:
-            return b""
-        try:
-            message = await self._stream.read_out()
-        except (aiohttp.ClientError, OSError) as exc:
-            log.info("the exec stream ended: %s", exc)
-            message = None
-        if message is None:
-            self._ended = True
-            await self._read_exit_code()
-            return b""
-        return bytes(message.data)
+        while not self._ended:
+            try:
+                message = await self._stream.read_out()
+            except (aiohttp.ClientError, OSError) as exc:
+                log.info("the exec stream ended: %s", exc)
+                message = None
+            if message is None:
+                self._ended = True
+                await self._read_exit_code()
+                break
+            if data := self._pid.take(bytes(message.data)):
+                return data
+        return b""
 
     async def _read_exit_code(self) -> None:
         with contextlib.suppress(Exception):
@@ -135,15 +184,28 @@ class DockerExecSession:
         self._closed = True
         with contextlib.suppress(Exception):
             await self._stream.close()
+        if not self._ended and self._pid.pid is not None:
+            await self._hang_up(self._pid.pid)
         if self._on_close is not None:
             await self._on_close()
+
+    async def _hang_up(self, pid: int) -> None:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(self._api.request_timeout_s):
+                container = self._api._docker.containers.container(self._container_id)
+                killer = await container.exec(hang_up_command(self._shell, pid))
+                await killer.start(detach=True)
 
 
 class SshExecSession:
     """``docker exec -it`` over an SSH session with a PTY on a pooled connection."""
 
-    def __init__(self, process: asyncssh.SSHClientProcess[bytes]) -> None:
+    def __init__(self, process: asyncssh.SSHClientProcess[bytes], hang_up: str = ""
+                 ) -> None:
         self._process = process
+        self._hang_up_line = hang_up  # ``{pid}`` filled in once the shell said it
+        self._conn: asyncssh.SSHClientConnection | None = None
+        self._pid = ShellPid()
         self._ended = False
         self._closed = False
         self.exit_code: int | None = None
@@ -152,9 +214,11 @@ class SshExecSession:
     async def open(cls, ssh: SshTarget, container_id: str, shell: str, *, cols: int,
                    rows: int, docker_socket: str | None = None) -> SshExecSession:
         remote = await ssh.remote_docker_socket(docker_socket)
-        line = (f"DOCKER_HOST={shlex.quote('unix://' + remote)} exec docker exec -it "
-                f"-e TERM={TERM} {shlex.quote(container_id)} "
+        host = f"DOCKER_HOST={shlex.quote('unix://' + remote)}"
+        line = (f"{host} exec docker exec -it -e TERM={TERM} {shlex.quote(container_id)} "
                 f"{shlex.join(shell_command(shell))}")
+        hang_up = (f"{host} exec docker exec {shlex.quote(container_id)} "
+                   f"{shlex.join(hang_up_command(shell, 0))}").replace("-HUP 0", "-HUP {pid}")
         conn = await ssh.connection()
         try:
             process = await asyncio.wait_for(
@@ -164,24 +228,27 @@ class SshExecSession:
         except (asyncssh.Error, OSError, TimeoutError) as exc:
             raise TargetUnreachableError(
                 f"could not open a shell session on {ssh.label}: {exc}") from exc
-        return cls(process)
+        session = cls(process, hang_up)
+        session._conn = conn
+        return session
 
     async def read(self) -> bytes:
-        if self._ended:
-            return b""
-        try:
-            data = await self._process.stdout.read(READ_CHUNK)
-        except (asyncssh.Error, OSError) as exc:
-            log.info("the SSH shell session ended: %s", exc)
-            data = b""
-        if not data:
-            self._ended = True
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(2):
-                    await self._process.wait_closed()
-            self.exit_code = self._process.exit_status
-            return b""
-        return bytes(data)
+        while not self._ended:
+            try:
+                data = await self._process.stdout.read(READ_CHUNK)
+            except (asyncssh.Error, OSError) as exc:
+                log.info("the SSH shell session ended: %s", exc)
+                data = b""
+            if not data:
+                self._ended = True
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(2):
+                        await self._process.wait_closed()
+                self.exit_code = self._process.exit_status
+                break
+            if out := self._pid.take(bytes(data)):
+                return out
+        return b""
 
     async def write(self, data: bytes) -> None:
         if self._ended or self._closed:
@@ -204,6 +271,11 @@ class SshExecSession:
         self._closed = True
         with contextlib.suppress(Exception):
             self._process.close()
+        if not self._ended and self._pid.pid is not None and self._conn is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(10):
+                    await self._conn.run(posix_command(
+                        self._hang_up_line.format(pid=self._pid.pid)))
 
 
 async def open_terminal(pool: ExecutorPool, target: Target, container_id: str, shell: str,

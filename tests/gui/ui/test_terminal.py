@@ -283,3 +283,27 @@ def test_through_a_server_an_operator_gets_a_terminal(
                 env.ws.run(store.shutdown())
             for connection in connections:
                 env.ws.run(connection.close())
+
+
+@pytest.mark.parametrize("kind", ["local", "ssh"])
+def test_closing_the_window_ends_the_shell_and_what_it_runs(
+        qtbot: Any, env: Env, docker_engine: DockerEngine, kind: str) -> None:
+    """Neither the Engine API nor ``docker exec`` over SSH ends an exec whose client went
+    away: the window's close must, or every closed terminal leaves a shell behind."""
+    page = _page(qtbot, env, env.local if kind == "local" else env.ssh)
+    dialog = page.open_terminal()
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.terminal is not None and dialog.terminal.state == "open",
+                    timeout=WAIT_MS)
+    _type(qtbot, dialog.view, "echo ready-$((2+3)); sleep 4321")
+    _wait_text(qtbot, dialog.view, r"(?m)^ready-5\s*$")
+    assert "wf-shell-pid" not in "\n".join(dialog.view.screen_lines())
+
+    def processes() -> str:
+        return str(docker_engine.cli("top", env.container_id))
+
+    assert "sleep 4321" in processes()
+    dialog.close()
+    qtbot.waitUntil(lambda: env.terminal.terminals == {}, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "sleep 4321" not in processes() and " sh" not in
+                    processes().replace("sleep 600", ""), timeout=WAIT_MS)

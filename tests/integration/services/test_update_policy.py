@@ -356,3 +356,25 @@ async def test_on_a_server_a_round_asked_for_answers_before_its_updates_end(
     page = await w.g.deployments.list_deployments(w.g.admin, stack_id=stack.id)
     assert len(page.items) == 2  # the first deployment and one update, not two
     await server.shutdown()
+
+
+async def test_update_images_by_hand_with_a_broken_image_rolls_back_to_the_old_one(
+        world: World) -> None:
+    """"Update images" pulls the new image under the same tag; when it fails its health
+    check, the rollback must run the image that ran before — re-upping the old revision
+    alone would run the broken image again, since the tag now names it."""
+    w = world
+    reference, old_id = await w.pushed(f"wf-byhand-{uuid.uuid4().hex[:6]}")
+    stack = await w.stack(reference, UpdatePolicy.NOTIFY)
+    [deployed] = await w.deploy(stack, w.targets[:1])
+    _, broken_id = await w.pushed(reference.rsplit("/", 1)[1].split(":")[0], healthy=False)
+    assert broken_id != old_id
+
+    rollout = await w.g.deployments.redeploy(w.g.admin, deployed.id, pull_images=True)
+    [update] = [await w.g.settled(d) for d in await rollout.wait()]
+
+    assert update.status is DeploymentStatus.ROLLED_BACK, update.error
+    assert w.running_image(deployed.project_name) == old_id
+    assert w.image_id(reference) == old_id
+    logs = await w.g.deployments.logs(w.g.admin, update.id)
+    assert any("is the image that ran before again" in log.line for log in logs)

@@ -5,11 +5,14 @@ and before ``up``, the staged files are removed."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from ...domain.deployment_flow import StageName, StageOutcome
 from ...domain.enums import DeploymentStatus
-from ...domain.errors import WindFlowError
-from ...domain.models import DeploymentStageRecord
+from ...domain.errors import DeploymentError, WindFlowError
+from ...domain.models import Deployment, DeploymentStageRecord
+from ...engine.compose import ComposeProject
 from ...engine.compose_model import model_services
 from ...engine.health_wait import wait_healthy
 from .context import DeployContext, message_of
@@ -45,6 +48,8 @@ async def recover(ctx: DeployContext, journal: Journal, run: RunState, failure: 
         values = await resolve(ctx.secrets, previous.variables)
         await project.stage(prev_rev.compose_yaml, values)
         model = await project.config(staged=True, on_line=run.logs.add)
+        if dep.pull_images:
+            await _images_back(project, previous, model, run)
         await project.up(on_line=run.logs.add, promote=True)
         await wait_healthy(project, model_services(model),
                            ctx.settings.health(settle_s=ctx.settings.recovery_settle_s),
@@ -58,6 +63,23 @@ async def recover(ctx: DeployContext, journal: Journal, run: RunState, failure: 
     await journal.finish(
         run, DeploymentStatus.CANCELLED if cancelled else DeploymentStatus.ROLLED_BACK,
         f"{final_error}; rolled back to revision {prev_rev.number}")
+
+
+async def _images_back(project: ComposeProject, previous: Deployment,
+                       model: Mapping[str, Any], run: RunState) -> None:
+    """An update pulled new images under the same tags: point each tag back at the image
+    the last good deployment ran (recorded when it was healthy), or re-upping its revision
+    would run the new — failing — image again."""
+    services = model.get("services") or {}
+    for service, image_id in sorted(previous.image_ids.items()):
+        image = str((services.get(service) or {}).get("image") or "")
+        if not image or not image_id.startswith("sha256:"):
+            continue
+        done = await project.executor.run(["docker", "tag", image_id, image], timeout=60)
+        if not done.ok:
+            raise DeploymentError(f"could not point {image} back at {image_id[:19]} on "
+                                  f"{project.executor.label}: {done.stderr.strip()[-300:]}")
+        run.logs.system(f"{image} is the image that ran before again ({image_id[:19]})")
 
 
 async def _failed_too(journal: Journal, run: RunState, record: DeploymentStageRecord,

@@ -65,32 +65,42 @@ def hang_up_command(shell: str, pid: int) -> list[str]:
 
 
 class ShellPid:
-    """Takes the wrapper's pid mark out of the first bytes of a shell's output."""
+    """Takes the wrapper's pid mark out of the first bytes of a shell's output (over SSH a
+    line ending or two may come first)."""
+
+    LOOK_BYTES = 4096
 
     def __init__(self) -> None:
         self.pid: int | None = None
-        self._head = b""
+        self._held = b""
+        self._seen = 0
         self._done = False
 
     def take(self, data: bytes) -> bytes:
-        """``data`` without the mark; ``b""`` while the mark may still be arriving."""
+        """``data`` without the mark (a tail that may be the mark's start is held back)."""
         if self._done:
             return data
-        head = self._head + data
+        self._seen += len(data)
+        head, self._held = self._held + data, b""
         start = head.find(PID_MARK)
         if start >= 0:
             end = head.find(b"\x07", start)
-            if end < 0 and len(head) < 4096:
-                self._head = head
-                return b""
             if end >= 0:
                 value = head[start + len(PID_MARK):end]
                 self.pid = int(value) if value.isdigit() else None
-                head = head[:start] + head[end + 1:]
-        elif len(head) < len(PID_MARK) and PID_MARK.startswith(head):
-            self._head = head
-            return b""
-        self._done, self._head = True, b""
+                self._done = True
+                return head[:start] + head[end + 1:]
+            if self._seen < self.LOOK_BYTES:
+                self._held = head[start:]
+                return head[:start]
+        elif self._seen < self.LOOK_BYTES:
+            keep = next((n for n in range(min(len(head), len(PID_MARK) - 1), 0, -1)
+                         if PID_MARK.startswith(head[-n:])), 0)
+            if keep:
+                self._held = head[-keep:]
+                return head[:-keep]
+            return head
+        self._done = True
         return head
 
 
@@ -269,13 +279,13 @@ class SshExecSession:
         if self._closed:
             return
         self._closed = True
-        with contextlib.suppress(Exception):
-            self._process.close()
         if not self._ended and self._pid.pid is not None and self._conn is not None:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception):  # before the channel closes (see above)
                 async with asyncio.timeout(10):
                     await self._conn.run(posix_command(
                         self._hang_up_line.format(pid=self._pid.pid)))
+        with contextlib.suppress(Exception):
+            self._process.close()
 
 
 async def open_terminal(pool: ExecutorPool, target: Target, container_id: str, shell: str,

@@ -305,5 +305,13 @@ def test_closing_the_window_ends_the_shell_and_what_it_runs(
     assert "sleep 4321" in processes()
     dialog.close()
     qtbot.waitUntil(lambda: env.terminal.terminals == {}, timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: "sleep 4321" not in processes() and " sh" not in
-                    processes().replace("sleep 600", ""), timeout=WAIT_MS)
+    left: list[str] = []
+
+    def ended() -> bool:
+        left[:] = [line for line in processes().splitlines()[1:] if "sleep 600" not in line]
+        return left == []
+
+    try:
+        qtbot.waitUntil(ended, timeout=WAIT_MS)
+    except qtbot.TimeoutError as exc:
+        raise AssertionError(f"still in the container: {left}") from exc

@@ -81,6 +81,16 @@ class TargetRepository(Protocol):
         status: TargetStatus | None = None,
         kind: TargetKind | None = None,
     ) -> Page[Target]: ...
+    async def browse(
+        self,
+        organization_id: uuid.UUID,
+        page: PageRequest,
+        *,
+        status: TargetStatus | None = None,
+        kind: TargetKind | None = None,
+    ) -> Page[Target]:
+        """``list``'s page for showing only: it may be shared with other readers."""
+        ...
     async def save(self, target: Target) -> Target: ...
     async def delete(self, target_id: uuid.UUID) -> None: ...
     async def set_capabilities(

@@ -62,7 +62,7 @@ def create_app(settings: Settings, *, secrets: Any = None,
                               scheduled_updates=True)
         await workspace.open()
         if _sole_writer(settings, workspace):
-            workspace.backend.remember_standings()
+            workspace.backend.remember_reads()
         app.state.workspace = workspace
         jobs = _job_queue(settings)
         if jobs is not None:  # deployments run on `windflow worker` processes
@@ -139,9 +139,10 @@ def create_app(settings: Settings, *, secrets: Any = None,
 
 
 def _sole_writer(settings: Settings, workspace: Workspace) -> bool:
-    """The embedded set-up: this process is the only one that writes the workspace (no
-    workers, no other server), so a user's standing can be remembered until it is
-    written (repositories/sql/standings.py). A team's database has other writers."""
+    """The embedded set-up: this process is the only one that writes people and targets
+    (its embedded worker writes deployments only; no other server), so a user's standing
+    and a targets list can be remembered until they are written
+    (repositories/sql/read_cache.py). A team's database has other writers."""
     return not settings.redis_url and workspace.backend.engine.dialect.name == "sqlite"
 
 

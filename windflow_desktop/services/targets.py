@@ -55,7 +55,8 @@ def fresh_secret_name(target_id: uuid.UUID) -> str:
 class TargetService:
     """Public API (all async, the acting principal first):
 
-    ``list_targets(p, page=None, status=None, kind=None) -> Page[Target]``,
+    ``list_targets(p, page=None, status=None, kind=None) -> Page[Target]`` (to show:
+    the page may be shared with other readers — never change it),
     ``get_target(p, id) -> Target``, ``capabilities(p, id) -> list[TargetCapability]``,
     ``create_target(p, spec, secret=None) -> Target``,
     ``update_target(p, id, spec, secret=<unchanged>) -> Target``,
@@ -93,7 +94,8 @@ class TargetService:
         kind: TargetKind | None = None,
     ) -> Page[Target]:
         async with self.ctx.authorized(principal, TARGETS_READ) as scope:
-            return await scope.uow.targets.list(
+            # Shown only (the caller never gets to change a shared page).
+            return await scope.uow.targets.browse(
                 scope.org, page or PageRequest(limit=1000), status=status, kind=kind
             )
 

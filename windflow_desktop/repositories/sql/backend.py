@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
@@ -9,6 +10,9 @@ from typing import Any, Self
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from ...domain.identity import Standing
+from ...domain.models import Target
+from ...domain.paging import Page
 from ...tasks import run_to_end
 from .database import create_engine, describe_url, migrate, session_factory
 from .identity_repositories import (
@@ -17,6 +21,7 @@ from .identity_repositories import (
     SqlLoginThrottleRepository,
     SqlRefreshTokenRepository,
 )
+from .read_cache import PEOPLE_TABLES, TARGET_TABLES, ReadCache
 from .repositories import (
     SqlAuditRepository,
     SqlDeploymentRepository,
@@ -28,24 +33,30 @@ from .repositories import (
     SqlUserRepository,
     SqlWorkspaceMetaRepository,
 )
-from .standings import StandingCache
+
+
+@dataclass(frozen=True)
+class RememberedReads:
+    standings: ReadCache[Any, Standing]
+    target_pages: ReadCache[Any, Page[Target]]
 
 
 class SqlUnitOfWork:
     """Repositories sharing one transaction; leaving without ``commit()`` rolls back."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession],
-                 standings: StandingCache | None = None) -> None:
+                 reads: RememberedReads | None = None) -> None:
         self._sessions = sessions
         self._session: AsyncSession | None = None
-        self._standings = standings
+        self._reads = reads
 
     async def __aenter__(self) -> Self:
         session = self._session = self._sessions()
         self.organizations = SqlOrganizationRepository(session)
-        self.users = SqlUserRepository(session, self._standings)
+        reads = self._reads
+        self.users = SqlUserRepository(session, reads.standings if reads else None)
         self.memberships = SqlMembershipRepository(session)
-        self.targets = SqlTargetRepository(session)
+        self.targets = SqlTargetRepository(session, reads.target_pages if reads else None)
         self.stacks = SqlStackRepository(session)
         self.deployments = SqlDeploymentRepository(session)
         self.audit = SqlAuditRepository(session)
@@ -76,6 +87,8 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         assert self._session is not None, "use the unit of work in 'async with'"
+        if not self._session.in_transaction():
+            return  # nothing was read, added or written (a remembered read): nothing to end
         await self._session.commit()
 
     async def rollback(self) -> None:
@@ -90,20 +103,22 @@ class SqlBackend:
         self.engine = engine or create_engine(url)
         self.description = describe_url(self.engine)
         self._sessions: async_sessionmaker[Any] = session_factory(self.engine)
-        self._standings: StandingCache | None = None
+        self._reads: RememberedReads | None = None
 
     async def open(self) -> None:
         await migrate(self.engine)
 
-    def remember_standings(self) -> None:
-        """Keep users' standings between units of work (``standings.py``): only for a
-        database no other process writes."""
-        if self._standings is None:
-            self._standings = StandingCache()
-            self._standings.watch(self.engine)
+    def remember_reads(self) -> None:
+        """Keep users' standings and the targets lists as shown between units of work
+        (``read_cache.py``): only for a database whose people and targets no other
+        process writes."""
+        if self._reads is None:
+            self._reads = RememberedReads(ReadCache(PEOPLE_TABLES), ReadCache(TARGET_TABLES))
+            self._reads.standings.watch(self.engine)
+            self._reads.target_pages.watch(self.engine)
 
     def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._sessions, self._standings)
+        return SqlUnitOfWork(self._sessions, self._reads)
 
     async def database_time(self) -> datetime:
         """The database server's time now (UTC, to the millisecond or better)."""

@@ -35,7 +35,7 @@ from ...domain.models import (
 )
 from ...domain.paging import Page, PageRequest
 from .paging import keyset_page, search_filter
-from .standings import StandingCache
+from .read_cache import ReadCache
 from .tables import (
     access_tokens,
     deployment_logs,
@@ -128,7 +128,8 @@ _STANDING_NO_SESSION = _standing(with_session=False)
 class SqlUserRepository(_Repository[User]):
     entity, label = User, "user"
 
-    def __init__(self, session: AsyncSession, standings: StandingCache | None = None) -> None:
+    def __init__(self, session: AsyncSession,
+                 standings: ReadCache[Any, Standing] | None = None) -> None:
         super().__init__(session)
         self._standings = standings
         # Taken as the unit of work begins: nothing it reads can be older than this.
@@ -213,6 +214,32 @@ class SqlMembershipRepository:
 
 class SqlTargetRepository(_Repository[Target]):
     entity, label = Target, "target"
+
+    def __init__(self, session: AsyncSession,
+                 pages: ReadCache[Any, Page[Target]] | None = None) -> None:
+        super().__init__(session)
+        self._pages = pages
+        # Taken as the unit of work begins: nothing it reads can be older than this.
+        self._generation = pages.start() if pages is not None else None
+
+    async def browse(
+        self,
+        organization_id: uuid.UUID,
+        page: PageRequest,
+        *,
+        status: TargetStatus | None = None,
+        kind: TargetKind | None = None,
+    ) -> Page[Target]:
+        """``list``'s page, to be shown only: it may be remembered and shared with other
+        readers until the targets are written (``read_cache.py``) — never change it."""
+        if self._pages is None:
+            return await self.list(organization_id, page, status=status, kind=kind)
+        key = (organization_id, page.limit, page.after, page.search, status, kind)
+        known = self._pages.get(key)
+        if known is None:
+            known = await self.list(organization_id, page, status=status, kind=kind)
+            self._pages.put(key, known, self._generation)
+        return known
 
     async def list(
         self,

@@ -16,7 +16,7 @@ from ...domain.paging import PageRequest
 from ...domain.targets import TargetSpec
 from ..deps import Caller, Cursor, Limit, Services
 from ..host_keys import HostKeyDecisions
-from ..serialize import page_json, plain, target_json
+from ..serialize import plain, shared_page_json, target_json
 
 _UNCHANGED = object()
 
@@ -72,7 +72,7 @@ async def list_targets(caller: Caller, services: Services, limit: Limit = 100,
                        ) -> dict[str, Any]:
     targets = await services.targets.list_targets(
         caller, PageRequest(limit, cursor, search), status=status, kind=kind)
-    return page_json(targets, target_json)
+    return shared_page_json(targets, target_json)
 
 
 @router.post("", status_code=201)

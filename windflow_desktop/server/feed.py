@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 
 from ..domain.events import Event, well_formed
@@ -31,6 +32,16 @@ log = logging.getLogger("windflow.server.feed")
 class Numbered:
     id: str
     event: Event
+
+    @cached_property
+    def frame(self) -> str:
+        """The event as one Server-Sent Events frame, rendered once for every stream."""
+        return sse_frame(self.event.event_type, self.id, self.event.to_dict())
+
+
+def sse_frame(kind: str, event_id: str | None, data: dict[str, Any]) -> str:
+    head = f"id: {event_id}\n" if event_id else ""
+    return f"{head}event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
 class Reset(Exception):

@@ -207,3 +207,42 @@ async def test_downgrading_0004_keeps_the_deployments_logs_and_stages(tmp_path: 
         assert counts == [1, 1, 1]
     finally:
         await engine.dispose()
+
+
+def test_the_file_names_tell_the_newest_revision() -> None:
+    """``migrate`` knows a workspace is at head without loading alembic: by the newest
+    file's ``NNNN`` — true only while each file holds revision ``NNNN`` after ``NNNN-1``."""
+    from alembic.script import ScriptDirectory
+
+    from windflow_desktop.repositories.sql.database import alembic_config, newest_revision
+
+    script = ScriptDirectory.from_config(alembic_config())
+    revisions = list(script.walk_revisions())
+    for revision in revisions:
+        [path] = Path(revision.path).parent.glob(f"{revision.revision}_*.py")
+        assert Path(revision.path) == path
+    numbers = sorted(int(r.revision) for r in revisions)
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert newest_revision() == script.get_current_head() == head_revision()
+
+
+def test_opening_a_head_workspace_does_not_load_alembic(tmp_path: Path) -> None:
+    """The usual start leaves alembic (and mako: 11 MB for a server's whole life) out;
+    a workspace behind head still migrates (test_upgrade_… above)."""
+    import subprocess
+    import sys
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'w.db'}"
+    script = (
+        "import asyncio, sys\n"
+        "from windflow_desktop.repositories.sql.backend import SqlBackend\n"
+        "async def main():\n"
+        "    b = SqlBackend(sys.argv[1]); await b.open(); await b.close()\n"
+        "asyncio.run(main())\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako'))[:1])\n")
+    first = subprocess.run([sys.executable, "-c", script, url], capture_output=True,
+                           text=True, check=True)
+    assert first.stdout.strip() != "[]", "a new workspace is made by alembic"
+    again = subprocess.run([sys.executable, "-c", script, url], capture_output=True,
+                           text=True, check=True)
+    assert again.stdout.strip() == "[]", again.stdout

@@ -7,7 +7,6 @@ once (the stream ends with an ``error`` event)."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -18,7 +17,7 @@ from ...domain.errors import WindFlowError
 from ...domain.events import Event
 from ...domain.identity import Principal
 from ..deps import Caller, Services
-from ..feed import EventFeed, Numbered, Reset
+from ..feed import EventFeed, Numbered, Reset, sse_frame
 
 router = APIRouter(tags=["events"])
 PING_S = 15.0
@@ -42,29 +41,29 @@ async def _stream(feed: EventFeed, caller: Principal, services: Any, token: str,
         try:
             backlog = await feed.missed(last_event_id)
         except Reset:
-            yield _frame("reset", feed.last_id, {"reason": "reload: the events since your "
+            yield sse_frame("reset", feed.last_id, {"reason": "reload: the events since your "
                                                  "last one cannot be replayed"})
             return
         seen_up_to = backlog[-1].id if backlog else last_event_id
         yield "retry: 2000\n\n"
         if not backlog:  # where this stream starts, to resume from
-            yield _frame("ready", feed.last_id, {})
+            yield sse_frame("ready", feed.last_id, {})
         for missed in backlog:
             if _for(caller, missed.event):
-                yield _event(missed)
+                yield missed.frame
         while True:
             try:
                 numbered: Numbered | None = await asyncio.wait_for(queue.get(), PING_S)
             except TimeoutError:
                 now = await _still(services, token)
                 if now is None:
-                    yield _frame("error", None, {"reason": "session ended: sign in again"})
+                    yield sse_frame("error", None, {"reason": "session ended: sign in again"})
                     return
                 caller = now
                 yield ": ping\n\n"
                 continue
             if numbered is None:
-                yield _frame("reset", feed.last_id, {"reason": "reload: this stream fell "
+                yield sse_frame("reset", feed.last_id, {"reason": "reload: this stream fell "
                                                      "behind"})
                 return
             if not feed.after(numbered, seen_up_to):
@@ -73,11 +72,11 @@ async def _stream(feed: EventFeed, caller: Principal, services: Any, token: str,
                     numbered.event.event_type.startswith(_PEOPLE):
                 now = await _still(services, token)
                 if now is None:
-                    yield _frame("error", None, {"reason": "session ended: sign in again"})
+                    yield sse_frame("error", None, {"reason": "session ended: sign in again"})
                     return
                 caller = now
             if _for(caller, numbered.event):
-                yield _event(numbered)
+                yield numbered.frame
 
 
 async def _still(services: Any, token: str) -> Principal | None:
@@ -95,11 +94,3 @@ def _for(caller: Principal, event: Event) -> bool:
         return event.organization_id == str(caller.organization_id)
     return event.aggregate_type == "user" and event.aggregate_id == str(caller.user_id)
 
-
-def _event(numbered: Numbered) -> str:
-    return _frame(numbered.event.event_type, numbered.id, numbered.event.to_dict())
-
-
-def _frame(kind: str, event_id: str | None, data: dict[str, Any]) -> str:
-    head = f"id: {event_id}\n" if event_id else ""
-    return f"{head}event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"

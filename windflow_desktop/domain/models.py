@@ -159,6 +159,9 @@ class Deployment:
     # hand (the drift check compares; empty for deployments made before it was kept).
     config_hashes: dict[str, str] = field(default_factory=dict)
     image_ids: dict[str, str] = field(default_factory=dict)
+    # When someone asked a worker's run of it to stop (server mode: the worker reads it
+    # while it runs and stops at the next safe point; a window's own run is told at once).
+    cancel_requested_at: datetime | None = None
 
 
 @dataclass(frozen=True)

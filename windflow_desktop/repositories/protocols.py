@@ -144,6 +144,13 @@ class DeploymentRepository(Protocol):
         """The claim of ``attempt`` lets go: no heartbeat (another worker may take it at
         once)."""
         ...
+    async def request_cancel(self, deployment_id: uuid.UUID, at: datetime) -> bool:
+        """Ask whoever runs it to stop (``cancel_requested_at``), if it is still pending or
+        running; False when it ended meanwhile."""
+        ...
+    async def cancel_requested(self, deployment_id: uuid.UUID) -> bool:
+        """Whether someone asked the deployment's run to stop (one column read)."""
+        ...
     async def fence(self, deployment_id: uuid.UUID, attempt: int) -> None:
         """Lock the row for this transaction if its attempt is ``attempt``; else raise
         ``StaleAttemptError`` (a newer claim owns it)."""

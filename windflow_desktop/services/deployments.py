@@ -58,6 +58,9 @@ from .secret_refs import deployment_secret_refs
 
 MAX_PARALLEL = 16
 log = logging.getLogger("windflow.deployments")
+# The runner a queued deployment is claimed by when it is cancelled before any worker
+# took it (the claim bumps its attempt: a worker's claim of it then fails).
+CANCELLER = "cancelled-before-start"
 
 
 class DeploymentService:
@@ -383,17 +386,33 @@ class DeploymentService:
         return await self.redeploy(principal, deployment_id)
 
     async def cancel(self, principal: Principal, deployment_id: uuid.UUID) -> Deployment:
-        """Ask a running deployment to stop at its next safe point."""
+        """Ask a running deployment to stop at its next safe point. On a server (a job
+        queue): one no worker took yet ends cancelled at once; a worker's run is asked
+        through its row, which the worker reads while it runs."""
+        queued = False
         async with self.ctx.authorized(principal, DEPLOYMENTS_MANAGE) as scope:
             dep = await scope.deployment(deployment_id)
             if dep.status not in ACTIVE_DEPLOYMENT:
                 raise ConflictError(f"the deployment is {dep.status.value}, not running")
             token = self.rollouts.cancel_token(deployment_id)
-            if token is None:  # not run by this process (another window, or a dead one)
+            if token is None and self.queue is None:
+                # Not run by this process (another window, or a dead one).
                 raise ConflictError("this deployment is not running in this window; it is "
                                     "settled when the app that runs it ends or restarts")
+            if token is None:
+                now = self.ctx.clock()
+                await scope.uow.deployments.request_cancel(dep.id, now)
+                # Not taken yet: claimed here (a worker's claim of it now fails).
+                queued = dep.runner is None and await scope.uow.deployments.claim(
+                    dep.id, CANCELLER, dep.attempt, now)
             scope.record("deployment.cancel_requested", "deployment", dep.id, {})
-        token.cancel()
+        if token is not None:
+            token.cancel()
+        elif queued:
+            await self.core.fail_unstarted(await self.core.get(dep.id),
+                                           "cancelled before a worker started it",
+                                           DeploymentStatus.CANCELLED)
+            return await self.core.get(dep.id)
         return dep
 
     async def stop(self, principal: Principal, deployment_id: uuid.UUID) -> Deployment:

@@ -192,3 +192,16 @@ def test_a_killed_worker_child_is_started_again_and_the_deployment_ends_true(
         assert not any(f":{first}:" in name for name in alive_now), alive_now
         assert any(f":{second}:" in name for name in alive_now), alive_now
     assert not alive(second)
+
+
+def test_cancel_reaches_the_worker_childs_run(tmp_path: Path, docker: DockerEngine) -> None:
+    with embedded(tmp_path, docker) as (_server, http, auth, target, _url):
+        dep_id = deploy(http, auth, "Slow", SLOW.format(delay=30), target)
+        wait_for(http, auth, dep_id, lambda d: d["stage"] == "health")
+        answer = http.post(f"/api/v1/deployments/{dep_id}/cancel", headers=auth)
+        assert answer.status_code == 200, answer.text
+        dep = wait_for(http, auth, dep_id, ended, timeout=20)
+        assert dep["status"] == "cancelled" and dep["error"] == "cancelled by the user", dep
+        # The child goes on taking jobs.
+        quick = deploy(http, auth, "Quick", SLOW.format(delay=0), target)
+        assert wait_for(http, auth, quick, ended)["status"] == "succeeded"

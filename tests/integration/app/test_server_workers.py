@@ -274,3 +274,47 @@ def test_sigterm_lets_the_running_stage_finish_or_hands_the_job_back(
             dep = wait_for(http, auth, stuck, ended, timeout=40)  # well within the lease
             assert f":{w3.pid}:" in str(row(postgres_url, stuck)[1])
         assert dep["status"] == "failed" and "not running" in dep["error"], dep
+
+
+def test_cancel_reaches_a_queued_job_at_once_and_a_running_one_through_its_row(
+        tmp_path: Path, postgres_url: str, redis_server: RedisServer,
+        docker: DockerEngine) -> None:
+    """No window runs a server's deployment, so cancel goes through the row: a job no
+    worker took yet ends cancelled at once (a worker started later never runs it); a
+    worker's run reads the request while it runs and stops at the next safe point."""
+    with workspace(tmp_path, postgres_url, redis_server.url, docker) as (http, auth, env,
+                                                                          target):
+        queued = deploy(http, auth, new_stack(http, auth, "Queued", SLOW.format(delay=0)),
+                        target)[0]
+        answer = http.post(f"/api/v1/deployments/{queued['id']}/cancel", headers=auth)
+        assert answer.status_code == 200, answer.text
+        dep = http.get(f"/api/v1/deployments/{queued['id']}", headers=auth).json()
+        assert dep["status"] == "cancelled", dep
+        assert dep["error"] == "cancelled before a worker started it"
+
+        stack = new_stack(http, auth, "Slow", SLOW.format(delay=30))
+        running = deploy(http, auth, stack, target)[0]
+        client = redis_server.client()
+        with worker(env, tmp_path / "w1.log"):
+            wait_for(http, auth, running["id"], lambda d: d["stage"] == "health")
+            asked = time.monotonic()
+            answer = http.post(f"/api/v1/deployments/{running['id']}/cancel", headers=auth)
+            assert answer.status_code == 200, answer.text
+            dep = wait_for(http, auth, running["id"], ended, timeout=30)
+            took = time.monotonic() - asked
+            deadline = time.monotonic() + 30  # both jobs acknowledged
+            while client.xpending(JOBS_STREAM, JOBS_GROUP)["pending"]:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        log = (tmp_path / "w1.log").read_text()
+        assert dep["status"] == "cancelled" and dep["error"] == "cancelled by the user", (
+            dep, log)
+        assert took < 15, took  # not the 30 s health wait: the request reached the run
+        assert row(postgres_url, queued["id"]) == (1, "cancelled-before-start")  # never run
+        assert not docker.cli("ps", "-q", "--filter",
+                              f"label=com.docker.compose.project={queued['project_name']}")
+        stages = http.get(f"/api/v1/deployments/{queued['id']}/stages", headers=auth).json()
+        assert stages == []
+        # Cancelling what ended is refused as before.
+        again = http.post(f"/api/v1/deployments/{running['id']}/cancel", headers=auth)
+        assert again.status_code == 409, again.text

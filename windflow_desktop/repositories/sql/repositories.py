@@ -395,6 +395,21 @@ class SqlDeploymentRepository(_Repository[Deployment]):
             .values(heartbeat_at=None)
             .execution_options(synchronize_session=False))
 
+    async def request_cancel(self, deployment_id: uuid.UUID, at: datetime) -> bool:
+        result = await self.session.execute(
+            update(deployments_table)
+            .where(deployments_table.c.id == deployment_id,
+                   deployments_table.c.status.in_(list(ACTIVE_DEPLOYMENT)))
+            .values(cancel_requested_at=at)
+            .execution_options(synchronize_session=False))
+        return bool(getattr(result, "rowcount", 0) == 1)
+
+    async def cancel_requested(self, deployment_id: uuid.UUID) -> bool:
+        asked = await self.session.scalar(
+            select(deployments_table.c.cancel_requested_at)
+            .where(deployments_table.c.id == deployment_id))
+        return asked is not None
+
     async def fence(self, deployment_id: uuid.UUID, attempt: int) -> None:
         # A no-op UPDATE: it takes the row lock (PostgreSQL), so a claim cannot land
         # between this check and the transaction's commit.

@@ -230,6 +230,7 @@ deployments = Table(
     Column("attempt", Integer, nullable=False, server_default="0"),
     Column("config_hashes", JSON, nullable=False, server_default=text("'{}'")),
     Column("image_ids", JSON, nullable=False, server_default=text("'{}'")),
+    Column("cancel_requested_at", UTCDateTime()),
     Index(None, "organization_id", "status", "created_at"),
     Index(None, "organization_id", "created_at"),
     Index(None, "target_id", "stack_id", "created_at"),

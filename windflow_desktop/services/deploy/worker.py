@@ -7,7 +7,8 @@ the row (the dead worker's late writes are refused) and settles the deployment f
 target's real state (``reconcile``: Compose labels and ``ps``) with a stated reason. A
 job delivered more than ``max_deliveries`` times goes to the dead-letter stream and its
 deployment fails saying why. ``drain()`` (SIGTERM): the running job finishes, or after
-``grace_s`` it is handed back to the queue for another worker.
+``grace_s`` it is handed back to the queue for another worker. A cancel asked through the
+row (``cancel_requested_at``) is read every ``cancel_poll_s`` while a job runs.
 
 One project never has two runs at once: the row is the lock — a run starts only after
 its claim bumped ``attempt``, a second job of a deployment already claimed is dropped,
@@ -29,6 +30,7 @@ from .core import DeploymentCore
 from .jobs import WorkerQueue
 
 log = logging.getLogger("windflow.worker")
+CANCEL_POLL_S = 1.0  # how soon a cancel asked through the row reaches a run
 
 
 class HandedBack(Exception):
@@ -37,10 +39,12 @@ class HandedBack(Exception):
 
 class Worker:
     def __init__(self, core: DeploymentCore, queue: WorkerQueue, *,
-                 max_deliveries: int = 3, grace_s: float = 20.0) -> None:
+                 max_deliveries: int = 3, grace_s: float = 20.0,
+                 cancel_poll_s: float = CANCEL_POLL_S) -> None:
         self.core, self.queue = core, queue
         self.max_deliveries = max_deliveries
         self.grace_s = grace_s
+        self.cancel_poll_s = cancel_poll_s
         self._stopping = asyncio.Event()
         self._current: tuple[Job, CancelToken] | None = None
 
@@ -103,6 +107,8 @@ class Worker:
             return
         lease = asyncio.create_task(self._renew(job), name=f"lease-{job.entry_id}")
         token = CancelToken()
+        heed = asyncio.create_task(self._heed_cancel(dep.id, token),
+                                   name=f"cancel-{job.entry_id}")
         self._current = (job, token)
         try:
             if job.reclaimed or dep.status is not DeploymentStatus.PENDING:
@@ -120,9 +126,10 @@ class Worker:
             await self.queue.ack(job)
         finally:
             self._current = None
-            lease.cancel()
-            with contextlib.suppress(BaseException):
-                await lease
+            for task in (lease, heed):
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
 
     async def _run(self, dep_id: uuid.UUID, attempt: int, token: CancelToken) -> None:
         """Run the claimed deployment (``attempt``: this claim's fencing token)."""
@@ -164,6 +171,23 @@ class Worker:
                                               self.core.context.clock())
             await uow.commit()
         return won
+
+    async def _heed_cancel(self, dep_id: uuid.UUID, token: CancelToken) -> None:
+        """While the job runs, every ``cancel_poll_s``: a cancel asked through the row
+        (``POST …/cancel`` on any server process) reaches the run, which stops at its
+        next safe point as a window's own run does."""
+        ctx = self.core.context
+        while not token.cancelled:
+            await asyncio.sleep(self.cancel_poll_s)
+            try:
+                async with ctx.backend.unit_of_work() as uow:
+                    asked = await uow.deployments.cancel_requested(dep_id)
+            except Exception:
+                log.warning("could not read whether %s was cancelled", dep_id, exc_info=True)
+                continue
+            if asked:
+                log.info("deployment %s: cancel requested", dep_id)
+                token.cancel()
 
     async def _renew(self, job: Job) -> None:
         """Every third of the lease: XCLAIM to itself and the row's heartbeat."""

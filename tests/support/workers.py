@@ -10,6 +10,7 @@ import asyncio
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -144,6 +145,36 @@ def stages(s: Site, dep_id: str) -> list[dict[str, Any]]:
 
 def ended(dep: dict[str, Any]) -> bool:
     return dep["status"] not in ("pending", "running")
+
+
+def wait_for(http: httpx.Client, auth: dict[str, str], dep_id: str,
+             done: Callable[[dict[str, Any]], bool], timeout: float = 60) -> dict[str, Any]:
+    """The deployment as the API shows it, once ``done`` says so (fails past
+    ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        dep = http.get(f"/api/v1/deployments/{dep_id}", headers=auth).json()
+        if done(dep):
+            return dict(dep)
+        assert time.monotonic() < deadline, f"deployment stuck: {dep}"
+        time.sleep(0.1)
+
+
+def claim_of(url: str, dep_id: str) -> tuple[int, str | None]:
+    """(attempt, runner) of a deployment row, on SQLite or PostgreSQL (the API does not
+    show them)."""
+    from windflow_desktop.repositories.sql.backend import SqlBackend
+
+    async def read() -> tuple[int, str | None]:
+        backend = SqlBackend(url)
+        await backend.open()
+        try:
+            async with backend.unit_of_work() as uow:
+                dep = await uow.deployments.get(uuid.UUID(dep_id))
+            return dep.attempt, dep.runner
+        finally:
+            await backend.close()
+    return asyncio.run(read())
 
 
 def wait_all(s: Site, ids: list[str], timeout: float) -> dict[str, dict[str, Any]]:

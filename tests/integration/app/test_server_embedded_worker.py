@@ -6,12 +6,10 @@ the server."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,7 @@ from tests.support.server import (
     running_server,
     sign_in,
 )
-from windflow_desktop.repositories.sql.backend import SqlBackend
+from tests.support.workers import claim_of, ended, wait_for
 
 SLOW = """\
 services:
@@ -103,32 +101,7 @@ def deploy(http: httpx.Client, auth: dict[str, str], name: str, compose: str,
     return str(answer.json()["deployments"][0]["id"])
 
 
-def wait_for(http: httpx.Client, auth: dict[str, str], dep_id: str,
-             done: Callable[[dict[str, Any]], bool], timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        dep = http.get(f"/api/v1/deployments/{dep_id}", headers=auth).json()
-        if done(dep):
-            return dict(dep)
-        assert time.monotonic() < deadline, f"deployment stuck: {dep}"
-        time.sleep(0.1)
 
-
-def ended(dep: dict[str, Any]) -> bool:
-    return dep["status"] not in ("pending", "running")
-
-
-def row(url: str, dep_id: str) -> tuple[int, str | None]:
-    async def read() -> tuple[int, str | None]:
-        backend = SqlBackend(url)
-        await backend.open()
-        try:
-            async with backend.unit_of_work() as uow:
-                dep = await uow.deployments.get(uuid.UUID(dep_id))
-            return dep.attempt, dep.runner
-        finally:
-            await backend.close()
-    return asyncio.run(read())
 
 
 def test_serve_alone_runs_a_deployment_in_its_worker_child_and_streams_its_events(
@@ -142,7 +115,7 @@ def test_serve_alone_runs_a_deployment_in_its_worker_child_and_streams_its_event
             dep_id = deploy(http, auth, "Quick", SLOW.format(delay=0), target)
             dep = wait_for(http, auth, dep_id, ended)
             assert dep["status"] == "succeeded", dep
-            attempt, runner = row(url, dep_id)
+            attempt, runner = claim_of(url, dep_id)
             # Run by the child (its pid in the runner id), claimed once.
             assert attempt == 1 and runner is not None and f":{child}:" in runner, runner
             assert f":{server.process.pid}:" not in runner
@@ -172,7 +145,7 @@ def test_a_killed_worker_child_is_started_again_and_the_deployment_ends_true(
         os.kill(first, signal.SIGKILL)  # mid-run, after `up` changed the target
         second = worker_child(server, other_than=first)
         dep = wait_for(http, auth, dep_id, ended, timeout=60)
-        attempt, runner = row(url, dep_id)
+        attempt, runner = claim_of(url, dep_id)
         # The new child took it over at once (the server released the dead one's row)
         # and settled it from the target's real state.
         assert attempt == 2 and runner is not None and f":{second}:" in runner, runner
@@ -187,7 +160,7 @@ def test_a_killed_worker_child_is_started_again_and_the_deployment_ends_true(
         # Still one worker at work: a new deployment runs on the second child.
         quick = deploy(http, auth, "Quick", SLOW.format(delay=0), target)
         assert wait_for(http, auth, quick, ended)["status"] == "succeeded"
-        assert f":{second}:" in (row(url, quick)[1] or "")
+        assert f":{second}:" in (claim_of(url, quick)[1] or "")
         alive_now = http.get("/api/v1/workers", headers=auth).json()["workers"]
         assert not any(f":{first}:" in name for name in alive_now), alive_now
         assert any(f":{second}:" in name for name in alive_now), alive_now
@@ -205,3 +178,30 @@ def test_cancel_reaches_the_worker_childs_run(tmp_path: Path, docker: DockerEngi
         # The child goes on taking jobs.
         quick = deploy(http, auth, "Quick", SLOW.format(delay=0), target)
         assert wait_for(http, auth, quick, ended)["status"] == "succeeded"
+
+
+def test_the_worker_takes_the_next_job_while_a_finished_ones_watch_runs(
+        tmp_path: Path, docker: DockerEngine) -> None:
+    """The watch after a success (10 s) holds its job, not the worker: a deployment
+    queued meanwhile starts at once, and the first job ends when its watch does."""
+    with embedded(tmp_path, docker) as (_server, http, auth, target, _url):
+        first = deploy(http, auth, "First", SLOW.format(delay=0), target)
+        assert wait_for(http, auth, first, ended)["status"] == "succeeded"
+        second = deploy(http, auth, "Second", SLOW.format(delay=0), target)
+        dep = wait_for(http, auth, second, ended)
+        assert dep["status"] == "succeeded", dep
+        watch = [s for s in http.get(f"/api/v1/deployments/{first}/stages",
+                                     headers=auth).json() if s["stage"] == "watch"]
+        assert len(watch) == 1, watch
+        # The second ran during the first's watch (still open, or ended after it).
+        assert watch[0]["finished_at"] is None or watch[0]["finished_at"] > dep["finished_at"]
+
+        def watched(d: str) -> list[dict[str, Any]]:
+            return [s for s in http.get(f"/api/v1/deployments/{d}/stages",
+                                        headers=auth).json() if s["stage"] == "watch"]
+
+        deadline = time.monotonic() + 40  # both watches end, as they did before
+        while not all(w and w[0]["outcome"] == "succeeded" for w in map(watched,
+                                                                          (first, second))):
+            assert time.monotonic() < deadline, (watched(first), watched(second))
+            time.sleep(0.2)

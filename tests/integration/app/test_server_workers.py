@@ -7,14 +7,12 @@ deployments."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -26,8 +24,8 @@ from tests.env.docker import DockerEngine
 from tests.env.redis import RedisServer
 from tests.support.deploy import compose_v2_config
 from tests.support.server import _environ, bearer, create_owner, running_server, sign_in
+from tests.support.workers import claim_of, ended, wait_for
 from windflow_desktop.events.redis_jobs import DEAD_STREAM, JOBS_GROUP, JOBS_STREAM
-from windflow_desktop.repositories.sql.backend import SqlBackend
 
 pytestmark = pytest.mark.postgres
 
@@ -103,32 +101,7 @@ def deploy(http: httpx.Client, auth: dict[str, str], stack: str, target: str,
     return list(made.json()["deployments"])
 
 
-def wait_for(http: httpx.Client, auth: dict[str, str], dep_id: str,
-             done: Callable[[dict[str, Any]], bool], timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        dep = http.get(f"/api/v1/deployments/{dep_id}", headers=auth).json()
-        if done(dep):
-            return dict(dep)
-        assert time.monotonic() < deadline, f"deployment stuck: {dep}"
-        time.sleep(0.1)
 
-
-def ended(dep: dict[str, Any]) -> bool:
-    return dep["status"] not in ("pending", "running")
-
-
-def row(url: str, dep_id: str) -> tuple[int, str | None]:
-    async def read() -> tuple[int, str | None]:
-        backend = SqlBackend(url)
-        await backend.open()
-        try:
-            async with backend.unit_of_work() as uow:
-                dep = await uow.deployments.get(uuid.UUID(dep_id))
-            return dep.attempt, dep.runner
-        finally:
-            await backend.close()
-    return asyncio.run(read())
 
 
 def runs_apart(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> None:
@@ -163,7 +136,7 @@ def test_a_deployment_is_queued_by_the_api_and_run_by_a_worker_once(
         with worker(env, tmp_path / "w1.log"), worker(env, tmp_path / "w2.log"):
             dep = wait_for(http, auth, first[0]["id"], ended)
             assert dep["status"] == "succeeded", (dep, (tmp_path / "w1.log").read_text())
-            attempt, runner = row(postgres_url, dep["id"])
+            attempt, runner = claim_of(postgres_url, dep["id"])
             assert attempt == 1 and runner is not None  # claimed once: one run
             deadline = time.monotonic() + 30  # the watch after success holds the job
             while client.xpending(JOBS_STREAM, JOBS_GROUP)["pending"]:
@@ -195,7 +168,7 @@ def test_a_killed_workers_job_is_taken_over_and_ends_in_the_targets_true_state(
             w1.wait()
         with worker(env, tmp_path / "w2.log") as w2:
             dep = wait_for(http, auth, dep_id, ended, timeout=60)
-            attempt, runner = row(postgres_url, dep_id)
+            attempt, runner = claim_of(postgres_url, dep_id)
             assert attempt == 2 and runner is not None and f":{w2.pid}:" in runner
         stages = http.get(f"/api/v1/deployments/{dep_id}/stages", headers=auth).json()
         names = [s["stage"] for s in stages]
@@ -272,7 +245,7 @@ def test_sigterm_lets_the_running_stage_finish_or_hands_the_job_back(
         assert client.xpending(JOBS_STREAM, JOBS_GROUP)["pending"] == 1  # not lost
         with worker(env, tmp_path / "w3.log", **long) as w3:
             dep = wait_for(http, auth, stuck, ended, timeout=40)  # well within the lease
-            assert f":{w3.pid}:" in str(row(postgres_url, stuck)[1])
+            assert f":{w3.pid}:" in str(claim_of(postgres_url, stuck)[1])
         assert dep["status"] == "failed" and "not running" in dep["error"], dep
 
 
@@ -310,7 +283,7 @@ def test_cancel_reaches_a_queued_job_at_once_and_a_running_one_through_its_row(
         assert dep["status"] == "cancelled" and dep["error"] == "cancelled by the user", (
             dep, log)
         assert took < 15, took  # not the 30 s health wait: the request reached the run
-        assert row(postgres_url, queued["id"]) == (1, "cancelled-before-start")  # never run
+        assert claim_of(postgres_url, queued["id"]) == (1, "cancelled-before-start")  # never run
         assert not docker.cli("ps", "-q", "--filter",
                               f"label=com.docker.compose.project={queued['project_name']}")
         stages = http.get(f"/api/v1/deployments/{queued['id']}/stages", headers=auth).json()

@@ -46,7 +46,7 @@ class Worker:
         self.grace_s = grace_s
         self.cancel_poll_s = cancel_poll_s
         self._stopping = asyncio.Event()
-        self._current: tuple[Job, CancelToken] | None = None
+        self._watched: set[asyncio.Task[None]] = set()  # jobs held while their watch runs
 
     @property
     def id(self) -> str:
@@ -64,6 +64,7 @@ class Worker:
                     continue
                 await self.handle(job)
         finally:
+            await self._end_watches()
             beat.cancel()
             with contextlib.suppress(BaseException):
                 await beat
@@ -105,17 +106,26 @@ class Worker:
         if not await self._claim(dep.id, dep.attempt):
             await self.queue.ack(job)  # another worker claimed it: never a second run
             return
-        lease = asyncio.create_task(self._renew(job), name=f"lease-{job.entry_id}")
+        lease: asyncio.Task[None] | None = asyncio.create_task(
+            self._renew(job), name=f"lease-{job.entry_id}")
         token = CancelToken()
         heed = asyncio.create_task(self._heed_cancel(dep.id, token),
                                    name=f"cancel-{job.entry_id}")
-        self._current = (job, token)
         try:
             if job.reclaimed or dep.status is not DeploymentStatus.PENDING:
                 # Its worker died mid-run: settle it from the target's real state.
                 await self.core.reconcile(dep.id)
             else:
-                await self._run(dep.id, dep.attempt + 1, token)
+                await self._run(job, dep.id, dep.attempt + 1, token)
+                # The watch after a success is part of the run (it rolls back a service
+                # that dies in it): the job is held, and its lease renewed, until it
+                # ends — while this worker takes the next job.
+                holder = asyncio.create_task(self._hold_while_watched(job, dep.id, lease),
+                                             name=f"watched-{job.entry_id}")
+                self._watched.add(holder)
+                holder.add_done_callback(self._watched.discard)
+                lease = None
+                return
             await self.queue.ack(job)
         except HandedBack:
             log.info("deployment %s handed back to the queue", dep.id)
@@ -125,13 +135,31 @@ class Worker:
             log.exception("deployment %s: the worker failed", dep.id)
             await self.queue.ack(job)
         finally:
-            self._current = None
             for task in (lease, heed):
-                task.cancel()
-                with contextlib.suppress(BaseException):
-                    await task
+                await _ended(task)
 
-    async def _run(self, dep_id: uuid.UUID, attempt: int, token: CancelToken) -> None:
+    async def _hold_while_watched(self, job: Job, dep_id: uuid.UUID,
+                                  lease: asyncio.Task[None] | None) -> None:
+        try:
+            await self.core.watching(dep_id)
+            await self.queue.ack(job)
+        except Exception:
+            log.warning("deployment %s: the job after its watch could not be acknowledged",
+                        dep_id, exc_info=True)
+        finally:
+            await _ended(lease)
+
+    async def _end_watches(self) -> None:
+        """At drain: the watches still running get ``grace_s`` to end, then are stopped
+        (their deployments succeeded; each job is acknowledged as its watch ends)."""
+        if self._watched:
+            await asyncio.wait(set(self._watched), timeout=self.grace_s)
+        if self._watched:
+            await self.core.stop_watches(self.grace_s)
+            await asyncio.gather(*self._watched, return_exceptions=True)
+
+    async def _run(self, job: Job, dep_id: uuid.UUID, attempt: int, token: CancelToken
+                   ) -> None:
         """Run the claimed deployment (``attempt``: this claim's fencing token)."""
         run = asyncio.ensure_future(self.core.run(dep_id, token))
         stop = asyncio.ensure_future(self._stopping.wait())
@@ -140,19 +168,15 @@ class Worker:
             if not run.done():  # SIGTERM: let the run finish its stages for a while
                 done, _ = await asyncio.wait({run}, timeout=self.grace_s)
                 if not done:  # then hand it back: the next worker settles it
-                    assert self._current is not None
                     run.cancel()
                     with contextlib.suppress(BaseException):
                         await run
                     async with self.core.context.backend.unit_of_work() as uow:
                         await uow.deployments.release(dep_id, attempt)
                         await uow.commit()
-                    await self.queue.hand_back(self._current[0], self.id)
+                    await self.queue.hand_back(job, self.id)
                     raise HandedBack
-            dep = await run
-            # The watch after a success is part of the run (it rolls back a service that
-            # dies in it): the job is held, and its lease renewed, until it ends.
-            await self.core.watching(dep.id)
+            await run
         finally:
             stop.cancel()
 
@@ -201,3 +225,10 @@ class Worker:
                     await uow.commit()
             except Exception:
                 log.warning("could not renew the lease of %s", job.entry_id, exc_info=True)
+
+
+async def _ended(task: asyncio.Task[None] | None) -> None:
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task

@@ -21,17 +21,20 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
-
-import aiodocker
-import aiohttp
-from aiodocker.networks import DockerNetwork
-from aiodocker.volumes import DockerVolume
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from ..domain.containers import ContainerInfo, ContainerStats, ImageInfo
 from ..domain.errors import NotFoundError, TargetUnreachableError
 from .errors import DockerApiError, DockerUnavailableError, TlsError
+from .lazy import lazy_import
 from .lines import LineSplitter
+
+if TYPE_CHECKING:
+    import aiodocker
+    import aiohttp
+else:  # loaded when a Docker engine is first contacted (lazy.py)
+    aiodocker = lazy_import("aiodocker")
+    aiohttp = lazy_import("aiohttp")
 
 T = TypeVar("T")
 COMPOSE_PROJECT = "com.docker.compose.project"
@@ -374,12 +377,16 @@ class DockerApi:
 
     async def remove_volume(self, name: str) -> None:
         async def act() -> None:
+            from aiodocker.volumes import DockerVolume
+
             await DockerVolume(self._docker, name).delete()  # type: ignore[no-untyped-call]
 
         await self._call(f"remove volume {name}", act)
 
     async def remove_network(self, name_or_id: str) -> None:
         async def act() -> None:
+            from aiodocker.networks import DockerNetwork
+
             network = DockerNetwork(self._docker, name_or_id)  # type: ignore[no-untyped-call]
             await network.delete()
 

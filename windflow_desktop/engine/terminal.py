@@ -23,20 +23,26 @@ import contextlib
 import logging
 import shlex
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-import aiohttp
 import asyncssh
-from aiodocker.execs import Exec
-from aiodocker.stream import Stream
 
 from ..domain.enums import TargetKind
 from ..domain.errors import TargetUnreachableError
 from ..domain.models import Target
 from ..domain.terminal import TerminalSession
 from .docker_api import DockerApi
+from .lazy import lazy_import
 from .pool import ExecutorPool
 from .ssh import SshTarget
 from .ssh_setup import posix_command
+
+if TYPE_CHECKING:
+    import aiohttp
+    from aiodocker.execs import Exec
+    from aiodocker.stream import Stream
+else:  # loaded when a Docker engine is first contacted (lazy.py)
+    aiohttp = lazy_import("aiohttp")
 
 log = logging.getLogger("windflow.engine.terminal")
 

@@ -19,6 +19,7 @@ import contextlib
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from ..domain.adopt import (
@@ -182,7 +183,7 @@ class AdoptService:
                     scope, stack, view.compose_yaml, specs,
                     f"Kept the changes made by hand to {dep.project_name} on {target.name}")
                 kept = await self._record(scope, stack, revision, target, dep.project_name,
-                                          new_id, stored)
+                                          new_id, stored, replaces=dep)
                 scope.record("stack.change_kept", "stack", stack.id, {
                     "name": stack.name, "revision": revision.number,
                     "project": dep.project_name, "target_id": str(target.id),
@@ -275,9 +276,14 @@ class AdoptService:
 
     async def _record(self, scope: Scope, stack: Stack, revision: StackRevision,
                       target: Target, project: str, dep_id: uuid.UUID,
-                      stored: dict[str, object]) -> Deployment:
+                      stored: dict[str, object], *, replaces: Deployment | None = None
+                      ) -> Deployment:
+        """A succeeded deployment record of what runs; newer than the one it ``replaces``
+        even on a clock that did not move (the project's newest is the one that counts)."""
         assert scope.principal is not None
         now = self.ctx.clock()
+        if replaces is not None and now <= replaces.created_at:
+            now = replaces.created_at + timedelta(milliseconds=1)
         dep = await scope.uow.deployments.add(Deployment(
             organization_id=scope.org, stack_id=stack.id, revision_id=revision.id,
             target_id=target.id, project_name=project, variables=stored,

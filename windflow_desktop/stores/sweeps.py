@@ -38,6 +38,8 @@ class TargetSweep(OrganizationStore, Generic[R]):
         self.results: dict[uuid.UUID, tuple[R, ...]] = {}
         self.problems: dict[uuid.UUID, str] = {}
         self._announced: set[Hashable] = set()
+        self._begun = 0  # checks started so far
+        self._shown: dict[uuid.UUID, int] = {}  # target -> the check its entry comes from
         self._loop = (HealthMonitor(self._round, interval_s=interval_s, name=name)
                       if interval_s is not None else None)
         targets.sig_targets_reset.connect(self._fleet_known)
@@ -60,6 +62,7 @@ class TargetSweep(OrganizationStore, Generic[R]):
 
     def _switch(self, principal: Principal | None) -> None:
         self.results, self.problems, self._announced = {}, {}, set()
+        self._shown = {}
         self.sig_results_changed.emit()
 
     def _fleet_known(self) -> None:
@@ -94,12 +97,17 @@ class TargetSweep(OrganizationStore, Generic[R]):
 
     async def _check(self, now: bool = True,
                      only: Collection[uuid.UUID] | None = None) -> int:
-        """Check every target, or ``only`` these (the others keep their results)."""
+        """Check every target, or ``only`` these (the others keep their results). Checks
+        overlap (a round, one after a health round, one asked for): a target that a check
+        begun later has answered for already keeps that answer — this one read an older
+        state (a drift seen before "Keep changes" committed must not come back after)."""
         principal = self._require()
+        self._begun += 1
+        check = self._begun
         results, problems = await self._gather(principal, now, only)
         if self._session.principal is not principal:
             return 0  # signed out or switched meanwhile: this round is someone else's
-        self.results, self.problems = results, problems
+        self.results, self.problems = self._merged(check, only, results, problems)
         self.sig_results_changed.emit()
         found = self.findings()
         fresh = [(t, r) for t, r in found if self.identity(t, r) not in self._announced]
@@ -107,6 +115,24 @@ class TargetSweep(OrganizationStore, Generic[R]):
         if fresh:
             self.sig_found.emit(len(fresh), self.words(fresh[0][1]))
         return len(found)
+
+    def _merged(self, check: int, only: Collection[uuid.UUID] | None,
+                results: dict[uuid.UUID, tuple[R, ...]], problems: dict[uuid.UUID, str]
+                ) -> tuple[dict[uuid.UUID, tuple[R, ...]], dict[uuid.UUID, str]]:
+        """``check``'s answers, except for the targets it did not check or a later check
+        answered for: those keep what is shown now."""
+        for target in set(results) | set(problems) | set(self.results) | set(self.problems):
+            if (only is not None and target not in only) or \
+                    self._shown.get(target, 0) > check:
+                results.pop(target, None)
+                problems.pop(target, None)
+                if target in self.results:
+                    results[target] = self.results[target]
+                if target in self.problems:
+                    problems[target] = self.problems[target]
+            elif target in results or target in problems:
+                self._shown[target] = check
+        return results, problems
 
     async def shutdown(self) -> None:
         if self._loop is not None:

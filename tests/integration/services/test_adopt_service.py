@@ -28,9 +28,10 @@ from windflow_desktop.domain.adopt import AdoptSource, FilesUnreadableError
 from windflow_desktop.domain.enums import DeploymentStatus, Role
 from windflow_desktop.domain.errors import ConflictError, PermissionDeniedError, ValidationError
 from windflow_desktop.domain.models import Deployment, Target
-from windflow_desktop.engine.compose import ComposeProject, adopted_folder
+from windflow_desktop.engine.compose import ComposeProject
 from windflow_desktop.engine.executor import LocalExecutor
 from windflow_desktop.engine.pool import ExecutorPool
+from windflow_desktop.engine.project_names import adopted_folder
 from windflow_desktop.engine.ssh import KnownHosts
 from windflow_desktop.security.secrets import SecretStore
 from windflow_desktop.services.adopt import AdoptService

@@ -17,8 +17,8 @@ WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
 CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
 SERVICE_LABEL = "com.docker.compose.service"
 NUMBER_LABEL = "com.docker.compose.container-number"
-# The names WindFlow gives its projects (``engine.compose.PROJECT_NAME``): such a project
-# was deployed by WindFlow from another workspace or server, and is not adopted here.
+# The names WindFlow gives its projects (``engine.project_names.PROJECT_NAME``): such a
+# project was deployed by WindFlow from another workspace or server, and is not adopted here.
 _WINDFLOW_NAME = re.compile(r"^wf-[a-z0-9-]{1,40}-[0-9a-f]{8}$")
 
 

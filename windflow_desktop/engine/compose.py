@@ -4,11 +4,7 @@ progress, ``up -d --remove-orphans``, container states, ``stop``/``start``/``dow
 
 Files live in a per-project folder on the target (``<root>/<project>``, mode 0700):
 ``compose.yaml`` and ``.env`` (mode 0600, the variables — Compose interpolates them).
-A project name must look like ``wf-<slug>-<8 hex>`` (what ``project_name`` makes), or be
-the plain Compose name of a project adopted as it ran (``ADOPTED_NAME``; its files go to
-the folder ``adopted_folder`` names, under the same root), and the root must be an
-absolute, normalised path: a name read back from the database can never point the folder
-(which Remove deletes) anywhere but right under the projects root.
+Which names a project may have and which folder holds its files: ``project_names``.
 Staging refuses a projects folder that is not the user's own or that the group or others
 may write to (another account could swap files between ``config`` and ``up``).
 
@@ -23,20 +19,23 @@ revision that fails validation changes nothing on the target.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
-import posixpath
-import re
 import shlex
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any
 
 from ..domain.compose import Issue
 from ..domain.errors import DeploymentError, ValidationError, WindFlowError
 from .compose_model import normalize_image, parse_model
+from .container_state import ContainerState as ContainerState
+from .container_state import container_state, epoch_seconds
 from .executor import CommandResult, Executor, LineCallback
+from .project_names import adopted_folder, check_project_name, check_root, check_running_name
+from .project_names import is_adopted_name as is_adopted_name
+
+# ``ContainerState`` and ``is_adopted_name`` are re-exported (``X as X``): the deploy
+# services still import them from here.
 
 ProgressCallback = Callable[[int, int, str], None]
 """(done, total, image) while pulling."""
@@ -44,10 +43,6 @@ ProgressCallback = Callable[[int, int, str], None]
 COMPOSE_FILE = "compose.yaml"
 ENV_FILE = ".env"
 NEXT_SUFFIX = ".next"
-CONFIG_HASH_LABEL = "com.docker.compose.config-hash"
-PROJECT_NAME = re.compile(r"^wf-[a-z0-9-]{1,40}-[0-9a-f]{8}$")
-# An adopted project keeps the name it ran under (Compose's own rule for a name, shorter).
-ADOPTED_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 # What Compose keeps of its environment (the rest is cleared with ``env -i``).
 COMPOSE_ENV = ("PATH", "HOME", "DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG",
                "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_API_VERSION")
@@ -64,25 +59,6 @@ class TargetFacts:
     disk_free_mb: int | None
     memory_available_mb: int | None
     listening: frozenset[tuple[str, int]]  # (proto, port) listening on any address
-
-
-@dataclass(frozen=True)
-class ContainerState:
-    name: str
-    service: str
-    status: str  # running | exited | restarting | created | paused | dead
-    exit_code: int
-    health: str | None  # None (no healthcheck) | starting | healthy | unhealthy
-    restart_count: int
-    ports: frozenset[tuple[str, int]] = field(default_factory=frozenset)  # (proto, host port)
-    started_at: str = ""  # State.StartedAt as Docker gives it; changes on every restart
-    # Seconds since State.StartedAt by the target's clock, read in the same command before
-    # the inspect (so never more than the truth); None when either time was unreadable.
-    uptime_s: float | None = None
-    # Compose's hash of the service's config as it resolved it when it made the container
-    # (the ``com.docker.compose.config-hash`` label) and the id of the image it runs.
-    config_hash: str = ""
-    image_id: str = ""
 
 
 _PROBE_HOME = r"""
@@ -189,43 +165,6 @@ def env_file_text(values: Mapping[str, str]) -> str:
                 "Compose's .env files cannot carry the same way in v1 and v2", field=name)
         lines.append(f"{name}='{value}'")
     return "\n".join(lines) + ("\n" if lines else "")
-
-
-def check_project_name(name: str) -> str:
-    """``name`` when it is a project name WindFlow makes, else ``ValidationError``."""
-    if not PROJECT_NAME.match(name):
-        raise ValidationError(
-            f"{name[:80]!r} is not a WindFlow project name (wf-<name>-<8 hex digits>); "
-            "nothing was done on the target", field="project_name")
-    return name
-
-
-def is_adopted_name(name: str) -> bool:
-    """True for the name of a project WindFlow adopted as it ran (not one it makes)."""
-    return not PROJECT_NAME.match(name) and bool(ADOPTED_NAME.match(name))
-
-
-def adopted_folder(name: str) -> str:
-    """The folder (a WindFlow project name) of the files of the adopted project ``name``:
-    WindFlow never writes into the folder the project came from."""
-    return f"wf-adopted-{hashlib.sha256(f'adopted/{name}'.encode()).hexdigest()[:8]}"
-
-
-def check_running_name(name: str) -> str:
-    """``name`` when a WindFlow project may run under it: one WindFlow makes, or the name
-    an adopted project kept; else ``ValidationError`` (as ``check_project_name``)."""
-    if PROJECT_NAME.match(name) or ADOPTED_NAME.match(name):
-        return name
-    return check_project_name(name)
-
-
-def check_root(root: str) -> str:
-    """The projects root, normalised; it must be absolute and hold no ``..``."""
-    clean = posixpath.normpath(root) if root else ""
-    if not clean.startswith("/") or ".." in root.split("/") or clean == "/":
-        raise ValidationError(f"the projects folder {root!r} is not an absolute path "
-                              "inside a home or data folder", field="projects_root")
-    return clean
 
 
 def reserved_variables(names: Iterable[str]) -> list[Issue]:
@@ -514,79 +453,13 @@ class ComposeProject:
             raise DeploymentError(f"could not list the containers of {self.project}: "
                                   f"{_tail(done.stderr)}")
         clock, _, rest = done.stdout.partition("\n")
-        now = _epoch_seconds(clock)
-        return [_container(raw, now) for raw in json.loads(rest or "[]")]
+        now = epoch_seconds(clock)
+        return [container_state(raw, now) for raw in json.loads(rest or "[]")]
 
     async def logs_tail(self, container: str, lines: int = 20) -> list[str]:
         done = await self.executor.run(["docker", "logs", "--tail", str(lines), container],
                                        timeout=30)
         return (done.stdout + "\n" + done.stderr).strip().splitlines()
-
-
-_CLOCK = re.compile(r"^\s*(\d+)(\.\d+)?")
-_STARTED = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?$")
-
-
-def _epoch_seconds(text: str) -> float | None:
-    """``date +%s.%N`` output; a ``date`` without ``%N`` gives whole seconds (floored: an
-    uptime computed from it is never more than the truth)."""
-    match = _CLOCK.match(text)
-    if match is None:
-        return None
-    return float(match.group(1) + (match.group(2) or ""))
-
-
-def started_epoch(text: str) -> float | None:
-    """Docker's ``State.StartedAt`` (RFC 3339, nanoseconds) as epoch seconds; None for
-    the zero time of a container that never started, or anything unreadable."""
-    match = _STARTED.match(text.strip())
-    if match is None or text.startswith("0001-"):
-        return None
-    zone = match.group(3) or "Z"
-    if zone == "Z":
-        zone = "+00:00"
-    elif ":" not in zone:
-        zone = f"{zone[:3]}:{zone[3:]}"
-    try:
-        base = datetime.fromisoformat(match.group(1) + zone)
-    except ValueError:
-        return None
-    fraction = float(match.group(2)) if match.group(2) else 0.0
-    return base.astimezone(UTC).timestamp() + fraction
-
-
-def _container(raw: Mapping[str, Any], now: float | None = None) -> ContainerState:
-    state = raw.get("State") or {}
-    labels = (raw.get("Config") or {}).get("Labels") or {}
-    health = state.get("Health")
-    ports: set[tuple[str, int]] = set()
-    bindings = ((raw.get("HostConfig") or {}).get("PortBindings")) or {}
-    for key, binds in bindings.items():
-        proto = key.split("/")[1] if "/" in key else "tcp"
-        for bind in binds or ():
-            host_port = str((bind or {}).get("HostPort") or "")
-            if host_port.isdigit():
-                ports.add((proto, int(host_port)))
-    return ContainerState(
-        name=str(raw.get("Name", "")).lstrip("/"),
-        service=str(labels.get("com.docker.compose.service", "")),
-        status=str(state.get("Status", "unknown")),
-        exit_code=int(state.get("ExitCode") or 0),
-        health=str(health.get("Status")) if isinstance(health, dict) else None,
-        restart_count=int(raw.get("RestartCount") or 0),
-        ports=frozenset(ports),
-        started_at=str(state.get("StartedAt") or ""),
-        uptime_s=_uptime(now, str(state.get("StartedAt") or "")),
-        config_hash=str(labels.get(CONFIG_HASH_LABEL, "")),
-        image_id=str(raw.get("Image") or ""),
-    )
-
-
-def _uptime(now: float | None, started_at: str) -> float | None:
-    started = started_epoch(started_at)
-    if now is None or started is None:
-        return None
-    return now - started  # may be negative if the clocks disagree: the caller decides
 
 
 _PULL_PROBLEMS = (  # checked in this order: the first match says it

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..domain.errors import Cancelled, DeploymentError, WindFlowError
-from .compose import ComposeProject, ContainerState
+from .compose import ComposeProject
+from .container_state import ContainerState
 from .executor import LineCallback
 
 

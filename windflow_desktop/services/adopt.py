@@ -52,9 +52,10 @@ from ..engine.adopt import (
     read_project_files,
     relative_paths,
 )
-from ..engine.compose import ADOPTED_NAME, PROJECT_NAME, env_file_text, reserved_variables
+from ..engine.compose import env_file_text, reserved_variables
 from ..engine.compose_validation import validate_compose
 from ..engine.pool import ExecutorPool
+from ..engine.project_names import ADOPTED_NAME, PROJECT_NAME
 from ..security.secrets import SecretStore
 from .common import Scope, ServiceContext
 from .deploy.values import stored_secret

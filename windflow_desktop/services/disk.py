@@ -32,9 +32,9 @@ from ..domain.identity import Principal
 from ..domain.models import Target
 from ..domain.permissions import CONTAINERS_MANAGE, TARGETS_READ
 from ..engine import disk
-from ..engine.compose import PROJECT_NAME
 from ..engine.docker_api import DockerApi
 from ..engine.pool import ExecutorPool
+from ..engine.project_names import PROJECT_NAME
 from .common import Scope, ServiceContext
 
 VOLUME_PROTECTED = "VOLUME_PROTECTED"

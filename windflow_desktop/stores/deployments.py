@@ -3,33 +3,26 @@ as it scrolls), a status/stack/target filter, the selected deployment's stages a
 the deploy/lifecycle actions, and live updates from ``EventBridge`` batches.
 
 Live rows change without I/O: ``deployment.stage_changed``/``finished``/``status_changed``
-carry the new status and stage. Log lines arrive in ``deployment.log`` events with their
-seq; a gap (lines published while this window was busy or before it opened) is filled
-from storage, so the log never misses a line. The log is paged: a selection reads its
-newest ``LOG_PAGE`` lines, ``load_older_log`` the page before the oldest shown, and a
-gap longer than a page starts over from the newest page.
+carry the new status and stage (``deployment_events`` reads what a batch changes). Log
+lines arrive in ``deployment.log`` events with their seq; a gap (lines published while
+this window was busy or before it opened) is filled from storage, so the log never misses
+a line. The log is paged: a selection reads its newest ``LOG_PAGE`` lines,
+``load_older_log`` the page before the oldest shown, and a gap longer than a page starts
+over from the newest page.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from ..domain import deployment_flow as flow
-from ..domain.enums import DeploymentStage, DeploymentStatus, LogStream
+from ..domain.enums import DeploymentStatus
 from ..domain.errors import NotFoundError, WindFlowError
-from ..domain.events import (
-    DeploymentFinished,
-    DeploymentLogBatch,
-    DeploymentStageChanged,
-    DeploymentStatusChanged,
-    Event,
-)
+from ..domain.events import Event
 from ..domain.identity import Principal
 from ..domain.models import (
     Deployment,
@@ -42,6 +35,7 @@ from ..domain.paging import PageRequest
 from ..domain.permissions import DEPLOYMENTS_CREATE, PermissionChecker
 from ..services.protocols import DeploymentsApi
 from .base import OrganizationStore
+from .deployment_events import LogRow, read_batch
 from .session import SessionStore
 from .updates import DriftStore
 
@@ -456,52 +450,25 @@ class DeploymentsStore(OrganizationStore):
     def apply_events(self, batch: Sequence[Event]) -> None:
         if self._closed or self._session.principal is None:
             return
-        org = str(self._session.principal.organization_id)
-        changed: dict[uuid.UUID, Deployment] = {}
-        created: list[uuid.UUID] = []
-        log_lines: list[Any] = []  # DeploymentLog-shaped rows
         selected = self.detail.id if self.detail is not None else None
         index = {d.id: d for d in self.rows}
-        targets_changed = False
-        for event in batch:
-            if event.organization_id != org:
-                continue
-            if event.aggregate_type == "target":
-                targets_changed = True
-                continue
-            if event.aggregate_type != "deployment":
-                continue
-            dep_id = uuid.UUID(event.aggregate_id)
-            if event.event_type == "deployment.log":
-                if dep_id == selected:
-                    log_lines.extend(_log_line(dep_id, raw)
-                                     for raw in DeploymentLogBatch.from_event(event).lines)
-                continue
-            if event.event_type == "deployment.created":
-                if dep_id not in index:
-                    created.append(dep_id)
-                continue
-            row = changed.get(dep_id) or index.get(dep_id)
-            if row is None and dep_id != selected:
-                continue
-            base = row or self.detail
-            assert base is not None
-            updated = _apply(base, event)
-            changed[dep_id] = updated
-            if dep_id == selected:
-                self.detail = updated
-        if changed:
-            self._upsert([d for d in changed.values() if d.id in index])
-            if selected in changed:
+        effect = read_batch(batch, str(self._session.principal.organization_id), index,
+                            self.detail)
+        if selected is not None and selected in effect.changed:
+            self.detail = effect.changed[selected]
+        if effect.changed:
+            self._upsert([d for d in effect.changed.values() if d.id in index])
+            if selected in effect.changed:
                 self.run("stages", self._reload_stages)
+        created = effect.created
         if created:
             self.run(f"created-{created[0]}", lambda: self._fetch_created(created))
-        if log_lines and selected is not None:
-            self._append_live(selected, log_lines)
-        if targets_changed and self.targets:  # a list someone shows: keep it current
+        if effect.log_lines and selected is not None:
+            self._append_live(selected, effect.log_lines)
+        if effect.targets_changed and self.targets:  # a list someone shows: keep it current
             self.load_targets()
 
-    def _append_live(self, dep_id: uuid.UUID, lines: list[Any]) -> None:
+    def _append_live(self, dep_id: uuid.UUID, lines: list[LogRow]) -> None:
         lines.sort(key=lambda x: x.seq)
         fresh = [x for x in lines if x.seq > self.log_seq]
         if not fresh:
@@ -564,44 +531,3 @@ class DeploymentsStore(OrganizationStore):
 def _holder_keys(holders: Mapping[tuple[uuid.UUID, uuid.UUID], Deployment]
                  ) -> dict[tuple[uuid.UUID, uuid.UUID], tuple[uuid.UUID, DeploymentStatus]]:
     return {pair: (d.id, d.status) for pair, d in holders.items()}
-
-
-def _apply(dep: Deployment, event: Event) -> Deployment:
-    changes: dict[str, Any] = {}
-    if event.event_type == DeploymentFinished.TYPE:
-        finished = DeploymentFinished.from_event(event)
-        changes.update(status=DeploymentStatus(finished.status), error=finished.error,
-                       finished_at=event.timestamp)
-        if finished.stage:
-            changes["stage"] = DeploymentStage(finished.stage)
-    elif event.event_type == DeploymentStageChanged.TYPE:
-        moved = DeploymentStageChanged.from_event(event)
-        changes["status"] = DeploymentStatus(moved.status)
-        if moved.stage:
-            changes["stage"] = DeploymentStage(moved.stage)
-        if moved.started_at:
-            changes["started_at"] = datetime.fromisoformat(moved.started_at)
-    elif event.event_type == DeploymentStatusChanged.TYPE:
-        changes["status"] = DeploymentStatus(DeploymentStatusChanged.from_event(event).status)
-    if changes.get("status") in (DeploymentStatus.PENDING, DeploymentStatus.RUNNING):
-        changes["error"] = changes["finished_at"] = None  # running again (a watch's rollback)
-    return dataclasses.replace(dep, **changes)
-
-
-def _log_line(dep_id: uuid.UUID, raw: Sequence[Any]) -> _LogRow:
-    seq, ts, stream, line = raw
-    return _LogRow(dep_id, int(seq), str(line), LogStream(stream),
-                   datetime.fromisoformat(str(ts)))
-
-
-@dataclasses.dataclass(frozen=True)
-class _LogRow:
-    """A log line from an event (plain: no database instrumentation on the hot path)."""
-
-    deployment_id: uuid.UUID
-    seq: int
-    line: str
-    stream: LogStream
-    ts: datetime
-
-

@@ -13,7 +13,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from tests.env.docker import DockerEngine
-from tests.integration.services.test_adopt_service import APP, compose_up, ids_of, remove
+from tests.support.adopt import APP, compose_up, ids_of, remove
 from tests.support.auth import PASSWORD
 from tests.support.qt import Workspace
 from tests.support.targets_store import alices_targets

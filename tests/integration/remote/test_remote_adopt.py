@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.env.docker import DockerEngine
-from tests.integration.services.test_adopt_service import APP, compose_up, ids_of, remove
+from tests.support.adopt import APP, compose_up, ids_of, remove
 from tests.support.server import PASSWORD, Server, bearer, create_owner, running_server, sign_in
 from windflow_desktop.domain.adopt import AdoptSource, FilesUnreadableError
 from windflow_desktop.domain.enums import DeploymentStatus, Role, TargetKind

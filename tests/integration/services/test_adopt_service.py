@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
-import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,16 +19,18 @@ import pytest
 
 from tests.env.docker import DockerEngine
 from tests.env.keyring_backend import MemoryKeyring
+from tests.support.adopt import APP, compose_up, ids_of, remove
 from tests.support.auth import add_member
-from tests.support.deploy import DeployGraph, compose_v2_config, local_deploy_graph
+from tests.support.deploy import DeployGraph, local_deploy_graph
 from tests.support.target import engine_settings
 from windflow_desktop.domain.adopt import AdoptSource, FilesUnreadableError
 from windflow_desktop.domain.enums import DeploymentStatus, Role
 from windflow_desktop.domain.errors import ConflictError, PermissionDeniedError, ValidationError
 from windflow_desktop.domain.models import Deployment, Target
-from windflow_desktop.engine.compose import ComposeProject, adopted_folder
+from windflow_desktop.engine.compose import ComposeProject
 from windflow_desktop.engine.executor import LocalExecutor
 from windflow_desktop.engine.pool import ExecutorPool
+from windflow_desktop.engine.project_names import adopted_folder
 from windflow_desktop.engine.ssh import KnownHosts
 from windflow_desktop.security.secrets import SecretStore
 from windflow_desktop.services.adopt import AdoptService
@@ -39,24 +39,6 @@ from windflow_desktop.services.drift import DriftService
 
 pytestmark = pytest.mark.docker
 
-APP = """\
-# started by hand, long before WindFlow
-services:
-  web:
-    image: localhost/busybox
-    command: ["sleep", "1000000"]
-    environment:
-      GREETING: "${GREETING:-hello}"
-      DB_PASSWORD: "${DB_PASSWORD}"
-    volumes: ["data:/data"]
-    stop_signal: SIGKILL
-  worker:
-    image: localhost/busybox
-    command: ["sh", "-c", "echo $$HOSTNAME; sleep 1000000"]
-    stop_signal: SIGKILL
-volumes:
-  data: {}
-"""
 RELATIVE = """\
 services:
   box:
@@ -69,41 +51,12 @@ services:
 """
 
 
-def compose_up(engine: DockerEngine, folder: Path, project: str, base: Path,
-               files: tuple[str, ...] = ("compose.yaml",)) -> None:
-    """``docker compose -p project -f folder/compose.yaml up -d``, as a user would."""
-    env = {**os.environ, "DOCKER_HOST": engine.host,
-           "DOCKER_CONFIG": str(compose_v2_config(base))}
-    named = [arg for f in files for arg in ("-f", str(folder / f))]
-    done = subprocess.run(["docker", "compose", "-p", project, *named, "up", "-d"],
-                          cwd=folder, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-
-
-def ids_of(engine: DockerEngine, project: str) -> dict[str, str]:
-    """service → container id of ``project``'s containers."""
-    out = engine.cli("ps", "-aq", "--filter", f"label=com.docker.compose.project={project}")
-    ids = out.split()
-    if not ids:
-        return {}
-    return {c["Config"]["Labels"]["com.docker.compose.service"]: c["Id"]
-            for c in json.loads(engine.cli("inspect", *ids))}
-
-
 @asynccontextmanager
 async def _removing(engine: DockerEngine, project: str) -> AsyncIterator[None]:
     try:
         yield
     finally:
         await asyncio.to_thread(remove, engine, project)
-
-
-def remove(engine: DockerEngine, project: str) -> None:
-    """Take ``project``'s containers away (the engine outlives the test)."""
-    ids = engine.cli("ps", "-aq", "--filter", f"label=com.docker.compose.project={project}",
-                     check=False).split()
-    if ids:
-        engine.cli("rm", "-f", *ids, check=False)
 
 
 @asynccontextmanager

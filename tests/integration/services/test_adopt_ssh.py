@@ -12,7 +12,7 @@ import pytest
 from tests.env.docker import DockerEngine, docker_engine  # noqa: F401 - fixture
 from tests.env.keyring_backend import MemoryKeyring
 from tests.env.sshd import SshServer, sshd_server  # noqa: F401 - fixture
-from tests.integration.services.test_adopt_service import APP, remove
+from tests.support.adopt import APP, remove
 from tests.support.databases import sqlite_url
 from tests.support.deploy import build_graph
 from tests.support.target import engine_settings

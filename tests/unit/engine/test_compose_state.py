@@ -3,7 +3,7 @@ clock (``date +%s.%N``, or whole seconds where ``%N`` is missing)."""
 
 from __future__ import annotations
 
-from windflow_desktop.engine.compose import _container, _epoch_seconds, started_epoch
+from windflow_desktop.engine.container_state import container_state, epoch_seconds, started_epoch
 
 
 def test_started_at_parses_nanoseconds_and_offsets() -> None:
@@ -16,17 +16,17 @@ def test_started_at_parses_nanoseconds_and_offsets() -> None:
 
 
 def test_target_clock_never_overstates() -> None:
-    assert _epoch_seconds("1714566368.25\n") == 1714566368.25
-    assert _epoch_seconds("1714566368.%N") == 1714566368.0  # floored
-    assert _epoch_seconds("") is None
+    assert epoch_seconds("1714566368.25\n") == 1714566368.25
+    assert epoch_seconds("1714566368.%N") == 1714566368.0  # floored
+    assert epoch_seconds("") is None
 
 
 def test_uptime_from_the_same_command() -> None:
     raw = {"Name": "/p-web-1", "RestartCount": 1,
            "Config": {"Labels": {"com.docker.compose.service": "web"}},
            "State": {"Status": "running", "StartedAt": "2024-05-01T12:26:08.5Z"}}
-    state = _container(raw, 1714566368.75)
+    state = container_state(raw, 1714566368.75)
     assert state.service == "web" and state.restart_count == 1
     assert state.started_at == "2024-05-01T12:26:08.5Z"
     assert state.uptime_s is not None and abs(state.uptime_s - 0.25) < 1e-6
-    assert _container(raw, None).uptime_s is None
+    assert container_state(raw, None).uptime_s is None

@@ -1,6 +1,6 @@
-"""The Stacks page: the list (search, archived), and for the selected stack an editor
-with YAML highlighting and validation marks, the variables table, and the revisions with
-diff and restore. Deploy opens the deploy dialog. Everything goes through
+"""The Stacks page: the list (search, archived; ``stacks_list``), and for the selected
+stack an editor with YAML highlighting and validation marks, the variables table, and the
+revisions with diff and restore. Deploy opens the deploy dialog. Everything goes through
 ``StacksStore``; nothing here does I/O. The list filters as you type (Return searches the
 workspace), sorts by any column, has a context menu, and remembers its columns; Ctrl+F
 focuses the filter, F5 reloads, Delete (in the list) asks before archiving the stack.
@@ -19,14 +19,11 @@ from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
     QSettings,
-    QSortFilterProxyModel,
     Qt,
     Signal,
 )
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QCheckBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -37,7 +34,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSplitter,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -46,22 +42,18 @@ from PySide6.QtWidgets import (
 from ...domain.compose import ComposeReport
 from ...domain.models import Stack
 from ...stores.stacks import StackDetails, StacksStore
-from ..models.base import SORT_ROLE, Column, RowTableModel
 from ..theme import set_font
 from ..widgets.list_tools import (
     add_action,
     confirm,
-    elided_tips,
-    fit_columns,
-    fit_placeholder,
     install_context_menu,
     install_page_shortcuts,
-    remember_header,
 )
 from ..widgets.message_bar import Level, MessageBar
 from ..widgets.page_header import PageHeader, page_layout
 from ..widgets.variables_table import VariablesTable
 from .stacks_compose import ComposePane
+from .stacks_list import StackListPane
 from .stacks_revisions import RevisionsPane
 from .stacks_updates import UpdatePolicyChoice
 from .unsaved import UNSAVED_MARK, UnsavedGuard
@@ -72,33 +64,6 @@ NEW_STACK = """services:
     ports:
       - "${WEB_PORT:-8080}:80"
 """
-SETTINGS_HEADER = "stacks/header"
-
-
-class StacksModel(RowTableModel[Stack]):
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__([
-            Column("Name", lambda s: s.name, lambda s: s.name.lower()),
-            Column("Revision", lambda s: s.current_revision,
-                   align=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
-            Column("Tags", lambda s: ", ".join(s.tags), lambda s: ", ".join(s.tags).lower()),
-        ], key=lambda s: s.id, parent=parent)
-        self.unsaved_id: uuid.UUID | None = None  # the stack whose edits are not saved
-
-    def data(self, index: Any, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        value = super().data(index, role)
-        if role == Qt.ItemDataRole.DisplayRole and index.column() == 0 and \
-                self.unsaved_id is not None and self.row(index.row()).id == self.unsaved_id:
-            return f"{value} {UNSAVED_MARK}"
-        return value
-
-    def mark_unsaved(self, stack_id: uuid.UUID | None) -> None:
-        changed = {self.unsaved_id, stack_id} - {None}
-        self.unsaved_id = stack_id
-        for sid in changed:
-            row = self.position(sid)
-            if row is not None:
-                self.dataChanged.emit(self.index(row, 0), self.index(row, 0))
 
 
 class StacksPage(QWidget):
@@ -114,58 +79,18 @@ class StacksPage(QWidget):
         self.message = MessageBar()
 
         # list side
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Filter stacks  (Ctrl+F)")
-        self.search.setAccessibleName("Search stacks")
-        self.search.setToolTip("Filters the list as you type; Return searches the workspace")
-        self.search.setClearButtonEnabled(True)
-        fit_placeholder(self.search)
+        self.list_pane = left = StackListPane(ui_settings)
+        self.search, self.archived = left.search, left.archived
+        self.model, self.proxy, self.table = left.model, left.proxy, left.table
+        self.header_memory, self.column_fit = left.header_memory, left.column_fit
+        self.new_button, self.import_button = left.new_button, left.import_button
         self.search.returnPressed.connect(lambda: store.load(search=self.search.text()))
-        self.archived = QCheckBox("Archived")
-        self.archived.setAccessibleName("Show archived stacks")
         self.archived.toggled.connect(lambda on: store.load(archived=on))
-        self.model = StacksModel(self)
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setSortRole(SORT_ROLE)
-        self.proxy.setFilterKeyColumn(-1)
-        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.search.textChanged.connect(self._filter_changed)
-        self.table = QTableView()
-        self.table.setAccessibleName("Stacks")
-        self.table.setModel(self.proxy)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setStretchLastSection(True)  # tags take what is left
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.header_memory = remember_header(self.table, ui_settings, SETTINGS_HEADER)
-        self.column_fit = fit_columns(self.table, maximum=200, memory=self.header_memory)
-        elided_tips(self.table, middle=False)
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
         install_context_menu(self.table, self.build_context_menu)
-        self.new_button = QPushButton("New stack")
-        self.new_button.setAccessibleName("New stack")
         self.new_button.clicked.connect(lambda: self.unsaved.ask(self.new_stack))
-        self.import_button = QPushButton("Import…")
-        self.import_button.setAccessibleName("Import stack")
         self.import_button.clicked.connect(self._import)
-        left = QWidget()
-        lv = QVBoxLayout(left)
-        lv.setContentsMargins(0, 0, 0, 0)
-        top = QHBoxLayout()
-        top.addWidget(self.search, 1)
-        top.addWidget(self.archived)
-        lv.addLayout(top)
-        lv.addWidget(self.table, 1)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.new_button)
-        buttons.addWidget(self.import_button)
-        buttons.addStretch(1)
-        lv.addLayout(buttons)
 
         # detail side
         self.title = QLabel("Choose a stack, or create one")

@@ -28,14 +28,15 @@ from typing import Any
 from ..domain.compose import Issue
 from ..domain.errors import DeploymentError, ValidationError, WindFlowError
 from .compose_model import normalize_image, parse_model
-from .container_state import ContainerState as ContainerState
-from .container_state import container_state, epoch_seconds
+from .container_state import ContainerState, container_state, epoch_seconds
 from .executor import CommandResult, Executor, LineCallback
-from .project_names import adopted_folder, check_project_name, check_root, check_running_name
-from .project_names import is_adopted_name as is_adopted_name
-
-# ``ContainerState`` and ``is_adopted_name`` are re-exported (``X as X``): the deploy
-# services still import them from here.
+from .project_names import (
+    adopted_folder,
+    check_project_name,
+    check_root,
+    check_running_name,
+    is_adopted_name,
+)
 
 ProgressCallback = Callable[[int, int, str], None]
 """(done, total, image) while pulling."""

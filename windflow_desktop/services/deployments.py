@@ -45,8 +45,9 @@ from ..domain.permissions import (
     STACKS_WRITE,
 )
 from ..domain.variables import parse_spec, resolve_values
-from ..engine.compose import env_file_text, is_adopted_name
+from ..engine.compose import env_file_text
 from ..engine.compose_validation import missing_required, validate_compose
+from ..engine.project_names import is_adopted_name
 from ..repositories.protocols import UnitOfWork
 from ..security.secrets import SecretStore
 from .common import Scope, ServiceContext

@@ -26,7 +26,7 @@ from windflow_desktop.domain.enums import DeploymentStatus
 from windflow_desktop.domain.errors import ValidationError
 from windflow_desktop.domain.models import Deployment, Stack, Target
 from windflow_desktop.engine.executor import LocalExecutor
-from windflow_desktop.repositories.sql.repositories import SqlDeploymentRepository
+from windflow_desktop.repositories.sql.deployment_repository import SqlDeploymentRepository
 
 
 def _ids(engine: DockerEngine, project: str, service: str | None = None) -> list[str]:

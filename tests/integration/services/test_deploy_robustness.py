@@ -27,7 +27,7 @@ from windflow_desktop.domain.paging import PageRequest
 from windflow_desktop.engine.executor import CommandResult
 from windflow_desktop.engine.lines import MAX_LINE_BYTES, LineSplitter
 from windflow_desktop.repositories.sql.backend import SqlBackend
-from windflow_desktop.repositories.sql.repositories import SqlDeploymentRepository
+from windflow_desktop.repositories.sql.deployment_repository import SqlDeploymentRepository
 from windflow_desktop.services.deploy.logs import LogWriter
 
 SECRET = "s3cr3t-Value-42"

@@ -15,6 +15,7 @@ from ...domain.models import Target
 from ...domain.paging import Page
 from ...tasks import run_to_end
 from .database import create_engine, describe_url, migrate, session_factory
+from .deployment_repository import SqlDeploymentRepository
 from .identity_repositories import (
     SqlAccessTokenRepository,
     SqlInvitationRepository,
@@ -24,7 +25,6 @@ from .identity_repositories import (
 from .read_cache import PEOPLE_TABLES, TARGET_TABLES, ReadCache
 from .repositories import (
     SqlAuditRepository,
-    SqlDeploymentRepository,
     SqlMembershipRepository,
     SqlOrganizationRepository,
     SqlSealedSecretRepository,

@@ -25,9 +25,10 @@ from ...domain.errors import Cancelled, DeploymentError, WindFlowError
 from ...domain.models import Deployment, StackRevision, Target
 from ...domain.variables import parse_spec
 from ...domain.words import plural
-from ...engine.compose import ContainerState, facts_of, probe_host, reserved_variables
+from ...engine.compose import facts_of, probe_host, reserved_variables
 from ...engine.compose_model import model_images, model_ports, model_services
 from ...engine.compose_validation import check_values, validate_compose
+from ...engine.container_state import ContainerState
 from ...engine.health_wait import wait_healthy
 from ...engine.preflight import compose_check, host_checks
 from . import places

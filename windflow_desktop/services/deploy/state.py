@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...domain.models import Deployment, DeploymentStageRecord, StackRevision, Target
-from ...engine.compose import ComposeProject, ContainerState, TargetFacts, TargetPlace
+from ...engine.compose import ComposeProject, TargetFacts, TargetPlace
+from ...engine.container_state import ContainerState
 from ...engine.executor import Executor
 from .context import CancelToken
 from .logs import LogWriter

@@ -33,6 +33,20 @@ services:
     stop_signal: SIGKILL
 """
 
+# Healthy only after ``delay`` seconds (``SLOW.format(delay=4)``): the run sits in its
+# health stage long enough to kill its worker there, after ``up`` changed the target.
+SLOW = """\
+services:
+  web:
+    image: localhost/busybox
+    command: ["sh", "-c", "sleep {delay}; touch /ready; exec sleep 1000000"]
+    healthcheck:
+      test: ["CMD-SHELL", "test -f /ready"]
+      interval: 1s
+      retries: 60
+    stop_signal: SIGKILL
+"""
+
 
 @dataclass
 class Site:

@@ -27,19 +27,7 @@ from tests.support.server import (
     running_server,
     sign_in,
 )
-from tests.support.workers import claim_of, ended, wait_for
-
-SLOW = """\
-services:
-  web:
-    image: localhost/busybox
-    command: ["sh", "-c", "sleep {delay}; touch /ready; exec sleep 1000000"]
-    healthcheck:
-      test: ["CMD-SHELL", "test -f /ready"]
-      interval: 1s
-      retries: 60
-    stop_signal: SIGKILL
-"""
+from tests.support.workers import SLOW, claim_of, ended, wait_for
 
 
 @pytest.fixture

@@ -24,24 +24,11 @@ from tests.env.docker import DockerEngine
 from tests.env.redis import RedisServer
 from tests.support.deploy import compose_v2_config
 from tests.support.server import _environ, bearer, create_owner, running_server, sign_in
-from tests.support.workers import claim_of, ended, wait_for
+from tests.support.workers import SLOW, claim_of, ended, wait_for
 from windflow_desktop.events.redis_jobs import DEAD_STREAM, JOBS_GROUP, JOBS_STREAM
 
 pytestmark = pytest.mark.postgres
 
-# Healthy only after a few seconds: the run sits in its health stage long enough to kill
-# the worker there, after ``up`` changed the target.
-SLOW = """\
-services:
-  web:
-    image: localhost/busybox
-    command: ["sh", "-c", "sleep {delay}; touch /ready; exec sleep 1000000"]
-    healthcheck:
-      test: ["CMD-SHELL", "test -f /ready"]
-      interval: 1s
-      retries: 60
-    stop_signal: SIGKILL
-"""
 LEASE_S = "2"
 
 

@@ -39,6 +39,15 @@ async def _set_role(backend: SqlBackend, org: Organization, user: User, role: Ro
         await uow.commit()
 
 
+async def _raw(backend: SqlBackend, statement: str) -> None:
+    raw = await backend.engine.raw_connection()
+    try:
+        await raw.driver_connection.execute(statement)  # type: ignore[union-attr]
+        await raw.driver_connection.commit()  # type: ignore[union-attr]
+    finally:
+        raw.close()
+
+
 async def test_an_entry_is_served_until_a_people_table_is_written(
         sqlite_backend: SqlBackend) -> None:
     backend = sqlite_backend
@@ -47,13 +56,7 @@ async def test_an_entry_is_served_until_a_people_table_is_written(
     assert await _role(backend, org, user) is Role.ADMIN
     # Changed behind the cache's back (a raw connection's write is not seen): the
     # remembered entry answers, which shows entries are served at all.
-    raw = await backend.engine.raw_connection()
-    try:
-        await raw.driver_connection.execute(  # type: ignore[union-attr]
-            "UPDATE memberships SET role = 'viewer'")
-        await raw.driver_connection.commit()  # type: ignore[union-attr]
-    finally:
-        raw.close()
+    await _raw(backend, "UPDATE memberships SET role = 'viewer'")
     assert await _role(backend, org, user) is Role.ADMIN
     # Through the engine: forgotten at once.
     await _set_role(backend, org, user, Role.OPERATOR)
@@ -85,13 +88,7 @@ async def test_without_remembering_every_read_goes_to_the_database(
     backend = sqlite_backend
     org, user = await _seed(backend)
     assert await _role(backend, org, user) is Role.ADMIN
-    raw = await backend.engine.raw_connection()
-    try:
-        await raw.driver_connection.execute(  # type: ignore[union-attr]
-            "UPDATE memberships SET role = 'viewer'")
-        await raw.driver_connection.commit()  # type: ignore[union-attr]
-    finally:
-        raw.close()
+    await _raw(backend, "UPDATE memberships SET role = 'viewer'")
     assert await _role(backend, org, user) is Role.VIEWER
 
 
@@ -119,15 +116,6 @@ def test_a_read_across_a_forgetting_or_during_a_write_is_not_stored() -> None:
 async def _shown(backend: SqlBackend, org: Organization) -> Page[Target]:
     async with backend.unit_of_work() as uow:
         return await uow.targets.browse(org.id, PageRequest(limit=20))
-
-
-async def _raw(backend: SqlBackend, statement: str) -> None:
-    raw = await backend.engine.raw_connection()
-    try:
-        await raw.driver_connection.execute(statement)  # type: ignore[union-attr]
-        await raw.driver_connection.commit()  # type: ignore[union-attr]
-    finally:
-        raw.close()
 
 
 async def test_a_targets_page_is_served_until_the_targets_are_written(

@@ -12,11 +12,14 @@ prints the number of lines written last."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from tests.support.server import COMPOSE
 from windflow_desktop.config import load_settings
 from windflow_desktop.domain.enums import DeploymentStatus, LogStream
 from windflow_desktop.domain.models import Deployment
@@ -26,6 +29,7 @@ from windflow_desktop.services.deploy.runners import new_runner_id
 BATCH = 5  # lines per write
 PAUSE_S = 0.02
 TAIL = 300
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def seed(home: Path, stack_id: uuid.UUID, target_id: uuid.UUID, stop: Path, *,
@@ -69,6 +73,23 @@ async def seed(home: Path, stack_id: uuid.UUID, target_id: uuid.UUID, stop: Path
         return seq
     finally:
         await backend.close()
+
+
+def start_writer(http: Any, auth: dict[str, str], home: Path, stop: Path,
+                 *options: str) -> subprocess.Popen[str]:
+    """A target and a stack made through the server's API (as its owner ``auth``), then
+    this module in a process of its own writing a deployment's log (``options``: PAUSE_S
+    and TAIL); its first line on stdout is the deployment's id."""
+    target = http.post("/api/v1/targets", headers=auth, json={
+        "name": "edge", "kind": "local", "docker_socket": "/nowhere.sock"})
+    assert target.status_code == 201, target.text
+    stack = http.post("/api/v1/stacks", headers=auth,
+                      json={"name": "Web", "compose_yaml": COMPOSE})
+    assert stack.status_code == 201, stack.text
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.support.log_seeder", str(home),
+         stack.json()["stack"]["id"], target.json()["id"], str(stop), *options],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True)
 
 
 if __name__ == "__main__":

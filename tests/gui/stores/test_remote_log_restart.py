@@ -12,8 +12,6 @@ store catches up after the server's event stream came back."""
 from __future__ import annotations
 
 import gc
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -24,8 +22,9 @@ from pytestqt.qtbot import QtBot
 
 from tests.env.keyring_backend import MemoryKeyring
 from tests.env.services import free_port
+from tests.support.log_seeder import start_writer
 from tests.support.qt import Runner
-from tests.support.server import COMPOSE, PASSWORD, bearer, create_owner, running_server, sign_in
+from tests.support.server import PASSWORD, bearer, create_owner, running_server, sign_in
 from windflow_desktop.domain.enums import DeploymentStatus
 from windflow_desktop.domain.models import DeploymentLog
 from windflow_desktop.remote.connection import ServerConnection
@@ -35,7 +34,6 @@ from windflow_desktop.stores.host_keys import HostKeyQuestions
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 WAIT_MS = 60_000
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_the_chosen_deployment_log_goes_on_after_a_server_restart(
@@ -46,16 +44,7 @@ def test_the_chosen_deployment_log_goes_on_after_a_server_restart(
     port = free_port()
     with running_server(home, port=port) as first, first.client() as http:
         owner = bearer(sign_in(http, "olga")["access_token"])
-        target = http.post("/api/v1/targets", headers=owner, json={
-            "name": "edge", "kind": "local", "docker_socket": "/nowhere.sock"})
-        assert target.status_code == 201, target.text
-        stack = http.post("/api/v1/stacks", headers=owner,
-                          json={"name": "Web", "compose_yaml": COMPOSE})
-        assert stack.status_code == 201, stack.text
-        seeder = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.log_seeder", str(home),
-             stack.json()["stack"]["id"], target.json()["id"], str(stop), "0.05", "50"],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        seeder = start_writer(http, owner, home, stop, "0.05", "50")
         connection = ServerConnection(first.url, SecretStore(MemoryKeyring()))
         stores = None
         try:

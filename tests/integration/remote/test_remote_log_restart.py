@@ -15,8 +15,6 @@ thread, as the desktop's would go on while this test waits for the server."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -27,13 +25,13 @@ from pathlib import Path
 import httpx
 
 from tests.env.services import free_port
-from tests.support.server import COMPOSE, PASSWORD, bearer, create_owner, running_server, sign_in
+from tests.support.log_seeder import start_writer
+from tests.support.server import PASSWORD, bearer, create_owner, running_server, sign_in
 from windflow_desktop.domain.identity import Principal
 from windflow_desktop.domain.models import DeploymentLog
 from windflow_desktop.remote.client import ServerSession
 from windflow_desktop.remote.deployments import RemoteDeployments
 
-ROOT = Path(__file__).resolve().parents[3]
 NOBODY = Principal(uuid.uuid4(), uuid.uuid4(), None)  # not sent: the token's caller acts
 
 
@@ -97,16 +95,7 @@ def test_every_line_arrives_once_in_order_across_a_server_restart(tmp_path: Path
     port = free_port()
     with running_server(home, port=port) as first, first.client() as http:
         owner = bearer(sign_in(http, "olga")["access_token"])
-        target = http.post("/api/v1/targets", headers=owner, json={
-            "name": "edge", "kind": "local", "docker_socket": "/nowhere.sock"})
-        assert target.status_code == 201, target.text
-        stack = http.post("/api/v1/stacks", headers=owner,
-                          json={"name": "Web", "compose_yaml": COMPOSE})
-        assert stack.status_code == 201, stack.text
-        seeder = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.log_seeder", str(home),
-             stack.json()["stack"]["id"], target.json()["id"], str(stop)],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        seeder = start_writer(http, owner, home, stop)
         try:
             assert seeder.stdout is not None
             deployment_id = uuid.UUID(seeder.stdout.readline().strip())

@@ -148,8 +148,14 @@ class DeploymentRepository(Protocol):
         """Ask whoever runs it to stop (``cancel_requested_at``), if it is still pending or
         running; False when it ended meanwhile."""
         ...
-    async def cancel_requested(self, deployment_id: uuid.UUID) -> bool:
-        """Whether someone asked the deployment's run to stop (one column read)."""
+    async def request_stop(self, deployment_id: uuid.UUID, at: datetime) -> None:
+        """A stop, start or remove of the deployment's project was asked for ``at``: its
+        watch, in whichever process it runs, ends rather than roll back (the same
+        column as a cancel, whatever the status)."""
+        ...
+    async def cancel_requested_at(self, deployment_id: uuid.UUID) -> datetime | None:
+        """When someone last asked the deployment's run or watch to stop (one column
+        read)."""
         ...
     async def fence(self, deployment_id: uuid.UUID, attempt: int) -> None:
         """Lock the row for this transaction if its attempt is ``attempt``; else raise

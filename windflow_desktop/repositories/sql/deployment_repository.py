@@ -98,11 +98,18 @@ class SqlDeploymentRepository(_Repository[Deployment]):
             .execution_options(synchronize_session=False))
         return bool(getattr(result, "rowcount", 0) == 1)
 
-    async def cancel_requested(self, deployment_id: uuid.UUID) -> bool:
-        asked = await self.session.scalar(
+    async def request_stop(self, deployment_id: uuid.UUID, at: datetime) -> None:
+        await self.session.execute(
+            update(deployments_table)
+            .where(deployments_table.c.id == deployment_id)
+            .values(cancel_requested_at=at)
+            .execution_options(synchronize_session=False))
+
+    async def cancel_requested_at(self, deployment_id: uuid.UUID) -> datetime | None:
+        asked: datetime | None = await self.session.scalar(
             select(deployments_table.c.cancel_requested_at)
             .where(deployments_table.c.id == deployment_id))
-        return asked is not None
+        return asked
 
     async def fence(self, deployment_id: uuid.UUID, attempt: int) -> None:
         # A no-op UPDATE: it takes the row lock (PostgreSQL), so a claim cannot land

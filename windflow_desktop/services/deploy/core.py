@@ -68,7 +68,7 @@ class DeploymentCore:
             finally:
                 await state.logs.close()
             if state.watch is not None:  # after the close: the watch's lines number on
-                self.watches.start(state, *state.watch)
+                self.watches.start(state, state.watch)
         return await journal.get(deployment_id)
 
     async def fail_unstarted(self, dep: Deployment, error: str,

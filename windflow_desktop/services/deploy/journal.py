@@ -6,12 +6,14 @@ writer's), and the reads the core needs. Every write is fenced by the deployment
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ...domain.deployment_flow import HOLDS, Action, StageOutcome, may_move, require
+from ...domain.deployment_flow import HOLDS, Action, StageName, StageOutcome, may_move, require
 from ...domain.enums import DeploymentStage, DeploymentStatus
 from ...domain.errors import ConflictError
 from ...domain.events import DeploymentFinished, DeploymentStageChanged, Event
@@ -83,11 +85,47 @@ class Journal:
         return latest if latest is not None and latest.status is DeploymentStatus.SUCCEEDED \
             else None
 
+    async def watch_stop_reason(self, dep: Deployment) -> str | None:
+        """Why the watch of ``dep`` must end now rather than roll back, as the database
+        tells (the action may run in another process: a server's API and its workers):
+        a stop, start or remove of the project was asked for since it succeeded, or a
+        newer deployment of the project was made. None while neither happened."""
+        async with self._ctx.backend.unit_of_work() as uow:
+            asked = await uow.deployments.cancel_requested_at(dep.id)
+            newest = await uow.deployments.last_with_status(
+                dep.stack_id, dep.target_id, list(DeploymentStatus))
+        if asked is not None:  # cleared when it succeeded: asked since
+            return "the project was asked to stop, start or be removed"
+        if newest is not None and newest.created_at > dep.created_at:
+            return "a newer deployment of this project started"
+        return None
+
+    async def watch_ended(self, deployment_id: uuid.UUID, within_s: float) -> bool:
+        """Wait (up to ``within_s``) until no watch stage of the deployment is running
+        — one in another process ends at its next check once asked; False if it did
+        not (its process may be gone)."""
+        deadline = time.monotonic() + within_s
+        while True:
+            stages = await self.stages(deployment_id)
+            if not any(s.stage == StageName.WATCH and s.outcome == StageOutcome.RUNNING
+                       for s in stages):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.1)
+
     async def secret_values(self, dep: Deployment) -> list[str]:
         """The secret values of ``dep`` still in the keyring (to mask them in texts)."""
         return await secret_values(self._ctx.secrets, dep.variables)
 
     # -- writes ---------------------------------------------------------------------------
+
+    async def request_stop(self, dep: Deployment) -> None:
+        """Tell the watch of ``dep``, wherever it runs, that an action on the project
+        begins (see ``watch_stop_reason``)."""
+        async with self._ctx.backend.unit_of_work() as uow:
+            await uow.deployments.request_stop(dep.id, self._ctx.clock())
+            await uow.commit()
 
     async def set(self, dep: Deployment, **fields: Any) -> None:
         """Store ``fields`` of ``dep`` (a status or stage change is published)."""
@@ -182,6 +220,9 @@ class Journal:
                                "finished_at": now})
             if status is DeploymentStatus.SUCCEEDED:
                 row.stage = dep.stage = DeploymentStage.DONE
+                # A cancel asked too late is moot now; one asked from here on is an
+                # action on the project, which ends the watch.
+                row.cancel_requested_at = dep.cancel_requested_at = None
             await scope.uow.deployments.save(row)
             payload = await _finished(scope.uow, dep, status, error)
             scope.record(payload.TYPE, "deployment", dep.id, payload.to_data(),

@@ -3,6 +3,7 @@ stage of that deployment."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from ...domain.deployment_flow import Action, StageOutcome
@@ -21,6 +22,9 @@ from .runners import ProjectLocks
 from .state import RunState
 from .watch import Watches
 
+log = logging.getLogger("windflow.deploy")
+WATCH_END_S = 5.0  # beyond a check's pause: how long an action waits for another's watch
+
 
 async def lifecycle(ctx: DeployContext, journal: Journal, locks: ProjectLocks,
                     watches: Watches, deployment_id: uuid.UUID, action: Action, *,
@@ -31,7 +35,11 @@ async def lifecycle(ctx: DeployContext, journal: Journal, locks: ProjectLocks,
         # Asked again under the lock: a deploy that held it may have taken the project
         # over since the caller asked (stopping this one would stop that).
         dep = await journal.still_may(deployment_id, action)
+        await journal.request_stop(dep)  # a watch in another process ends at its next check
         await watches.stop(dep.project_name, f"the project was asked to {action.value}")
+        if not await journal.watch_ended(dep.id, ctx.settings.watch_poll_s + WATCH_END_S):
+            log.warning("deployment %s: its watch did not end in time (its process may be "
+                        "gone); %s goes on", dep.id, action.value)
         run = await open_run(ctx, journal, dep, target, revision, CancelToken())
         try:
             record = await journal.record_stage(run, action, StageOutcome.RUNNING, "")

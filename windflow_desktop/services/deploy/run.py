@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from ...domain.deployment_flow import StageOutcome
+from ...domain.deployment_flow import StageName, StageOutcome
 from ...domain.enums import DeploymentStage, DeploymentStatus
 from ...domain.errors import Cancelled, DeploymentError, WindFlowError
 from ...domain.models import Deployment, StackRevision, Target
@@ -36,7 +36,7 @@ from .context import CancelToken, DeployContext, message_of
 from .journal import Journal
 from .logs import LogWriter
 from .recover import discard, recover
-from .state import RunState
+from .state import RunState, WatchPlan
 from .values import resolve, secret_ref
 
 log = logging.getLogger("windflow.deploy")
@@ -96,9 +96,15 @@ async def walk(ctx: DeployContext, journal: Journal, run: RunState) -> None:
     if failure is None:  # the done record commits with the status: one write less
         run.ended.append(
             journal.new_stage_record(run, DeploymentStage.DONE.value, StageOutcome.SUCCEEDED, ""))
+        if ctx.settings.watch_s > 0:
+            # Stored running with the success: whoever sees it succeeded (any process)
+            # sees its watch running too, until the watch ends it.
+            watch = journal.new_stage_record(run, StageName.WATCH, StageOutcome.RUNNING,
+                                             f"checking for {ctx.settings.watch_s:g} s")
+            run.ended.append(watch)
+            run.watch = WatchPlan(model_services(model), baseline, watch)
         run.opening.update(running_config(run.healthy))
         await journal.finish(run, DeploymentStatus.SUCCEEDED, None)
-        run.watch = (model_services(model), baseline)
         return
     await recover(ctx, journal, run, failure)
 

@@ -14,6 +14,16 @@ from .context import CancelToken
 from .logs import LogWriter
 
 
+@dataclass(frozen=True)
+class WatchPlan:
+    """What the watch after a success checks: the services, their restart counts as
+    health left them, and its stage record (stored running with the success)."""
+
+    services: list[str]
+    baseline: dict[str, int]
+    record: DeploymentStageRecord
+
+
 @dataclass
 class RunState:
     deployment: Deployment
@@ -29,7 +39,7 @@ class RunState:
     stage_seq: int = 0
     changed_target: bool = False
     present_images: set[str] | None = None
-    watch: tuple[list[str], dict[str, int]] | None = None  # (services, restart baseline)
+    watch: WatchPlan | None = None  # set by a success when a watch follows
     healthy: list[ContainerState] = field(default_factory=list)  # as health last saw them
     # Stage records that ended well, stored with the run's next write (the next stage's
     # start or the finish): one transaction per stage transition instead of two.

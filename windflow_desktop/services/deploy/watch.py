@@ -12,19 +12,20 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from ...domain.deployment_flow import StageName, StageOutcome
+from ...domain.deployment_flow import StageOutcome
 from ...domain.enums import DeploymentStatus
 from ...domain.errors import DeploymentError, WindFlowError
-from ...domain.models import DeploymentStageRecord
+from ...domain.models import Deployment, DeploymentStageRecord
 from ...engine.compose import ComposeProject
-from ...engine.health_wait import fail_on_trouble
+from ...engine.container_state import ContainerState
+from ...engine.health_wait import HealthRules, fail_on_trouble
 from .context import CancelToken, DeployContext, message_of
 from .journal import Journal
 from .logs import LogWriter
 from .recover import recover
 from .run import open_run
 from .runners import ProjectLocks
-from .state import RunState
+from .state import RunState, WatchPlan
 
 log = logging.getLogger("windflow.deploy")
 
@@ -53,14 +54,16 @@ class Watches:
         self._watches: dict[str, _Watch] = {}  # project → its post-success watch
         self._closing = False  # set by stop_all: no new watch starts
 
-    def start(self, run: RunState, services: list[str], baseline: dict[str, int]) -> None:
-        if self._ctx.settings.watch_s <= 0 or self._closing:
-            return
+    def start(self, run: RunState, plan: WatchPlan) -> None:
+        """Watch the project of ``run`` (its stage record was stored with the success;
+        when closing, the watch only ends it)."""
         project = run.compose()
         watch = _Watch(run.deployment.id)
+        if self._closing:
+            self._ask_to_stop(watch, "the app was closed")
         self._watches[project.project] = watch
         watch.task = asyncio.get_running_loop().create_task(
-            self._watch(watch, project, services, dict(baseline)),
+            self._watch(watch, project, plan),
             name=f"deployment-watch-{run.deployment.id}")
 
     def recovering(self) -> set[uuid.UUID]:
@@ -107,27 +110,24 @@ class Watches:
         if tasks:
             await asyncio.wait(tasks)
 
-    async def _watch(self, watch: _Watch, project: ComposeProject, services: list[str],
-                     baseline: dict[str, int]) -> None:
+    async def _watch(self, watch: _Watch, project: ComposeProject, plan: WatchPlan) -> None:
         s, journal = self._ctx.settings, self._journal
         run: RunState | None = None
-        record: DeploymentStageRecord | None = None
+        record: DeploymentStageRecord | None = plan.record
         try:
             dep, target, revision = await journal.load(watch.deployment_id)
             run = await open_run(self._ctx, journal, dep, target, revision, CancelToken())
             run.project = project = ComposeProject(run.executor, project.project,
                                                    project.root, flavour=project.flavour,
                                                    guarded=project.guarded)
-            record = await journal.record_stage(
-                run, StageName.WATCH, StageOutcome.RUNNING, f"checking for {s.watch_s:g} s")
-            run.logs.system(f"Watching {', '.join(services)} for {s.watch_s:g} s: an exit, "
-                            "a restart loop or an unhealthy state rolls back")
-            failure = await self._trouble(watch, project, services, baseline, run.logs)
+            run.logs.system(f"Watching {', '.join(plan.services)} for {s.watch_s:g} s: an "
+                            "exit, a restart loop or an unhealthy state rolls back")
+            failure = await self._trouble(watch, dep, project, plan, run.logs)
             if failure is None:
                 outcome, text = (
                     (StageOutcome.STOPPED, watch.stop_reason) if watch.stop.is_set() else
                     (StageOutcome.SUCCEEDED, f"all services stayed up for {s.watch_s:g} s"))
-                ended, record = record, None
+                ended, record = plan.record, None
                 await journal.end_stage(run, ended, outcome, text)
                 run.logs.system(f"Watch {outcome}: {text}")
                 await journal.publish_stage(dep)
@@ -135,7 +135,7 @@ class Watches:
             watch.phase = "waiting"  # a newer action holding the lock cancels us here
             async with self._locks(project.project):
                 watch.phase = "recovering"
-                ended, record = record, None
+                ended, record = plan.record, None
                 await journal.end_stage(run, ended, StageOutcome.FAILED, failure)
                 run.logs.add("stderr", f"after the deployment succeeded: {failure}")
                 await journal.set(dep, status=DeploymentStatus.RUNNING, finished_at=None,
@@ -163,17 +163,18 @@ class Watches:
             if self._watches.get(project.project) is watch:
                 del self._watches[project.project]
 
-    async def _trouble(self, watch: _Watch, project: ComposeProject, services: list[str],
-                       baseline: dict[str, int], logs: LogWriter) -> str | None:
-        """The first trouble seen within ``watch_s``, or None (also when asked to stop).
-        A target that cannot be asked for a while is no verdict: the watch goes on."""
+    async def _trouble(self, watch: _Watch, dep: Deployment, project: ComposeProject,
+                       plan: WatchPlan, logs: LogWriter) -> str | None:
+        """The first trouble seen within ``watch_s``, or None (also when asked to stop,
+        here or through the database). A target that cannot be asked for a while is no
+        verdict: the watch goes on."""
         s = self._ctx.settings
         deadline = time.monotonic() + s.watch_s
         pause = min(0.25, s.watch_poll_s)
         while (left := deadline - time.monotonic()) > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(watch.stop.wait(), min(pause, left))
-            if watch.stop.is_set():
+            if watch.stop.is_set() or await self._asked_to_end(watch, dep):
                 return None
             pause = min(pause * 2, s.watch_poll_s)
             try:
@@ -181,12 +182,33 @@ class Watches:
             except WindFlowError as exc:
                 log.info("watch of %s: %s", project.project, exc.message)
                 continue
-            try:
-                await fail_on_trouble(project, states, services, baseline, s.health(),
-                                      logs.add)
-            except DeploymentError as exc:
-                return exc.message
-            missing = set(services) - {c.service for c in states}
-            if missing:
-                return f"the container of {', '.join(sorted(missing))} is gone"
+            failure = await _failure(project, states, plan, s.health(), logs)
+            # Asked again: an action on the project (maybe in another process) was
+            # asked for before it changed anything, so before we saw its change.
+            if failure is not None and not await self._asked_to_end(watch, dep):
+                return failure
         return None
+
+    async def _asked_to_end(self, watch: _Watch, dep: Deployment) -> bool:
+        """Whether the database says the watch must end (then it is asked to stop)."""
+        try:
+            reason = await self._journal.watch_stop_reason(dep)
+        except WindFlowError as exc:  # no verdict; asked again at the next check
+            log.info("watch of %s: %s", dep.project_name, exc.message)
+            return False
+        if reason is not None:
+            self._ask_to_stop(watch, reason)
+        return reason is not None
+
+
+async def _failure(project: ComposeProject, states: list[ContainerState], plan: WatchPlan,
+                   health: HealthRules, logs: LogWriter) -> str | None:
+    try:
+        await fail_on_trouble(project, states, plan.services, plan.baseline, health,
+                              logs.add)
+    except DeploymentError as exc:
+        return exc.message
+    missing = set(plan.services) - {c.service for c in states}
+    if missing:
+        return f"the container of {', '.join(sorted(missing))} is gone"
+    return None

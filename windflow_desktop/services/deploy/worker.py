@@ -205,11 +205,11 @@ class Worker:
             await asyncio.sleep(self.cancel_poll_s)
             try:
                 async with ctx.backend.unit_of_work() as uow:
-                    asked = await uow.deployments.cancel_requested(dep_id)
+                    asked = await uow.deployments.cancel_requested_at(dep_id)
             except Exception:
                 log.warning("could not read whether %s was cancelled", dep_id, exc_info=True)
                 continue
-            if asked:
+            if asked is not None:
                 log.info("deployment %s: cancel requested", dep_id)
                 token.cancel()
 

@@ -38,7 +38,7 @@ lint: $(VENV)/.test-deps
 # the rest of the run goes on. Only crashes are run again: --only-rerun matches no
 # failure message, so a failing test fails at once.
 test: $(VENV)/.test-deps services lint
-	QT_QPA_PLATFORM=$${QT_QPA_PLATFORM:-offscreen} $(BIN)/python -m pytest -n 1 \
+	QT_QPA_PLATFORM=$${QT_QPA_PLATFORM:-offscreen} $(BIN)/python -m pytest -n 1 --durations=25 \
 	  --reruns 1 --only-rerun '^only a crash of the worker is run again$$'
 
 bench: $(VENV)/.test-deps services

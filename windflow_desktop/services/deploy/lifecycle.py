@@ -35,8 +35,8 @@ async def lifecycle(ctx: DeployContext, journal: Journal, locks: ProjectLocks,
         # Asked again under the lock: a deploy that held it may have taken the project
         # over since the caller asked (stopping this one would stop that).
         dep = await journal.still_may(deployment_id, action)
-        await journal.request_stop(dep)  # a watch in another process ends at its next check
         await watches.stop(dep.project_name, f"the project was asked to {action.value}")
+        await journal.request_stop(dep)  # a watch in another process ends at its next check
         if not await journal.watch_ended(dep.id, ctx.settings.watch_poll_s + WATCH_END_S):
             log.warning("deployment %s: its watch did not end in time (its process may be "
                         "gone); %s goes on", dep.id, action.value)

@@ -2,7 +2,8 @@
 
 The round itself (which targets, what to check, what to write) is the target service's
 ``check_health``; the monitor only keeps time: ``start()``, ``stop()``, ``set_interval()``
-and ``run_now()``. A failing round is logged and the next one runs on schedule; a round
+and ``run_now()``; ``close()`` stops it for good (its owner is shut down: a later
+``start()`` does nothing). A failing round is logged and the next one runs on schedule; a round
 that takes longer than the interval delays the next one instead of piling up.
 """
 
@@ -32,6 +33,7 @@ class HealthMonitor:
         self.name = name
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._closed = False
         self.rounds = 0
 
     @property
@@ -39,8 +41,8 @@ class HealthMonitor:
         return self._task is not None and not self._task.done()
 
     def start(self) -> None:
-        """Start checking (the first round runs at once); idempotent."""
-        if not self.running:
+        """Start checking (the first round runs at once); idempotent; nothing once closed."""
+        if not self.running and not self._closed:
             self._task = asyncio.get_running_loop().create_task(
                 self._loop(), name=f"HealthMonitor.{self.name}"
             )
@@ -62,6 +64,13 @@ class HealthMonitor:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    async def close(self) -> None:
+        """Stop for good: the owner is shut down, and what still finishes there (a load
+        that says "the fleet is known") must not start the loop again — it would run on
+        after the database it reads is closed."""
+        self._closed = True
+        await self.stop()
 
     async def _loop(self) -> None:
         while True:

@@ -136,5 +136,7 @@ class TargetSweep(OrganizationStore, Generic[R]):
 
     async def shutdown(self) -> None:
         if self._loop is not None:
-            await self._loop.stop()
+            # For good: the targets store shuts down after this one, and a load of its
+            # that ends meanwhile says "the fleet is known" again.
+            await self._loop.close()
         await super().shutdown()

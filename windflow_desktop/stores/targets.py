@@ -279,7 +279,7 @@ class TargetsStore(OrganizationStore):
 
     async def shutdown(self) -> None:
         if self._health is not None:
-            await self._health.stop()
+            await self._health.close()  # a load ending meanwhile cannot start it again
         await super().shutdown()
 
     async def health_round(self) -> list[HealthResult]:

@@ -100,7 +100,7 @@ class DriftStore(TargetSweep[Drift]):
     def check_targets(self, target_ids: Iterable[uuid.UUID]) -> Any:
         """Check these targets now (the others keep their results)."""
         ids = frozenset(target_ids)
-        if not ids or not self.signed_in or not self._targets.loaded:
+        if not ids or self._closed or not self.signed_in or not self._targets.loaded:
             return None
         return self.run(f"check:{sorted(map(str, ids))}", lambda: self._check(only=ids))
 

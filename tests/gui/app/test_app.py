@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -23,11 +24,18 @@ from windflow_desktop.ui.dialogs.login import LoginDialog
 from windflow_desktop.ui.views.settings import SettingsPage
 
 WAIT_MS = 20_000
+# The database threads alive before each app started (by the app's id).
+_threads_before: dict[int, set[threading.Thread]] = {}
+
+
+def _database_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if "_connection_worker_thread" in t.name}
 
 
 def start(home: Path, keyring: MemoryKeyring, qloop: Any) -> tuple[WindFlowApp, asyncio.Task[int]]:
     settings = load_settings({"WINDFLOW_HOME": str(home)})
     app = WindFlowApp(settings, started=time.monotonic(), secrets=SecretStore(keyring))
+    _threads_before[id(app)] = _database_threads()
     return app, qloop.create_task(app.run())
 
 
@@ -35,6 +43,20 @@ def stop(qtbot: QtBot, app: WindFlowApp, task: asyncio.Task[int]) -> None:
     app.quit_requested.set()
     qtbot.waitUntil(task.done, timeout=WAIT_MS)
     assert task.result() == 0
+    # Nothing of the app works on once it stopped: no task of it still runs (a loop that
+    # ran past the database's close returned connections to the disposed pool, which the
+    # garbage collector found unclosed later), and every connection it opened was closed
+    # (a connection left to the collector keeps its aiosqlite thread until then).
+    loop = task.get_loop()
+    left = _database_threads() - _threads_before.pop(id(app))
+
+    def nothing_runs() -> None:
+        running = [t.get_name() for t in asyncio.all_tasks(loop) if not t.done()]
+        assert not running, f"tasks run on after the app stopped: {running}"
+        alive = [t.name for t in left if t.is_alive()]
+        assert not alive, f"database connections left open: {alive}"
+
+    qtbot.waitUntil(nothing_runs, timeout=5_000)
 
 
 def test_first_run_then_remembered_session_then_logout(

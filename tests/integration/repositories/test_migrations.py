@@ -31,17 +31,21 @@ async def _version(engine: Any) -> str | None:
     return None if found is None else str(found)
 
 
-async def _aiosqlite_threads_finished() -> None:
-    """Let aiosqlite's worker threads end while this test's loop is still open.
+def _aiosqlite_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if "_connection_worker_thread" in t.name}
+
+
+async def _aiosqlite_threads_finished(before: set[threading.Thread]) -> None:
+    """Let the aiosqlite worker threads this test started end while its loop is still
+    open (``before``: those alive when it began — another test's are not this one's).
 
     When ``sqlite3.connect`` fails, aiosqlite queues the stop of its worker thread with a
     future nobody awaits; if the loop closes first, the thread dies with "Event loop is
     closed" and pytest reports it in the next test. Not ours to fix; wait it out here.
     """
-    for thread in threading.enumerate():
-        if "_connection_worker_thread" in thread.name:
-            await asyncio.to_thread(thread.join, 5)
-            assert not thread.is_alive(), "an aiosqlite worker thread did not stop"
+    for thread in _aiosqlite_threads() - before:
+        await asyncio.to_thread(thread.join, 5)
+        assert not thread.is_alive(), f"an aiosqlite worker thread did not stop: {thread.name}"
 
 
 async def test_upgrade_from_first_revision_keeps_rows(database_url: str) -> None:
@@ -150,13 +154,14 @@ async def test_unwritable_sqlite_path_raises_storage_error(tmp_path: Path, where
         path = tmp_path / "plain-file" / "workspace.db"
     else:
         path = Path("/proc/windflow-test/workspace.db")  # not writable, even for root
+    threads = _aiosqlite_threads()
     backend = SqlBackend(f"sqlite+aiosqlite:///{path}")
     try:
         with pytest.raises(StorageError) as info:
             await backend.open()
     finally:
         await backend.close()
-    await _aiosqlite_threads_finished()
+    await _aiosqlite_threads_finished(threads)
     assert "\n" not in info.value.message
     assert "workspace.db" in info.value.message and "writable" in info.value.message
 

@@ -89,7 +89,11 @@ class SqlUnitOfWork:
         assert self._session is not None, "use the unit of work in 'async with'"
         if not self._session.in_transaction():
             return  # nothing was read, added or written (a remembered read): nothing to end
-        await self._session.commit()
+        # Run to its end like the close: after COMMIT the session gives its connection
+        # back (a rollback-on-return), and a cancellation landing there had the pool
+        # invalidate the connection mid-return ("Exception during reset", logged as an
+        # error, at every sign-out or quit that cancels a store's load).
+        await run_to_end(self._session.commit())
 
     async def rollback(self) -> None:
         assert self._session is not None, "use the unit of work in 'async with'"

@@ -124,6 +124,7 @@ class UpdateSweepService:
 
     async def _round(self, org: uuid.UUID, *, wait_for_updates: bool = True) -> UpdateSweep:
         async with self._locks.setdefault(org, asyncio.Lock()):
+            before = self._latest.get(org)
             async with self.ctx.backend.unit_of_work() as uow:
                 scope = Scope(uow, None, org, self.ctx.clock)
                 targets = list((await uow.targets.list(
@@ -134,7 +135,12 @@ class UpdateSweepService:
             reported = {t: tuple(v for line in lines
                                  if (v := _visible(line, owners)) is not None)
                         for t, lines in results.items()}
-            sweep = UpdateSweep(reported, problems, (), self.ctx.clock())
+            # Automatic updates of an earlier round that ended while this one checked: told
+            # here (else this round, replacing the latest, would drop them), and what they
+            # updated is current (not updated a second time from what was read before).
+            meanwhile = self._told_since(org, before)
+            sweep = UpdateSweep(_after(reported, meanwhile), problems, meanwhile,
+                                self.ctx.clock())
             self._latest[org] = sweep  # seen while the automatic updates run
             updates = self._updates(org, sweep, owners, {t.id: t for t in targets})
             if not wait_for_updates:
@@ -158,6 +164,16 @@ class UpdateSweepService:
                                         current.checked_at)
         return UpdateSweep(_after(sweep.results, automatic), sweep.problems, automatic,
                            sweep.checked_at)
+
+    def _told_since(self, org: uuid.UUID, before: UpdateSweep | None
+                    ) -> tuple[AutoUpdate, ...]:
+        """The automatic updates told in the latest round since it was ``before`` (while a
+        round holds the lock, only the updates of earlier rounds change it)."""
+        now = self._latest.get(org)
+        if now is None or now is before:
+            return ()
+        known = set(before.automatic) if before is not None else set()
+        return tuple(a for a in now.automatic if a not in known)
 
     def _ended(self, task: asyncio.Task[UpdateSweep]) -> None:
         self._tasks.discard(task)

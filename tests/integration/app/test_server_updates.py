@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,9 @@ services:
     command: ["sleep", "1000000"]
     stop_signal: SIGKILL
 """
+# The server's schedule (WINDFLOW_UPDATES_INTERVAL_S): a round's automatic updates are told
+# by GET /api/v1/updates until the next round replaces it, about this long after they ended.
+INTERVAL_S = 5
 
 
 def _push(engine: DockerEngine, reference: str) -> str:
@@ -37,10 +41,11 @@ def _push(engine: DockerEngine, reference: str) -> str:
     box = f"build-{uuid.uuid4().hex[:6]}"
     engine.cli("run", "--name", box, BUSYBOX_IMAGE, "sh", "-c",
                f"echo {uuid.uuid4().hex} > /version")
-    engine.cli("commit", box, reference)
+    new = engine.cli("commit", box, reference).strip()
     engine.cli("rm", box)
     engine.cli("push", reference)
-    new = engine.cli("image", "inspect", "-f", "{{.Id}}", reference).strip()
+    # At once: a round may find the push from here on, and this tag coming between its
+    # update's pull and the update's start would start the old image.
     if before:
         engine.cli("tag", before, reference)
     return new
@@ -52,7 +57,9 @@ def _running_image(engine: DockerEngine, project: str) -> str:
     return engine.cli("inspect", "-f", "{{.Image}}", cid).strip()
 
 
-def _until(what: str, check: object, timeout: float = 120.0) -> object:
+def _until(what: str, check: object, timeout: float = 60.0, every: float = 0.5) -> object:
+    """``check()`` once it answers; an AssertionError after ``timeout`` (shorter than the
+    test's own time limit: the message is seen, not a pytest-timeout)."""
     deadline = time.monotonic() + timeout
     while True:
         found = check()  # type: ignore[operator]
@@ -60,7 +67,7 @@ def _until(what: str, check: object, timeout: float = 120.0) -> object:
             return found
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not within {timeout:g} s")
-        time.sleep(0.5)
+        time.sleep(every)
 
 
 def test_the_server_checks_on_its_schedule_and_updates_auto_stacks(
@@ -74,7 +81,7 @@ def test_the_server_checks_on_its_schedule_and_updates_auto_stacks(
     docker_engine.cli("push", reference)
     old_id = docker_engine.cli("image", "inspect", "-f", "{{.Id}}", reference).strip()
     with running_server(home, DOCKER_CONFIG=str(compose_v2_config(home)), HOME=str(home),
-                        WINDFLOW_UPDATES_INTERVAL_S="2") as server, \
+                        WINDFLOW_UPDATES_INTERVAL_S=str(INTERVAL_S)) as server, \
             server.client() as http:
         owner = bearer(sign_in(http, "olga")["access_token"])
         target = http.post("/api/v1/targets", headers=owner, json={
@@ -104,17 +111,40 @@ def test_the_server_checks_on_its_schedule_and_updates_auto_stacks(
         project = first["project_name"]
         assert _running_image(docker_engine, project) == old_id
 
+        # A latest round exists from here on (GET /updates makes one if the schedule had
+        # not yet): every round after the push is the schedule's, none a read's.
+        before = http.get("/api/v1/updates", headers=owner)
+        assert before.status_code == 200, before.text
+        assert decode(UpdateSweep, before.json()).automatic == ()
         new_id = _push(docker_engine, reference)
 
         # No one asks for a check: the server's schedule finds the update and deploys it.
+        # The round that did tells of it as the latest round only until the next round
+        # (INTERVAL_S later) replaces it — a round tells of its own updates. So it is read
+        # often, and a wait that ends without it says what the rounds told and how long
+        # the longest time between two reads was.
+        reads: list[float] = []
+        told: list[str] = []
+
         def updated() -> UpdateSweep | None:
+            reads.append(time.monotonic())
             answer = http.get("/api/v1/updates", headers=owner, timeout=30)
             assert answer.status_code == 200, answer.text
             sweep = decode(UpdateSweep, answer.json())
+            told.extend(str(a) for a in sweep.automatic if str(a) not in told)
+            failed = [str(a) for a in sweep.automatic if a.outcome is AutoOutcome.FAILED]
+            assert not failed, failed  # not tried again: no use waiting
             return sweep if any(a.outcome is AutoOutcome.UPDATED
                                 for a in sweep.automatic) else None
 
-        sweep = _until("the automatic update", updated, timeout=180)
+        try:
+            sweep = _until("the automatic update", updated, timeout=90, every=0.2)
+        except AssertionError as exc:
+            gap = max((b - a for a, b in pairwise(reads)), default=0.0)
+            raise AssertionError(
+                f"{exc}; told: {told}; longest time between two reads {gap:.1f} s "
+                f"(a round is the latest for about {INTERVAL_S} s); the deployments: "
+                f"{http.get('/api/v1/deployments', headers=owner).json()['items']}") from exc
         [auto] = sweep.automatic  # type: ignore[union-attr]
         assert auto.target_name == "laptop" and auto.images == (reference,)
         assert _running_image(docker_engine, project) == new_id

@@ -28,6 +28,7 @@ from tests.env.services import wait_for_port
 from tests.env.sshd import SshServer
 from tests.support.server import EventStream
 from tests.support.workers import (
+    Site,
     deploy,
     deployment,
     ended,
@@ -58,6 +59,15 @@ services:
       retries: 60
     stop_signal: SIGKILL
 """
+
+
+def _workers_alive(s: Site, count: int, timeout: float = 60) -> None:
+    """Wait until ``count`` workers beat (they take jobs from then on)."""
+    deadline = time.monotonic() + timeout
+    while len(seen := s.http.get("/api/v1/workers", headers=s.auth).json()["workers"]) \
+            < count:
+        assert time.monotonic() < deadline, seen
+        time.sleep(0.1)
 
 
 def _at(text: str | None) -> datetime | None:
@@ -260,22 +270,31 @@ def test_deployments_keep_running_and_their_events_arrive_across_an_api_restart(
         sshd_server: SshServer, docker_engine: DockerEngine) -> None:
     with site(tmp_path, postgres_url, redis_server.url, **FAST) as s:
         targets = ssh_targets(s, sshd_server, 2)
-        stack = new_stack(s, "Steady", SLOW.format(delay=4))
+        stack = new_stack(s, "Steady", SLOW.format(delay=6))
         token = s.auth["Authorization"].split(" ", 1)[1]
         before = EventStream(s.server.url, token)
         before.wait_for(lambda frames: bool(frames))  # ``ready``: where it starts
-        ids = [deploy(s, stack, t).json()["deployments"][0]["id"] for t in targets]
+        # Both workers wait for jobs before there are any: each takes one, and the two
+        # runs go on at once (a worker takes its next job once its run ended — its watch
+        # goes on beside it —, so one worker alone would run them one after the other).
         for n in range(2):
             start_worker(s, tmp_path / f"w{n}.log")
-        for dep_id in ids:  # both running on workers, in their health stage
-            deadline = time.monotonic() + 60
-            while deployment(s, dep_id)["stage"] != "health":
-                assert time.monotonic() < deadline, deployment(s, dep_id)
-                time.sleep(0.05)
-        last_id = before.frames[-1]["id"]
+        _workers_alive(s, 2)
+        ids = [deploy(s, stack, t).json()["deployments"][0]["id"] for t in targets]
+        # Both running on workers, in their health stage, at the same moment: both runs
+        # go on across the restart (one that ended before it told its end on the first
+        # stream, and the second one would never see it).
+        deadline = time.monotonic() + 60
+        while not all(d["status"] == "running" and d["stage"] == "health"
+                      for d in (deployment(s, dep_id) for dep_id in ids)):
+            assert time.monotonic() < deadline, [deployment(s, dep_id) for dep_id in ids]
+            time.sleep(0.05)
 
         s.restart_server(lambda p: p.send_signal(signal.SIGKILL))
         assert before.ended.wait(10)  # the client saw its stream cut
+        last_id = [f["id"] for f in before.frames if "id" in f][-1]  # all it received
+        assert not {f["data"].get("aggregate_id") for f in before.frames
+                    if f["event"] == "deployment.finished"} & set(ids), before.frames
         # The workers went on meanwhile: the deployments end while the client reconnects.
         after = EventStream(s.server.url, token, last_event_id=last_id)
 

@@ -358,6 +358,48 @@ async def test_on_a_server_a_round_asked_for_answers_before_its_updates_end(
     await server.shutdown()
 
 
+async def test_on_a_server_a_round_that_checked_while_an_update_ended_tells_of_it(
+    world: World
+) -> None:
+    """A round asked for starts an update that goes on after it; the next round (the
+    schedule's) checks while it runs and ends after it was told: the update is told in
+    that round too (the latest; before, that round replaced it unread), and the image it
+    read before the update is not updated a second time."""
+    w = world
+    reference, _ = await w.pushed(f"wf-overlap-{uuid.uuid4().hex[:6]}")
+    stack = await w.stack(reference, UpdatePolicy.AUTO)
+    [dep] = await w.deploy(stack, w.targets[:1])
+    _, new_id = await w.pushed(reference.rsplit("/", 1)[1].split(":")[0])
+    server = UpdateSweepService(w.sweeps.ctx, w.sweeps.updates, w.g.deployments,
+                                watching=w.g.core.watching, scheduled=True, poll_s=0.1)
+    answer = await server.sweep(w.g.admin)  # the update goes on after the answer
+    [line] = lines_of(answer, reference)
+    assert line.state is UpdateState.AVAILABLE
+    updating = list(server._tasks)
+
+    class CheckedWhileUpdating:
+        """What the target ran while the update went on, answered once it was told."""
+
+        pool = w.sweeps.updates.pool
+
+        async def inspect(self, target: Target, projects: object) -> tuple[ImageUpdate, ...]:
+            lines = await w.sweeps.updates.inspect(target, projects)  # type: ignore[arg-type]
+            await asyncio.wait_for(asyncio.gather(*updating), timeout=120)
+            return lines
+
+    server.updates = CheckedWhileUpdating()  # type: ignore[assignment]
+    second = await server.sweep(w.g.admin)
+    [auto] = second.automatic
+    assert auto.outcome is AutoOutcome.UPDATED, auto
+    assert {u.state for u in lines_of(second, reference)} == {UpdateState.CURRENT}
+    await asyncio.wait_for(asyncio.gather(*list(server._tasks)), timeout=120)
+    assert (await server.latest(w.g.admin)).automatic == (auto,)
+    assert w.running_image(dep.project_name) == new_id
+    page = await w.g.deployments.list_deployments(w.g.admin, stack_id=stack.id)
+    assert len(page.items) == 2  # the first deployment and one update, not two
+    await server.shutdown()
+
+
 async def test_update_images_by_hand_with_a_broken_image_rolls_back_to_the_old_one(
         world: World) -> None:
     """"Update images" pulls the new image under the same tag; when it fails its health

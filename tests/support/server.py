@@ -75,15 +75,18 @@ def running_server(home: Path, *args: str, scheme: str = "http", ca_file: str | 
     """``windflow serve`` with ``args`` on a free loopback port, once it is ready
     (``https`` with ``--tls-cert``/``--tls-key``: checked against ``ca_file``)."""
     port = port or free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "windflow_desktop.cli", "serve", "--port", str(port), *args],
-        env=_environ(home, **env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # Its output goes to a file: a pipe nobody reads would stop the server once full.
+    output = home / f"serve-{port}.out"
+    with output.open("ab") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "windflow_desktop.cli", "serve", "--port", str(port), *args],
+            env=_environ(home, **env), stdout=sink, stderr=subprocess.STDOUT, text=True)
     server = Server(f"{scheme}://127.0.0.1:{port}", process)
     try:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"windflow serve ended: {process.stdout.read()}")  # type: ignore[union-attr]
+                raise RuntimeError(f"windflow serve ended: {output.read_text()[-4000:]}")
             try:
                 verify = ssl.create_default_context(cafile=ca_file) if ca_file else True
                 if httpx.get(f"{server.url}/readyz", timeout=2,
@@ -102,8 +105,6 @@ def running_server(home: Path, *args: str, scheme: str = "http", ca_file: str | 
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 @contextmanager

@@ -80,10 +80,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         print("windflow: give both --tls-cert and --tls-key, or neither", file=sys.stderr)
         return 2
     try:
-        import uvicorn
-
         from .server.app import create_app
         from .server.routes.terminal import MAX_MESSAGE_BYTES
+        from .server.serving import serve
     except ImportError:
         print("windflow: the server needs its extra: pip install 'windflow-desktop[server]'",
               file=sys.stderr)
@@ -93,16 +92,16 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     app = create_app(settings, embedded_worker=os.environ.get(
         "WINDFLOW_EMBEDDED_WORKER", "1") != "0")
     # Sign-in throttling is per client address: only a configured proxy may name it.
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
-                ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key, access_log=False,
-                proxy_headers=bool(args.trusted_proxy),
-                forwarded_allow_ips=",".join(args.trusted_proxy) or "",
-                # Event streams never end by themselves: at shutdown they are cut after
-                # this long (clients come back with Last-Event-ID).
-                timeout_graceful_shutdown=GRACE_S,
-                # A WebSocket message (the container terminal's) is never buffered whole
-                # past this (1009); the desktop sends a long paste in pieces.
-                ws_max_size=MAX_MESSAGE_BYTES + 1024)
+    serve(app, host=args.host, port=args.port, log_level="warning",
+          ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key, access_log=False,
+          proxy_headers=bool(args.trusted_proxy),
+          forwarded_allow_ips=",".join(args.trusted_proxy) or "",
+          # Event streams end at the signal; what else is still open (a terminal)
+          # is cut after this long.
+          timeout_graceful_shutdown=GRACE_S,
+          # A WebSocket message (the container terminal's) is never buffered whole
+          # past this (1009); the desktop sends a long paste in pieces.
+          ws_max_size=MAX_MESSAGE_BYTES + 1024)
     return 0
 
 

@@ -148,15 +148,22 @@ class EventFeed:
         self.store: FeedStore = store or RingStore()
         self._queues: set[asyncio.Queue[Numbered | None]] = set()
         self._subscription: Subscription | None = None
+        self.closing = False  # the server stops: streams end quietly (clients resume)
 
     def start(self) -> None:
         self._subscription = self._bus.subscribe(self._arrived)
 
+    def end_streams(self) -> None:
+        """The server is stopping: every stream ends now (its client comes back with
+        ``Last-Event-ID``), so the shutdown need not wait for them."""
+        self.closing = True
+        for queue in list(self._queues):
+            _force(queue, None)
+
     def close(self) -> None:
         if self._subscription is not None:
             self._subscription.cancel()
-        for queue in list(self._queues):
-            _force(queue, None)
+        self.end_streams()
 
     @property
     def last_id(self) -> str:

@@ -5,6 +5,7 @@ organization stops receiving at once."""
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +127,21 @@ def test_on_a_teams_redis_a_client_resumes_across_a_server_restart(
         assert len(ids) == len(set(ids)) and len(again.of_type("stack.created")) == 4
         assert frames  # the backlog came before the live event
         again.close()
+
+
+def test_at_sigterm_open_streams_end_quietly_and_the_server_stops(tmp_path: Path) -> None:
+    create_owner(tmp_path)
+    with running_server(tmp_path) as server, server.client() as http:
+        olga = sign_in(http, "olga")
+        streams = [EventStream(server.url, olga["access_token"]) for _ in range(3)]
+        for stream in streams:
+            stream.wait_for(lambda f: any(x["event"] == "ready" for x in f))
+        server.process.terminate()
+        for stream in streams:  # ended by the server, without a reset: clients resume
+            assert stream.ended.wait(10)
+            assert [f["event"] for f in stream.frames] == ["ready"], stream.frames
+        # uvicorn raises the signal again once it has shut down (the exit says why)
+        assert server.process.wait(30) in (0, -signal.SIGTERM)
+    output = "\n".join(p.read_text() for p in tmp_path.glob("serve-*.out"))
+    assert "graceful shutdown exceeded" not in output, output
+    assert "Traceback" not in output, output

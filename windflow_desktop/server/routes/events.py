@@ -63,6 +63,8 @@ async def _stream(feed: EventFeed, caller: Principal, services: Any, token: str,
                 yield ": ping\n\n"
                 continue
             if numbered is None:
+                if feed.closing:
+                    return  # the server stops: the client resumes where it was
                 yield sse_frame("reset", feed.last_id, {"reason": "reload: this stream fell "
                                                      "behind"})
                 return

@@ -12,6 +12,7 @@ from pathlib import Path
 from tests.env.docker import DockerEngine, docker_engine  # noqa: F401 - fixture
 from tests.support.deploy import DeployGraph, local_deploy_graph
 from windflow_desktop.domain.enums import DeploymentStatus
+from windflow_desktop.domain.models import DeploymentStageRecord, utcnow
 from windflow_desktop.services.common import ServiceContext
 from windflow_desktop.services.deploy.core import DeploymentCore
 from windflow_desktop.services.deployments import DeploymentService
@@ -106,3 +107,23 @@ async def test_a_newer_deployment_elsewhere_ends_the_watch_of_a_dying_one(
             assert len(_running(docker_engine, fixed.project_name)) == 1
         finally:
             await api.shutdown()
+
+
+async def test_a_watch_left_running_by_a_process_that_is_gone_is_ended_by_an_action(
+        docker_engine: DockerEngine, tmp_path: Path) -> None:  # noqa: F811
+    async with local_deploy_graph(tmp_path, docker_engine,
+                                  {"watch_s": 0, "watch_poll_s": 0.3}) as (g, target):
+        stack, _ = await g.stacks.create_stack(g.admin, name="app", compose_yaml=GOOD)
+        [dep] = await (await g.deployments.deploy(g.admin, stack.id, [target.id])).wait()
+        assert dep.status is DeploymentStatus.SUCCEEDED, dep.error
+        seq = len(await _stages(g, dep.id)) + 1
+        async with g.backend.unit_of_work() as uow:  # its process was killed mid-watch
+            await uow.deployments.save_stage(DeploymentStageRecord(
+                dep.id, seq, "watch", utcnow(), None, "running", "checking for 10 s"))
+            await uow.commit()
+        stopped = await g.deployments.stop(g.admin, dep.id)
+        assert stopped.status is DeploymentStatus.STOPPED
+        stages = await _stages(g, dep.id)
+        assert stages[seq - 1][1:] == ("watch", "stopped", "no process watched it any more")
+        assert stages[-1][1:3] == ("stop", "succeeded")
+        assert not _running(docker_engine, dep.project_name)

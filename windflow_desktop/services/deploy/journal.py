@@ -102,16 +102,23 @@ class Journal:
 
     async def watch_ended(self, deployment_id: uuid.UUID, within_s: float) -> bool:
         """Wait (up to ``within_s``) until no watch stage of the deployment is running
-        — one in another process ends at its next check once asked; False if it did
-        not (its process may be gone)."""
+        — one in another process ends at its next check once asked. One still running
+        then is left by a process that is gone: it is ended (False)."""
         deadline = time.monotonic() + within_s
         while True:
-            stages = await self.stages(deployment_id)
-            if not any(s.stage == StageName.WATCH and s.outcome == StageOutcome.RUNNING
-                       for s in stages):
-                return True
-            if time.monotonic() >= deadline:
-                return False
+            async with self._ctx.backend.unit_of_work() as uow:
+                running = [s for s in await uow.deployments.stages(deployment_id)
+                           if s.stage == StageName.WATCH and s.outcome == StageOutcome.RUNNING]
+                if not running:
+                    return True
+                if time.monotonic() >= deadline:
+                    for record in running:
+                        record.outcome = StageOutcome.STOPPED
+                        record.finished_at = self._ctx.clock()
+                        record.detail = "no process watched it any more"
+                        await uow.deployments.save_stage(record)
+                    await uow.commit()
+                    return False
             await asyncio.sleep(0.1)
 
     async def secret_values(self, dep: Deployment) -> list[str]:

@@ -38,8 +38,8 @@ async def lifecycle(ctx: DeployContext, journal: Journal, locks: ProjectLocks,
         await watches.stop(dep.project_name, f"the project was asked to {action.value}")
         await journal.request_stop(dep)  # a watch in another process ends at its next check
         if not await journal.watch_ended(dep.id, ctx.settings.watch_poll_s + WATCH_END_S):
-            log.warning("deployment %s: its watch did not end in time (its process may be "
-                        "gone); %s goes on", dep.id, action.value)
+            log.warning("deployment %s: its watch did not end in time (its process is "
+                        "gone); ended, %s goes on", dep.id, action.value)
         run = await open_run(ctx, journal, dep, target, revision, CancelToken())
         try:
             record = await journal.record_stage(run, action, StageOutcome.RUNNING, "")

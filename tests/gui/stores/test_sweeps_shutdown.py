@@ -7,7 +7,8 @@ disposed pool; the garbage collector found them unclosed later, in another test)
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from pytestqt.qtbot import QtBot
@@ -31,36 +32,36 @@ class NoDrift:
         return ()
 
 
-def test_a_sweep_shut_down_is_not_started_by_a_later_load_of_the_fleet(
-    qtbot: QtBot, workspace: Workspace, tmp_path: Path
-) -> None:
+@contextmanager
+def _stores(workspace: Workspace, tmp_path: Path) -> Iterator[tuple[TargetsStore, DriftStore]]:
+    """Alice signed in; the targets store and a drift sweep over it, shut down after."""
     set_up(workspace)
     workspace.run(workspace.session.login("alice", PASSWORD))
     targets = TargetsStore(target_service(workspace, tmp_path), workspace.session)
     drift = DriftStore(workspace.session, NoDrift(), targets, interval_s=3600)
     try:
+        yield targets, drift
+    finally:
+        workspace.run(drift.shutdown())
+        workspace.run(targets.shutdown())
+
+
+def test_a_sweep_shut_down_is_not_started_by_a_later_load_of_the_fleet(
+    qtbot: QtBot, workspace: Workspace, tmp_path: Path
+) -> None:
+    with _stores(workspace, tmp_path) as (targets, drift):
         workspace.run(drift.shutdown())
         workspace.run(targets.load())  # the first load: "the fleet is known"
         assert targets.loaded
         assert drift._loop is not None and not drift._loop.running
         drift.check_targets([uuid.uuid4()])  # a health round's news: nothing starts
         assert not drift.busy
-    finally:
-        workspace.run(drift.shutdown())
-        workspace.run(targets.shutdown())
 
 
 def test_a_sweep_still_starts_once_the_fleet_is_known(
     qtbot: QtBot, workspace: Workspace, tmp_path: Path
 ) -> None:
-    set_up(workspace)
-    workspace.run(workspace.session.login("alice", PASSWORD))
-    targets = TargetsStore(target_service(workspace, tmp_path), workspace.session)
-    drift = DriftStore(workspace.session, NoDrift(), targets, interval_s=3600)
-    try:
+    with _stores(workspace, tmp_path) as (targets, drift):
         workspace.run(targets.load())
         assert drift._loop is not None and drift._loop.running
-    finally:
-        workspace.run(drift.shutdown())
-        workspace.run(targets.shutdown())
     assert not drift._loop.running

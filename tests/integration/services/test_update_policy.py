@@ -118,6 +118,20 @@ class World:
             [d.error for d in done]
         return done
 
+    async def behind(self, prefix: str) -> tuple[str, Stack, Deployment, str]:
+        """An ``auto`` stack deployed on the first target, then a newer image pushed under
+        its tag: (reference, stack, deployment, the newer image's id)."""
+        reference, _ = await self.pushed(f"{prefix}-{uuid.uuid4().hex[:6]}")
+        stack = await self.stack(reference, UpdatePolicy.AUTO)
+        [dep] = await self.deploy(stack, self.targets[:1])
+        _, new_id = await self.pushed(reference.rsplit("/", 1)[1].split(":")[0])
+        return reference, stack, dep, new_id
+
+    def server_sweeps(self) -> UpdateSweepService:
+        """The sweeps as a server runs them (``scheduled``: updates go on after a round)."""
+        return UpdateSweepService(self.sweeps.ctx, self.sweeps.updates, self.g.deployments,
+                                  watching=self.g.core.watching, scheduled=True, poll_s=0.1)
+
     async def newest(self, stack: Stack, target: Target) -> Deployment:
         page = await self.g.deployments.list_deployments(self.g.admin, stack_id=stack.id,
                                                          target_id=target.id)
@@ -332,12 +346,9 @@ async def test_on_a_server_a_round_asked_for_answers_before_its_updates_end(
     done; the automatic update goes on after it, a round meanwhile does not start it a
     second time, and the next ``latest`` tells of it."""
     w = world
-    reference, old_id = await w.pushed(f"wf-srv-{uuid.uuid4().hex[:6]}")
-    stack = await w.stack(reference, UpdatePolicy.AUTO)
-    [dep] = await w.deploy(stack, w.targets[:1])
-    _, new_id = await w.pushed(reference.rsplit("/", 1)[1].split(":")[0])
-    server = UpdateSweepService(w.sweeps.ctx, w.sweeps.updates, w.g.deployments,
-                                watching=w.g.core.watching, scheduled=True, poll_s=0.1)
+    reference, stack, dep, new_id = await w.behind("wf-srv")
+    old_id = w.running_image(dep.project_name)
+    server = w.server_sweeps()
 
     answer = await server.sweep(w.g.admin)
     assert answer.automatic == ()
@@ -366,12 +377,8 @@ async def test_on_a_server_a_round_that_checked_while_an_update_ended_tells_of_i
     that round too (the latest; before, that round replaced it unread), and the image it
     read before the update is not updated a second time."""
     w = world
-    reference, _ = await w.pushed(f"wf-overlap-{uuid.uuid4().hex[:6]}")
-    stack = await w.stack(reference, UpdatePolicy.AUTO)
-    [dep] = await w.deploy(stack, w.targets[:1])
-    _, new_id = await w.pushed(reference.rsplit("/", 1)[1].split(":")[0])
-    server = UpdateSweepService(w.sweeps.ctx, w.sweeps.updates, w.g.deployments,
-                                watching=w.g.core.watching, scheduled=True, poll_s=0.1)
+    reference, stack, dep, new_id = await w.behind("wf-overlap")
+    server = w.server_sweeps()
     answer = await server.sweep(w.g.admin)  # the update goes on after the answer
     [line] = lines_of(answer, reference)
     assert line.state is UpdateState.AVAILABLE

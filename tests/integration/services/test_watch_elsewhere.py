@@ -7,12 +7,14 @@ the action waits for it (their log lines and stage records never collide)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from tests.env.docker import DockerEngine, docker_engine  # noqa: F401 - fixture
 from tests.support.deploy import DeployGraph, local_deploy_graph
 from windflow_desktop.domain.enums import DeploymentStatus
-from windflow_desktop.domain.models import DeploymentStageRecord, utcnow
+from windflow_desktop.domain.models import DeploymentStageRecord, Target, utcnow
 from windflow_desktop.services.common import ServiceContext
 from windflow_desktop.services.deploy.core import DeploymentCore
 from windflow_desktop.services.deployments import DeploymentService
@@ -29,11 +31,19 @@ DYING = GOOD.replace('["sleep", "1000000"]',
 WATCH = {"watch_s": 6.0, "watch_poll_s": 0.3}
 
 
-def _elsewhere(g: DeployGraph) -> tuple[DeploymentService, DeploymentCore]:
-    """The same workspace served by another process: its own core, runner and watches."""
-    core = DeploymentCore(g.backend, g.bus, g.executors, g.secrets,
-                          settings=g.core.settings, runner=f"api-{uuid.uuid4().hex[:6]}")
-    return DeploymentService(ServiceContext(g.backend, g.bus), core, g.secrets), core
+@asynccontextmanager
+async def _two_processes(tmp_path: Path, engine: DockerEngine) -> AsyncIterator[
+        tuple[DeployGraph, Target, DeploymentService, DeploymentCore]]:
+    """The graph (the worker's process), its local target, and the same workspace served
+    by another process (the API's): its own core, runner and watches."""
+    async with local_deploy_graph(tmp_path, engine, WATCH) as (g, target):
+        core = DeploymentCore(g.backend, g.bus, g.executors, g.secrets,
+                              settings=g.core.settings, runner=f"api-{uuid.uuid4().hex[:6]}")
+        api = DeploymentService(ServiceContext(g.backend, g.bus), core, g.secrets)
+        try:
+            yield g, target, api, core
+        finally:
+            await api.shutdown()
 
 
 async def _stages(g: DeployGraph, dep_id: uuid.UUID) -> list[tuple[int, str, str, str]]:
@@ -48,65 +58,57 @@ def _running(engine: DockerEngine, project: str) -> list[str]:
 
 async def test_stop_start_remove_elsewhere_end_the_watch_instead_of_rolling_back(
         docker_engine: DockerEngine, tmp_path: Path) -> None:  # noqa: F811
-    async with local_deploy_graph(tmp_path, docker_engine, WATCH) as (g, target):
-        api, _ = _elsewhere(g)
-        try:
-            stack, _ = await g.stacks.create_stack(g.admin, name="app", compose_yaml=GOOD)
-            [dep] = await (await g.deployments.deploy(g.admin, stack.id, [target.id])).wait()
-            assert dep.status is DeploymentStatus.SUCCEEDED, dep.error
-            # Seen succeeded from anywhere, its watch is seen running too.
-            assert (await _stages(g, dep.id))[-1][1:3] == ("watch", "running")
+    async with _two_processes(tmp_path, docker_engine) as (g, target, api, _):
+        stack, _ = await g.stacks.create_stack(g.admin, name="app", compose_yaml=GOOD)
+        [dep] = await (await g.deployments.deploy(g.admin, stack.id, [target.id])).wait()
+        assert dep.status is DeploymentStatus.SUCCEEDED, dep.error
+        # Seen succeeded from anywhere, its watch is seen running too.
+        assert (await _stages(g, dep.id))[-1][1:3] == ("watch", "running")
 
-            stopped = await api.stop(g.admin, dep.id)  # at once, inside the watch
-            assert stopped.status is DeploymentStatus.STOPPED
-            assert not _running(docker_engine, dep.project_name)
-            await g.core.watching(dep.id)
-            stages = await _stages(g, dep.id)
-            watch = [s for s in stages if s[1] == "watch"]
-            assert [s[2:] for s in watch] == [
-                ("stopped", "the project was asked to stop, start or be removed")], stages
-            assert [s[0] for s in stages] == list(range(1, len(stages) + 1)), stages
-            assert "rollback" not in {s[1] for s in stages}, stages
-            assert (await g.deployments.get(g.admin, dep.id)).status \
-                is DeploymentStatus.STOPPED
+        stopped = await api.stop(g.admin, dep.id)  # at once, inside the watch
+        assert stopped.status is DeploymentStatus.STOPPED
+        assert not _running(docker_engine, dep.project_name)
+        await g.core.watching(dep.id)
+        stages = await _stages(g, dep.id)
+        watch = [s for s in stages if s[1] == "watch"]
+        assert [s[2:] for s in watch] == [
+            ("stopped", "the project was asked to stop, start or be removed")], stages
+        assert [s[0] for s in stages] == list(range(1, len(stages) + 1)), stages
+        assert "rollback" not in {s[1] for s in stages}, stages
+        assert (await g.deployments.get(g.admin, dep.id)).status \
+            is DeploymentStatus.STOPPED
 
-            started = await api.start(g.admin, dep.id)
-            assert started.status is DeploymentStatus.SUCCEEDED
-            assert _running(docker_engine, dep.project_name)
-            removed = await api.remove(g.admin, dep.id)
-            assert removed.status is DeploymentStatus.REMOVED
-            stages = await _stages(g, dep.id)
-            assert [s[1:3] for s in stages[-3:]] == [
-                ("stop", "succeeded"), ("start", "succeeded"), ("remove", "succeeded")]
-            seqs = [x.seq for x in await g.deployments.logs(g.admin, dep.id, limit=5000)]
-            assert seqs == list(range(1, len(seqs) + 1))  # one writer at a time
-        finally:
-            await api.shutdown()
+        started = await api.start(g.admin, dep.id)
+        assert started.status is DeploymentStatus.SUCCEEDED
+        assert _running(docker_engine, dep.project_name)
+        removed = await api.remove(g.admin, dep.id)
+        assert removed.status is DeploymentStatus.REMOVED
+        stages = await _stages(g, dep.id)
+        assert [s[1:3] for s in stages[-3:]] == [
+            ("stop", "succeeded"), ("start", "succeeded"), ("remove", "succeeded")]
+        seqs = [x.seq for x in await g.deployments.logs(g.admin, dep.id, limit=5000)]
+        assert seqs == list(range(1, len(seqs) + 1))  # one writer at a time
 
 
 async def test_a_newer_deployment_elsewhere_ends_the_watch_of_a_dying_one(
         docker_engine: DockerEngine, tmp_path: Path) -> None:  # noqa: F811
-    async with local_deploy_graph(tmp_path, docker_engine, WATCH) as (g, target):
-        api, api_core = _elsewhere(g)
-        try:
-            stack, _ = await g.stacks.create_stack(g.admin, name="app", compose_yaml=DYING)
-            [dying] = await (await g.deployments.deploy(g.admin, stack.id,
-                                                        [target.id])).wait()
-            assert dying.status is DeploymentStatus.SUCCEEDED, dying.error
-            await g.stacks.save_revision(g.admin, stack.id, compose_yaml=GOOD,
-                                         message="fixed")
-            [fixed] = await (await api.deploy(g.admin, stack.id, [target.id])).wait()
-            assert fixed.status is DeploymentStatus.SUCCEEDED, fixed.error
-            await g.core.watching(dying.id)
-            watch = [s[2:] for s in await _stages(g, dying.id) if s[1] == "watch"]
-            assert watch == [("stopped", "a newer deployment of this project started")]
-            assert (await g.deployments.get(g.admin, dying.id)).status \
-                is DeploymentStatus.SUCCEEDED  # ended by the newer one, not rolled back
-            await api_core.watching(fixed.id)
-            assert (await _stages(g, fixed.id))[-1][1:3] == ("watch", "succeeded")
-            assert len(_running(docker_engine, fixed.project_name)) == 1
-        finally:
-            await api.shutdown()
+    async with _two_processes(tmp_path, docker_engine) as (g, target, api, api_core):
+        stack, _ = await g.stacks.create_stack(g.admin, name="app", compose_yaml=DYING)
+        [dying] = await (await g.deployments.deploy(g.admin, stack.id,
+                                                    [target.id])).wait()
+        assert dying.status is DeploymentStatus.SUCCEEDED, dying.error
+        await g.stacks.save_revision(g.admin, stack.id, compose_yaml=GOOD,
+                                     message="fixed")
+        [fixed] = await (await api.deploy(g.admin, stack.id, [target.id])).wait()
+        assert fixed.status is DeploymentStatus.SUCCEEDED, fixed.error
+        await g.core.watching(dying.id)
+        watch = [s[2:] for s in await _stages(g, dying.id) if s[1] == "watch"]
+        assert watch == [("stopped", "a newer deployment of this project started")]
+        assert (await g.deployments.get(g.admin, dying.id)).status \
+            is DeploymentStatus.SUCCEEDED  # ended by the newer one, not rolled back
+        await api_core.watching(fixed.id)
+        assert (await _stages(g, fixed.id))[-1][1:3] == ("watch", "succeeded")
+        assert len(_running(docker_engine, fixed.project_name)) == 1
 
 
 async def test_a_watch_left_running_by_a_process_that_is_gone_is_ended_by_an_action(

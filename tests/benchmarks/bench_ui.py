@@ -32,6 +32,12 @@
   between them). Health rounds are off: the 1,000 targets are made-up hosts, and
   connecting to them is not idling. Also ``idle_rss_baseline_mb``: the same app on a
   workspace with nothing but the owner.
+- ``ui_two_instances_change_max_ms`` (also ``_p50_ms``, ``_p90_ms``): two instances of
+  the app's graph on one PostgreSQL and one Redis; from the start of a change in one
+  (a target added, a stack created, a target renamed; 60 changes, the two taking turns)
+  to its row in the other's table model (goal: within one second). The two-instance
+  test checks that the change arrives live; this is how fast
+  (``tests/benchmarks/two_instances_child.py``).
 
 Every child measures in a fresh process (``python -m tests.benchmarks.bench_ui MODE``).
 """
@@ -126,6 +132,11 @@ def bench_log_flood() -> dict[str, float]:
 @benchmark("ui_deployments_100k_open")
 def bench_deployments_open() -> dict[str, float]:
     return _child("deployments_open")
+
+
+@benchmark("ui_two_instances")
+def bench_two_instances() -> dict[str, float]:
+    return _child("two_instances")
 
 
 @benchmark("idle_rss")
@@ -277,6 +288,10 @@ if __name__ == "__main__":
     _NONE_REFS = [None] * (4_000_000 if _mode != "idle_app" else 0)
     if _mode == "storm":
         _figures = _storm_figures(*sys.argv[2:4])
+    elif _mode == "two_instances":
+        from . import two_instances_child
+
+        _figures = two_instances_child.run()
     else:
         from . import ui_support
 

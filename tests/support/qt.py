@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -31,9 +32,10 @@ def _spin_until(app: QApplication, done: Callable[[], bool], timeout_s: float = 
         time.sleep(0.001)  # let executor threads (aiosqlite, argon2) hand back results
 
 
-@pytest.fixture
-def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
-    """The running asyncio loop of this test, driven by Qt events."""
+@contextmanager
+def qasync_loop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
+    """A running asyncio loop driven by Qt events (``processEvents``), closed on exit
+    with every task it still has cancelled."""
     loop = qasync.QEventLoop(qapp, already_running=True)
     asyncio.set_event_loop(loop)
     try:
@@ -55,16 +57,28 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
             asyncio.set_event_loop(None)
 
 
-@pytest.fixture
-def arun(qapp: QApplication, qloop: qasync.QEventLoop) -> Runner[Any]:
-    """Run a coroutine (or wait for a task) on ``qloop`` from synchronous test code."""
+def runner(qapp: QApplication, loop: qasync.QEventLoop) -> Runner[Any]:
+    """Run a coroutine (or wait for a task) on ``loop`` from synchronous code."""
 
     def run(coro: Awaitable[T], timeout_s: float = 30.0) -> T:
-        task = asyncio.ensure_future(coro, loop=qloop)  # a store action is a task already
+        task = asyncio.ensure_future(coro, loop=loop)  # a store action is a task already
         _spin_until(qapp, task.done, timeout_s)
         return task.result()
 
     return run
+
+
+@pytest.fixture
+def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
+    """The running asyncio loop of this test, driven by Qt events."""
+    with qasync_loop(qapp) as loop:
+        yield loop
+
+
+@pytest.fixture
+def arun(qapp: QApplication, qloop: qasync.QEventLoop) -> Runner[Any]:
+    """Run a coroutine (or wait for a task) on ``qloop`` from synchronous test code."""
+    return runner(qapp, qloop)
 
 
 @dataclass

@@ -7,7 +7,6 @@ second. A viewer's stores offer no deploy, and the viewer's own token is refused
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -84,14 +83,12 @@ def test_the_journey_through_a_server(qtbot: QtBot, arun: Runner[Any], tmp_path:
             b.stacks.load()
             created = a.stacks.create(name=f"shop {uuid.uuid4().hex[:4]}",
                                       compose_yaml=STACK, variables=[])
-            sent = time.monotonic()
             qtbot.waitUntil(created.done, timeout=WAIT_MS)
             stack = created.result()
             assert stack is not None, a.stacks.error_of(created)
-            # The other desktop's list follows within a second.
+            # The other desktop's list follows, live (how fast: the benchmarks).
             qtbot.waitUntil(lambda: any(s.id == stack.id for s in b.stacks.rows),
                             timeout=WAIT_MS)
-            assert time.monotonic() - sent < 1.5
 
             a.deployments.load()
             deployed = a.deployments.deploy(stack.id, [target.id])

@@ -26,7 +26,7 @@ from windflow_desktop.ui.dialogs.target_hostkey import HostKeyAnswers
 from windflow_desktop.ui.views.targets import TargetsPage
 
 WAIT_MS = 30_000
-HOST_KEY_OPEN_MS = 1500  # how long the person reads the fingerprint
+HOST_KEY_OPEN_MS = 3000  # how long the person reads the fingerprint (well over a handshake)
 
 
 @dataclass

@@ -181,9 +181,9 @@ def test_window_stays_responsive_while_an_unreachable_host_is_tested(
         timer.stop()
     finally:
         silent.close()
-    assert elapsed < 2.0 + 1.5
+    assert elapsed < 2.0 + 8  # the 2 s timeout holds (unbounded, it would be TCP's minutes)
     gaps = [b - a for a, b in itertools.pairwise(ticks)]
-    assert len(ticks) > 20 and max(gaps) < 0.25  # the event loop never stalled
+    assert len(ticks) > 20 and max(gaps) < 1.0  # never blocked for the 2 s wait
     assert "did not answer within 2 s" in page.test_summary.text()
     row = page.model.position(target.id)
     assert page.model.index(row, 3).data() == "offline"

@@ -29,7 +29,7 @@ async def test_timeout_and_cancel_kill_the_process_group(tmp_path: Path) -> None
     started = time.monotonic()
     with pytest.raises(CommandTimeoutError):
         await LocalExecutor().run(f"sleep 30 & echo $! > {pidfile}; wait", timeout=0.5)
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 10  # not the 30 s sleep
     child = int(pidfile.read_text())
     await asyncio.sleep(0.1)
     assert not _alive(child)

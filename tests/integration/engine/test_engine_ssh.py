@@ -75,7 +75,7 @@ async def test_timeout_stops_the_command_and_keeps_the_connection(ssh: SshTarget
     started = time.monotonic()
     with pytest.raises(CommandTimeoutError, match=r"within 0\.5 s"):
         await ssh.run("sleep 30", timeout=0.5)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 10  # not the 30 s sleep
     assert (await ssh.run("echo still here")).stdout == "still here"
     assert ssh.connects == 1
 
@@ -103,7 +103,7 @@ async def test_killed_connection_fails_only_its_own_work_and_reconnects(
         started = time.monotonic()
         with pytest.raises(ConnectionDroppedError, match="dropped while running a command"):
             await doomed
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 10  # not the 20 s sleep
         assert (await survivor).stdout == "survived"
         assert other.connects == 1
         # The next command on the dropped target reconnects by itself.
@@ -186,7 +186,7 @@ async def test_unreachable_hosts_end_within_the_timeout(
         started = time.monotonic()
         with pytest.raises(TargetUnreachableError, match="did not answer within 1 s"):
             await target.run("true")
-        assert 0.9 < time.monotonic() - started < 3.5
+        assert 0.9 < time.monotonic() - started < 8  # the 1 s timeout, not TCP's
     finally:
         silent.close()
     closed = SshTarget(endpoint(sshd_server, port=1), trusted, settings=SETTINGS)

@@ -138,7 +138,7 @@ async def test_unreachable_postgres_raises_storage_error_quickly() -> None:
             await backend.open()
     finally:
         await backend.close()
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 15  # not the driver's 60 s
     message = info.value.message
     assert "\n" not in message and f"127.0.0.1:{port}" in message, message
     assert info.value.code == "STORAGE_ERROR"

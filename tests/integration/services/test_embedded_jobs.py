@@ -58,7 +58,7 @@ async def test_rows_are_the_queue(tmp_path: Path) -> None:
         started = time.monotonic()
         await server.enqueue(fresh)
         job = await waiting
-        assert time.monotonic() - started < 1.0  # not the 10 s poll
+        assert time.monotonic() - started < 5.0  # not the 10 s poll
         assert job is not None and job.deployment_id == fresh
         assert job.deliveries == 1 and not job.reclaimed
 

@@ -91,7 +91,7 @@ async def test_unreachable_host_ends_within_the_timeout(target_world: TargetWorl
         elapsed = time.monotonic() - started
     finally:
         silent.close()
-    assert elapsed < 2.0 + 1.5  # the configured timeout is 2 s
+    assert elapsed < 2.0 + 8  # the configured timeout is 2 s (not TCP's minutes)
     assert [s.state for s in report.steps] == ["ok", "ok", "failed", "skipped"]
     assert "did not answer within 2 s" in report.error
     assert (await w.targets.get_target(w.owner, target.id)).status is TargetStatus.OFFLINE

@@ -5,7 +5,6 @@ one pooled connection."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from pathlib import Path
 
@@ -40,9 +39,8 @@ async def test_slow_secret_lookup_of_one_target_does_not_delay_another(
     try:
         slow = asyncio.ensure_future(pool.executor(a))
         await asyncio.wait_for(asked.wait(), 2)
-        started = time.monotonic()
-        b_exec = await asyncio.wait_for(pool.executor(b), 1)
-        assert time.monotonic() - started < 0.5
+        # b does not wait for a's lookup (which never ends unless the gate opens)
+        b_exec = await asyncio.wait_for(pool.executor(b), 10)
         assert isinstance(b_exec, SshTarget) and not slow.done()
         # Another caller of A waits for the same connection, not a second one.
         again = asyncio.ensure_future(pool.executor(a))

@@ -53,6 +53,7 @@ from ..security.secrets import SecretStore
 from .common import Scope, ServiceContext
 from .deploy.core import DeploymentCore
 from .deploy.jobs import IdempotentRequests, JobDispatch
+from .deploy.journal import is_running_watch
 from .deploy.rollouts import Rollouts
 from .deploy.values import secret_ref, stored_secret
 from .secret_refs import deployment_secret_refs
@@ -128,9 +129,15 @@ class DeploymentService:
 
     async def stages(self, principal: Principal, deployment_id: uuid.UUID
                      ) -> Sequence[DeploymentStageRecord]:
+        """The stage records of the deployment. A watch stage left running by a process
+        that is gone (killed inside the watch after a success) is ended here, when read:
+        nothing else would end it before the next action on the project."""
         async with self.ctx.authorized(principal, DEPLOYMENTS_READ) as scope:
-            await scope.deployment(deployment_id)
-            return await scope.uow.deployments.stages(deployment_id)
+            dep = await scope.deployment(deployment_id)
+            records = await scope.uow.deployments.stages(deployment_id)
+        if any(is_running_watch(r) for r in records) and not self.core.is_live(dep):
+            return await self.core.journal.end_unwatched(dep)
+        return records
 
     async def previous_values(self, principal: Principal, stack_id: uuid.UUID,
                               target_id: uuid.UUID) -> PreviousValues:

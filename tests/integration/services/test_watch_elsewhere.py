@@ -6,9 +6,13 @@ the action waits for it (their log lines and stage records never collide)."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from tests.env.docker import DockerEngine, docker_engine  # noqa: F401 - fixture
@@ -17,6 +21,7 @@ from windflow_desktop.domain.enums import DeploymentStatus
 from windflow_desktop.domain.models import DeploymentStageRecord, Target, utcnow
 from windflow_desktop.services.common import ServiceContext
 from windflow_desktop.services.deploy.core import DeploymentCore
+from windflow_desktop.services.deploy.runners import new_runner_id
 from windflow_desktop.services.deployments import DeploymentService
 
 GOOD = """\
@@ -38,7 +43,7 @@ async def _two_processes(tmp_path: Path, engine: DockerEngine) -> AsyncIterator[
     by another process (the API's): its own core, runner and watches."""
     async with local_deploy_graph(tmp_path, engine, WATCH) as (g, target):
         core = DeploymentCore(g.backend, g.bus, g.executors, g.secrets,
-                              settings=g.core.settings, runner=f"api-{uuid.uuid4().hex[:6]}")
+                              settings=g.core.settings, runner=new_runner_id())
         api = DeploymentService(ServiceContext(g.backend, g.bus), core, g.secrets)
         try:
             yield g, target, api, core
@@ -129,3 +134,75 @@ async def test_a_watch_left_running_by_a_process_that_is_gone_is_ended_by_an_act
         assert stages[seq - 1][1:] == ("watch", "stopped", "no process watched it any more")
         assert stages[-1][1:3] == ("stop", "succeeded")
         assert not _running(docker_engine, dep.project_name)
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has ended."""
+    child = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True,
+                           check=True)
+    return int(child.stdout)
+
+
+async def test_a_watch_left_running_is_ended_when_read_once_its_process_is_gone(
+        docker_engine: DockerEngine, tmp_path: Path) -> None:  # noqa: F811
+    async with _two_processes(tmp_path, docker_engine) as (g, target, api, _):
+        stack, _ = await g.stacks.create_stack(g.admin, name="app", compose_yaml=GOOD)
+        [dep] = await (await g.deployments.deploy(g.admin, stack.id, [target.id])).wait()
+        assert dep.status is DeploymentStatus.SUCCEEDED, dep.error
+        # Read from another process while the watch lives: it stays running.
+        assert (await _stages_of(api, g, dep.id))[-1][1:3] == ("watch", "running")
+        await g.core.watching(dep.id)
+        assert (await _stages(g, dep.id))[-1][1:3] == ("watch", "succeeded")
+
+        cases = {  # the runner that held the watch, and its last heartbeat
+            "gone from this machine": (f"{socket.gethostname()}:{_dead_pid()}:0a1b2c3d",
+                                       utcnow()),
+            "silent on another machine": ("elsewhere:41:0a1b2c3d",
+                                          utcnow() - timedelta(minutes=5)),
+            "alive on another machine": ("elsewhere:42:0a1b2c3d", utcnow()),
+        }
+        for case, (runner, beat) in cases.items():
+            seq = len(await _stages(g, dep.id)) + 1
+            async with g.backend.unit_of_work() as uow:  # a watch whose process was...
+                await uow.deployments.save_stage(DeploymentStageRecord(
+                    dep.id, seq, "watch", utcnow(), None, "running", "checking for 10 s"))
+                await uow.deployments.heartbeat([dep.id], runner, beat)
+                await uow.commit()
+            seen = (await _stages_of(api, g, dep.id))[seq - 1][1:]
+            if case == "alive on another machine":
+                assert seen == ("watch", "running", "checking for 10 s"), case
+            else:
+                assert seen == ("watch", "stopped", "no process watched it any more"), case
+                # stored so: every later read agrees
+                assert (await _stages(g, dep.id))[seq - 1][1:] == seen, case
+        assert (await g.deployments.get(g.admin, dep.id)).status \
+            is DeploymentStatus.SUCCEEDED
+
+
+async def test_a_watch_beats_so_a_long_one_is_not_taken_for_a_dead_one(
+        docker_engine: DockerEngine, tmp_path: Path) -> None:  # noqa: F811
+    settings = {"watch_s": 6.0, "watch_poll_s": 0.3, "heartbeat_s": 0.2,
+                "runner_stale_s": 2.0}
+    async with local_deploy_graph(tmp_path, docker_engine, settings) as (g, target):
+        core = DeploymentCore(g.backend, g.bus, g.executors, g.secrets,
+                              settings=g.core.settings, runner="elsewhere:7:0a1b2c3d")
+        api = DeploymentService(ServiceContext(g.backend, g.bus), core, g.secrets)
+        try:
+            stack, _ = await g.stacks.create_stack(g.admin, name="app", compose_yaml=GOOD)
+            [dep] = await (await g.deployments.deploy(g.admin, stack.id,
+                                                      [target.id])).wait()
+            assert dep.status is DeploymentStatus.SUCCEEDED, dep.error
+            # Another machine's view of the row, well past runner_stale_s into the watch.
+            await asyncio.sleep(4.0)
+            stages = [(s.stage, s.outcome) for s in await api.stages(g.admin, dep.id)]
+            assert stages[-1] == ("watch", "running"), stages
+            await g.core.watching(dep.id)
+            assert (await _stages(g, dep.id))[-1][1:3] == ("watch", "succeeded")
+        finally:
+            await api.shutdown()
+
+
+async def _stages_of(service: DeploymentService, g: DeployGraph, dep_id: uuid.UUID
+                     ) -> list[tuple[int, str, str, str]]:
+    return [(s.seq, s.stage, s.outcome, s.detail)
+            for s in await service.stages(g.admin, dep_id)]

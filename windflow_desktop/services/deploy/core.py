@@ -96,11 +96,12 @@ class DeploymentCore:
         return await resolve(self.context.secrets, dep.variables, missing=missing)
 
     def is_live(self, dep: Deployment) -> bool:
-        return is_live(dep, runner=self.runner, ours=lambda i: i in self.recovering(),
+        """Whether a process may still run ``dep`` or watch it (see ``runners.is_live``)."""
+        return is_live(dep, runner=self.runner, ours=lambda i: i in self.watched(),
                        now=self.context.clock(), stale_s=self.settings.runner_stale_s)
 
-    def recovering(self) -> set[uuid.UUID]:
-        return self.watches.recovering()
+    def watched(self) -> set[uuid.UUID]:
+        return self.watches.watched()
 
     async def watching(self, deployment_id: uuid.UUID) -> None:
         await self.watches.watching(deployment_id)

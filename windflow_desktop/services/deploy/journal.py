@@ -108,18 +108,34 @@ class Journal:
         while True:
             async with self._ctx.backend.unit_of_work() as uow:
                 running = [s for s in await uow.deployments.stages(deployment_id)
-                           if s.stage == StageName.WATCH and s.outcome == StageOutcome.RUNNING]
+                           if is_running_watch(s)]
                 if not running:
                     return True
                 if time.monotonic() >= deadline:
-                    for record in running:
-                        record.outcome = StageOutcome.STOPPED
-                        record.finished_at = self._ctx.clock()
-                        record.detail = "no process watched it any more"
-                        await uow.deployments.save_stage(record)
-                    await uow.commit()
+                    await self._end_unwatched(uow, running)
                     return False
             await asyncio.sleep(0.1)
+
+    async def end_unwatched(self, dep: Deployment) -> list[DeploymentStageRecord]:
+        """End the watch stages of ``dep`` still running (call when no process may watch
+        it any more: the one that did is gone) and tell every window; its stage records
+        then."""
+        async with self._ctx.backend.unit_of_work() as uow:
+            records = list(await uow.deployments.stages(dep.id))
+            running = [s for s in records if is_running_watch(s)]
+            await self._end_unwatched(uow, running)
+        if running:
+            await self.publish_stage(dep)
+        return records
+
+    async def _end_unwatched(self, uow: UnitOfWork,
+                             running: Sequence[DeploymentStageRecord]) -> None:
+        for record in running:
+            record.outcome = StageOutcome.STOPPED
+            record.finished_at = self._ctx.clock()
+            record.detail = "no process watched it any more"
+            await uow.deployments.save_stage(record)
+        await uow.commit()
 
     async def secret_values(self, dep: Deployment) -> list[str]:
         """The secret values of ``dep`` still in the keyring (to mask them in texts)."""
@@ -280,6 +296,10 @@ def _assign(row: Deployment, dep: Deployment, fields: Mapping[str, Any]) -> None
     for key, value in fields.items():
         setattr(row, key, value)
         setattr(dep, key, value)
+
+
+def is_running_watch(record: DeploymentStageRecord) -> bool:
+    return record.stage == StageName.WATCH and record.outcome == StageOutcome.RUNNING
 
 
 async def _save_stages(uow: UnitOfWork, records: Sequence[DeploymentStageRecord]) -> None:

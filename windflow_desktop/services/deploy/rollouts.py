@@ -188,7 +188,7 @@ class Rollouts:
             if self._beat_stop.is_set():
                 return
             beats += 1
-            ids = set(self._cancel) | self._core.recovering()
+            ids = set(self._cancel) | self._core.watched()
             try:
                 if ids:
                     async with self._ctx.backend.unit_of_work() as uow:

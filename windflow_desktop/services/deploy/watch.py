@@ -66,9 +66,9 @@ class Watches:
             self._watch(watch, project, plan),
             name=f"deployment-watch-{run.deployment.id}")
 
-    def recovering(self) -> set[uuid.UUID]:
-        """Deployments a watch of this process is rolling back (they run again)."""
-        return {w.deployment_id for w in self._watches.values() if w.phase == "recovering"}
+    def watched(self) -> set[uuid.UUID]:
+        """Deployments a watch of this process holds (watching or rolling back)."""
+        return {w.deployment_id for w in self._watches.values()}
 
     async def stop(self, project: str, reason: str) -> None:
         """End the watch of ``project`` (call with the project's lock held): one that is

@@ -23,13 +23,15 @@ T = TypeVar("T")
 Runner = Callable[[Awaitable[T]], T]
 
 
-def _spin_until(app: QApplication, done: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
+def _spin_until(app: QApplication, done: Callable[[], bool], timeout_s: float = 5.0) -> float:
+    """Process Qt (and so qasync) events until ``done()``; the seconds it took."""
+    started = time.monotonic()
     while not done():
-        if time.monotonic() > deadline:
+        if time.monotonic() - started > timeout_s:
             raise TimeoutError(f"not done after {timeout_s} s")
         app.processEvents()
         time.sleep(0.001)  # let executor threads (aiosqlite, argon2) hand back results
+    return time.monotonic() - started
 
 
 @contextmanager

@@ -5,7 +5,6 @@ and its benchmark (``ui_two_instances``)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 from PySide6.QtWidgets import QApplication
 
 from tests.env.keyring_backend import MemoryKeyring
+from tests.support.qt import _spin_until
 from windflow_desktop.config import load_settings
 from windflow_desktop.security.secrets import SecretStore
 from windflow_desktop.stores.dashboard import DashboardStore
@@ -50,14 +50,8 @@ class Instance:
 def spin_until(done: Callable[[], bool], timeout_s: float) -> float:
     """Process Qt (and so qasync) events until ``done()``; the seconds it took."""
     app = QApplication.instance()
-    assert app is not None
-    start = time.monotonic()
-    while not done():
-        if time.monotonic() - start > timeout_s:
-            raise TimeoutError(f"not done after {timeout_s} s")
-        app.processEvents()
-        time.sleep(0.001)
-    return time.monotonic() - start
+    assert isinstance(app, QApplication)
+    return _spin_until(app, done, timeout_s)
 
 
 def open_instance(home: Path, database_url: str, redis_url: str, run: Any) -> Instance:

@@ -9,7 +9,7 @@ the values that run), or, when the files are gone, unreadable, several, or name 
 relative to their folder, a text rebuilt from the containers as the engine runs them
 (``AdoptSource.ENGINE``, only when asked for); and a succeeded deployment record of the
 project under its own name. A later deploy of the stack keeps that name (see
-``deployments.project_of``) and keeps its files in WindFlow's own folder — which is why
+``deploy.standing.project_of``) and keeps its files in WindFlow's own folder — which is why
 relative paths are refused from the files: they would point elsewhere from there."""
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 
-from ..domain.compose import ComposeReport, project_name
-from ..domain.deployment_flow import HOLDS, Action, Rollout, require
+from ..domain.compose import ComposeReport
+from ..domain.deployment_flow import HOLDS, Action, Rollout
 from ..domain.enums import ACTIVE_DEPLOYMENT, DeploymentStatus
 from ..domain.errors import (
     ConflictError,
@@ -47,14 +47,13 @@ from ..domain.permissions import (
 from ..domain.variables import parse_spec, resolve_values
 from ..engine.compose import env_file_text
 from ..engine.compose_validation import missing_required, validate_compose
-from ..engine.project_names import is_adopted_name
-from ..repositories.protocols import UnitOfWork
 from ..security.secrets import SecretStore
 from .common import Scope, ServiceContext
 from .deploy.core import DeploymentCore
 from .deploy.jobs import IdempotentRequests, JobDispatch
 from .deploy.journal import is_running_watch
 from .deploy.rollouts import Rollouts
+from .deploy.standing import last_applied, may, no_active, project_of
 from .deploy.values import secret_ref, stored_secret
 from .secret_refs import deployment_secret_refs
 
@@ -146,7 +145,7 @@ class DeploymentService:
         async with self.ctx.authorized(principal, DEPLOYMENTS_READ) as scope:
             await scope.stack(stack_id)
             await scope.target(target_id)
-            applied = await _last_applied(scope.uow, stack_id, target_id)
+            applied = await last_applied(scope.uow, stack_id, target_id)
         if applied is None:
             return PreviousValues()
         plain = {k: v for k, v in applied.variables.items() if isinstance(v, str)}
@@ -256,8 +255,8 @@ class DeploymentService:
             found: list[tuple[Target, dict[str, object]]] = []
             for target_id in target_ids:
                 target = await scope.target(target_id)
-                await _no_active(scope.uow, stack, target)
-                applied = await _last_applied(scope.uow, stack.id, target.id) \
+                await no_active(scope.uow, stack, target)
+                applied = await last_applied(scope.uow, stack.id, target.id) \
                     if kept_names else None
                 found.append((target, {k: v for k, v in (applied.variables.items()
                                                          if applied else ()) if k in kept_names}))
@@ -330,7 +329,7 @@ class DeploymentService:
                     raise ConflictError(f"the stack {stack.name} is archived")
                 for dep_id, target, values in stored:
                     target = await scope.target(target.id)
-                    await _no_active(scope.uow, stack, target)
+                    await no_active(scope.uow, stack, target)
                     created.append(await self._new_deployment(
                         scope, stack, revision_id, target, dep_id, values, pull_images))
         except BaseException:
@@ -390,7 +389,7 @@ class DeploymentService:
     async def rollback(self, principal: Principal, deployment_id: uuid.UUID) -> Rollout:
         """Re-apply an earlier succeeded deployment (its revision and its values)."""
         async with self.ctx.authorized(principal, DEPLOYMENTS_MANAGE) as scope:
-            await _may(scope, await scope.deployment(deployment_id), Action.ROLLBACK)
+            await may(scope.uow, await scope.deployment(deployment_id), Action.ROLLBACK)
         return await self.redeploy(principal, deployment_id)
 
     async def cancel(self, principal: Principal, deployment_id: uuid.UUID) -> Deployment:
@@ -444,7 +443,7 @@ class DeploymentService:
                          *, volumes: bool = False) -> Deployment:
         async with self.ctx.authorized(principal, DEPLOYMENTS_MANAGE) as scope:
             dep = await scope.deployment(deployment_id)
-            await _may(scope, dep, action)
+            await may(scope.uow, dep, action)
             scope.record(f"deployment.{action}_requested", "deployment", dep.id,
                          {"volumes": volumes} if action == "remove" else {})
         done = await self.core.lifecycle(deployment_id, action, volumes=volumes)
@@ -460,7 +459,7 @@ class DeploymentService:
         the next deployment here keeps). Redeploying one of them then asks again."""
         refs: list[str] = []
         async with self.ctx.authorized(principal, DEPLOYMENTS_MANAGE) as scope:
-            applied = await _last_applied(scope.uow, removed.stack_id, removed.target_id)
+            applied = await last_applied(scope.uow, removed.stack_id, removed.target_id)
             kept = applied.id if keep_newest and applied is not None else None
             cursor: str | None = None
             while True:
@@ -563,44 +562,3 @@ def _retrieve(task: asyncio.Future[Rollout]) -> None:
         exc = task.exception()
         if not isinstance(exc, WindFlowError):
             log.error("deploy: committing or starting failed", exc_info=exc)
-
-
-
-async def _no_active(uow: UnitOfWork, stack: Stack, target: Target) -> None:
-    page = await uow.deployments.list(stack.organization_id, PageRequest(limit=1),
-                                      status=list(ACTIVE_DEPLOYMENT), stack_id=stack.id,
-                                      target_id=target.id)
-    if page.items:
-        raise ConflictError(f"{stack.name} is already being deployed to {target.name}; wait "
-                            "for it or cancel it")
-
-
-APPLIED = (DeploymentStatus.SUCCEEDED, DeploymentStatus.STOPPED, DeploymentStatus.REMOVED)
-
-
-async def project_of(uow: UnitOfWork, stack: Stack, target_id: uuid.UUID) -> str:
-    """The Compose project of ``stack`` on the target: the name WindFlow makes, unless the
-    stack was adopted there (its newest deployment runs under the name the project had
-    before, see ``services/adopt.py``): then that name, so a redeploy updates the adopted
-    containers in place instead of starting a second copy beside them."""
-    newest = await uow.deployments.last_with_status(stack.id, target_id, list(DeploymentStatus))
-    if newest is not None and is_adopted_name(newest.project_name):
-        return newest.project_name
-    return project_name(stack.slug, stack.id, target_id)
-
-
-async def _last_applied(uow: UnitOfWork, stack_id: uuid.UUID,
-                        target_id: uuid.UUID) -> Deployment | None:
-    """The deployment whose files and values run on the target (or ran last: stopped or
-    removed with its volumes kept); a rolled-back or failed one never was. None when
-    none ever was: then the newest, whose ``up`` may have set up the volumes."""
-    applied = await uow.deployments.last_with_status(stack_id, target_id, APPLIED)
-    if applied is not None:
-        return applied
-    return await uow.deployments.last_with_status(stack_id, target_id, list(DeploymentStatus))
-
-
-async def _may(scope: Scope, dep: Deployment, action: Action) -> None:
-    """Refuse ``action`` unless the flow table allows it for ``dep`` as it stands."""
-    holder = await scope.uow.deployments.last_with_status(dep.stack_id, dep.target_id, HOLDS)
-    require(action, dep, holder)

@@ -18,7 +18,7 @@ from pathlib import Path
 from tests.env.docker import DockerEngine, docker_engine  # noqa: F401 - fixture
 from tests.support.deploy import DeployGraph, local_deploy_graph
 from windflow_desktop.domain.enums import DeploymentStatus
-from windflow_desktop.domain.models import DeploymentStageRecord, Target, utcnow
+from windflow_desktop.domain.models import Deployment, DeploymentStageRecord, Target, utcnow
 from windflow_desktop.services.common import ServiceContext
 from windflow_desktop.services.deploy.core import DeploymentCore
 from windflow_desktop.services.deploy.runners import new_runner_id
@@ -51,9 +51,21 @@ async def _two_processes(tmp_path: Path, engine: DockerEngine) -> AsyncIterator[
             await api.shutdown()
 
 
-async def _stages(g: DeployGraph, dep_id: uuid.UUID) -> list[tuple[int, str, str, str]]:
+async def _stages(g: DeployGraph, dep_id: uuid.UUID, via: DeploymentService | None = None
+                  ) -> list[tuple[int, str, str, str]]:
+    """(seq, stage, outcome, detail) of each stage record, as ``via`` (default: the
+    graph's own service) reads them."""
+    service = via or g.deployments
     return [(s.seq, s.stage, s.outcome, s.detail)
-            for s in await g.deployments.stages(g.admin, dep_id)]
+            for s in await service.stages(g.admin, dep_id)]
+
+
+async def _deployed(g: DeployGraph, target: Target) -> Deployment:
+    """The stack "app" (``GOOD``) deployed to ``target``: succeeded."""
+    stack, _ = await g.stacks.create_stack(g.admin, name="app", compose_yaml=GOOD)
+    [dep] = await (await g.deployments.deploy(g.admin, stack.id, [target.id])).wait()
+    assert dep.status is DeploymentStatus.SUCCEEDED, dep.error
+    return dep
 
 
 def _running(engine: DockerEngine, project: str) -> list[str]:
@@ -64,9 +76,7 @@ def _running(engine: DockerEngine, project: str) -> list[str]:
 async def test_stop_start_remove_elsewhere_end_the_watch_instead_of_rolling_back(
         docker_engine: DockerEngine, tmp_path: Path) -> None:  # noqa: F811
     async with _two_processes(tmp_path, docker_engine) as (g, target, api, _):
-        stack, _ = await g.stacks.create_stack(g.admin, name="app", compose_yaml=GOOD)
-        [dep] = await (await g.deployments.deploy(g.admin, stack.id, [target.id])).wait()
-        assert dep.status is DeploymentStatus.SUCCEEDED, dep.error
+        dep = await _deployed(g, target)
         # Seen succeeded from anywhere, its watch is seen running too.
         assert (await _stages(g, dep.id))[-1][1:3] == ("watch", "running")
 
@@ -120,9 +130,7 @@ async def test_a_watch_left_running_by_a_process_that_is_gone_is_ended_by_an_act
         docker_engine: DockerEngine, tmp_path: Path) -> None:  # noqa: F811
     async with local_deploy_graph(tmp_path, docker_engine,
                                   {"watch_s": 0, "watch_poll_s": 0.3}) as (g, target):
-        stack, _ = await g.stacks.create_stack(g.admin, name="app", compose_yaml=GOOD)
-        [dep] = await (await g.deployments.deploy(g.admin, stack.id, [target.id])).wait()
-        assert dep.status is DeploymentStatus.SUCCEEDED, dep.error
+        dep = await _deployed(g, target)
         seq = len(await _stages(g, dep.id)) + 1
         async with g.backend.unit_of_work() as uow:  # its process was killed mid-watch
             await uow.deployments.save_stage(DeploymentStageRecord(
@@ -146,11 +154,9 @@ def _dead_pid() -> int:
 async def test_a_watch_left_running_is_ended_when_read_once_its_process_is_gone(
         docker_engine: DockerEngine, tmp_path: Path) -> None:  # noqa: F811
     async with _two_processes(tmp_path, docker_engine) as (g, target, api, _):
-        stack, _ = await g.stacks.create_stack(g.admin, name="app", compose_yaml=GOOD)
-        [dep] = await (await g.deployments.deploy(g.admin, stack.id, [target.id])).wait()
-        assert dep.status is DeploymentStatus.SUCCEEDED, dep.error
+        dep = await _deployed(g, target)
         # Read from another process while the watch lives: it stays running.
-        assert (await _stages_of(api, g, dep.id))[-1][1:3] == ("watch", "running")
+        assert (await _stages(g, dep.id, via=api))[-1][1:3] == ("watch", "running")
         await g.core.watching(dep.id)
         assert (await _stages(g, dep.id))[-1][1:3] == ("watch", "succeeded")
 
@@ -168,7 +174,7 @@ async def test_a_watch_left_running_is_ended_when_read_once_its_process_is_gone(
                     dep.id, seq, "watch", utcnow(), None, "running", "checking for 10 s"))
                 await uow.deployments.heartbeat([dep.id], runner, beat)
                 await uow.commit()
-            seen = (await _stages_of(api, g, dep.id))[seq - 1][1:]
+            seen = (await _stages(g, dep.id, via=api))[seq - 1][1:]
             if case == "alive on another machine":
                 assert seen == ("watch", "running", "checking for 10 s"), case
             else:
@@ -188,21 +194,13 @@ async def test_a_watch_beats_so_a_long_one_is_not_taken_for_a_dead_one(
                               settings=g.core.settings, runner="elsewhere:7:0a1b2c3d")
         api = DeploymentService(ServiceContext(g.backend, g.bus), core, g.secrets)
         try:
-            stack, _ = await g.stacks.create_stack(g.admin, name="app", compose_yaml=GOOD)
-            [dep] = await (await g.deployments.deploy(g.admin, stack.id,
-                                                      [target.id])).wait()
-            assert dep.status is DeploymentStatus.SUCCEEDED, dep.error
+            dep = await _deployed(g, target)
             # Another machine's view of the row, well past runner_stale_s into the watch.
             await asyncio.sleep(4.0)
-            stages = [(s.stage, s.outcome) for s in await api.stages(g.admin, dep.id)]
-            assert stages[-1] == ("watch", "running"), stages
+            stages = await _stages(g, dep.id, via=api)
+            assert stages[-1][1:3] == ("watch", "running"), stages
             await g.core.watching(dep.id)
             assert (await _stages(g, dep.id))[-1][1:3] == ("watch", "succeeded")
         finally:
             await api.shutdown()
 
-
-async def _stages_of(service: DeploymentService, g: DeployGraph, dep_id: uuid.UUID
-                     ) -> list[tuple[int, str, str, str]]:
-    return [(s.seq, s.stage, s.outcome, s.detail)
-            for s in await service.stages(g.admin, dep_id)]

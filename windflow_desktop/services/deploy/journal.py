@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ...domain.deployment_flow import HOLDS, Action, StageName, StageOutcome, may_move, require
+from ...domain.deployment_flow import Action, StageName, StageOutcome, may_move
 from ...domain.enums import DeploymentStage, DeploymentStatus
 from ...domain.errors import ConflictError
 from ...domain.events import DeploymentFinished, DeploymentStageChanged, Event
@@ -23,6 +23,7 @@ from ...domain.words import words
 from ...repositories.protocols import UnitOfWork
 from .context import DeployContext
 from .logs import LogWriter
+from .standing import may
 from .state import RunState
 from .values import secret_values
 
@@ -59,9 +60,7 @@ class Journal:
         """The deployment as stored now, if the flow table still allows ``action``."""
         async with self._ctx.backend.unit_of_work() as uow:
             dep = await uow.deployments.get(deployment_id)
-            holder = await uow.deployments.last_with_status(dep.stack_id, dep.target_id,
-                                                            HOLDS)
-        require(action, dep, holder)
+            await may(uow, dep, action)
         return dep
 
     async def positions(self, dep: Deployment) -> tuple[int, int]:

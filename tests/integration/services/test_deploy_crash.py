@@ -47,11 +47,14 @@ async def test_sigkill_during_up_then_reconcile(docker_engine: DockerEngine,  # 
             dep = None
             while time.monotonic() < deadline:
                 page = await g.deployments.list_deployments(g.admin)
-                if page.items and page.items[0].stage is DeploymentStage.UP:
+                # In up, and its command running: the files are put in place by the same
+                # command, right before ``compose up`` (killed earlier, nothing started).
+                if page.items and page.items[0].stage is DeploymentStage.UP and \
+                        (root / page.items[0].project_name / ".env").exists():
                     dep = page.items[0]
                     break
                 assert child.poll() is None, "the child ended before up"
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(0.005)
             assert dep is not None, "the deployment never reached up"
             os.kill(child.pid, signal.SIGKILL)
             child.wait(10)
